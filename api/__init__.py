@@ -1,0 +1,1 @@
+"""flopex application layer: the Litestar HTTP API, its settings and the ``flopex`` CLI."""

@@ -1,0 +1,1 @@
+"""flopex exchange domain: instruments, order books, listings, ledger, settlement, persistence."""

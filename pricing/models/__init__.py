@@ -1,0 +1,25 @@
+"""Spot models for a non-storable, mean-reverting, jumpy commodity (see DESIGN.md).
+
+Each model is an immutable parameter set with its closed-form forward curve and exact path
+simulation on arbitrary time grids.
+"""
+
+from pricing.models.arithmetic_ou import ArithmeticOU
+from pricing.models.gbm import GBM
+from pricing.models.jump_ou import JumpOU
+from pricing.models.schwartz1f import Schwartz1F
+from pricing.models.schwartz_smith import SchwartzSmith
+from pricing.models.seasonality import SeasonalTerm, Seasonality
+
+Model = GBM | Schwartz1F | SchwartzSmith | ArithmeticOU | JumpOU
+
+__all__ = [
+    "GBM",
+    "ArithmeticOU",
+    "JumpOU",
+    "Model",
+    "SchwartzSmith",
+    "Schwartz1F",
+    "SeasonalTerm",
+    "Seasonality",
+]
