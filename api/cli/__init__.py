@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import IO, Any
 
 import click
 
@@ -29,7 +29,7 @@ class UserError(click.ClickException):
     def format_message(self) -> str:
         return self.message
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+    def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
 
 
@@ -48,6 +48,3 @@ def _register_commands() -> None:
 
 
 _register_commands()
-
-if __name__ == "__main__":  # pragma: no cover - `python -m api.cli`
-    sys.exit(main())

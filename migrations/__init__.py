@@ -1,0 +1,1 @@
+"""Alembic migrations of the flopex schema (SQLite in batch mode, PostgreSQL)."""

@@ -1,0 +1,89 @@
+"""Smoke tests of the ``flopex`` command line: help everywhere, versions, db commands, clean errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from market import db
+
+FLOPEX = Path(sys.executable).parent / "flopex"  # the console script users run
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, cmd in group.commands.items():
+        path = (*prefix, name)
+        found.append(path)
+        if isinstance(cmd, click.Group):
+            found.extend(_all_commands(cmd, path))
+    return found
+
+
+def test_help_lists_the_commands() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in ("db", "serve"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize("path", _all_commands(main), ids=" ".join)
+def test_every_command_has_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.startswith("flopex, version ")
+
+
+def test_db_upgrade_creates_sqlite_database_and_current_reports_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    upgraded = runner.invoke(main, ["db", "upgrade", "--db", url])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert (tmp_path / "cli.db").exists()
+    current = runner.invoke(main, ["db", "current", "--db", url])
+    assert current.exit_code == 0
+    assert "up to date" in current.output
+    assert db.current(url) == db.head()
+
+
+def test_db_url_comes_from_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"FLOPEX_DATABASE_URL": url})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["db", "upgrade", "--db", "not a url"], "error: invalid database URL"),
+        (["db", "current", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "error: cannot reach"),
+        (["db", "downgrade", "--db", "sqlite://", "no-such-revision"], "error: "),
+    ],
+)
+def test_user_mistakes_print_one_line_and_fail(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [str(FLOPEX), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_bad_environment_setting_is_a_clean_error() -> None:
+    result = CliRunner().invoke(main, ["db", "current"], env={"FLOPEX_PORT": "x"})
+    assert result.exit_code == 1
+    assert "error: FLOPEX_PORT must be an integer" in result.output

@@ -1,0 +1,42 @@
+"""Settings come from FLOPEX_* variables with working defaults and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.settings import Settings, SettingsError
+
+
+def test_defaults_work_on_a_fresh_machine() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///./flopex.db"
+    assert (settings.host, settings.port, settings.log_level) == ("127.0.0.1", 8000, "info")
+
+
+def test_environment_overrides_defaults() -> None:
+    env = {
+        "FLOPEX_DATABASE_URL": "postgresql+psycopg://u@h/db",
+        "FLOPEX_HOST": "0.0.0.0",
+        "FLOPEX_PORT": "9000",
+        "FLOPEX_LOG_LEVEL": "DEBUG",
+    }
+    assert Settings.from_env(env) == Settings("postgresql+psycopg://u@h/db", "0.0.0.0", 9000, "debug")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FLOPEX_PORT": "eighty"}, "FLOPEX_PORT must be an integer"),
+        ({"FLOPEX_PORT": "70000"}, "port must be between"),
+        ({"FLOPEX_LOG_LEVEL": "loud"}, "log level must be one of"),
+        ({"FLOPEX_DATABASE_URL": " "}, "database URL must not be empty"),
+    ],
+)
+def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_overrides_skip_unset_options() -> None:
+    settings = Settings().with_overrides(host=None, port=8080)
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
