@@ -9,7 +9,7 @@ from pricing.models.gbm import GBM
 from pricing.models.jump_ou import JumpOU
 from pricing.models.schwartz1f import Schwartz1F
 from pricing.models.schwartz_smith import SchwartzSmith
-from pricing.models.seasonality import SeasonalTerm, Seasonality
+from pricing.models.seasonality import Seasonality, SeasonalTerm
 
 Model = GBM | Schwartz1F | SchwartzSmith | ArithmeticOU | JumpOU
 
@@ -18,8 +18,8 @@ __all__ = [
     "ArithmeticOU",
     "JumpOU",
     "Model",
-    "SchwartzSmith",
     "Schwartz1F",
+    "SchwartzSmith",
     "SeasonalTerm",
     "Seasonality",
 ]

@@ -1,14 +1,55 @@
-"""Geometric Brownian motion with cost of carry: dS/S = carry dt + vol dW."""
+"""Geometric Brownian motion with cost of carry: dS/S = carry dt + vol dW.
+
+ln S(t) is Gaussian with mean ln S0 + (b - s^2/2) t and Cov(ln S(t), ln S(u)) = s^2 min(t, u), so
+F(0, t) = S0 e^(b t), F(tau, T) = S(tau) e^(b (T - tau)), and a step of length d is the exact
+transition ln S += (b - s^2/2) d + s sqrt(d) Z. The state is ln S.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from pricing.models.simulation import PathModel, steps_of
 
 
 @dataclass(frozen=True)
-class GBM:
+class GBM(PathModel):
     """Log-normal spot; carry 0 makes S itself a forward price (Black-76)."""
+
+    n_factors: ClassVar[int] = 1
 
     spot: float
     vol: float
     carry: float = 0.0
+
+    def forward(self, t: ArrayLike) -> NDArray[np.float64]:
+        """F(0, t) = S0 e^(carry t)."""
+        return self.spot * np.exp(self.carry * np.asarray(t, dtype=float))
+
+    def log_law(self, times: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Mean vector and covariance matrix of ln S at ``times``."""
+        mean = np.log(self.spot) + (self.carry - 0.5 * self.vol**2) * times
+        return mean, self.vol**2 * np.minimum.outer(times, times)
+
+    def evolve(
+        self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
+    ) -> NDArray[np.float64]:
+        steps = steps_of(times)
+        log_s = normals[0] * (self.vol * np.sqrt(steps))[:, None]
+        log_s += ((self.carry - 0.5 * self.vol**2) * steps)[:, None]
+        log_s[0] += np.log(self.spot)
+        np.cumsum(log_s, axis=0, out=log_s)
+        return log_s[None]
+
+    def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.exp(state[0])
+
+    def conditional_forward(
+        self, tau: float, state: NDArray[np.float64], maturities: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """F(tau, T_j) given the state (ln S(tau)) per path: shape (len(maturities), paths)."""
+        return np.exp(state[0][None, :] + self.carry * (maturities - tau)[:, None])

@@ -1,19 +1,43 @@
 """Exponential OU with mean-reverting jumps: ln S = f(t) + X + Y.
 
-dX = -kappa X dt + vol dW; dY = -jump_reversion Y dt + J dN, with N Poisson of intensity
-``jump_rate`` and J exponential with mean ``jump_mean`` (Kluge; QuantLib's ExtOUWithJumpsProcess).
+dX = -kappa X dt + vol dW; dY = -beta Y dt + J dN, with N Poisson of intensity lambda (``jump_rate``),
+J exponential with mean m (``jump_mean``), beta = ``jump_reversion`` (Kluge; QuantLib's
+ExtOUWithJumpsProcess, whose exponential jump sizes have rate eta = 1/m).
+
+Forward. X and Y are independent. E[e^X(t)] = exp(x0 e^(-kappa t) + vol^2 h(2 kappa, t) / 2).
+Y(t) = y0 e^(-beta t) + sum_k J_k e^(-beta (t - s_k)) over the jump times s_k in (0, t]; by
+Campbell's formula and E[e^(a J)] = eta / (eta - a) (a < eta),
+
+    E[e^Y(t)] = exp(y0 e^(-beta t)) exp(lambda int_0^t e^(-beta u) / (eta - e^(-beta u)) du)
+              = exp(y0 e^(-beta t)) ((eta - e^(-beta t)) / (eta - 1))^(lambda / beta),
+
+finite only when eta > 1, i.e. m < 1 (log-jumps below 100% on average). The exponent is evaluated
+as (lambda / beta) log1p(beta h(beta, t) / (eta - 1)), which tends to lambda t / (eta - 1) as
+beta -> 0. F(0, t) = e^f(t) E[e^X(t)] E[e^Y(t)]; F(tau, T) is the same with (X, Y)(tau) as start.
+
+Simulation is exact on any grid: X by its Gaussian transition; Y decays by e^(-beta d) over a step d,
+the step's jump count is Poisson(lambda d), and, given the count, the jump times are uniform in the
+step, so each jump of size J arrives decayed to J e^(-beta d U), U uniform. The state is (X, Y).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from pricing.models.gaussian import decay_integral, linear_recursion
 from pricing.models.seasonality import Seasonality
+from pricing.models.simulation import PathModel, steps_of
 
 
 @dataclass(frozen=True)
-class JumpOU:
+class JumpOU(PathModel):
     """Log spot = seasonal level + OU diffusion + mean-reverting upward jumps (scarcity spikes)."""
+
+    n_factors: ClassVar[int] = 1
 
     x0: float
     kappa: float
@@ -23,3 +47,64 @@ class JumpOU:
     jump_mean: float
     jump_reversion: float
     seasonality: Seasonality = field(default_factory=Seasonality)
+
+    def _log_jump_factor(self, d: NDArray[np.float64]) -> NDArray[np.float64]:
+        """ln E[e^(Y(d) - y0 e^(-beta d))]: the jumps' contribution to the log forward after time d."""
+        if self.jump_rate == 0.0:
+            return np.zeros_like(d)
+        if not self.jump_mean < 1.0:
+            raise ValueError("jump_mean must be below 1: E[exp(J)] is infinite otherwise")
+        eta_less_one = 1.0 / self.jump_mean - 1.0
+        beta = self.jump_reversion
+        if beta == 0.0:
+            return self.jump_rate * d / eta_less_one
+        return self.jump_rate / beta * np.log1p(beta * decay_integral(beta, d) / eta_less_one)
+
+    def _log_forward(
+        self, x: ArrayLike, y: ArrayLike, maturities: ArrayLike, d: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        return (
+            self.seasonality(maturities)
+            + np.asarray(x) * np.exp(-self.kappa * d)
+            + 0.5 * self.vol**2 * decay_integral(2.0 * self.kappa, d)
+            + np.asarray(y) * np.exp(-self.jump_reversion * d)
+            + self._log_jump_factor(d)
+        )
+
+    def forward(self, t: ArrayLike) -> NDArray[np.float64]:
+        t = np.asarray(t, dtype=float)
+        return np.exp(self._log_forward(self.x0, self.y0, t, t))
+
+    def evolve(
+        self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
+    ) -> NDArray[np.float64]:
+        steps = steps_of(times)
+        decay = np.exp(-self.kappa * steps)
+        scale = self.vol * np.sqrt(decay_integral(2.0 * self.kappa, steps))
+        x = linear_recursion(self.x0, decay, np.zeros_like(steps), scale, normals[0])
+        arrivals = self._arrivals(steps, x.shape[1], rng)
+        y = linear_recursion(
+            self.y0, np.exp(-self.jump_reversion * steps), np.zeros_like(steps), np.ones_like(steps), arrivals
+        )
+        return np.stack((x, y))
+
+    def _arrivals(
+        self, steps: NDArray[np.float64], n_paths: int, rng: np.random.Generator
+    ) -> NDArray[np.float64]:
+        """Sum of the jumps of each step, decayed to the step's end: shape (steps, paths)."""
+        counts = rng.poisson((self.jump_rate * steps)[:, None], size=(steps.size, n_paths))
+        cells = np.flatnonzero(counts)
+        cell = np.repeat(cells, counts.ravel()[cells])
+        decayed = rng.exponential(self.jump_mean, cell.size) * np.exp(
+            -self.jump_reversion * steps[cell // n_paths] * rng.random(cell.size)
+        )
+        return np.bincount(cell, weights=decayed, minlength=counts.size).reshape(counts.shape)
+
+    def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.exp(state[0] + state[1] + self.seasonality(times)[:, None])
+
+    def conditional_forward(
+        self, tau: float, state: NDArray[np.float64], maturities: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        d = (maturities - tau)[:, None]
+        return np.exp(self._log_forward(state[0][None, :], state[1][None, :], maturities[:, None], d))

@@ -1,0 +1,60 @@
+"""Exact Gaussian building blocks shared by the mean-reverting models.
+
+For an Ornstein-Uhlenbeck factor dX = -k X dt + s dW over a step of length d:
+
+    X(t + d) = e^(-k d) X(t) + s sqrt(h(2k, d)) Z,   Z ~ N(0, 1),
+
+with h(k, d) = (1 - e^(-k d)) / k (and h(0, d) = d), so no Euler bias on any grid. The covariance
+of two OU values started at a fixed point is Cov(X(t), X(u)) = s^2 e^(-k |t - u|) h(2k, min(t, u)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+def decay_integral(k: float, t: ArrayLike) -> NDArray[np.float64]:
+    """h(k, t) = integral of e^(-k u) du over [0, t] = (1 - e^(-k t)) / k; equals t when k = 0."""
+    t = np.asarray(t, dtype=float)
+    if k == 0.0:
+        return t.copy()
+    return -np.expm1(-k * t) / k
+
+
+def ou_covariance(k: float, s: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Covariance matrix of an OU factor (speed k, volatility s) at times t, started at a fixed point."""
+    lo = np.minimum.outer(t, t)
+    gap = np.abs(np.subtract.outer(t, t))
+    return s * s * np.exp(-k * gap) * decay_integral(2.0 * k, lo)
+
+
+def linear_recursion(
+    start: float | NDArray[np.float64],
+    decay: NDArray[np.float64],
+    shift: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    shocks: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """x_i = decay_i x_(i-1) + shift_i + scale_i shocks_i, computed in place in ``shocks``.
+
+    ``shocks`` has shape (steps, paths) so each step works on contiguous memory; ``start`` is x_(-1)
+    (a scalar or one value per path). Returns ``shocks`` overwritten with x.
+    """
+    steps = shocks.shape[0]
+    if steps == 0:
+        return shocks
+    work = np.empty_like(shocks[0])
+    previous: float | NDArray[np.float64] = start
+    for i in range(steps):
+        row = shocks[i]
+        row *= scale[i]
+        if isinstance(previous, np.ndarray):
+            np.multiply(previous, decay[i], out=work)
+            row += work
+        else:
+            row += previous * decay[i]
+        if shift[i] != 0.0:
+            row += shift[i]
+        previous = row
+    return shocks
