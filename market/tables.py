@@ -1,1 +1,266 @@
-"""SQLModel tables of the exchange; importing this module registers them on ``SQLModel.metadata``."""
+"""SQLModel tables of the exchange; importing this module registers them on ``SQLModel.metadata``.
+
+Conventions: money in integer micro-dollars (``*_micros``), prices in integer ticks (``*_ticks``),
+quantities in integer lots, capacity in GPUs, instants as integer microseconds since the Unix epoch in
+UTC (``*_us``). Constraints the database can enforce are declared here so that a bug in the service
+cannot write a negative balance or oversell inventory.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+def _big(**kwargs: object) -> object:
+    """A non-null BIGINT column (micro-dollars and microsecond instants overflow 32 bits)."""
+    return Field(sa_type=sa.BigInteger, **kwargs)
+
+
+class Account(SQLModel, table=True):
+    """A participant; ``roles`` is a comma-separated subset of admin, provider, trader."""
+
+    __tablename__ = "accounts"
+    id: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200, unique=True)
+    roles: str = Field(max_length=100)
+    created_us: int = _big()
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key, stored only as its SHA-256 digest; ``prefix`` identifies it to humans."""
+
+    __tablename__ = "api_keys"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="accounts.id", index=True, max_length=40)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    created_us: int = _big()
+    revoked_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class Balance(SQLModel, table=True):
+    """The running balance of one ledger bucket; only system buckets may go negative."""
+
+    __tablename__ = "balances"
+    __table_args__ = (sa.CheckConstraint("amount >= 0 OR allow_negative", name="ck_balances_non_negative"),)
+    owner: str = Field(primary_key=True, max_length=40)
+    bucket: str = Field(primary_key=True, max_length=20)
+    amount: int = _big(default=0)
+    allow_negative: bool = Field(default=False)
+
+
+class Transfer(SQLModel, table=True):
+    """One movement of money; its entries sum to zero. Idempotency keys are unique per account."""
+
+    __tablename__ = "transfers"
+    __table_args__ = (sa.UniqueConstraint("account_id", "idempotency_key", name="uq_transfers_idempotency"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=30)
+    account_id: str | None = Field(default=None, max_length=40, index=True)
+    idempotency_key: str | None = Field(default=None, max_length=200)
+    request_hash: str | None = Field(default=None, max_length=64)
+    ref: str | None = Field(default=None, max_length=100)
+    created_us: int = _big()
+
+
+class Entry(SQLModel, table=True):
+    """One leg of a transfer: ``amount`` micro-dollars into (positive) or out of a bucket."""
+
+    __tablename__ = "entries"
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(foreign_key="transfers.id", index=True)
+    owner: str = Field(max_length=40, index=True)
+    bucket: str = Field(max_length=20)
+    amount: int = _big()
+
+
+class Product(SQLModel, table=True):
+    """A GPU class, e.g. H100 (H100 SXM 80 GB), optionally tied to a region."""
+
+    __tablename__ = "products"
+    id: str = Field(primary_key=True, max_length=16)
+    description: str = Field(default="", max_length=200)
+    region: str | None = Field(default=None, max_length=40)
+    created_us: int = _big()
+
+
+class Instrument(SQLModel, table=True):
+    """A tradable contract: a forward on a delivery window, or an option on one."""
+
+    __tablename__ = "instruments"
+    symbol: str = Field(primary_key=True, max_length=64)
+    product: str = Field(foreign_key="products.id", index=True, max_length=16)
+    kind: str = Field(max_length=10)
+    settlement: str = Field(max_length=10)
+    window_kind: str = Field(max_length=10)
+    window_start_us: int = _big()
+    window_end_us: int = _big()
+    tick_micros: int = Field(default=1000)
+    lot_gpus: int = Field(default=1)
+    status: str = Field(default="open", max_length=10, index=True)
+    underlying: str | None = Field(default=None, max_length=64)
+    option_kind: str | None = Field(default=None, max_length=4)
+    strike_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
+    expiry_us: int = _big()
+    maker_fee_ppm: int = Field(default=0)
+    taker_fee_ppm: int = Field(default=0)
+    margin_per_lot: int = _big(default=0)
+    settle_price_micros: int | None = Field(default=None, sa_type=sa.BigInteger)
+    created_us: int = _big()
+
+
+class Listing(SQLModel, table=True):
+    """Capacity a provider offers: ``gpus`` GPUs of a product for every hour of ``[start, end)``."""
+
+    __tablename__ = "listings"
+    id: int | None = Field(default=None, primary_key=True)
+    provider_id: str = Field(foreign_key="accounts.id", index=True, max_length=40)
+    product: str = Field(foreign_key="products.id", max_length=16)
+    region: str | None = Field(default=None, max_length=40)
+    gpus: int
+    window_start_us: int = _big()
+    window_end_us: int = _big()
+    reserve_price_micros: int | None = Field(default=None, sa_type=sa.BigInteger)
+    auto_offer: str = Field(default="none", max_length=12)
+    spread_micros: int = _big(default=0)
+    created_us: int = _big()
+
+
+class Inventory(SQLModel, table=True):
+    """A provider's capacity in one physical forward, in GPUs: listed, sold and held by resting sells."""
+
+    __tablename__ = "inventory"
+    __table_args__ = (
+        sa.CheckConstraint("sold_gpus + reserved_gpus <= listed_gpus", name="ck_inventory_covered"),
+        sa.CheckConstraint("sold_gpus >= 0 AND reserved_gpus >= 0", name="ck_inventory_non_negative"),
+    )
+    symbol: str = Field(foreign_key="instruments.symbol", primary_key=True, max_length=64)
+    provider_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=40)
+    listed_gpus: int = Field(default=0)
+    sold_gpus: int = Field(default=0)
+    reserved_gpus: int = Field(default=0)
+
+
+class Order(SQLModel, table=True):
+    """An order as the service accepted it and as the engine's events left it.
+
+    ``filled + cancelled + open = qty`` where ``cancelled`` counts lots closed without a fill (cancel,
+    expiry, self-trade prevention) and ``open`` lots rest in the book. ``reserved_micros`` is the cash
+    still held for the open part; ``reserved_gpus`` the inventory held by a resting physical sell.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.UniqueConstraint("account_id", "client_order_id", name="uq_orders_client_order_id"),
+        sa.Index("ix_orders_account_status", "account_id", "status"),
+    )
+    id: str = Field(primary_key=True, max_length=32)
+    account_id: str = Field(foreign_key="accounts.id", max_length=40)
+    symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=64)
+    client_order_id: str | None = Field(default=None, max_length=64)
+    request_hash: str = Field(max_length=64)
+    side: str = Field(max_length=4)
+    type: str = Field(max_length=12)
+    price_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
+    stop_price_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
+    qty: int
+    open_qty: int = Field(default=0)
+    filled: int = Field(default=0)
+    cancelled: int = Field(default=0)
+    status: str = Field(max_length=16)
+    reason: str | None = Field(default=None, max_length=40)
+    tif: str = Field(max_length=4)
+    post_only: bool = Field(default=False)
+    stp: str = Field(max_length=16)
+    expire_at_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    display_qty: int | None = Field(default=None)
+    reserve_per_lot: int = _big(default=0)
+    reserved_micros: int = _big(default=0)
+    reserved_gpus: int = Field(default=0)
+    created_us: int = _big()
+    updated_us: int = _big()
+
+
+class Trade(SQLModel, table=True):
+    """A fill between a maker and a taker, at the maker's price.
+
+    ``escrow_micros`` is what the seller of a physical forward is owed at delivery (notional minus the
+    seller's fee); ``released`` turns true when it is paid.
+    """
+
+    __tablename__ = "trades"
+    id: int | None = Field(default=None, primary_key=True)
+    symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=64)
+    price_ticks: int = _big()
+    qty: int
+    maker_order_id: str = Field(max_length=32)
+    taker_order_id: str = Field(max_length=32)
+    buyer_id: str = Field(max_length=40, index=True)
+    seller_id: str = Field(max_length=40, index=True)
+    taker_side: str = Field(max_length=4)
+    notional_micros: int = _big()
+    buyer_fee_micros: int = _big(default=0)
+    seller_fee_micros: int = _big(default=0)
+    escrow_micros: int = _big(default=0)
+    released: bool = Field(default=False)
+    engine_seq: int = _big()
+    created_us: int = _big()
+
+
+class Command(SQLModel, table=True):
+    """The command log: every command applied to the engine, with its events, in application order.
+
+    Replaying ``command`` in ``id`` order through a fresh engine rebuilds every book exactly.
+    """
+
+    __tablename__ = "commands"
+    id: int | None = Field(default=None, primary_key=True)
+    symbol: str | None = Field(default=None, max_length=64)
+    command: str = Field(sa_type=sa.Text)
+    events: str = Field(sa_type=sa.Text)
+    last_seq: int = _big()
+    created_us: int = _big()
+
+
+class Position(SQLModel, table=True):
+    """An account's net position in an instrument (lots, long positive) and what it cost.
+
+    ``cost_micros`` is the signed sum of trade notionals (buys positive); ``margin_micros`` the margin
+    held for it; ``fees_due_micros`` fees on cash-settled forwards, collected at settlement.
+    """
+
+    __tablename__ = "positions"
+    account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=40)
+    symbol: str = Field(foreign_key="instruments.symbol", primary_key=True, max_length=64)
+    qty: int = Field(default=0)
+    cost_micros: int = _big(default=0)
+    margin_micros: int = _big(default=0)
+    fees_due_micros: int = _big(default=0)
+
+
+class Fixing(SQLModel, table=True):
+    """An index observation: the product's price per GPU-hour at an instant, from a named source."""
+
+    __tablename__ = "fixings"
+    __table_args__ = (sa.UniqueConstraint("product", "at_us", "source", name="uq_fixings_product_at_source"),)
+    id: int | None = Field(default=None, primary_key=True)
+    product: str = Field(foreign_key="products.id", index=True, max_length=16)
+    at_us: int = _big()
+    price_micros: int = _big()
+    source: str = Field(max_length=40)
+
+
+class Delivery(SQLModel, table=True):
+    """GPUs of a provider's listing allocated to a buyer for a physical forward's window."""
+
+    __tablename__ = "deliveries"
+    id: int | None = Field(default=None, primary_key=True)
+    symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=64)
+    buyer_id: str = Field(max_length=40, index=True)
+    provider_id: str = Field(max_length=40, index=True)
+    listing_id: int = Field(foreign_key="listings.id")
+    gpus: int
+    window_start_us: int = _big()
+    window_end_us: int = _big()
+    created_us: int = _big()

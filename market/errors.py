@@ -1,0 +1,162 @@
+"""Failures of the exchange, each with a stable machine-readable ``code``.
+
+The API maps ``code`` to an HTTP status (see ``HTTP_STATUS``) and echoes ``field`` so that clients
+never parse messages. Codes are part of the public contract: add new ones, never rename.
+"""
+
+from __future__ import annotations
+
+
+class MarketError(Exception):
+    """Base class: a request the market refuses; ``code`` is stable, ``message`` is for humans."""
+
+    code = "market_error"
+    status = 400
+
+    def __init__(self, *args: str, field: str | None = None) -> None:
+        """``MarketError(code, message, field=None)``; subclasses take ``(message, field=None)``."""
+        if type(self) is MarketError or len(args) == 2:
+            code, message = args
+            self.code = code
+        else:
+            (message,) = args
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class InvalidRequestError(MarketError):
+    """A malformed or contradictory request (bad window, unknown option, wrong type)."""
+
+    code = "invalid_request"
+
+
+class InvalidAmountError(InvalidRequestError):
+    """A money or price string that is not a finite decimal of the right precision and range."""
+
+    code = "invalid_amount"
+
+
+class OffTickError(InvalidRequestError):
+    """A price that is not a whole number of the instrument's ticks."""
+
+    code = "off_tick"
+
+
+class InvalidQuantityError(InvalidRequestError):
+    """A quantity that is not a positive whole number of lots."""
+
+    code = "invalid_quantity"
+
+
+class InvalidSymbolError(InvalidRequestError):
+    """A symbol that does not parse."""
+
+    code = "invalid_symbol"
+
+
+class OrderRejectedError(MarketError):
+    """The matching engine refused the command; ``code`` is the engine's reason
+    (e.g. ``post_only_would_take``)."""
+
+    code = "order_rejected"
+
+
+class NotFoundError(MarketError):
+    """No such object, or it belongs to another account (never reveal which)."""
+
+    code = "not_found"
+    status = 404
+
+
+class UnknownInstrumentError(NotFoundError):
+    """No instrument with that symbol."""
+
+    code = "unknown_instrument"
+
+
+class UnauthorizedError(MarketError):
+    """A missing, unknown or revoked API key."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class ForbiddenError(MarketError):
+    """The account's roles do not allow this action."""
+
+    code = "forbidden"
+    status = 403
+
+
+class ConflictError(MarketError):
+    """The request clashes with stored state."""
+
+    code = "conflict"
+    status = 409
+
+
+class AlreadyExistsError(ConflictError):
+    """An object with that identity exists already."""
+
+    code = "already_exists"
+
+
+class DuplicateClientOrderIdError(ConflictError):
+    """The ``client_order_id`` was used before for a different order."""
+
+    code = "duplicate_client_order_id"
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """The idempotency key was used before for a different request."""
+
+    code = "idempotency_key_reused"
+
+
+class InstrumentNotOpenError(ConflictError):
+    """The instrument is halted, expired or settled."""
+
+    code = "instrument_not_open"
+
+
+class InsufficientFundsError(ConflictError):
+    """Available cash does not cover the reservation, premium or margin."""
+
+    code = "insufficient_funds"
+
+
+class InventoryExceededError(ConflictError):
+    """A sell on a physical forward exceeds the provider's unsold listed capacity, or a listing
+    reduction would go below what is sold or reserved."""
+
+    code = "inventory_exceeded"
+
+
+class BookUnavailableError(MarketError):
+    """The book is owned by another service instance or failed its recovery check."""
+
+    code = "book_unavailable"
+    status = 503
+
+
+class RecoveryMismatchError(BookUnavailableError):
+    """Rebuilding a book from the database did not reproduce the stored state."""
+
+    code = "recovery_mismatch"
+
+
+HTTP_STATUS: dict[str, int] = {}
+"""``code`` -> HTTP status for every error class defined here."""
+
+
+def _register(cls: type[MarketError]) -> None:
+    HTTP_STATUS[cls.code] = cls.status
+    for sub in cls.__subclasses__():
+        _register(sub)
+
+
+_register(MarketError)
