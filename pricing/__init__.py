@@ -1,4 +1,11 @@
 """flopex pricing core: spot models, closed forms, Monte Carlo and LSM for GPU-hour contracts.
 
-A pure library: no database, no HTTP, no global state between calls.
+A pure library: no database, no HTTP, no global state between calls. The entry points are
+``price`` (one JSON request), ``price_many`` (a batch, over processes) and ``RequestError``.
 """
+
+from pricing.batch import price_many
+from pricing.dispatch import price
+from pricing.request import RequestError
+
+__all__ = ["RequestError", "price", "price_many"]

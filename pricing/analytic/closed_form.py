@@ -1,0 +1,121 @@
+"""Exact values for every (model, instrument) pair whose law is known in closed form.
+
+- forwards on every model: discounted mean of the model forwards F(0, t_i);
+- European options on the spot, a forward or a swap under the Gaussian models: Black-76 or
+  Bachelier on the law of the underlying at expiry (a swap under a mean-reverting log model is a
+  sum of log-normals, valued by exact quadrature in pricing.analytic.basket);
+- geometric Asians under the log-normal models and arithmetic Asians under arithmetic_ou, whose
+  averages are log-normal and normal respectively;
+- caps and floors under the Gaussian models, as means of discounted Black or Bachelier caplets.
+Derivations are in docs/pricing.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pricing.analytic.basket import basket_call
+from pricing.analytic.formulas import bachelier, black
+from pricing.analytic.gaussian import GaussianState, gaussian_state
+from pricing.instruments import (
+    Asian,
+    Bermudan,
+    Cap,
+    European,
+    Forward,
+    ForwardUnderlying,
+    Instrument,
+    SpotUnderlying,
+    Swing,
+)
+from pricing.models import Model
+from pricing.request import MODEL_CLASSES
+
+
+def model_name(model: Model) -> str:
+    """The request's name for a model type (for messages)."""
+    return next(name for name, cls in MODEL_CLASSES.items() if isinstance(model, cls))
+
+
+def closed_form_gap(model: Model, instrument: Instrument) -> str | None:
+    """None when an exact formula values ``instrument`` under ``model``; otherwise why not."""
+    if isinstance(instrument, Forward):
+        return None
+    if isinstance(instrument, Bermudan | Swing):
+        return 'early exercise has no closed form (use "auto" for LSM)'
+    state = gaussian_state(model)
+    if state is None:
+        return f'the law of {model_name(model)} is not Gaussian; only forwards are exact (use "mc")'
+    if isinstance(instrument, Asian):
+        wanted = "geometric" if state.lognormal else "arithmetic"
+        if instrument.average != wanted:
+            return (
+                f"only {wanted} averages have an exact law under {model_name(model)} "
+                f'(use "mc" for {instrument.average} averages)'
+            )
+    return None
+
+
+def price_closed_form(model: Model, instrument: Instrument, rate: float) -> float:
+    """The exact present value; callers check closed_form_gap first."""
+    if isinstance(instrument, Forward):
+        window = float(np.mean(model.forward(np.asarray(instrument.fixings))))
+        return float(np.exp(-rate * instrument.payment) * (window - instrument.strike))
+    state = gaussian_state(model)
+    assert state is not None
+    assert not isinstance(instrument, Bermudan | Swing)
+    if isinstance(instrument, European):
+        return float(np.exp(-rate * instrument.expiry) * _european(state, instrument))
+    if isinstance(instrument, Asian):
+        return float(np.exp(-rate * instrument.payment) * _asian(state, instrument))
+    return _cap(state, instrument, rate)
+
+
+def _underlying_times(instrument: European) -> NDArray[np.float64]:
+    u = instrument.underlying
+    if isinstance(u, SpotUnderlying):
+        return np.array([instrument.expiry])
+    if isinstance(u, ForwardUnderlying):
+        return np.array([u.maturity])
+    return np.asarray(u.fixings, dtype=float)
+
+
+def _european(state: GaussianState, instrument: European) -> float:
+    """Undiscounted E[(U - K)^+] (or put), U the mean of F(tau, t_i) over the underlying's times."""
+    tau, strike = instrument.expiry, instrument.strike
+    times = _underlying_times(instrument)
+    forwards = state.model.forward(times)
+    weights = np.full(len(times), 1.0 / len(times))
+    loadings = state.loadings(tau, times)
+    sigma = state.covariance(tau)[0]
+    if not state.lognormal:
+        swap_loading = weights @ loadings
+        variance = float(swap_loading @ sigma @ swap_loading)
+        return float(bachelier(instrument.kind, weights @ forwards, strike, variance))
+    eigenvalues, eigenvectors = np.linalg.eigh(sigma)
+    root = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))  # sigma = root root'
+    call = basket_call(weights * forwards, loadings @ root, strike)
+    if instrument.kind == "call":
+        return call
+    return call - (float(weights @ forwards) - strike)  # put-call parity on the swap
+
+
+def _asian(state: GaussianState, instrument: Asian) -> float:
+    times = np.asarray(instrument.fixings, dtype=float)
+    forwards = state.model.forward(times)
+    variance = state.average_variance(times)
+    if not state.lognormal:
+        return float(bachelier(instrument.kind, np.mean(forwards), instrument.strike, variance))
+    # E[ln S(t)] = ln F(0, t) - Var ln S(t) / 2; G = exp(mean of ln S) is log-normal.
+    mean_log = float(np.mean(np.log(forwards) - 0.5 * state.spot_variance(times)))
+    geometric_forward = np.exp(mean_log + 0.5 * variance)
+    return float(black(instrument.kind, geometric_forward, instrument.strike, variance))
+
+
+def _cap(state: GaussianState, instrument: Cap, rate: float) -> float:
+    times = np.asarray(instrument.fixings, dtype=float)
+    forwards = state.model.forward(times)
+    formula = black if state.lognormal else bachelier
+    caplets = formula(instrument.kind, forwards, instrument.strike, state.spot_variance(times))
+    return float(np.mean(np.exp(-rate * times) * caplets))

@@ -1,0 +1,43 @@
+"""Pricing many requests over worker processes.
+
+Workers are started with the ``spawn`` method: forking a process that runs threads (a Litestar
+worker, an event loop, BLAS pools) can deadlock the child, while a spawned worker starts clean.
+Every request is validated in the caller first, so a bad one fails fast, before any process is
+started, with its index in the path (``[3].instrument.strike``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from pricing.dispatch import price, price_request
+from pricing.request import PricingRequest, RequestError, parse_request
+
+
+def _parse_all(requests: list[dict[str, Any]]) -> list[PricingRequest]:
+    if not isinstance(requests, list):
+        raise RequestError("requests", "must be a list of pricing requests")
+    parsed = []
+    for i, request in enumerate(requests):
+        try:
+            parsed.append(parse_request(request))
+        except RequestError as error:
+            raise RequestError(f"[{i}].{error.path}", error.reason) from None
+    return parsed
+
+
+def price_many(requests: list[dict[str, Any]], max_workers: int | None = None) -> list[dict[str, Any]]:
+    """Value each request (as ``price`` would), spreading them over up to ``max_workers`` processes.
+
+    Results are in request order. A single request, or ``max_workers=1``, runs in this process.
+    """
+    parsed = _parse_all(requests)
+    workers = min(max_workers or os.cpu_count() or 1, len(parsed))
+    if workers <= 1:
+        return [price_request(p) for p in parsed]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(price, requests))
