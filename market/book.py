@@ -1,0 +1,258 @@
+"""The in-memory structures of one order book: orders, price levels, book sides and pending stops.
+
+These hold state only; the matching rules live in :mod:`market.engine`, which is the single writer.
+Prices are integer ticks and quantities integer lots. Each side keeps its prices in one sorted list
+with the best price at the end (bids ascending by price, asks ascending by negated price), so the
+best level is ``keys[-1]`` and taking it is an O(1) ``pop``; each level is an ``OrderedDict`` in time
+priority, which gives O(1) append, removal by id and move-to-back (iceberg refresh).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections import OrderedDict
+from operator import itemgetter
+
+_stop_price = itemgetter(0)
+_stop_key = itemgetter(0, 1)
+
+
+class Order:
+    """A live order: resting in a book, waiting as an untriggered stop, or running as a taker.
+
+    ``open`` is the open quantity (including an iceberg's hidden reserve), ``visible`` the displayed
+    part, ``display`` the iceberg slice size (``None`` for a plain order). ``priority`` is the engine's
+    acceptance counter: it breaks ties between stops triggered together and between equal GTD expiries.
+    """
+
+    __slots__ = (
+        "account",
+        "display",
+        "expire_at",
+        "id",
+        "is_buy",
+        "live",
+        "open",
+        "order_type",
+        "pending",
+        "post_only",
+        "price",
+        "priority",
+        "stop_price",
+        "stp",
+        "symbol",
+        "tif",
+        "visible",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        symbol: str,
+        account: str,
+        is_buy: bool,
+        order_type: str,
+        price: int | None,
+        qty: int,
+        tif: str,
+        expire_at: int | None,
+        post_only: bool,
+        stp: str,
+        display: int | None,
+        stop_price: int | None,
+        priority: int,
+    ) -> None:
+        self.id = id
+        self.symbol = symbol
+        self.account = account
+        self.is_buy = is_buy
+        self.order_type = order_type
+        self.price = price
+        self.open = qty
+        self.visible = qty
+        self.tif = tif
+        self.expire_at = expire_at
+        self.post_only = post_only
+        self.stp = stp
+        self.display = display
+        self.stop_price = stop_price
+        self.priority = priority
+        self.pending = stop_price is not None
+        self.live = True
+
+    def state(self) -> list:
+        """Everything about the order that can influence future events (for the state hash)."""
+        return [
+            self.id,
+            self.account,
+            self.is_buy,
+            self.order_type,
+            self.price,
+            self.open,
+            self.visible,
+            self.tif,
+            self.expire_at,
+            self.post_only,
+            self.stp,
+            self.display,
+            self.stop_price,
+            self.priority,
+        ]
+
+
+class Level:
+    """The orders resting at one price, in time priority, with their total open quantity."""
+
+    __slots__ = ("orders", "total")
+
+    def __init__(self) -> None:
+        self.orders: OrderedDict[str, Order] = OrderedDict()
+        self.total = 0
+
+
+class BookSide:
+    """One side of a book: price levels keyed by a sort key whose largest value is the best price.
+
+    The key is the price for bids and the negated price for asks, so both sides share the same code:
+    ``keys`` is ascending and the best level is always ``levels[keys[-1]]``.
+    """
+
+    __slots__ = ("keys", "levels", "sign")
+
+    def __init__(self, is_bid: bool) -> None:
+        self.sign = 1 if is_bid else -1
+        self.keys: list[int] = []
+        self.levels: dict[int, Level] = {}
+
+    def add(self, order: Order) -> None:
+        """Rest ``order`` at the back of its price level (creating the level if needed)."""
+        key = self.sign * order.price
+        level = self.levels.get(key)
+        if level is None:
+            level = self.levels[key] = Level()
+            keys = self.keys
+            if not keys or key > keys[-1]:
+                keys.append(key)
+            else:
+                insort(keys, key)
+        level.orders[order.id] = order
+        level.total += order.open
+
+    def remove(self, order: Order) -> None:
+        """Take a resting ``order`` out of its level (dropping the level when it empties)."""
+        key = self.sign * order.price
+        level = self.levels[key]
+        del level.orders[order.id]
+        level.total -= order.open
+        if not level.orders:
+            self.drop(key)
+
+    def drop(self, key: int) -> None:
+        """Forget the (empty) level at ``key``."""
+        del self.levels[key]
+        keys = self.keys
+        if keys[-1] == key:
+            keys.pop()
+        else:
+            del keys[bisect_left(keys, key)]
+
+    def best_price(self) -> int | None:
+        """The best price on this side, or ``None`` when it is empty."""
+        return self.sign * self.keys[-1] if self.keys else None
+
+    def depth(self) -> list[dict]:
+        """The levels best first, each with its orders in time priority (the snapshot format)."""
+        sign = self.sign
+        levels = self.levels
+        return [
+            {
+                "price": sign * key,
+                "qty": levels[key].total,
+                "orders": [
+                    {"id": o.id, "account": o.account, "qty": o.open, "visible": o.visible}
+                    for o in levels[key].orders.values()
+                ],
+            }
+            for key in reversed(self.keys)
+        ]
+
+    def state(self) -> list:
+        """The side's full state in priority order (for the state hash)."""
+        return [
+            [self.sign * key, [o.state() for o in self.levels[key].orders.values()]]
+            for key in reversed(self.keys)
+        ]
+
+
+class Stops:
+    """Untriggered stop orders of one book, sorted by stop price for an O(log n) trigger test.
+
+    A buy stop triggers when the last trade price is at or above its stop price, a sell stop when it
+    is at or below; entries are ``(stop_price, priority, order)`` and ``priority`` is unique, so
+    orders themselves are never compared.
+    """
+
+    __slots__ = ("buys", "sells")
+
+    def __init__(self) -> None:
+        self.buys: list[tuple[int, int, Order]] = []
+        self.sells: list[tuple[int, int, Order]] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.buys or self.sells)
+
+    def add(self, order: Order) -> None:
+        """Park an accepted stop order until it triggers."""
+        insort(self.buys if order.is_buy else self.sells, (order.stop_price, order.priority, order))
+
+    def remove(self, order: Order) -> None:
+        """Take an untriggered stop out (cancel or expiry)."""
+        entries = self.buys if order.is_buy else self.sells
+        del entries[bisect_left(entries, (order.stop_price, order.priority), key=_stop_key)]
+
+    def pop_triggered(self, last: int) -> list[Order]:
+        """Remove and return the stops that ``last`` triggers, in acceptance order."""
+        buys, sells = self.buys, self.sells
+        n_buys = bisect_right(buys, last, key=_stop_price) if buys else 0
+        first_sell = bisect_left(sells, last, key=_stop_price) if sells else 0
+        if not n_buys and first_sell == len(sells):
+            return []
+        fired = [entry[2] for entry in buys[:n_buys]] + [entry[2] for entry in sells[first_sell:]]
+        del buys[:n_buys]
+        del sells[first_sell:]
+        fired.sort(key=lambda order: order.priority)
+        return fired
+
+    def state(self) -> list:
+        """The pending stops in a canonical order (for the state hash)."""
+        return [entry[2].state() for entry in self.buys + self.sells]
+
+
+class Book:
+    """The order book of one instrument: both sides, pending stops, last trade price and band."""
+
+    __slots__ = ("asks", "band_bps", "bids", "last", "reference", "stops", "symbol")
+
+    def __init__(self, symbol: str, band_bps: int | None, reference: int | None) -> None:
+        self.symbol = symbol
+        self.bids = BookSide(is_bid=True)
+        self.asks = BookSide(is_bid=False)
+        self.stops = Stops()
+        self.last: int | None = None
+        self.band_bps = band_bps
+        self.reference = reference
+
+    def band(self) -> tuple[int, int] | None:
+        """The inclusive price band ``(low, high)`` in force now, or ``None`` when there is none.
+
+        The band is centred on the last trade price (or the configured reference price before the
+        first trade) and extends ``band_bps`` basis points either side, rounded inwards to ticks.
+        """
+        if self.band_bps is None:
+            return None
+        centre = self.last if self.last is not None else self.reference
+        if centre is None:
+            return None
+        low = -((-centre * (10_000 - self.band_bps)) // 10_000)
+        high = (centre * (10_000 + self.band_bps)) // 10_000
+        return low, high
