@@ -178,7 +178,21 @@ def parse_request(data: object) -> PricingRequest:
     mc = _parse_mc(fields.raw("mc", {}), "mc")
     greeks = fields.boolean("greeks", False)
     fields.done()
+    _check_combination(model, instrument)
     return PricingRequest(model, instrument, rate, method, mc, greeks)
+
+
+def _check_combination(model: Model, instrument: Instrument) -> None:
+    if (
+        isinstance(model, ArithmeticOU)
+        and isinstance(instrument, Asian)
+        and instrument.average == "geometric"
+    ):
+        raise RequestError(
+            "instrument.average",
+            "a geometric average needs positive prices and arithmetic_ou prices can be negative: "
+            'use "arithmetic"',
+        )
 
 
 # --- models -------------------------------------------------------------------------------------
