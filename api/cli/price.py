@@ -1,0 +1,52 @@
+"""``flopex price FILE``: value a JSON pricing request (or a list of them) from a file or stdin."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO, Any
+
+import click
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _table(result: dict[str, Any]) -> str:
+    rows = [(key, _format(result[key])) for key in ("value", "std_error", "method", "paths", "forward")]
+    rows += [(name, _format(v)) for name, v in (result["greeks"] or {}).items()]
+    rows.append(("elapsed_ms", f"{result['elapsed_ms']:.1f}"))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {text}" for name, text in rows)
+
+
+@click.command("price")
+@click.argument("file", type=click.File("r"))
+@click.option("--pretty", is_flag=True, help="Print a human-readable table instead of JSON.")
+def command(file: IO[str], pretty: bool) -> None:
+    """Price the JSON request in FILE ("-" reads stdin) and print the result as JSON.
+
+    FILE holds one request object, or a list of them (priced in parallel). The schema is in
+    docs/pricing.md. A bad request prints "error: <field>: <reason>" and exits with status 2.
+    """
+    from pricing import RequestError, price, price_many
+
+    try:
+        data = json.load(file)
+    except json.JSONDecodeError as error:
+        click.echo(f"error: request: not valid JSON ({error})", err=True)
+        sys.exit(2)
+    try:
+        results = price_many(data) if isinstance(data, list) else [price(data)]
+    except RequestError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    if pretty:
+        click.echo("\n\n".join(_table(r) for r in results))
+    else:
+        click.echo(json.dumps(results if isinstance(data, list) else results[0], indent=2))
