@@ -9,19 +9,37 @@ working directory, the server listens on loopback only.
 | FLOPEX_HOST           | 127.0.0.1                | address `flopex serve` binds             |
 | FLOPEX_PORT           | 8000                     | port `flopex serve` binds                |
 | FLOPEX_LOG_LEVEL      | info                     | debug, info, warning, error or critical  |
+| FLOPEX_RATE_LIMIT     | 50                       | API requests per second per key (0: off) |
+| FLOPEX_RATE_BURST     | 100                      | requests a key may send at once          |
+| FLOPEX_PRICE_BUDGET   | 20                       | pricing CPU seconds per minute per key   |
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+N = TypeVar("N", int, float)
 
 
 class SettingsError(ValueError):
     """An environment variable holds a value flopex cannot use."""
+
+
+def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
+    """An int or float variable, or a :class:`SettingsError` naming it."""
+    text = env.get(name, str(default))
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value):
+        raise SettingsError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,9 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    rate_limit: float = 50.0
+    rate_burst: int = 100
+    price_budget: float = 20.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -40,22 +61,23 @@ class Settings:
             raise SettingsError(f"log level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not self.database_url.strip():
             raise SettingsError("database URL must not be empty")
+        if self.rate_limit < 0 or self.rate_burst < 1 or self.price_budget <= 0:
+            raise SettingsError("rate limit must be >= 0, burst >= 1 and price budget > 0")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``FLOPEX_*`` variables, falling back to the defaults."""
         env = os.environ if environ is None else environ
         defaults = cls()
-        port_text = env.get("FLOPEX_PORT", str(defaults.port))
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise SettingsError(f"FLOPEX_PORT must be an integer, got {port_text!r}") from None
+        port = _number(env, "FLOPEX_PORT", defaults.port, int)
         return cls(
             database_url=env.get("FLOPEX_DATABASE_URL", defaults.database_url),
             host=env.get("FLOPEX_HOST", defaults.host),
             port=port,
             log_level=env.get("FLOPEX_LOG_LEVEL", defaults.log_level).lower(),
+            rate_limit=_number(env, "FLOPEX_RATE_LIMIT", defaults.rate_limit, float),
+            rate_burst=_number(env, "FLOPEX_RATE_BURST", defaults.rate_burst, int),
+            price_budget=_number(env, "FLOPEX_PRICE_BUDGET", defaults.price_budget, float),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -1,0 +1,120 @@
+"""Bearer API keys and role guards.
+
+Every private route carries a guard: :func:`authenticated` (any valid key) or :func:`requires` (one of
+some roles). The guard resolves ``Authorization: Bearer <key>`` through the exchange service (which
+stores only key hashes) and leaves the caller on ``request.state.principal``, where handlers receive it
+as the ``principal`` dependency. Guards run before the body is parsed, so an anonymous caller learns
+nothing about a route's validation rules.
+
+Resolved keys are cached for :data:`CACHE_SECONDS` so that order entry does not pay a database
+round trip per request; a revoked key therefore stops working within that many seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.errors import ApiError
+from market.errors import UnauthorizedError
+
+CACHE_SECONDS = 2.0
+MAX_CACHED_KEYS = 10_000
+MAX_KEY_LENGTH = 200
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flopex"'}
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError("unauthorized", message, status=401, headers=BEARER_CHALLENGE)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller behind a key: the account id and its roles."""
+
+    account_id: str
+    roles: frozenset[str]
+
+
+KeyResolver = Callable[[str], Principal]
+"""Looks a plaintext key up in the exchange; raises ``UnauthorizedError`` for unknown or revoked keys."""
+
+
+class Authenticator:
+    """Resolves bearer keys to principals, with a short-lived cache of successful lookups."""
+
+    def __init__(self, resolve: KeyResolver, clock: Callable[[], float] = time.monotonic) -> None:
+        self._resolve = resolve
+        self._clock = clock
+        self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    async def principal(self, key: str) -> Principal:
+        """The principal for ``key`` or a 401 problem."""
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        cached = self._cache.get(digest)
+        now = self._clock()
+        if cached is not None and now - cached[0] < CACHE_SECONDS:
+            return cached[1]
+        try:
+            principal = await anyio.to_thread.run_sync(self._resolve, key)
+        except UnauthorizedError:
+            self._cache.pop(digest, None)
+            raise _unauthorized("unknown or revoked API key") from None
+        self._cache[digest] = (now, principal)
+        self._cache.move_to_end(digest)
+        if len(self._cache) > MAX_CACHED_KEYS:
+            self._cache.popitem(last=False)
+        return principal
+
+
+def bearer_key(authorization: str | None) -> str:
+    """The key of an ``Authorization: Bearer`` header, or a 401 problem."""
+    if not authorization:
+        raise _unauthorized("send Authorization: Bearer <api key>")
+    scheme, _, key = authorization.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key or len(key) > MAX_KEY_LENGTH:
+        raise _unauthorized("malformed Authorization header; expected Bearer <api key>")
+    return key
+
+
+async def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    authenticator: Authenticator = connection.app.state.authenticator
+    principal = await authenticator.principal(bearer_key(connection.headers.get("authorization")))
+    connection.state.principal = principal
+    return principal
+
+
+async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: any account with a valid key."""
+    await _identify(connection)
+
+
+def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Any]:
+    """Guard factory: an account holding at least one of ``roles`` (e.g. ``requires("admin")``)."""
+    wanted = frozenset(roles)
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = await _identify(connection)
+        if not principal.roles & wanted:
+            needed = " or ".join(sorted(wanted))
+            raise ApiError("forbidden", f"this action needs the role {needed}", status=403)
+
+    return guard
+
+
+def current_principal(request: Any) -> Principal:
+    """Dependency: the principal a guard resolved for this request."""
+    return request.state.principal
+
+
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+"""OpenAPI ``security`` for routes that need a key."""

@@ -1,0 +1,1 @@
+"""HTTP controllers, one module per resource; each stays thin and delegates to the exchange service."""

@@ -1,0 +1,62 @@
+"""The OpenAPI document: served at ``/schema`` (browsable) and ``/schema/openapi.json``.
+
+Every route documents the problems it can answer with, so generated clients and schema-driven tests
+(schemathesis) know every status a route may return.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Tag
+
+from api.errors import PROBLEM_JSON
+from api.schemas.common import Problem
+
+ALWAYS = (400, 429)
+"""Every route may refuse malformed input and may be rate limited."""
+PRIVATE = (401,)
+ADMIN = (401, 403)
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Problem responses for ``statuses`` plus those every route can return."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem, media_type=PROBLEM_JSON, description=HTTPStatus(status).phrase
+        )
+        for status in sorted({*ALWAYS, *statuses})
+    }
+
+
+def openapi_config(version: str) -> OpenAPIConfig:
+    """The OpenAPI configuration of the flopex API."""
+    return OpenAPIConfig(
+        title="flopex",
+        version=version,
+        description=(
+            "An exchange and pricing engine for GPU compute. Prices and money are decimal strings, "
+            "quantities integers; errors are RFC 9457 problems with a stable `code`."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", description="an account's API key")
+            }
+        ),
+        tags=[
+            Tag(name="accounts"),
+            Tag(name="market data"),
+            Tag(name="instruments"),
+            Tag(name="listings"),
+            Tag(name="orders"),
+            Tag(name="portfolio"),
+            Tag(name="pricing"),
+            Tag(name="index"),
+            Tag(name="admin"),
+            Tag(name="system"),
+        ],
+    )

@@ -1,0 +1,99 @@
+"""Accounts, keys, balances and cash transfers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from api.schemas.common import Money, Name, Request
+from market.records import AccountInfo, Balances, CreatedAccount, TransferInfo
+from market.units import micros_to_dollars
+
+Role = Literal["admin", "provider", "trader"]
+
+
+class AccountCreate(Request):
+    """A new account: a unique name and at least one role."""
+
+    name: Name
+    roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=3)]
+
+
+class DepositCreate(Request):
+    """Cash paid into an account (USD, up to six decimals)."""
+
+    amount: Money
+
+
+class AccountOut(msgspec.Struct):
+    """An account and its roles."""
+
+    id: str
+    name: str
+    roles: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: AccountInfo) -> AccountOut:
+        return cls(id=info.id, name=info.name, roles=list(info.roles), created_at=info.created_at)
+
+
+class CreatedAccountOut(msgspec.Struct):
+    """A new account and its API key: the key is shown this once and cannot be recovered."""
+
+    account: AccountOut
+    api_key: str
+
+    @classmethod
+    def of(cls, created: CreatedAccount) -> CreatedAccountOut:
+        return cls(account=AccountOut.of(created.account), api_key=created.api_key)
+
+
+class BalancesOut(msgspec.Struct):
+    """USD amounts: ``cash = available + reserved + margin``."""
+
+    cash: str
+    reserved: str
+    margin: str
+    available: str
+
+    @classmethod
+    def of(cls, balances: Balances) -> BalancesOut:
+        return cls(
+            cash=micros_to_dollars(balances.cash),
+            reserved=micros_to_dollars(balances.reserved),
+            margin=micros_to_dollars(balances.margin),
+            available=micros_to_dollars(balances.available),
+        )
+
+
+class MeOut(msgspec.Struct):
+    """The caller: account, roles, balances and how many orders are open."""
+
+    account: AccountOut
+    balances: BalancesOut
+    open_orders: int
+
+
+class TransferOut(msgspec.Struct):
+    """A stored cash movement."""
+
+    id: int
+    kind: str
+    account_id: str | None
+    amount: str
+    idempotency_key: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: TransferInfo) -> TransferOut:
+        return cls(
+            id=info.id,
+            kind=info.kind,
+            account_id=info.account_id,
+            amount=micros_to_dollars(info.amount_micros),
+            idempotency_key=info.idempotency_key,
+            created_at=info.created_at,
+        )

@@ -1,0 +1,59 @@
+"""Field types and structs shared by several resources."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+MAX_QUANTITY = 1_000_000_000
+"""Largest quantity (GPUs, lots) accepted anywhere: far beyond any real order, far inside int64."""
+
+Price = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{1,9}(\.[0-9]{1,6})?$",
+        description="USD per GPU-hour as a decimal string (a whole number of the instrument's ticks)",
+        examples=["2.450"],
+    ),
+]
+Money = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{1,12}(\.[0-9]{1,6})?$",
+        description="USD as a decimal string, at most six decimals",
+        examples=["10000.00"],
+    ),
+]
+Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY, description="a positive whole number")]
+Symbol = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,63}$", max_length=64, examples=["H100-2027-01"])
+]
+ProductId = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_\-]{0,15}$", examples=["H100"])]
+Instant = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 timestamp with a UTC offset")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Region = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+
+class FieldError(msgspec.Struct):
+    """One invalid field: its path in the request and why it was refused."""
+
+    field: str
+    reason: str
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem (``application/problem+json``); branch on ``code``, never on ``detail``."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None

@@ -1,0 +1,102 @@
+"""Public market data: books, trades, tickers, quotes and candles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from market.records import BookInfo, BookLevel, MarkInfo, TradeInfo
+from market.units import micros_to_price, ticks_to_price
+
+Level = tuple[str, int]
+"""``[price, quantity]``: a price level with its displayed quantity."""
+
+
+def levels(book_levels: tuple[BookLevel, ...], tick_micros: int) -> list[Level]:
+    """Book levels as ``[price, quantity]`` pairs (icebergs show only their displayed part)."""
+    return [(ticks_to_price(level.price_ticks, tick_micros), level.visible) for level in book_levels]
+
+
+class BookOut(msgspec.Struct):
+    """Aggregated price levels, best first; ``sequence`` is the engine sequence the snapshot reflects."""
+
+    symbol: str
+    sequence: int
+    bids: list[Level]
+    asks: list[Level]
+
+    @classmethod
+    def of(cls, book: BookInfo) -> BookOut:
+        return cls(
+            symbol=book.symbol,
+            sequence=book.seq,
+            bids=levels(book.bids, book.tick_micros),
+            asks=levels(book.asks, book.tick_micros),
+        )
+
+
+class TradeOut(msgspec.Struct):
+    """A public trade; ``taker_side`` is the side of the order that took liquidity."""
+
+    id: int
+    symbol: str
+    price: str
+    quantity: int
+    taker_side: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, trade: TradeInfo) -> TradeOut:
+        return cls(
+            id=trade.id,
+            symbol=trade.symbol,
+            price=ticks_to_price(trade.price_ticks, trade.tick_micros),
+            quantity=trade.qty,
+            taker_side=trade.taker_side,
+            created_at=trade.created_at,
+        )
+
+
+class TickerOut(msgspec.Struct):
+    """Best bid and ask, last trade, 24-hour volume and the pricing core's mark."""
+
+    symbol: str
+    best_bid: str | None
+    best_ask: str | None
+    last: str | None
+    volume_24h: int
+    mark: str | None
+
+
+class QuoteOut(msgspec.Struct):
+    """The pricing core's fair value (USD per GPU-hour), Greeks, the model used and when."""
+
+    symbol: str
+    fair_value: str
+    forward: str
+    greeks: dict[str, float] | None
+    model: dict[str, object]
+    as_of: datetime
+
+    @classmethod
+    def of(cls, mark: MarkInfo) -> QuoteOut:
+        return cls(
+            symbol=mark.symbol,
+            fair_value=micros_to_price(mark.fair_value_micros),
+            forward=micros_to_price(mark.forward_micros),
+            greeks=mark.greeks,
+            model=mark.model,
+            as_of=mark.as_of,
+        )
+
+
+class CandleOut(msgspec.Struct):
+    """Open, high, low, close and volume of the trades in ``[start, start + interval)``."""
+
+    start: datetime
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: int

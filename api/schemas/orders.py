@@ -1,0 +1,132 @@
+"""Orders and fills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from api.schemas.common import Instant, Price, Quantity, Request, Symbol
+from market.records import FillInfo, OrderInfo
+from market.units import micros_to_dollars, ticks_to_price
+
+ClientOrderId = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$", description="your id, unique per account")
+]
+
+
+class OrderCreate(Request):
+    """A new order. ``price`` is required for limit orders, ``stop_price`` for stops, ``expire_at`` for
+    ``gtd``; ``display_quantity`` makes an iceberg."""
+
+    symbol: Symbol
+    side: Literal["buy", "sell"]
+    quantity: Quantity
+    type: Literal["limit", "market", "stop_limit", "stop_market"] = "limit"
+    price: Price | None = None
+    time_in_force: Literal["gtc", "ioc", "fok", "gtd"] = "gtc"
+    post_only: bool = False
+    client_order_id: ClientOrderId | None = None
+    stp: Literal["cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none"] = "cancel_newest"
+    expire_at: Instant | None = None
+    display_quantity: Quantity | None = None
+    stop_price: Price | None = None
+
+
+class OrderAmend(Request):
+    """New quantity and/or price; lowering the quantity keeps time priority, anything else loses it."""
+
+    quantity: Quantity | None = None
+    price: Price | None = None
+
+
+class FillOut(msgspec.Struct):
+    """One fill of one of your orders."""
+
+    trade_id: int
+    order_id: str
+    symbol: str
+    side: str
+    price: str
+    quantity: int
+    liquidity: str
+    fee: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, fill: FillInfo) -> FillOut:
+        return cls(
+            trade_id=fill.trade_id,
+            order_id=fill.order_id,
+            symbol=fill.symbol,
+            side=fill.side,
+            price=ticks_to_price(fill.price_ticks, fill.tick_micros),
+            quantity=fill.qty,
+            liquidity=fill.liquidity,
+            fee=micros_to_dollars(fill.fee_micros),
+            created_at=fill.created_at,
+        )
+
+
+class OrderOut(msgspec.Struct):
+    """An order and what became of it: ``filled + cancelled + open_quantity == quantity``."""
+
+    id: str
+    client_order_id: str | None
+    symbol: str
+    side: str
+    type: str
+    price: str | None
+    stop_price: str | None
+    quantity: int
+    open_quantity: int
+    filled_quantity: int
+    cancelled_quantity: int
+    status: str
+    reason: str | None
+    time_in_force: str
+    post_only: bool
+    stp: str
+    expire_at: datetime | None
+    display_quantity: int | None
+    reserved: str
+    fills: list[FillOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, order: OrderInfo) -> OrderOut:
+        def price(ticks: int | None) -> str | None:
+            return None if ticks is None else ticks_to_price(ticks, order.tick_micros)
+
+        return cls(
+            id=order.id,
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            type=order.type,
+            price=price(order.price_ticks),
+            stop_price=price(order.stop_price_ticks),
+            quantity=order.qty,
+            open_quantity=order.open_qty,
+            filled_quantity=order.filled,
+            cancelled_quantity=order.cancelled,
+            status=order.status,
+            reason=order.reason,
+            time_in_force=order.tif,
+            post_only=order.post_only,
+            stp=order.stp,
+            expire_at=order.expire_at,
+            display_quantity=order.display_qty,
+            reserved=micros_to_dollars(order.reserved_micros),
+            fills=[FillOut.of(fill) for fill in order.fills],
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+
+
+class CancelledOut(msgspec.Struct):
+    """The orders a mass cancel closed."""
+
+    cancelled: list[OrderOut]

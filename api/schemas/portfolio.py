@@ -1,0 +1,80 @@
+"""An account's positions, ledger entries and deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from market.records import DeliveryInfo, EntryInfo, PositionInfo
+from market.units import micros_to_dollars
+
+
+class PositionOut(msgspec.Struct):
+    """A net position (long positive), its signed cost and the margin held for it, in USD."""
+
+    symbol: str
+    quantity: int
+    cost: str
+    margin: str
+
+    @classmethod
+    def of(cls, position: PositionInfo) -> PositionOut:
+        return cls(
+            symbol=position.symbol,
+            quantity=position.qty,
+            cost=micros_to_dollars(position.cost_micros),
+            margin=micros_to_dollars(position.margin_micros),
+        )
+
+
+class EntryOut(msgspec.Struct):
+    """One ledger entry of yours: ``amount`` (USD) into ``bucket`` (negative: out of it)."""
+
+    id: int
+    transfer_id: int
+    kind: str
+    bucket: str
+    amount: str
+    ref: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: EntryInfo) -> EntryOut:
+        return cls(
+            id=entry.id,
+            transfer_id=entry.transfer_id,
+            kind=entry.kind,
+            bucket=entry.bucket,
+            amount=micros_to_dollars(entry.amount_micros),
+            ref=entry.ref,
+            created_at=entry.created_at,
+        )
+
+
+class DeliveryOut(msgspec.Struct):
+    """GPUs of a provider's listing allocated to a buyer for a window."""
+
+    id: int
+    symbol: str
+    buyer_id: str
+    provider_id: str
+    listing_id: int
+    gpus: int
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, delivery: DeliveryInfo) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            symbol=delivery.symbol,
+            buyer_id=delivery.buyer_id,
+            provider_id=delivery.provider_id,
+            listing_id=delivery.listing_id,
+            gpus=delivery.gpus,
+            window_start=delivery.window_start,
+            window_end=delivery.window_end,
+            created_at=delivery.created_at,
+        )
