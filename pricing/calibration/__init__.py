@@ -1,0 +1,67 @@
+"""Calibration of the spot models to price series.
+
+``calibrate(series, model)`` fits one model of :mod:`pricing.models` by maximum likelihood and
+returns a :class:`Calibration` whose ``params`` are the pricing request's MODEL object, valued at
+the last observation. See docs/backtesting.md for each method and its assumptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from pricing.calibration.forwards import fit_to_forwards
+from pricing.calibration.gaussian import fit_arithmetic_ou, fit_gbm, fit_schwartz1f
+from pricing.calibration.jump_ou import fit_jump_ou
+from pricing.calibration.result import Calibration, model_to_request
+from pricing.calibration.schwartz_smith import fit_schwartz_smith
+from pricing.calibration.seasonality import SeasonalDesign, fit_seasonality
+from pricing.series import year_fractions
+
+MODELS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou")
+SEASONAL = ("arithmetic_ou", "jump_ou")
+MIN_OBSERVATIONS = 10
+
+
+def calibrate(
+    series: pd.Series,
+    model: str = "jump_ou",
+    *,
+    trend: bool = False,
+    periods: Sequence[float | str] = (),
+    **fixed: float,
+) -> Calibration:
+    """Fit ``model`` to a price series (see :mod:`pricing.series`) by maximum likelihood.
+
+    ``trend`` and ``periods`` (seasonal cycles, in years or as ``"1D"``-style durations) shape f(t)
+    for the seasonal models. Any other keyword holds that parameter fixed instead of estimating it,
+    e.g. ``calibrate(s, "gbm", carry=0.0)`` for a driftless GBM.
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
+    if (trend or periods) and model not in SEASONAL:
+        raise ValueError(f"{model} has no seasonality f(t); trend and periods apply to {', '.join(SEASONAL)}")
+    if len(series) < MIN_OBSERVATIONS:
+        raise ValueError(f"need at least {MIN_OBSERVATIONS} observations to calibrate, got {len(series)}")
+    prices = series.to_numpy(dtype=float)
+    if not np.all(np.isfinite(prices) & (prices > 0.0)):
+        raise ValueError("prices must be positive and finite")
+    as_of = series.index[-1]
+    t = np.asarray(year_fractions(series.index, as_of), dtype=float)
+    if np.any(np.diff(t) <= 0.0):
+        raise ValueError("timestamps must be strictly increasing")
+    if model == "gbm":
+        return fit_gbm(t, prices, as_of, fixed)
+    if model == "schwartz1f":
+        return fit_schwartz1f(t, prices, as_of, fixed)
+    if model == "schwartz_smith":
+        return fit_schwartz_smith(t, prices, as_of, fixed)
+    design = SeasonalDesign.of(trend, periods)
+    if model == "arithmetic_ou":
+        return fit_arithmetic_ou(t, prices, as_of, fixed, design)
+    return fit_jump_ou(t, prices, as_of, fixed, design)
+
+
+__all__ = ["MODELS", "Calibration", "calibrate", "fit_seasonality", "fit_to_forwards", "model_to_request"]

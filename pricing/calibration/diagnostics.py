@@ -1,0 +1,36 @@
+"""Residual checks of a fitted model: are the one-step residuals the white noise it assumes?"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+
+def residual_diagnostics(residuals: NDArray[np.float64], lags: int = 10) -> dict[str, float | int]:
+    """Summary and tests of standardised one-step residuals (standard normal i.i.d. under the model).
+
+    Ljung-Box tests the absence of autocorrelation up to ``lags``; Jarque-Bera tests normality.
+    Small p-values say the model misses structure (autocorrelation) or tails (non-normality).
+    """
+    z = np.asarray(residuals, dtype=float)
+    z = z[np.isfinite(z)]
+    n = len(z)
+    lags = max(1, min(lags, n // 5))
+    centred = z - z.mean()
+    denominator = float(np.sum(centred**2))
+    acf = np.array([np.sum(centred[k:] * centred[:-k]) / denominator for k in range(1, lags + 1)])
+    q = float(n * (n + 2) * np.sum(acf**2 / (n - np.arange(1, lags + 1))))
+    jb = stats.jarque_bera(z)
+    return {
+        "n": n,
+        "mean": float(z.mean()),
+        "std": float(z.std(ddof=1)),
+        "skewness": float(stats.skew(z)),
+        "excess_kurtosis": float(stats.kurtosis(z)),
+        "ljung_box_lags": lags,
+        "ljung_box_stat": q,
+        "ljung_box_pvalue": float(stats.chi2.sf(q, lags)),
+        "jarque_bera_stat": float(jb.statistic),
+        "jarque_bera_pvalue": float(jb.pvalue),
+    }

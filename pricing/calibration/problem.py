@@ -1,0 +1,99 @@
+"""A likelihood to maximise, with some parameters optionally held fixed, turned into a Calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from pricing.calibration.diagnostics import residual_diagnostics
+from pricing.calibration.mle import Parameter, maximise
+from pricing.calibration.result import Calibration
+from pricing.models import Model
+
+LogLik = Callable[[Mapping[str, float]], tuple[float, NDArray[np.float64]]]
+"""Parameters by name -> (log-likelihood, standardised one-step residuals)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated (and fixed) parameter values by name, with standard errors of the estimated ones."""
+
+    values: dict[str, float]
+    std_errors: dict[str, float]
+    loglik: float
+    n_estimated: int
+    covariance: NDArray[np.float64]
+    names: tuple[str, ...]
+    converged: bool
+    message: str
+    diagnostics: dict[str, float | int]
+
+
+def estimate(
+    parameters: Sequence[Parameter],
+    start: Mapping[str, float],
+    loglik: LogLik,
+    fixed: Mapping[str, float] | None = None,
+) -> Estimate:
+    """Maximise ``loglik`` over the parameters not in ``fixed``."""
+    fixed = dict(fixed or {})
+    unknown = set(fixed) - {p.name for p in parameters}
+    if unknown:
+        names = ", ".join(p.name for p in parameters if "." not in p.name)
+        raise ValueError(f"cannot fix {', '.join(sorted(unknown))}: this model's parameters are {names}")
+    free = [p for p in parameters if p.name not in fixed]
+
+    def values_of(vector: NDArray[np.float64]) -> dict[str, float]:
+        return {**fixed, **{p.name: float(v) for p, v in zip(free, vector, strict=True)}}
+
+    def negloglik(vector: NDArray[np.float64]) -> float:
+        return -loglik(values_of(vector))[0]
+
+    fit = maximise(free, [start[p.name] for p in free], negloglik)
+    values = values_of(fit.values)
+    loglik_value, residuals = loglik(values)
+    return Estimate(
+        values=values,
+        std_errors={p.name: float(se) for p, se in zip(free, fit.std_errors, strict=True)},
+        loglik=loglik_value,
+        n_estimated=len(free),
+        covariance=fit.covariance,
+        names=tuple(p.name for p in free),
+        converged=fit.converged,
+        message=fit.message,
+        diagnostics=residual_diagnostics(residuals),
+    )
+
+
+def block(est: Estimate, names: Sequence[str]) -> NDArray[np.float64]:
+    """The covariance block of the named parameters (zero rows for fixed ones)."""
+    index = {name: i for i, name in enumerate(est.names)}
+    out = np.zeros((len(names), len(names)))
+    for a, name_a in enumerate(names):
+        for b, name_b in enumerate(names):
+            if name_a in index and name_b in index:
+                out[a, b] = est.covariance[index[name_a], index[name_b]]
+    return out
+
+
+def to_calibration(model: Model, est: Estimate, prices: NDArray[np.float64], as_of: pd.Timestamp, method: str,
+                   *, log_scale: bool, season_errors: Mapping[str, float] | None = None,
+                   notes: Sequence[str] = ()) -> Calibration:
+    """Package a fitted model with its estimate's statistics (seasonal errors come from the design).
+
+    A likelihood of log prices (``log_scale``) becomes one of prices through the Jacobian
+    -sum ln S of the conditioned observations, so that AIC and BIC compare across all models.
+    """
+    errors = {k: v for k, v in est.std_errors.items() if not k.startswith("seasonality.")}
+    errors.update(season_errors or {})
+    notes = tuple(notes)
+    if not est.converged:
+        notes = (*notes, f"standard errors unavailable: {est.message}")
+    loglik = est.loglik - float(np.sum(np.log(prices[1:]))) if log_scale else est.loglik
+    return Calibration(model=model, std_errors=errors, loglik=loglik, n_obs=len(prices) - 1,
+                       n_params=est.n_estimated, as_of=as_of, method=method, converged=est.converged,
+                       diagnostics=est.diagnostics, notes=notes)

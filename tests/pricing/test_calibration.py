@@ -1,0 +1,130 @@
+"""Calibration API: options, results, seasonality regression, forward-curve fit, diagnostics."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing import models
+from pricing.calibration import calibrate, fit_seasonality, fit_to_forwards
+from pricing.models import GBM, ArithmeticOU, JumpOU, Schwartz1F, SchwartzSmith, Seasonality, SeasonalTerm
+from pricing.synthetic import generate
+
+# Half-life of 50 minutes and a stationary spread of 0.45 around 2.5: a level-reverting, visibly
+# non-log-normal price (so that both GBM and the log model are wrong).
+OU = ArithmeticOU(x0=0.0, kappa=5000.0, vol=45.0, seasonality=Seasonality(mean=2.5))
+
+
+@pytest.fixture(scope="module")
+def ou_series() -> pd.Series:
+    return generate(OU, periods=24 * 28, seed=3)
+
+
+def test_result_is_a_priceable_model_valued_at_the_last_observation(ou_series: pd.Series) -> None:
+    calibration = calibrate(ou_series, "arithmetic_ou")
+    assert calibration.as_of == ou_series.index[-1]
+    assert isinstance(calibration.model, models.ArithmeticOU)
+    assert calibration.model.forward(0.0) == pytest.approx(ou_series.iloc[-1])
+    assert calibration.params["type"] == "arithmetic_ou"
+    assert set(calibration.std_errors) == {"kappa", "vol", "seasonality.mean"}
+    assert calibration.aic == pytest.approx(2 * 3 - 2 * calibration.loglik)
+    assert calibration.bic == pytest.approx(3 * math.log(len(ou_series) - 1) - 2 * calibration.loglik)
+    json.dumps(calibration.as_dict())
+
+
+def test_keyword_holds_a_parameter_fixed(ou_series: pd.Series) -> None:
+    calibration = calibrate(ou_series, "gbm", carry=0.0)
+    assert calibration.params["carry"] == 0.0
+    assert set(calibration.std_errors) == {"vol"}
+    assert calibration.n_params == 1
+    with pytest.raises(ValueError, match="cannot fix theta: this model's parameters are carry, vol"):
+        calibrate(ou_series, "gbm", theta=1.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"model": "heston"}, "unknown model 'heston'"),
+        ({"model": "gbm", "trend": True}, "gbm has no seasonality"),
+    ],
+)
+def test_bad_options_are_refused(ou_series: pd.Series, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        calibrate(ou_series, **kwargs)
+
+
+def test_too_short_series_is_refused(ou_series: pd.Series) -> None:
+    with pytest.raises(ValueError, match="at least 10 observations"):
+        calibrate(ou_series.iloc[:5], "gbm")
+
+
+def test_residual_diagnostics_accept_the_right_model_and_flag_the_wrong_one(ou_series: pd.Series) -> None:
+    right = calibrate(ou_series, "arithmetic_ou").diagnostics
+    wrong = calibrate(ou_series, "gbm").diagnostics
+    assert right["ljung_box_pvalue"] > 0.001
+    assert abs(right["std"] - 1.0) < 0.1
+    assert wrong["ljung_box_pvalue"] < 1e-6  # mean reversion leaves autocorrelated GBM returns
+
+
+def test_likelihood_ranks_the_true_model_first(ou_series: pd.Series) -> None:
+    aic = {m: calibrate(ou_series, m).aic for m in ("gbm", "schwartz1f", "arithmetic_ou")}
+    assert min(aic, key=aic.get) == "arithmetic_ou"
+
+
+def test_seasonality_regression_recovers_a_noiseless_curve() -> None:
+    index = pd.date_range("2026-01-01", periods=24 * 21, freq="h", tz="UTC")
+    daily = SeasonalTerm(amplitude=0.1, period=1 / 365, phase=0.3 / 365)
+    truth = Seasonality(mean=2.0, trend=-0.4, terms=(daily,))
+    t = np.asarray((index - index[-1]) / pd.Timedelta(hours=8760), dtype=float)
+    fitted, errors = fit_seasonality(pd.Series(truth(t), index=index), trend=True, periods=["1D"])
+    np.testing.assert_allclose(fitted(t), truth(t), atol=1e-10)
+    assert fitted.terms[0].amplitude == pytest.approx(0.1)
+    assert errors["seasonality.trend"] < 1e-8
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        GBM(spot=2.0, vol=0.5),
+        Schwartz1F(spot=2.0, kappa=5.0, alpha=0.7, vol=0.5),
+        SchwartzSmith(chi0=0.1, xi0=0.7, kappa=5.0, sigma_chi=0.5, mu_xi=-0.2, sigma_xi=0.2, rho=0.3),
+        ArithmeticOU(x0=0.1, kappa=5.0, vol=0.5, seasonality=Seasonality(mean=2.0)),
+        JumpOU(
+            x0=0.0,
+            kappa=5.0,
+            vol=0.5,
+            y0=0.1,
+            jump_rate=10.0,
+            jump_mean=0.1,
+            jump_reversion=8.0,
+            seasonality=Seasonality(mean=0.7),
+        ),
+    ],
+    ids=lambda m: type(m).__name__,
+)
+def test_forward_curve_fit_reprices_quotes_exactly(model: models.Model) -> None:
+    quotes = [
+        {"fixings": {"start": 0.1, "end": 0.2, "count": 10}, "price": 2.4},
+        {"fixings": [0.5, 0.6], "price": 2.1},
+    ]
+    n_levels = 1 if isinstance(model, GBM | Schwartz1F) else 2
+    shifted, errors = fit_to_forwards(model, quotes[:n_levels])
+    assert np.max(np.abs(errors)) < 1e-10
+    for quote in quotes[:n_levels]:
+        fixings = quote["fixings"]
+        times = (
+            np.linspace(fixings["start"], fixings["end"], fixings["count"])
+            if isinstance(fixings, dict)
+            else np.array(fixings)
+        )
+        assert shifted.forward(times).mean() == pytest.approx(quote["price"], rel=1e-10)
+
+
+def test_forward_curve_fit_with_more_quotes_than_levels_reports_residuals() -> None:
+    quotes = [{"fixings": [0.1], "price": 2.4}, {"fixings": [0.5], "price": 2.1}]
+    _, errors = fit_to_forwards(GBM(spot=2.0, vol=0.5), quotes)
+    assert np.max(np.abs(errors)) > 0.01  # one carry cannot reprice a curve that rises then falls
