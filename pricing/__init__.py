@@ -5,7 +5,8 @@ A pure library: no database, no HTTP, no global state between calls. The entry p
 """
 
 from pricing.batch import price_many
+from pricing.calibration import calibrate
 from pricing.dispatch import price
 from pricing.request import RequestError
 
-__all__ = ["RequestError", "price", "price_many"]
+__all__ = ["RequestError", "calibrate", "price", "price_many"]
