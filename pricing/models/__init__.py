@@ -12,11 +12,14 @@ from pricing.models.schwartz_smith import SchwartzSmith
 from pricing.models.seasonality import Seasonality, SeasonalTerm
 
 Model = GBM | Schwartz1F | SchwartzSmith | ArithmeticOU | JumpOU
+LogGaussianModel = GBM | Schwartz1F | SchwartzSmith
+"""Models whose log spot is a Gaussian process (``log_mean``, ``log_covariance``)."""
 
 __all__ = [
     "GBM",
     "ArithmeticOU",
     "JumpOU",
+    "LogGaussianModel",
     "Model",
     "Schwartz1F",
     "SchwartzSmith",

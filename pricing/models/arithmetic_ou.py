@@ -34,9 +34,9 @@ class ArithmeticOU(PathModel):
         t = np.asarray(t, dtype=float)
         return self.seasonality(t) + self.x0 * np.exp(-self.kappa * t)
 
-    def law(self, times: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Mean vector and covariance matrix of S at ``times`` (S is a Gaussian process)."""
-        return self.forward(times), ou_covariance(self.kappa, self.vol, times)
+    def covariance(self, t: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:
+        """Cov(S(t), S(u)) (broadcasts); with ``forward`` as mean it is S's whole Gaussian law."""
+        return ou_covariance(self.kappa, self.vol, t, u)
 
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator

@@ -10,6 +10,8 @@ of two OU values started at a fixed point is Cov(X(t), X(u)) = s^2 e^(-k |t - u|
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -22,11 +24,10 @@ def decay_integral(k: float, t: ArrayLike) -> NDArray[np.float64]:
     return -np.expm1(-k * t) / k
 
 
-def ou_covariance(k: float, s: float, t: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Covariance matrix of an OU factor (speed k, volatility s) at times t, started at a fixed point."""
-    lo = np.minimum.outer(t, t)
-    gap = np.abs(np.subtract.outer(t, t))
-    return s * s * np.exp(-k * gap) * decay_integral(2.0 * k, lo)
+def ou_covariance(k: float, s: float, t: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:
+    """Cov(X(t), X(u)) of an OU factor (speed k, volatility s) started at a fixed point (broadcasts)."""
+    t, u = np.asarray(t, dtype=float), np.asarray(u, dtype=float)
+    return s * s * np.exp(-k * np.abs(t - u)) * decay_integral(2.0 * k, np.minimum(t, u))
 
 
 def linear_recursion(
@@ -58,3 +59,18 @@ def linear_recursion(
             row += shift[i]
         previous = row
     return shocks
+
+
+def average_variance(
+    covariance: Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]],
+    times: NDArray[np.float64],
+    block: int = 1024,
+) -> float:
+    """Var of the mean of a Gaussian process over ``times``: sum_ij Cov(t_i, t_j) / n^2.
+
+    Summed in row blocks so memory stays O(block * n) even for hourly fixings over years.
+    """
+    total = 0.0
+    for start in range(0, times.size, block):
+        total += float(np.sum(covariance(times[start : start + block, None], times[None, :])))
+    return total / times.size**2

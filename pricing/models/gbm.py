@@ -30,10 +30,13 @@ class GBM(PathModel):
         """F(0, t) = S0 e^(carry t)."""
         return self.spot * np.exp(self.carry * np.asarray(t, dtype=float))
 
-    def log_law(self, times: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Mean vector and covariance matrix of ln S at ``times``."""
-        mean = np.log(self.spot) + (self.carry - 0.5 * self.vol**2) * times
-        return mean, self.vol**2 * np.minimum.outer(times, times)
+    def log_mean(self, t: ArrayLike) -> NDArray[np.float64]:
+        """E[ln S(t)]."""
+        return np.log(self.spot) + (self.carry - 0.5 * self.vol**2) * np.asarray(t, dtype=float)
+
+    def log_covariance(self, t: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:
+        """Cov(ln S(t), ln S(u)) (broadcasts)."""
+        return self.vol**2 * np.minimum(np.asarray(t, dtype=float), np.asarray(u, dtype=float))
 
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator

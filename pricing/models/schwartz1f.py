@@ -40,9 +40,13 @@ class Schwartz1F(PathModel):
         variance = self.vol**2 * decay_integral(2.0 * self.kappa, t)
         return np.exp(self._log_mean(np.log(self.spot), t) + 0.5 * variance)
 
-    def log_law(self, times: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Mean vector and covariance matrix of ln S at ``times``."""
-        return self._log_mean(np.log(self.spot), times), ou_covariance(self.kappa, self.vol, times)
+    def log_mean(self, t: ArrayLike) -> NDArray[np.float64]:
+        """E[ln S(t)]."""
+        return self._log_mean(np.log(self.spot), np.asarray(t, dtype=float))
+
+    def log_covariance(self, t: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:
+        """Cov(ln S(t), ln S(u)) (broadcasts)."""
+        return ou_covariance(self.kappa, self.vol, t, u)
 
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator

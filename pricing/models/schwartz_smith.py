@@ -71,19 +71,17 @@ class SchwartzSmith(PathModel):
         mean, variance = self._log_moments(self.chi0, self.xi0, np.asarray(t, dtype=float))
         return np.exp(mean + 0.5 * variance)
 
-    def log_law(self, times: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Mean vector and covariance matrix of ln S at ``times``."""
-        mean, _ = self._log_moments(self.chi0, self.xi0, times)
-        lo = np.minimum.outer(times, times)
-        cross = (
-            self.rho
-            * self.sigma_chi
-            * self.sigma_xi
-            * np.exp(-self.kappa * (times[:, None] - lo))
-            * decay_integral(self.kappa, lo)
-        )
-        cov = ou_covariance(self.kappa, self.sigma_chi, times) + self.sigma_xi**2 * lo + cross + cross.T
-        return mean, cov
+    def log_mean(self, t: ArrayLike) -> NDArray[np.float64]:
+        """E[ln S(t)]."""
+        return self._log_moments(self.chi0, self.xi0, np.asarray(t, dtype=float))[0]
+
+    def log_covariance(self, t: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:
+        """Cov(ln S(t), ln S(u)) (broadcasts)."""
+        t, u = np.asarray(t, dtype=float), np.asarray(u, dtype=float)
+        lo = np.minimum(t, u)
+        scale = self.rho * self.sigma_chi * self.sigma_xi * decay_integral(self.kappa, lo)
+        cross = scale * (np.exp(-self.kappa * (t - lo)) + np.exp(-self.kappa * (u - lo)))
+        return ou_covariance(self.kappa, self.sigma_chi, t, u) + self.sigma_xi**2 * lo + cross
 
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
