@@ -97,25 +97,26 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `([^`]+)`")
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 
 
 def _field_error(item: dict[str, Any]) -> dict[str, str]:
     """Turn one of Litestar's validation items into ``{"field", "reason"}``.
 
-    msgspec reports unknown fields against the whole body and nested errors with a ``$.a.b`` path;
-    both are rewritten so that ``field`` names the offending field itself.
+    msgspec reports unknown and missing fields against the whole body, and nested errors with a
+    ``$.a.b`` path; all are rewritten so that ``field`` names the offending field itself.
     """
     message = str(item.get("message", "invalid value"))
     key = str(item.get("key") or "")
     source = item.get("source")
     if source == "body" and key == "data":
         key = ""
-    unknown = _UNKNOWN_FIELD.search(message)
-    if unknown:
-        key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
-        message = "unknown field"
+    named = _NAMED_FIELD.search(message)
+    if named:
+        key = f"{key}.{named.group(1)}" if key else named.group(1)
+        unknown = message.startswith("Object contains unknown")
+        message = "unknown field" if unknown else "required field is missing"
     nested = _AT_PATH.search(message)
     if nested:
         message = message[: nested.start()]

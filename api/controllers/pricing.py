@@ -15,6 +15,7 @@ import anyio
 import msgspec
 from litestar import Request, post
 from litestar.datastructures import State
+from litestar.params import JSONBody
 
 import pricing
 from api.auth import BEARER_SECURITY, authenticated
@@ -48,7 +49,7 @@ def _check_paths(body: dict[str, Any]) -> None:
     responses=problems(*PRIVATE),
     status_code=200,
 )
-async def price(request: Request[Any, Any, State], data: dict[str, Any]) -> PriceResult:
+async def price(request: Request[Any, Any, State], data: JSONBody[dict[str, Any]]) -> PriceResult:
     """Value one pricing request (the JSON of ``pricing.price``); invalid fields are a 400 naming them."""
     _check_paths(data)
     budget: TokenBuckets = request.app.state.price_budget

@@ -1,0 +1,249 @@
+"""Unit tests of the API's building blocks that need no exchange: limits, cursors, idempotency, errors."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import msgspec
+import pytest
+from litestar import Litestar, get, post
+from litestar.middleware import DefineMiddleware
+from litestar.params import JSONBody
+from litestar.testing import TestClient
+
+from api.errors import EXCEPTION_HANDLERS, ApiError
+from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.pagination import decode_cursor, encode_cursor, page_of
+from api.ratelimit import TokenBuckets
+from api.schemas.common import Price, Quantity, Request
+from market.errors import InsufficientFundsError
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# -- token buckets -----------------------------------------------------------------------------
+
+
+def test_bucket_allows_burst_then_refuses_with_the_wait_until_refill() -> None:
+    clock = FakeClock()
+    buckets = TokenBuckets(rate=2.0, burst=3, clock=clock)
+    assert [buckets.take("k") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.take("k") == pytest.approx(0.5)  # one token at 2/s
+    clock.now = 0.5
+    assert buckets.take("k") == 0.0
+    assert buckets.take("other") == 0.0  # keys are independent
+
+
+def test_bucket_refill_is_capped_at_burst() -> None:
+    clock = FakeClock()
+    buckets = TokenBuckets(rate=1.0, burst=2, clock=clock)
+    buckets.take("k")
+    clock.now = 1000.0
+    assert [buckets.take("k") for _ in range(3)][-1] > 0
+
+
+def test_compute_budget_goes_into_debt_and_recovers() -> None:
+    clock = FakeClock()
+    budget = TokenBuckets(rate=1.0, burst=5, clock=clock)
+    assert budget.admit("k") == 0.0
+    budget.charge("k", 8.0)  # an expensive job: 3 s of debt
+    assert budget.admit("k") == pytest.approx(3.0)
+    clock.now = 3.5
+    assert budget.admit("k") == 0.0
+
+
+# -- cursors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", [0, 17, 2**63 - 1, "ord_01HZX", "acc_1f2e"])
+def test_cursor_round_trip(key: int | str) -> None:
+    assert decode_cursor(encode_cursor(key), type(key)) == key
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "bm90LWEtY3Vyc29y", encode_cursor("a b"), encode_cursor("x" * 65)])
+def test_malformed_cursor_is_refused(cursor: str) -> None:
+    with pytest.raises(ApiError) as info:
+        decode_cursor(cursor, str)
+    assert info.value.code == "invalid_cursor"
+    assert info.value.field == "cursor"
+
+
+def test_string_cursor_is_not_accepted_for_an_integer_keyed_list() -> None:
+    with pytest.raises(ApiError):
+        decode_cursor(encode_cursor("ord_1"), int)
+    with pytest.raises(ApiError):
+        decode_cursor(encode_cursor(2**63), int)
+
+
+def test_page_signals_more_only_when_an_extra_row_was_fetched() -> None:
+    full = page_of([1, 2, 3], 2, key=lambda r: r, render=str)
+    assert full.items == ["1", "2"]
+    assert decode_cursor(full.next_cursor, int) == 2
+    last = page_of([1, 2], 2, key=lambda r: r, render=str)
+    assert last.next_cursor is None
+
+
+# -- problem details and validation ------------------------------------------------------------
+
+
+class Body(Request):
+    quantity: Quantity
+    price: Price
+    nested: dict[str, int] | None = None
+
+
+@post("/things", status_code=201)
+async def create_thing(data: JSONBody[Body]) -> dict[str, Any]:
+    return {"quantity": data.quantity}
+
+
+@get("/broke")
+async def broke() -> None:
+    raise RuntimeError("secret internals")
+
+
+@get("/poor")
+async def poor() -> None:
+    raise InsufficientFundsError("available 1.00 < required 2.00", field="quantity")
+
+
+@pytest.fixture
+def mini() -> TestClient[Litestar]:
+    app = Litestar(
+        [create_thing, broke, poor], exception_handlers=EXCEPTION_HANDLERS, request_max_body_size=1024
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert body["type"] == f"urn:flopex:problem:{code}"
+    return body
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (b'{"quantity": true, "price": "1.0"}', "quantity"),
+        (b'{"quantity": 1.5, "price": "1.0"}', "quantity"),
+        (b'{"quantity": 0, "price": "1.0"}', "quantity"),
+        (b'{"quantity": 99999999999999999999999, "price": "1.0"}', "quantity"),
+        (b'{"quantity": 1, "price": "NaN"}', "price"),
+        (b'{"quantity": 1, "price": "1e5"}', "price"),
+        (b'{"quantity": 1, "price": "1.0000001"}', "price"),
+        (b'{"quantity": 1, "price": 1.0}', "price"),
+        (b'{"quantity": 1, "price": "1.0", "extra": 1}', "extra"),
+        (b'{"quantity": 1}', "price"),
+    ],
+)
+def test_validation_errors_name_the_field(mini: TestClient, payload: bytes, field: str) -> None:
+    response = mini.post("/things", content=payload, headers={"content-type": "application/json"})
+    body = _problem(response, 400, "validation_error")
+    assert body["errors"][0]["field"] == field
+    assert field in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "payload", [b"NaN", b'{"quantity": Infinity}', b'{"quantity": 1e999, "price": "1"}', b"{"]
+)
+def test_non_json_numbers_and_broken_json_are_400(mini: TestClient, payload: bytes) -> None:
+    response = mini.post("/things", content=payload, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_oversized_body_is_413(mini: TestClient) -> None:
+    payload = msgspec.json.encode({"quantity": 1, "price": "1", "nested": {f"k{i}": i for i in range(200)}})
+    _problem(
+        mini.post("/things", content=payload, headers={"content-type": "application/json"}),
+        413,
+        "body_too_large",
+    )
+
+
+def test_unexpected_errors_hide_internals(mini: TestClient) -> None:
+    body = _problem(mini.get("/broke"), 500, "internal_error")
+    assert "secret" not in mini.get("/broke").text
+    assert "Traceback" not in body["detail"]
+
+
+def test_market_errors_keep_their_code_status_and_field(mini: TestClient) -> None:
+    body = _problem(mini.get("/poor"), 409, "insufficient_funds")
+    assert body["errors"] == [{"field": "quantity", "reason": "available 1.00 < required 2.00"}]
+
+
+def test_unknown_route_is_a_404_problem(mini: TestClient) -> None:
+    _problem(mini.get("/nowhere"), 404, "not_found")
+
+
+# -- idempotency -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counting() -> tuple[TestClient[Litestar], list[int]]:
+    calls: list[int] = []
+    counter = itertools.count(1)
+
+    @post("/effects", status_code=201)
+    async def effect(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        calls.append(1)
+        return {"n": next(counter), **data}
+
+    store = IdempotencyStore()
+    app = Litestar(
+        [effect],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[DefineMiddleware(IdempotencyMiddleware, store=store, max_body=1024)],
+    )
+    with TestClient(app) as client:
+        yield client, calls
+
+
+def test_same_key_same_body_replays_the_stored_response(counting: tuple[TestClient, list[int]]) -> None:
+    client, calls = counting
+    headers = {"Idempotency-Key": "k-1", "Authorization": "Bearer a"}
+    first = client.post("/effects", json={"x": 1}, headers=headers)
+    again = client.post("/effects", json={"x": 1}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() == {"n": 1, "x": 1}
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(calls) == 1
+
+
+def test_same_key_different_body_is_409(counting: tuple[TestClient, list[int]]) -> None:
+    client, calls = counting
+    headers = {"Idempotency-Key": "k-2"}
+    client.post("/effects", json={"x": 1}, headers=headers)
+    clash = client.post("/effects", json={"x": 2}, headers=headers)
+    assert clash.status_code == 409
+    assert clash.json()["code"] == "idempotency_key_reused"
+    assert len(calls) == 1
+
+
+def test_keys_are_scoped_to_the_caller_and_optional(counting: tuple[TestClient, list[int]]) -> None:
+    client, calls = counting
+    client.post("/effects", json={"x": 1}, headers={"Idempotency-Key": "k", "Authorization": "Bearer a"})
+    client.post("/effects", json={"x": 1}, headers={"Idempotency-Key": "k", "Authorization": "Bearer b"})
+    client.post("/effects", json={"x": 1})
+    client.post("/effects", json={"x": 1})
+    assert len(calls) == 4
+
+
+def test_overlong_idempotency_key_is_400(counting: tuple[TestClient, list[int]]) -> None:
+    client, calls = counting
+    response = client.post("/effects", json={}, headers={"Idempotency-Key": "k" * 300})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_idempotency_key"
+    assert not calls
