@@ -12,8 +12,10 @@ Derivations are in docs/pricing.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from pricing.analytic.basket import basket_call
 from pricing.analytic.formulas import bachelier, black
@@ -29,7 +31,8 @@ from pricing.instruments import (
     SpotUnderlying,
     Swing,
 )
-from pricing.models import Model
+from pricing.models import ArithmeticOU, Model
+from pricing.models.gaussian import average_variance
 from pricing.request import MODEL_CLASSES
 
 
@@ -101,15 +104,19 @@ def _european(state: GaussianState, instrument: European) -> float:
     return call - (float(weights @ forwards) - strike)  # put-call parity on the swap
 
 
+def _spot_law(model: Model) -> Callable[[ArrayLike, ArrayLike], NDArray[np.float64]]:
+    """Cov(ln S(t), ln S(u)), or Cov(S(t), S(u)) for the normal model."""
+    return model.covariance if isinstance(model, ArithmeticOU) else model.log_covariance
+
+
 def _asian(state: GaussianState, instrument: Asian) -> float:
     times = np.asarray(instrument.fixings, dtype=float)
-    forwards = state.model.forward(times)
-    variance = state.average_variance(times)
+    model = state.model
+    variance = average_variance(_spot_law(model), times)
     if not state.lognormal:
-        return float(bachelier(instrument.kind, np.mean(forwards), instrument.strike, variance))
-    # E[ln S(t)] = ln F(0, t) - Var ln S(t) / 2; G = exp(mean of ln S) is log-normal.
-    mean_log = float(np.mean(np.log(forwards) - 0.5 * state.spot_variance(times)))
-    geometric_forward = np.exp(mean_log + 0.5 * variance)
+        return float(bachelier(instrument.kind, np.mean(model.forward(times)), instrument.strike, variance))
+    # G = exp(mean of ln S(t_i)) is log-normal: E[G] = exp(E[ln G] + Var[ln G] / 2).
+    geometric_forward = np.exp(float(np.mean(model.log_mean(times))) + 0.5 * variance)
     return float(black(instrument.kind, geometric_forward, instrument.strike, variance))
 
 
@@ -117,5 +124,5 @@ def _cap(state: GaussianState, instrument: Cap, rate: float) -> float:
     times = np.asarray(instrument.fixings, dtype=float)
     forwards = state.model.forward(times)
     formula = black if state.lognormal else bachelier
-    caplets = formula(instrument.kind, forwards, instrument.strike, state.spot_variance(times))
+    caplets = formula(instrument.kind, forwards, instrument.strike, _spot_law(state.model)(times, times))
     return float(np.mean(np.exp(-rate * times) * caplets))

@@ -8,9 +8,10 @@ load on it through exponentials,
     normal:     F(tau, t) = F(0, t) + b(t - tau) . Y(tau),
 
 with b_j(dt) = exp(-speed_j dt) (speed 0 for a random-walk factor) and Sigma(tau) = Cov Y(tau).
-Since S(t) = F(t, t), the log spot (or spot) is 1 . Y(t) plus a deterministic level, and for
-s <= t, Cov(1 . Y(s), 1 . Y(t)) = 1' Sigma(s) b(t - s). Everything the closed forms need --
-variances of averages, laws of forwards and swaps at expiry -- follows from (speeds, Sigma).
+Since S(t) = F(t, t), the log spot (or spot) is 1 . Y(t) plus a deterministic level. What the
+options on forwards and swaps need --
+the laws of forwards and swaps at expiry -- follows from (speeds, Sigma). (Laws of the spot
+across times, for averages, come from the models' own ``log_covariance`` / ``covariance``.)
 """
 
 from __future__ import annotations
@@ -50,27 +51,6 @@ class GaussianState:
         """b(t - tau) for each t >= tau: shape (len(times), d)."""
         dt = np.atleast_1d(np.asarray(times, dtype=float)) - tau
         return np.exp(-np.outer(dt, self.speeds))
-
-    def spot_variance(self, t: ArrayLike) -> NDArray[np.float64]:
-        """Var of the log spot (or the spot, for a normal model) at each t."""
-        return self.covariance(t).sum(axis=(1, 2))
-
-    def average_variance(self, times: ArrayLike) -> float:
-        """Var of the mean of the log spot (or spot) over increasing ``times``, in O(n d^2).
-
-        Uses sum_{i,j} C(t_i, t_j) = sum_i 1' Sigma(t_i) (1 + 2 R_i), with
-        R_i = sum_{j > i} b(t_j - t_i) accumulated backwards: R_i = b(t_{i+1} - t_i) (1 + R_{i+1}).
-        """
-        t = np.asarray(times, dtype=float)
-        n = len(t)
-        step_decay = self.loadings(0.0, np.diff(t))  # b(t_{i+1} - t_i), shape (n - 1, d)
-        tail = np.zeros((n, len(self.speeds)))
-        for i in range(n - 2, -1, -1):
-            tail[i] = step_decay[i] * (1.0 + tail[i + 1])
-        sigma = self.covariance(t)
-        row_sums = sigma.sum(axis=1)  # 1' Sigma(t_i), shape (n, d)
-        total = np.einsum("nd,nd->", row_sums, 1.0 + 2.0 * tail)
-        return float(total) / n**2
 
 
 def gaussian_state(model: Model) -> GaussianState | None:
