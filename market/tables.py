@@ -170,6 +170,7 @@ class Order(SQLModel, table=True):
     cancelled: int = Field(default=0)
     status: str = Field(max_length=16)
     reason: str | None = Field(default=None, max_length=40)
+    triggered: bool = Field(default=False)
     tif: str = Field(max_length=4)
     post_only: bool = Field(default=False)
     stp: str = Field(max_length=16)

@@ -1,0 +1,288 @@
+"""The plain, immutable results the exchange service returns.
+
+Integers inside (ticks, lots, GPUs, micro-dollars); instants as aware UTC datetimes. Each record that
+carries a price also carries the instrument's ``tick_micros`` so callers can format it with
+:func:`market.units.ticks_to_price` without another lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """An account and its roles (``admin``, ``provider``, ``trader``)."""
+
+    id: str
+    name: str
+    roles: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CreatedAccount:
+    """A new account and its first API key; the key is shown here once and never stored in clear."""
+
+    account: AccountInfo
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Cash in micro-dollars: ``cash = available + reserved + margin``; available never negative."""
+
+    cash: int
+    reserved: int
+    margin: int
+    available: int
+
+
+@dataclass(frozen=True)
+class TransferInfo:
+    """A stored cash movement (deposit, withdrawal, ...) as seen by the account that asked for it."""
+
+    id: int
+    kind: str
+    account_id: str | None
+    amount_micros: int
+    idempotency_key: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """One leg of a transfer in an account's ledger (positive: into the bucket)."""
+
+    id: int
+    transfer_id: int
+    kind: str
+    bucket: str
+    amount_micros: int
+    ref: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """A GPU class."""
+
+    id: str
+    description: str
+    region: str | None
+
+
+@dataclass(frozen=True)
+class InstrumentInfo:
+    """A forward or an option on one.
+
+    ``multiplier_micros`` is the cash value of one tick on one lot: ``tick_micros x lot_gpus x hours``,
+    so a price of ``p`` ticks on ``q`` lots has notional ``p x q x multiplier_micros``.
+    """
+
+    symbol: str
+    product: str
+    kind: str
+    settlement: str
+    window_kind: str
+    window_start: datetime
+    window_end: datetime
+    hours: int
+    tick_micros: int
+    lot_gpus: int
+    multiplier_micros: int
+    status: str
+    expiry: datetime
+    underlying: str | None
+    option_kind: str | None
+    strike_ticks: int | None
+    maker_fee_ppm: int
+    taker_fee_ppm: int
+    margin_per_lot_micros: int
+    settle_price_micros: int | None
+
+
+@dataclass(frozen=True)
+class ListingInfo:
+    """Listed capacity and how much of it is committed, summed over the forwards it covers."""
+
+    id: int
+    provider_id: str
+    product: str
+    region: str | None
+    gpus: int
+    window_start: datetime
+    window_end: datetime
+    reserve_price_micros: int | None
+    auto_offer: str
+    spread_micros: int
+    covers: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """A new order. Prices in ticks of the instrument (see :func:`market.units.price_to_ticks`).
+
+    ``type``: ``limit``, ``market``, ``stop_limit``, ``stop_market``; ``tif``: ``gtc``, ``ioc``, ``fok``,
+    ``gtd`` (needs ``expire_at``); ``stp``: ``cancel_newest`` (default), ``cancel_oldest``,
+    ``cancel_both``, ``decrement``, ``none``.
+    """
+
+    symbol: str
+    side: str
+    qty: int
+    type: str = "limit"
+    price_ticks: int | None = None
+    tif: str = "gtc"
+    post_only: bool = False
+    client_order_id: str | None = None
+    stp: str = "cancel_newest"
+    expire_at: datetime | None = None
+    display_qty: int | None = None
+    stop_price_ticks: int | None = None
+
+
+@dataclass(frozen=True)
+class FillInfo:
+    """One fill of an order from the point of view of one account."""
+
+    trade_id: int
+    order_id: str
+    symbol: str
+    side: str
+    price_ticks: int
+    qty: int
+    liquidity: str  # "maker" or "taker"
+    fee_micros: int
+    tick_micros: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OrderInfo:
+    """An order and what became of it. ``filled + cancelled + open_qty == qty``.
+
+    ``status``: ``open``, ``partially_filled``, ``filled``, ``cancelled``, ``expired`` or ``rejected``
+    (then ``reason`` holds the engine's code); stops waiting for their trigger are ``open``.
+    """
+
+    id: str
+    account_id: str
+    symbol: str
+    client_order_id: str | None
+    side: str
+    type: str
+    price_ticks: int | None
+    stop_price_ticks: int | None
+    qty: int
+    open_qty: int
+    filled: int
+    cancelled: int
+    status: str
+    reason: str | None
+    tif: str
+    post_only: bool
+    stp: str
+    expire_at: datetime | None
+    display_qty: int | None
+    reserved_micros: int
+    tick_micros: int
+    fills: tuple[FillInfo, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class TradeInfo:
+    """A public trade."""
+
+    id: int
+    symbol: str
+    price_ticks: int
+    qty: int
+    taker_side: str
+    tick_micros: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class BookLevel:
+    """One price level: total open and displayed quantity, and the number of orders."""
+
+    price_ticks: int
+    qty: int
+    visible: int
+    orders: int
+
+
+@dataclass(frozen=True)
+class BookInfo:
+    """An order book snapshot, best levels first; ``seq`` is the engine sequence it reflects."""
+
+    symbol: str
+    seq: int
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+    last_ticks: int | None
+    tick_micros: int
+
+
+@dataclass(frozen=True)
+class PositionInfo:
+    """A net position (long positive) with its signed cost and the margin held for it."""
+
+    account_id: str
+    symbol: str
+    qty: int
+    cost_micros: int
+    margin_micros: int
+    tick_micros: int
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    """GPUs of one listing allocated to a buyer for a physical forward's window."""
+
+    id: int
+    symbol: str
+    buyer_id: str
+    provider_id: str
+    listing_id: int
+    gpus: int
+    window_start: datetime
+    window_end: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FixingInfo:
+    """An index observation in micro-dollars per GPU-hour."""
+
+    product: str
+    at: datetime
+    price_micros: int
+    source: str
+
+
+@dataclass(frozen=True)
+class MarkInfo:
+    """The pricing core's view of an instrument: fair value per GPU-hour and Greeks."""
+
+    symbol: str
+    fair_value_micros: int
+    forward_micros: int
+    greeks: dict[str, float] | None
+    model: dict[str, object]
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class SettlementReport:
+    """What one run of the settlement cycle did (empty lists when nothing was due)."""
+
+    expired: tuple[str, ...]
+    delivered: tuple[str, ...]
+    cash_settled: tuple[str, ...]
+    exercised: tuple[str, ...]

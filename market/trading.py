@@ -1,0 +1,561 @@
+"""Order flow: validate a command, hold what it needs, run it through the matching engine and turn
+the engine's events into order, trade, ledger, position and inventory changes.
+
+What an order holds while it rests (``reserve_per_lot`` micro-dollars per open lot):
+
+* a buy of a physical forward, an option or an Asian option: the premium or notional at its limit
+  price plus the larger fee rate (a market buy: at the worst price it can reach in the book now);
+* a buy or sell of a cash-settled forward, or a sell (write) of an option: the instrument's initial
+  margin per lot;
+* a sell of a physical forward: no cash but ``qty x lot_gpus`` GPUs of the provider's unsold
+  inventory.
+
+At a trade the filled lots' hold is released and the trade's real cash flows are booked: a physical
+buyer pays the notional into escrow (the provider is paid at delivery); an option buyer pays the
+premium to the writer; cash-settled forwards move no cash until settlement. Positions then hold the
+margin their size requires (see :mod:`market.margin`). Every hold is released exactly when lots stop
+being open (cancel, expiry, self-trade prevention, amend down), so ``reserved`` always equals the sum
+of open orders' holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from market import margin
+from market.accounts import PROVIDER, TRADER
+from market.engine import MatchingEngine
+from market.errors import (
+    ConflictError,
+    DuplicateClientOrderIdError,
+    ForbiddenError,
+    InstrumentNotOpenError,
+    InsufficientFundsError,
+    InvalidQuantityError,
+    InvalidRequestError,
+    InventoryExceededError,
+    MarketError,
+    NotFoundError,
+    RecoveryMismatchError,
+    UnknownInstrumentError,
+)
+from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
+from market.records import OrderRequest
+from market.store import UnitOfWork, dumps
+from market.tables import Order
+from market.units import to_epoch_us
+
+ORDER_TYPES = ("limit", "market", "stop_limit", "stop_market")
+LIMIT_TYPES = ("limit", "stop_limit")
+STOP_TYPES = ("stop_limit", "stop_market")
+TIFS = ("gtc", "ioc", "fok", "gtd")
+STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none")
+LIVE = ("open", "partially_filled")
+MAX_QTY = 10**9
+MAX_TICKS = 10**12
+
+
+def multiplier(instrument: dict) -> int:
+    """Micro-dollars per tick per lot: tick x GPUs per lot x hours of the delivery window."""
+    hours = (instrument["window_end_us"] - instrument["window_start_us"]) // 3_600_000_000
+    return instrument["tick_micros"] * instrument["lot_gpus"] * hours
+
+
+def fee(notional: int, ppm: int) -> int:
+    """A fee of ``ppm`` parts per million of ``notional``, rounded down to the micro-dollar."""
+    return notional * ppm // 1_000_000
+
+
+def pays_premium(instrument: dict) -> bool:
+    """Whether a buyer pays cash at the trade (physical forwards and options), not margin."""
+    return instrument["kind"] != "forward" or instrument["settlement"] == "physical"
+
+
+def request_hash(request: OrderRequest) -> str:
+    """A digest of everything that defines an order, to recognise a resent ``client_order_id``."""
+    fields = dict(request.__dict__)
+    fields["expire_at"] = None if request.expire_at is None else to_epoch_us(request.expire_at)
+    return hashlib.sha256(dumps(fields).encode()).hexdigest()
+
+
+class Trading:
+    """The books (one :class:`MatchingEngine`) plus the live-order state the service keeps in memory.
+
+    Only the service instance holding the books' locks uses this; after any failed transaction the
+    service rebuilds it from the database (see :meth:`market.service.Exchange.start`).
+    """
+
+    def __init__(self) -> None:
+        self.engine = MatchingEngine()
+        self.instruments: dict[str, dict] = {}
+        self.live: dict[str, dict] = {}  # order id -> row, for every order the engine holds
+        self.refused: set[str] = set()  # books whose recovery check failed
+        self.now_us = 0
+        self._gtd_live = 0
+
+    def recount(self) -> None:
+        """Recompute derived counters after the live orders were loaded from the database."""
+        self._gtd_live = sum(1 for o in self.live.values() if o["tif"] == "gtd")
+
+    # ------------------------------------------------------------------ instruments
+
+    def add_instrument(self, row: dict) -> None:
+        """Open (an empty) book for an instrument row."""
+        self.instruments[row["symbol"]] = row
+        self.engine.add_instrument(row["symbol"])
+
+    def instrument(self, symbol: str) -> dict:
+        """The instrument row; :class:`UnknownInstrumentError` if there is none."""
+        row = self.instruments.get(symbol) if isinstance(symbol, str) else None
+        if row is None:
+            raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
+        return row
+
+    def hold_per_lot(self, instrument: dict, side: str, price_ticks: int | None) -> int:
+        """Micro-dollars an open lot holds (see the module docstring)."""
+        if side == "buy" and pays_premium(instrument):
+            notional = (price_ticks or 0) * multiplier(instrument)
+            return notional + fee(notional, max(instrument["maker_fee_ppm"], instrument["taker_fee_ppm"]))
+        if instrument["kind"] == "forward" and instrument["settlement"] == "physical":
+            return 0
+        if instrument["kind"] == "forward" or side == "sell":
+            if instrument["margin_per_lot"] <= 0:
+                message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
+                raise MarketError("no_mark", message)
+            return instrument["margin_per_lot"]
+        return 0
+
+    # ------------------------------------------------------------------ commands
+
+    def new_order(self, uow: UnitOfWork, account_id: str, roles: tuple[str, ...], req: OrderRequest) -> dict:
+        """Validate, hold and run a new order; returns its row (``status`` ``rejected`` if the engine
+        refused it). A resent ``client_order_id`` with the same order returns the original row."""
+        digest = request_hash(req)
+        if req.client_order_id is not None:
+            existing = self._by_client_id(uow, account_id, req.client_order_id)
+            if existing is not None:
+                if existing["request_hash"] != digest:
+                    raise DuplicateClientOrderIdError(
+                        f"client_order_id {req.client_order_id!r} was used for a different order",
+                        field="client_order_id",
+                    )
+                return existing
+        inst = self._tradable(req.symbol, uow.now_us)
+        self._validate(req, uow.now_us)
+        if req.tif == "gtd":
+            self.advance(uow, force=True)
+        physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
+        if physical and req.side == "sell":
+            need = {PROVIDER}
+        elif physical:
+            need = {TRADER, PROVIDER}
+        else:
+            need = {TRADER}
+        if not need & set(roles):
+            raise ForbiddenError(f"{req.side} on {req.symbol} needs the role {' or '.join(sorted(need))}")
+        if req.side == "buy" and pays_premium(inst) and req.type == "stop_market":
+            raise InvalidRequestError(
+                "a stop-market buy has no price to hold cash against: use stop_limit", field="type"
+            )
+        if req.type == "market" and req.side == "buy" and pays_premium(inst):
+            per_lot = self.hold_per_lot(inst, "buy", self._worst_ask(req.symbol, account_id, req.qty))
+        else:
+            per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
+        gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" else 0
+        if gpus:
+            inventory = uow.inventory(req.symbol, account_id)
+            free = 0 if inventory is None else inventory["listed_gpus"] - inventory["sold_gpus"]
+            free -= 0 if inventory is None else inventory["reserved_gpus"]
+            if gpus > free:
+                raise InventoryExceededError(
+                    f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold", field="qty"
+                )
+        uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * req.qty, "the order")
+        if gpus:
+            inventory["reserved_gpus"] += gpus
+        order_id = secrets.token_hex(10)
+        expire_us = None if req.expire_at is None else to_epoch_us(req.expire_at)
+        row = {
+            "id": order_id,
+            "account_id": account_id,
+            "symbol": req.symbol,
+            "client_order_id": req.client_order_id,
+            "request_hash": digest,
+            "side": req.side,
+            "type": req.type,
+            "price_ticks": req.price_ticks,
+            "stop_price_ticks": req.stop_price_ticks,
+            "qty": req.qty,
+            "open_qty": req.qty,
+            "filled": 0,
+            "cancelled": 0,
+            "status": "open",
+            "reason": None,
+            "triggered": False,
+            "tif": req.tif,
+            "post_only": req.post_only,
+            "stp": req.stp,
+            "expire_at_us": expire_us,
+            "display_qty": req.display_qty,
+            "reserve_per_lot": per_lot,
+            "reserved_micros": per_lot * req.qty,
+            "reserved_gpus": gpus,
+            "created_us": uow.now_us,
+            "updated_us": uow.now_us,
+        }
+        uow.new_orders[order_id] = row
+        command = {
+            "op": "new",
+            "symbol": req.symbol,
+            "id": order_id,
+            "account": account_id,
+            "side": req.side,
+            "type": req.type,
+            "qty": req.qty,
+            "tif": req.tif,
+            "post_only": req.post_only,
+            "stp": req.stp,
+        }
+        for key, value in (
+            ("price", req.price_ticks),
+            ("stop_price", req.stop_price_ticks),
+            ("display_qty", req.display_qty),
+            ("expire_at", expire_us),
+        ):
+            if value is not None:
+                command[key] = value
+        self.apply(uow, command)
+        uow.ledger.post("order", account_id=account_id, ref=order_id)
+        return row
+
+    def cancel(self, uow: UnitOfWork, account_id: str, order_id: str) -> tuple[dict, str | None]:
+        """Cancel a live order of ``account_id``; returns its row and the engine's rejection, if any."""
+        order = self._own_live(uow, account_id, order_id)
+        events = self.apply(
+            uow, {"op": "cancel", "symbol": order["symbol"], "id": order_id, "account": account_id}
+        )
+        uow.ledger.post("cancel", account_id=account_id, ref=order_id)
+        return order, _rejection(events)
+
+    def amend(
+        self, uow: UnitOfWork, account_id: str, order_id: str, qty: int | None, price_ticks: int | None
+    ) -> tuple[dict, str | None]:
+        """Change a live order's open quantity and/or price (holding more first if it needs more)."""
+        order = self._own_live(uow, account_id, order_id)
+        inst = self._tradable(order["symbol"], uow.now_us)
+        if qty is None and price_ticks is None:
+            raise InvalidRequestError("an amend changes the quantity, the price or both", field="qty")
+        if qty is not None and (type(qty) is not int or not 0 < qty <= MAX_QTY):
+            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="qty")
+        if price_ticks is not None:
+            if order["type"] not in LIMIT_TYPES:
+                raise InvalidRequestError("only limit orders have a price to amend", field="price")
+            _check_ticks(price_ticks, "price")
+        new_open = order["open_qty"] if qty is None else qty
+        new_price = order["price_ticks"] if price_ticks is None else price_ticks
+        extra = new_open * self._amended_hold(inst, order, new_price) - order["reserved_micros"]
+        if extra > uow.ledger.balance(account_id, AVAILABLE):
+            raise InsufficientFundsError(f"the amended order needs {extra} more micro-dollars")
+        if order["reserved_gpus"] and new_open > order["open_qty"]:
+            inventory = uow.inventory(order["symbol"], account_id)
+            more = (new_open - order["open_qty"]) * inst["lot_gpus"]
+            free = inventory["listed_gpus"] - inventory["sold_gpus"] - inventory["reserved_gpus"]
+            if more > free:
+                raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="qty")
+        command = {"op": "amend", "symbol": order["symbol"], "id": order_id, "account": account_id}
+        if qty is not None:
+            command["qty"] = qty
+        if price_ticks is not None:
+            command["price"] = price_ticks
+        events = self.apply(uow, command)
+        uow.ledger.post("amend", account_id=account_id, ref=order_id)
+        return order, _rejection(events)
+
+    def _amended_hold(self, instrument: dict, order: dict, price_ticks: int) -> int:
+        """The hold per lot of ``order`` at a new price (only premium-paying buys depend on it)."""
+        if order["side"] == "buy" and pays_premium(instrument):
+            return self.hold_per_lot(instrument, "buy", price_ticks)
+        return order["reserve_per_lot"]
+
+    def cancel_book(self, uow: UnitOfWork, symbol: str, reason: str) -> int:
+        """Cancel every live order of a book (instrument expiry or halt); returns how many."""
+        ids = [oid for oid, row in self.live.items() if row["symbol"] == symbol]
+        for oid in ids:
+            row = self.live[oid]
+            self.apply(uow, {"op": "cancel", "symbol": symbol, "id": oid, "account": row["account_id"]})
+            row["reason"] = reason
+            uow.ledger.post("cancel", account_id=row["account_id"], ref=oid)
+        return len(ids)
+
+    def advance(self, uow: UnitOfWork, *, force: bool = False) -> None:
+        """Move the engine clock to the transaction's time, expiring good-till-date orders that are due.
+
+        Only sent when a GTD order is live (or about to be placed, ``force``) so the command log does
+        not fill with clock ticks nobody needs.
+        """
+        if uow.now_us > self.now_us and (force or self._gtd_live):
+            self.now_us = uow.now_us
+            self.apply(uow, {"op": "time", "now": uow.now_us})
+            uow.ledger.post("expiry")
+
+    # ------------------------------------------------------------------ the engine and its events
+
+    def apply(self, uow: UnitOfWork, command: dict) -> list[dict]:
+        """Run one command through the engine, log it and book its events."""
+        events = self.engine.apply(command)
+        uow.log(command, events)
+        for event in events:
+            getattr(self, "_on_" + event["type"])(uow, event)
+        return events
+
+    def _order(self, uow: UnitOfWork, order_id: str) -> dict:
+        row = uow.new_orders.get(order_id) or self.live.get(order_id)
+        if row is None:
+            raise RuntimeError(f"engine event for an order the service does not hold: {order_id}")
+        return row
+
+    def _release(self, uow: UnitOfWork, order: dict, lots: int, gpus_too: bool = True) -> None:
+        """Give back the hold of ``lots`` lots that stopped being open."""
+        amount = order["reserve_per_lot"] * lots
+        if amount:
+            account = order["account_id"]
+            uow.ledger.move((account, RESERVED), (account, AVAILABLE), amount)
+            order["reserved_micros"] -= amount
+        if gpus_too and order["reserved_gpus"]:
+            gpus = lots * self.instruments[order["symbol"]]["lot_gpus"]
+            uow.inventory(order["symbol"], order["account_id"])["reserved_gpus"] -= gpus
+            order["reserved_gpus"] -= gpus
+
+    def _close(self, uow: UnitOfWork, order: dict, status: str, reason: str | None) -> None:
+        order["status"] = status
+        if reason is not None:
+            order["reason"] = order["reason"] or reason
+        if self.live.pop(order["id"], None) is not None and order["tif"] == "gtd":
+            self._gtd_live -= 1
+        uow.touch(order)
+
+    def _on_accepted(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        self.live[order["id"]] = order
+        if order["tif"] == "gtd":
+            self._gtd_live += 1
+
+    def _on_rejected(self, uow: UnitOfWork, event: dict) -> None:
+        order = uow.new_orders.get(event["id"]) if event["id"] else None
+        if order is not None and order["status"] == "open" and order["id"] not in self.live:
+            self._release(uow, order, order["open_qty"])
+            order["cancelled"] += order["open_qty"]
+            order["open_qty"] = 0
+            self._close(uow, order, "rejected", event["reason"])
+
+    def _on_resting(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        order["status"] = "partially_filled" if order["filled"] else "open"
+        uow.touch(order)
+
+    def _on_triggered(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        order["triggered"] = True
+        uow.touch(order)
+
+    def _on_filled(self, uow: UnitOfWork, event: dict) -> None:
+        self._close(uow, self._order(uow, event["id"]), "filled", None)
+
+    def _shrink(self, uow: UnitOfWork, order: dict, lots: int) -> None:
+        if lots:
+            self._release(uow, order, lots)
+            order["open_qty"] -= lots
+            order["cancelled"] += lots
+
+    def _on_cancelled(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        self._shrink(uow, order, event["qty"])
+        self._close(uow, order, "cancelled", event["reason"])
+
+    def _on_expired(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        self._shrink(uow, order, event["qty"])
+        self._close(uow, order, "expired", event["reason"])
+
+    def _on_decremented(self, uow: UnitOfWork, event: dict) -> None:
+        for oid in (event["maker"], event["taker"]):
+            order = self._order(uow, oid)
+            self._shrink(uow, order, event["qty"])
+            uow.touch(order)
+
+    def _on_amended(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        inst = self.instruments[order["symbol"]]
+        new_open, old_open = event["qty"], order["open_qty"]
+        order["reserve_per_lot"] = self._amended_hold(inst, order, event["price"])
+        order["price_ticks"] = event["price"]
+        account = order["account_id"]
+        target = new_open * order["reserve_per_lot"]
+        uow.ledger.move((account, AVAILABLE), (account, RESERVED), target - order["reserved_micros"])
+        order["reserved_micros"] = target
+        if order["reserved_gpus"]:
+            gpus = new_open * inst["lot_gpus"]
+            uow.inventory(order["symbol"], account)["reserved_gpus"] += gpus - order["reserved_gpus"]
+            order["reserved_gpus"] = gpus
+        if new_open < old_open:
+            order["cancelled"] += old_open - new_open
+        else:
+            order["qty"] += new_open - old_open
+        order["open_qty"] = new_open
+        uow.touch(order)
+
+    def _on_trade(self, uow: UnitOfWork, event: dict) -> None:
+        inst = self.instruments[event["symbol"]]
+        qty, price = event["qty"], event["price"]
+        notional = price * qty * multiplier(inst)
+        maker, taker = self._order(uow, event["maker"]), self._order(uow, event["taker"])
+        for order in (maker, taker):
+            self._release(uow, order, qty, gpus_too=False)
+            order["filled"] += qty
+            order["open_qty"] -= qty
+            uow.touch(order)
+        buy, sell = (taker, maker) if event["taker_side"] == "buy" else (maker, taker)
+        buyer, seller = buy["account_id"], sell["account_id"]
+        buyer_fee = fee(notional, inst["taker_fee_ppm"] if buy is taker else inst["maker_fee_ppm"])
+        seller_fee = fee(notional, inst["taker_fee_ppm"] if sell is taker else inst["maker_fee_ppm"])
+        escrow = 0
+        long, short = uow.position(buyer, inst["symbol"]), uow.position(seller, inst["symbol"])
+        if inst["kind"] == "forward" and inst["settlement"] == "physical":
+            uow.ledger.move((buyer, AVAILABLE), (SYSTEM, ESCROW), notional)
+            uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
+            uow.ledger.move((SYSTEM, ESCROW), (SYSTEM, FEES), seller_fee)
+            escrow = notional - seller_fee
+            gpus = qty * inst["lot_gpus"]
+            inventory = uow.inventory(inst["symbol"], seller)
+            inventory["reserved_gpus"] -= gpus
+            inventory["sold_gpus"] += gpus
+            sell["reserved_gpus"] -= gpus
+        elif inst["kind"] == "forward":
+            long["fees_due_micros"] += buyer_fee
+            short["fees_due_micros"] += seller_fee
+        else:
+            uow.ledger.move((buyer, AVAILABLE), (seller, AVAILABLE), notional)
+            uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
+            uow.ledger.move((seller, AVAILABLE), (SYSTEM, FEES), seller_fee)
+        long["qty"] += qty
+        long["cost_micros"] += notional
+        short["qty"] -= qty
+        short["cost_micros"] -= notional
+        margin.rebalance(uow.ledger, inst, long)
+        margin.rebalance(uow.ledger, inst, short)
+        uow.trades.append(
+            {
+                "symbol": inst["symbol"],
+                "price_ticks": price,
+                "qty": qty,
+                "maker_order_id": maker["id"],
+                "taker_order_id": taker["id"],
+                "buyer_id": buyer,
+                "seller_id": seller,
+                "taker_side": event["taker_side"],
+                "notional_micros": notional,
+                "buyer_fee_micros": buyer_fee,
+                "seller_fee_micros": seller_fee,
+                "escrow_micros": escrow,
+                "released": False,
+                "engine_seq": event["seq"],
+                "created_us": uow.now_us,
+            }
+        )
+
+    # ------------------------------------------------------------------ checks
+
+    def _tradable(self, symbol: str, now_us: int) -> dict:
+        inst = self.instrument(symbol)
+        if symbol in self.refused:
+            raise RecoveryMismatchError(f"the book of {symbol} failed its recovery check and is closed")
+        if inst["status"] != "open" or now_us >= inst["expiry_us"]:
+            raise InstrumentNotOpenError(f"{symbol} is {inst['status']} and does not trade", field="symbol")
+        return inst
+
+    def _validate(self, req: OrderRequest, now_us: int) -> None:
+        if req.side not in ("buy", "sell"):
+            raise InvalidRequestError("side must be buy or sell", field="side")
+        if req.type not in ORDER_TYPES:
+            raise InvalidRequestError(f"type must be one of {', '.join(ORDER_TYPES)}", field="type")
+        if req.tif not in TIFS or (req.tif == "gtd" and req.type == "market"):
+            message = f"time_in_force must be one of {', '.join(TIFS)} (gtd needs a limit price)"
+            raise InvalidRequestError(message, field="time_in_force")
+        if req.stp not in STP_MODES:
+            raise InvalidRequestError(f"stp must be one of {', '.join(STP_MODES)}", field="stp")
+        if type(req.qty) is not int or not 0 < req.qty <= MAX_QTY:
+            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="quantity")
+        if req.type in LIMIT_TYPES:
+            _check_ticks(req.price_ticks, "price")
+        elif req.price_ticks is not None:
+            raise InvalidRequestError(f"a {req.type} order takes no price", field="price")
+        if req.type in STOP_TYPES:
+            _check_ticks(req.stop_price_ticks, "stop_price")
+        elif req.stop_price_ticks is not None:
+            raise InvalidRequestError("only stop orders take a stop_price", field="stop_price")
+        if req.display_qty is not None and (
+            type(req.display_qty) is not int
+            or not 0 < req.display_qty <= req.qty
+            or req.type not in LIMIT_TYPES
+            or req.tif in ("ioc", "fok")
+        ):
+            raise InvalidRequestError(
+                "display_quantity must be between 1 and the quantity, on a resting limit order",
+                field="display_quantity",
+            )
+        resting_limit = req.type == "limit" and req.tif not in ("ioc", "fok")
+        if type(req.post_only) is not bool or (req.post_only and not resting_limit):
+            raise InvalidRequestError("post_only applies to gtc/gtd limit orders", field="post_only")
+        if req.tif == "gtd":
+            if req.expire_at is None or to_epoch_us(req.expire_at) <= now_us:
+                raise InvalidRequestError("a gtd order needs an expire_at in the future", field="expire_at")
+        elif req.expire_at is not None:
+            raise InvalidRequestError("expire_at needs time_in_force gtd", field="expire_at")
+        if req.client_order_id is not None and (
+            not isinstance(req.client_order_id, str) or not 0 < len(req.client_order_id) <= 64
+        ):
+            raise InvalidRequestError("client_order_id must be 1-64 characters", field="client_order_id")
+
+    def _by_client_id(self, uow: UnitOfWork, account_id: str, client_order_id: str) -> dict | None:
+        for row in uow.new_orders.values():
+            if row["account_id"] == account_id and row["client_order_id"] == client_order_id:
+                return row
+        table = Order.__table__
+        found = uow.connection.execute(
+            table.select().where(table.c.account_id == account_id, table.c.client_order_id == client_order_id)
+        ).one_or_none()
+        return None if found is None else self.live.get(found.id, dict(found._mapping))
+
+    def _own_live(self, uow: UnitOfWork, account_id: str, order_id: str) -> dict:
+        order = uow.new_orders.get(order_id) or self.live.get(order_id)
+        if order is None or order["account_id"] != account_id:
+            table = Order.__table__
+            found = uow.connection.execute(
+                table.select().where(table.c.id == order_id, table.c.account_id == account_id)
+            ).one_or_none()
+            if found is None:
+                raise NotFoundError(f"no order {order_id!r}", field="order_id")
+            raise ConflictError("order_closed", f"order {order_id} is {found.status}")
+        if order["id"] not in self.live:
+            raise ConflictError("order_closed", f"order {order_id} is {order['status']}")
+        return order
+
+    def _worst_ask(self, symbol: str, account_id: str, qty: int) -> int:
+        """The highest ask a market buy of ``qty`` could reach now (other accounts' orders only)."""
+        worst, left = 0, qty
+        for level in self.engine.snapshot(symbol)["asks"]:
+            worst = level["price"]
+            left -= sum(o["qty"] for o in level["orders"] if o["account"] != account_id)
+            if left <= 0:
+                break
+        return worst
+
+
+def _check_ticks(value: object, field: str) -> None:
+    if type(value) is not int or not 0 < value <= MAX_TICKS:
+        raise InvalidRequestError(f"{field} must be a positive number of ticks", field=field)
+
+
+def _rejection(events: list[dict]) -> str | None:
+    return next((e["reason"] for e in events if e["type"] == "rejected"), None)
