@@ -11,9 +11,11 @@ Protocol (JSON text frames):
 Channels: ``book.<symbol>`` (a ``snapshot`` of aggregated price levels, then ``delta`` messages holding
 the levels that changed, a quantity of 0 meaning the level is gone), ``trades.<symbol>``,
 ``ticker.<symbol>`` and the private ``orders`` (the authenticated account's order updates). Every
-channel numbers its messages: ``seq`` increases by one per message and ``prev_seq`` repeats the previous
-one, so a client that sees ``prev_seq`` differ from the last ``seq`` it holds has missed a message and
-must resubscribe. Book deltas continue from the snapshot's ``seq``.
+channel numbers its messages and each message repeats the number of the one before it in ``prev_seq``,
+so a client that sees ``prev_seq`` differ from the last ``seq`` it holds has missed a message and must
+resubscribe. Trades, tickers and orders count 1, 2, 3, ...; book messages carry the engine sequence of
+the book state they describe (the ``sequence`` of ``GET /v1/instruments/{symbol}/book``), so the
+first delta after a snapshot has ``prev_seq`` equal to the snapshot's ``seq``.
 
 The hub lives on the event loop: controllers publish after the exchange service committed a change,
 so a stream message never announces something that could still be rolled back. A subscriber that
@@ -24,13 +26,21 @@ silently skipping messages.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import anyio
+import msgspec
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.handlers import WebsocketRouteHandler
+
+from api.auth import Authenticator
+from api.errors import ApiError
+from market.errors import MarketError
 
 QUEUE_SIZE = 1_000
 MAX_SUBSCRIPTIONS = 50
@@ -40,8 +50,6 @@ PRIVATE_CHANNELS = ("orders",)
 
 Levels = dict[str, int]
 """Aggregated quantity by decimal price string, for one side of a book."""
-BookReader = Callable[[str], tuple[Levels, Levels]]
-"""Reads the current (bids, asks) levels of a symbol from the exchange."""
 
 
 @dataclass(eq=False)
@@ -74,14 +82,22 @@ def _private_topic(account_id: int) -> str:
     return f"orders#{account_id}"
 
 
+@dataclass(frozen=True)
+class BookState:
+    """Aggregated levels of a book and the engine sequence they reflect."""
+
+    seq: int
+    bids: Levels
+    asks: Levels
+
+
 class StreamHub:
     """Fans committed market events out to subscribers, numbering each channel's messages."""
 
-    def __init__(self, read_book: BookReader) -> None:
-        self._read_book = read_book
+    def __init__(self) -> None:
         self._topics: dict[str, set[Subscriber]] = defaultdict(set)
         self._seq: dict[str, int] = defaultdict(int)
-        self._books: dict[str, tuple[Levels, Levels]] = {}
+        self._books: dict[str, BookState] = {}
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -93,30 +109,30 @@ class StreamHub:
             return None
         return "unknown channel; use book.<symbol>, trades.<symbol>, ticker.<symbol> or orders"
 
-    def subscribe(self, subscriber: Subscriber, channel: str) -> None:
-        """Add a subscription; a book channel starts with a snapshot at the channel's current seq."""
+    def subscribe(self, subscriber: Subscriber, channel: str, book: BookState | None = None) -> None:
+        """Add a subscription; a book channel needs the current ``book`` and starts with its snapshot."""
         if channel in subscriber.channels:
             return
-        subscriber.channels.add(channel)
-        self._topics[self._topic(subscriber, channel)].add(subscriber)
         if channel.startswith("book."):
+            assert book is not None, "a book subscription needs the current book"
             symbol = channel.removeprefix("book.")
             if symbol in self._books:
-                self.book_changed(symbol)  # catch up first, so the snapshot and its seq agree
+                self.book_update(symbol, book)  # bring earlier subscribers up to date first
             else:
-                self._books[symbol] = self._read_book(symbol)
-            bids, asks = self._books[symbol]
-            seq = self._seq[channel]
+                self._books[symbol] = book
+            state = self._books[symbol]
             subscriber.deliver(
                 {
                     "channel": channel,
                     "type": "snapshot",
-                    "seq": seq,
+                    "seq": state.seq,
                     "prev_seq": None,
-                    "bids": _levels(bids, reverse=True),
-                    "asks": _levels(asks, reverse=False),
+                    "bids": _levels(state.bids, reverse=True),
+                    "asks": _levels(state.asks, reverse=False),
                 }
             )
+        subscriber.channels.add(channel)
+        self._topics[self._topic(subscriber, channel)].add(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber, channels: Iterable[str] | None = None) -> None:
         """Drop some (default: all) of a subscriber's subscriptions."""
@@ -137,31 +153,42 @@ class StreamHub:
     def _publish(self, topic: str, channel: str, body: dict[str, Any]) -> None:
         previous = self._seq[topic]
         self._seq[topic] = previous + 1
-        message = {"channel": channel, "seq": previous + 1, "prev_seq": previous, **body}
+        self._send(topic, {"channel": channel, "seq": previous + 1, "prev_seq": previous, **body})
+
+    def _send(self, topic: str, message: dict[str, Any]) -> None:
         for subscriber in list(self._topics.get(topic, ())):
             subscriber.deliver(message)
 
-    def book_changed(self, symbol: str) -> None:
-        """Publish the levels of ``symbol`` that changed since the last book message, if any."""
+    def tracks_book(self, symbol: str) -> bool:
+        """Whether ``symbol``'s book is followed (someone subscribed to it since the server started)."""
+        return symbol in self._books
+
+    def book_update(self, symbol: str, book: BookState) -> None:
+        """Publish the levels that changed since the last book message, if ``book`` is newer.
+
+        Book messages carry the engine sequence: a delta's ``prev_seq`` is the sequence of the state
+        it applies to, so reads that arrive out of order (older sequence) are simply ignored, and a
+        read that changes no level publishes nothing and leaves the chain where it was.
+        """
+        current = self._books.get(symbol)
+        if current is None or book.seq <= current.seq:
+            return
+        bids, asks = _diff(current.bids, book.bids), _diff(current.asks, book.asks)
+        if not bids and not asks:
+            return
+        self._books[symbol] = book
         channel = f"book.{symbol}"
-        if symbol not in self._books:
-            if not self._topics.get(channel):
-                return  # nobody has seen this book yet: the next subscriber gets a fresh snapshot
-            self._books[symbol] = ({}, {})
-        old_bids, old_asks = self._books[symbol]
-        bids, asks = self._read_book(symbol)
-        bid_changes, ask_changes = _diff(old_bids, bids), _diff(old_asks, asks)
-        self._books[symbol] = (bids, asks)
-        if bid_changes or ask_changes:
-            self._publish(
-                channel,
-                channel,
-                {
-                    "type": "delta",
-                    "bids": _levels(bid_changes, reverse=True),
-                    "asks": _levels(ask_changes, reverse=False),
-                },
-            )
+        self._send(
+            channel,
+            {
+                "channel": channel,
+                "type": "delta",
+                "seq": book.seq,
+                "prev_seq": current.seq,
+                "bids": _levels(bids, reverse=True),
+                "asks": _levels(asks, reverse=False),
+            },
+        )
 
     def trade(self, symbol: str, trade: dict[str, Any]) -> None:
         """Publish one trade of ``symbol``."""
@@ -177,14 +204,6 @@ class StreamHub:
         """Publish an order update to its owner's private ``orders`` channel."""
         self._publish(_private_topic(account_id), "orders", {"type": "order", "order": order})
 
-    def wants(self, channel: str) -> bool:
-        """Whether anyone listens on a public channel (lets publishers skip building messages)."""
-        return bool(self._topics.get(channel))
-
-    def sequence(self, channel: str) -> int:
-        """The ``seq`` of the last message published on a public channel (0 before the first)."""
-        return self._seq[channel]
-
 
 def _diff(old: Levels, new: Levels) -> Levels:
     changes = {price: qty for price, qty in new.items() if old.get(price) != qty}
@@ -196,3 +215,118 @@ def _levels(levels: Levels, *, reverse: bool) -> list[list[str | int]]:
     """``[[price, quantity], ...]`` best first (bids descending, asks ascending)."""
     ordered = sorted(levels.items(), key=lambda item: Decimal(item[0]), reverse=reverse)
     return [[price, qty] for price, qty in ordered]
+
+
+# -- the WebSocket endpoint ------------------------------------------------------------------------
+
+MAX_CLIENT_MESSAGE = 4_096
+
+
+class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
+    """What a client may send."""
+
+    op: Literal["auth", "subscribe", "unsubscribe", "ping"]
+    channels: Annotated[list[Annotated[str, msgspec.Meta(max_length=80)]], msgspec.Meta(max_length=100)] = []
+    key: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+BookLoader = Callable[[str], Awaitable[BookState]]
+"""Reads a symbol's current book from the exchange (raises ``MarketError`` for unknown symbols)."""
+
+
+def _error(code: str, detail: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail}
+
+
+async def _handle(
+    message: ClientMessage,
+    subscriber: Subscriber,
+    hub: StreamHub,
+    authenticator: Authenticator,
+    load_book: BookLoader,
+) -> None:
+    if message.op == "ping":
+        subscriber.deliver({"type": "pong"})
+    elif message.op == "auth":
+        try:
+            principal = await authenticator.principal(message.key or "")
+        except ApiError as exc:
+            subscriber.deliver(_error(exc.code, exc.message))
+            return
+        hub.unsubscribe(subscriber, [c for c in subscriber.channels if c in PRIVATE_CHANNELS])
+        subscriber.account_id = principal.account_id
+        subscriber.deliver({"type": "authenticated", "account_id": principal.account_id})
+    elif message.op == "unsubscribe":
+        hub.unsubscribe(subscriber, message.channels)
+        subscriber.deliver({"type": "unsubscribed", "channels": message.channels})
+    else:
+        for channel in message.channels:
+            problem = hub.validate_channel(channel, subscriber)
+            if problem is None and len(subscriber.channels) >= MAX_SUBSCRIPTIONS:
+                problem = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
+            if problem is not None:
+                subscriber.deliver({**_error("invalid_channel", problem), "channel": channel})
+                continue
+            book = None
+            if channel.startswith("book."):
+                try:
+                    book = await load_book(channel.removeprefix("book."))
+                except MarketError as exc:
+                    subscriber.deliver({**_error(exc.code, exc.message), "channel": channel})
+                    continue
+            subscriber.deliver({"type": "subscribed", "channels": [channel]})
+            hub.subscribe(subscriber, channel, book)
+
+
+async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, heartbeat: float) -> None:
+    """Send queued messages, a heartbeat after ``heartbeat`` idle seconds; close a lagging client."""
+    while True:
+        with anyio.move_on_after(heartbeat):
+            try:
+                message = await subscriber.receive.receive()
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                await socket.close(code=1013, reason="slow consumer: messages were dropped; reconnect")
+                return
+            await socket.send_text(msgspec.json.encode(message).decode())
+            continue
+        await socket.send_text(msgspec.json.encode({"type": "heartbeat"}).decode())
+
+
+def stream_route(load_book: BookLoader, heartbeat: float = HEARTBEAT_SECONDS) -> WebsocketRouteHandler:
+    """The ``/v1/stream`` WebSocket handler over ``load_book`` (see the protocol at the top)."""
+
+    @websocket("/v1/stream")
+    async def stream(socket: WebSocket[Any, Any, Any]) -> None:
+        hub: StreamHub = socket.app.state.hub
+        authenticator: Authenticator = socket.app.state.authenticator
+        await socket.accept()
+        subscriber = Subscriber.create()
+        try:
+            async with anyio.create_task_group() as tasks:
+
+                async def write_then_stop() -> None:
+                    await _write(socket, subscriber, heartbeat)
+                    tasks.cancel_scope.cancel()
+
+                tasks.start_soon(write_then_stop)
+                while True:
+                    raw = await socket.receive_text()
+                    if len(raw) > MAX_CLIENT_MESSAGE:
+                        subscriber.deliver(_error("message_too_large", f"at most {MAX_CLIENT_MESSAGE} bytes"))
+                        continue
+                    try:
+                        message = msgspec.json.decode(raw, type=ClientMessage)
+                    except msgspec.ValidationError as exc:
+                        subscriber.deliver(_error("invalid_message", str(exc)))
+                        continue
+                    except msgspec.DecodeError:
+                        subscriber.deliver(_error("invalid_message", "messages must be JSON objects"))
+                        continue
+                    await _handle(message, subscriber, hub, authenticator, load_book)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            hub.unsubscribe(subscriber)
+            subscriber.send.close()
+
+    return stream
