@@ -174,8 +174,8 @@ class MatchingEngine:
             return self._reject(events, oid, "invalid_stop_price")
         tif = cmd.get("tif")
         if tif is None:
-            tif = "gtc"
-        elif type(tif) is not str or tif not in _TIFS or (tif == "gtd" and order_type == "market"):
+            tif = "ioc" if order_type == "market" else "gtc"
+        elif type(tif) is not str or tif not in _TIFS or (order_type == "market" and tif in ("gtc", "gtd")):
             return self._reject(events, oid, "invalid_tif")
         expire_at = cmd.get("expire_at")
         if tif == "gtd":

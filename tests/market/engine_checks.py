@@ -107,6 +107,10 @@ class EventBooks:
         maker, taker = self.orders[e["maker"]], self.orders[e["taker"]]
         assert maker["resting"], "the maker of a trade rests in the book"
         assert maker["price"] == e["price"], "trades happen at the maker's price"
+        levels = self.levels[e["symbol"]]
+        prices = [price for is_buy, price in levels if is_buy == maker["buy"]]
+        assert e["price"] == (max(prices) if maker["buy"] else min(prices)), "price priority"
+        assert levels[(maker["buy"], e["price"])][0] == maker["id"], "time priority"
         assert maker["buy"] != taker["buy"]
         assert (e["taker_side"] == "buy") == taker["buy"]
         assert (e["maker_account"], e["taker_account"]) == (maker["account"], taker["account"])

@@ -92,8 +92,10 @@ class ReferenceMatcher:
         is_stop = kind.startswith("stop")
         if (is_stop and not (is_int(stop) and stop > 0)) or (not is_stop and stop is not None):
             return self.reject(out, oid, "invalid_stop_price")
-        tif = "gtc" if cmd.get("tif") is None else cmd["tif"]
-        if tif not in ("gtc", "ioc", "fok", "gtd") or (kind == "market" and tif == "gtd"):
+        tif = cmd.get("tif")
+        if tif is None:
+            tif = "ioc" if kind == "market" else "gtc"
+        if tif not in ("gtc", "ioc", "fok", "gtd") or (kind == "market" and tif not in ("ioc", "fok")):
             return self.reject(out, oid, "invalid_tif")
         expire_at = cmd.get("expire_at")
         if (tif == "gtd" and not (is_int(expire_at) and expire_at > self.now)) or (
