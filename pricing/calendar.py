@@ -13,6 +13,7 @@ This module turns those into times and fixing grids, using QuantLib for dates an
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -78,9 +79,14 @@ def business_days_before(moment: datetime, days: int, calendar: str = "weekends"
     return moment.replace(year=date.year(), month=date.month(), day=date.dayOfMonth())
 
 
+def whole_days(t: float) -> int:
+    """The number of whole days nearest to ``t`` years (ACT/365F), halves rounded up."""
+    return math.floor(t * 365.0 + 0.5)
+
+
 def date_at(reference: ql.Date, t: float) -> ql.Date:
     """The date ``t`` years (ACT/365F) after ``reference``, to the nearest whole day.
 
     QuantLib's engines are dated by whole days, so they see times rounded to 1/365 of a year.
     """
-    return reference + round(t * 365.0)
+    return reference + whole_days(t)

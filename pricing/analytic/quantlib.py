@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import QuantLib as ql  # noqa: N813 - the library's own convention
 
-from pricing.calendar import date_at
+from pricing.calendar import date_at, whole_days
 from pricing.instruments import Asian, Bermudan, European, Instrument, SpotUnderlying, Swing
 from pricing.models import GBM, JumpOU, Model
 from pricing.settings import MonteCarloSettings
@@ -62,7 +62,7 @@ def quantlib_gap(model: Model, instrument: Instrument) -> str | None:
         return "QuantLib's European engine takes the spot as underlying"
     elif not isinstance(instrument, European | Asian | Bermudan | Swing):
         return supported
-    days = [round(t * 365.0) for t in _times(instrument)]
+    days = [whole_days(t) for t in _times(instrument)]
     if days[0] < 1:
         return "QuantLib dates are whole days: every time must be at least 1/365"
     if isinstance(instrument, Asian | Bermudan | Swing):
@@ -159,7 +159,7 @@ def _jump_ou_swing(model: JumpOU, instrument: Swing, rate: float) -> float:
     shape = [(t, float(model.seasonality(t))) for t in times]
     t_grid, x_grid, y_grid = OU_JUMP_GRID
     option.setPricingEngine(
-        ql.FdSimpleExtOUJumpSwingEngine(process, _flat(rate), t_grid, x_grid, y_grid, shape)
+        ql.FdSimpleExtOUJumpSwingEngine(process, _flat(rate).currentLink(), t_grid, x_grid, y_grid, shape)
     )
     return option.NPV()
 
