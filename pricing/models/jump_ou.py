@@ -98,7 +98,8 @@ class JumpOU(PathModel):
         decayed = rng.exponential(self.jump_mean, cell.size) * np.exp(
             -self.jump_reversion * steps[cell // n_paths] * rng.random(cell.size)
         )
-        return np.bincount(cell, weights=decayed, minlength=counts.size).reshape(counts.shape)
+        arrivals = np.bincount(cell, weights=decayed, minlength=counts.size)
+        return arrivals.astype(float, copy=False).reshape(counts.shape)  # int64 when no jump at all
 
     def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.exp(state[0] + state[1] + self.seasonality(times)[:, None])
