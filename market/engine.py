@@ -47,6 +47,9 @@ _STOP_TYPES = frozenset({"stop_limit", "stop_market"})
 _TIFS = frozenset({"gtc", "ioc", "fok", "gtd"})
 _STP_MODES = frozenset({"cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none"})
 
+MAX_INT = 2**63 - 1
+"""The largest price, quantity or time the engine accepts: every number fits a signed 64-bit column."""
+
 
 class MatchingEngine:
     """Deterministic in-memory order books for a set of instruments, one writer for all of them.
@@ -85,7 +88,7 @@ class MatchingEngine:
         if reference is not None:
             if band_bps is None:
                 raise ValueError("reference only makes sense with band_bps")
-            if type(reference) is not int or reference <= 0:
+            if type(reference) is not int or not 0 < reference <= MAX_INT:
                 raise ValueError("reference must be a positive integer price in ticks")
         self._books[symbol] = Book(symbol, band_bps, reference)
 
@@ -158,17 +161,17 @@ class MatchingEngine:
         if type(order_type) is not str or order_type not in _ORDER_TYPES:
             return self._reject(events, oid, "invalid_type")
         qty = cmd.get("qty")
-        if type(qty) is not int or qty <= 0:
+        if type(qty) is not int or not 0 < qty <= MAX_INT:
             return self._reject(events, oid, "invalid_qty")
         price = cmd.get("price")
         if order_type in _LIMIT_TYPES:
-            if type(price) is not int or price <= 0:
+            if type(price) is not int or not 0 < price <= MAX_INT:
                 return self._reject(events, oid, "invalid_price")
         elif price is not None:
             return self._reject(events, oid, "invalid_price")
         stop_price = cmd.get("stop_price")
         if order_type in _STOP_TYPES:
-            if type(stop_price) is not int or stop_price <= 0:
+            if type(stop_price) is not int or not 0 < stop_price <= MAX_INT:
                 return self._reject(events, oid, "invalid_stop_price")
         elif stop_price is not None:
             return self._reject(events, oid, "invalid_stop_price")
@@ -179,7 +182,7 @@ class MatchingEngine:
             return self._reject(events, oid, "invalid_tif")
         expire_at = cmd.get("expire_at")
         if tif == "gtd":
-            if type(expire_at) is not int or expire_at <= self._now:
+            if type(expire_at) is not int or not self._now < expire_at <= MAX_INT:
                 return self._reject(events, oid, "invalid_expire_at")
         elif expire_at is not None:
             return self._reject(events, oid, "invalid_expire_at")
@@ -284,13 +287,13 @@ class MatchingEngine:
             return self._reject(events, oid, "invalid_amend")
         if qty is None:
             qty = order.open
-        elif type(qty) is not int:
+        elif type(qty) is not int or qty > MAX_INT:
             return self._reject(events, oid, "invalid_qty")
         elif qty <= 0:
             return self._reject(events, oid, "invalid_amend")
         if price is None:
             price = order.price
-        elif type(price) is not int or price <= 0:
+        elif type(price) is not int or not 0 < price <= MAX_INT:
             return self._reject(events, oid, "invalid_price")
         is_buy = order.is_buy
         side = book.bids if is_buy else book.asks
@@ -348,7 +351,7 @@ class MatchingEngine:
         if not _TIME_KEYS.issuperset(cmd):
             return self._reject(events, None, "unknown_field")
         now = cmd.get("now")
-        if type(now) is not int or now < self._now:
+        if type(now) is not int or not self._now <= now <= MAX_INT:
             return self._reject(events, None, "invalid_time")
         self._now = now
         expiries = self._expiries

@@ -351,3 +351,103 @@ def test_every_event_has_a_global_gap_free_seq(engine: MatchingEngine) -> None:
         seqs += [e["seq"] for e in engine.apply(command)]
     assert seqs == list(range(1, len(seqs) + 1))
     assert engine.snapshot(SYMBOL)["seq"] == seqs[-1]
+
+
+BASE = {
+    "op": "new",
+    "symbol": SYMBOL,
+    "id": "v",
+    "account": "u",
+    "side": "buy",
+    "type": "limit",
+    "price": 100,
+    "qty": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"colour": "red"}, "unknown_field"),
+        ({"id": ""}, "invalid_id"),
+        ({"id": 7}, "invalid_id"),
+        ({"symbol": "A100-1999-01"}, "unknown_symbol"),
+        ({"account": None}, "invalid_account"),
+        ({"side": "hold"}, "invalid_side"),
+        ({"type": "trailing"}, "invalid_type"),
+        ({"qty": 1.0}, "invalid_qty"),
+        ({"qty": True}, "invalid_qty"),
+        ({"qty": 0}, "invalid_qty"),
+        ({"qty": 2**63}, "invalid_qty"),
+        ({"price": 100.0}, "invalid_price"),
+        ({"price": False}, "invalid_price"),
+        ({"price": -1}, "invalid_price"),
+        ({"type": "market"}, "invalid_price"),
+        ({"stop_price": 90}, "invalid_stop_price"),
+        ({"type": "stop_limit"}, "invalid_stop_price"),
+        ({"tif": "day"}, "invalid_tif"),
+        ({"type": "market", "price": None, "tif": "gtc"}, "invalid_tif"),
+        ({"tif": "gtd"}, "invalid_expire_at"),
+        ({"tif": "gtd", "expire_at": 0}, "invalid_expire_at"),
+        ({"expire_at": 10}, "invalid_expire_at"),
+        ({"post_only": 1}, "invalid_post_only"),
+        ({"post_only": True, "tif": "ioc"}, "invalid_post_only"),
+        ({"stp": "maybe"}, "invalid_stp"),
+        ({"display_qty": 2}, "invalid_display_qty"),
+        ({"display_qty": 1, "tif": "ioc"}, "invalid_display_qty"),
+        ({"op": "explode"}, "unknown_op"),
+    ],
+)
+def test_bad_new_orders_are_rejected_with_a_stable_reason(
+    engine: MatchingEngine, change: dict, reason: str
+) -> None:
+    before = engine.state_hash()
+    events = engine.apply({**BASE, **change})
+    assert [(e["type"], e["reason"]) for e in events] == [("rejected", reason)]
+    assert events[0]["id"] == (
+        {**BASE, **change}["id"] if isinstance({**BASE, **change}["id"], str) else None
+    )
+    engine_after = engine.snapshot(SYMBOL)
+    assert (engine_after["bids"], engine_after["asks"]) == ([], [])
+    assert engine.state_hash() != before  # only the seq moved on
+
+
+def test_duplicate_ids_are_rejected_even_after_the_order_closed(engine: MatchingEngine) -> None:
+    engine.apply({**BASE, "type": "market", "price": None})
+    events = engine.apply(BASE)
+    assert [(e["type"], e["reason"]) for e in events] == [("rejected", "duplicate_id")]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({}, "invalid_amend"),
+        ({"qty": 1.5}, "invalid_qty"),
+        ({"price": "101"}, "invalid_price"),
+        ({"price": 101, "tick": 1}, "unknown_field"),
+    ],
+)
+def test_bad_amends_are_rejected(engine: MatchingEngine, change: dict, reason: str) -> None:
+    engine.apply(BASE)
+    events = engine.apply({"op": "amend", "symbol": SYMBOL, "id": "v", "account": "u", **change})
+    assert [(e["type"], e["reason"]) for e in events] == [("rejected", reason)]
+    assert book(engine)["bids"] == [(100, [("v", 1)])]
+
+
+def test_amending_an_untriggered_stop_is_rejected(engine: MatchingEngine) -> None:
+    engine.apply({**BASE, "type": "stop_limit", "stop_price": 110})
+    events = engine.apply({"op": "amend", "symbol": SYMBOL, "id": "v", "account": "u", "qty": 2})
+    assert [(e["type"], e["reason"]) for e in events] == [("rejected", "invalid_amend")]
+    events = engine.apply({"op": "cancel", "symbol": SYMBOL, "id": "v", "account": "u"})
+    assert [(e["type"], e["reason"]) for e in events] == [("cancelled", "user")]
+
+
+def test_programming_errors_raise(engine: MatchingEngine) -> None:
+    with pytest.raises(TypeError):
+        engine.apply([("op", "time")])  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="already exists"):
+        engine.add_instrument(SYMBOL)
+    with pytest.raises(ValueError, match="band_bps"):
+        engine.add_instrument("X", band_bps=0)
+    with pytest.raises(KeyError):
+        engine.snapshot("X")
