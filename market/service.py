@@ -52,6 +52,7 @@ from market.instruments import (
     next_windows,
     parse_symbol,
 )
+from market.invariants import check
 from market.ledger import AVAILABLE, EXTERNAL, MARGIN, RESERVED, SYSTEM, Ledger, bucket_rows
 from market.records import (
     AccountInfo,
@@ -1049,6 +1050,13 @@ class Exchange:
                 )
                 for r in rows
             ]
+
+    # ------------------------------------------------------------------ invariants
+
+    def check(self) -> list[str]:
+        """Every breached invariant (see :mod:`market.invariants`); empty when the market is sound."""
+        with self._lock, self._read() as connection:
+            return check(connection)
 
 
 # ---------------------------------------------------------------------- row -> record

@@ -1,0 +1,126 @@
+"""``flopex admin``: accounts, keys, cash and the invariant check, straight against the database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+from api.cli import UserError
+from api.cli._options import database_option, resolve_database_url
+
+T = TypeVar("T")
+
+
+def _with_exchange(database_url: str | None, action: Callable[..., T]) -> T:
+    """Run ``action(exchange)`` on the database, turning market refusals into one ``error:`` line."""
+    import sqlalchemy as sa
+
+    from market.db import make_engine
+    from market.errors import MarketError
+    from market.service import Exchange
+
+    engine = make_engine(resolve_database_url(database_url))
+    try:
+        return action(Exchange(engine))
+    except MarketError as exc:
+        raise UserError(f"{exc.code}: {exc.message}") from None
+    except sa.exc.OperationalError as exc:
+        raise UserError("cannot reach the database: " + " ".join(str(exc.orig).split())) from None
+    finally:
+        engine.dispose()
+
+
+@click.group(name="admin")
+def command() -> None:
+    """Administer accounts, keys and cash; check the market's invariants."""
+
+
+@command.command("create-account")
+@database_option
+@click.option("--name", required=True, help="Unique account name.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["admin", "provider", "trader"]),
+    help="A role (repeat for several).",
+)
+def create_account(database_url: str | None, name: str, roles: tuple[str, ...]) -> None:
+    """Create an account and print its id and API key (the key is shown this once)."""
+    created = _with_exchange(database_url, lambda ex: ex.create_account(name, roles))
+    click.echo(f"account {created.account.id}")
+    click.echo(f"api key {created.api_key}")
+
+
+def _amount(text: str) -> int:
+    from market.errors import MarketError
+    from market.units import dollars_to_micros
+
+    try:
+        return dollars_to_micros(text)
+    except MarketError as exc:
+        raise UserError(exc.message) from None
+
+
+@command.command()
+@database_option
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--amount", required=True, help="USD amount as a decimal, e.g. 1000.50.")
+@click.option(
+    "--key", "idempotency_key", required=True, help="Idempotency key: resending it does nothing twice."
+)
+def deposit(database_url: str | None, account_id: str, amount: str, idempotency_key: str) -> None:
+    """Credit cash to an account."""
+    _transfer(database_url, "deposit", account_id, amount, idempotency_key)
+
+
+@command.command()
+@database_option
+@click.option("--account", "account_id", required=True, help="Account id.")
+@click.option("--amount", required=True, help="USD amount as a decimal.")
+@click.option("--key", "idempotency_key", required=True, help="Idempotency key.")
+def withdraw(database_url: str | None, account_id: str, amount: str, idempotency_key: str) -> None:
+    """Pay available cash out of an account."""
+    _transfer(database_url, "withdraw", account_id, amount, idempotency_key)
+
+
+def _transfer(
+    database_url: str | None, kind: str, account_id: str, amount: str, idempotency_key: str
+) -> None:
+    from market.records import Balances, TransferInfo
+    from market.service import Exchange
+    from market.units import micros_to_dollars
+
+    micros = _amount(amount)
+
+    def run(ex: Exchange) -> tuple[TransferInfo, Balances]:
+        transfer = getattr(ex, kind)(account_id, micros, idempotency_key)
+        return transfer, ex.balances(account_id)
+
+    transfer, balances = _with_exchange(database_url, run)
+    click.echo(f"{transfer.kind} {transfer.id}: {micros_to_dollars(transfer.amount_micros)} USD")
+    click.echo(f"available {micros_to_dollars(balances.available)} USD")
+
+
+@command.command("revoke-key")
+@database_option
+@click.option("--key", "key", required=True, help="The API key or its 12-character prefix.")
+def revoke_key(database_url: str | None, key: str) -> None:
+    """Revoke an API key."""
+    _with_exchange(database_url, lambda ex: ex.revoke_api_key(key))
+    click.echo("revoked")
+
+
+@command.command()
+@database_option
+def check(database_url: str | None) -> None:
+    """Check every invariant; prints each breach and exits non-zero if there is one."""
+    problems = _with_exchange(database_url, lambda ex: ex.check())
+    for problem in problems:
+        click.echo(f"BREACH {problem}")
+    if problems:
+        raise SystemExit(1)
+    click.echo("ok: every invariant holds")

@@ -1,0 +1,203 @@
+"""The market's invariants, checked against the database.
+
+Each check is one query that returns the rows breaking it, so ``flopex admin check`` (and the tests,
+after every step) can say exactly what is wrong:
+
+* the ledger sums to zero, overall and per transfer; every balance equals the sum of its entries;
+* no account bucket is negative;
+* every order has ``filled + cancelled + open = qty`` and holds ``open x hold per lot``; closed orders
+  hold nothing; each account's ``reserved`` equals what its orders hold, its ``margin`` what its
+  positions hold;
+* for every physical forward and provider ``sold + reserved <= listed``, ``sold`` equals the GPUs of
+  its sell trades and ``reserved`` what its resting sells hold;
+* positions equal the sum of trades, and net to zero per instrument;
+* escrow equals what is owed to providers (unreleased physical trades).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from market.ledger import MARGIN, RESERVED, SYSTEM
+from market.tables import Balance, Entry, Instrument, Inventory, Order, Position, Trade
+
+_balances = Balance.__table__
+_entries = Entry.__table__
+_orders = Order.__table__
+_positions = Position.__table__
+_trades = Trade.__table__
+_inventory = Inventory.__table__
+_instruments = Instrument.__table__
+
+
+def _checks() -> list[tuple[str, sa.Select]]:
+    e, b, o, p, t, inv, i = _entries, _balances, _orders, _positions, _trades, _inventory, _instruments
+    entry_sums = (
+        sa.select(e.c.owner, e.c.bucket, sa.func.sum(e.c.amount).label("total"))
+        .group_by(e.c.owner, e.c.bucket)
+        .subquery()
+    )
+    held = (
+        sa.select(o.c.account_id, sa.func.sum(o.c.reserved_micros).label("held"))
+        .group_by(o.c.account_id)
+        .subquery()
+    )
+    margins = (
+        sa.select(p.c.account_id, sa.func.sum(p.c.margin_micros).label("held"))
+        .group_by(p.c.account_id)
+        .subquery()
+    )
+    signed_qty = sa.case((t.c.buyer_id == p.c.account_id, t.c.qty), else_=0) - sa.case(
+        (t.c.seller_id == p.c.account_id, t.c.qty), else_=0
+    )
+    signed_cost = sa.case((t.c.buyer_id == p.c.account_id, t.c.notional_micros), else_=0) - sa.case(
+        (t.c.seller_id == p.c.account_id, t.c.notional_micros), else_=0
+    )
+    from_trades = (
+        sa.select(
+            p.c.account_id,
+            p.c.symbol,
+            p.c.qty,
+            p.c.cost_micros,
+            sa.func.coalesce(sa.func.sum(signed_qty), 0).label("trade_qty"),
+            sa.func.coalesce(sa.func.sum(signed_cost), 0).label("trade_cost"),
+        )
+        .select_from(
+            p.outerjoin(
+                t,
+                sa.and_(
+                    t.c.symbol == p.c.symbol,
+                    sa.or_(t.c.buyer_id == p.c.account_id, t.c.seller_id == p.c.account_id),
+                ),
+            )
+        )
+        .group_by(p.c.account_id, p.c.symbol, p.c.qty, p.c.cost_micros)
+        .subquery()
+    )
+    sold = (
+        sa.select(t.c.symbol, t.c.seller_id, sa.func.sum(t.c.qty * i.c.lot_gpus).label("gpus"))
+        .join(i, i.c.symbol == t.c.symbol)
+        .where(i.c.kind == "forward", i.c.settlement == "physical")
+        .group_by(t.c.symbol, t.c.seller_id)
+        .subquery()
+    )
+    offered = (
+        sa.select(o.c.symbol, o.c.account_id, sa.func.sum(o.c.reserved_gpus).label("gpus"))
+        .group_by(o.c.symbol, o.c.account_id)
+        .subquery()
+    )
+    escrow = sa.select(b.c.amount).where(b.c.owner == SYSTEM, b.c.bucket == "escrow").scalar_subquery()
+    owed = (
+        sa.select(sa.func.coalesce(sa.func.sum(t.c.escrow_micros), 0)).where(~t.c.released).scalar_subquery()
+    )
+    return [
+        (
+            "the ledger does not sum to zero",
+            sa.select(sa.func.sum(e.c.amount)).having(sa.func.sum(e.c.amount) != 0),
+        ),
+        (
+            "a transfer does not sum to zero",
+            sa.select(e.c.transfer_id, sa.func.sum(e.c.amount))
+            .group_by(e.c.transfer_id)
+            .having(sa.func.sum(e.c.amount) != 0),
+        ),
+        (
+            "a balance differs from the sum of its entries",
+            sa.select(b.c.owner, b.c.bucket, b.c.amount, entry_sums.c.total)
+            .select_from(
+                b.outerjoin(
+                    entry_sums, sa.and_(entry_sums.c.owner == b.c.owner, entry_sums.c.bucket == b.c.bucket)
+                )
+            )
+            .where(b.c.amount != sa.func.coalesce(entry_sums.c.total, 0)),
+        ),
+        (
+            "a balance is negative",
+            sa.select(b.c.owner, b.c.bucket, b.c.amount).where(b.c.amount < 0, ~b.c.allow_negative),
+        ),
+        (
+            "an order's filled + cancelled + open differs from its quantity",
+            sa.select(o.c.id, o.c.qty, o.c.filled, o.c.cancelled, o.c.open_qty).where(
+                sa.or_(
+                    o.c.filled + o.c.cancelled + o.c.open_qty != o.c.qty,
+                    o.c.filled < 0,
+                    o.c.cancelled < 0,
+                    o.c.open_qty < 0,
+                )
+            ),
+        ),
+        (
+            "an order's hold differs from its open quantity times its hold per lot",
+            sa.select(o.c.id, o.c.status, o.c.open_qty, o.c.reserved_micros).where(
+                sa.or_(
+                    o.c.reserved_micros != o.c.open_qty * o.c.reserve_per_lot,
+                    sa.and_(o.c.status.not_in(("open", "partially_filled")), o.c.open_qty != 0),
+                )
+            ),
+        ),
+        (
+            "an account's reserved cash differs from what its orders hold",
+            sa.select(b.c.owner, b.c.amount, held.c.held)
+            .select_from(b.outerjoin(held, held.c.account_id == b.c.owner))
+            .where(b.c.bucket == RESERVED, b.c.amount != sa.func.coalesce(held.c.held, 0)),
+        ),
+        (
+            "an account's margin differs from what its positions hold",
+            sa.select(b.c.owner, b.c.amount, margins.c.held)
+            .select_from(b.outerjoin(margins, margins.c.account_id == b.c.owner))
+            .where(b.c.bucket == MARGIN, b.c.amount != sa.func.coalesce(margins.c.held, 0)),
+        ),
+        (
+            "a provider's inventory is oversold",
+            sa.select(inv).where(inv.c.sold_gpus + inv.c.reserved_gpus > inv.c.listed_gpus),
+        ),
+        (
+            "a provider's sold inventory differs from its sell trades",
+            sa.select(inv.c.symbol, inv.c.provider_id, inv.c.sold_gpus, sold.c.gpus)
+            .select_from(
+                inv.outerjoin(
+                    sold, sa.and_(sold.c.symbol == inv.c.symbol, sold.c.seller_id == inv.c.provider_id)
+                )
+            )
+            .where(inv.c.sold_gpus != sa.func.coalesce(sold.c.gpus, 0)),
+        ),
+        (
+            "a provider's reserved inventory differs from its resting sells",
+            sa.select(inv.c.symbol, inv.c.provider_id, inv.c.reserved_gpus, offered.c.gpus)
+            .select_from(
+                inv.outerjoin(
+                    offered,
+                    sa.and_(offered.c.symbol == inv.c.symbol, offered.c.account_id == inv.c.provider_id),
+                )
+            )
+            .where(inv.c.reserved_gpus != sa.func.coalesce(offered.c.gpus, 0)),
+        ),
+        (
+            "a position differs from the sum of its trades",
+            sa.select(from_trades).where(
+                sa.or_(
+                    from_trades.c.qty != from_trades.c.trade_qty,
+                    from_trades.c.cost_micros != from_trades.c.trade_cost,
+                )
+            ),
+        ),
+        (
+            "positions in an instrument do not net to zero",
+            sa.select(p.c.symbol, sa.func.sum(p.c.qty))
+            .group_by(p.c.symbol)
+            .having(sa.func.sum(p.c.qty) != 0),
+        ),
+        ("escrow differs from what is owed to providers", sa.select(escrow, owed).where(escrow != owed)),
+    ]
+
+
+def check(connection: sa.Connection) -> list[str]:
+    """Every breached invariant, as one line each naming the offending rows (empty when all hold)."""
+    problems = []
+    for name, query in _checks():
+        rows = connection.execute(query).all()
+        if rows:
+            shown = "; ".join(str(tuple(r)) for r in rows[:5])
+            more = f" (+{len(rows) - 5} more)" if len(rows) > 5 else ""
+            problems.append(f"{name}: {shown}{more}")
+    return problems
