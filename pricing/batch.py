@@ -3,14 +3,13 @@
 Workers are started with the ``spawn`` method: forking a process that runs threads (a Litestar
 worker, an event loop, BLAS pools) can deadlock the child, while a spawned worker starts clean.
 Every request is validated in the caller first, so a bad one fails fast, before any process is
-started, with its index in the path (``[3].instrument.strike``).
+started, with its index in the path (``[3].instrument.strike``). As with any spawned pool, a script that
+calls ``price_many`` at top level needs the usual ``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from pricing.dispatch import price, price_request
@@ -38,6 +37,9 @@ def price_many(requests: list[dict[str, Any]], max_workers: int | None = None) -
     workers = min(max_workers or os.cpu_count() or 1, len(parsed))
     if workers <= 1:
         return [price_request(p) for p in parsed]
+    import multiprocessing  # imported here: ``import pricing`` must stay light
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         return list(pool.map(price, requests))
