@@ -3,7 +3,8 @@
 After every command: the book is not crossed, levels are ordered and their totals equal their orders,
 every trade took the best price in time priority, each order's accepted quantity plus amendments
 equals traded + decremented + closed + open, and the books rebuilt from the events alone equal the
-engine's. Replaying the same commands gives the same events and state hash.
+engine's, and the list-based reference matcher emits the same events. Replaying the same commands
+gives the same events and state hash.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from market.engine import MatchingEngine
 from tests.market.engine_checks import EventBooks, check_book, levels_view
+from tests.market.reference_matcher import ReferenceMatcher
 
 SYMBOL = "H100-2027-01"
 IDS = [f"o{i}" for i in range(40)]
@@ -73,10 +75,13 @@ def fresh() -> MatchingEngine:
 @given(st.lists(commands, max_size=60))
 def test_invariants_hold_after_every_command(sequence: list[dict]) -> None:
     engine = fresh()
+    reference = ReferenceMatcher()
+    reference.add_instrument(SYMBOL, band_bps=800, reference=100)
     rebuilt = EventBooks()
     stream = []
     for command in sequence:
         events = engine.apply(command)
+        assert events == reference.apply(command)
         stream += events
         rebuilt.feed(events)
         snapshot = engine.snapshot(SYMBOL)
