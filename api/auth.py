@@ -87,7 +87,7 @@ def bearer_key(authorization: str | None) -> str:
 
 
 async def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    authenticator: Authenticator = connection.app.state.authenticator
+    authenticator: Authenticator = connection.app.state.ctx.authenticator
     principal = await authenticator.principal(bearer_key(connection.headers.get("authorization")))
     connection.state.principal = principal
     return principal

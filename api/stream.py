@@ -98,6 +98,7 @@ class StreamHub:
         self._topics: dict[str, set[Subscriber]] = defaultdict(set)
         self._seq: dict[str, int] = defaultdict(int)
         self._books: dict[str, BookState] = {}
+        self._trade_ids: dict[str, int] = {}
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -190,8 +191,19 @@ class StreamHub:
             },
         )
 
-    def trade(self, symbol: str, trade: dict[str, Any]) -> None:
-        """Publish one trade of ``symbol``."""
+    def trade_watermark(self, symbol: str) -> int | None:
+        """The id of the last trade of ``symbol`` published, or None while its trades are not followed."""
+        return self._trade_ids.get(symbol)
+
+    def set_trade_watermark(self, symbol: str, trade_id: int) -> None:
+        """Follow ``symbol``'s trades from after ``trade_id`` (no-op if already followed)."""
+        self._trade_ids.setdefault(symbol, trade_id)
+
+    def trade(self, symbol: str, trade_id: int, trade: dict[str, Any]) -> None:
+        """Publish one trade of ``symbol`` unless a trade with this or a later id was published."""
+        if trade_id <= self._trade_ids.get(symbol, 0):
+            return
+        self._trade_ids[symbol] = trade_id
         channel = f"trades.{symbol}"
         self._publish(channel, channel, {"type": "trade", "trade": trade})
 
@@ -297,8 +309,8 @@ def stream_route(load_book: BookLoader, heartbeat: float = HEARTBEAT_SECONDS) ->
 
     @websocket("/v1/stream")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
-        hub: StreamHub = socket.app.state.hub
-        authenticator: Authenticator = socket.app.state.authenticator
+        hub: StreamHub = socket.app.state.ctx.hub
+        authenticator: Authenticator = socket.app.state.ctx.authenticator
         await socket.accept()
         subscriber = Subscriber.create()
         try:

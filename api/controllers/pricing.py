@@ -14,14 +14,14 @@ from typing import Any
 import anyio
 import msgspec
 from litestar import Request, post
-from litestar.datastructures import State
 from litestar.params import JSONBody
 
 import pricing
 from api.auth import BEARER_SECURITY, authenticated
+from api.context import ApiContext
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
-from api.ratelimit import TokenBuckets, client_key, too_many
+from api.ratelimit import client_key, too_many
 from api.schemas.pricing import PriceResult
 
 MAX_HTTP_PATHS = 5_000_000
@@ -49,10 +49,12 @@ def _check_paths(body: dict[str, Any]) -> None:
     responses=problems(*PRIVATE),
     status_code=200,
 )
-async def price(request: Request[Any, Any, State], data: JSONBody[dict[str, Any]]) -> PriceResult:
+async def price(
+    request: Request[Any, Any, Any], ctx: ApiContext, data: JSONBody[dict[str, Any]]
+) -> PriceResult:
     """Value one pricing request (the JSON of ``pricing.price``); invalid fields are a 400 naming them."""
     _check_paths(data)
-    budget: TokenBuckets = request.app.state.price_budget
+    budget = ctx.price_budget
     key = client_key(request)
     wait = budget.admit(key)
     if wait:
@@ -61,7 +63,7 @@ async def price(request: Request[Any, Any, State], data: JSONBody[dict[str, Any]
     try:
         result = await anyio.to_thread.run_sync(pricing.price, data, limiter=_limiter)
     except pricing.RequestError as exc:
-        raise ApiError("invalid_request", exc.reason, field=exc.path) from None
+        raise ApiError("invalid_request", str(exc), field=exc.path) from None
     finally:
         budget.charge(key, time.perf_counter() - started)
     return msgspec.convert(result, PriceResult)

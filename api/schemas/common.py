@@ -7,6 +7,8 @@ from typing import Annotated
 
 import msgspec
 
+from market.units import micros_to_price
+
 MAX_QUANTITY = 1_000_000_000
 """Largest quantity (GPUs, lots) accepted anywhere: far beyond any real order, far inside int64."""
 
@@ -57,3 +59,8 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     instance: str | None = None
     errors: list[FieldError] | None = None
+
+
+def price_or_none(micros: int | None) -> str | None:
+    """Micro-dollars per GPU-hour as a price string, passing ``None`` through."""
+    return None if micros is None else micros_to_price(micros)

@@ -1,0 +1,119 @@
+"""The Litestar application: ``create_app(settings)`` wires the exchange service to HTTP and WebSocket.
+
+Handlers are thin: they validate input with msgspec structs, convert decimal strings to the market's
+integers, call one :class:`market.service.Exchange` use case in a worker thread and render the result.
+Domain rules live in the service; the API adds authentication, limits, idempotency, pagination,
+problem details and the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+import anyio
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+
+from api.auth import Authenticator, Principal, current_principal
+from api.batching import OrderBatcher
+from api.context import ApiContext, context_of
+from api.controllers.accounts import AccountController, me
+from api.controllers.instruments import InstrumentController, ProductController
+from api.controllers.listings import ListingController
+from api.controllers.market_data import MarketDataController
+from api.controllers.orders import OrderController
+from api.controllers.portfolio import PortfolioController
+from api.controllers.pricing import price
+from api.controllers.system import health
+from api.errors import EXCEPTION_HANDLERS
+from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.openapi import openapi_config
+from api.publish import load_book
+from api.ratelimit import TokenBuckets, request_limiter
+from api.settings import Settings
+from api.stream import BookState, StreamHub, stream_route
+from market.db import make_engine
+from market.records import AccountInfo
+from market.service import Exchange
+
+MAX_BODY_BYTES = 64 * 1024
+"""Largest request body accepted (a pricing request with an hourly year of fixings fits)."""
+
+
+def _version() -> str:
+    try:
+        return version("flopex")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """The API over the database of ``settings`` (default: from ``FLOPEX_*``); books open at startup."""
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    exchange = Exchange(engine)
+
+    def resolve(key: str) -> Principal:
+        account: AccountInfo = exchange.authenticate(key)
+        return Principal(account.id, frozenset(account.roles))
+
+    ctx = ApiContext(
+        settings=settings,
+        engine=engine,
+        exchange=exchange,
+        hub=StreamHub(),
+        authenticator=Authenticator(resolve),
+        orders=OrderBatcher(exchange.place_orders),
+        price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(exchange.start)
+        ctx.orders.start()
+        try:
+            yield
+        finally:
+            await ctx.orders.stop()
+            exchange.close()
+            engine.dispose()
+
+    async def stream_book(symbol: str) -> BookState:
+        return await load_book(ctx, symbol)
+
+    before_request = None
+    if settings.rate_limit > 0:
+        before_request = request_limiter(TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst))
+
+    return Litestar(
+        route_handlers=[
+            health,
+            me,
+            price,
+            AccountController,
+            ProductController,
+            InstrumentController,
+            MarketDataController,
+            ListingController,
+            OrderController,
+            PortfolioController,
+            stream_route(stream_book),
+        ],
+        dependencies={
+            "ctx": Provide(context_of, sync_to_thread=False),
+            "principal": Provide(current_principal, sync_to_thread=False),
+        },
+        state=State({"ctx": ctx}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            DefineMiddleware(IdempotencyMiddleware, store=IdempotencyStore(), max_body=MAX_BODY_BYTES)
+        ],
+        before_request=before_request,
+        lifespan=[lifespan],
+        openapi_config=openapi_config(_version()),
+        request_max_body_size=MAX_BODY_BYTES,
+    )

@@ -1,0 +1,52 @@
+"""What every handler reaches through ``request.app.state.ctx``: the exchange and the API's own state."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import anyio
+import sqlalchemy as sa
+
+from api.auth import Authenticator
+from api.batching import OrderBatcher
+from api.ratelimit import TokenBuckets
+from api.settings import Settings
+from api.stream import StreamHub
+from market.service import Exchange
+
+T = TypeVar("T")
+
+
+@dataclass
+class ApiContext:
+    """The running API: settings, the exchange service and the in-process helpers around it."""
+
+    settings: Settings
+    engine: sa.Engine
+    exchange: Exchange
+    hub: StreamHub
+    authenticator: Authenticator
+    orders: OrderBatcher
+    price_budget: TokenBuckets
+    _ticks: dict[str, int] = field(default_factory=dict)
+
+    async def tick_micros(self, symbol: str) -> int:
+        """The tick of an instrument (fixed at listing, so cached); ``unknown_instrument`` if none."""
+        tick = self._ticks.get(symbol)
+        if tick is None:
+            tick = (await call(self.exchange.instrument, symbol)).tick_micros
+            self._ticks[symbol] = tick
+        return tick
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a blocking exchange call in a worker thread so the event loop keeps serving."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
+def context_of(request: Any) -> ApiContext:
+    """Dependency: the :class:`ApiContext` of the application serving ``request``."""
+    return request.app.state.ctx

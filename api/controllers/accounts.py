@@ -1,0 +1,83 @@
+"""Accounts (admin), deposits (admin) and ``/v1/me``."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from api.auth import BEARER_SECURITY, Principal, authenticated, requires
+from api.context import ApiContext, call
+from api.openapi import ADMIN, PRIVATE, problems
+from api.schemas.accounts import (
+    AccountCreate,
+    AccountOut,
+    BalancesOut,
+    CreatedAccountOut,
+    DepositCreate,
+    MeOut,
+    TransferOut,
+)
+from market.service import MAX_PAGE
+from market.units import dollars_to_micros
+
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key", max_length=200, description="repeat a request without repeating its effect"
+    ),
+]
+
+
+class AccountController(Controller):
+    """Creating accounts and crediting cash: the operator's job."""
+
+    path = "/v1/accounts"
+    tags = ("accounts",)
+    guards = (requires("admin"),)
+    security = BEARER_SECURITY
+
+    @post("/", status_code=201, summary="Create an account", responses=problems(*ADMIN, 409))
+    async def create(self, ctx: ApiContext, data: AccountCreate) -> CreatedAccountOut:
+        """A new account and its API key; the key is in this response only."""
+        return CreatedAccountOut.of(await call(ctx.exchange.create_account, data.name, data.roles))
+
+    @post(
+        "/{account_id:str}/deposits",
+        status_code=201,
+        summary="Deposit cash",
+        responses=problems(*ADMIN, 404, 409),
+    )
+    async def deposit(
+        self, ctx: ApiContext, account_id: str, data: DepositCreate, idempotency_key: IdempotencyKey = None
+    ) -> TransferOut:
+        """Credit cash; with an ``Idempotency-Key`` a retry returns the first deposit, across restarts too."""
+        amount = dollars_to_micros(data.amount, "amount")
+        key = idempotency_key or f"auto-{secrets.token_hex(16)}"
+        return TransferOut.of(await call(ctx.exchange.deposit, account_id, amount, key))
+
+
+@get(
+    "/v1/me",
+    tags=["accounts"],
+    summary="Who am I",
+    guards=[authenticated],
+    security=BEARER_SECURITY,
+    responses=problems(*PRIVATE),
+)
+async def me(ctx: ApiContext, principal: Principal) -> MeOut:
+    """The caller's account, roles, balances (USD) and number of open orders."""
+    account = await call(ctx.exchange.account, principal.account_id)
+    balances = await call(ctx.exchange.balances, principal.account_id)
+    open_orders, after = 0, None
+    while True:
+        page = await call(
+            ctx.exchange.orders, principal.account_id, status="live", after=after, limit=MAX_PAGE
+        )
+        open_orders += len(page)
+        if len(page) < MAX_PAGE:
+            break
+        after = page[-1].id
+    return MeOut(account=AccountOut.of(account), balances=BalancesOut.of(balances), open_orders=open_orders)

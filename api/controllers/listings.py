@@ -1,0 +1,75 @@
+"""Capacity listings: a provider's GPUs become inventory in the forwards they cover."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, patch, post
+
+from api.auth import BEARER_SECURITY, Principal, requires
+from api.context import ApiContext, call
+from api.openapi import ADMIN, problems
+from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
+from api.publish import announce
+from api.schemas.listings import ListingCreate, ListingOut, ListingReduce
+from market.units import dollars_to_micros
+
+
+class ListingController(Controller):
+    """A provider's own listings; another provider's listing is a 404."""
+
+    path = "/v1/listings"
+    tags = ("listings",)
+    guards = (requires("provider"),)
+    security = BEARER_SECURITY
+
+    @post("/", status_code=201, summary="List capacity", responses=problems(*ADMIN, 404, 409))
+    async def create(self, ctx: ApiContext, principal: Principal, data: ListingCreate) -> ListingOut:
+        """List GPUs for a window; ``auto_offer`` also places asks in the forwards it covers."""
+        reserve = (
+            None if data.reserve_price is None else dollars_to_micros(data.reserve_price, "reserve_price")
+        )
+        listing = await call(
+            ctx.exchange.create_listing,
+            principal.account_id,
+            data.product,
+            data.gpus,
+            data.start,
+            data.end,
+            region=data.region,
+            reserve_price_micros=reserve,
+            auto_offer=data.auto_offer,
+            spread_micros=dollars_to_micros(data.spread, "spread"),
+        )
+        if data.auto_offer != "none":
+            await announce(ctx, (), listing.covers)
+        return ListingOut.of(listing)
+
+    @get("/", summary="List your listings", responses=problems(*ADMIN))
+    async def list_listings(
+        self, ctx: ApiContext, principal: Principal, cursor: CursorParam = None, limit: LimitParam = 100
+    ) -> Page[ListingOut]:
+        """Your listings, oldest first."""
+        after = decode_cursor(cursor, int)
+        listings = await call(ctx.exchange.listings, principal.account_id)
+        listings = [item for item in listings if after is None or item.id > after]
+        return page_of(listings[: limit + 1], limit, key=lambda item: item.id, render=ListingOut.of)
+
+    @get("/{listing_id:int}", summary="Get a listing", responses=problems(*ADMIN, 404))
+    async def get_listing(self, ctx: ApiContext, principal: Principal, listing_id: int) -> ListingOut:
+        """One of your listings with the forwards it covers."""
+        return ListingOut.of(await call(ctx.exchange.listing, principal.account_id, listing_id))
+
+    @patch("/{listing_id:int}", summary="Reduce a listing", responses=problems(*ADMIN, 404, 409))
+    async def reduce(
+        self, ctx: ApiContext, principal: Principal, listing_id: int, data: ListingReduce
+    ) -> ListingOut:
+        """Lower the GPUs listed; refused below what is sold or offered in a covered forward."""
+        return ListingOut.of(
+            await call(ctx.exchange.reduce_listing, principal.account_id, listing_id, data.gpus)
+        )
+
+    @delete(
+        "/{listing_id:int}", status_code=200, summary="Withdraw a listing", responses=problems(*ADMIN, 404)
+    )
+    async def withdraw(self, ctx: ApiContext, principal: Principal, listing_id: int) -> ListingOut:
+        """Withdraw whatever is unsold and not offered; returns what remains listed."""
+        return ListingOut.of(await call(ctx.exchange.withdraw_listing, principal.account_id, listing_id))

@@ -1,0 +1,135 @@
+"""Order entry and order queries; another account's order is a 404."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, delete, get, patch, post
+from litestar.params import Parameter
+
+from api.auth import BEARER_SECURITY, Principal, authenticated
+from api.context import ApiContext, call
+from api.errors import ApiError
+from api.openapi import PRIVATE, problems
+from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
+from api.publish import announce
+from api.schemas.common import Symbol
+from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCreate, OrderOut
+from market.records import OrderRequest
+from market.units import price_to_ticks
+
+OrderId = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+OrderStatus = Literal["live", "open", "partially_filled", "filled", "cancelled", "expired", "rejected"]
+
+
+class OrderController(Controller):
+    """Place, amend, cancel and look up your orders."""
+
+    path = "/v1/orders"
+    tags = ("orders",)
+    guards = (authenticated,)
+    security = BEARER_SECURITY
+
+    @post("/", status_code=201, summary="Place an order", responses=problems(*PRIVATE, 403, 404, 409))
+    async def place(self, ctx: ApiContext, principal: Principal, data: OrderCreate) -> OrderOut:
+        """Validate, hold and match an order; the answer comes after the commit, with any fills.
+
+        Resending the same order with the same ``client_order_id`` returns the original result.
+        """
+        tick = await ctx.tick_micros(data.symbol)
+        request = OrderRequest(
+            symbol=data.symbol,
+            side=data.side,
+            qty=data.quantity,
+            type=data.type,
+            price_ticks=None if data.price is None else price_to_ticks(data.price, tick, "price"),
+            tif=data.time_in_force,
+            post_only=data.post_only,
+            client_order_id=data.client_order_id,
+            stp=data.stp,
+            expire_at=data.expire_at,
+            display_qty=data.display_quantity,
+            stop_price_ticks=None
+            if data.stop_price is None
+            else price_to_ticks(data.stop_price, tick, "stop_price"),
+        )
+        order = await ctx.orders.place(principal.account_id, request)
+        await announce(ctx, [order])
+        return OrderOut.of(order)
+
+    @get("/", summary="List your orders", responses=problems(*PRIVATE))
+    async def list_orders(
+        self,
+        ctx: ApiContext,
+        principal: Principal,
+        status: OrderStatus | None = None,
+        symbol: Symbol | None = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = 100,
+    ) -> Page[OrderOut]:
+        """Your orders, oldest first; ``status=live`` selects open and partially filled ones."""
+        after = decode_cursor(cursor, str)
+        orders = await call(
+            ctx.exchange.orders,
+            principal.account_id,
+            status=status,
+            symbol=symbol,
+            after=after,
+            limit=limit + 1,
+        )
+        return page_of(orders, limit, key=lambda order: order.id, render=OrderOut.of)
+
+    @get("/{order_id:str}", summary="Get an order", responses=problems(*PRIVATE, 404))
+    async def get_order(self, ctx: ApiContext, principal: Principal, order_id: OrderId) -> OrderOut:
+        """One of your orders with its fills."""
+        return OrderOut.of(await call(ctx.exchange.order, principal.account_id, order_id))
+
+    @get(
+        "/by-client-id/{client_order_id:str}",
+        summary="Get an order by client id",
+        responses=problems(*PRIVATE, 404),
+    )
+    async def get_by_client_id(
+        self, ctx: ApiContext, principal: Principal, client_order_id: ClientOrderId
+    ) -> OrderOut:
+        """Your order with that ``client_order_id``."""
+        return OrderOut.of(await call(ctx.exchange.order_by_client_id, principal.account_id, client_order_id))
+
+    @patch("/{order_id:str}", summary="Amend an order", responses=problems(*PRIVATE, 404, 409))
+    async def amend(
+        self, ctx: ApiContext, principal: Principal, order_id: OrderId, data: OrderAmend
+    ) -> OrderOut:
+        """Change quantity and/or price; a quantity decrease keeps time priority, anything else loses it."""
+        if data.quantity is None and data.price is None:
+            raise ApiError("invalid_request", "give a new quantity, a new price or both", field="quantity")
+        price_ticks = None
+        if data.price is not None:
+            current = await call(ctx.exchange.order, principal.account_id, order_id)
+            price_ticks = price_to_ticks(data.price, current.tick_micros, "price")
+        order = await call(
+            ctx.exchange.amend_order,
+            principal.account_id,
+            order_id,
+            qty=data.quantity,
+            price_ticks=price_ticks,
+        )
+        await announce(ctx, [order])
+        return OrderOut.of(order)
+
+    @delete(
+        "/{order_id:str}", status_code=200, summary="Cancel an order", responses=problems(*PRIVATE, 404, 409)
+    )
+    async def cancel(self, ctx: ApiContext, principal: Principal, order_id: OrderId) -> OrderOut:
+        """Cancel what is still open of an order."""
+        order = await call(ctx.exchange.cancel_order, principal.account_id, order_id)
+        await announce(ctx, [order])
+        return OrderOut.of(order)
+
+    @delete("/", status_code=200, summary="Cancel your orders", responses=problems(*PRIVATE))
+    async def cancel_all(
+        self, ctx: ApiContext, principal: Principal, symbol: Symbol | None = None
+    ) -> CancelledOut:
+        """Cancel every open order of yours, in one instrument or everywhere."""
+        orders = await call(ctx.exchange.cancel_orders, principal.account_id, symbol)
+        await announce(ctx, orders)
+        return CancelledOut(cancelled=[OrderOut.of(order) for order in orders])

@@ -1,0 +1,64 @@
+"""Announce committed changes on the stream: order updates, book deltas and new trades.
+
+Controllers call :func:`announce` after the exchange service returned, i.e. after the commit. Book and
+trade channels are read back from the exchange (only for symbols someone follows), so trades caused
+indirectly -- a stop that triggered, a resting order that was hit -- are published as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from api.context import ApiContext, call
+from api.schemas.market_data import TradeOut
+from api.schemas.orders import OrderOut
+from api.stream import BookState, Levels
+from market.records import BookInfo, OrderInfo
+from market.units import ticks_to_price
+
+TRADE_PAGE = 1000
+
+
+def book_state(book: BookInfo) -> BookState:
+    """The stream's view of a book: displayed quantity by decimal price, per side."""
+
+    def side(levels: Iterable) -> Levels:
+        return {ticks_to_price(level.price_ticks, book.tick_micros): level.visible for level in levels}
+
+    return BookState(book.seq, side(book.bids), side(book.asks))
+
+
+async def load_book(ctx: ApiContext, symbol: str) -> BookState:
+    """The current book of ``symbol`` as a stream state (``unknown_instrument`` if there is none)."""
+    return book_state(await call(ctx.exchange.book, symbol))
+
+
+async def start_trades(ctx: ApiContext, symbol: str) -> None:
+    """Begin following ``symbol``'s trades: later trades are published, earlier ones never."""
+    if ctx.hub.trade_watermark(symbol) is not None:
+        return
+    last = 0
+    while True:
+        page = await call(ctx.exchange.trades, symbol, after=last, limit=TRADE_PAGE)
+        if page:
+            last = page[-1].id
+        if len(page) < TRADE_PAGE:
+            break
+    ctx.hub.set_trade_watermark(symbol, last)
+
+
+async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterable[str] = ()) -> None:
+    """Publish order updates to their owners, then the books and trades of every symbol touched."""
+    touched = set(symbols)
+    for order in orders:
+        touched.add(order.symbol)
+        ctx.hub.order(order.account_id, msgspec.to_builtins(OrderOut.of(order)))
+    for symbol in sorted(touched):
+        if ctx.hub.tracks_book(symbol):
+            ctx.hub.book_update(symbol, await load_book(ctx, symbol))
+        watermark = ctx.hub.trade_watermark(symbol)
+        if watermark is not None:
+            for trade in await call(ctx.exchange.trades, symbol, after=watermark, limit=TRADE_PAGE):
+                ctx.hub.trade(symbol, trade.id, msgspec.to_builtins(TradeOut.of(trade)))

@@ -1,0 +1,69 @@
+"""Capacity listings of providers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from api.schemas.common import Instant, Price, ProductId, Region, Request, price_or_none
+from market.records import ListingInfo
+from market.units import micros_to_price
+
+Gpus = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
+
+
+class ListingCreate(Request):
+    """``gpus`` GPUs of ``product`` for every hour of ``[start, end)`` (whole UTC hours).
+
+    ``auto_offer``: ``reserve`` places asks at ``reserve_price``; ``fair_value`` at the pricing
+    core's fair value plus ``spread`` (never below the reserve price).
+    """
+
+    product: ProductId
+    gpus: Gpus
+    start: Instant
+    end: Instant
+    region: Region | None = None
+    reserve_price: Price | None = None
+    auto_offer: Literal["none", "reserve", "fair_value"] = "none"
+    spread: Price = "0"
+
+
+class ListingReduce(Request):
+    """The new, lower number of GPUs."""
+
+    gpus: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
+
+
+class ListingOut(msgspec.Struct):
+    """A listing and the forwards whose inventory it backs."""
+
+    id: int
+    product: str
+    region: str | None
+    gpus: int
+    start: datetime
+    end: datetime
+    reserve_price: str | None
+    auto_offer: str
+    spread: str
+    covers: list[str]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, info: ListingInfo) -> ListingOut:
+        return cls(
+            id=info.id,
+            product=info.product,
+            region=info.region,
+            gpus=info.gpus,
+            start=info.window_start,
+            end=info.window_end,
+            reserve_price=price_or_none(info.reserve_price_micros),
+            auto_offer=info.auto_offer,
+            spread=micros_to_price(info.spread_micros),
+            covers=list(info.covers),
+            created_at=info.created_at,
+        )
