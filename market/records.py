@@ -126,7 +126,8 @@ class OrderRequest:
     """A new order. Prices in ticks of the instrument (see :func:`market.units.price_to_ticks`).
 
     ``type``: ``limit``, ``market``, ``stop_limit``, ``stop_market``; ``tif``: ``gtc``, ``ioc``, ``fok``,
-    ``gtd`` (needs ``expire_at``); ``stp``: ``cancel_newest`` (default), ``cancel_oldest``,
+    ``gtd`` (needs ``expire_at``), by default ``ioc`` for market orders (which never rest) and ``gtc``
+    otherwise; ``stp``: ``cancel_newest`` (default), ``cancel_oldest``,
     ``cancel_both``, ``decrement``, ``none``.
     """
 
@@ -135,7 +136,7 @@ class OrderRequest:
     qty: int
     type: str = "limit"
     price_ticks: int | None = None
-    tif: str = "gtc"
+    tif: str | None = None
     post_only: bool = False
     client_order_id: str | None = None
     stp: str = "cancel_newest"

@@ -775,10 +775,18 @@ class Exchange:
         result = self.place_orders([(account_id, request)])[0]
         if isinstance(result, MarketError):
             raise result
+        if result.status == "rejected":
+            raise OrderRejectedError(
+                result.reason or "rejected", f"the book refused the order: {result.reason}"
+            )
         return result
 
     def place_orders(self, batch: Sequence[tuple[str, OrderRequest]]) -> list[OrderInfo | MarketError]:
-        """Place several orders in ONE transaction (grouped commit); one result or error per order."""
+        """Place several orders in ONE transaction (grouped commit); one result or error per order.
+
+        Unlike :meth:`place_order`, an order the book refused comes back as an ``OrderInfo`` with
+        status ``rejected`` (it is stored), not as an error.
+        """
         roles = {}
         results: list[dict | MarketError] = []
         with self._transaction() as uow:

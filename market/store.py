@@ -209,6 +209,8 @@ class BookLocks:
 
     def __init__(self, engine: sa.Engine) -> None:
         self._connection = engine.connect() if engine.dialect.name == "postgresql" else None
+        if self._connection is not None:
+            self._connection.detach()  # never back into the pool: closing it must end the session
         self._held: set[str] = set()
 
     def acquire(self, symbols: Iterable[str]) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
 
 from market import margin
 from market.accounts import PROVIDER, TRADER
@@ -131,6 +132,8 @@ class Trading:
     def new_order(self, uow: UnitOfWork, account_id: str, roles: tuple[str, ...], req: OrderRequest) -> dict:
         """Validate, hold and run a new order; returns its row (``status`` ``rejected`` if the engine
         refused it). A resent ``client_order_id`` with the same order returns the original row."""
+        if req.tif is None:
+            req = replace(req, tif="ioc" if req.type == "market" else "gtc")
         digest = request_hash(req)
         if req.client_order_id is not None:
             existing = self._by_client_id(uow, account_id, req.client_order_id)
@@ -414,6 +417,8 @@ class Trading:
             self._release(uow, order, qty, gpus_too=False)
             order["filled"] += qty
             order["open_qty"] -= qty
+            if order["status"] == "open":
+                order["status"] = "partially_filled"
             uow.touch(order)
         buy, sell = (taker, maker) if event["taker_side"] == "buy" else (maker, taker)
         buyer, seller = buy["account_id"], sell["account_id"]
@@ -479,8 +484,8 @@ class Trading:
             raise InvalidRequestError("side must be buy or sell", field="side")
         if req.type not in ORDER_TYPES:
             raise InvalidRequestError(f"type must be one of {', '.join(ORDER_TYPES)}", field="type")
-        if req.tif not in TIFS or (req.tif == "gtd" and req.type == "market"):
-            message = f"time_in_force must be one of {', '.join(TIFS)} (gtd needs a limit price)"
+        if req.tif not in TIFS or (req.type == "market" and req.tif in ("gtc", "gtd")):
+            message = f"time_in_force must be one of {', '.join(TIFS)} (market orders: ioc or fok)"
             raise InvalidRequestError(message, field="time_in_force")
         if req.stp not in STP_MODES:
             raise InvalidRequestError(f"stp must be one of {', '.join(STP_MODES)}", field="stp")
