@@ -160,10 +160,13 @@ class BookSide:
         """The best price on this side, or ``None`` when it is empty."""
         return self.sign * self.keys[-1] if self.keys else None
 
-    def depth(self) -> list[dict]:
-        """The levels best first, each with its orders in time priority (the snapshot format)."""
+    def depth(self, limit: int | None = None) -> list[dict]:
+        """The best ``limit`` levels (all by default), each with its orders in time priority."""
         sign = self.sign
         levels = self.levels
+        keys = (
+            self.keys if limit is None else self.keys[len(self.keys) - min(max(limit, 0), len(self.keys)) :]
+        )
         return [
             {
                 "price": sign * key,
@@ -173,7 +176,7 @@ class BookSide:
                     for o in levels[key].orders.values()
                 ],
             }
-            for key in reversed(self.keys)
+            for key in reversed(keys)
         ]
 
     def state(self) -> list:

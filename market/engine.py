@@ -105,10 +105,19 @@ class MatchingEngine:
             handler(command, events)
         return events
 
-    def snapshot(self, symbol: str) -> dict:
-        """The book of ``symbol``: levels best first, orders in time priority, last price, last seq."""
+    def snapshot(self, symbol: str, levels: int | None = None) -> dict:
+        """The book of ``symbol``: levels best first, orders in time priority, last price, last seq.
+
+        ``levels`` limits each side to that many best levels (all by default), which keeps market
+        data and pre-trade checks cheap on deep books.
+        """
         book = self._books[symbol]
-        return {"bids": book.bids.depth(), "asks": book.asks.depth(), "last": book.last, "seq": self._seq}
+        return {
+            "bids": book.bids.depth(levels),
+            "asks": book.asks.depth(levels),
+            "last": book.last,
+            "seq": self._seq,
+        }
 
     def symbols(self) -> list[str]:
         """The instruments of this engine, in the order they were added."""

@@ -449,3 +449,12 @@ def test_programming_errors_raise(engine: MatchingEngine) -> None:
         engine.add_instrument("X", band_bps=0)
     with pytest.raises(KeyError):
         engine.snapshot("X")
+
+
+def test_snapshot_can_be_limited_to_the_best_levels(engine: MatchingEngine) -> None:
+    seed(engine, ASKS, BIDS)
+    top = engine.snapshot(SYMBOL, levels=1)
+    assert [lvl["price"] for lvl in top["bids"]] == [81593]
+    assert [lvl["price"] for lvl in top["asks"]] == [81599]
+    assert engine.snapshot(SYMBOL, levels=5) == engine.snapshot(SYMBOL)
+    assert engine.snapshot(SYMBOL, levels=0)["bids"] == []
