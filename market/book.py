@@ -164,9 +164,9 @@ class BookSide:
         """The best ``limit`` levels (all by default), each with its orders in time priority."""
         sign = self.sign
         levels = self.levels
-        keys = (
-            self.keys if limit is None else self.keys[len(self.keys) - min(max(limit, 0), len(self.keys)) :]
-        )
+        keys = self.keys
+        if limit is not None:
+            keys = keys[-limit:] if limit > 0 else []
         return [
             {
                 "price": sign * key,
