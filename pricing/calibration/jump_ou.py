@@ -10,6 +10,12 @@ reverts at the diffusion's speed (jump_reversion = kappa, which this fit assumes
 most one jump arrives per step, so it is accurate when jump_rate * dt is small (hourly or daily data
 and a few jumps a week); the jump's partial decay inside the step is neglected. With a common
 reversion speed only X + Y matters, so the fitted model carries the whole deviation in x0 (y0 = 0).
+
+The search is confined to where this approximation and the model make sense: a jump probability of
+at most 10% per step and a mean log-jump of at most 0.5 (at 1, E[S] is infinite and the model has
+no forward; near it, forwards explode). The bound on the jump probability matters on step-like
+posted prices, which repeat for hours: without it the likelihood grows without limit by explaining
+the repeats as a diffusion of vanishing variance and every move as a jump.
 """
 
 from __future__ import annotations
@@ -29,12 +35,20 @@ from pricing.calibration.seasonality import SeasonalDesign, least_squares
 from pricing.models import JumpOU
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+MAX_JUMP_PROBABILITY = 0.1
+MAX_JUMP_MEAN = 0.5
 
 
 def _mixture(e: NDArray[np.float64], var: NDArray[np.float64], p_jump: NDArray[np.float64], eta: float
              ) -> tuple[float, NDArray[np.float64]]:
     """Log-likelihood of the step mixture and its probability-integral residuals (normal scores)."""
     s = np.sqrt(var)
+    with np.errstate(all="ignore"):  # extreme trial parameters give -inf/NaN, rejected by the optimiser
+        return _mixture_terms(e, var, s, p_jump, eta)
+
+
+def _mixture_terms(e: NDArray[np.float64], var: NDArray[np.float64], s: NDArray[np.float64],
+                   p_jump: NDArray[np.float64], eta: float) -> tuple[float, NDArray[np.float64]]:
     log_normal = -0.5 * (LOG_2PI + np.log(var) + e * e / var)
     # Density of N(0, var) + Exp(mean eta): the exponentially modified Gaussian.
     log_emg = -np.log(eta) + var / (2.0 * eta**2) - e / eta + special.log_ndtr(e / s - s / eta)
@@ -52,9 +66,11 @@ def fit_jump_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.T
     names = design.names
 
     def loglik(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
+        p_jump = -np.expm1(-p["jump_rate"] * dt)
+        if p_jump.max() > MAX_JUMP_PROBABILITY or p["jump_mean"] > MAX_JUMP_MEAN:
+            return -np.inf, np.full(len(dt), np.nan)
         z = y - matrix @ np.array([p[n] for n in names])
         phi, var = ou_transition(dt, p["kappa"], p["vol"])
-        p_jump = -np.expm1(-p["jump_rate"] * dt)
         return _mixture(z[1:] - phi * z[:-1], var, p_jump, p["jump_mean"])
 
     beta, resid = least_squares(design, t, y)
@@ -67,8 +83,8 @@ def fit_jump_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.T
     start = {
         "kappa": kappa0,
         "vol": scale / float(np.sqrt(np.median(var0))),
-        "jump_rate": max(len(jumps), 1) / span,
-        "jump_mean": float(jumps.mean()) if len(jumps) else 3.0 * scale,
+        "jump_rate": min(max(len(jumps), 1) / span, 0.5 * MAX_JUMP_PROBABILITY / float(dt.max())),
+        "jump_mean": min(float(jumps.mean()) if len(jumps) else 3.0 * scale, 0.5 * MAX_JUMP_MEAN),
         **dict(zip(names, beta, strict=True)),
     }
     parameters = [Parameter("kappa", "positive"), Parameter("vol", "positive"),

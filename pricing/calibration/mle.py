@@ -77,12 +77,14 @@ def maximise(
         return float(value) if np.isfinite(value) else 1e300
 
     u0 = np.array([p.to_free(v) for p, v in zip(parameters, start, strict=True)])
+    # A gradient search, then a simplex polish (gradients by differences stall on the flat ridges of
+    # mixture and filter likelihoods), then a gradient search again from the polished point.
     best = optimize.minimize(objective, u0, method="L-BFGS-B")
     polished = optimize.minimize(objective, best.x, method="Nelder-Mead",
                                  options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
     if polished.fun <= best.fun:
-        best = optimize.minimize(objective, polished.x, method="L-BFGS-B")
-        best = best if best.fun <= polished.fun else polished
+        again = optimize.minimize(objective, polished.x, method="L-BFGS-B")
+        best = again if again.fun <= polished.fun else polished
     hessian = _hessian(objective, best.x)
     jacobian = np.diag([p.derivative(u) for p, u in zip(parameters, best.x, strict=True)])
     try:

@@ -1,0 +1,109 @@
+"""The backtest's figures (matplotlib, Agg backend: files, never a window)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from pricing.backtest.result import BacktestResult
+
+KINDS = ("bands", "coverage", "errors", "cap_pnl")
+
+
+def _ordered(values: pd.Series) -> list[str]:
+    return sorted(values.unique(), key=pd.Timedelta)
+
+
+def bands(result: BacktestResult) -> Figure:
+    """Realised window averages against each model's forward and 50% / 90% forecast bands."""
+    f = result.forecasts[result.forecasts["error"].eq("")]
+    models, horizons = result.config["models"], _ordered(f["horizon"])
+    window = _ordered(f["window"])[0]
+    fig, axes = plt.subplots(len(models), len(horizons), figsize=(5.5 * len(horizons), 2.6 * len(models)),
+                             squeeze=False, sharex=True, sharey=True)
+    for i, model in enumerate(models):
+        for j, horizon in enumerate(horizons):
+            ax = axes[i][j]
+            rows = f[(f["model"] == model) & (f["horizon"] == horizon) & (f["window"] == window)]
+            start = pd.to_datetime(rows["origin"]) + pd.Timedelta(horizon)
+            ax.plot(result.series.index, result.series.to_numpy(), color="0.8", lw=0.8, label="price")
+            ax.fill_between(start, rows["q05"], rows["q95"], color="C0", alpha=0.2, step="post", label="90%")
+            ax.fill_between(start, rows["q25"], rows["q75"], color="C0", alpha=0.35, step="post", label="50%")
+            ax.plot(start, rows["forward"], color="C0", lw=1.2, drawstyle="steps-post", label="forward")
+            ax.plot(start, rows["realised"], "k.", ms=3, label="realised")
+            ax.set_title(f"{model}: horizon {horizon}, window {window}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("USD / GPU-h")
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def coverage(result: BacktestResult) -> Figure:
+    """Empirical coverage of the 50% and 90% intervals against their nominal levels."""
+    m = pd.DataFrame(result.metrics)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    if not m.empty:
+        labels = [f"{r.model}\n{r.horizon}/{r.window}" for r in m.itertuples()]
+        x = np.arange(len(m))
+        ax.bar(x - 0.2, m["coverage50"], 0.4, label="50% interval", color="C1")
+        ax.bar(x + 0.2, m["coverage90"], 0.4, label="90% interval", color="C0")
+        ax.set_xticks(x, labels, fontsize=7)
+    for level in (0.5, 0.9):
+        ax.axhline(level, color="k", ls="--", lw=0.8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of windows covered")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def errors(result: BacktestResult) -> Figure:
+    """RMSE and CRPS by horizon for each model, with the last-price and trailing-mean baselines."""
+    m = pd.DataFrame(result.metrics)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    if not m.empty:
+        order = {h: i for i, h in enumerate(_ordered(m["horizon"]))}
+        m = m.assign(order=m["horizon"].map(order)).sort_values("order")
+        for model, rows in m.groupby("model", sort=False):
+            left.plot(rows["horizon"], rows["rmse"], "o-", label=model)
+            right.plot(rows["horizon"], rows["crps"], "o-", label=model)
+        first = m[m["model"] == m["model"].iloc[0]]
+        left.plot(first["horizon"], first["rmse_last"], "k--", label="last price")
+        left.plot(first["horizon"], first["rmse_trailing_mean"], "k:", label="trailing mean")
+    left.set_title("RMSE of the forward")
+    right.set_title("CRPS of the forecast distribution")
+    for ax in (left, right):
+        ax.set_xlabel("horizon")
+        ax.set_ylabel("USD / GPU-h")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def cap_pnl(result: BacktestResult) -> Figure:
+    """Cumulative P&L of selling the at-the-money Asian cap on each window at the model price."""
+    f = result.forecasts[result.forecasts["error"].eq("") & result.forecasts["cap_payoff"].notna()]
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    for (model, horizon, window), rows in f.groupby(["model", "horizon", "window"], sort=False):
+        pnl = (rows["cap_premium"] - rows["cap_payoff"]).cumsum()
+        ax.plot(pd.to_datetime(rows["origin"]), pnl, label=f"{model} {horizon}/{window}")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_ylabel("cumulative P&L, USD per GPU-h")
+    ax.set_title("Seller of the at-the-money Asian cap at the model price")
+    ax.legend(fontsize=7)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {"bands": bands, "coverage": coverage, "errors": errors, "cap_pnl": cap_pnl}

@@ -1,0 +1,67 @@
+"""One self-contained HTML page (images embedded) that shows a backtest's results."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from pricing.backtest.result import BacktestResult
+
+CAPTIONS = {
+    "bands": "Realised window averages (dots) against the model forward (line) and its 50% and 90% "
+             "forecast bands, by horizon. Dots outside the light band are 90% misses.",
+    "coverage": "Share of windows whose realised average fell inside the 50% and 90% intervals. Bars "
+                "near the dashed lines mean honest intervals; below them, overconfident ones.",
+    "errors": "Errors by horizon. Lines below the dashed (last price) and dotted (trailing mean) "
+              "baselines mean the model forecasts better than these rules of thumb.",
+    "cap_pnl": "Cumulative P&L of selling an at-the-money Asian cap on each window at the model's "
+               "price. A fair model drifts around zero; a steady fall means it underprices risk.",
+}
+
+METRIC_COLUMNS = ["model", "horizon", "window", "n", "bias", "mae", "rmse", "mape", "crps", "pinball",
+                  "coverage50", "kupiec50_pvalue", "coverage90", "kupiec90_pvalue", "skill_rmse_vs_last",
+                  "skill_rmse_vs_trailing_mean", "skill_crps_vs_last", "cap_pnl_mean",
+                  "hedge_variance_reduction"]
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t", na_rep="-")
+
+
+def render(result: BacktestResult, images: dict[str, str]) -> str:
+    """The report page; ``images`` maps figure names to base64-encoded PNGs."""
+    config = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                     for k, v in result.config.items())
+    timings = "".join(f"<tr><th>{k}</th><td>{v:.2f} s</td></tr>" for k, v in result.timings.items())
+    metrics = pd.DataFrame(result.metrics)
+    metrics = metrics[[c for c in METRIC_COLUMNS if c in metrics]] if not metrics.empty else metrics
+    failures = result.forecasts[result.forecasts["error"].ne("")] if "error" in result.forecasts else []
+    figures = "".join(
+        f'<figure><img alt="{kind}" src="data:image/png;base64,{data}"><figcaption>{CAPTIONS[kind]}'
+        "</figcaption></figure>"
+        for kind, data in images.items()
+    )
+    parts: list[Any] = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>flopex backtest</title><style>",
+        "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}"
+        "table.t,table.k{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}"
+        ".t td,.t th,.k td,.k th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
+        ".k th{text-align:left}img{max-width:100%}figcaption{font-size:13px;color:#555}",
+        "</style></head><body><h1>flopex backtest</h1>",
+        "<h2>Ranking</h2><p>Models ordered by mean CRPS over horizons (lower is better).</p>",
+        _table(result.ranking),
+        "<h2>Metrics by model, horizon and window</h2>",
+        "<p>Errors are of the model forward against the realised window average (USD per GPU-hour). "
+        "Coverage is the share of windows inside the central interval; the Kupiec p-value tests it "
+        "against the nominal level (small: reject; overlapping windows make it indicative). Skill is "
+        "1 - model score / baseline score: positive beats the baseline.</p>",
+        _table(metrics),
+        f"<h2>Figures</h2>{figures}",
+        f"<h2>Run</h2><table class='k'>{config}</table><h3>Time</h3><table class='k'>{timings}</table>",
+        f"<p>{len(failures)} forecast rows failed (fit or simulation errors are kept in forecasts.csv).</p>",
+        "</body></html>",
+    ]
+    return "".join(parts)

@@ -1,0 +1,181 @@
+"""Rolling-origin backtest: schedule origins, run them over processes, collect forecasts and scores."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import nullcontext
+
+import numpy as np
+import pandas as pd
+
+from pricing.backtest.metrics import rank, summarise
+from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
+from pricing.backtest.result import BacktestResult
+from pricing.backtest.tasks import OriginResult, OriginTask, Target, evaluate_origin, fit_models
+from pricing.series import HOURS_PER_YEAR
+
+
+def _duration(value: str | pd.Timedelta, what: str) -> pd.Timedelta:
+    try:
+        duration = pd.Timedelta(value)
+    except ValueError as exc:
+        raise ValueError(f"{what}: not a duration: {value!r} (use e.g. 1h, 1d, 7d)") from exc
+    if duration < pd.Timedelta(0):
+        raise ValueError(f"{what}: must not be negative, got {value!r}")
+    return duration
+
+
+BACKTEST_OPTIONS: dict[str, dict[str, float]] = {"gbm": {"carry": 0.0}}
+"""Calibration options for models given by name. A drift fitted to days of prices is noise (its
+standard error is larger than any plausible value) that then dominates every forecast, so the
+backtest's gbm is driftless: its forward is the last price, with log-normal uncertainty around it."""
+
+
+def _models(models: Iterable[str | ForecastModel]) -> tuple[ForecastModel, ...]:
+    resolved = tuple(CalibratedModel(m, BACKTEST_OPTIONS.get(m, {})) if isinstance(m, str) else m
+                     for m in models)
+    for model in resolved:
+        if not isinstance(model, ForecastModel):
+            raise TypeError(f"{model!r} lacks name and fit(history, previous): see ForecastModel")
+    names = [m.name for m in resolved]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"give at least one model, each with a distinct name (got {names})")
+    return resolved
+
+
+def run(
+    series: pd.Series,
+    models: Sequence[str | ForecastModel] = ("jump_ou", "schwartz1f", "gbm"),
+    *,
+    horizons: Sequence[str] = ("1d", "7d"),
+    windows: Sequence[str] = ("1d",),
+    train: str = "7d",
+    step: str = "1d",
+    refit_every: int = 1,
+    n_paths: int = 2000,
+    seed: int = 0,
+    workers: int | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = None,
+) -> BacktestResult:
+    """Backtest ``models`` on a regular price series (see :func:`pricing.series.resample`).
+
+    At each origin (every ``step`` once ``train`` of history exists), every model is fitted to the
+    trailing ``train`` window -- or, with ``refit_every = k``, refitted every k origins and only
+    moved to the latest price in between (``0``: fitted once) -- then, for each horizon h and
+    window length L, the forward of the delivery window [origin + h, origin + h + L) and the Monte
+    Carlo distribution of its average price (``n_paths`` paths) are scored against what happened.
+
+    Origins run on ``executor`` when given (any ``concurrent.futures.Executor``, e.g. Dask's
+    ``client.get_executor()``), else on a pool of ``workers`` processes (default: all cores; 1
+    runs in this process). ``progress`` shows a bar on stderr (default: only on a terminal).
+    """
+    wall = time.perf_counter()
+    forecasters = _models(models)
+    if len(series) < 3:
+        raise ValueError("the series is too short to backtest")
+    grid = pd.Timedelta(series.index.to_series().diff().min())
+    horizon_list = [(h, _duration(h, "horizon")) for h in horizons]
+    window_list = [(w, _duration(w, "window")) for w in windows]
+    for name, length in window_list:
+        if length < grid or length % grid != pd.Timedelta(0):
+            raise ValueError(f"window {name}: must be a positive multiple of the series step {grid}")
+    train_span, origin_step = _duration(train, "train"), _duration(step, "step")
+    if origin_step <= pd.Timedelta(0):
+        raise ValueError("step must be positive")
+    if refit_every < 0:
+        raise ValueError("refit_every must be 0 (fit once) or a positive number of origins")
+    reach = max(h for _, h in horizon_list) + max(w for _, w in window_list) - grid
+    first, last = series.index[0] + train_span, series.index[-1] - reach
+    if first > last:
+        raise ValueError(
+            f"not enough data: {train} of training plus {reach + grid} of horizon and window need more "
+            f"than the {series.index[-1] - series.index[0]} covered by the series"
+        )
+    origins = pd.date_range(first, last, freq=origin_step).intersection(series.index)
+    if len(origins) == 0:
+        raise ValueError("no origin falls on an observation; check step against the series grid")
+    tasks = [
+        OriginTask(
+            index=i, origin=origin, history=series.loc[origin - train_span : origin],
+            targets=tuple(_target(series, origin, grid, h, hs, w, ws)
+                          for h, hs in horizon_list for w, ws in window_list),
+            models=forecasters, n_paths=n_paths, seed=seed,
+        )
+        for i, origin in enumerate(origins)
+    ]
+    timings = {"calibration": 0.0, "simulation": 0.0, "scoring": 0.0}
+    n_workers = workers or os.cpu_count() or 1
+    own_pool = executor is None and n_workers > 1
+    with ProcessPoolExecutor(n_workers) if own_pool else nullcontext(executor) as pool:
+        mapper = _mapper(pool, len(tasks), n_workers if own_pool else 0)
+        if refit_every != 1:
+            tasks = _keep_parameters(tasks, refit_every, mapper, timings)
+        results = _collect(mapper(evaluate_origin, tasks), len(tasks), progress)
+    rows = [row for result in sorted(results, key=lambda r: r.index) for row in result.rows]
+    for result in results:
+        for phase, seconds in result.timings.items():
+            timings[phase] += seconds
+    forecasts = pd.DataFrame(rows)
+    metrics = summarise(forecasts)
+    timings["wall"] = time.perf_counter() - wall
+    config = {"models": [m.name for m in forecasters], "horizons": list(horizons), "windows": list(windows),
+              "train": train, "step": step, "refit_every": refit_every, "n_paths": n_paths, "seed": seed,
+              "workers": n_workers if executor is None else type(executor).__name__,
+              "origins": len(tasks), "series_start": series.index[0].isoformat(),
+              "series_end": series.index[-1].isoformat(), "series_step": str(grid)}
+    return BacktestResult(config=config, series=series, forecasts=forecasts, metrics=metrics,
+                          ranking=rank(metrics), timings=timings)
+
+
+def _target(series: pd.Series, origin: pd.Timestamp, grid: pd.Timedelta, horizon: str, h: pd.Timedelta,
+            window: str, w: pd.Timedelta) -> Target:
+    stamps = pd.DatetimeIndex([origin + h + grid * k for k in range(int(w / grid))])
+    values = series.reindex(stamps)
+    realised = float(values.mean()) if values.notna().all() else float("nan")
+    times = np.asarray((stamps - origin) / pd.Timedelta(hours=HOURS_PER_YEAR), dtype=float)
+    return Target(horizon, window, times, realised)
+
+
+Mapper = Callable[[Callable[[OriginTask], OriginResult], list[OriginTask]], Iterator[OriginResult]]
+
+
+def _mapper(pool: Executor | None, n_tasks: int, own_workers: int) -> Mapper:
+    """An ordered map over tasks: in this process, on our pool (chunked), or on the caller's executor."""
+    if pool is None:
+        return lambda fn, tasks: map(fn, tasks)
+    if own_workers:
+        chunk = max(1, n_tasks // (4 * own_workers))
+        return lambda fn, tasks: pool.map(fn, tasks, chunksize=chunk)
+    return lambda fn, tasks: pool.map(fn, tasks)
+
+
+def _keep_parameters(tasks: list[OriginTask], every: int, mapper: Mapper, timings: dict[str, float]
+                     ) -> list[OriginTask]:
+    """Fit at refit origins (in parallel), then give every origin its block's fits to re-anchor."""
+    starts = [task for task in tasks if (task.index % every == 0 if every else task.index == 0)]
+    fits: dict[int, dict[str, Fitted]] = {}
+    for result in mapper(fit_models, starts):
+        fits[result.index] = result.fitted
+        timings["calibration"] += result.timings["calibration"]
+    out = []
+    for task in tasks:
+        block = task.index - task.index % every if every else 0
+        out.append(OriginTask(task.index, task.origin, task.history, task.targets, task.models, task.n_paths,
+                              task.seed, previous=fits[block]))
+    return out
+
+
+def _collect(results: Iterator[OriginResult], total: int, progress: bool | None) -> list[OriginResult]:
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show:
+        return list(results)
+    import click
+
+    with click.progressbar(results, length=total, label="backtest origins", file=sys.stderr) as bar:
+        return list(bar)
+
