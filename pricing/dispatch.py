@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -19,8 +19,7 @@ from pricing.greeks import greeks
 from pricing.instruments import Bermudan, European, ForwardUnderlying, Instrument, SpotUnderlying, Swing
 from pricing.request import PricingRequest, RequestError, parse_request
 
-Resolved = str
-"""One of "analytic", "mc", "lsm", "quantlib"."""
+Resolved = Literal["analytic", "mc", "lsm", "quantlib"]
 
 
 def resolve_method(request: PricingRequest) -> Resolved:

@@ -17,8 +17,6 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 
-import numpy as np
-
 from pricing.instruments import (
     Asian,
     Bermudan,
@@ -133,4 +131,4 @@ def greeks(request: PricingRequest, base: float, valuer: Valuer, *, exact: bool)
         "theta": theta,
         "rho": rho / (2.0 * dr),
     }
-    return {k: float(np.float64(v)) for k, v in result.items()}
+    return {name: float(v) for name, v in result.items()}
