@@ -25,6 +25,7 @@ from typing import TypeVar
 import sqlalchemy as sa
 
 from market import accounts as keys
+from market import index, marks, settlement
 from market import listings as capacity
 from market.errors import (
     AlreadyExistsError,
@@ -63,12 +64,15 @@ from market.records import (
     DeliveryInfo,
     EntryInfo,
     FillInfo,
+    FixingInfo,
     InstrumentInfo,
     ListingInfo,
+    MarkInfo,
     OrderInfo,
     OrderRequest,
     PositionInfo,
     ProductInfo,
+    SettlementReport,
     TradeInfo,
     TransferInfo,
 )
@@ -81,6 +85,7 @@ from market.tables import (
     Command,
     Delivery,
     Entry,
+    Fixing,
     Instrument,
     Listing,
     Order,
@@ -109,6 +114,7 @@ _trades = Trade.__table__
 _commands = Command.__table__
 _positions = Position.__table__
 _deliveries = Delivery.__table__
+_fixings = Fixing.__table__
 
 
 def utc_now() -> datetime:
@@ -1058,6 +1064,103 @@ class Exchange:
                 )
                 for r in rows
             ]
+
+    # ------------------------------------------------------------------ index, marks, settlement
+
+    def add_fixings(
+        self, product: str, fixings: Sequence[tuple[datetime, int]], source: str = "ingest"
+    ) -> int:
+        """Store index fixings ``(instant, micro-dollars per GPU-hour)``; repeats are skipped.
+
+        Returns how many were new.
+        """
+        with self._db.begin() as connection:
+            if connection.execute(sa.select(_products.c.id).where(_products.c.id == product)).first() is None:
+                raise NotFoundError(f"no product {product!r}", field="product")
+            return index.add(connection, product, [(to_epoch_us(at), p) for at, p in fixings], source)
+
+    def fix_index_from_trades(self, product: str, day: datetime) -> FixingInfo | None:
+        """Record the volume-weighted price of the ``day`` forward's trades as a fixing (source ``trades``)
+        at the start of that day; None when the day forward has not traded."""
+        window = Window(WindowKind.DAY, day)
+        symbol = f"{product}-{window.label}"
+        with self._db.begin() as connection:
+            row = connection.execute(
+                sa.select(_instruments).where(_instruments.c.symbol == symbol)
+            ).one_or_none()
+            if row is None:
+                raise UnknownInstrumentError(f"no day forward {symbol}", field="day")
+            inst = dict(row._mapping)
+            vwap = index.vwap_micros(connection, symbol, multiplier(inst), inst["tick_micros"])
+            if vwap is None:
+                return None
+            index.add(connection, product, [(inst["window_start_us"], vwap)], "trades")
+        return FixingInfo(product, window.start, vwap, "trades")
+
+    def fixings(
+        self, product: str, *, start: datetime | None = None, end: datetime | None = None, limit: int = 1000
+    ) -> list[FixingInfo]:
+        """A product's fixings in ``[start, end)``, oldest first (at most ``limit``)."""
+        query = sa.select(_fixings).where(_fixings.c.product == product)
+        if start is not None:
+            query = query.where(_fixings.c.at_us >= to_epoch_us(start))
+        if end is not None:
+            query = query.where(_fixings.c.at_us < to_epoch_us(end))
+        query = query.order_by(_fixings.c.at_us, _fixings.c.id).limit(_limit(limit))
+        with self._read() as connection:
+            return [
+                FixingInfo(r.product, from_epoch_us(r.at_us), r.price_micros, r.source)
+                for r in connection.execute(query)
+            ]
+
+    def mark(self, symbol: str, *, greeks: bool = True) -> MarkInfo:
+        """The pricing core's fair value (micro-dollars per GPU-hour) and Greeks for an instrument;
+        ``no_mark`` when its product has no fixings."""
+        now = self._now_us()
+        with self._read() as connection:
+            row = connection.execute(
+                sa.select(_instruments).where(_instruments.c.symbol == symbol)
+            ).one_or_none()
+            if row is None:
+                raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
+            chosen, result = marks.price(connection, dict(row._mapping), now, greeks=greeks)
+        return MarkInfo(
+            symbol=symbol,
+            fair_value_micros=round(result["value"] * 1e6),
+            forward_micros=round(result["forward"] * 1e6),
+            greeks=result.get("greeks"),
+            model=chosen,
+            as_of=from_epoch_us(now),
+        )
+
+    def refresh_marks(self) -> dict[str, int]:
+        """Recompute the margin per lot of every open margined instrument from its mark.
+
+        Returns ``{symbol: margin_per_lot}`` for the instruments updated (products without fixings
+        are skipped). New holds use the new margin; existing positions keep what they hold until
+        they next trade.
+        """
+        updated = {}
+        with self._transaction() as uow:
+            for symbol, inst in self._books().instruments.items():
+                margined = inst["kind"] != "forward" or inst["settlement"] == "cash"
+                if not margined or inst["status"] not in (Status.OPEN, Status.HALTED):
+                    continue
+                try:
+                    value = marks.margin_per_lot(uow.connection, inst, uow.now_us)
+                except MarketError:
+                    continue
+                uow.connection.execute(
+                    _instruments.update().where(_instruments.c.symbol == symbol).values(margin_per_lot=value)
+                )
+                inst["margin_per_lot"] = value
+                updated[symbol] = value
+        return updated
+
+    def settle(self) -> SettlementReport:
+        """Run every expiry, delivery, cash settlement and exercise that is due now (idempotent)."""
+        with self._transaction() as uow:
+            return settlement.run(uow, self._books())
 
     # ------------------------------------------------------------------ invariants
 

@@ -1,0 +1,114 @@
+"""Marks: the pricing core's fair value and Greeks for every instrument, and the margins they set.
+
+The market model of a product is a driftless geometric Brownian motion (``gbm`` with carry 0, so the
+spot is its own forward -- the Black-76 setting): the spot is the latest index fixing and the
+volatility is estimated from the fixings, ``vol^2 = mean(r_i^2 / dt_i)`` over the log-returns of the
+last ``VOL_WINDOW`` fixings (at least ``MIN_FIXINGS``; otherwise ``DEFAULT_VOL``), clamped to
+``[0.05, 3]``. Valuation instants become year fractions (ACT/365F) and delivery windows daily fixing
+grids through ``pricing.calendar``. A forward's fair value is the mean forward over its window; a
+European option is valued on that window average (a swap underlying) at its expiry; an Asian option
+on the arithmetic average of the index over the window (Monte Carlo, fixed seed).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from market import index, margin
+from market.errors import MarketError
+from market.units import from_epoch_us
+
+DEFAULT_VOL = 0.6
+MIN_FIXINGS = 10
+VOL_WINDOW = 500
+MC_PATHS = 20_000
+_US_PER_YEAR = 365 * 86_400 * 1_000_000
+
+
+def model(connection: sa.Connection, product: str, now_us: int) -> dict:
+    """The product's pricing model (a ``pricing.price`` model dict) as of ``now_us``."""
+    fixings = index.history(connection, product, now_us, VOL_WINDOW)
+    if not fixings:
+        raise MarketError("no_mark", f"{product} has no index fixings yet")
+    vol = DEFAULT_VOL
+    if len(fixings) >= MIN_FIXINGS:
+        terms = [
+            math.log(p1 / p0) ** 2 / ((t1 - t0) / _US_PER_YEAR)
+            for (t0, p0), (t1, p1) in itertools.pairwise(fixings)
+            if t1 > t0
+        ]
+        if terms:
+            vol = min(max(math.sqrt(sum(terms) / len(terms)), 0.05), 3.0)
+    return {"type": "gbm", "spot": fixings[-1][1] / 1e6, "vol": vol, "carry": 0.0}
+
+
+def price(
+    connection: sa.Connection, instrument: dict, now_us: int, *, greeks: bool = False
+) -> tuple[dict, dict]:
+    """``(model, result)`` of ``pricing.price`` for an instrument row, in USD per GPU-hour."""
+    import pricing
+    from pricing.calendar import fixing_times, year_fraction
+
+    now = from_epoch_us(now_us)
+    chosen = model(connection, instrument["product"], now_us)
+    start = max(from_epoch_us(instrument["window_start_us"]), _next_day(now))
+    end = from_epoch_us(instrument["window_end_us"])
+    if start >= end:
+        return chosen, {"value": chosen["spot"], "forward": chosen["spot"], "greeks": None}
+    grid = list(fixing_times(now, start, end, "daily"))
+    if instrument["kind"] == "forward":
+        request = {"type": "forward", "fixings": grid}
+    else:
+        strike = instrument["strike_ticks"] * instrument["tick_micros"] / 1e6
+        if instrument["kind"] == "option":
+            expiry = max(year_fraction(now, from_epoch_us(instrument["expiry_us"])), 1e-6)
+            underlying = {"swap": [max(t, expiry) for t in grid]}
+            request = {
+                "type": "european",
+                "kind": instrument["option_kind"],
+                "strike": strike,
+                "expiry": expiry,
+                "underlying": underlying,
+            }
+        else:
+            request = {"type": "asian", "kind": instrument["option_kind"], "strike": strike, "fixings": grid}
+            request["average"] = "arithmetic"
+    result = pricing.price(
+        {
+            "model": chosen,
+            "instrument": request,
+            "rate": 0.0,
+            "greeks": greeks,
+            "mc": {"paths": MC_PATHS, "seed": 0},
+        }
+    )
+    return chosen, result
+
+
+def _next_day(now: datetime) -> datetime:
+    """The first whole UTC day boundary after ``now`` (the daily grid starts there)."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight if midnight == now else midnight + timedelta(days=1)
+
+
+def fair_value_micros(connection: sa.Connection, instrument: dict, now_us: int) -> int:
+    """The fair value of an instrument in micro-dollars per GPU-hour."""
+    return round(price(connection, instrument, now_us)[1]["value"] * 1e6)
+
+
+def margin_per_lot(connection: sa.Connection, instrument: dict, now_us: int) -> int:
+    """The initial margin per lot the instrument's positions and orders hold (see :mod:`market.margin`)."""
+    chosen, result = price(connection, instrument, now_us)
+    gpu_hours = (
+        instrument["lot_gpus"]
+        * (instrument["window_end_us"] - instrument["window_start_us"])
+        // 3_600_000_000
+    )
+    forward = result["forward"] * 1e6
+    if instrument["kind"] == "forward":
+        return margin.forward_margin_micros(forward, chosen["vol"], gpu_hours)
+    return margin.writer_margin_micros(result["value"] * 1e6, forward, chosen["vol"], gpu_hours)

@@ -1,0 +1,238 @@
+"""Expiry, delivery, cash settlement and exercise: the end of every contract.
+
+One run (:func:`run`) does, in one transaction, whatever is due at ``now``; each step moves an
+instrument to its next status, so running it twice changes nothing the second time.
+
+1. **Expiry** (``open``/``halted`` -> ``expired``): at the expiry instant (delivery start for forwards
+   and Asian options, n business days before delivery for European options) every live order is
+   cancelled and its hold released.
+2. **Physical delivery** (forward -> ``settled`` at delivery start). Allocation rule: the net long
+   positions, in ascending account id, take GPUs from the net short providers, in ascending account
+   id, each provider's GPUs coming from its covering listings oldest first; each (buyer, listing)
+   pair is one delivery record. Every physical trade's escrow (notional less the seller's fee) is then
+   paid to its seller.
+3. **Cash settlement** (cash forward -> ``settled`` at window end, once the index has a fixing in the
+   window): at the index average ``S`` each position receives ``qty x S x GPU-hours - cost`` (its
+   profit; a loss is paid), after its margin is released, and pays its fees due. A loser who cannot
+   pay in full pays what it has; the ``settlement`` bucket absorbs the shortfall (the exchange's
+   default fund) -- the ledger still sums to zero.
+4. **European exercise** (option -> ``settled`` at expiry): at the product model's forward ``F`` for the
+   window, an in-the-money option (call: ``F > K``; put: ``F < K``) becomes forward positions at the
+   strike: holders, in ascending account id, are paired with writers, in ascending account id, and
+   each pair books an exercise trade in the underlying (call holders buy, put holders sell). Writers'
+   option margin is released and the new forward positions hold forward margin.
+5. **Asian settlement** (Asian option -> ``settled`` at window end, with the index average ``A``): each
+   position receives ``qty x max(A - K, 0) x GPU-hours`` (puts: ``max(K - A, 0)``), writers paying.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from market import index, margin, marks
+from market.errors import MarketError
+from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
+from market.records import SettlementReport
+from market.store import UnitOfWork
+from market.tables import Delivery, Instrument, Listing, Position, Trade
+from market.trading import Trading, multiplier
+
+_instruments = Instrument.__table__
+_positions = Position.__table__
+_trades = Trade.__table__
+_listings = Listing.__table__
+_deliveries = Delivery.__table__
+
+
+def run(uow: UnitOfWork, trading: Trading) -> SettlementReport:
+    """Do every settlement step that is due at the unit of work's time."""
+    now = uow.now_us
+    expired, delivered, cash, exercised = [], [], [], []
+    for symbol, inst in sorted(trading.instruments.items()):
+        if inst["status"] in ("open", "halted") and now >= inst["expiry_us"]:
+            trading.cancel_book(uow, symbol, "instrument_expired")
+            _set(uow, inst, status="expired")
+            expired.append(symbol)
+    for symbol, inst in sorted(trading.instruments.items()):
+        if inst["status"] != "expired":
+            continue
+        if inst["kind"] == "forward" and inst["settlement"] == "physical" and now >= inst["window_start_us"]:
+            _deliver(uow, inst)
+            delivered.append(symbol)
+        elif inst["kind"] == "option":
+            if _exercise(uow, trading, inst):
+                exercised.append(symbol)
+        elif now >= inst["window_end_us"]:
+            average = index.average(
+                uow.connection, inst["product"], inst["window_start_us"], inst["window_end_us"]
+            )
+            if average is not None:
+                _settle_cash(uow, inst, average)
+                cash.append(symbol)
+        uow.ledger.post("settlement", ref=symbol)
+    return SettlementReport(tuple(expired), tuple(delivered), tuple(cash), tuple(exercised))
+
+
+def _set(uow: UnitOfWork, inst: dict, **values: object) -> None:
+    uow.connection.execute(
+        _instruments.update().where(_instruments.c.symbol == inst["symbol"]).values(**values)
+    )
+    inst.update(values)
+
+
+def _net_positions(uow: UnitOfWork, symbol: str) -> list[sa.Row]:
+    return list(
+        uow.connection.execute(
+            sa.select(_positions).where(_positions.c.symbol == symbol).order_by(_positions.c.account_id)
+        )
+    )
+
+
+def _deliver(uow: UnitOfWork, inst: dict) -> None:
+    positions = _net_positions(uow, inst["symbol"])
+    longs = [[p.account_id, p.qty * inst["lot_gpus"]] for p in positions if p.qty > 0]
+    supply = []
+    for p in positions:
+        if p.qty >= 0:
+            continue
+        owed = -p.qty * inst["lot_gpus"]
+        for listing in uow.connection.execute(
+            sa.select(_listings.c.id, _listings.c.gpus)
+            .where(
+                _listings.c.provider_id == p.account_id,
+                _listings.c.product == inst["product"],
+                _listings.c.window_start_us <= inst["window_start_us"],
+                _listings.c.window_end_us >= inst["window_end_us"],
+            )
+            .order_by(_listings.c.id)
+        ):
+            take = min(owed, listing.gpus)
+            if take:
+                supply.append([p.account_id, listing.id, take])
+                owed -= take
+    records = []
+    li = si = 0
+    while li < len(longs) and si < len(supply):
+        gpus = min(longs[li][1], supply[si][2])
+        records.append(
+            {
+                "symbol": inst["symbol"],
+                "buyer_id": longs[li][0],
+                "provider_id": supply[si][0],
+                "listing_id": supply[si][1],
+                "gpus": gpus,
+                "window_start_us": inst["window_start_us"],
+                "window_end_us": inst["window_end_us"],
+                "created_us": uow.now_us,
+            }
+        )
+        longs[li][1] -= gpus
+        supply[si][2] -= gpus
+        li += longs[li][1] == 0
+        si += supply[si][2] == 0
+    if records:
+        uow.connection.execute(_deliveries.insert(), records)
+    owed_trades = uow.connection.execute(
+        sa.select(_trades.c.id, _trades.c.seller_id, _trades.c.escrow_micros).where(
+            _trades.c.symbol == inst["symbol"], ~_trades.c.released
+        )
+    ).all()
+    for trade in owed_trades:
+        uow.ledger.move((SYSTEM, ESCROW), (trade.seller_id, AVAILABLE), trade.escrow_micros)
+    if owed_trades:
+        uow.connection.execute(
+            _trades.update().where(_trades.c.id.in_([t.id for t in owed_trades])).values(released=True)
+        )
+    _set(uow, inst, status="settled")
+
+
+def _pay(ledger: Ledger, account: str, amount: int) -> None:
+    """Pay ``amount`` (positive: to the account; negative: from it, as far as its cash goes)."""
+    if amount < 0:
+        amount = -min(-amount, ledger.balance(account, AVAILABLE))
+    ledger.move((SYSTEM, SETTLEMENT), (account, AVAILABLE), amount)
+
+
+def _release_margin(uow: UnitOfWork, position: dict) -> None:
+    uow.ledger.move(
+        (position["account_id"], MARGIN), (position["account_id"], AVAILABLE), position["margin_micros"]
+    )
+    position["margin_micros"] = 0
+
+
+def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
+    gpu_hours = multiplier(inst) // inst["tick_micros"]
+    for row in _net_positions(uow, inst["symbol"]):
+        position = uow.position(row.account_id, row.symbol)
+        _release_margin(uow, position)
+        if inst["kind"] == "forward":
+            _pay(uow.ledger, row.account_id, row.qty * average * gpu_hours - row.cost_micros)
+            due = min(position["fees_due_micros"], uow.ledger.balance(row.account_id, AVAILABLE))
+            uow.ledger.move((row.account_id, AVAILABLE), (SYSTEM, FEES), due)
+            position["fees_due_micros"] -= due
+        else:
+            strike = inst["strike_ticks"] * inst["tick_micros"]
+            payoff = average - strike if inst["option_kind"] == "call" else strike - average
+            _pay(uow.ledger, row.account_id, row.qty * max(payoff, 0) * gpu_hours)
+    _set(uow, inst, status="settled", settle_price_micros=average)
+
+
+def _exercise(uow: UnitOfWork, trading: Trading, inst: dict) -> bool:
+    try:
+        _, result = marks.price(uow.connection, inst, uow.now_us)
+    except MarketError:
+        return False  # no fixings yet: exercise waits for a mark
+    forward = round(result["forward"] * 1e6)
+    strike = inst["strike_ticks"] * inst["tick_micros"]
+    call = inst["option_kind"] == "call"
+    in_the_money = forward > strike if call else forward < strike
+    positions = _net_positions(uow, inst["symbol"])
+    for row in positions:
+        _release_margin(uow, uow.position(row.account_id, row.symbol))
+    underlying = trading.instruments[inst["underlying"]]
+    if in_the_money:
+        holders = [[p.account_id, p.qty] for p in positions if p.qty > 0]
+        writers = [[p.account_id, -p.qty] for p in positions if p.qty < 0]
+        hi = wi = 0
+        while hi < len(holders) and wi < len(writers):
+            qty = min(holders[hi][1], writers[wi][1])
+            buyer, seller = (holders[hi][0], writers[wi][0]) if call else (writers[wi][0], holders[hi][0])
+            _exercise_trade(uow, underlying, buyer, seller, qty, inst["strike_ticks"], inst["symbol"])
+            holders[hi][1] -= qty
+            writers[wi][1] -= qty
+            hi += holders[hi][1] == 0
+            wi += writers[wi][1] == 0
+    _set(uow, inst, status="settled", settle_price_micros=forward)
+    return True
+
+
+def _exercise_trade(
+    uow: UnitOfWork, underlying: dict, buyer: str, seller: str, qty: int, price: int, option: str
+) -> None:
+    notional = price * qty * multiplier(underlying)
+    long, short = uow.position(buyer, underlying["symbol"]), uow.position(seller, underlying["symbol"])
+    long["qty"] += qty
+    long["cost_micros"] += notional
+    short["qty"] -= qty
+    short["cost_micros"] -= notional
+    margin.rebalance(uow.ledger, underlying, long)
+    margin.rebalance(uow.ledger, underlying, short)
+    uow.trades.append(
+        {
+            "symbol": underlying["symbol"],
+            "price_ticks": price,
+            "qty": qty,
+            "maker_order_id": "exercise",
+            "taker_order_id": option[-32:],
+            "buyer_id": buyer,
+            "seller_id": seller,
+            "taker_side": "buy",
+            "notional_micros": notional,
+            "buyer_fee_micros": 0,
+            "seller_fee_micros": 0,
+            "escrow_micros": 0,
+            "released": False,
+            "engine_seq": 0,
+            "created_us": uow.now_us,
+        }
+    )

@@ -1,0 +1,169 @@
+"""Index, marks, margin, delivery, cash settlement and exercise, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from market.errors import MarketError
+from market.records import OrderRequest
+from market.service import Exchange
+from tests.market.conftest import CASH, DECEMBER, JANUARY, PHYSICAL, START, Market
+
+HOURS = 744
+USD = 1_000_000
+
+
+def order(symbol: str, side: str, qty: int, price: int) -> OrderRequest:
+    return OrderRequest(symbol=symbol, side=side, qty=qty, price_ticks=price)
+
+
+def fix_daily(ex: Exchange, product: str, start, days: int, price: int) -> None:
+    ex.add_fixings(product, [(start + timedelta(days=d), price) for d in range(days)], source="test")
+
+
+def test_physical_delivery_allocates_listings_and_releases_escrow(market: Market) -> None:
+    ex = market.exchange
+    second = ex.create_account("second buyer", ["trader"]).account.id
+    ex.deposit(second, 10_000 * USD, "s")
+    ex.create_listing(market.provider, "H100", 4, DECEMBER, JANUARY)  # listings: #1 10 GPUs, #2 4 GPUs
+    ex.place_order(market.provider, order(PHYSICAL, "sell", 12, 2000))
+    ex.place_order(market.buyer, order(PHYSICAL, "buy", 9, 2000))
+    ex.place_order(second, order(PHYSICAL, "buy", 3, 2000))
+    market.clock.now = DECEMBER
+    report = ex.settle()
+    assert PHYSICAL in report.expired
+    assert PHYSICAL in report.delivered
+    records = sorted((d.buyer_id, d.listing_id, d.gpus) for d in ex.deliveries(market.provider))
+    first_listing = ex.listings(market.provider)[0].id
+    # longs in account-id order take the provider's oldest listing first
+    longs = sorted([(market.buyer, 9), (second, 3)])
+    expected, left = [], {first_listing: 10, first_listing + 1: 4}
+    for account, gpus in longs:
+        for listing in sorted(left):
+            take = min(gpus, left[listing])
+            if take:
+                expected.append((account, listing, take))
+                left[listing] -= take
+                gpus -= take
+    assert records == sorted(expected)
+    assert ex.balances(market.provider).available == 2000 * 1000 * 12 * HOURS
+    assert ex.instrument(PHYSICAL).status == "settled"
+    again = ex.settle()
+    assert PHYSICAL not in again.delivered  # idempotent
+    assert len(ex.deliveries(market.provider)) == len(records)
+    market.check()
+
+
+def test_cash_forward_holds_margin_and_settles_against_the_index_average(market: Market) -> None:
+    ex = market.exchange
+    with pytest.raises(MarketError) as no_mark:
+        ex.place_order(market.buyer, order(CASH, "buy", 1, 1500))
+    assert no_mark.value.code == "no_mark"
+    fix_daily(ex, "A100", START - timedelta(days=30), 30, 1_500_000)
+    margins = ex.refresh_marks()
+    per_lot = margins[CASH]
+    assert per_lot >= 1_500_000 * HOURS // 20  # at least the 5% floor
+    ex.place_order(market.seller, order(CASH, "sell", 2, 1500))
+    ex.place_order(market.buyer, order(CASH, "buy", 2, 1500))
+    assert ex.balances(market.buyer).margin == 2 * per_lot
+    assert ex.balances(market.seller).margin == 2 * per_lot
+    market.check()
+    fix_daily(ex, "A100", DECEMBER, 31, 1_700_000)  # the index averages 1.70 over December
+    market.clock.now = DECEMBER
+    assert CASH in ex.settle().expired
+    market.clock.now = JANUARY
+    before = ex.balances(market.buyer).cash, ex.balances(market.seller).cash
+    assert CASH in ex.settle().cash_settled
+    gain = 2 * 200_000 * HOURS
+    assert ex.balances(market.buyer).cash == before[0] + gain
+    assert ex.balances(market.seller).cash == before[1] - gain
+    assert ex.balances(market.buyer).margin == 0
+    assert ex.instrument(CASH).settle_price_micros == 1_700_000
+    assert ex.settle().cash_settled == ()
+    market.check()
+
+
+def test_in_the_money_european_call_becomes_a_forward_at_the_strike(market: Market) -> None:
+    ex = market.exchange
+    underlying = "A100-2027-01"
+    call = ex.create_option(underlying, "call", 1500)
+    assert call.symbol == "A100-2027-01-C1.50"
+    assert call.expiry.date().isoformat() == "2026-12-30"  # two business days before delivery
+    fix_daily(ex, "A100", START - timedelta(days=20), 20, 2_000_000)
+    ex.refresh_marks()
+    premium = 500  # 0.50 per GPU-hour
+    ex.place_order(market.seller, order(call.symbol, "sell", 1, premium))
+    ex.place_order(market.buyer, order(call.symbol, "buy", 1, premium))
+    paid = premium * 1000 * call.hours
+    assert ex.balances(market.seller).margin > 0
+    market.check()
+    market.clock.now = call.expiry
+    report = ex.settle()
+    assert call.symbol in report.exercised
+    positions = {p.symbol: p for p in ex.positions(market.buyer)}
+    assert positions[underlying].qty == 1
+    assert positions[underlying].cost_micros == 1500 * 1000 * call.hours
+    assert {p.symbol: p.qty for p in ex.positions(market.seller)}[underlying] == -1
+    assert ex.settle().exercised == ()
+    assert paid > 0
+    market.check()
+
+
+def test_asian_call_pays_the_average_over_the_strike(market: Market) -> None:
+    ex = market.exchange
+    asian = ex.create_option(CASH, "call", 1500, style="asian")
+    assert asian.symbol == "A100-2026-12-AC1.50"
+    fix_daily(ex, "A100", START - timedelta(days=20), 20, 1_500_000)
+    ex.refresh_marks()
+    ex.place_order(market.seller, order(asian.symbol, "sell", 3, 100))
+    ex.place_order(market.buyer, order(asian.symbol, "buy", 3, 100))
+    fix_daily(ex, "A100", DECEMBER, 31, 1_600_000)
+    market.clock.now = JANUARY
+    before = ex.balances(market.buyer).cash
+    report = ex.settle()
+    assert asian.symbol in report.cash_settled
+    assert ex.balances(market.buyer).cash == before + 3 * 100_000 * HOURS
+    market.check()
+
+
+def test_marks_come_from_the_pricing_core(market: Market) -> None:
+    ex = market.exchange
+    fix_daily(ex, "H100", START - timedelta(days=15), 15, 2_500_000)
+    mark = ex.mark(PHYSICAL)
+    assert mark.fair_value_micros == 2_500_000  # a driftless model: the forward is the spot
+    assert mark.model["type"] == "gbm"
+    with pytest.raises(MarketError):
+        ex.mark(CASH)  # no A100 fixings
+
+
+def test_listings_can_offer_themselves(market: Market) -> None:
+    ex = market.exchange
+    fix_daily(ex, "H100", START - timedelta(days=15), 15, 2_000_000)
+    listing = ex.create_listing(
+        market.provider,
+        "H100",
+        2,
+        DECEMBER,
+        JANUARY,
+        reserve_price_micros=1_900_000,
+        auto_offer="fair_value",
+        spread_micros=100_000,
+    )
+    asks = {s: ex.book(s).asks for s in listing.covers}
+    assert all(a[0].price_ticks == 2100 and a[0].qty == 2 for a in asks.values())
+    market.check()
+
+
+def test_index_from_day_ahead_trades(market: Market) -> None:
+    ex = market.exchange
+    day = START.replace(hour=0) + timedelta(days=1)
+    symbol = f"H100-{day.date().isoformat()}"
+    ex.create_listing(market.provider, "H100", 5, day, day + timedelta(days=1))
+    ex.place_order(market.provider, order(symbol, "sell", 1, 2000))
+    ex.place_order(market.provider, order(symbol, "sell", 3, 2400))
+    ex.place_order(market.buyer, order(symbol, "buy", 4, 2400))
+    fixing = ex.fix_index_from_trades("H100", day)
+    assert fixing.price_micros == (2000 * 1 + 2400 * 3) * 1000 // 4
+    assert ex.fixings("H100")[-1].source == "trades"
