@@ -29,6 +29,8 @@ def bands(result: BacktestResult) -> Figure:
     window = _ordered(f["window"])[0]
     fig, axes = plt.subplots(len(models), len(horizons), figsize=(5.5 * len(horizons), 2.6 * len(models)),
                              squeeze=False, sharex=True, sharey=True)
+    low, high = float(result.series.min()), float(result.series.max())
+    span = high - low or high
     for i, model in enumerate(models):
         for j, horizon in enumerate(horizons):
             ax = axes[i][j]
@@ -40,6 +42,7 @@ def bands(result: BacktestResult) -> Figure:
             ax.plot(start, rows["forward"], color="C0", lw=1.2, drawstyle="steps-post", label="forward")
             ax.plot(start, rows["realised"], "k.", ms=3, label="realised")
             ax.set_title(f"{model}: horizon {horizon}, window {window}", fontsize=9)
+            ax.set_ylim(low - span, high + span)  # a wild band is clipped, not allowed to flatten the rest
             if j == 0:
                 ax.set_ylabel("USD / GPU-h")
     axes[0][0].legend(fontsize=7, loc="upper left")

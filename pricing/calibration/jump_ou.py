@@ -96,6 +96,10 @@ def fit_jump_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.T
     model = JumpOU(x0=float(y[-1] - seasonality(0.0)), kappa=v["kappa"], vol=v["vol"], y0=0.0,
                    jump_rate=v["jump_rate"], jump_mean=v["jump_mean"], jump_reversion=v["kappa"],
                    seasonality=seasonality)
+    notes = ["jump_reversion is set equal to kappa by the fit"]
+    top_probability = float(np.max(-np.expm1(-v["jump_rate"] * dt)))
+    if v["jump_mean"] > 0.99 * MAX_JUMP_MEAN or top_probability > 0.99 * MAX_JUMP_PROBABILITY:
+        notes.append("the jump parameters sit on their bounds: the data are not a diffusion with rare "
+                     "upward jumps (try schwartz1f, or daily resampling)")
     return to_calibration(model, est, prices, as_of, "jump-mixture MLE (jump_reversion = kappa)",
-                          log_scale=True, season_errors=season_errors,
-                          notes=("jump_reversion is set equal to kappa by the fit",))
+                          log_scale=True, season_errors=season_errors, notes=notes)

@@ -1,0 +1,90 @@
+"""``flopex backtest DATA --models ... --out DIR``: rolling-origin backtest of spot models on a price file."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from api.cli.calibrate import MODELS, load_cli_series, series_options
+
+
+def _names(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+@click.command("backtest")
+@click.argument("data", type=click.Path(dir_okay=False))
+@series_options
+@click.option(
+    "--models",
+    default="jump_ou,schwartz1f,gbm",
+    show_default=True,
+    help=f"Comma-separated models: {', '.join(MODELS)}.",
+)
+@click.option("--horizons", default="1d,7d", show_default=True, help="Delays from origin to window start.")
+@click.option(
+    "--window", "windows", default="1d", show_default=True, help="Delivery window lengths (comma-separated)."
+)
+@click.option("--train", default="7d", show_default=True, help="Trailing calibration window.")
+@click.option("--step", default="1d", show_default=True, help="Time between origins.")
+@click.option(
+    "--refit-every",
+    default=1,
+    show_default=True,
+    help="Refit every k origins, re-anchoring in between (0: fit once).",
+)
+@click.option("--paths", "n_paths", default=2000, show_default=True, help="Monte Carlo paths per forecast.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", type=int, default=None, help="Processes (default: all cores; 1: no pool).")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output directory.")
+def command(
+    data: str,
+    data_format: str,
+    stat: str,
+    time_column: str,
+    price_column: str,
+    freq: str,
+    max_gap: str,
+    models: str,
+    horizons: str,
+    windows: str,
+    train: str,
+    step: str,
+    refit_every: int,
+    n_paths: int,
+    seed: int,
+    workers: int | None,
+    out: str,
+) -> None:
+    """Backtest models on DATA and write metrics.json, forecasts.csv, plots and report.html to OUT.
+
+    At each origin every model is calibrated on the trailing --train window and forecasts the
+    average price of each delivery window [origin + horizon, + window); see docs/backtesting.md.
+    """
+    from api.cli import UserError
+    from pricing.backtest import run
+
+    unknown = [m for m in _names(models) if m not in MODELS]
+    if unknown:
+        raise UserError(f"unknown model {unknown[0]!r}: use one of {', '.join(MODELS)}")
+    series = load_cli_series(data, data_format, stat, time_column, price_column, freq, max_gap)
+    try:
+        result = run(
+            series,
+            _names(models),
+            horizons=_names(horizons),
+            windows=_names(windows),
+            train=train,
+            step=step,
+            refit_every=refit_every,
+            n_paths=n_paths,
+            seed=seed,
+            workers=workers,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    directory = result.save(out)
+    click.echo(result.ranking.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(json.dumps({k: round(v, 2) for k, v in result.timings.items()}))
+    click.echo(f"report: {directory / 'report.html'}")

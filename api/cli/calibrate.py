@@ -1,0 +1,160 @@
+"""``flopex calibrate DATA --model M``: fit a spot model to a price file and print the result."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+MODELS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou")
+
+
+def series_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that say how to read a price file and put it on a grid (shared with ``backtest``)."""
+    options = [
+        click.option(
+            "--format",
+            "data_format",
+            type=click.Choice(["auto", "csv", "parquet", "gpu-price-tracker"]),
+            default="auto",
+            show_default=True,
+            help="File format (auto: from the suffix).",
+        ),
+        click.option(
+            "--stat",
+            default="median",
+            show_default=True,
+            help="gpu-price-tracker statistic: min, p10, p25, median, p75, p90, max, mean or provider:NAME.",
+        ),
+        click.option(
+            "--time-column", default="timestamp", show_default=True, help="CSV/Parquet time column."
+        ),
+        click.option("--price-column", default="price", show_default=True, help="CSV/Parquet price column."),
+        click.option(
+            "--freq",
+            default="1h",
+            show_default=True,
+            help="Resample to this grid (e.g. 1h, 1D): last price posted at each point.",
+        ),
+        click.option(
+            "--max-gap",
+            default="6h",
+            show_default=True,
+            help="Longest stretch without data that is filled with the last price.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def load_cli_series(
+    data: str, data_format: str, stat: str, time_column: str, price_column: str, freq: str, max_gap: str
+) -> Any:
+    """The resampled price series for a command, or a one-line UserError."""
+    from api.cli import UserError
+    from pricing.series import SeriesError, load_series, resample
+
+    try:
+        series = load_series(
+            data, format=data_format, stat=stat, time_column=time_column, price_column=price_column
+        )
+        return resample(series, freq, max_gap=max_gap)
+    except (SeriesError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows += _flat(value, f"{name}.")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                rows += _flat(item, f"{name}[{i}].")
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def render(summary: dict[str, Any]) -> str:
+    """A human-readable table of a calibration summary (``Calibration.as_dict()``)."""
+    errors = summary["std_errors"]
+    rows = [
+        (name, _number(value), _number(errors.get(name)) if name in errors else "")
+        for name, value in _flat(summary["model"])
+        if name != "type"
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    lines = [
+        f"model {summary['model']['type']} as of {summary['as_of']} ({summary['method']})",
+        "",
+        f"{'parameter':<{width}}  {'estimate':>12}  {'std error':>12}",
+    ]
+    lines += [f"{name:<{width}}  {value:>12}  {se:>12}" for name, value, se in rows]
+    d = summary["diagnostics"]
+    lines += [
+        "",
+        f"log-likelihood {_number(summary['loglik'])}   AIC {_number(summary['aic'])}   "
+        f"BIC {_number(summary['bic'])}   observations {summary['n_obs']}",
+        f"residuals: mean {_number(d['mean'])}  std {_number(d['std'])}  skew {_number(d['skewness'])}  "
+        f"excess kurtosis {_number(d['excess_kurtosis'])}",
+        f"Ljung-Box({d['ljung_box_lags']}) p = {_number(d['ljung_box_pvalue'])}   "
+        f"Jarque-Bera p = {_number(d['jarque_bera_pvalue'])}",
+    ]
+    lines += [f"note: {note}" for note in summary["notes"]]
+    return "\n".join(lines)
+
+
+@click.command("calibrate")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--model", "model", type=click.Choice(MODELS), default="jump_ou", show_default=True)
+@series_options
+@click.option("--trend", is_flag=True, help="Fit a linear trend in f(t) (arithmetic_ou, jump_ou).")
+@click.option(
+    "--period",
+    "periods",
+    multiple=True,
+    metavar="DURATION",
+    help="Add a seasonal cosine of this period to f(t), e.g. 1D or 7D (repeatable).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (parameters in the pricing request format)."
+)
+def command(
+    data: str,
+    model: str,
+    data_format: str,
+    stat: str,
+    time_column: str,
+    price_column: str,
+    freq: str,
+    max_gap: str,
+    trend: bool,
+    periods: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Fit MODEL to the prices in DATA by maximum likelihood and print parameters and diagnostics.
+
+    The fitted model is valued at the last observation: paste its JSON "model" into a pricing
+    request (see docs/backtesting.md and docs/pricing.md).
+    """
+    from api.cli import UserError
+    from pricing.calibration import calibrate
+
+    series = load_cli_series(data, data_format, stat, time_column, price_column, freq, max_gap)
+    try:
+        summary = calibrate(series, model, trend=trend, periods=periods).as_dict()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(json.dumps(summary, indent=2) if as_json else render(summary))
