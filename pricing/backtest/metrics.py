@@ -33,9 +33,15 @@ def summarise(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
         err = f - a
         n = len(group)
         entry: dict[str, Any] = {
-            "model": model, "horizon": horizon, "window": window, "n": n,
-            "bias": float(err.mean()), "mae": float(err.abs().mean()), "rmse": _rmse(err),
-            "mape": float((err.abs() / a).mean()), "crps": float(group["crps"].mean()),
+            "model": model,
+            "horizon": horizon,
+            "window": window,
+            "n": n,
+            "bias": float(err.mean()),
+            "mae": float(err.abs().mean()),
+            "rmse": _rmse(err),
+            "mape": float((err.abs() / a).mean()),
+            "crps": float(group["crps"].mean()),
             "pinball": float(group["pinball"].mean()),
         }
         for name, (low, high, level) in INTERVALS.items():
@@ -49,10 +55,14 @@ def summarise(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
             base_mae = max(float(base_err.abs().mean()), 1e-300)
             entry[f"skill_crps_vs_{baseline}"] = 1.0 - entry["crps"] / base_mae
         pnl = group["cap_premium"] - group["cap_payoff"]
-        entry.update({"cap_pnl_mean": float(pnl.mean()),
-                      "cap_pnl_std": float(pnl.std(ddof=1)) if n > 1 else 0.0,
-                      "cap_premium_mean": float(group["cap_premium"].mean()),
-                      "cap_payoff_mean": float(group["cap_payoff"].mean())})
+        entry.update(
+            {
+                "cap_pnl_mean": float(pnl.mean()),
+                "cap_pnl_std": float(pnl.std(ddof=1)) if n > 1 else 0.0,
+                "cap_premium_mean": float(group["cap_premium"].mean()),
+                "cap_payoff_mean": float(group["cap_payoff"].mean()),
+            }
+        )
         var_a = float(a.var(ddof=1)) if n > 1 else float("nan")
         entry["hedge_variance_reduction"] = 1.0 - float(f.var(ddof=1)) / var_a if var_a > 0 else float("nan")
         out.append(entry)
@@ -62,8 +72,19 @@ def summarise(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
 def rank(metrics: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per model, averaged over horizons and windows, best (lowest mean CRPS) first."""
     if not metrics:
-        return pd.DataFrame(columns=["rank", "model", "crps", "rmse", "mae", "coverage50", "coverage90",
-                                     "skill_crps_vs_last", "cap_pnl_mean"])
+        return pd.DataFrame(
+            columns=[
+                "rank",
+                "model",
+                "crps",
+                "rmse",
+                "mae",
+                "coverage50",
+                "coverage90",
+                "skill_crps_vs_last",
+                "cap_pnl_mean",
+            ]
+        )
     frame = pd.DataFrame(metrics)
     table = frame.groupby("model", sort=False)[
         ["crps", "rmse", "mae", "coverage50", "coverage90", "skill_crps_vs_last", "cap_pnl_mean"]

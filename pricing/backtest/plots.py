@@ -27,8 +27,14 @@ def bands(result: BacktestResult) -> Figure:
     f = result.forecasts[result.forecasts["error"].eq("")]
     models, horizons = result.config["models"], _ordered(f["horizon"])
     window = _ordered(f["window"])[0]
-    fig, axes = plt.subplots(len(models), len(horizons), figsize=(5.5 * len(horizons), 2.6 * len(models)),
-                             squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(
+        len(models),
+        len(horizons),
+        figsize=(5.5 * len(horizons), 2.6 * len(models)),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+    )
     low, high = float(result.series.min()), float(result.series.max())
     span = high - low or high
     for i, model in enumerate(models):

@@ -12,19 +12,36 @@ if TYPE_CHECKING:
 
 CAPTIONS = {
     "bands": "Realised window averages (dots) against the model forward (line) and its 50% and 90% "
-             "forecast bands, by horizon. Dots outside the light band are 90% misses.",
+    "forecast bands, by horizon. Dots outside the light band are 90% misses.",
     "coverage": "Share of windows whose realised average fell inside the 50% and 90% intervals. Bars "
-                "near the dashed lines mean honest intervals; below them, overconfident ones.",
+    "near the dashed lines mean honest intervals; below them, overconfident ones.",
     "errors": "Errors by horizon. Lines below the dashed (last price) and dotted (trailing mean) "
-              "baselines mean the model forecasts better than these rules of thumb.",
+    "baselines mean the model forecasts better than these rules of thumb.",
     "cap_pnl": "Cumulative P&L of selling an at-the-money Asian cap on each window at the model's "
-               "price. A fair model drifts around zero; a steady fall means it underprices risk.",
+    "price. A fair model drifts around zero; a steady fall means it underprices risk.",
 }
 
-METRIC_COLUMNS = ["model", "horizon", "window", "n", "bias", "mae", "rmse", "mape", "crps", "pinball",
-                  "coverage50", "kupiec50_pvalue", "coverage90", "kupiec90_pvalue", "skill_rmse_vs_last",
-                  "skill_rmse_vs_trailing_mean", "skill_crps_vs_last", "cap_pnl_mean",
-                  "hedge_variance_reduction"]
+METRIC_COLUMNS = [
+    "model",
+    "horizon",
+    "window",
+    "n",
+    "bias",
+    "mae",
+    "rmse",
+    "mape",
+    "crps",
+    "pinball",
+    "coverage50",
+    "kupiec50_pvalue",
+    "coverage90",
+    "kupiec90_pvalue",
+    "skill_rmse_vs_last",
+    "skill_rmse_vs_trailing_mean",
+    "skill_crps_vs_last",
+    "cap_pnl_mean",
+    "hedge_variance_reduction",
+]
 
 
 def _table(frame: pd.DataFrame) -> str:
@@ -33,8 +50,10 @@ def _table(frame: pd.DataFrame) -> str:
 
 def render(result: BacktestResult, images: dict[str, str]) -> str:
     """The report page; ``images`` maps figure names to base64-encoded PNGs."""
-    config = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                     for k, v in result.config.items())
+    config = "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in result.config.items()
+    )
     timings = "".join(f"<tr><th>{k}</th><td>{v:.2f} s</td></tr>" for k, v in result.timings.items())
     metrics = pd.DataFrame(result.metrics)
     metrics = metrics[[c for c in METRIC_COLUMNS if c in metrics]] if not metrics.empty else metrics

@@ -48,8 +48,14 @@ class BacktestResult:
 
     def summary(self) -> dict[str, Any]:
         """Everything in metrics.json: the run's settings, metrics per model/horizon/window, ranking."""
-        return _clean({"config": self.config, "timings": self.timings, "metrics": self.metrics,
-                       "ranking": self.ranking.to_dict(orient="records")})
+        return _clean(
+            {
+                "config": self.config,
+                "timings": self.timings,
+                "metrics": self.metrics,
+                "ranking": self.ranking.to_dict(orient="records"),
+            }
+        )
 
     def save(self, out: str | Path) -> Path:
         """Write metrics.json, forecasts.csv, one PNG per figure and report.html into ``out``."""

@@ -36,8 +36,9 @@ backtest's gbm is driftless: its forward is the last price, with log-normal unce
 
 
 def _models(models: Iterable[str | ForecastModel]) -> tuple[ForecastModel, ...]:
-    resolved = tuple(CalibratedModel(m, BACKTEST_OPTIONS.get(m, {})) if isinstance(m, str) else m
-                     for m in models)
+    resolved = tuple(
+        CalibratedModel(m, BACKTEST_OPTIONS.get(m, {})) if isinstance(m, str) else m for m in models
+    )
     for model in resolved:
         if not isinstance(model, ForecastModel):
             raise TypeError(f"{model!r} lacks name and fit(history, previous): see ForecastModel")
@@ -101,10 +102,15 @@ def run(
         raise ValueError("no origin falls on an observation; check step against the series grid")
     tasks = [
         OriginTask(
-            index=i, origin=origin, history=series.loc[origin - train_span : origin],
-            targets=tuple(_target(series, origin, grid, h, hs, w, ws)
-                          for h, hs in horizon_list for w, ws in window_list),
-            models=forecasters, n_paths=n_paths, seed=seed,
+            index=i,
+            origin=origin,
+            history=series.loc[origin - train_span : origin],
+            targets=tuple(
+                _target(series, origin, grid, h, hs, w, ws) for h, hs in horizon_list for w, ws in window_list
+            ),
+            models=forecasters,
+            n_paths=n_paths,
+            seed=seed,
         )
         for i, origin in enumerate(origins)
     ]
@@ -123,17 +129,40 @@ def run(
     forecasts = pd.DataFrame(rows)
     metrics = summarise(forecasts)
     timings["wall"] = time.perf_counter() - wall
-    config = {"models": [m.name for m in forecasters], "horizons": list(horizons), "windows": list(windows),
-              "train": train, "step": step, "refit_every": refit_every, "n_paths": n_paths, "seed": seed,
-              "workers": n_workers if executor is None else type(executor).__name__,
-              "origins": len(tasks), "series_start": series.index[0].isoformat(),
-              "series_end": series.index[-1].isoformat(), "series_step": str(grid)}
-    return BacktestResult(config=config, series=series, forecasts=forecasts, metrics=metrics,
-                          ranking=rank(metrics), timings=timings)
+    config = {
+        "models": [m.name for m in forecasters],
+        "horizons": list(horizons),
+        "windows": list(windows),
+        "train": train,
+        "step": step,
+        "refit_every": refit_every,
+        "n_paths": n_paths,
+        "seed": seed,
+        "workers": n_workers if executor is None else type(executor).__name__,
+        "origins": len(tasks),
+        "series_start": series.index[0].isoformat(),
+        "series_end": series.index[-1].isoformat(),
+        "series_step": str(grid),
+    }
+    return BacktestResult(
+        config=config,
+        series=series,
+        forecasts=forecasts,
+        metrics=metrics,
+        ranking=rank(metrics),
+        timings=timings,
+    )
 
 
-def _target(series: pd.Series, origin: pd.Timestamp, grid: pd.Timedelta, horizon: str, h: pd.Timedelta,
-            window: str, w: pd.Timedelta) -> Target:
+def _target(
+    series: pd.Series,
+    origin: pd.Timestamp,
+    grid: pd.Timedelta,
+    horizon: str,
+    h: pd.Timedelta,
+    window: str,
+    w: pd.Timedelta,
+) -> Target:
     stamps = pd.DatetimeIndex([origin + h + grid * k for k in range(int(w / grid))])
     values = series.reindex(stamps)
     realised = float(values.mean()) if values.notna().all() else float("nan")
@@ -154,8 +183,9 @@ def _mapper(pool: Executor | None, n_tasks: int, own_workers: int) -> Mapper:
     return lambda fn, tasks: pool.map(fn, tasks)
 
 
-def _keep_parameters(tasks: list[OriginTask], every: int, mapper: Mapper, timings: dict[str, float]
-                     ) -> list[OriginTask]:
+def _keep_parameters(
+    tasks: list[OriginTask], every: int, mapper: Mapper, timings: dict[str, float]
+) -> list[OriginTask]:
     """Fit at refit origins (in parallel), then give every origin its block's fits to re-anchor."""
     starts = [task for task in tasks if (task.index % every == 0 if every else task.index == 0)]
     fits: dict[int, dict[str, Fitted]] = {}
@@ -165,8 +195,18 @@ def _keep_parameters(tasks: list[OriginTask], every: int, mapper: Mapper, timing
     out = []
     for task in tasks:
         block = task.index - task.index % every if every else 0
-        out.append(OriginTask(task.index, task.origin, task.history, task.targets, task.models, task.n_paths,
-                              task.seed, previous=fits[block]))
+        out.append(
+            OriginTask(
+                task.index,
+                task.origin,
+                task.history,
+                task.targets,
+                task.models,
+                task.n_paths,
+                task.seed,
+                previous=fits[block],
+            )
+        )
     return out
 
 
@@ -178,4 +218,3 @@ def _collect(results: Iterator[OriginResult], total: int, progress: bool | None)
 
     with click.progressbar(results, length=total, label="backtest origins", file=sys.stderr) as bar:
         return list(bar)
-

@@ -39,8 +39,11 @@ def kupiec(misses: int, n: int, level: float) -> float:
     rate = misses / n
 
     def loglik(q: float) -> float:
-        return (n - misses) * np.log1p(-q) + misses * np.log(q) if 0.0 < q < 1.0 else (
-            0.0 if (q == 0.0 and misses == 0) or (q == 1.0 and misses == n) else -np.inf)
+        return (
+            (n - misses) * np.log1p(-q) + misses * np.log(q)
+            if 0.0 < q < 1.0
+            else (0.0 if (q == 0.0 and misses == 0) or (q == 1.0 and misses == n) else -np.inf)
+        )
 
     statistic = -2.0 * (loglik(p) - loglik(rate))
     return float(stats.chi2.sf(max(statistic, 0.0), 1))

@@ -19,8 +19,16 @@ from pricing.backtest.scores import crps_ensemble, pinball
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 """Forecast quantiles kept per row: the 90% and 50% central intervals and the median."""
 
-FORECAST_COLUMNS = ("forward", "mean", *(f"q{round(100 * q):02d}" for q in QUANTILES), "crps", "pinball",
-                    "cap_strike", "cap_premium", "cap_payoff")
+FORECAST_COLUMNS = (
+    "forward",
+    "mean",
+    *(f"q{round(100 * q):02d}" for q in QUANTILES),
+    "crps",
+    "pinball",
+    "cap_strike",
+    "cap_premium",
+    "cap_payoff",
+)
 """Columns a row has whether or not its model could forecast (NaN when it could not)."""
 
 
@@ -98,9 +106,17 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
         timings["simulation"] += time.perf_counter() - clock
         clock = time.perf_counter()
         for target in task.targets:
-            row = {"origin": task.origin, "model": model.name, "horizon": target.horizon,
-                   "window": target.window, "realised": target.realised, "last": last,
-                   "trailing_mean": trailing, "error": error, **dict.fromkeys(FORECAST_COLUMNS, np.nan)}
+            row = {
+                "origin": task.origin,
+                "model": model.name,
+                "horizon": target.horizon,
+                "window": target.window,
+                "realised": target.realised,
+                "last": last,
+                "trailing_mean": trailing,
+                "error": error,
+                **dict.fromkeys(FORECAST_COLUMNS, np.nan),
+            }
             if paths is not None:
                 row.update(_forecast(fitted, paths[:, np.searchsorted(all_times, target.times)], target))
             rows.append(row)

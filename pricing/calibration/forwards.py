@@ -51,9 +51,7 @@ def _levels_of(model: Model, names: Sequence[str]) -> list[float]:
     return [float(getattr(holder, name)) for name in names]
 
 
-def fit_to_forwards(
-    model: Model, quotes: Sequence[Mapping[str, Any]]
-) -> tuple[Model, NDArray[np.float64]]:
+def fit_to_forwards(model: Model, quotes: Sequence[Mapping[str, Any]]) -> tuple[Model, NDArray[np.float64]]:
     """Shift the model's level to reprice forward quotes ``{"fixings": FIXINGS, "price": p}``.
 
     Returns the shifted model and the relative repricing errors (zeros up to solver tolerance when

@@ -39,8 +39,9 @@ def ar1_start(t: NDArray[np.float64], x: NDArray[np.float64]) -> tuple[float, fl
     return kappa, vol
 
 
-def fit_gbm(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp,
-            fixed: Mapping[str, float]) -> Calibration:
+def fit_gbm(
+    t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp, fixed: Mapping[str, float]
+) -> Calibration:
     """GBM by exact maximum likelihood on log returns; ``carry`` is the fitted drift of S."""
     r, dt = np.diff(np.log(prices)), np.diff(t)
 
@@ -55,8 +56,9 @@ def fit_gbm(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Times
     return to_calibration(model, est, prices, as_of, "exact MLE on log returns", log_scale=True)
 
 
-def fit_schwartz1f(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp,
-                   fixed: Mapping[str, float]) -> Calibration:
+def fit_schwartz1f(
+    t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp, fixed: Mapping[str, float]
+) -> Calibration:
     """Schwartz one-factor by exact maximum likelihood on the AR(1) of log prices."""
     y, dt = np.log(prices), np.diff(t)
 
@@ -73,8 +75,13 @@ def fit_schwartz1f(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: p
     return to_calibration(model, est, prices, as_of, "exact MLE on the AR(1) of log prices", log_scale=True)
 
 
-def fit_arithmetic_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp,
-                      fixed: Mapping[str, float], design: SeasonalDesign) -> Calibration:
+def fit_arithmetic_ou(
+    t: NDArray[np.float64],
+    prices: NDArray[np.float64],
+    as_of: pd.Timestamp,
+    fixed: Mapping[str, float],
+    design: SeasonalDesign,
+) -> Calibration:
     """Arithmetic OU around f(t) by exact maximum likelihood, f's coefficients estimated jointly."""
     dt, matrix = np.diff(t), design.matrix(t)
     names = design.names
@@ -93,5 +100,12 @@ def fit_arithmetic_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of
     seasonality, season_errors = design.seasonality(coefficients, block(est, names))
     x0 = float(prices[-1] - seasonality(0.0))
     model = ArithmeticOU(x0=x0, kappa=est.values["kappa"], vol=est.values["vol"], seasonality=seasonality)
-    return to_calibration(model, est, prices, as_of, "exact MLE, f(t) estimated jointly", log_scale=False,
-                          season_errors=season_errors)
+    return to_calibration(
+        model,
+        est,
+        prices,
+        as_of,
+        "exact MLE, f(t) estimated jointly",
+        log_scale=False,
+        season_errors=season_errors,
+    )

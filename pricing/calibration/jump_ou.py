@@ -39,16 +39,22 @@ MAX_JUMP_PROBABILITY = 0.1
 MAX_JUMP_MEAN = 0.5
 
 
-def _mixture(e: NDArray[np.float64], var: NDArray[np.float64], p_jump: NDArray[np.float64], eta: float
-             ) -> tuple[float, NDArray[np.float64]]:
+def _mixture(
+    e: NDArray[np.float64], var: NDArray[np.float64], p_jump: NDArray[np.float64], eta: float
+) -> tuple[float, NDArray[np.float64]]:
     """Log-likelihood of the step mixture and its probability-integral residuals (normal scores)."""
     s = np.sqrt(var)
     with np.errstate(all="ignore"):  # extreme trial parameters give -inf/NaN, rejected by the optimiser
         return _mixture_terms(e, var, s, p_jump, eta)
 
 
-def _mixture_terms(e: NDArray[np.float64], var: NDArray[np.float64], s: NDArray[np.float64],
-                   p_jump: NDArray[np.float64], eta: float) -> tuple[float, NDArray[np.float64]]:
+def _mixture_terms(
+    e: NDArray[np.float64],
+    var: NDArray[np.float64],
+    s: NDArray[np.float64],
+    p_jump: NDArray[np.float64],
+    eta: float,
+) -> tuple[float, NDArray[np.float64]]:
     log_normal = -0.5 * (LOG_2PI + np.log(var) + e * e / var)
     # Density of N(0, var) + Exp(mean eta): the exponentially modified Gaussian.
     log_emg = -np.log(eta) + var / (2.0 * eta**2) - e / eta + special.log_ndtr(e / s - s / eta)
@@ -59,8 +65,13 @@ def _mixture_terms(e: NDArray[np.float64], var: NDArray[np.float64], s: NDArray[
     return float(np.sum(total)), stats.norm.ppf(pit)
 
 
-def fit_jump_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp,
-                fixed: Mapping[str, float], design: SeasonalDesign) -> Calibration:
+def fit_jump_ou(
+    t: NDArray[np.float64],
+    prices: NDArray[np.float64],
+    as_of: pd.Timestamp,
+    fixed: Mapping[str, float],
+    design: SeasonalDesign,
+) -> Calibration:
     """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step-mixture likelihood above."""
     y, dt, matrix = np.log(prices), np.diff(t), design.matrix(t)
     names = design.names
@@ -87,19 +98,40 @@ def fit_jump_ou(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.T
         "jump_mean": min(float(jumps.mean()) if len(jumps) else 3.0 * scale, 0.5 * MAX_JUMP_MEAN),
         **dict(zip(names, beta, strict=True)),
     }
-    parameters = [Parameter("kappa", "positive"), Parameter("vol", "positive"),
-                  Parameter("jump_rate", "positive"), Parameter("jump_mean", "positive"),
-                  *map(Parameter, names)]
+    parameters = [
+        Parameter("kappa", "positive"),
+        Parameter("vol", "positive"),
+        Parameter("jump_rate", "positive"),
+        Parameter("jump_mean", "positive"),
+        *map(Parameter, names),
+    ]
     est = estimate(parameters, start, loglik, fixed)
     v = est.values
     seasonality, season_errors = design.seasonality(np.array([v[n] for n in names]), block(est, names))
-    model = JumpOU(x0=float(y[-1] - seasonality(0.0)), kappa=v["kappa"], vol=v["vol"], y0=0.0,
-                   jump_rate=v["jump_rate"], jump_mean=v["jump_mean"], jump_reversion=v["kappa"],
-                   seasonality=seasonality)
+    model = JumpOU(
+        x0=float(y[-1] - seasonality(0.0)),
+        kappa=v["kappa"],
+        vol=v["vol"],
+        y0=0.0,
+        jump_rate=v["jump_rate"],
+        jump_mean=v["jump_mean"],
+        jump_reversion=v["kappa"],
+        seasonality=seasonality,
+    )
     notes = ["jump_reversion is set equal to kappa by the fit"]
     top_probability = float(np.max(-np.expm1(-v["jump_rate"] * dt)))
     if v["jump_mean"] > 0.99 * MAX_JUMP_MEAN or top_probability > 0.99 * MAX_JUMP_PROBABILITY:
-        notes.append("the jump parameters sit on their bounds: the data are not a diffusion with rare "
-                     "upward jumps (try schwartz1f, or daily resampling)")
-    return to_calibration(model, est, prices, as_of, "jump-mixture MLE (jump_reversion = kappa)",
-                          log_scale=True, season_errors=season_errors, notes=notes)
+        notes.append(
+            "the jump parameters sit on their bounds: the data are not a diffusion with rare "
+            "upward jumps (try schwartz1f, or daily resampling)"
+        )
+    return to_calibration(
+        model,
+        est,
+        prices,
+        as_of,
+        "jump-mixture MLE (jump_reversion = kappa)",
+        log_scale=True,
+        season_errors=season_errors,
+        notes=notes,
+    )

@@ -80,8 +80,9 @@ def maximise(
     # A gradient search, then a simplex polish (gradients by differences stall on the flat ridges of
     # mixture and filter likelihoods), then a gradient search again from the polished point.
     best = optimize.minimize(objective, u0, method="L-BFGS-B")
-    polished = optimize.minimize(objective, best.x, method="Nelder-Mead",
-                                 options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
+    polished = optimize.minimize(
+        objective, best.x, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000}
+    )
     if polished.fun <= best.fun:
         again = optimize.minimize(objective, polished.x, method="L-BFGS-B")
         best = again if again.fun <= polished.fun else polished

@@ -80,9 +80,17 @@ def block(est: Estimate, names: Sequence[str]) -> NDArray[np.float64]:
     return out
 
 
-def to_calibration(model: Model, est: Estimate, prices: NDArray[np.float64], as_of: pd.Timestamp, method: str,
-                   *, log_scale: bool, season_errors: Mapping[str, float] | None = None,
-                   notes: Sequence[str] = ()) -> Calibration:
+def to_calibration(
+    model: Model,
+    est: Estimate,
+    prices: NDArray[np.float64],
+    as_of: pd.Timestamp,
+    method: str,
+    *,
+    log_scale: bool,
+    season_errors: Mapping[str, float] | None = None,
+    notes: Sequence[str] = (),
+) -> Calibration:
     """Package a fitted model with its estimate's statistics (seasonal errors come from the design).
 
     A likelihood of log prices (``log_scale``) becomes one of prices through the Jacobian
@@ -94,6 +102,15 @@ def to_calibration(model: Model, est: Estimate, prices: NDArray[np.float64], as_
     if not est.converged:
         notes = (*notes, f"standard errors unavailable: {est.message}")
     loglik = est.loglik - float(np.sum(np.log(prices[1:]))) if log_scale else est.loglik
-    return Calibration(model=model, std_errors=errors, loglik=loglik, n_obs=len(prices) - 1,
-                       n_params=est.n_estimated, as_of=as_of, method=method, converged=est.converged,
-                       diagnostics=est.diagnostics, notes=notes)
+    return Calibration(
+        model=model,
+        std_errors=errors,
+        loglik=loglik,
+        n_obs=len(prices) - 1,
+        n_params=est.n_estimated,
+        as_of=as_of,
+        method=method,
+        converged=est.converged,
+        diagnostics=est.diagnostics,
+        notes=notes,
+    )

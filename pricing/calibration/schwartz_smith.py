@@ -28,8 +28,9 @@ from pricing.models import SchwartzSmith
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def kalman(p: Mapping[str, float], dt: NDArray[np.float64], y: NDArray[np.float64]
-           ) -> tuple[float, NDArray[np.float64], tuple[float, float]]:
+def kalman(
+    p: Mapping[str, float], dt: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[float, NDArray[np.float64], tuple[float, float]]:
     """Log-likelihood, standardised innovations and the last filtered state (chi, xi)."""
     kappa, s_chi, s_xi, rho = p["kappa"], p["sigma_chi"], p["sigma_xi"], p["rho"]
     mu, lam = p["mu_xi"], p["lambda_chi"]
@@ -56,8 +57,9 @@ def kalman(p: Mapping[str, float], dt: NDArray[np.float64], y: NDArray[np.float6
     return loglik, innovations, (chi, xi)
 
 
-def fit_schwartz_smith(t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp,
-                       fixed: Mapping[str, float]) -> Calibration:
+def fit_schwartz_smith(
+    t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp, fixed: Mapping[str, float]
+) -> Calibration:
     """Maximum likelihood through the Kalman filter; rho and lambda_chi fixed (see module docstring)."""
     y, dt = np.log(prices), np.diff(t)
     held = {"rho": 0.0, "lambda_chi": 0.0, **fixed}
@@ -69,16 +71,36 @@ def fit_schwartz_smith(t: NDArray[np.float64], prices: NDArray[np.float64], as_o
     r = np.diff(y)
     span = float(t[-1] - t[0])
     kappa0, vol0 = ar1_start(t, y - np.linspace(y[0], y[-1], len(y)))
-    start = {"kappa": kappa0, "sigma_chi": vol0, "mu_xi": float(r.sum() / span),
-             "sigma_xi": max(abs(float(y[-1] - y[0])) / math.sqrt(span), 0.1 * vol0),
-             "rho": 0.0, "lambda_chi": 0.0}
-    parameters = [Parameter("kappa", "positive"), Parameter("sigma_chi", "positive"), Parameter("mu_xi"),
-                  Parameter("sigma_xi", "positive"), Parameter("rho", "correlation"), Parameter("lambda_chi")]
+    start = {
+        "kappa": kappa0,
+        "sigma_chi": vol0,
+        "mu_xi": float(r.sum() / span),
+        "sigma_xi": max(abs(float(y[-1] - y[0])) / math.sqrt(span), 0.1 * vol0),
+        "rho": 0.0,
+        "lambda_chi": 0.0,
+    }
+    parameters = [
+        Parameter("kappa", "positive"),
+        Parameter("sigma_chi", "positive"),
+        Parameter("mu_xi"),
+        Parameter("sigma_xi", "positive"),
+        Parameter("rho", "correlation"),
+        Parameter("lambda_chi"),
+    ]
     est = estimate(parameters, start, loglik, held)
     v = est.values
     _, _, (chi, xi) = kalman(v, dt, y)
-    model = SchwartzSmith(chi0=chi, xi0=xi, kappa=v["kappa"], sigma_chi=v["sigma_chi"], mu_xi=v["mu_xi"],
-                          sigma_xi=v["sigma_xi"], rho=v["rho"], lambda_chi=v["lambda_chi"])
+    model = SchwartzSmith(
+        chi0=chi,
+        xi0=xi,
+        kappa=v["kappa"],
+        sigma_chi=v["sigma_chi"],
+        mu_xi=v["mu_xi"],
+        sigma_xi=v["sigma_xi"],
+        rho=v["rho"],
+        lambda_chi=v["lambda_chi"],
+    )
     notes = [f"{name} held fixed at {held[name]}" for name in ("rho", "lambda_chi") if name not in fixed]
-    return to_calibration(model, est, prices, as_of, "Kalman-filter MLE on log prices", log_scale=True,
-                          notes=notes)
+    return to_calibration(
+        model, est, prices, as_of, "Kalman-filter MLE on log prices", log_scale=True, notes=notes
+    )

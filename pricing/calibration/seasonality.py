@@ -54,8 +54,9 @@ class SeasonalDesign:
             columns += [np.cos(w * t), np.sin(w * t)]
         return np.column_stack(columns)
 
-    def seasonality(self, beta: NDArray[np.float64], cov: NDArray[np.float64] | None = None
-                    ) -> tuple[Seasonality, dict[str, float]]:
+    def seasonality(
+        self, beta: NDArray[np.float64], cov: NDArray[np.float64] | None = None
+    ) -> tuple[Seasonality, dict[str, float]]:
         """The Seasonality for coefficients ``beta`` and its standard errors (delta method)."""
         cov = np.full((len(beta), len(beta)), np.nan) if cov is None else cov
         se = np.sqrt(np.abs(np.diag(cov)))
@@ -84,8 +85,9 @@ class SeasonalDesign:
         return Seasonality(mean=float(beta[0]), trend=trend, terms=tuple(terms)), errors
 
 
-def least_squares(design: SeasonalDesign, t: NDArray[np.float64], y: NDArray[np.float64]
-                  ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def least_squares(
+    design: SeasonalDesign, t: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """OLS coefficients and residuals of y on the design (a starting point for likelihoods)."""
     x = design.matrix(t)
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)

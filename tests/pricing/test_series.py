@@ -38,8 +38,9 @@ def test_csv_custom_columns_and_missing_column_message(tmp_path: Path) -> None:
 
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC"),
-                          "price": [1.0, 2.0, 3.0]})
+    frame = pd.DataFrame(
+        {"timestamp": pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC"), "price": [1.0, 2.0, 3.0]}
+    )
     path = tmp_path / "p.parquet"
     frame.to_parquet(path)
     assert list(load_series(path)) == [1.0, 2.0, 3.0]
@@ -94,8 +95,11 @@ def test_year_fractions_are_act365f() -> None:
 
 
 def test_tracker_statistic_and_provider_errors(tmp_path: Path) -> None:
-    record = {"timestamp": "2026-01-01T00:00:00+00:00", "price_stats": {"median": 2.0},
-              "by_provider": {"acme": {"count": 1, "min": 1.9, "avg": 2.1}}}
+    record = {
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "price_stats": {"median": 2.0},
+        "by_provider": {"acme": {"count": 1, "min": 1.9, "avg": 2.1}},
+    }
     path = tmp_path / "x.jsonl"
     path.write_text(json.dumps(record) + "\n")
     assert load_series(path).iloc[0] == 2.0
