@@ -22,6 +22,7 @@ from api.auth import Authenticator, Principal, current_principal
 from api.batching import OrderBatcher
 from api.context import ApiContext, context_of
 from api.controllers.accounts import AccountController, me
+from api.controllers.admin import AdminController
 from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
 from api.controllers.market_data import MarketDataController
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ListingController,
             OrderController,
             PortfolioController,
+            AdminController,
             stream_route(stream_book),
         ],
         dependencies={

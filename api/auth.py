@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from api.errors import ApiError
@@ -111,9 +113,13 @@ def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseR
     return guard
 
 
-def current_principal(request: Any) -> Principal:
+def current_principal(request: Request[Any, Any, Any]) -> Principal:
     """Dependency: the principal a guard resolved for this request."""
     return request.state.principal
+
+
+Caller = NamedDependency[Principal]
+"""Handler parameter type for the ``principal`` dependency (the authenticated caller)."""
 
 
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 
 import anyio
 import sqlalchemy as sa
+from litestar import Request
+from litestar.di import NamedDependency
 
 from api.auth import Authenticator
 from api.batching import OrderBatcher
@@ -47,6 +49,10 @@ async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
 
-def context_of(request: Any) -> ApiContext:
+def context_of(request: Request[Any, Any, Any]) -> ApiContext:
     """Dependency: the :class:`ApiContext` of the application serving ``request``."""
     return request.app.state.ctx
+
+
+Ctx = NamedDependency[ApiContext]
+"""Handler parameter type for the ``ctx`` dependency."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from api.errors import ApiError
 
@@ -29,12 +29,12 @@ T = TypeVar("T")
 K = TypeVar("K", int, str)
 R = TypeVar("R")
 
-LimitParam = Annotated[
-    int, Parameter(ge=1, le=MAX_LIMIT, description=f"page size, 1 to {MAX_LIMIT}", default=DEFAULT_LIMIT)
-]
+LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"page size, 1 to {MAX_LIMIT}")]
 CursorParam = Annotated[
     str | None,
-    Parameter(max_length=64, description="the `next_cursor` of the previous page; omit for the first page"),
+    QueryParameter(
+        max_length=64, description="the `next_cursor` of the previous page; omit for the first page"
+    ),
 ]
 
 

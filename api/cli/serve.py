@@ -1,4 +1,4 @@
-"""``flopex serve``: apply pending migrations, then serve the HTTP API with uvicorn."""
+"""``flopex serve``: apply pending migrations, optionally seed the demo market, serve the API with uvicorn."""
 
 from __future__ import annotations
 
@@ -10,23 +10,35 @@ from api.cli._options import database_option, resolve_database_url
 
 @click.command(name="serve")
 @click.option("--host", default=None, help="Address to bind (default: $FLOPEX_HOST or 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to bind (default: $FLOPEX_PORT or 8000).")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=None, help="Port (default: $FLOPEX_PORT or 8000)."
+)
 @database_option
-@click.option("--demo", is_flag=True, help="Seed an empty database with a demo market.")
+@click.option("--demo", is_flag=True, help="Seed an empty database with a demo market and print its keys.")
 def command(host: str | None, port: int | None, database_url: str | None, demo: bool) -> None:
-    """Serve the flopex HTTP API; pending migrations are applied first."""
-    import importlib.util
+    """Serve the flopex HTTP and WebSocket API; pending migrations are applied first.
 
+    The OpenAPI document is at /schema (browsable) and /schema/openapi.json.
+    """
+    import sqlalchemy as sa
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings, SettingsError
     from market import db
 
     url = resolve_database_url(database_url)
-    db.upgrade(url)
-    if importlib.util.find_spec("api.app") is None:
-        raise UserError(f"database ready at {url}, but the HTTP API is not part of this build yet")
-    import uvicorn
+    try:
+        settings = Settings.from_env().with_overrides(host=host, port=port, database_url=url)
+        db.upgrade(url)
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise UserError(f"cannot prepare the database {url}: {exc}") from None
+    if demo:
+        from api.demo import seed_demo
 
-    from api.settings import Settings
-
-    settings = Settings.from_env().with_overrides(host=host, port=port, database_url=url)
-    uvicorn.run("api.app:create_app", factory=True, host=settings.host, port=settings.port,
-                log_level=settings.log_level)
+        seed_demo(settings, click.echo)
+    app = create_app(settings)
+    click.echo(f"flopex API on http://{settings.host}:{settings.port} (docs: /schema)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)

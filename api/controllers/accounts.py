@@ -6,10 +6,10 @@ import secrets
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from api.auth import BEARER_SECURITY, Principal, authenticated, requires
-from api.context import ApiContext, call
+from api.auth import BEARER_SECURITY, Caller, authenticated, requires
+from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
 from api.schemas.accounts import (
     AccountCreate,
@@ -25,8 +25,8 @@ from market.units import dollars_to_micros
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key", max_length=200, description="repeat a request without repeating its effect"
+    HeaderParameter(
+        name="Idempotency-Key", max_length=200, description="repeat a request without repeating its effect"
     ),
 ]
 
@@ -40,7 +40,7 @@ class AccountController(Controller):
     security = BEARER_SECURITY
 
     @post("/", status_code=201, summary="Create an account", responses=problems(*ADMIN, 409))
-    async def create(self, ctx: ApiContext, data: AccountCreate) -> CreatedAccountOut:
+    async def create(self, ctx: Ctx, data: JSONBody[AccountCreate]) -> CreatedAccountOut:
         """A new account and its API key; the key is in this response only."""
         return CreatedAccountOut.of(await call(ctx.exchange.create_account, data.name, data.roles))
 
@@ -51,7 +51,11 @@ class AccountController(Controller):
         responses=problems(*ADMIN, 404, 409),
     )
     async def deposit(
-        self, ctx: ApiContext, account_id: str, data: DepositCreate, idempotency_key: IdempotencyKey = None
+        self,
+        ctx: Ctx,
+        account_id: FromPath[str],
+        data: JSONBody[DepositCreate],
+        idempotency_key: IdempotencyKey = None,
     ) -> TransferOut:
         """Credit cash; with an ``Idempotency-Key`` a retry returns the first deposit, across restarts too."""
         amount = dollars_to_micros(data.amount, "amount")
@@ -67,7 +71,7 @@ class AccountController(Controller):
     security=BEARER_SECURITY,
     responses=problems(*PRIVATE),
 )
-async def me(ctx: ApiContext, principal: Principal) -> MeOut:
+async def me(ctx: Ctx, principal: Caller) -> MeOut:
     """The caller's account, roles, balances (USD) and number of open orders."""
     account = await call(ctx.exchange.account, principal.account_id)
     balances = await call(ctx.exchange.balances, principal.account_id)

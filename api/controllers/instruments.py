@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from api.auth import BEARER_SECURITY, requires
-from api.context import ApiContext, call
+from api.context import Ctx, call
 from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.common import ProductId, Symbol
@@ -33,7 +33,7 @@ class ProductController(Controller):
 
     @get("/", summary="List products", responses=problems())
     async def list_products(
-        self, ctx: ApiContext, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[ProductOut]:
         """Every product, by id."""
         after = decode_cursor(cursor, str)
@@ -41,7 +41,7 @@ class ProductController(Controller):
         return page_of(products[: limit + 1], limit, key=lambda p: p.id, render=ProductOut.of)
 
     @post("/", status_code=201, summary="Create a product", responses=problems(*ADMIN, 409), **admin_only)
-    async def create_product(self, ctx: ApiContext, data: ProductCreate) -> ProductOut:
+    async def create_product(self, ctx: Ctx, data: JSONBody[ProductCreate]) -> ProductOut:
         """Register a GPU class such as ``H100``."""
         return ProductOut.of(await call(ctx.exchange.create_product, data.id, data.description, data.region))
 
@@ -55,10 +55,10 @@ class InstrumentController(Controller):
     @get("/", summary="List instruments", responses=problems())
     async def list_instruments(
         self,
-        ctx: ApiContext,
-        product: Annotated[ProductId | None, Parameter(query="product")] = None,
-        kind: Annotated[Literal["forward", "option", "asian"] | None, Parameter(query="type")] = None,
-        status: Literal["open", "halted", "expired", "settled"] | None = None,
+        ctx: Ctx,
+        product: FromQuery[ProductId | None] = None,
+        kind: Annotated[Literal["forward", "option", "asian"] | None, QueryParameter(name="type")] = None,
+        status: FromQuery[Literal["open", "halted", "expired", "settled"] | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,
     ) -> Page[InstrumentOut]:
@@ -73,7 +73,7 @@ class InstrumentController(Controller):
         return page_of(found[: limit + 1], limit, key=lambda i: i.symbol, render=InstrumentOut.of)
 
     @get("/{symbol:str}", summary="Get an instrument", responses=problems(404))
-    async def get_instrument(self, ctx: ApiContext, symbol: Symbol) -> InstrumentOut:
+    async def get_instrument(self, ctx: Ctx, symbol: Symbol) -> InstrumentOut:
         """One instrument."""
         return InstrumentOut.of(await call(ctx.exchange.instrument, symbol))
 
@@ -84,7 +84,7 @@ class InstrumentController(Controller):
         responses=problems(*ADMIN, 404, 409),
         **admin_only,
     )
-    async def create_instrument(self, ctx: ApiContext, data: InstrumentCreate) -> InstrumentOut:
+    async def create_instrument(self, ctx: Ctx, data: JSONBody[InstrumentCreate]) -> InstrumentOut:
         """A forward (``type: forward``) or an option on one (``type: option``)."""
         if isinstance(data, ForwardCreate):
             info = await call(
@@ -117,7 +117,7 @@ class InstrumentController(Controller):
         responses=problems(*ADMIN, 404),
         **admin_only,
     )
-    async def create_series(self, ctx: ApiContext, data: SeriesCreate) -> list[InstrumentOut]:
+    async def create_series(self, ctx: Ctx, data: JSONBody[SeriesCreate]) -> list[InstrumentOut]:
         """The next months, ISO weeks and days of a product; windows that exist are skipped."""
         created = await call(
             ctx.exchange.create_series,

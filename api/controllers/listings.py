@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 
-from api.auth import BEARER_SECURITY, Principal, requires
-from api.context import ApiContext, call
+from api.auth import BEARER_SECURITY, Caller, requires
+from api.context import Ctx, call
 from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.publish import announce
@@ -22,7 +23,7 @@ class ListingController(Controller):
     security = BEARER_SECURITY
 
     @post("/", status_code=201, summary="List capacity", responses=problems(*ADMIN, 404, 409))
-    async def create(self, ctx: ApiContext, principal: Principal, data: ListingCreate) -> ListingOut:
+    async def create(self, ctx: Ctx, principal: Caller, data: JSONBody[ListingCreate]) -> ListingOut:
         """List GPUs for a window; ``auto_offer`` also places asks in the forwards it covers."""
         reserve = (
             None if data.reserve_price is None else dollars_to_micros(data.reserve_price, "reserve_price")
@@ -45,7 +46,7 @@ class ListingController(Controller):
 
     @get("/", summary="List your listings", responses=problems(*ADMIN))
     async def list_listings(
-        self, ctx: ApiContext, principal: Principal, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[ListingOut]:
         """Your listings, oldest first."""
         after = decode_cursor(cursor, int)
@@ -54,13 +55,13 @@ class ListingController(Controller):
         return page_of(listings[: limit + 1], limit, key=lambda item: item.id, render=ListingOut.of)
 
     @get("/{listing_id:int}", summary="Get a listing", responses=problems(*ADMIN, 404))
-    async def get_listing(self, ctx: ApiContext, principal: Principal, listing_id: int) -> ListingOut:
+    async def get_listing(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> ListingOut:
         """One of your listings with the forwards it covers."""
         return ListingOut.of(await call(ctx.exchange.listing, principal.account_id, listing_id))
 
     @patch("/{listing_id:int}", summary="Reduce a listing", responses=problems(*ADMIN, 404, 409))
     async def reduce(
-        self, ctx: ApiContext, principal: Principal, listing_id: int, data: ListingReduce
+        self, ctx: Ctx, principal: Caller, listing_id: FromPath[int], data: JSONBody[ListingReduce]
     ) -> ListingOut:
         """Lower the GPUs listed; refused below what is sold or offered in a covered forward."""
         return ListingOut.of(
@@ -70,6 +71,6 @@ class ListingController(Controller):
     @delete(
         "/{listing_id:int}", status_code=200, summary="Withdraw a listing", responses=problems(*ADMIN, 404)
     )
-    async def withdraw(self, ctx: ApiContext, principal: Principal, listing_id: int) -> ListingOut:
+    async def withdraw(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> ListingOut:
         """Withdraw whatever is unsold and not offered; returns what remains listed."""
         return ListingOut.of(await call(ctx.exchange.withdraw_listing, principal.account_id, listing_id))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
-from api.context import ApiContext, call
+from api.context import Ctx, call
 from api.openapi import problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.common import Symbol
@@ -25,16 +25,16 @@ class MarketDataController(Controller):
     @get("/book", summary="Order book", responses=problems(404))
     async def book(
         self,
-        ctx: ApiContext,
+        ctx: Ctx,
         symbol: Symbol,
-        depth: Annotated[int, Parameter(ge=1, le=MAX_DEPTH, description="levels per side")] = 50,
+        depth: Annotated[int, QueryParameter(ge=1, le=MAX_DEPTH, description="levels per side")] = 50,
     ) -> BookOut:
         """Aggregated displayed quantity per price level, best first, with the book's sequence number."""
         return BookOut.of(await call(ctx.exchange.book, symbol, depth))
 
     @get("/trades", summary="Trades", responses=problems(404))
     async def trades(
-        self, ctx: ApiContext, symbol: Symbol, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, symbol: Symbol, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[TradeOut]:
         """Public trades, oldest first."""
         after = decode_cursor(cursor, int)

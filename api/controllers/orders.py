@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, PathParameter
 
-from api.auth import BEARER_SECURITY, Principal, authenticated
-from api.context import ApiContext, call
+from api.auth import BEARER_SECURITY, Caller, authenticated
+from api.context import Ctx, call
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
@@ -18,7 +18,7 @@ from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCre
 from market.records import OrderRequest
 from market.units import price_to_ticks
 
-OrderId = Annotated[str, Parameter(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
+OrderId = Annotated[str, PathParameter(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
 OrderStatus = Literal["live", "open", "partially_filled", "filled", "cancelled", "expired", "rejected"]
 
 
@@ -31,7 +31,7 @@ class OrderController(Controller):
     security = BEARER_SECURITY
 
     @post("/", status_code=201, summary="Place an order", responses=problems(*PRIVATE, 403, 404, 409))
-    async def place(self, ctx: ApiContext, principal: Principal, data: OrderCreate) -> OrderOut:
+    async def place(self, ctx: Ctx, principal: Caller, data: JSONBody[OrderCreate]) -> OrderOut:
         """Validate, hold and match an order; the answer comes after the commit, with any fills.
 
         Resending the same order with the same ``client_order_id`` returns the original result.
@@ -60,10 +60,10 @@ class OrderController(Controller):
     @get("/", summary="List your orders", responses=problems(*PRIVATE))
     async def list_orders(
         self,
-        ctx: ApiContext,
-        principal: Principal,
-        status: OrderStatus | None = None,
-        symbol: Symbol | None = None,
+        ctx: Ctx,
+        principal: Caller,
+        status: FromQuery[OrderStatus | None] = None,
+        symbol: FromQuery[Symbol | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,
     ) -> Page[OrderOut]:
@@ -80,7 +80,7 @@ class OrderController(Controller):
         return page_of(orders, limit, key=lambda order: order.id, render=OrderOut.of)
 
     @get("/{order_id:str}", summary="Get an order", responses=problems(*PRIVATE, 404))
-    async def get_order(self, ctx: ApiContext, principal: Principal, order_id: OrderId) -> OrderOut:
+    async def get_order(self, ctx: Ctx, principal: Caller, order_id: OrderId) -> OrderOut:
         """One of your orders with its fills."""
         return OrderOut.of(await call(ctx.exchange.order, principal.account_id, order_id))
 
@@ -89,15 +89,13 @@ class OrderController(Controller):
         summary="Get an order by client id",
         responses=problems(*PRIVATE, 404),
     )
-    async def get_by_client_id(
-        self, ctx: ApiContext, principal: Principal, client_order_id: ClientOrderId
-    ) -> OrderOut:
+    async def get_by_client_id(self, ctx: Ctx, principal: Caller, client_order_id: ClientOrderId) -> OrderOut:
         """Your order with that ``client_order_id``."""
         return OrderOut.of(await call(ctx.exchange.order_by_client_id, principal.account_id, client_order_id))
 
     @patch("/{order_id:str}", summary="Amend an order", responses=problems(*PRIVATE, 404, 409))
     async def amend(
-        self, ctx: ApiContext, principal: Principal, order_id: OrderId, data: OrderAmend
+        self, ctx: Ctx, principal: Caller, order_id: OrderId, data: JSONBody[OrderAmend]
     ) -> OrderOut:
         """Change quantity and/or price; a quantity decrease keeps time priority, anything else loses it."""
         if data.quantity is None and data.price is None:
@@ -119,7 +117,7 @@ class OrderController(Controller):
     @delete(
         "/{order_id:str}", status_code=200, summary="Cancel an order", responses=problems(*PRIVATE, 404, 409)
     )
-    async def cancel(self, ctx: ApiContext, principal: Principal, order_id: OrderId) -> OrderOut:
+    async def cancel(self, ctx: Ctx, principal: Caller, order_id: OrderId) -> OrderOut:
         """Cancel what is still open of an order."""
         order = await call(ctx.exchange.cancel_order, principal.account_id, order_id)
         await announce(ctx, [order])
@@ -127,7 +125,7 @@ class OrderController(Controller):
 
     @delete("/", status_code=200, summary="Cancel your orders", responses=problems(*PRIVATE))
     async def cancel_all(
-        self, ctx: ApiContext, principal: Principal, symbol: Symbol | None = None
+        self, ctx: Ctx, principal: Caller, symbol: FromQuery[Symbol | None] = None
     ) -> CancelledOut:
         """Cancel every open order of yours, in one instrument or everywhere."""
         orders = await call(ctx.exchange.cancel_orders, principal.account_id, symbol)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
-from api.auth import BEARER_SECURITY, Principal, authenticated
-from api.context import ApiContext, call
+from api.auth import BEARER_SECURITY, Caller, authenticated
+from api.context import Ctx, call
 from api.openapi import PRIVATE, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.orders import FillOut
@@ -22,7 +22,7 @@ class PortfolioController(Controller):
 
     @get("/fills", summary="Your fills", responses=problems(*PRIVATE))
     async def fills(
-        self, ctx: ApiContext, principal: Principal, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[FillOut]:
         """Your fills, oldest first."""
         after = decode_cursor(cursor, int)
@@ -31,7 +31,7 @@ class PortfolioController(Controller):
 
     @get("/positions", summary="Your positions", responses=problems(*PRIVATE))
     async def positions(
-        self, ctx: ApiContext, principal: Principal, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[PositionOut]:
         """Your net positions (long positive) by symbol, with cost and margin held."""
         after = decode_cursor(cursor, str)
@@ -44,7 +44,7 @@ class PortfolioController(Controller):
 
     @get("/ledger", summary="Your ledger entries", responses=problems(*PRIVATE))
     async def ledger(
-        self, ctx: ApiContext, principal: Principal, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[EntryOut]:
         """Every movement of your cash between buckets (available, reserved, margin), oldest first."""
         after = decode_cursor(cursor, int)
@@ -53,7 +53,7 @@ class PortfolioController(Controller):
 
     @get("/deliveries", summary="Your deliveries", responses=problems(*PRIVATE))
     async def deliveries(
-        self, ctx: ApiContext, principal: Principal, cursor: CursorParam = None, limit: LimitParam = 100
+        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
     ) -> Page[DeliveryOut]:
         """GPUs allocated to you as a buyer, or from your listings as a provider."""
         after = decode_cursor(cursor, int)

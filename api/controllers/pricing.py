@@ -18,7 +18,7 @@ from litestar.params import JSONBody
 
 import pricing
 from api.auth import BEARER_SECURITY, authenticated
-from api.context import ApiContext
+from api.context import Ctx
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
 from api.ratelimit import client_key, too_many
@@ -49,9 +49,7 @@ def _check_paths(body: dict[str, Any]) -> None:
     responses=problems(*PRIVATE),
     status_code=200,
 )
-async def price(
-    request: Request[Any, Any, Any], ctx: ApiContext, data: JSONBody[dict[str, Any]]
-) -> PriceResult:
+async def price(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[dict[str, Any]]) -> PriceResult:
     """Value one pricing request (the JSON of ``pricing.price``); invalid fields are a 400 naming them."""
     _check_paths(data)
     budget = ctx.price_budget

@@ -6,7 +6,7 @@ import msgspec
 import sqlalchemy as sa
 from litestar import Response, get
 
-from api.context import ApiContext, call
+from api.context import Ctx, call
 
 
 class Health(msgspec.Struct):
@@ -23,7 +23,7 @@ def _ping(engine: sa.Engine) -> None:
 
 
 @get("/health", tags=["system"], summary="Health", responses={})
-async def health(ctx: ApiContext) -> Response[Health]:
+async def health(ctx: Ctx) -> Response[Health]:
     """Database and book status; 503 when the database is unreachable or a book failed recovery."""
     try:
         await call(_ping, ctx.engine)

@@ -65,8 +65,9 @@ def test_trades_count_consecutively_and_private_orders_reach_only_their_owner() 
     for sub in (alice, bob):
         hub.subscribe(sub, "trades.X")
         hub.subscribe(sub, "orders")
-    hub.trade("X", {"id": 1})
-    hub.trade("X", {"id": 2})
+    hub.trade("X", 1, {"id": 1})
+    hub.trade("X", 2, {"id": 2})
+    hub.trade("X", 2, {"id": 2})  # read twice by concurrent requests: published once
     hub.order("acc_a", {"id": "o1"})
     alice_messages, bob_messages = drain(alice), drain(bob)
     assert [(m["seq"], m["prev_seq"]) for m in alice_messages if m["channel"] == "trades.X"] == [
@@ -91,7 +92,7 @@ def test_slow_consumer_is_cut_off_instead_of_losing_messages_silently() -> None:
     slow = Subscriber.create()
     hub.subscribe(slow, "trades.X")
     for i in range(QUEUE_SIZE + 1):
-        hub.trade("X", {"id": i})
+        hub.trade("X", i + 1, {"id": i})
     assert slow.overflowed
     assert len(drain(slow)) == QUEUE_SIZE
 

@@ -1,0 +1,97 @@
+"""An in-process API over a fresh SQLite database, with a small market and one key per role."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from market import db
+from market.service import Exchange
+
+
+@dataclass
+class Market:
+    """A client plus the keys and objects of the seeded market."""
+
+    client: TestClient[Litestar]
+    keys: dict[str, str]
+    ids: dict[str, str]
+    symbol: str
+    window: tuple[str, str]
+
+    def auth(self, who: str | None) -> dict[str, str]:
+        return {} if who is None else {"Authorization": f"Bearer {self.keys[who]}"}
+
+    def call(self, method: str, path: str, who: str | None = None, **kwargs: Any) -> Any:
+        headers = {**self.auth(who), **kwargs.pop("headers", {})}
+        return self.client.request(method, path, headers=headers, **kwargs)
+
+    def ok(self, method: str, path: str, who: str | None = None, status: int = 200, **kwargs: Any) -> Any:
+        response = self.call(method, path, who, **kwargs)
+        assert response.status_code == status, response.text
+        return response.json()
+
+
+def next_month_start(now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    return datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
+
+
+def make_client(url: str, **settings: Any) -> TestClient[Litestar]:
+    return TestClient(create_app(Settings(database_url=url, **{"rate_limit": 0.0, **settings})))
+
+
+@pytest.fixture
+def admin_key(sqlite_url: str) -> str:
+    engine = db.make_engine(sqlite_url)
+    try:
+        return Exchange(engine).create_account("ops", ["admin"]).api_key
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def market(sqlite_url: str, admin_key: str) -> Iterator[Market]:
+    """Admin, two providers, two traders (with cash); product H100; next month's physical forward,
+    on which the first provider listed 10 GPUs."""
+    with make_client(sqlite_url) as client:
+        m = Market(client, {"admin": admin_key}, {}, "", ("", ""))
+        for name, role in (
+            ("provider", "provider"),
+            ("provider2", "provider"),
+            ("trader", "trader"),
+            ("trader2", "trader"),
+        ):
+            created = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": name, "roles": [role]})
+            m.keys[name] = created["api_key"]
+            m.ids[name] = created["account"]["id"]
+        for trader in ("trader", "trader2"):
+            m.ok("POST", f"/v1/accounts/{m.ids[trader]}/deposits", "admin", 201, json={"amount": "1000000"})
+        m.ok("POST", "/v1/products", "admin", 201, json={"id": "H100", "description": "H100 SXM 80GB"})
+        start = next_month_start()
+        forward = m.ok(
+            "POST",
+            "/v1/instruments",
+            "admin",
+            201,
+            json={"type": "forward", "product": "H100", "window": "month", "start": start.isoformat()},
+        )
+        m.symbol = forward["symbol"]
+        m.window = (forward["window_start"], forward["window_end"])
+        listing = m.ok(
+            "POST",
+            "/v1/listings",
+            "provider",
+            201,
+            json={"product": "H100", "gpus": 10, "start": m.window[0], "end": m.window[1]},
+        )
+        m.ids["listing"] = str(listing["id"])
+        yield m
