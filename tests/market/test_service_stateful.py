@@ -1,0 +1,170 @@
+"""A hypothesis state machine drives the exchange through deposits, listings, orders, cancels, amends,
+the clock and settlement, and checks every invariant after every step (SQLite)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from market.db import make_engine
+from market.errors import MarketError
+from market.records import OrderRequest
+from market.service import Exchange
+from tests.market.conftest import DECEMBER, JANUARY, START, Clock
+
+SYMBOLS = ["H100-2026-12", "H100-2026-11-25", "H100-2026-11-26", "A100-2026-12"]
+prices = st.integers(min_value=1490, max_value=1510)
+quantities = st.integers(min_value=1, max_value=4)
+
+
+def machine(template: Path, workdir: Path) -> type[RuleBasedStateMachine]:
+    counter = iter(range(10**6))
+
+    class ExchangeMachine(RuleBasedStateMachine):
+        """Random traffic from one provider and two traders on physical and cash-settled forwards."""
+
+        @initialize()
+        def open_market(self) -> None:
+            path = workdir / f"m{next(counter)}.db"
+            shutil.copyfile(template, path)
+            self.engine = make_engine(f"sqlite:///{path}")
+            self.clock = Clock(START)
+            self.ex = Exchange(self.engine, clock=self.clock)
+            self.ex.start()
+            self.ex.create_product("H100")
+            self.ex.create_product("A100")
+            self.ex.create_series("H100", months=1, weeks=0, days=2)
+            self.ex.create_series("A100", months=1, weeks=0, days=0, settlement="cash")
+            self.ex.add_fixings(
+                "A100", [(START - timedelta(days=d), 1_500_000 + 10_000 * (d % 3)) for d in range(12)]
+            )
+            self.ex.refresh_marks()
+            self.provider = self.ex.create_account("p", ["provider"]).account.id
+            self.traders = [self.ex.create_account(n, ["trader"]).account.id for n in ("t1", "t2")]
+            for trader in self.traders:
+                self.ex.deposit(trader, 20_000_000_000, f"seed-{trader}")
+            tomorrow = START.replace(hour=0) + timedelta(days=1)
+            self.ex.create_listing(self.provider, "H100", 6, DECEMBER, JANUARY)
+            self.ex.create_listing(self.provider, "H100", 6, tomorrow, tomorrow + timedelta(days=2))
+            self.keys = 0
+
+        def teardown(self) -> None:
+            if hasattr(self, "ex"):
+                self.ex.close()
+                self.engine.dispose()
+
+        def _attempt(self, action: Callable[..., object], *args: object, **kwargs: object) -> object:
+            try:
+                return action(*args, **kwargs)
+            except MarketError:
+                return None  # a refusal is a legitimate outcome; anything else is a bug
+
+        @rule(who=st.integers(0, 1), usd=st.integers(1, 5_000))
+        def deposit(self, who: int, usd: int) -> None:
+            self.keys += 1
+            self.ex.deposit(self.traders[who], usd * 1_000_000, f"k{self.keys}")
+
+        @rule(gpus=st.integers(1, 5), whole_month=st.booleans())
+        def list_capacity(self, gpus: int, whole_month: bool) -> None:
+            start, end = (
+                (DECEMBER, JANUARY) if whole_month else (START.replace(hour=0) + timedelta(days=1), DECEMBER)
+            )
+            self._attempt(self.ex.create_listing, self.provider, "H100", gpus, start, end)
+
+        @rule(data=st.data())
+        def shrink_listing(self, data: st.DataObject) -> None:
+            listings = self.ex.listings(self.provider)
+            if listings:
+                listing = data.draw(st.sampled_from(listings))
+                self._attempt(self.ex.withdraw_listing, self.provider, listing.id)
+
+        @rule(
+            who=st.integers(0, 1),
+            symbol=st.sampled_from(SYMBOLS),
+            side=st.sampled_from(["buy", "sell"]),
+            kind=st.sampled_from(["limit", "limit", "limit", "market", "ioc", "post_only", "iceberg"]),
+            qty=quantities,
+            price=prices,
+            stp=st.sampled_from(["cancel_newest", "cancel_oldest", "decrement", "none"]),
+        )
+        def place(self, who: int, symbol: str, side: str, kind: str, qty: int, price: int, stp: str) -> None:
+            physical_sell = side == "sell" and symbol.startswith("H100")
+            account = self.provider if physical_sell else self.traders[who]
+            request = OrderRequest(
+                symbol=symbol,
+                side=side,
+                qty=qty,
+                type="market" if kind == "market" else "limit",
+                price_ticks=None if kind == "market" else price,
+                tif="ioc" if kind in ("ioc", "market") else "gtc",
+                post_only=kind == "post_only",
+                display_qty=1 if kind == "iceberg" else None,
+                stp=stp,
+            )
+            self._attempt(self.ex.place_order, account, request)
+
+        def _live(self) -> list:
+            return [o for a in [self.provider, *self.traders] for o in self.ex.orders(a, status="live")]
+
+        @rule(data=st.data())
+        def cancel(self, data: st.DataObject) -> None:
+            live = self._live()
+            if live:
+                target = data.draw(st.sampled_from(live))
+                self._attempt(self.ex.cancel_order, target.account_id, target.id)
+
+        @rule(data=st.data(), qty=quantities, price=st.none() | prices)
+        def amend(self, data: st.DataObject, qty: int, price: int | None) -> None:
+            live = self._live()
+            if live:
+                target = data.draw(st.sampled_from(live))
+                self._attempt(self.ex.amend_order, target.account_id, target.id, qty=qty, price_ticks=price)
+
+        @rule(hours=st.integers(1, 8))
+        def time_passes(self, hours: int) -> None:
+            self.clock.advance(hours=hours)
+            self.ex.add_fixings(
+                "A100", [(self.clock.now.replace(minute=0, second=0), 1_550_000)], source="tick"
+            )
+
+        @rule()
+        def settle(self) -> None:
+            self.ex.settle()
+
+        @invariant()
+        def invariants_hold(self) -> None:
+            if hasattr(self, "ex"):
+                assert self.ex.check() == []
+
+    return ExchangeMachine
+
+
+def test_exchange_state_machine(sqlite_url: str, tmp_path: Path) -> None:
+    template = Path(sqlite_url.removeprefix("sqlite:///"))
+    run_state_machine_as_test(
+        machine(template, tmp_path),
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+
+
+@pytest.mark.slow
+def test_exchange_state_machine_long(sqlite_url: str, tmp_path: Path) -> None:
+    template = Path(sqlite_url.removeprefix("sqlite:///"))
+    run_state_machine_as_test(
+        machine(template, tmp_path),
+        settings=settings(
+            max_examples=200, stateful_step_count=60, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
+    )
