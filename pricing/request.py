@@ -45,6 +45,8 @@ MAX_LEVEL = 1e9
 """Largest accepted absolute price or strike (USD per GPU-hour is a few dollars)."""
 MAX_LOG_LEVEL = 20.0
 """Largest accepted absolute log-price factor (e^20 is about 5e8)."""
+MIN_PERIOD = 1.0 / 8760.0
+"""Shortest seasonal period (one hour): shorter cycles are below the market's resolution."""
 MAX_FIXINGS = 10_000
 """Most fixings in one schedule: an hourly year (8,760) fits."""
 MAX_PATHS = 100_000_000
@@ -282,7 +284,7 @@ def _parse_seasonality(f: _Fields, level: float) -> Seasonality:
         terms.append(
             SeasonalTerm(
                 amplitude=t.number("amplitude", low=-level, high=level),
-                period=t.number("period", positive=True, high=MAX_TIME),
+                period=t.number("period", low=MIN_PERIOD, high=MAX_TIME),
                 phase=t.number("phase", 0.0, low=-MAX_TIME, high=MAX_TIME),
             )
         )
