@@ -110,11 +110,9 @@ class _Fields:
     ) -> float:
         """A finite number within [low, high] (and > 0 when ``positive``)."""
         value = _number(self.raw(key, default), self.at(key))
-        bounds = f"between {low:g} and {high:g}" if low is not None and high is not None else ""
-        if positive and value <= 0:
-            raise RequestError(self.at(key), f"must be positive{_upto(high)}, got {value:g}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise RequestError(self.at(key), f"must be {bounds}, got {value:g}")
+        too_low = (positive and value <= 0.0) or (low is not None and value < low)
+        if too_low or (high is not None and value > high):
+            raise RequestError(self.at(key), f"must be {_range(low, high, positive)}, got {value:g}")
         return value
 
     def integer(self, key: str, default: Any = _MISSING, *, low: int, high: int) -> int:
@@ -157,8 +155,12 @@ def _kind(value: object) -> str:
     )
 
 
-def _upto(high: float | None) -> str:
-    return f" and at most {high:g}" if high is not None else ""
+def _range(low: float | None, high: float | None, positive: bool) -> str:
+    if positive:
+        return "positive" + (f" and at most {high:g}" if high is not None else "")
+    if low is not None and high is not None:
+        return f"between {low:g} and {high:g}"
+    return f"at least {low:g}" if low is not None else f"at most {high:g}"
 
 
 def _number(value: object, path: str) -> float:

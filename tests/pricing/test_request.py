@@ -74,6 +74,7 @@ def test_error_string_is_path_then_reason() -> None:
     [
         ({"model": {**GBM_MODEL, "vol": 0.0}}, "model.vol", "must be positive"),
         ({"model": {**GBM_MODEL, "vol": -0.1}}, "model.vol", "must be positive"),
+        ({"model": {**GBM_MODEL, "vol": 7.0}}, "model.vol", "must be positive and at most 5, got 7"),
         ({"model": {**GBM_MODEL, "spot": math.nan}}, "model.spot", "finite"),
         ({"model": {**GBM_MODEL, "spot": math.inf}}, "model.spot", "finite"),
         ({"model": {**GBM_MODEL, "spot": True}}, "model.spot", "must be a number"),
