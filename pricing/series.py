@@ -20,6 +20,7 @@ Resampling rules (see docs/backtesting.md):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -135,8 +136,8 @@ def resample(
     The grid runs over whole steps from the first observation (rounded up) to the last (rounded
     down). A point whose latest observation is older than ``max_gap`` is a gap (see module docstring).
     """
-    step = pd.Timedelta(freq)
-    limit = pd.Timedelta(max_gap)
+    step = duration(freq)
+    limit = duration(max_gap)
     if step <= pd.Timedelta(0):
         raise SeriesError(f"resampling step must be positive, got {freq!r}")
     first, last = series.index[0].ceil(step), series.index[-1].floor(step)
@@ -164,6 +165,17 @@ def resample(
     result = values.astype(float).rename("price")
     result.index.name = "timestamp"
     return result
+
+
+def duration(value: str | pd.Timedelta) -> pd.Timedelta:
+    """A duration such as ``"1h"``, ``"7d"`` or ``"90min"`` (lower-case days accepted, as people write)."""
+    if isinstance(value, pd.Timedelta):
+        return value
+    text = re.sub(r"(?<=\d)\s*d(ays?)?\b", "D", str(value).strip())
+    try:
+        return pd.Timedelta(text)
+    except ValueError as exc:
+        raise SeriesError(f"not a duration: {value!r} (use e.g. 1h, 1d, 7d)") from exc
 
 
 def year_fractions(index: pd.DatetimeIndex, origin: pd.Timestamp) -> np.ndarray:

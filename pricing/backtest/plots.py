@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from pricing.series import duration
+
 if TYPE_CHECKING:
     from pricing.backtest.result import BacktestResult
 
-KINDS = ("bands", "coverage", "errors", "cap_pnl")
-
 
 def _ordered(values: pd.Series) -> list[str]:
-    return sorted(values.unique(), key=pd.Timedelta)
+    return sorted(values.unique(), key=duration)
 
 
 def bands(result: BacktestResult) -> Figure:
@@ -41,7 +41,7 @@ def bands(result: BacktestResult) -> Figure:
         for j, horizon in enumerate(horizons):
             ax = axes[i][j]
             rows = f[(f["model"] == model) & (f["horizon"] == horizon) & (f["window"] == window)]
-            start = pd.to_datetime(rows["origin"]) + pd.Timedelta(horizon)
+            start = pd.to_datetime(rows["origin"]) + duration(horizon)
             ax.plot(result.series.index, result.series.to_numpy(), color="0.8", lw=0.8, label="price")
             ax.fill_between(start, rows["q05"], rows["q95"], color="C0", alpha=0.2, step="post", label="90%")
             ax.fill_between(start, rows["q25"], rows["q75"], color="C0", alpha=0.35, step="post", label="50%")

@@ -16,17 +16,17 @@ from pricing.backtest.metrics import rank, summarise
 from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
 from pricing.backtest.result import BacktestResult
 from pricing.backtest.tasks import OriginResult, OriginTask, Target, evaluate_origin, fit_models
-from pricing.series import HOURS_PER_YEAR
+from pricing.series import HOURS_PER_YEAR, SeriesError, duration
 
 
 def _duration(value: str | pd.Timedelta, what: str) -> pd.Timedelta:
     try:
-        duration = pd.Timedelta(value)
-    except ValueError as exc:
-        raise ValueError(f"{what}: not a duration: {value!r} (use e.g. 1h, 1d, 7d)") from exc
-    if duration < pd.Timedelta(0):
+        length = duration(value)
+    except SeriesError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    if length < pd.Timedelta(0):
         raise ValueError(f"{what}: must not be negative, got {value!r}")
-    return duration
+    return length
 
 
 BACKTEST_OPTIONS: dict[str, dict[str, float]] = {"gbm": {"carry": 0.0}}

@@ -15,13 +15,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from pricing.models import Seasonality, SeasonalTerm
-from pricing.series import HOURS_PER_YEAR, year_fractions
+from pricing.series import HOURS_PER_YEAR, duration, year_fractions
 
 
 def period_in_years(period: float | str) -> float:
     """A seasonal period given in years (a number) or as a duration string such as ``"1D"`` or ``"7d"``."""
     if isinstance(period, str):
-        years = pd.Timedelta(period) / pd.Timedelta(hours=HOURS_PER_YEAR)
+        years = duration(period) / pd.Timedelta(hours=HOURS_PER_YEAR)
     else:
         years = float(period)
     if not years > 0.0:
