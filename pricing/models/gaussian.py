@@ -50,11 +50,13 @@ def linear_recursion(
     for i in range(steps):
         row = shocks[i]
         row *= scale[i]
-        if isinstance(previous, np.ndarray):
+        if not isinstance(previous, np.ndarray):
+            row += previous * decay[i]
+        elif decay[i] == 1.0:
+            row += previous
+        else:
             np.multiply(previous, decay[i], out=work)
             row += work
-        else:
-            row += previous * decay[i]
         if shift[i] != 0.0:
             row += shift[i]
         previous = row

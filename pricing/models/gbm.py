@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pricing.models.gaussian import linear_recursion
 from pricing.models.simulation import PathModel, steps_of
 
 
@@ -42,10 +43,9 @@ class GBM(PathModel):
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
     ) -> NDArray[np.float64]:
         steps = steps_of(times)
-        log_s = normals[0] * (self.vol * np.sqrt(steps))[:, None]
-        log_s += ((self.carry - 0.5 * self.vol**2) * steps)[:, None]
-        log_s[0] += np.log(self.spot)
-        np.cumsum(log_s, axis=0, out=log_s)
+        drift = (self.carry - 0.5 * self.vol**2) * steps
+        scale = self.vol * np.sqrt(steps)
+        log_s = linear_recursion(np.log(self.spot), np.ones_like(steps), drift, scale, normals[0])
         return log_s[None]
 
     def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:

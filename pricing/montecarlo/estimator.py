@@ -44,7 +44,7 @@ class ControlledMean:
             raise FloatingPointError("Monte Carlo samples contain NaN or infinite values")
         mean = samples.mean(axis=1)
         centred = samples - mean[:, None]
-        comoment = centred @ centred.T
+        comoment = np.einsum("in,jn->ij", centred, centred)  # not BLAS: its threads stall on a busy machine
         total = self._count + n
         delta = mean - self._mean
         self._comoment += comoment + np.outer(delta, delta) * (self._count * n / total)

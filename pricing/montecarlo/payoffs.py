@@ -163,10 +163,13 @@ def _cap(model: Model, instrument: Cap, rate: float) -> Payoff:
     discounts = np.exp(-rate * times)
 
     def discounted_spots(paths: Paths) -> NDArray[np.float64]:
-        return discounts @ paths.spots / times.size
+        return np.einsum("i,ij->j", discounts, paths.spots) / times.size
 
     def sample(paths: Paths) -> NDArray[np.float64]:
-        return discounts @ intrinsic(instrument.kind, paths.spots, instrument.strike) / times.size
+        return (
+            np.einsum("i,ij->j", discounts, intrinsic(instrument.kind, paths.spots, instrument.strike))
+            / times.size
+        )
 
     mean = float(discounts @ model.forward(times)) / times.size
     return Payoff(times, sample, (discounted_spots,), (mean,))
