@@ -1,0 +1,138 @@
+"""``flopex calibrate`` and ``flopex backtest`` on CSV files and the real gpu-price-tracker data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from pricing.models import Schwartz1F
+from pricing.synthetic import generate
+
+H100 = Path(__file__).resolve().parents[3] / "shared" / "data" / "gpu-price-tracker" / "H100_80GB_SXM5.jsonl"
+
+
+@pytest.fixture(scope="module")
+def csv_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    series = generate(Schwartz1F(spot=2.5, kappa=365.0, alpha=0.9, vol=2.7), periods=24 * 20, seed=2)
+    path = tmp_path_factory.mktemp("data") / "prices.csv"
+    series.rename("usd").to_frame().rename_axis("when").to_csv(path)
+    return path
+
+
+def test_calibrate_prints_a_table_and_json(csv_file: Path) -> None:
+    args = [
+        "calibrate",
+        str(csv_file),
+        "--model",
+        "schwartz1f",
+        "--time-column",
+        "when",
+        "--price-column",
+        "usd",
+    ]
+    table = CliRunner().invoke(main, args)
+    assert table.exit_code == 0, table.output
+    assert "kappa" in table.output
+    assert "Ljung-Box" in table.output
+    as_json = CliRunner().invoke(main, [*args, "--json"])
+    summary = json.loads(as_json.output)
+    assert summary["model"]["type"] == "schwartz1f"
+    assert summary["std_errors"]["kappa"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["calibrate", "missing.csv"], "error: missing.csv: no such file"),
+        (["calibrate", "{csv}"], "error: {csv}: no column 'timestamp'"),
+        (["backtest", "{csv}", "--models", "heston", "--out", "x"], "error: unknown model 'heston'"),
+        (
+            [
+                "backtest",
+                "{csv}",
+                "--time-column",
+                "when",
+                "--price-column",
+                "usd",
+                "--train",
+                "30d",
+                "--out",
+                "x",
+            ],
+            "error: not enough data",
+        ),
+    ],
+)
+def test_mistakes_give_one_error_line(csv_file: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, [a.replace("{csv}", str(csv_file)) for a in args])
+    assert result.exit_code != 0
+    assert message.replace("{csv}", str(csv_file)) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [
+        "backtest",
+        str(csv_file),
+        "--time-column",
+        "when",
+        "--price-column",
+        "usd",
+        "--models",
+        "schwartz1f,gbm",
+        "--horizons",
+        "1d,2d",
+        "--window",
+        "1d",
+        "--train",
+        "7d",
+        "--step",
+        "2d",
+        "--paths",
+        "200",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "schwartz1f" in result.output
+    assert (out / "report.html").is_file()
+    assert {m["horizon"] for m in json.loads((out / "metrics.json").read_text())["metrics"]} == {"1d", "2d"}
+
+
+@pytest.mark.skipif(not H100.is_file(), reason="gpu-price-tracker data not present")
+def test_backtest_on_the_real_h100_median(tmp_path: Path) -> None:
+    args = [
+        "backtest",
+        str(H100),
+        "--format",
+        "gpu-price-tracker",
+        "--stat",
+        "median",
+        "--models",
+        "schwartz1f,gbm",
+        "--horizons",
+        "1d",
+        "--window",
+        "1d",
+        "--train",
+        "7d",
+        "--step",
+        "4d",
+        "--paths",
+        "200",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "forecasts.csv").is_file()
