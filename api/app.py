@@ -33,7 +33,7 @@ from api.controllers.system import health
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.openapi import openapi_config
-from api.publish import load_book
+from api.publish import load_book, start_trades
 from api.ratelimit import TokenBuckets, request_limiter
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
@@ -83,8 +83,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exchange.close()
             engine.dispose()
 
-    async def stream_book(symbol: str) -> BookState:
-        return await load_book(ctx, symbol)
+    async def prepare_channel(channel: str) -> BookState | None:
+        kind, _, symbol = channel.partition(".")
+        if kind == "book":
+            return await load_book(ctx, symbol)
+        if kind == "trades":
+            await start_trades(ctx, symbol)
+        else:
+            await ctx.tick_micros(symbol)  # unknown_instrument for a symbol that does not exist
+        return None
 
     before_request = None
     if settings.rate_limit > 0:
@@ -103,7 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OrderController,
             PortfolioController,
             AdminController,
-            stream_route(stream_book),
+            stream_route(prepare_channel),
         ],
         dependencies={
             "ctx": Provide(context_of, sync_to_thread=False),

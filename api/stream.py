@@ -242,8 +242,9 @@ class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
     key: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
-BookLoader = Callable[[str], Awaitable[BookState]]
-"""Reads a symbol's current book from the exchange (raises ``MarketError`` for unknown symbols)."""
+ChannelPreparer = Callable[[str], Awaitable[BookState | None]]
+"""Readies a public channel before it is subscribed: returns the current book for ``book.`` channels,
+starts following trades for ``trades.`` channels; raises ``MarketError`` for unknown symbols."""
 
 
 def _error(code: str, detail: str) -> dict[str, Any]:
@@ -255,7 +256,7 @@ async def _handle(
     subscriber: Subscriber,
     hub: StreamHub,
     authenticator: Authenticator,
-    load_book: BookLoader,
+    prepare: ChannelPreparer,
 ) -> None:
     if message.op == "ping":
         subscriber.deliver({"type": "pong"})
@@ -280,9 +281,9 @@ async def _handle(
                 subscriber.deliver({**_error("invalid_channel", problem), "channel": channel})
                 continue
             book = None
-            if channel.startswith("book."):
+            if channel not in PRIVATE_CHANNELS:
                 try:
-                    book = await load_book(channel.removeprefix("book."))
+                    book = await prepare(channel)
                 except MarketError as exc:
                     subscriber.deliver({**_error(exc.code, exc.message), "channel": channel})
                     continue
@@ -304,8 +305,8 @@ async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, heart
         await socket.send_text(msgspec.json.encode({"type": "heartbeat"}).decode())
 
 
-def stream_route(load_book: BookLoader, heartbeat: float = HEARTBEAT_SECONDS) -> WebsocketRouteHandler:
-    """The ``/v1/stream`` WebSocket handler over ``load_book`` (see the protocol at the top)."""
+def stream_route(prepare: ChannelPreparer, heartbeat: float = HEARTBEAT_SECONDS) -> WebsocketRouteHandler:
+    """The ``/v1/stream`` WebSocket handler (see the protocol at the top)."""
 
     @websocket("/v1/stream")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
@@ -334,7 +335,7 @@ def stream_route(load_book: BookLoader, heartbeat: float = HEARTBEAT_SECONDS) ->
                     except msgspec.DecodeError:
                         subscriber.deliver(_error("invalid_message", "messages must be JSON objects"))
                         continue
-                    await _handle(message, subscriber, hub, authenticator, load_book)
+                    await _handle(message, subscriber, hub, authenticator, prepare)
         except WebSocketDisconnect:
             pass
         finally:
