@@ -259,7 +259,8 @@ def test_swing_with_every_right_is_the_european_strip() -> None:
 
 def test_jump_ou_swing_strip_against_mc_europeans() -> None:
     """QuantLib's Kluge-model swing with every right is a strip of calls on the spot, which our Monte
-    Carlo values date by date (exact jumps): agreement within the FD error (1%) and 4 standard errors."""
+    Carlo values date by date (exact jumps): agreement within the FD error (0.3% measured, 0.6%
+    allowed) and 4 standard errors."""
     model = {
         "type": "jump_ou",
         "x0": 0.0,
@@ -300,7 +301,7 @@ def test_jump_ou_swing_strip_against_mc_europeans() -> None:
     ]
     strip = sum(leg["value"] for leg in legs)
     error = math.sqrt(sum(leg["std_error"] ** 2 for leg in legs))
-    assert abs(swing["value"] - strip) < 0.01 * strip + 4 * error
+    assert abs(swing["value"] - strip) < 0.006 * strip + 4 * error
 
 
 @pytest.mark.parametrize(
