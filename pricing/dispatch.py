@@ -15,8 +15,9 @@ from typing import Any, Literal
 import numpy as np
 
 from pricing.analytic import closed_form_gap, price_closed_form
+from pricing.analytic.closed_form import underlying_times
 from pricing.greeks import greeks
-from pricing.instruments import Bermudan, European, ForwardUnderlying, Instrument, SpotUnderlying, Swing
+from pricing.instruments import Bermudan, European, Instrument, Swing
 from pricing.request import PricingRequest, RequestError, parse_request
 
 Resolved = Literal["analytic", "mc", "lsm", "quantlib"]
@@ -70,10 +71,7 @@ def valuate(request: PricingRequest, method: Resolved) -> tuple[float, float | N
 def schedule(instrument: Instrument) -> tuple[float, ...]:
     """The times whose forwards make the instrument's fair forward (see ``window_forward``)."""
     if isinstance(instrument, European):
-        u = instrument.underlying
-        if isinstance(u, SpotUnderlying):
-            return (instrument.expiry,)
-        return (u.maturity,) if isinstance(u, ForwardUnderlying) else u.fixings
+        return tuple(underlying_times(instrument))
     if isinstance(instrument, Bermudan | Swing):
         return instrument.exercise
     return instrument.fixings

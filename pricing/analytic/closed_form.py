@@ -75,7 +75,8 @@ def price_closed_form(model: Model, instrument: Instrument, rate: float) -> floa
     return _cap(state, instrument, rate)
 
 
-def _underlying_times(instrument: European) -> NDArray[np.float64]:
+def underlying_times(instrument: European) -> NDArray[np.float64]:
+    """The maturities whose forwards make the option's underlying (the expiry, for the spot)."""
     u = instrument.underlying
     if isinstance(u, SpotUnderlying):
         return np.array([instrument.expiry])
@@ -87,7 +88,7 @@ def _underlying_times(instrument: European) -> NDArray[np.float64]:
 def _european(state: GaussianState, instrument: European) -> float:
     """Undiscounted E[(U - K)^+] (or put), U the mean of F(tau, t_i) over the underlying's times."""
     tau, strike = instrument.expiry, instrument.strike
-    times = _underlying_times(instrument)
+    times = underlying_times(instrument)
     forwards = state.model.forward(times)
     weights = np.full(len(times), 1.0 / len(times))
     loadings = state.loadings(tau, times)
