@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate
 from scipy.stats import norm
 
@@ -180,6 +182,25 @@ def test_one_factor_basket_matches_numerical_integral_with_mixed_loadings() -> N
         assert basket.basket_call(c, b[:, None], strike) == pytest.approx(expected, abs=1e-9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    c=st.lists(st.floats(0.01, 3.0), min_size=1, max_size=5),
+    b=st.lists(st.floats(-1.5, 1.5), min_size=5, max_size=5),
+    strike=st.floats(0.01, 10.0),
+)
+def test_one_factor_basket_property(c: list[float], b: list[float], strike: float) -> None:
+    """Any weights, loadings of any signs and strike: equal to adaptive quadrature of the payoff."""
+    weights, loadings = np.array(c), np.array(b[: len(c)])
+
+    def integrand(z: float) -> float:
+        return max(
+            float(np.sum(weights * np.exp(loadings * z - 0.5 * loadings**2))) - strike, 0.0
+        ) * norm.pdf(z)
+
+    expected, _ = integrate.quad(integrand, -14, 14, limit=500, points=[-3, -1, 0, 1, 3])
+    assert basket.basket_call(weights, loadings[:, None], strike) == pytest.approx(expected, abs=1e-8)
+
+
 def test_two_factor_quadrature_has_converged(monkeypatch: pytest.MonkeyPatch) -> None:
     model = SchwartzSmith(0.15, 0.65, 1.2, 0.7, -0.25, 0.3, 0.4, 0.05)
     instrument = European("call", 2.0, 0.4, SwapUnderlying(tuple(np.linspace(0.5, 1.0, 7))))
@@ -256,9 +277,9 @@ def test_forward_against_mc(model: Any) -> None:
     the forward control variate (which would make the comparison circular) or antithetics (which
     make a linear payoff exact under arithmetic_ou)."""
     instrument = Forward(tuple(np.linspace(0.05, 1.5, 12)), 0.0, 1.5)
-    settings = MonteCarloSettings(
+    mc_settings = MonteCarloSettings(
         paths=2**16, seed=5, antithetic=False, control_variate=False, sampler="pseudo"
     )
-    mc = price_mc(model, instrument, 0.0, settings)
+    mc = price_mc(model, instrument, 0.0, mc_settings)
     exact = float(np.mean(model.forward(np.asarray(instrument.fixings))))
     assert abs(mc.value - exact) < 4.0 * mc.std_error
