@@ -23,6 +23,7 @@ from api.batching import OrderBatcher
 from api.context import ApiContext, context_of
 from api.controllers.accounts import AccountController, me
 from api.controllers.admin import AdminController
+from api.controllers.index import IndexController
 from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
 from api.controllers.market_data import MarketDataController
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ListingController,
             OrderController,
             PortfolioController,
+            IndexController,
             AdminController,
             stream_route(prepare_channel),
         ],

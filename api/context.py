@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,7 +18,11 @@ from api.batching import OrderBatcher
 from api.ratelimit import TokenBuckets
 from api.settings import Settings
 from api.stream import StreamHub
+from market.records import MarkInfo
 from market.service import Exchange
+
+MARK_SECONDS = 5.0
+"""How long a mark (fair value and Greeks) is reused before it is priced again."""
 
 T = TypeVar("T")
 
@@ -34,6 +39,17 @@ class ApiContext:
     orders: OrderBatcher
     price_budget: TokenBuckets
     _ticks: dict[str, int] = field(default_factory=dict)
+    _marks: dict[tuple[str, bool], tuple[float, MarkInfo]] = field(default_factory=dict)
+
+    async def mark(self, symbol: str, *, greeks: bool) -> MarkInfo:
+        """The exchange's mark of ``symbol``, reused for :data:`MARK_SECONDS` (pricing is costly)."""
+        now = time.monotonic()
+        cached = self._marks.get((symbol, greeks))
+        if cached is not None and now - cached[0] < MARK_SECONDS:
+            return cached[1]
+        mark = await call(self.exchange.mark, symbol, greeks=greeks)
+        self._marks[(symbol, greeks)] = (now, mark)
+        return mark
 
     async def tick_micros(self, symbol: str) -> int:
         """The tick of an instrument (fixed at listing, so cached); ``unknown_instrument`` if none."""

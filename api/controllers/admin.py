@@ -1,13 +1,14 @@
-"""Operator routes: the market's invariants (and settlement, once the service runs it)."""
+"""Operator routes: run settlement, check the invariants."""
 
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, get, post
 
 from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, problems
+from api.publish import announce
 
 
 class CheckOut(msgspec.Struct):
@@ -17,6 +18,15 @@ class CheckOut(msgspec.Struct):
     breaches: list[str]
 
 
+class SettlementOut(msgspec.Struct):
+    """The instruments each settlement step touched (empty when nothing was due)."""
+
+    expired: list[str]
+    delivered: list[str]
+    cash_settled: list[str]
+    exercised: list[str]
+
+
 class AdminController(Controller):
     """Needs the ``admin`` role."""
 
@@ -24,6 +34,18 @@ class AdminController(Controller):
     tags = ("admin",)
     guards = (requires("admin"),)
     security = BEARER_SECURITY
+
+    @post("/settle", status_code=200, summary="Run settlement", responses=problems(*ADMIN))
+    async def settle(self, ctx: Ctx) -> SettlementOut:
+        """Expire, deliver, cash-settle and exercise what is due now; a second run changes nothing."""
+        report = await call(ctx.exchange.settle)
+        await announce(ctx, (), report.expired)
+        return SettlementOut(
+            expired=list(report.expired),
+            delivered=list(report.delivered),
+            cash_settled=list(report.cash_settled),
+            exercised=list(report.exercised),
+        )
 
     @get("/check", summary="Check the invariants", responses=problems(*ADMIN))
     async def check(self, ctx: Ctx) -> CheckOut:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
-from market.records import BookInfo, BookLevel, MarkInfo, TradeInfo
+from api.schemas.common import Instant, Price, Request
+from market.records import BookInfo, BookLevel, FixingInfo, MarkInfo, TradeInfo
 from market.units import micros_to_price, ticks_to_price
 
 Level = tuple[str, int]
@@ -59,7 +61,8 @@ class TradeOut(msgspec.Struct):
 
 
 class TickerOut(msgspec.Struct):
-    """Best bid and ask, last trade, 24-hour volume and the pricing core's mark."""
+    """Best bid and ask, last trade price, lots traded in the last 24 hours and the pricing core's mark
+    (null while the product has no index fixings)."""
 
     symbol: str
     best_bid: str | None
@@ -100,3 +103,41 @@ class CandleOut(msgspec.Struct):
     low: str
     close: str
     volume: int
+
+
+class FixingIn(msgspec.Struct, forbid_unknown_fields=True):
+    """One index observation: USD per GPU-hour at an instant."""
+
+    at: Instant
+    price: Price
+
+
+class FixingsCreate(Request):
+    """Index fixings to store (repeats of a stored instant are skipped)."""
+
+    fixings: Annotated[list[FixingIn], msgspec.Meta(min_length=1, max_length=1000)]
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] = "ingest"
+
+
+class FixingsAdded(msgspec.Struct):
+    """How many of the posted fixings were new."""
+
+    added: int
+
+
+class FixingOut(msgspec.Struct):
+    """An index observation."""
+
+    product: str
+    at: datetime
+    price: str
+    source: str
+
+    @classmethod
+    def of(cls, fixing: FixingInfo) -> FixingOut:
+        return cls(
+            product=fixing.product,
+            at=fixing.at,
+            price=micros_to_price(fixing.price_micros),
+            source=fixing.source,
+        )

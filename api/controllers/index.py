@@ -1,0 +1,61 @@
+"""The reference index of a product: its fixings (public) and their ingestion (admin)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Controller, get, post
+from litestar.params import FromQuery, JSONBody
+
+from api.auth import BEARER_SECURITY, requires
+from api.context import Ctx, call
+from api.openapi import ADMIN, problems
+from api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
+from api.schemas.common import Instant, ProductId
+from api.schemas.market_data import FixingOut, FixingsAdded, FixingsCreate
+from market.units import dollars_to_micros, from_epoch_us, to_epoch_us
+
+
+class IndexController(Controller):
+    """Index fixings per product, in USD per GPU-hour."""
+
+    path = "/v1/index/{product:str}"
+    tags = ("index",)
+
+    @get("/", summary="Index fixings", responses=problems(404))
+    async def fixings(
+        self,
+        ctx: Ctx,
+        product: ProductId,
+        start: FromQuery[Instant | None] = None,
+        end: FromQuery[Instant | None] = None,
+        cursor: CursorParam = None,
+        limit: LimitParam = 100,
+    ) -> Page[FixingOut]:
+        """The fixings in ``[start, end)``, oldest first."""
+        after = decode_cursor(cursor, int)
+        if after is not None:
+            resume = from_epoch_us(after) + timedelta(microseconds=1)
+            start = resume if start is None else max(start, resume)
+        found = await call(ctx.exchange.fixings, product, start=start, end=end, limit=limit + 1)
+        more = len(found) > limit
+        found = found[:limit]
+        return Page(
+            items=[FixingOut.of(f) for f in found],
+            next_cursor=encode_cursor(to_epoch_us(found[-1].at)) if more and found else None,
+        )
+
+    @post(
+        "/fixings",
+        status_code=201,
+        summary="Add index fixings",
+        responses=problems(*ADMIN, 404),
+        guards=[requires("admin")],
+        security=BEARER_SECURITY,
+    )
+    async def add_fixings(self, ctx: Ctx, product: ProductId, data: JSONBody[FixingsCreate]) -> FixingsAdded:
+        """Store observations of the index (e.g. from a price feed)."""
+        fixings = [
+            (f.at, dollars_to_micros(f.price, f"fixings[{i}].price")) for i, f in enumerate(data.fixings)
+        ]
+        return FixingsAdded(added=await call(ctx.exchange.add_fixings, product, fixings, data.source))

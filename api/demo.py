@@ -1,0 +1,159 @@
+"""``flopex serve --demo``: seed an empty database with a small, believable GPU-compute market.
+
+What it creates, through the exchange service like any client would:
+
+- products H100, H200, B200 and A100, each with 30 days of hourly index fixings (a deterministic
+  synthetic series around a typical rental price, with a daily utilisation cycle);
+- rolling forward series: physical forwards on H100, H200 and B200 (3 months, 4 weeks, 7 days) and
+  cash-settled forwards on A100 (3 months), with European calls and puts on A100's front two months
+  and Asian calls on H100's front month, strikes around the mark;
+- two providers whose listings cover the front month of H100, H200 and B200 and are offered at the
+  pricing core's fair value plus a spread;
+- two traders with cash, resting bids below the offers, and a few trades so books are not empty.
+
+The keys are printed once, when the database is seeded; a database that already has accounts is left
+untouched.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from api.settings import Settings
+from market.db import make_engine
+from market.records import OrderRequest
+from market.service import Exchange
+from market.units import ticks_to_price
+
+PRODUCTS = {  # id: (description, typical USD per GPU-hour)
+    "H100": ("NVIDIA H100 SXM 80 GB", 2.40),
+    "H200": ("NVIDIA H200 SXM 141 GB", 3.30),
+    "B200": ("NVIDIA B200 192 GB", 5.20),
+    "A100": ("NVIDIA A100 SXM 80 GB", 1.30),
+}
+PHYSICAL = ("H100", "H200", "B200")
+SPREAD_MICROS = 40_000  # providers ask fair value + USD 0.04 per GPU-hour
+FIXING_DAYS = 30
+DEPOSIT_MICROS = 5_000_000 * 1_000_000
+
+
+def _fixings(level: float, now: datetime, rng: random.Random) -> list[tuple[datetime, int]]:
+    """Hourly prices: a slow random walk around ``level`` plus a daily cycle peaking mid-afternoon UTC."""
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(days=FIXING_DAYS)
+    log_level, series = math.log(level), []
+    for hour in range(FIXING_DAYS * 24):
+        log_level += rng.gauss(0.0, 0.01) + 0.02 * (math.log(level) - log_level)
+        cycle = 0.04 * math.sin(2 * math.pi * (hour % 24 - 9) / 24)
+        series.append((start + timedelta(hours=hour), round(math.exp(log_level + cycle) * 1e6)))
+    return series
+
+
+def _strikes(mark_micros: int, tick_micros: int) -> list[int]:
+    """Strike ticks at 80 %, 90 %, 100 %, 110 % and 120 % of the mark, on a grid of 10 ticks."""
+    step = 10 * tick_micros
+    return sorted({max(1, round(mark_micros * m / step)) * 10 for m in (0.8, 0.9, 1.0, 1.1, 1.2)})
+
+
+def seed_demo(settings: Settings, echo: Callable[[str], None]) -> bool:
+    """Seed the database of ``settings`` if it has no accounts; prints the keys once. True if seeded."""
+    engine = make_engine(settings.database_url)
+    exchange = Exchange(engine)
+    try:
+        if exchange.accounts():
+            echo("demo: this database already has accounts; nothing seeded (demo keys are printed only once)")
+            return False
+        exchange.start()
+        keys, front = _seed(exchange)
+        book = exchange.book(front, depth=1)
+        ask = ticks_to_price(book.asks[0].price_ticks, book.tick_micros)
+    finally:
+        exchange.close()
+        engine.dispose()
+    _print_keys(settings, keys, front, ask, echo)
+    return True
+
+
+def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
+    """Create the demo market; returns the API keys by account name and the H100 front month."""
+    rng = random.Random(20270101)
+    now = datetime.now(UTC)
+    keys = {"admin": ex.create_account("demo-admin", ["admin"]).api_key}
+    for product, (description, level) in PRODUCTS.items():
+        ex.create_product(product, description)
+        ex.add_fixings(product, _fixings(level, now, rng), source="demo")
+    fronts: dict[str, str] = {}
+    for product in PHYSICAL:
+        series = ex.create_series(product, months=3, weeks=4, days=7)
+        fronts[product] = next(i.symbol for i in series if i.window_kind == "month")
+    cash = ex.create_series("A100", months=3, weeks=0, days=0, settlement="cash")
+    ex.refresh_marks()
+
+    for forward in cash[:2]:
+        mark = ex.mark(forward.symbol, greeks=False).fair_value_micros
+        for strike in _strikes(mark, forward.tick_micros):
+            for kind in ("call", "put"):
+                ex.create_option(forward.symbol, kind, strike)
+    h100 = ex.instrument(fronts["H100"])
+    for strike in _strikes(ex.mark(h100.symbol, greeks=False).fair_value_micros, h100.tick_micros):
+        ex.create_option(h100.symbol, "call", strike, style="asian")
+    ex.refresh_marks()
+
+    providers = []
+    for name, gpus in (("demo-cloud-a", 64), ("demo-cloud-b", 32)):
+        created = ex.create_account(name, ["provider"])
+        keys[name] = created.api_key
+        providers.append(created.account.id)
+        for product in PHYSICAL:
+            front = ex.instrument(fronts[product])
+            ex.create_listing(
+                created.account.id,
+                product,
+                gpus,
+                front.window_start,
+                front.window_end,
+                auto_offer="fair_value",
+                spread_micros=SPREAD_MICROS,
+            )
+    traders = []
+    for index, name in enumerate(("demo-trader-1", "demo-trader-2")):
+        created = ex.create_account(name, ["trader"])
+        keys[name] = created.api_key
+        traders.append(created.account.id)
+        ex.deposit(created.account.id, DEPOSIT_MICROS, f"demo-deposit-{index}")
+
+    for product in PHYSICAL:
+        symbol = fronts[product]
+        book = ex.book(symbol, depth=1)
+        best_ask = book.asks[0].price_ticks
+        ex.place_order(traders[0], OrderRequest(symbol, "buy", 4, price_ticks=best_ask))  # a trade
+        for step, trader in enumerate(traders):  # resting bids below the offers
+            ex.place_order(
+                trader, OrderRequest(symbol, "buy", 2 + step, price_ticks=best_ask - 50 * (step + 1))
+            )
+    a100 = cash[0]
+    fair = ex.mark(a100.symbol, greeks=False).fair_value_micros // a100.tick_micros
+    ex.place_order(traders[1], OrderRequest(a100.symbol, "sell", 5, price_ticks=fair + 20))
+    ex.place_order(traders[0], OrderRequest(a100.symbol, "buy", 3, price_ticks=fair + 20))
+    ex.place_order(traders[0], OrderRequest(a100.symbol, "buy", 5, price_ticks=fair - 20))
+    return keys, fronts["H100"]
+
+
+def _print_keys(
+    settings: Settings, keys: dict[str, str], front: str, ask: str, echo: Callable[[str], None]
+) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    echo("demo market seeded. API keys (shown once, keep them):")
+    for name, key in keys.items():
+        echo(f"  {name:<14} {key}")
+    trader = keys["demo-trader-1"]
+    echo("try:")
+    echo(f"  curl -s {base}/v1/instruments/{front}/book")
+    echo(f"  curl -s -H 'Authorization: Bearer {trader}' {base}/v1/me")
+    echo(
+        f"  curl -s -X POST -H 'Authorization: Bearer {trader}' -H 'Content-Type: application/json' "
+        f'-d \'{{"symbol": "{front}", "side": "buy", "quantity": 1, "price": "{ask}"}}\' '
+        f"{base}/v1/orders"
+    )
