@@ -107,11 +107,16 @@ def render(summary: dict[str, Any]) -> str:
         "",
         f"log-likelihood {_number(summary['loglik'])}   AIC {_number(summary['aic'])}   "
         f"BIC {_number(summary['bic'])}   observations {summary['n_obs']}",
-        f"residuals: mean {_number(d['mean'])}  std {_number(d['std'])}  skew {_number(d['skewness'])}  "
-        f"excess kurtosis {_number(d['excess_kurtosis'])}",
-        f"Ljung-Box({d['ljung_box_lags']}) p = {_number(d['ljung_box_pvalue'])}   "
-        f"Jarque-Bera p = {_number(d['jarque_bera_pvalue'])}",
     ]
+    if "note" in d:
+        lines.append(f"residuals: {d['note']}")
+    else:
+        lines += [
+            f"residuals: mean {_number(d['mean'])}  std {_number(d['std'])}  skew {_number(d['skewness'])}  "
+            f"excess kurtosis {_number(d['excess_kurtosis'])}",
+            f"Ljung-Box({d['ljung_box_lags']}) p = {_number(d['ljung_box_pvalue'])}   "
+            f"Jarque-Bera p = {_number(d['jarque_bera_pvalue'])}",
+        ]
     lines += [f"note: {note}" for note in summary["notes"]]
     return "\n".join(lines)
 
@@ -129,6 +134,13 @@ def render(summary: dict[str, Any]) -> str:
     help="Add a seasonal cosine of this period to f(t), e.g. 1D or 7D (repeatable).",
 )
 @click.option(
+    "--method",
+    type=click.Choice(["mle", "robust"]),
+    default="mle",
+    show_default=True,
+    help="jump_ou only: jump-mixture likelihood or the robust threshold fit.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print JSON (parameters in the pricing request format)."
 )
 def command(
@@ -142,6 +154,7 @@ def command(
     max_gap: str,
     trend: bool,
     periods: tuple[str, ...],
+    method: str,
     as_json: bool,
 ) -> None:
     """Fit MODEL to the prices in DATA by maximum likelihood and print parameters and diagnostics.
@@ -154,7 +167,7 @@ def command(
 
     series = load_cli_series(data, data_format, stat, time_column, price_column, freq, max_gap)
     try:
-        summary = calibrate(series, model, trend=trend, periods=periods).as_dict()
+        summary = calibrate(series, model, trend=trend, periods=periods, method=method).as_dict()
     except ValueError as exc:
         raise UserError(str(exc)) from None
     click.echo(json.dumps(summary, indent=2) if as_json else render(summary))

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import nullcontext
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,10 +30,13 @@ def _duration(value: str | pd.Timedelta, what: str) -> pd.Timedelta:
     return length
 
 
-BACKTEST_OPTIONS: dict[str, dict[str, float]] = {"gbm": {"carry": 0.0}}
+BACKTEST_OPTIONS: dict[str, dict[str, Any]] = {"gbm": {"carry": 0.0}, "jump_ou": {"method": "robust"}}
 """Calibration options for models given by name. A drift fitted to days of prices is noise (its
 standard error is larger than any plausible value) that then dominates every forecast, so the
-backtest's gbm is driftless: its forward is the last price, with log-normal uncertainty around it."""
+backtest's gbm is driftless: its forward is the last price, with log-normal uncertainty around it.
+jump_ou uses the robust threshold fit: on a week of step-like posted prices the jump-mixture
+likelihood often ends on its bounds with exploding forwards (docs/backtesting.md). Pass
+``CalibratedModel(name, options)`` for other choices."""
 
 
 def _models(models: Iterable[str | ForecastModel]) -> tuple[ForecastModel, ...]:

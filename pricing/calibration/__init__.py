@@ -31,18 +31,24 @@ def calibrate(
     *,
     trend: bool = False,
     periods: Sequence[float | str] = (),
+    method: str = "mle",
     **fixed: float,
 ) -> Calibration:
     """Fit ``model`` to a price series (see :mod:`pricing.series`) by maximum likelihood.
 
     ``trend`` and ``periods`` (seasonal cycles, in years or as ``"1D"``-style durations) shape f(t)
-    for the seasonal models. Any other keyword holds that parameter fixed instead of estimating it,
-    e.g. ``calibrate(s, "gbm", carry=0.0)`` for a driftless GBM.
+    for the seasonal models. ``method="robust"`` selects jump_ou's threshold fit instead of its
+    jump-mixture likelihood (see :mod:`pricing.calibration.jump_ou`). Any other keyword holds that
+    parameter fixed instead of estimating it, e.g. ``calibrate(s, "gbm", carry=0.0)`` for a driftless GBM.
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
     if (trend or periods) and model not in SEASONAL:
         raise ValueError(f"{model} has no seasonality f(t); trend and periods apply to {', '.join(SEASONAL)}")
+    if method != "mle" and model != "jump_ou":
+        raise ValueError(
+            f"method {method!r} applies to jump_ou only; {model} is fitted by maximum likelihood"
+        )
     if len(series) < MIN_OBSERVATIONS:
         raise ValueError(f"need at least {MIN_OBSERVATIONS} observations to calibrate, got {len(series)}")
     prices = series.to_numpy(dtype=float)
@@ -61,7 +67,7 @@ def calibrate(
     design = SeasonalDesign.of(trend, periods)
     if model == "arithmetic_ou":
         return fit_arithmetic_ou(t, prices, as_of, fixed, design)
-    return fit_jump_ou(t, prices, as_of, fixed, design)
+    return fit_jump_ou(t, prices, as_of, fixed, design, method)
 
 
 __all__ = ["MODELS", "Calibration", "calibrate", "fit_seasonality", "fit_to_forwards", "model_to_request"]

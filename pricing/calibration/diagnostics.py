@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 
-def residual_diagnostics(residuals: NDArray[np.float64], lags: int = 10) -> dict[str, float | int]:
+def residual_diagnostics(residuals: NDArray[np.float64], lags: int = 10) -> dict[str, float | int | str]:
     """Summary and tests of standardised one-step residuals (standard normal i.i.d. under the model).
 
     Ljung-Box tests the absence of autocorrelation up to ``lags``; Jarque-Bera tests normality.
@@ -16,6 +16,8 @@ def residual_diagnostics(residuals: NDArray[np.float64], lags: int = 10) -> dict
     z = np.asarray(residuals, dtype=float)
     z = z[np.isfinite(z)]
     n = len(z)
+    if n < 8:
+        return {"n": n, "note": "too few finite residuals to test"}
     lags = max(1, min(lags, n // 5))
     centred = z - z.mean()
     denominator = float(np.sum(centred**2))

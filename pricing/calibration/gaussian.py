@@ -24,7 +24,8 @@ from pricing.models import GBM, ArithmeticOU, Schwartz1F
 LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def _gaussian(e: NDArray[np.float64], var: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+def normal_loglik(e: NDArray[np.float64], var: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+    """Log-likelihood of independent N(0, var) residuals ``e`` and the standardised residuals."""
     return float(-0.5 * np.sum(LOG_2PI + np.log(var) + e * e / var)), e / np.sqrt(var)
 
 
@@ -47,7 +48,7 @@ def fit_gbm(
 
     def loglik(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
         vol = p["vol"]
-        return _gaussian(r - (p["carry"] - 0.5 * vol**2) * dt, vol**2 * dt)
+        return normal_loglik(r - (p["carry"] - 0.5 * vol**2) * dt, vol**2 * dt)
 
     vol0 = float(np.std(r / np.sqrt(dt))) or 1e-3
     start = {"carry": float(np.sum(r) / np.sum(dt)) + 0.5 * vol0**2, "vol": vol0}
@@ -65,7 +66,7 @@ def fit_schwartz1f(
     def loglik(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
         phi, var = ou_transition(dt, p["kappa"], p["vol"])
         x = y - p["alpha"]
-        return _gaussian(x[1:] - phi * x[:-1], var)
+        return normal_loglik(x[1:] - phi * x[:-1], var)
 
     kappa0, vol0 = ar1_start(t, y - y.mean())
     parameters = [Parameter("kappa", "positive"), Parameter("alpha"), Parameter("vol", "positive")]
@@ -89,7 +90,7 @@ def fit_arithmetic_ou(
     def loglik(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
         x = prices - matrix @ np.array([p[n] for n in names])
         phi, var = ou_transition(dt, p["kappa"], p["vol"])
-        return _gaussian(x[1:] - phi * x[:-1], var)
+        return normal_loglik(x[1:] - phi * x[:-1], var)
 
     beta, resid = least_squares(design, t, prices)
     kappa0, vol0 = ar1_start(t, resid)

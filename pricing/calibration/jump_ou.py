@@ -16,20 +16,29 @@ at most 10% per step and a mean log-jump of at most 0.5 (at 1, E[S] is infinite 
 no forward; near it, forwards explode). The bound on the jump probability matters on step-like
 posted prices, which repeat for hours: without it the likelihood grows without limit by explaining
 the repeats as a diffusion of vanishing variance and every move as a jump.
+
+``method="robust"`` is a threshold alternative that never sits on such bounds: fit the Gaussian
+OU (and f) by exact MLE on the steps that are not jumps, call a step a jump when its standardised
+residual exceeds 3, and repeat until the set of jumps settles. Exponential jump sizes are
+memoryless, so the detected excesses over the threshold c estimate jump_mean directly, and the
+jump rate is the detected rate divided by P(J > c) = exp(-c / jump_mean). Standard errors: the
+Gaussian part's from its likelihood, jump_rate's from the Poisson count, jump_mean's from the
+exponential mean (each treating the jump set as given).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import special, stats
 
-from pricing.calibration.gaussian import ar1_start
+from pricing.calibration.diagnostics import residual_diagnostics
+from pricing.calibration.gaussian import ar1_start, normal_loglik
 from pricing.calibration.mle import Parameter, ou_transition
-from pricing.calibration.problem import block, estimate, to_calibration
+from pricing.calibration.problem import Estimate, block, estimate, to_calibration
 from pricing.calibration.result import Calibration
 from pricing.calibration.seasonality import SeasonalDesign, least_squares
 from pricing.models import JumpOU
@@ -37,6 +46,8 @@ from pricing.models import JumpOU
 LOG_2PI = float(np.log(2.0 * np.pi))
 MAX_JUMP_PROBABILITY = 0.1
 MAX_JUMP_MEAN = 0.5
+JUMP_THRESHOLD = 3.0
+"""Standardised residual above which the robust method calls a step a jump."""
 
 
 def _mixture(
@@ -71,41 +82,49 @@ def fit_jump_ou(
     as_of: pd.Timestamp,
     fixed: Mapping[str, float],
     design: SeasonalDesign,
+    method: str = "mle",
 ) -> Calibration:
-    """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step-mixture likelihood above."""
+    """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step mixture or the robust threshold method."""
+    if method not in ("mle", "robust"):
+        raise ValueError(f"unknown jump_ou method {method!r}: use 'mle' or 'robust'")
     y, dt, matrix = np.log(prices), np.diff(t), design.matrix(t)
     names = design.names
 
-    def loglik(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
+    def mixture(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
         p_jump = -np.expm1(-p["jump_rate"] * dt)
-        if p_jump.max() > MAX_JUMP_PROBABILITY or p["jump_mean"] > MAX_JUMP_MEAN:
+        return _mixture(_innovations(p, y, dt, matrix, names), _variance(p, dt), p_jump, p["jump_mean"])
+
+    def loglik(p: Mapping[str, float]) -> tuple[float, NDArray[np.float64]]:
+        if -np.expm1(-p["jump_rate"] * dt.max()) > MAX_JUMP_PROBABILITY or p["jump_mean"] > MAX_JUMP_MEAN:
             return -np.inf, np.full(len(dt), np.nan)
-        z = y - matrix @ np.array([p[n] for n in names])
-        phi, var = ou_transition(dt, p["kappa"], p["vol"])
-        return _mixture(z[1:] - phi * z[:-1], var, p_jump, p["jump_mean"])
+        return mixture(p)
 
     beta, resid = least_squares(design, t, y)
     kappa0, _ = ar1_start(t, resid)
     phi0, var0 = ou_transition(dt, kappa0, 1.0)
     e = resid[1:] - phi0 * resid[:-1]
     scale = 1.4826 * float(np.median(np.abs(e - np.median(e)))) or float(np.std(e)) or 1e-4
-    jumps = e[e > 4.0 * scale]
-    span = float(t[-1] - t[0])
     start = {
         "kappa": kappa0,
         "vol": scale / float(np.sqrt(np.median(var0))),
-        "jump_rate": min(max(len(jumps), 1) / span, 0.5 * MAX_JUMP_PROBABILITY / float(dt.max())),
-        "jump_mean": min(float(jumps.mean()) if len(jumps) else 3.0 * scale, 0.5 * MAX_JUMP_MEAN),
         **dict(zip(names, beta, strict=True)),
     }
-    parameters = [
-        Parameter("kappa", "positive"),
-        Parameter("vol", "positive"),
-        Parameter("jump_rate", "positive"),
-        Parameter("jump_mean", "positive"),
-        *map(Parameter, names),
-    ]
-    est = estimate(parameters, start, loglik, fixed)
+    if method == "robust":
+        est = _robust(start, y, dt, matrix, names, fixed, mixture)
+    else:
+        jumps = e[e > 4.0 * scale]
+        start["jump_rate"] = min(
+            max(len(jumps), 1) / float(t[-1] - t[0]), 0.5 * MAX_JUMP_PROBABILITY / dt.max()
+        )
+        start["jump_mean"] = min(float(jumps.mean()) if len(jumps) else 3.0 * scale, 0.5 * MAX_JUMP_MEAN)
+        parameters = [
+            Parameter("kappa", "positive"),
+            Parameter("vol", "positive"),
+            Parameter("jump_rate", "positive"),
+            Parameter("jump_mean", "positive"),
+            *map(Parameter, names),
+        ]
+        est = estimate(parameters, start, loglik, fixed)
     v = est.values
     seasonality, season_errors = design.seasonality(np.array([v[n] for n in names]), block(est, names))
     model = JumpOU(
@@ -120,18 +139,97 @@ def fit_jump_ou(
     )
     notes = ["jump_reversion is set equal to kappa by the fit"]
     top_probability = float(np.max(-np.expm1(-v["jump_rate"] * dt)))
-    if v["jump_mean"] > 0.99 * MAX_JUMP_MEAN or top_probability > 0.99 * MAX_JUMP_PROBABILITY:
+    if method == "mle" and (
+        v["jump_mean"] > 0.99 * MAX_JUMP_MEAN or top_probability > 0.99 * MAX_JUMP_PROBABILITY
+    ):
         notes.append(
             "the jump parameters sit on their bounds: the data are not a diffusion with rare "
-            "upward jumps (try schwartz1f, or daily resampling)"
+            "upward jumps (try method='robust', schwartz1f, or daily resampling)"
         )
+    label = "jump-mixture MLE" if method == "mle" else "robust threshold fit"
     return to_calibration(
         model,
         est,
         prices,
         as_of,
-        "jump-mixture MLE (jump_reversion = kappa)",
+        f"{label} (jump_reversion = kappa)",
         log_scale=True,
         season_errors=season_errors,
         notes=notes,
+    )
+
+
+def _innovations(
+    p: Mapping[str, float], y: NDArray, dt: NDArray, matrix: NDArray, names: list[str]
+) -> NDArray:
+    """One-step innovations z(t+dt) - phi z(t) of the deviation z = ln S - f(t)."""
+    z = y - matrix @ np.array([p[n] for n in names])
+    return z[1:] - np.exp(-p["kappa"] * dt) * z[:-1]
+
+
+def _variance(p: Mapping[str, float], dt: NDArray) -> NDArray:
+    return ou_transition(dt, p["kappa"], p["vol"])[1]
+
+
+def _robust(
+    start: dict[str, float],
+    y: NDArray,
+    dt: NDArray,
+    matrix: NDArray,
+    names: list[str],
+    fixed: Mapping[str, float],
+    mixture: Callable[[Mapping[str, float]], tuple[float, NDArray[np.float64]]],
+) -> Estimate:
+    """The threshold method of the module docstring, packaged like a likelihood estimate."""
+    gaussian = [Parameter("kappa", "positive"), Parameter("vol", "positive"), *map(Parameter, names)]
+    held = {k: v for k, v in fixed.items() if k not in ("jump_rate", "jump_mean")}
+    keep = np.ones(len(dt), dtype=bool)
+    for _ in range(20):
+        mask = keep
+
+        def loglik(
+            p: Mapping[str, float], mask: NDArray[np.bool_] = mask
+        ) -> tuple[float, NDArray[np.float64]]:
+            return normal_loglik(_innovations(p, y, dt, matrix, names)[mask], _variance(p, dt)[mask])
+
+        diffusion = estimate(gaussian, start, loglik, held)
+        start = {**start, **diffusion.values}
+        scaled = _innovations(start, y, dt, matrix, names) / np.sqrt(_variance(start, dt))
+        keep = scaled <= JUMP_THRESHOLD
+        if np.array_equal(keep, mask):
+            break
+    sizes = _innovations(start, y, dt, matrix, names)[~keep]
+    cut = JUMP_THRESHOLD * np.sqrt(_variance(start, dt)[~keep])
+    span = float(np.sum(dt))
+    count = len(sizes)
+    jump_mean = (
+        float(np.mean(sizes - cut))
+        if count
+        else JUMP_THRESHOLD * float(np.sqrt(np.median(_variance(start, dt))))
+    )
+    jump_mean = min(jump_mean, MAX_JUMP_MEAN)
+    seen = float(np.mean(np.exp(-cut / jump_mean))) if count else 1.0
+    values = {**start, "jump_rate": count / span / seen, "jump_mean": jump_mean, **fixed}
+    errors = {
+        **diffusion.std_errors,
+        "jump_rate": float(np.sqrt(count) / span / seen) if count else float("nan"),
+        "jump_mean": jump_mean / float(np.sqrt(count)) if count else float("nan"),
+    }
+    for name in fixed:
+        errors.pop(name, None)
+    value, residuals = (
+        mixture(values)
+        if values["jump_rate"] > 0
+        else normal_loglik(_innovations(values, y, dt, matrix, names), _variance(values, dt))
+    )
+    return Estimate(
+        values=values,
+        std_errors=errors,
+        loglik=value,
+        n_estimated=diffusion.n_estimated + sum(k not in fixed for k in ("jump_rate", "jump_mean")),
+        covariance=diffusion.covariance,
+        names=diffusion.names,
+        converged=diffusion.converged,
+        message=diffusion.message,
+        diagnostics=residual_diagnostics(residuals),
     )

@@ -128,3 +128,21 @@ def test_forward_curve_fit_with_more_quotes_than_levels_reports_residuals() -> N
     quotes = [{"fixings": [0.1], "price": 2.4}, {"fixings": [0.5], "price": 2.1}]
     _, errors = fit_to_forwards(GBM(spot=2.0, vol=0.5), quotes)
     assert np.max(np.abs(errors)) > 0.01  # one carry cannot reprice a curve that rises then falls
+
+
+def test_robust_jump_fit_recovers_parameters() -> None:
+    """The threshold method treats its jump set as known, so its standard errors are approximate:
+    we only ask every estimate to lie within 4 of them (12 draws)."""
+    truth = {"kappa": 20.0, "vol": 0.5, "jump_rate": 20.0, "jump_mean": 0.15}
+    model = JumpOU(x0=0.0, y0=0.0, jump_reversion=20.0, seasonality=Seasonality(mean=0.8), **truth)
+    for seed in range(3):
+        calibration = calibrate(
+            generate(model, periods=1500, freq="1D", seed=seed), "jump_ou", method="robust"
+        )
+        for name, value in truth.items():
+            assert abs(calibration.params[name] - value) < 4.0 * calibration.std_errors[name], name
+
+
+def test_robust_method_is_for_jump_ou_only(ou_series: pd.Series) -> None:
+    with pytest.raises(ValueError, match="applies to jump_ou only"):
+        calibrate(ou_series, "schwartz1f", method="robust")
