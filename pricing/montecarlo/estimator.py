@@ -69,15 +69,13 @@ class ControlledMean:
 
     def estimate(self, randomised: bool) -> tuple[float, float]:
         """(value, standard error); ``randomised`` takes the error from the replicates' spread."""
-        beta = self._beta()
+        n, k = self._count, self._mu.size
+        beta = self._beta() if n - 1 - k > 0 else np.zeros(k)  # too few samples to fit controls
         if randomised:
             means = self._replicate_sum / self._replicate_count[:, None]
             estimates = means[:, 0] - (means[:, 1:] - self._mu) @ beta
-            spread = np.std(estimates, ddof=1) if estimates.size > 1 else np.inf
-            return float(estimates.mean()), float(spread / np.sqrt(estimates.size))
-        n = self._count
+            return float(estimates.mean()), float(np.std(estimates, ddof=1) / np.sqrt(estimates.size))
         value = self._mean[0] - (self._mean[1:] - self._mu) @ beta
         residual = self._comoment[0, 0] - self._comoment[1:, 0] @ beta
-        dof = n - 1 - self._mu.size
-        variance = max(residual, 0.0) / dof if dof > 0 else np.inf
-        return float(value), float(np.sqrt(variance / n))
+        dof = n - 1 - int(np.count_nonzero(beta))
+        return float(value), float(np.sqrt(max(residual, 0.0) / dof / n))

@@ -64,7 +64,7 @@ def plan_sampling(sampler: str, paths: int, path_steps: int, mirrored: bool) -> 
     so the number of simulated paths can differ from the request; the result reports the true count.
     """
     copies = 2 if mirrored else 1
-    base = max(1, -(-paths // copies))
+    base = max(2, -(-paths // copies))  # two independent samples at least, for a standard error
     chunk_cap = max(1, CHUNK_PATH_STEPS // (copies * max(path_steps, 1)))
     if sampler == "pseudo":
         return SamplingPlan(1, base, min(base, chunk_cap))
