@@ -75,9 +75,11 @@ def _one_factor_call(c: NDArray[np.float64], b: NDArray[np.float64], strike: flo
         above = f_lo >= 0.0 if rising else f_hi >= 0.0
         return (-np.inf if above else np.inf) if rising else (np.inf if above else -np.inf)
 
-    if np.all(b >= 0.0):
+    # ln g is convex: rising on the whole bracket, falling on it, or with a minimum inside. (Outside
+    # the bracket neither the Gaussian nor any tilted measure has mass, so only its shape there counts.)
+    if slope(-bound) >= 0.0:
         z_lo, z_hi = -np.inf, root(-bound, bound, rising=True)
-    elif np.all(b <= 0.0):
+    elif slope(bound) <= 0.0:
         z_lo, z_hi = root(-bound, bound, rising=False), np.inf
     else:
         bottom = brentq(slope, -bound, bound, xtol=1e-14)
