@@ -1,0 +1,212 @@
+"""End to end: ``flopex serve`` as a real process on a free port, driven over HTTP, stopped and restarted.
+
+A provider lists capacity and offers it, a buyer hedges by buying the forward; trades, balances and
+positions are checked, the server is stopped (SIGTERM) and started again on the same SQLite file, and
+everything must read back the same. A second test starts the demo market and runs its printed curl
+commands.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from market import db
+from market.service import Exchange
+
+FLOPEX = Path(sys.executable).parent / "flopex"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(url: str, *extra: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
+    """Run ``flopex serve`` until the block ends; yields a client bound to it and the process."""
+    port = free_port()
+    env = {**os.environ, "FLOPEX_RATE_LIMIT": "0", "FLOPEX_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [str(FLOPEX), "serve", "--port", str(port), "--db", url, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"flopex serve exited: {process.stderr.read()}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("flopex serve did not become healthy within 60 s")
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            yield client, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def snapshot(client: httpx.Client, keys: dict[str, str], symbol: str) -> dict[str, object]:
+    """Everything a user could look at after the flow, for comparison across a restart."""
+    return {
+        "book": client.get(f"/v1/instruments/{symbol}/book").json(),
+        "trades": client.get(f"/v1/instruments/{symbol}/trades").json(),
+        **{f"{who}.me": client.get("/v1/me", headers=bearer(key)).json() for who, key in keys.items()},
+        **{
+            f"{who}.positions": client.get("/v1/positions", headers=bearer(key)).json()
+            for who, key in keys.items()
+        },
+        **{
+            f"{who}.orders": client.get("/v1/orders", headers=bearer(key)).json() for who, key in keys.items()
+        },
+        "listings": client.get("/v1/listings", headers=bearer(keys["provider"])).json(),
+    }
+
+
+def test_provider_and_buyer_over_http_survive_a_restart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    admin = Exchange(engine).create_account("ops", ["admin"]).api_key
+    engine.dispose()
+    now = datetime.now(UTC)
+    start = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
+
+    with serving(url) as (client, _):
+        keys = {}
+        for name, role in (("cloud", "provider"), ("lab", "trader")):
+            created = client.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=bearer(admin))
+            assert created.status_code == 201, created.text
+            keys["provider" if role == "provider" else "buyer"] = created.json()["api_key"]
+        me = client.get("/v1/me", headers=bearer(keys["buyer"])).json()
+        deposit = client.post(
+            f"/v1/accounts/{me['account']['id']}/deposits",
+            json={"amount": "50000"},
+            headers={**bearer(admin), "Idempotency-Key": "e2e-1"},
+        )
+        assert deposit.status_code == 201, deposit.text
+        assert client.post("/v1/products", json={"id": "H100"}, headers=bearer(admin)).status_code == 201
+        forward = client.post(
+            "/v1/instruments",
+            headers=bearer(admin),
+            json={"type": "forward", "product": "H100", "window": "month", "start": start.isoformat()},
+        ).json()
+        symbol = forward["symbol"]
+
+        listing = client.post(
+            "/v1/listings",
+            headers=bearer(keys["provider"]),
+            json={
+                "product": "H100",
+                "gpus": 16,
+                "start": forward["window_start"],
+                "end": forward["window_end"],
+            },
+        )
+        assert listing.status_code == 201, listing.text
+        assert listing.json()["covers"] == [symbol]
+        ask = client.post(
+            "/v1/orders",
+            headers=bearer(keys["provider"]),
+            json={"symbol": symbol, "side": "sell", "quantity": 8, "price": "2.450"},
+        )
+        assert ask.status_code == 201, ask.text
+
+        bought = client.post(
+            "/v1/orders",
+            headers=bearer(keys["buyer"]),
+            json={
+                "symbol": symbol,
+                "side": "buy",
+                "quantity": 5,
+                "price": "2.500",
+                "client_order_id": "hedge-jan",
+            },
+        )
+        assert bought.status_code == 201, bought.text
+        assert bought.json()["status"] == "filled"
+        assert [f["price"] for f in bought.json()["fills"]] == ["2.450"]  # at the maker's price
+
+        trades = client.get(f"/v1/instruments/{symbol}/trades").json()["items"]
+        assert [(t["price"], t["quantity"]) for t in trades] == [("2.450", 5)]
+        position = client.get("/v1/positions", headers=bearer(keys["buyer"])).json()["items"]
+        assert [(p["symbol"], p["quantity"]) for p in position] == [(symbol, 5)]
+        notional = 2.45 * 5 * forward["hours"]
+        balances = client.get("/v1/me", headers=bearer(keys["buyer"])).json()["balances"]
+        assert float(balances["cash"]) == pytest.approx(50000 - notional)
+        assert client.get("/v1/admin/check", headers=bearer(admin)).json() == {"ok": True, "breaches": []}
+        before = snapshot(client, keys, symbol)
+
+    with serving(url) as (client, _):
+        assert snapshot(client, keys, symbol) == before
+        again = client.post(
+            "/v1/orders",
+            headers=bearer(keys["buyer"]),
+            json={
+                "symbol": symbol,
+                "side": "buy",
+                "quantity": 5,
+                "price": "2.500",
+                "client_order_id": "hedge-jan",
+            },
+        )
+        assert again.json()["id"] == bought.json()["id"]  # idempotent across the restart
+        more = client.post(
+            "/v1/orders",
+            headers=bearer(keys["buyer"]),
+            json={"symbol": symbol, "side": "buy", "quantity": 3, "price": "2.450"},
+        )
+        assert more.json()["status"] == "filled"  # the rebuilt book still held the rest of the ask
+        assert client.get(f"/v1/instruments/{symbol}/book").json()["asks"] == []
+
+
+def test_demo_prints_keys_once_and_its_curl_commands_work(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    with serving(url, "--demo") as (client, process):
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+        keys = dict(re.findall(r"^\s+(demo-[\w-]+|admin)\s+(flx_\S+)$", output, re.MULTILINE))
+        assert set(keys) == {"admin", "demo-cloud-a", "demo-cloud-b", "demo-trader-1", "demo-trader-2"}
+        commands = [line.strip() for line in output.splitlines() if line.strip().startswith("curl ")]
+        assert len(commands) == 3
+    with serving(url, "--demo") as (client, process):
+        base = str(client.base_url).rstrip("/")
+        for command in commands:
+            argv = [re.sub(r"^http://127\.0\.0\.1:\d+", base, part) for part in shlex.split(command)]
+            result = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+            assert '"code"' not in result.stdout, result.stdout  # no problem document
+        assert client.get("/v1/me", headers=bearer(keys["demo-trader-1"])).json()["open_orders"] >= 1
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+        assert "flx_" not in output  # keys are printed only when the database is seeded
