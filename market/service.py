@@ -285,6 +285,13 @@ class Exchange:
             raise NotFoundError(f"no account {account_id!r}", field="account_id")
         return _account(row)
 
+    @staticmethod
+    def _roles(connection: sa.Connection, account_id: str) -> tuple[str, ...]:
+        roles = connection.execute(sa.select(_accounts.c.roles).where(_accounts.c.id == account_id)).scalar()
+        if roles is None:
+            raise NotFoundError(f"no account {account_id!r}", field="account_id")
+        return tuple(roles.split(","))
+
     def accounts(self) -> list[AccountInfo]:
         """Every account, oldest first."""
         with self._read() as connection:
@@ -794,17 +801,27 @@ class Exchange:
         status ``rejected`` (it is stored), not as an error.
         """
         roles = {}
-        results: list[dict | MarketError] = []
+        results: list[tuple[dict, bool] | MarketError] = []
         with self._transaction() as uow:
             trading = self._books()
             for account_id, request in batch:
                 try:
                     if account_id not in roles:
-                        roles[account_id] = self.account(account_id).roles
-                    results.append(trading.new_order(uow, account_id, roles[account_id], request))
+                        roles[account_id] = self._roles(uow.connection, account_id)
+                    row = trading.new_order(uow, account_id, roles[account_id], request)
+                    results.append((row, row["id"] in uow.new_orders))
                 except MarketError as error:
                     results.append(error)
-        return [r if isinstance(r, MarketError) else self._order_info(r) for r in results]
+        fills: dict[str, list[dict]] = {}
+        for trade in uow.written_trades:
+            fills.setdefault(trade["maker_order_id"], []).append(trade)
+            fills.setdefault(trade["taker_order_id"], []).append(trade)
+        return [
+            r
+            if isinstance(r, MarketError)
+            else self._order_info(r[0], fills.get(r[0]["id"], []) if r[1] else None)
+            for r in results
+        ]
 
     def cancel_order(self, account_id: str, order_id: str) -> OrderInfo:
         """Cancel a live order; ``not_found`` for another account's order, ``order_closed`` if done."""
@@ -893,21 +910,31 @@ class Exchange:
                     )
                 )
             rows = connection.execute(query.order_by(_orders.c.created_us, _orders.c.id).limit(_limit(limit)))
-            return [self._order_info(dict(r._mapping), connection) for r in rows]
+            return [self._order_info(dict(r._mapping), None, connection) for r in rows]
 
-    def _order_info(self, row: dict, connection: sa.Connection | None = None) -> OrderInfo:
-        if connection is None:
+    def _order_info(
+        self, row: dict, trades: list[dict] | None = None, connection: sa.Connection | None = None
+    ) -> OrderInfo:
+        """An order record; its fills are read unless ``trades`` (all of them) are given."""
+        if trades is None:
+            if connection is None:
+                with self._read() as own:
+                    return self._order_info(row, None, own)
+            trades = [
+                dict(t._mapping)
+                for t in connection.execute(
+                    sa.select(_trades)
+                    .where(
+                        sa.or_(_trades.c.maker_order_id == row["id"], _trades.c.taker_order_id == row["id"])
+                    )
+                    .order_by(_trades.c.id)
+                )
+            ]
+        tick = self._trading.instruments[row["symbol"]]["tick_micros"] if self._trading else None
+        if tick is None:
             with self._read() as own:
-                return self._order_info(row, own)
-        tick = self._tick(row["symbol"], connection)
-        fills = tuple(
-            _fill(t, row["account_id"], tick, row["id"])
-            for t in connection.execute(
-                sa.select(_trades)
-                .where(sa.or_(_trades.c.maker_order_id == row["id"], _trades.c.taker_order_id == row["id"]))
-                .order_by(_trades.c.id)
-            )
-        )
+                tick = self._tick(row["symbol"], own)
+        fills = tuple(_fill(t, tick, row["id"]) for t in trades)
         return OrderInfo(
             id=row["id"],
             account_id=row["account_id"],
@@ -953,22 +980,16 @@ class Exchange:
         if after is not None:
             query = query.where(_trades.c.id > after)
         with self._read() as connection:
-            trades = list(connection.execute(query))
-            mine = set()
-            for t in trades:
-                for oid in (t.maker_order_id, t.taker_order_id):
-                    mine.add(oid)
-            owners = dict(
-                connection.execute(
-                    sa.select(_orders.c.id, _orders.c.account_id).where(_orders.c.id.in_(mine))
-                ).all()
-            )
             result = []
-            for t in trades:
-                tick = self._tick(t.symbol, connection)
-                for oid in (t.maker_order_id, t.taker_order_id):
-                    if owners.get(oid) == account_id:
-                        result.append(_fill(t, account_id, tick, oid))
+            for row in connection.execute(query):
+                trade = dict(row._mapping)
+                tick = self._tick(trade["symbol"], connection)
+                for side, who in (("buy", trade["buyer_id"]), ("sell", trade["seller_id"])):
+                    if who == account_id:
+                        taker = trade["taker_side"] == side
+                        result.append(
+                            _fill(trade, tick, trade["taker_order_id" if taker else "maker_order_id"])
+                        )
             return result
 
     def trades(self, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
@@ -1253,21 +1274,21 @@ def _listing(row: dict, covered: list[str]) -> ListingInfo:
     )
 
 
-def _fill(trade: sa.Row, account_id: str, tick: int, order_id: str) -> FillInfo:
-    maker = trade.maker_order_id == order_id
-    side = trade.taker_side if not maker else ("sell" if trade.taker_side == "buy" else "buy")
-    fee = trade.buyer_fee_micros if side == "buy" else trade.seller_fee_micros
+def _fill(trade: dict, tick: int, order_id: str) -> FillInfo:
+    maker = trade["maker_order_id"] == order_id
+    taker_side = trade["taker_side"]
+    side = taker_side if not maker else ("sell" if taker_side == "buy" else "buy")
     return FillInfo(
-        trade_id=trade.id,
+        trade_id=trade["id"],
         order_id=order_id,
-        symbol=trade.symbol,
+        symbol=trade["symbol"],
         side=side,
-        price_ticks=trade.price_ticks,
-        qty=trade.qty,
+        price_ticks=trade["price_ticks"],
+        qty=trade["qty"],
         liquidity="maker" if maker else "taker",
-        fee_micros=fee,
+        fee_micros=trade["buyer_fee_micros"] if side == "buy" else trade["seller_fee_micros"],
         tick_micros=tick,
-        created_at=from_epoch_us(trade.created_us),
+        created_at=from_epoch_us(trade["created_us"]),
     )
 
 

@@ -62,6 +62,7 @@ class UnitOfWork:
         self.new_orders: dict[str, dict] = {}
         self.changed_orders: dict[str, dict] = {}
         self.trades: list[dict] = []
+        self.written_trades: list[dict] = []  # trades flushed so far, with their ids
         self.commands: list[dict] = []
         self.applied = False  # whether a command reached the engine (a failure then needs a rebuild)
         self._positions: dict[tuple[str, str], dict] = {}
@@ -138,7 +139,12 @@ class UnitOfWork:
                 [{"_id": o["id"], **{c: o[c] for c in ORDER_MUTABLE}} for o in self.changed_orders.values()],
             )
         if self.trades:
-            conn.execute(_trades.insert(), self.trades)
+            ids = conn.execute(
+                _trades.insert().returning(_trades.c.id, sort_by_parameter_order=True), self.trades
+            ).scalars()
+            for trade, trade_id in zip(self.trades, ids, strict=True):
+                trade["id"] = trade_id
+            self.written_trades.extend(self.trades)
         new = [self._positions[k] for k in self._new_positions]
         old = [p for k, p in self._positions.items() if k not in self._new_positions]
         if new:
