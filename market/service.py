@@ -227,6 +227,7 @@ class Exchange:
                     {"id": account_id, "name": name.strip(), "roles": ",".join(role_list), "created_us": now},
                 )
                 connection.execute(_balances.insert(), bucket_rows(account_id))
+                insert_ignore(connection, _balances, bucket_rows(SYSTEM))  # the counterparties of its cash
                 connection.execute(
                     _keys.insert(),
                     {"account_id": account_id, "prefix": prefix, "key_hash": digest, "created_us": now},
@@ -527,6 +528,55 @@ class Exchange:
             taker_fee_ppm=base.taker_fee_ppm,
         )
         return self._add_instruments([row])[0]
+
+    def create_option_chain(
+        self,
+        underlying: str,
+        *,
+        strikes: int = 2,
+        step_bps: int = 1000,
+        style: str = "european",
+        expiry_business_days: int = 2,
+        calendar: str = "weekends",
+    ) -> list[InstrumentInfo]:
+        """Calls and puts on ``underlying`` at a strike grid around its mark: the mark rounded to the
+        tick, and ``strikes`` more each side spaced ``step_bps`` basis points of the mark apart.
+
+        Strikes that already have an option are skipped; ``no_mark`` without index fixings.
+        """
+        if type(strikes) is not int or not 0 <= strikes <= 20 or type(step_bps) is not int or step_bps <= 0:
+            raise InvalidRequestError("strikes must be 0-20 and step_bps positive", field="strikes")
+        base = self.instrument(underlying)
+        forward = self.mark(underlying, greeks=False).forward_micros
+        grid = sorted(
+            {
+                round(forward * (10_000 + k * step_bps) / 10_000 / base.tick_micros)
+                for k in range(-strikes, strikes + 1)
+            }
+        )
+        existing = {i.symbol for i in self.instruments(product=base.product, kind=None)}
+        created = []
+        for strike in (s for s in grid if s > 0):
+            for kind in OptionKind:
+                spec = SymbolSpec(
+                    product=base.product,
+                    window=parse_symbol(underlying).window,
+                    kind=InstrumentKind.OPTION if style == "european" else InstrumentKind.ASIAN,
+                    option_kind=kind,
+                    strike=Decimal(strike * base.tick_micros).scaleb(-6),
+                )
+                if spec.symbol not in existing:
+                    created.append(
+                        self.create_option(
+                            underlying,
+                            kind.value,
+                            strike,
+                            style=style,
+                            expiry_business_days=expiry_business_days,
+                            calendar=calendar,
+                        )
+                    )
+        return created
 
     def _instrument_row(
         self,

@@ -35,10 +35,10 @@ def _decimal(text: str, field: str) -> Decimal:
 def dollars_to_micros(text: str, field: str = "amount") -> int:
     """``"12.5"`` -> ``12_500_000``; refuses amounts finer than one micro-dollar."""
     micros = _decimal(text, field) * MICROS_PER_DOLLAR
-    if micros != micros.to_integral_value():
-        raise InvalidAmountError(f"{field} has more precision than one micro-dollar", field=field)
     if abs(micros) > MAX_MICROS:
         raise InvalidAmountError(f"{field} is out of range", field=field)
+    if micros != micros.to_integral_value():
+        raise InvalidAmountError(f"{field} has more precision than one micro-dollar", field=field)
     return int(micros)
 
 
@@ -50,12 +50,12 @@ def micros_to_dollars(micros: int) -> str:
 def price_to_ticks(text: str, tick_micros: int, field: str = "price") -> int:
     """A USD/GPU-hour price string -> ticks of ``tick_micros`` micro-dollars; refuses off-tick prices."""
     micros = _decimal(text, field) * MICROS_PER_DOLLAR
+    if abs(micros) > MAX_MICROS:
+        raise InvalidAmountError(f"{field} is out of range", field=field)
     ticks, remainder = divmod(micros, tick_micros)
     if remainder != 0:
         tick = micros_to_price(tick_micros)
         raise OffTickError(f"{field} {text} is not a multiple of the tick {tick}", field=field)
-    if abs(micros) > MAX_MICROS:
-        raise InvalidAmountError(f"{field} is out of range", field=field)
     return int(ticks)
 
 

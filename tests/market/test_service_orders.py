@@ -209,3 +209,22 @@ def test_instruments_created_later_pick_up_covering_listings(market: Market) -> 
         ex.place_order(market.provider, sell(day.symbol, 1, 500))
     assert day.window_end < JANUARY
     market.check()
+
+
+def test_maker_and_taker_fees(market: Market) -> None:
+    ex = market.exchange
+    day = ex.create_forward(
+        "H100", "day", DECEMBER + timedelta(days=3), maker_fee_ppm=1000, taker_fee_ppm=2000
+    )
+    ex.place_order(market.provider, sell(day.symbol, 2, 2000))  # maker
+    before = ex.balances(market.buyer).available
+    ex.place_order(market.buyer, buy(day.symbol, 2, 2000))  # taker
+    notional = 2000 * TICK * 2 * 24
+    assert before - ex.balances(market.buyer).available == notional + notional * 2000 // 10**6
+    fills = ex.fills(market.provider)
+    assert [(f.liquidity, f.fee_micros) for f in fills] == [("maker", notional // 1000)]
+    market.check()  # escrow holds the notional less the provider's fee
+    market.clock.now = day.window_start
+    ex.settle()
+    assert ex.balances(market.provider).available == notional - notional // 1000
+    market.check()

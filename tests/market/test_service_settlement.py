@@ -167,3 +167,18 @@ def test_index_from_day_ahead_trades(market: Market) -> None:
     fixing = ex.fix_index_from_trades("H100", day)
     assert fixing.price_micros == (2000 * 1 + 2400 * 3) * 1000 // 4
     assert ex.fixings("H100")[-1].source == "trades"
+
+
+def test_option_chain_is_a_strike_grid_around_the_mark(market: Market) -> None:
+    ex = market.exchange
+    fix_daily(ex, "A100", START - timedelta(days=15), 15, 2_000_000)
+    chain = ex.create_option_chain("A100-2027-01", strikes=1, step_bps=1000)
+    assert sorted(i.symbol for i in chain) == [
+        "A100-2027-01-C1.80",
+        "A100-2027-01-C2.00",
+        "A100-2027-01-C2.20",
+        "A100-2027-01-P1.80",
+        "A100-2027-01-P2.00",
+        "A100-2027-01-P2.20",
+    ]
+    assert ex.create_option_chain("A100-2027-01", strikes=1, step_bps=1000) == []  # already listed
