@@ -66,8 +66,12 @@ class _Contract:
         dates = np.asarray(instrument.exercise, dtype=float)
         if isinstance(instrument, Bermudan):
             return cls(instrument.kind, instrument.strike, dates, 0, 1, True)
-        if not 0 <= instrument.min_rights <= instrument.max_rights <= dates.size:
-            raise ValueError("rights must satisfy 0 <= min_rights <= max_rights <= number of exercise dates")
+        if not (
+            0 <= instrument.min_rights <= instrument.max_rights <= dates.size and instrument.max_rights >= 1
+        ):
+            raise ValueError(
+                "rights must satisfy 0 <= min_rights <= max_rights <= number of exercise dates and max_rights >= 1"
+            )
         vanilla = instrument.payoff == "vanilla"
         return cls(
             instrument.kind, instrument.strike, dates, instrument.min_rights, instrument.max_rights, vanilla
