@@ -21,7 +21,8 @@ the repeats as a diffusion of vanishing variance and every move as a jump.
 OU (and f) by exact MLE on the steps that are not jumps, call a step a jump when its standardised
 residual exceeds 3, and repeat until the set of jumps settles. Exponential jump sizes are
 memoryless, so the detected excesses over the threshold c estimate jump_mean directly, and the
-jump rate is the detected rate divided by P(J > c) = exp(-c / jump_mean). Standard errors: the
+jump rate is the detected rate divided by P(J > c) = exp(-c / jump_mean), capped at one jump in ten
+steps like the likelihood's search. Standard errors: the
 Gaussian part's from its likelihood, jump_rate's from the Poisson count, jump_mean's from the
 exponential mean (each treating the jump set as given).
 """
@@ -209,7 +210,10 @@ def _robust(
     )
     jump_mean = min(jump_mean, MAX_JUMP_MEAN)
     seen = float(np.mean(np.exp(-cut / jump_mean))) if count else 1.0
-    values = {**start, "jump_rate": count / span / seen, "jump_mean": jump_mean, **fixed}
+    # The exponential extrapolation to jumps below the threshold is capped like the likelihood's
+    # search: at most one jump in ten steps.
+    top_rate = -float(np.log1p(-MAX_JUMP_PROBABILITY)) / float(dt.max())
+    values = {**start, "jump_rate": min(count / span / seen, top_rate), "jump_mean": jump_mean, **fixed}
     errors = {
         **diffusion.std_errors,
         "jump_rate": float(np.sqrt(count) / span / seen) if count else float("nan"),
