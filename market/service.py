@@ -202,8 +202,9 @@ class Exchange:
                     trading.advance(uow)
                     yield uow
                     uow.flush()
-            except BaseException:
-                if uow is not None and uow.applied:
+            except BaseException as exc:
+                # a refusal raised before anything moved leaves memory as it was; anything else may not
+                if uow is not None and (uow.applied or not isinstance(exc, MarketError)):
                     self._rebuild()
                 raise
 

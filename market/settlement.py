@@ -53,15 +53,19 @@ def run(uow: UnitOfWork, trading: Trading) -> SettlementReport:
             trading.cancel_book(uow, symbol, "instrument_expired")
             _set(uow, inst, status="expired")
             expired.append(symbol)
+    uow.ledger.post("expiry")
     for symbol, inst in sorted(trading.instruments.items()):
-        if inst["status"] != "expired":
+        if inst["status"] == "expired" and inst["kind"] == "option" and _exercise(uow, trading, inst):
+            exercised.append(symbol)
+            uow.ledger.post("exercise", ref=symbol)
+    uow.flush()  # exercised positions must be visible to the settlements below
+    for symbol, inst in sorted(trading.instruments.items()):
+        if inst["status"] != "expired" or inst["kind"] == "option":
             continue
-        if inst["kind"] == "forward" and inst["settlement"] == "physical" and now >= inst["window_start_us"]:
-            _deliver(uow, inst)
-            delivered.append(symbol)
-        elif inst["kind"] == "option":
-            if _exercise(uow, trading, inst):
-                exercised.append(symbol)
+        if inst["kind"] == "forward" and inst["settlement"] == "physical":
+            if now >= inst["window_start_us"]:
+                _deliver(uow, inst)
+                delivered.append(symbol)
         elif now >= inst["window_end_us"]:
             average = index.average(
                 uow.connection, inst["product"], inst["window_start_us"], inst["window_end_us"]

@@ -182,3 +182,21 @@ def test_option_chain_is_a_strike_grid_around_the_mark(market: Market) -> None:
         "A100-2027-01-P2.20",
     ]
     assert ex.create_option_chain("A100-2027-01", strikes=1, step_bps=1000) == []  # already listed
+
+
+def test_one_late_settlement_run_exercises_then_settles_the_underlying(market: Market) -> None:
+    ex = market.exchange
+    call = ex.create_option(CASH, "call", 1500)
+    fix_daily(ex, "A100", START - timedelta(days=20), 20, 2_000_000)
+    ex.refresh_marks()
+    ex.place_order(market.seller, order(call.symbol, "sell", 2, 300))
+    ex.place_order(market.buyer, order(call.symbol, "buy", 2, 300))
+    fix_daily(ex, "A100", DECEMBER, 31, 2_000_000)
+    market.clock.now = JANUARY  # nobody ran settlement since: expiry, exercise and settlement at once
+    before = ex.balances(market.buyer).cash
+    report = ex.settle()
+    assert call.symbol in report.exercised
+    assert CASH in report.cash_settled
+    # the holder bought the forward at 1.50 and it settled at the index average 2.00
+    assert ex.balances(market.buyer).cash == before + 2 * 500_000 * HOURS
+    market.check()

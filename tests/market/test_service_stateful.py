@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from market.db import make_engine
 from market.errors import MarketError
@@ -19,7 +26,7 @@ from market.records import OrderRequest
 from market.service import Exchange
 from tests.market.conftest import DECEMBER, JANUARY, START, Clock
 
-SYMBOLS = ["H100-2026-12", "H100-2026-11-25", "H100-2026-11-26", "A100-2026-12"]
+SYMBOLS = ["H100-2026-12", "H100-2026-11-25", "H100-2026-11-26", "A100-2026-12", "A100-2026-12-AC1.50"]
 prices = st.integers(min_value=1490, max_value=1510)
 quantities = st.integers(min_value=1, max_value=4)
 
@@ -45,7 +52,9 @@ def machine(template: Path, workdir: Path) -> type[RuleBasedStateMachine]:
             self.ex.add_fixings(
                 "A100", [(START - timedelta(days=d), 1_500_000 + 10_000 * (d % 3)) for d in range(12)]
             )
+            self.ex.create_option("A100-2026-12", "call", 1500, style="asian")
             self.ex.refresh_marks()
+            self.steps = 0
             self.provider = self.ex.create_account("p", ["provider"]).account.id
             self.traders = [self.ex.create_account(n, ["trader"]).account.id for n in ("t1", "t2")]
             for trader in self.traders:
@@ -138,9 +147,20 @@ def machine(template: Path, workdir: Path) -> type[RuleBasedStateMachine]:
         def settle(self) -> None:
             self.ex.settle()
 
+        @precondition(lambda self: self.steps > 20)
+        @rule(price=st.integers(1_300_000, 1_700_000))
+        def december_passes(self, price: int) -> None:
+            """Late in a run: the whole delivery month goes by, so cash settlement and Asians happen."""
+            if self.clock.now < JANUARY:
+                self.ex.add_fixings(
+                    "A100", [(DECEMBER + timedelta(days=d), price) for d in range(31)], source="dec"
+                )
+                self.clock.now = JANUARY + timedelta(hours=1)
+
         @invariant()
         def invariants_hold(self) -> None:
             if hasattr(self, "ex"):
+                self.steps += 1
                 assert self.ex.check() == []
 
     return ExchangeMachine
