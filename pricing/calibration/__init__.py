@@ -16,7 +16,7 @@ from pricing.calibration.forwards import fit_to_forwards
 from pricing.calibration.gaussian import fit_arithmetic_ou, fit_gbm, fit_schwartz1f
 from pricing.calibration.jump_ou import fit_jump_ou
 from pricing.calibration.result import Calibration, model_to_request
-from pricing.calibration.schwartz_smith import fit_schwartz_smith
+from pricing.calibration.schwartz_smith import ForwardQuotes, fit_schwartz_smith
 from pricing.calibration.seasonality import SeasonalDesign, fit_seasonality
 from pricing.series import year_fractions
 
@@ -32,13 +32,17 @@ def calibrate(
     trend: bool = False,
     periods: Sequence[float | str] = (),
     method: str = "mle",
+    forwards: pd.DataFrame | None = None,
     **fixed: float,
 ) -> Calibration:
     """Fit ``model`` to a price series (see :mod:`pricing.series`) by maximum likelihood.
 
     ``trend`` and ``periods`` (seasonal cycles, in years or as ``"1D"``-style durations) shape f(t)
     for the seasonal models. ``method="robust"`` selects jump_ou's threshold fit instead of its
-    jump-mixture likelihood (see :mod:`pricing.calibration.jump_ou`). Any other keyword holds that
+    jump-mixture likelihood (see :mod:`pricing.calibration.jump_ou`). ``forwards`` (schwartz_smith
+    only) are forward quotes observed with the spot: a DataFrame with ``timestamp`` (one of the
+    series'), ``tenor`` (years or a duration) and ``price``, filtered jointly with the spot (see
+    :mod:`pricing.calibration.schwartz_smith`). Any other keyword holds that
     parameter fixed instead of estimating it, e.g. ``calibrate(s, "gbm", carry=0.0)`` for a driftless GBM.
     """
     if model not in MODELS:
@@ -49,6 +53,8 @@ def calibrate(
         raise ValueError(
             f"method {method!r} applies to jump_ou only; {model} is fitted by maximum likelihood"
         )
+    if forwards is not None and model != "schwartz_smith":
+        raise ValueError(f"forward quotes enter the schwartz_smith filter only, not {model}")
     if len(series) < MIN_OBSERVATIONS:
         raise ValueError(f"need at least {MIN_OBSERVATIONS} observations to calibrate, got {len(series)}")
     prices = series.to_numpy(dtype=float)
@@ -63,7 +69,8 @@ def calibrate(
     if model == "schwartz1f":
         return fit_schwartz1f(t, prices, as_of, fixed)
     if model == "schwartz_smith":
-        return fit_schwartz_smith(t, prices, as_of, fixed)
+        quotes = None if forwards is None else ForwardQuotes.from_frame(forwards, series.index)
+        return fit_schwartz_smith(t, prices, as_of, fixed, quotes)
     design = SeasonalDesign.of(trend, periods)
     if model == "arithmetic_ou":
         return fit_arithmetic_ou(t, prices, as_of, fixed, design)

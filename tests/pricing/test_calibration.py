@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -146,3 +147,38 @@ def test_robust_jump_fit_recovers_parameters() -> None:
 def test_robust_method_is_for_jump_ou_only(ou_series: pd.Series) -> None:
     with pytest.raises(ValueError, match="applies to jump_ou only"):
         calibrate(ou_series, "schwartz1f", method="robust")
+
+
+def _spot_and_forwards(model: SchwartzSmith, days: int, seed: int) -> tuple[pd.Series, pd.DataFrame]:
+    """Daily spot and 1- and 6-month forward quotes (log noise 1%) from one exact state path."""
+    rng = np.random.default_rng(seed)
+    times = np.arange(days) / 365.0
+    chi, xi = model.evolve(times, rng.standard_normal((2, days, 1)), rng)[:, :, 0]
+    index = pd.date_range("2026-01-01", periods=days, freq="D", tz="UTC")
+    at_zero = dataclasses.replace(model, chi0=0.0, xi0=0.0)
+    quotes = []
+    for tenor in (30 / 365, 180 / 365):
+        log_forward = np.exp(-model.kappa * tenor) * chi + xi + np.log(at_zero.forward(tenor))
+        price = np.exp(log_forward + 0.01 * rng.standard_normal(days))
+        quotes.append(pd.DataFrame({"timestamp": index, "tenor": tenor, "price": price}))
+    return pd.Series(np.exp(chi + xi), index=index), pd.concat(quotes)
+
+
+def test_schwartz_smith_with_forward_quotes_identifies_rho_and_lambda() -> None:
+    truth = {"kappa": 5.0, "sigma_chi": 0.8, "mu_xi": -0.2, "sigma_xi": 0.3, "rho": 0.4, "lambda_chi": 0.5}
+    spot, quotes = _spot_and_forwards(SchwartzSmith(chi0=0.0, xi0=0.8, **truth), days=250, seed=4)
+    calibration = calibrate(spot, "schwartz_smith", forwards=quotes)
+    assert "forward quotes" in calibration.method
+    for name, value in truth.items():  # 6 draws; beyond 4 standard errors has probability ~4e-4
+        assert abs(calibration.params[name] - value) < 4.0 * calibration.std_errors[name], name
+    assert calibration.std_errors["sigma_forward"] < 0.002
+
+
+def test_forward_quotes_must_sit_on_observations(ou_series: pd.Series) -> None:
+    quotes = pd.DataFrame(
+        {"timestamp": [pd.Timestamp("1999-01-01", tz="UTC")], "tenor": ["30D"], "price": [2.0]}
+    )
+    with pytest.raises(ValueError, match="not at an observation"):
+        calibrate(ou_series, "schwartz_smith", forwards=quotes)
+    with pytest.raises(ValueError, match="schwartz_smith filter only"):
+        calibrate(ou_series, "gbm", forwards=quotes)
