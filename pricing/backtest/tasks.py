@@ -67,7 +67,11 @@ class OriginResult:
 
 
 def fit_models(task: OriginTask) -> OriginResult:
-    """Only the calibration phase of a task (used to prepare fits kept across later origins)."""
+    """Only the calibration phase of a task (used to prepare fits kept across later origins).
+
+    A model that fails to fit here is left out, so the origins of its block fit it themselves (and
+    record the failure in their rows if it fails again).
+    """
     start = time.perf_counter()
     fitted = {}
     for model in task.models:
