@@ -70,7 +70,8 @@ class _Contract:
             0 <= instrument.min_rights <= instrument.max_rights <= dates.size and instrument.max_rights >= 1
         ):
             raise ValueError(
-                "rights must satisfy 0 <= min_rights <= max_rights <= number of exercise dates and max_rights >= 1"
+                "rights must satisfy 0 <= min_rights <= max_rights <= number of exercise dates "
+                "and max_rights >= 1"
             )
         vanilla = instrument.payoff == "vanilla"
         return cls(
@@ -114,6 +115,11 @@ class _Basis:
         return np.stack(columns, axis=1)
 
 
+def _at_dates(state: NDArray[np.float64], rows: NDArray[np.intp]) -> NDArray[np.float64]:
+    """The state at the exercise dates (rows of the simulation grid), without a copy if unrefined."""
+    return state if rows.size == state.shape[1] else state[:, rows]
+
+
 def _regressors(model: Model, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
     """Per date the regressors (spot, and the first state variable of two-factor models)."""
     spots = model.spots(times, state)
@@ -135,11 +141,13 @@ def _fit(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
     the sample is too small for the basis.
 
     Solved through the normal equations (the basis is standardised, so they are well conditioned)
-    with a pseudo-inverse that absorbs collinear columns.
+    with a pseudo-inverse that absorbs collinear columns. Products go through einsum rather than
+    BLAS, whose threads stall on a busy machine.
     """
     coefficients = np.zeros((x.shape[1], y.shape[1]))
     if y.shape[0] >= 2 * x.shape[1]:
-        coefficients[:] = np.linalg.lstsq(x.T @ x, x.T @ y, rcond=1e-12)[0]
+        gram, moments = np.einsum("np,nq->pq", x, x), np.einsum("np,nk->pk", x, y)
+        coefficients[:] = np.linalg.lstsq(gram, moments, rcond=1e-12)[0]
     elif y.shape[0] > 0:
         coefficients[0] = y.mean(axis=0)
     return coefficients
@@ -156,7 +164,7 @@ def _learn_rule(
 ) -> _Rule:
     """Backward induction on the regression paths."""
     normals = np.random.default_rng(seeds[0]).standard_normal((model.n_factors, grid.size, n_paths))
-    state = model.evolve(grid, normals, np.random.default_rng(seeds[1]))[:, rows]
+    state = _at_dates(model.evolve(grid, normals, np.random.default_rng(seeds[1])), rows)
     regressors = _regressors(model, contract.dates, state)
     gains = discounts[:, None] * contract.exercise_value(regressors[0])
     rights = contract.max_rights
@@ -170,7 +178,7 @@ def _learn_rule(
         marginal = cash[:-1] - cash[1:]  # realised value of the (u+1)-th right, per u
         coefficients[m] = _fit(x, marginal[:, sample].T)
         exercise = np.zeros((rights, n_paths), dtype=bool)
-        exercise[:, sample] = gain[sample][None, :] > (x @ coefficients[m]).T
+        exercise[:, sample] = gain[sample][None, :] > np.einsum("np,pk->kn", x, coefficients[m])
         exercise |= np.array([contract.forced(m, used) for used in range(rights)])[:, None]
         cash[:-1] = np.where(exercise, gain + cash[1:], cash[:-1])
     return _Rule(bases, coefficients)
@@ -193,7 +201,7 @@ def _apply_rule(
         gain = discounts[m] * contract.exercise_value(regressors[0, m])
         forced = np.array([contract.forced(m, u) for u in range(contract.max_rights)] + [False])
         open_ = used < contract.max_rights
-        threshold = rule.bases[m](regressors[:, m]) @ rule.coefficients[m]  # (paths, max_rights)
+        threshold = np.einsum("np,pk->nk", rule.bases[m](regressors[:, m]), rule.coefficients[m])
         marginal = threshold[everyone, np.minimum(used, contract.max_rights - 1)]
         eligible = gain > 0.0 if contract.vanilla else np.ones(n_paths, dtype=bool)
         exercise = open_ & (forced[used] | (eligible & (gain > marginal)))
@@ -226,12 +234,12 @@ def price_lsm(
     simulated = regression_paths
     for batch in normal_batches(settings, plan, model.n_factors, grid, normal_seed):
         normals = np.concatenate((batch.normals, -batch.normals), axis=2) if mirrored else batch.normals
-        state = model.evolve(grid, normals, jump_rng)[:, rows]
+        state = _at_dates(model.evolve(grid, normals, jump_rng), rows)
         cash = _apply_rule(model, contract, rule, state, discounts)
         if mirrored:
             half = batch.normals.shape[2]
             cash = 0.5 * (cash[:half] + cash[half:])
-        accumulator.add(batch.replicate, cash[None])
+        accumulator.add(batch.first_replicate, batch.replicates, cash[None])
         simulated += normals.shape[2]
     value, std_error = accumulator.estimate(randomised=settings.sampler == "sobol")
     return MCResult(value=value, std_error=std_error, paths=simulated, method="lsm")

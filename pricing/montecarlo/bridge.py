@@ -59,7 +59,9 @@ class BrownianBridge:
                 row += w_left * level[left]
             if right >= 0:
                 row += w_right * level[right]
-        increments = np.diff(level, axis=0, prepend=0.0)
+        increments = np.empty_like(level)
+        increments[0] = level[0]
+        np.subtract(level[1:], level[:-1], out=increments[1:])
         scale = np.sqrt(self._steps)
         np.divide(increments, scale[:, None], out=increments, where=scale[:, None] > 0.0)
         increments[scale == 0.0] = 0.0

@@ -74,7 +74,7 @@ def price_mc(model: Model, instrument: PathInstrument, rate: float, settings: Mo
         if mirrored:
             half = batch.normals.shape[2]
             samples = 0.5 * (samples[:, :half] + samples[:, half:])
-        accumulator.add(batch.replicate, samples)
+        accumulator.add(batch.first_replicate, batch.replicates, samples)
         simulated += normals.shape[2]
     value, std_error = accumulator.estimate(randomised=settings.sampler == "sobol")
     return MCResult(value=value, std_error=std_error, paths=simulated, method="mc")

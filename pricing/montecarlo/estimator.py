@@ -35,8 +35,9 @@ class ControlledMean:
         self._replicate_count = np.zeros(replicates, dtype=np.int64)
         self._replicate_sum = np.zeros((replicates, width))
 
-    def add(self, replicate: int, samples: NDArray[np.float64]) -> None:
-        """Add samples of shape (1 + k, n): row 0 the payoff, then the controls."""
+    def add(self, first_replicate: int, replicates: int, samples: NDArray[np.float64]) -> None:
+        """Add samples of shape (1 + k, n): row 0 the payoff, then the controls; the columns belong,
+        in equal consecutive blocks, to ``replicates`` replicates from ``first_replicate`` on."""
         n = samples.shape[1]
         if n == 0:
             return
@@ -50,8 +51,9 @@ class ControlledMean:
         self._comoment += comoment + np.outer(delta, delta) * (self._count * n / total)
         self._mean += delta * (n / total)
         self._count = total
-        self._replicate_count[replicate] += n
-        self._replicate_sum[replicate] += samples.sum(axis=1)
+        blocks = slice(first_replicate, first_replicate + replicates)
+        self._replicate_count[blocks] += n // replicates
+        self._replicate_sum[blocks] += samples.reshape(samples.shape[0], replicates, -1).sum(axis=2).T
 
     def _beta(self) -> NDArray[np.float64]:
         """Regression coefficients; controls without variance (e.g. a linear control averaged over

@@ -38,15 +38,18 @@ _UNIT_EPSILON = 2.0**-54
 
 @dataclass(frozen=True)
 class Batch:
-    """Normals of shape (factors, steps, paths) for paths belonging to one replicate."""
+    """Normals of shape (factors, steps, paths) whose paths belong, in equal consecutive blocks, to
+    the replicates ``first_replicate`` to ``first_replicate + replicates - 1``."""
 
-    replicate: int
+    first_replicate: int
+    replicates: int
     normals: NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class SamplingPlan:
-    """How many base paths (before antithetic mirroring) each replicate holds, and the chunk size."""
+    """How many base paths (before antithetic mirroring) each replicate holds, and the chunk size
+    (base paths per batch: part of one replicate, or several whole replicates)."""
 
     replicates: int
     per_replicate: int
@@ -69,8 +72,12 @@ def plan_sampling(sampler: str, paths: int, path_steps: int, mirrored: bool) -> 
     if sampler == "pseudo":
         return SamplingPlan(1, base, min(base, chunk_cap))
     per_replicate = 1 << max(0, round(np.log2(max(base / SOBOL_REPLICATES, 1.0))))
-    chunk = min(per_replicate, 1 << int(np.log2(chunk_cap)))
-    return SamplingPlan(SOBOL_REPLICATES, per_replicate, chunk)
+    cap = 1 << int(np.log2(chunk_cap))
+    if per_replicate >= cap:
+        return SamplingPlan(SOBOL_REPLICATES, per_replicate, cap)
+    return SamplingPlan(
+        SOBOL_REPLICATES, per_replicate, per_replicate * min(SOBOL_REPLICATES, cap // per_replicate)
+    )
 
 
 def pseudo_batches(
@@ -80,14 +87,14 @@ def pseudo_batches(
     remaining = plan.base_paths
     while remaining > 0:
         size = min(plan.chunk, remaining)
-        yield Batch(0, rng.standard_normal((n_factors, steps, size)))
+        yield Batch(0, 1, rng.standard_normal((n_factors, steps, size)))
         remaining -= size
 
 
 def sobol_batches(
     plan: SamplingPlan, n_factors: int, times: NDArray[np.float64], seed: np.random.SeedSequence
 ) -> Iterator[Batch]:
-    """Scrambled Sobol normals through a Brownian bridge, replicate by replicate."""
+    """Scrambled Sobol normals through a Brownian bridge, in replicate order."""
     steps = times.size
     dimension = steps * n_factors
     if dimension > SOBOL_MAX_DIMENSION:
@@ -96,13 +103,27 @@ def sobol_batches(
             f"this simulation needs {dimension}: use sampler 'pseudo'"
         )
     bridge = BrownianBridge(times)
-    for replicate, child in enumerate(seed.spawn(plan.replicates)):
-        engine = qmc.Sobol(dimension, scramble=True, seed=np.random.default_rng(child))
-        for _ in range(plan.per_replicate // plan.chunk):
-            points = engine.random(plan.chunk)
-            np.clip(points, _UNIT_EPSILON, 1.0 - _UNIT_EPSILON, out=points)
-            coordinates = ndtri(points).reshape(plan.chunk, steps, n_factors).transpose(2, 1, 0)
-            normals = np.empty((n_factors, steps, plan.chunk))
-            for factor in range(n_factors):
-                normals[factor] = bridge.increments(np.ascontiguousarray(coordinates[factor]))
-            yield Batch(replicate, normals)
+    engines = [
+        qmc.Sobol(dimension, scramble=True, seed=np.random.default_rng(s))
+        for s in seed.spawn(plan.replicates)
+    ]
+
+    def normals(points: NDArray[np.float64]) -> NDArray[np.float64]:
+        np.clip(points, _UNIT_EPSILON, 1.0 - _UNIT_EPSILON, out=points)
+        coordinates = ndtri(points).reshape(points.shape[0], steps, n_factors).transpose(2, 1, 0)
+        result = np.empty((n_factors, steps, points.shape[0]))
+        for factor in range(n_factors):
+            result[factor] = bridge.increments(np.ascontiguousarray(coordinates[factor]))
+        return result
+
+    if plan.chunk <= plan.per_replicate:
+        for replicate, engine in enumerate(engines):
+            for _ in range(plan.per_replicate // plan.chunk):
+                yield Batch(replicate, 1, normals(engine.random(plan.chunk)))
+        return
+    group = plan.chunk // plan.per_replicate
+    for first in range(0, plan.replicates, group):
+        points = np.concatenate(
+            [engine.random(plan.per_replicate) for engine in engines[first : first + group]]
+        )
+        yield Batch(first, group, normals(points))
