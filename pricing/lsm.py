@@ -31,17 +31,15 @@ by overfitting; the standard error is that of the valuation sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from pricing.instruments import Bermudan, Swing
 from pricing.models import Model
-from pricing.montecarlo.engine import normal_batches, refine
-from pricing.montecarlo.estimator import ControlledMean
+from pricing.montecarlo.engine import estimate, refine
 from pricing.montecarlo.result import MCResult
-from pricing.montecarlo.samplers import plan_sampling
 from pricing.settings import MonteCarloSettings
 
 REGRESSION_SHARE = 4
@@ -217,29 +215,20 @@ def price_lsm(
     contract = _Contract.of(instrument)
     grid, rows = refine(contract.dates, settings.steps_per_year)
     discounts = np.exp(-rate * contract.dates)
-    state_width = model.n_factors + 1
+    state_width = model.n_factors + 1  # normals become the state in place; one more for regressors
     regression_paths = max(
         64, min(settings.paths // REGRESSION_SHARE, REGRESSION_STATE_CAP // (grid.size * state_width))
     )
-    normal_seed, jump_seed, fit_normal_seed, fit_jump_seed = np.random.SeedSequence(settings.seed).spawn(4)
+    # Children 0 and 1 drive the valuation paths (see ``estimate``); 2 and 3 the regression paths.
+    fit_normal_seed, fit_jump_seed = np.random.SeedSequence(settings.seed).spawn(4)[2:]
     rule = _learn_rule(
         model, contract, grid, rows, discounts, regression_paths, (fit_normal_seed, fit_jump_seed)
     )
 
-    mirrored = settings.antithetic
-    valuation_paths = max(1, settings.paths - regression_paths)
-    plan = plan_sampling(settings.sampler, valuation_paths, grid.size * model.n_factors, mirrored)
-    jump_rng = np.random.default_rng(jump_seed)
-    accumulator = ControlledMean(np.zeros(0), plan.replicates)
-    simulated = regression_paths
-    for batch in normal_batches(settings, plan, model.n_factors, grid, normal_seed):
-        normals = np.concatenate((batch.normals, -batch.normals), axis=2) if mirrored else batch.normals
-        state = _at_dates(model.evolve(grid, normals, jump_rng), rows)
-        cash = _apply_rule(model, contract, rule, state, discounts)
-        if mirrored:
-            half = batch.normals.shape[2]
-            cash = 0.5 * (cash[:half] + cash[half:])
-        accumulator.add(batch.first_replicate, batch.replicates, cash[None])
-        simulated += normals.shape[2]
-    value, std_error = accumulator.estimate(randomised=settings.sampler == "sobol")
-    return MCResult(value=value, std_error=std_error, paths=simulated, method="lsm")
+    valuation = replace(settings, paths=max(2, settings.paths - regression_paths))
+
+    def evaluate(state: NDArray[np.float64]) -> NDArray[np.float64]:
+        return _apply_rule(model, contract, rule, state, discounts)[None]
+
+    result = estimate(model, grid, rows, valuation, np.zeros(0), evaluate, "lsm")
+    return replace(result, paths=result.paths + regression_paths)

@@ -14,7 +14,7 @@ bumped inputs and the same seed reuses the same random numbers (common random nu
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,25 +56,46 @@ def normal_batches(
     return sobol_batches(plan, n_factors, grid, seed)
 
 
-def price_mc(model: Model, instrument: PathInstrument, rate: float, settings: MonteCarloSettings) -> MCResult:
-    """Value ``instrument`` under ``model`` by Monte Carlo, with its standard error."""
-    payoff = payoff_for(model, instrument, rate, settings.control_variate)
-    grid, rows = refine(payoff.times, settings.steps_per_year)
+def estimate(
+    model: Model,
+    grid: NDArray[np.float64],
+    rows: NDArray[np.intp],
+    settings: MonteCarloSettings,
+    control_means: NDArray[np.float64],
+    evaluate: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+    method: str,
+) -> MCResult:
+    """Stream paths of ``model`` on ``grid`` and estimate the mean of ``evaluate``.
+
+    ``evaluate`` maps the state at the grid rows ``rows`` (n_state, len(rows), paths) to samples
+    (1 + k, paths): the discounted payoff and k controls with means ``control_means``.
+    """
     mirrored = settings.antithetic
     plan = plan_sampling(settings.sampler, settings.paths, grid.size * model.n_factors, mirrored)
     normal_seed, jump_seed = np.random.SeedSequence(settings.seed).spawn(2)
     jump_rng = np.random.default_rng(jump_seed)
-    accumulator = ControlledMean(np.asarray(payoff.control_means), plan.replicates)
+    accumulator = ControlledMean(control_means, plan.replicates)
     simulated = 0
     for batch in normal_batches(settings, plan, model.n_factors, grid, normal_seed):
         normals = np.concatenate((batch.normals, -batch.normals), axis=2) if mirrored else batch.normals
         state = model.evolve(grid, normals, jump_rng)
-        paths = Paths(model, payoff.times, state if rows.size == grid.size else state[:, rows])
-        samples = np.stack([payoff.sample(paths), *(control(paths) for control in payoff.controls)])
+        samples = evaluate(state if rows.size == grid.size else state[:, rows])
         if mirrored:
             half = batch.normals.shape[2]
             samples = 0.5 * (samples[:, :half] + samples[:, half:])
         accumulator.add(batch.first_replicate, batch.replicates, samples)
         simulated += normals.shape[2]
     value, std_error = accumulator.estimate(randomised=settings.sampler == "sobol")
-    return MCResult(value=value, std_error=std_error, paths=simulated, method="mc")
+    return MCResult(value=value, std_error=std_error, paths=simulated, method=method)
+
+
+def price_mc(model: Model, instrument: PathInstrument, rate: float, settings: MonteCarloSettings) -> MCResult:
+    """Value ``instrument`` under ``model`` by Monte Carlo, with its standard error."""
+    payoff = payoff_for(model, instrument, rate, settings.control_variate)
+    grid, rows = refine(payoff.times, settings.steps_per_year)
+
+    def evaluate(state: NDArray[np.float64]) -> NDArray[np.float64]:
+        paths = Paths(model, payoff.times, state)
+        return np.stack([payoff.sample(paths), *(control(paths) for control in payoff.controls)])
+
+    return estimate(model, grid, rows, settings, np.asarray(payoff.control_means), evaluate, "mc")
