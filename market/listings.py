@@ -76,16 +76,24 @@ def shrink(connection: sa.Connection, listing: dict, covered: list[str], by: int
     return by
 
 
+def _covering(instrument: dict) -> sa.Select:
+    return sa.select(_listings).where(
+        _listings.c.product == instrument["product"],
+        _listings.c.window_start_us <= instrument["window_start_us"],
+        _listings.c.window_end_us >= instrument["window_end_us"],
+        _listings.c.gpus > 0,
+    )
+
+
+def auto_offering(connection: sa.Connection, instrument: dict) -> list[dict]:
+    """The listings covering a new physical forward that ask to be offered automatically, oldest first."""
+    query = _covering(instrument).where(_listings.c.auto_offer != "none").order_by(_listings.c.id)
+    return [dict(r._mapping) for r in connection.execute(query)]
+
+
 def capacity_for(connection: sa.Connection, instrument: dict) -> dict[str, int]:
     """Listed GPUs per provider for a new physical forward, from the listings that cover it."""
-    rows = connection.execute(
-        sa.select(_listings).where(
-            _listings.c.product == instrument["product"],
-            _listings.c.window_start_us <= instrument["window_start_us"],
-            _listings.c.window_end_us >= instrument["window_end_us"],
-            _listings.c.gpus > 0,
-        )
-    )
+    rows = connection.execute(_covering(instrument))
     totals: dict[str, int] = {}
     for row in rows:
         totals[row.provider_id] = totals.get(row.provider_id, 0) + row.gpus

@@ -82,7 +82,6 @@ from market.tables import (
     Account,
     ApiKey,
     Balance,
-    Command,
     Delivery,
     Entry,
     Fixing,
@@ -97,7 +96,6 @@ from market.tables import (
 from market.trading import LIVE, Trading, multiplier
 from market.units import from_epoch_us, to_epoch_us
 
-T = TypeVar("T")
 MAX_PAGE = 1000
 AUTO_OFFERS = ("none", "reserve", "fair_value")
 
@@ -111,7 +109,6 @@ _instruments = Instrument.__table__
 _listings = Listing.__table__
 _orders = Order.__table__
 _trades = Trade.__table__
-_commands = Command.__table__
 _positions = Position.__table__
 _deliveries = Delivery.__table__
 _fixings = Fixing.__table__
@@ -624,7 +621,7 @@ class Exchange:
                 if row["symbol"] in trading.instruments:
                     raise AlreadyExistsError(f"instrument {row['symbol']} exists", field="symbol")
                 row["created_us"] = uow.now_us
-            products = {p.id for p in self.products()}
+            products = set(uow.connection.execute(sa.select(_products.c.id)).scalars())
             missing = {r["product"] for r in rows} - products
             if missing:
                 raise NotFoundError(f"no product {', '.join(sorted(missing))}", field="product")
@@ -637,6 +634,10 @@ class Exchange:
                 self._locks.acquire(r["symbol"] for r in rows)
             for row in rows:
                 trading.add_instrument(dict(row))
+            for row in rows:
+                if row["kind"] == "forward" and row["settlement"] == "physical":
+                    for listing in capacity.auto_offering(uow.connection, row):
+                        self._auto_offer(uow, listing, [row["symbol"]])
         return [_instrument(r) for r in rows]
 
     def instruments(
@@ -751,46 +752,55 @@ class Exchange:
             for symbol in covered:
                 capacity.add_capacity(uow.connection, symbol, provider_id, gpus)
             if auto_offer != "none":
-                self._auto_offer(uow, account, row, covered)
+                self._auto_offer(uow, row, covered)
         return _listing(row, covered)
 
     def _covered(self, listing: dict) -> list[str]:
         return sorted(s for s, i in self._books().instruments.items() if capacity.covers(listing, i))
 
-    def _auto_offer(self, uow: UnitOfWork, account: AccountInfo, listing: dict, covered: list[str]) -> None:
+    def _auto_offer(self, uow: UnitOfWork, listing: dict, covered: list[str]) -> None:
+        """Place the asks an auto-offering listing asks for in the forwards ``covered`` (skipping those
+        not open, and, for ``fair_value``, those without a mark)."""
         trading = self._books()
+        roles = self._roles(uow.connection, listing["provider_id"])
         for symbol in covered:
             inst = trading.instruments[symbol]
             if inst["status"] != Status.OPEN or uow.now_us >= inst["expiry_us"]:
                 continue
             price = listing["reserve_price_micros"] or 0
             if listing["auto_offer"] == "fair_value":
-                from market.marks import fair_value_micros
-
-                price = max(
-                    price, fair_value_micros(uow.connection, inst, uow.now_us) + listing["spread_micros"]
-                )
+                try:
+                    fair = marks.fair_value_micros(uow.connection, inst, uow.now_us)
+                except MarketError:
+                    continue  # no fixings for the product yet
+                price = max(price, fair + listing["spread_micros"])
             ticks = -(-price // inst["tick_micros"])
             lots = listing["gpus"] // inst["lot_gpus"]
             if ticks > 0 and lots > 0:
                 request = OrderRequest(symbol=symbol, side="sell", qty=lots, price_ticks=ticks)
-                trading.new_order(uow, account.id, account.roles, request)
+                trading.new_order(uow, listing["provider_id"], roles, request)
 
     def listings(self, provider_id: str) -> list[ListingInfo]:
-        """A provider's listings, oldest first."""
+        """A provider's listings, oldest first, each with the forwards it covers."""
         with self._read() as connection:
-            rows = connection.execute(
-                sa.select(_listings).where(_listings.c.provider_id == provider_id).order_by(_listings.c.id)
-            )
-            return [_listing(dict(r._mapping), self._covered_read(r._mapping)) for r in rows]
-
-    def _covered_read(self, listing: dict) -> list[str]:
-        if self._trading is not None:
-            return self._covered(dict(listing))
+            rows = [
+                dict(r._mapping)
+                for r in connection.execute(
+                    sa.select(_listings)
+                    .where(_listings.c.provider_id == provider_id)
+                    .order_by(_listings.c.id)
+                )
+            ]
+            forwards = [
+                dict(r._mapping)
+                for r in connection.execute(
+                    sa.select(_instruments).where(
+                        _instruments.c.kind == "forward", _instruments.c.settlement == "physical"
+                    )
+                )
+            ]
         return [
-            i.symbol
-            for i in self.instruments(product=listing["product"])
-            if capacity.covers(dict(listing), _row_of(i))
+            _listing(row, sorted(f["symbol"] for f in forwards if capacity.covers(row, f))) for row in rows
         ]
 
     def listing(self, provider_id: str, listing_id: int) -> ListingInfo:
@@ -1295,17 +1305,6 @@ def _instrument(row: dict) -> InstrumentInfo:
         margin_per_lot_micros=row["margin_per_lot"],
         settle_price_micros=row["settle_price_micros"],
     )
-
-
-def _row_of(info: InstrumentInfo) -> dict:
-    return {
-        "kind": info.kind,
-        "settlement": info.settlement,
-        "product": info.product,
-        "status": info.status,
-        "window_start_us": to_epoch_us(info.window_start),
-        "window_end_us": to_epoch_us(info.window_end),
-    }
 
 
 def _listing(row: dict, covered: list[str]) -> ListingInfo:

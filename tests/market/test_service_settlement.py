@@ -200,3 +200,14 @@ def test_one_late_settlement_run_exercises_then_settles_the_underlying(market: M
     # the holder bought the forward at 1.50 and it settled at the index average 2.00
     assert ex.balances(market.buyer).cash == before + 2 * 500_000 * HOURS
     market.check()
+
+
+def test_auto_offering_listings_offer_into_forwards_created_later(market: Market) -> None:
+    ex = market.exchange
+    listing = ex.create_listing(
+        market.provider, "H100", 3, DECEMBER, JANUARY, reserve_price_micros=2_345_600, auto_offer="reserve"
+    )
+    assert all(ex.book(s).asks[0].price_ticks == 2346 for s in listing.covers)  # rounded up to the tick
+    day = ex.create_forward("H100", "day", DECEMBER + timedelta(days=9))
+    assert [(lvl.price_ticks, lvl.qty) for lvl in ex.book(day.symbol).asks] == [(2346, 3)]
+    market.check()
