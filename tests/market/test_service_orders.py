@@ -13,6 +13,7 @@ from market.errors import (
     InstrumentNotOpenError,
     InsufficientFundsError,
     InvalidQuantityError,
+    InvalidRequestError,
     InventoryExceededError,
     NotFoundError,
     OrderRejectedError,
@@ -227,4 +228,51 @@ def test_maker_and_taker_fees(market: Market) -> None:
     market.clock.now = day.window_start
     ex.settle()
     assert ex.balances(market.provider).available == notional - notional // 1000
+    market.check()
+
+
+def test_stops_hold_at_entry_trigger_on_trades_and_survive_a_restart(
+    market: Market, db_engine: sa.Engine
+) -> None:
+    ex = market.exchange
+    stop = ex.place_order(
+        market.buyer,
+        OrderRequest(PHYSICAL, "buy", 2, type="stop_limit", price_ticks=2100, stop_price_ticks=2000),
+    )
+    assert stop.status == "open"
+    assert stop.reserved_micros == 2100 * TICK * 2 * HOURS  # held at its limit from the start
+    with pytest.raises(InvalidRequestError):  # nothing bounds a stop-market buy's price
+        ex.place_order(
+            market.buyer, OrderRequest(PHYSICAL, "buy", 1, type="stop_market", stop_price_ticks=2000)
+        )
+    ex.close()
+    again = Exchange(db_engine, clock=market.clock)
+    again.start()  # the pending stop is rebuilt outside the book
+    assert again.refused_books == frozenset()
+    again.place_order(market.provider, sell(PHYSICAL, 5, 2000))
+    seller = again.create_account("other buyer", ["trader"]).account.id
+    again.deposit(seller, 10**10, "x")
+    again.place_order(seller, buy(PHYSICAL, 1, 2000))  # trades at 2000: the stop triggers and buys
+    triggered = again.order(market.buyer, stop.id)
+    assert (triggered.filled, triggered.status) == (2, "filled")
+    assert again.balances(market.buyer).reserved == 0
+    assert again.check() == []
+    again.close()
+
+
+def test_self_trade_prevention_releases_what_it_cancels(market: Market) -> None:
+    ex = market.exchange
+    ask = ex.place_order(market.provider, sell(PHYSICAL, 3, 2000))
+    ex.create_account("both", ["provider", "trader"])
+    both = next(a.id for a in ex.accounts() if a.name == "both")
+    ex.deposit(both, 10**11, "b")
+    ex.create_listing(both, "H100", 5, DECEMBER, JANUARY)
+    own = ex.place_order(both, sell(PHYSICAL, 4, 1900))
+    bid = ex.place_order(both, buy(PHYSICAL, 3, 2000, stp="decrement"))
+    # the taker met its own ask first: both shrink by 3 without a trade, and nothing is held for them
+    assert (bid.filled, bid.cancelled, bid.status) == (0, 3, "expired")
+    assert ex.order(both, own.id).open_qty == 1
+    assert ex.balances(both).reserved == 0
+    assert ex.order(market.provider, ask.id).filled == 0
+    assert [o.id for o in ex.cancel_orders(both)] == [own.id]
     market.check()
