@@ -1247,8 +1247,16 @@ class Exchange:
     # ------------------------------------------------------------------ invariants
 
     def check(self) -> list[str]:
-        """Every breached invariant (see :mod:`market.invariants`); empty when the market is sound."""
+        """Every breached invariant (see :mod:`market.invariants`); empty when the market is sound.
+
+        All checks read one snapshot (REPEATABLE READ on PostgreSQL, one read transaction on SQLite),
+        so writers in other processes cannot make a sound market look broken.
+        """
         with self._lock, self._read() as connection:
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                connection.exec_driver_sql("BEGIN")
             return check(connection)
 
 
