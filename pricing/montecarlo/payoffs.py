@@ -17,7 +17,7 @@ payoff per path, and controls with known means (used when variance reduction is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -64,7 +64,7 @@ class Payoff:
     times: NDArray[np.float64]
     sample: Sample
     controls: tuple[Sample, ...] = ()
-    control_means: tuple[float, ...] = field(default=())
+    control_means: tuple[float, ...] = ()
 
 
 def intrinsic(kind: OptionKind, underlying: NDArray[np.float64], strike: float) -> NDArray[np.float64]:
@@ -80,7 +80,7 @@ def payoff_for(model: Model, instrument: PathInstrument, rate: float, with_contr
         case European():
             payoff = _european(model, instrument, rate)
         case Asian():
-            payoff = _asian(model, instrument, rate)
+            payoff = _asian(model, instrument, rate, with_controls)
         case Cap():
             payoff = _cap(model, instrument, rate)
         case _:
@@ -130,7 +130,7 @@ def _european(model: Model, instrument: European, rate: float) -> Payoff:
     return Payoff(np.array([tau]), sample, (value,), (mean,))
 
 
-def _asian(model: Model, instrument: Asian, rate: float) -> Payoff:
+def _asian(model: Model, instrument: Asian, rate: float, with_controls: bool) -> Payoff:
     times = np.asarray(instrument.fixings, dtype=float)
     discount = np.exp(-rate * instrument.payment)
     kind, strike = instrument.kind, instrument.strike
@@ -149,7 +149,7 @@ def _asian(model: Model, instrument: Asian, rate: float) -> Payoff:
     sample = arithmetic_option if instrument.average == "arithmetic" else geometric_option
     controls: list[Sample] = [arithmetic]
     means = [discount * float(np.mean(model.forward(times)))]
-    if isinstance(model, GBM | Schwartz1F | SchwartzSmith):
+    if with_controls and isinstance(model, GBM | Schwartz1F | SchwartzSmith):  # O(n^2) in the fixings
         log_mean = float(np.mean(model.log_mean(times)))
         log_variance = average_variance(model.log_covariance, times)
         geometric_forward = np.exp(log_mean + 0.5 * log_variance)
