@@ -81,28 +81,37 @@ class JumpOU(PathModel):
         steps = steps_of(times)
         decay = np.exp(-self.kappa * steps)
         scale = self.vol * np.sqrt(decay_integral(2.0 * self.kappa, steps))
-        x = linear_recursion(self.x0, decay, np.zeros_like(steps), scale, normals[0])
-        arrivals = self._arrivals(steps, x.shape[1], rng)
-        y = linear_recursion(
-            self.y0, np.exp(-self.jump_reversion * steps), np.zeros_like(steps), np.ones_like(steps), arrivals
-        )
-        return np.stack((x, y))
+        state = np.empty((2, *normals.shape[1:]))
+        state[0] = linear_recursion(self.x0, decay, np.zeros_like(steps), scale, normals[0])
+        self._arrivals(steps, rng, out=state[1])
+        ones = np.ones_like(steps)
+        linear_recursion(self.y0, np.exp(-self.jump_reversion * steps), np.zeros_like(steps), ones, state[1])
+        return state
 
     def _arrivals(
-        self, steps: NDArray[np.float64], n_paths: int, rng: np.random.Generator
-    ) -> NDArray[np.float64]:
-        """Sum of the jumps of each step, decayed to the step's end: shape (steps, paths)."""
-        counts = rng.poisson((self.jump_rate * steps)[:, None], size=(steps.size, n_paths))
-        cells = np.flatnonzero(counts)
-        cell = np.repeat(cells, counts.ravel()[cells])
-        decayed = rng.exponential(self.jump_mean, cell.size) * np.exp(
-            -self.jump_reversion * steps[cell // n_paths] * rng.random(cell.size)
-        )
-        arrivals = np.bincount(cell, weights=decayed, minlength=counts.size)
-        return arrivals.astype(float, copy=False).reshape(counts.shape)  # int64 when no jump at all
+        self, steps: NDArray[np.float64], rng: np.random.Generator, out: NDArray[np.float64]
+    ) -> None:
+        """Write into ``out`` (steps, paths) the sum of each step's jumps, decayed to the step's end.
+
+        Drawn step by step, so the temporary jump arrays stay of the order of one step's jumps.
+        """
+        n_paths = out.shape[1]
+        out[:] = 0.0
+        for i, d in enumerate(steps):
+            counts = rng.poisson(self.jump_rate * d, n_paths)
+            hit = np.flatnonzero(counts)
+            if hit.size == 0:
+                continue
+            owner = np.repeat(hit, counts[hit])
+            decayed = rng.exponential(self.jump_mean, owner.size) * np.exp(
+                -self.jump_reversion * d * rng.random(owner.size)
+            )
+            out[i] = np.bincount(owner, weights=decayed, minlength=n_paths)
 
     def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.exp(state[0] + state[1] + self.seasonality(times)[:, None])
+        log_spot = state[0] + state[1]
+        log_spot += self.seasonality(times)[:, None]
+        return np.exp(log_spot, out=log_spot)
 
     def conditional_forward(
         self, tau: float, state: NDArray[np.float64], maturities: NDArray[np.float64]
