@@ -22,11 +22,12 @@ strike (the payoff's kink, where the marginal value of a right bends; lstsq cope
 collinearity on in-the-money paths); two-factor models add y, y^2 and x y with y their first state
 variable (chi for schwartz_smith, the diffusion X for jump_ou), standardised likewise.
 
-Regression and valuation use independent paths: a quarter of ``settings.paths`` (capped so the
-regression set stays under 2^24 state values) fits the exercise rule; the rest value it forward
-in time with the Monte Carlo sampler of ``pricing.montecarlo`` (pseudo or Sobol, antithetic). The
-rule is suboptimal on fresh paths, so the estimate is biased low by the rule's suboptimality, not
-by overfitting; the standard error is that of the valuation sample.
+Regression and valuation use independent paths: a quarter of ``settings.paths`` (pseudo-random,
+capped so the regression set stays under 2^24 state values) fits the exercise rule; the rest value
+it forward in time with the Monte Carlo sampler of ``pricing.montecarlo`` (pseudo or Sobol,
+antithetic; ``control_variate`` has no effect here). The rule is suboptimal on fresh paths, so the
+estimate is biased low by the rule's suboptimality, not by overfitting; the standard error is that
+of the valuation sample given the rule.
 """
 
 from __future__ import annotations
