@@ -7,7 +7,8 @@
   point set; the points go through the inverse normal CDF and a Brownian bridge per factor
   (coordinates interleaved across factors: coordinate k * n_factors + f is bridge step k of factor
   f). Each scrambling gives an unbiased estimate, and the standard error is their spread:
-  sd(estimates) / sqrt(replicates).
+  sd(estimates) / sqrt(replicates). Jumps (jump_ou) always come from a separate pseudo-random
+  stream, so the replicates stay independent and the error estimate holds.
 
 Chunks hold at most ``CHUNK_PATH_STEPS`` simulated path-steps, so memory stays bounded whatever the
 number of paths. Streams depend only on the seed and on the grid's size, never on model parameters,
