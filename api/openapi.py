@@ -25,7 +25,10 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     """Problem responses for ``statuses`` plus those every route can return."""
     return {
         status: ResponseSpec(
-            data_container=Problem, media_type=PROBLEM_JSON, description=HTTPStatus(status).phrase
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=HTTPStatus(status).phrase,
+            generate_examples=False,
         )
         for status in sorted({*ALWAYS, *statuses})
     }
