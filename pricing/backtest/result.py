@@ -27,8 +27,9 @@ def _clean(value: Any) -> Any:
 class BacktestResult:
     """Forecast rows (one per origin, model, horizon and window), metrics, ranking and timings.
 
-    ``timings`` holds seconds of calibration, simulation and scoring summed over origins (CPU time
-    of the workers) and the run's ``wall`` time.
+    ``timings`` holds CPU seconds of calibration, simulation and scoring summed over origins (in
+    whichever process ran them, so contention from other programs does not inflate them) and the
+    run's ``wall`` time.
     """
 
     config: dict[str, Any]

@@ -61,7 +61,7 @@ class OriginTask:
 
 @dataclass
 class OriginResult:
-    """The rows of one origin, the models fitted there and seconds spent by phase."""
+    """The rows of one origin, the models fitted there and CPU seconds spent by phase."""
 
     index: int
     rows: list[dict]
@@ -88,14 +88,14 @@ def fit_models(task: OriginTask) -> OriginResult:
     A model that fails to fit here is left out, so the origins of its block fit it themselves (and
     record the failure in their rows if it fails again).
     """
-    start = time.perf_counter()
+    start = time.process_time()
     fitted = {}
     for model in task.models:
         try:
             fitted[model.name] = model.fit(task.history, task.previous.get(model.name))
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             continue
-    return OriginResult(task.index, [], fitted, {"calibration": time.perf_counter() - start})
+    return OriginResult(task.index, [], fitted, {"calibration": time.process_time() - start})
 
 
 @_single_threaded
@@ -108,15 +108,15 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
     rows: list[dict] = []
     fitted_models: dict[str, Fitted] = {}
     for k, model in enumerate(task.models):
-        clock = time.perf_counter()
+        clock = time.process_time()
         error = ""
         try:
             fitted = model.fit(task.history, task.previous.get(model.name))
             fitted_models[model.name] = fitted
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
             error = f"fit failed: {exc}"
-        timings["calibration"] += time.perf_counter() - clock
-        clock = time.perf_counter()
+        timings["calibration"] += time.process_time() - clock
+        clock = time.process_time()
         paths = None
         if not error:
             try:
@@ -124,8 +124,8 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
                 paths = fitted.simulate(all_times, task.n_paths, rng)
             except (ValueError, ArithmeticError) as exc:
                 error = f"simulation failed: {exc}"
-        timings["simulation"] += time.perf_counter() - clock
-        clock = time.perf_counter()
+        timings["simulation"] += time.process_time() - clock
+        clock = time.process_time()
         for target in task.targets:
             row = {
                 "origin": task.origin,
@@ -141,7 +141,7 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
             if paths is not None:
                 row.update(_forecast(fitted, paths[:, np.searchsorted(all_times, target.times)], target))
             rows.append(row)
-        timings["scoring"] += time.perf_counter() - clock
+        timings["scoring"] += time.process_time() - clock
     return OriginResult(task.index, rows, fitted_models, timings)
 
 
