@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from market.errors import InvalidAmountError, InvalidRequestError
 from market.store import insert_ignore
-from market.tables import Fixing, Trade
+from market.tables import EXERCISE, Fixing, Trade
 
 _fixings = Fixing.__table__
 _trades = Trade.__table__
@@ -74,7 +74,7 @@ def vwap_micros(connection: sa.Connection, symbol: str, multiplier: int, tick_mi
     """The volume-weighted trade price of an instrument in micro-dollars per GPU-hour, or None."""
     notional, qty = connection.execute(
         sa.select(sa.func.sum(_trades.c.price_ticks * _trades.c.qty), sa.func.sum(_trades.c.qty)).where(
-            _trades.c.symbol == symbol
+            _trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE
         )
     ).one()
     if not qty:

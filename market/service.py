@@ -79,6 +79,7 @@ from market.records import (
 from market.recovery import rebuild
 from market.store import BookLocks, UnitOfWork, insert_ignore
 from market.tables import (
+    EXERCISE,
     Account,
     ApiKey,
     Balance,
@@ -1054,10 +1055,14 @@ class Exchange:
             return result
 
     def trades(self, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
-        """Public trades of an instrument, oldest first, after trade id ``after``."""
+        """Public trades of an instrument, oldest first, after trade id ``after`` (option exercises,
+        which are not market trades, are left out)."""
         self._books_or_read_instrument(symbol)
         query = (
-            sa.select(_trades).where(_trades.c.symbol == symbol).order_by(_trades.c.id).limit(_limit(limit))
+            sa.select(_trades)
+            .where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
+            .order_by(_trades.c.id)
+            .limit(_limit(limit))
         )
         if after is not None:
             query = query.where(_trades.c.id > after)

@@ -34,7 +34,7 @@ from market.errors import MarketError
 from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.records import SettlementReport
 from market.store import UnitOfWork
-from market.tables import Delivery, Instrument, Listing, Position, Trade
+from market.tables import EXERCISE, Delivery, Instrument, Listing, Position, Trade
 from market.trading import Trading, multiplier
 
 _instruments = Instrument.__table__
@@ -226,7 +226,7 @@ def _exercise_trade(
             "symbol": underlying["symbol"],
             "price_ticks": price,
             "qty": qty,
-            "maker_order_id": "exercise",
+            "maker_order_id": EXERCISE,
             "taker_order_id": option[-32:],
             "buyer_id": buyer,
             "seller_id": seller,

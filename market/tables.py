@@ -183,8 +183,12 @@ class Order(SQLModel, table=True):
     updated_us: int = _big()
 
 
+EXERCISE = "exercise"
+"""``maker_order_id`` of an exercise trade: an option becoming a forward position, not a market trade."""
+
+
 class Trade(SQLModel, table=True):
-    """A fill between a maker and a taker, at the maker's price.
+    """A fill between a maker and a taker, at the maker's price (or an option exercise, see ``EXERCISE``).
 
     ``escrow_micros`` is what the seller of a physical forward is owed at delivery (notional minus the
     seller's fee); ``released`` turns true when it is paid.

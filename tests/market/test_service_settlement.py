@@ -106,6 +106,9 @@ def test_in_the_money_european_call_becomes_a_forward_at_the_strike(market: Mark
     assert positions[underlying].qty == 1
     assert positions[underlying].cost_micros == 1500 * 1000 * call.hours
     assert {p.symbol: p.qty for p in ex.positions(market.seller)}[underlying] == -1
+    assert ex.trades(underlying) == []  # an exercise is not a market trade
+    last_fill = ex.fills(market.buyer)[-1]
+    assert (last_fill.symbol, last_fill.side, last_fill.price_ticks) == (underlying, "buy", 1500)
     assert ex.settle().exercised == ()
     assert paid > 0
     market.check()
