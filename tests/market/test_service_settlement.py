@@ -95,8 +95,11 @@ def test_in_the_money_european_call_becomes_a_forward_at_the_strike(market: Mark
     ex.refresh_marks()
     premium = 500  # 0.50 per GPU-hour
     ex.place_order(market.seller, order(call.symbol, "sell", 1, premium))
+    cash_before = ex.balances(market.buyer).cash, ex.balances(market.seller).cash
     ex.place_order(market.buyer, order(call.symbol, "buy", 1, premium))
-    paid = premium * 1000 * call.hours
+    paid = premium * 1000 * call.hours  # the premium changes hands at the trade
+    assert ex.balances(market.buyer).cash == cash_before[0] - paid
+    assert ex.balances(market.seller).cash == cash_before[1] + paid
     assert ex.balances(market.seller).margin > 0
     market.check()
     market.clock.now = call.expiry
@@ -110,7 +113,6 @@ def test_in_the_money_european_call_becomes_a_forward_at_the_strike(market: Mark
     last_fill = ex.fills(market.buyer)[-1]
     assert (last_fill.symbol, last_fill.side, last_fill.price_ticks) == (underlying, "buy", 1500)
     assert ex.settle().exercised == ()
-    assert paid > 0
     market.check()
 
 
