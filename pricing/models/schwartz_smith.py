@@ -8,9 +8,9 @@ Over a step d the pair moves exactly by
     Cov(e1, e2) = rho sigma_chi sigma_xi h(kappa, d),
 
 (h from ``pricing.models.gaussian``; the pair is drawn by a 2x2 Cholesky factor; the state
-(chi, xi) is computed in place of the normals). Hence ln S(T) given
-the state at tau is Gaussian with mean chi e^(-kappa d) - lambda_chi h(kappa, d) + xi + mu_xi d and
-variance Var e1 + Var e2 + 2 Cov(e1, e2), d = T - tau, and F(tau, T) = exp(mean + variance / 2).
+(chi, xi) is computed in place of the normals). Hence ln S(T) given the state at tau is Gaussian
+with mean chi e^(-kappa d) - lambda_chi h(kappa, d) + xi + mu_xi d and variance
+Var e1 + Var e2 + 2 Cov(e1, e2), d = T - tau, and F(tau, T) = exp(mean + variance / 2).
 Across times, Cov(chi(t), xi(u)) = rho sigma_chi sigma_xi e^(-kappa (t - m)) h(kappa, m), m = min(t, u).
 """
 
