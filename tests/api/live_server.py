@@ -1,0 +1,62 @@
+"""Run ``flopex serve`` as a real process for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+FLOPEX = Path(sys.executable).parent / "flopex"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(url: str, *extra: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
+    """Run ``flopex serve`` on ``url`` until the block ends (then SIGTERM); yields a client, the process."""
+    port = free_port()
+    env = {**os.environ, "FLOPEX_RATE_LIMIT": "0", "FLOPEX_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [str(FLOPEX), "serve", "--port", str(port), "--db", url, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"flopex serve exited: {process.stderr.read() if process.stderr else ''}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("flopex serve did not become healthy within 60 s")
+            time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            yield client, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
