@@ -157,7 +157,10 @@ def test_listings_can_offer_themselves(market: Market) -> None:
         spread_micros=100_000,
     )
     asks = {s: ex.book(s).asks for s in listing.covers}
-    assert all(a[0].price_ticks == 2100 and a[0].qty == 2 for a in asks.values())
+    assert {s: [(lvl.price_ticks, lvl.qty) for lvl in a] for s, a in asks.items()} == {
+        "H100-2026-12": [(2100, 2)],  # fair value 2.00 plus the 0.10 spread, above the 1.90 reserve
+        "H100-2026-W50": [(2100, 2)],
+    }
     market.check()
 
 
@@ -212,7 +215,8 @@ def test_auto_offering_listings_offer_into_forwards_created_later(market: Market
     listing = ex.create_listing(
         market.provider, "H100", 3, DECEMBER, JANUARY, reserve_price_micros=2_345_600, auto_offer="reserve"
     )
-    assert all(ex.book(s).asks[0].price_ticks == 2346 for s in listing.covers)  # rounded up to the tick
+    assert listing.covers == ("H100-2026-12", "H100-2026-W50")
+    assert [ex.book(s).asks[0].price_ticks for s in listing.covers] == [2346, 2346]  # rounded up to the tick
     day = ex.create_forward("H100", "day", DECEMBER + timedelta(days=9))
     assert [(lvl.price_ticks, lvl.qty) for lvl in ex.book(day.symbol).asks] == [(2346, 3)]
     market.check()
