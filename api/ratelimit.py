@@ -94,6 +94,7 @@ def too_many(retry_after: float, what: str) -> ApiError:
     return ApiError(
         "rate_limited",
         f"{what} exceeded; retry after {seconds} s",
+        status=429,
         headers={"Retry-After": str(seconds)},
     )
 
@@ -107,7 +108,9 @@ def request_limiter(buckets: TokenBuckets) -> Callable[[Request[Any, Any, Any]],
         wait = buckets.take(client_key(request))
         if wait:
             error = too_many(wait, "request rate limit")
-            return problem(429, error.code, error.message, instance=request.url.path, headers=error.headers)
+            return problem(
+                error.status, error.code, error.message, instance=request.url.path, headers=error.headers
+            )
         return None
 
     return limit
