@@ -9,9 +9,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from pricing import models
 from pricing.calibration import calibrate, fit_seasonality, fit_to_forwards
+from pricing.calibration.diagnostics import residual_diagnostics
 from pricing.models import GBM, ArithmeticOU, JumpOU, Schwartz1F, SchwartzSmith, Seasonality, SeasonalTerm
 from pricing.synthetic import generate
 
@@ -182,3 +184,11 @@ def test_forward_quotes_must_sit_on_observations(ou_series: pd.Series) -> None:
         calibrate(ou_series, "schwartz_smith", forwards=quotes)
     with pytest.raises(ValueError, match="schwartz_smith filter only"):
         calibrate(ou_series, "gbm", forwards=quotes)
+
+
+def test_residual_statistics_match_scipy() -> None:
+    z = np.random.default_rng(0).standard_t(5, 500)
+    diagnostics = residual_diagnostics(z)
+    assert diagnostics["skewness"] == pytest.approx(stats.skew(z), rel=1e-10)
+    assert diagnostics["excess_kurtosis"] == pytest.approx(stats.kurtosis(z), rel=1e-10)
+    assert diagnostics["jarque_bera_pvalue"] == pytest.approx(stats.jarque_bera(z).pvalue, rel=1e-8)
