@@ -84,6 +84,10 @@ def run(
     if len(series) < 3:
         raise ValueError("the series is too short to backtest")
     grid = pd.Timedelta(series.index.to_series().diff().min())
+    if not horizons or not windows:
+        raise ValueError("give at least one horizon and one window")
+    if n_paths < 2:
+        raise ValueError("n_paths must be at least 2 (forecast distributions need paths)")
     horizon_list = [(h, _duration(h, "horizon")) for h in horizons]
     window_list = [(w, _duration(w, "window")) for w in windows]
     for name, length in window_list:

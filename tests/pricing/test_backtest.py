@@ -133,6 +133,8 @@ def test_parallel_runs_reproduce_the_serial_run(small: pd.Series) -> None:
         ({"windows": ["90min"]}, "multiple of the series step"),
         ({"horizons": ["soon"]}, "horizon: not a duration"),
         ({"models": ["gbm", "gbm"]}, "distinct name"),
+        ({"horizons": []}, "at least one horizon"),
+        ({"n_paths": 1}, "at least 2"),
     ],
 )
 def test_bad_settings_are_refused(small: pd.Series, kwargs: dict, message: str) -> None:
