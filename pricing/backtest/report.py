@@ -57,7 +57,7 @@ def render(result: BacktestResult, images: dict[str, str]) -> str:
     timings = "".join(f"<tr><th>{k}</th><td>{v:.2f} s</td></tr>" for k, v in result.timings.items())
     metrics = pd.DataFrame(result.metrics)
     metrics = metrics[[c for c in METRIC_COLUMNS if c in metrics]] if not metrics.empty else metrics
-    failures = result.forecasts[result.forecasts["error"].ne("")] if "error" in result.forecasts else []
+    failures = int(result.forecasts["error"].ne("").sum())
     figures = "".join(
         f'<figure><img alt="{kind}" src="data:image/png;base64,{data}"><figcaption>{CAPTIONS[kind]}'
         "</figcaption></figure>"
@@ -80,7 +80,7 @@ def render(result: BacktestResult, images: dict[str, str]) -> str:
         _table(metrics),
         f"<h2>Figures</h2>{figures}",
         f"<h2>Run</h2><table class='k'>{config}</table><h3>Time</h3><table class='k'>{timings}</table>",
-        f"<p>{len(failures)} forecast rows failed (fit or simulation errors are kept in forecasts.csv).</p>",
+        f"<p>{failures} forecast rows failed (fit or simulation errors are kept in forecasts.csv).</p>",
         "</body></html>",
     ]
     return "".join(parts)
