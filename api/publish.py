@@ -1,4 +1,4 @@
-"""Announce committed changes on the stream: order updates, book deltas and new trades.
+"""Announce committed changes on the stream: order updates, book deltas, new trades and tickers.
 
 Controllers call :func:`announce` after the exchange service returned, i.e. after the commit. Book and
 trade channels are read back from the exchange (only for symbols someone follows), so trades caused
@@ -15,6 +15,7 @@ from api.context import ApiContext, call
 from api.schemas.market_data import TradeOut
 from api.schemas.orders import OrderOut
 from api.stream import BookState, Levels
+from api.tickers import ticker_of
 from market.records import BookInfo, OrderInfo
 from market.units import ticks_to_price
 
@@ -62,3 +63,5 @@ async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterab
         if watermark is not None:
             for trade in await call(ctx.exchange.trades, symbol, after=watermark, limit=TRADE_PAGE):
                 ctx.hub.trade(symbol, trade.id, msgspec.to_builtins(TradeOut.of(trade)))
+        if ctx.hub.has_subscribers(f"ticker.{symbol}"):
+            ctx.hub.ticker(symbol, msgspec.to_builtins(await ticker_of(ctx, symbol)))

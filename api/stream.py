@@ -160,6 +160,10 @@ class StreamHub:
         for subscriber in list(self._topics.get(topic, ())):
             subscriber.deliver(message)
 
+    def has_subscribers(self, channel: str) -> bool:
+        """Whether anyone listens on a public channel (publishers skip building unwanted messages)."""
+        return bool(self._topics.get(channel))
+
     def tracks_book(self, symbol: str) -> bool:
         """Whether ``symbol``'s book is followed (someone subscribed to it since the server started)."""
         return symbol in self._books

@@ -14,10 +14,10 @@ from api.openapi import problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.common import Instant, Symbol
 from api.schemas.market_data import BookOut, CandleOut, QuoteOut, TickerOut, TradeOut
+from api.tickers import ticker_of
 from api.trade_history import trades_between
-from market.errors import MarketError
-from market.records import BookLevel, TradeInfo
-from market.units import micros_to_price, ticks_to_price
+from market.records import TradeInfo
+from market.units import ticks_to_price
 
 MAX_DEPTH = 1000
 
@@ -50,26 +50,7 @@ class MarketDataController(Controller):
     @get("/ticker", summary="Ticker", responses=problems(404))
     async def ticker(self, ctx: Ctx, symbol: Symbol) -> TickerOut:
         """Best bid and ask, last price, 24-hour volume and the mark."""
-        book = await call(ctx.exchange.book, symbol, 1)
-        now = datetime.now(UTC)
-        recent = await call(trades_between, ctx.exchange, symbol, now - timedelta(days=1), now)
-        try:
-            mark: str | None = micros_to_price((await ctx.mark(symbol, greeks=False)).fair_value_micros)
-        except MarketError:
-            mark = None
-
-        def best(levels: tuple[BookLevel, ...]) -> str | None:
-            return ticks_to_price(levels[0].price_ticks, book.tick_micros) if levels else None
-
-        last = None if book.last_ticks is None else ticks_to_price(book.last_ticks, book.tick_micros)
-        return TickerOut(
-            symbol=symbol,
-            best_bid=best(book.bids),
-            best_ask=best(book.asks),
-            last=last,
-            volume_24h=sum(t.qty for t in recent),
-            mark=mark,
-        )
+        return await ticker_of(ctx, symbol)
 
     @get("/quote", summary="Fair value and Greeks", responses=problems(404))
     async def quote(self, ctx: Ctx, symbol: Symbol) -> QuoteOut:

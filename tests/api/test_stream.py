@@ -34,7 +34,12 @@ def test_book_trades_and_private_orders_stream(market: Market) -> None:
     symbol = market.symbol
     with market.client.websocket_connect("/v1/stream") as ws:
         inbox = Inbox(ws)
-        ws.send_json({"op": "subscribe", "channels": [f"book.{symbol}", f"trades.{symbol}", "orders"]})
+        ws.send_json(
+            {
+                "op": "subscribe",
+                "channels": [f"book.{symbol}", f"trades.{symbol}", f"ticker.{symbol}", "orders"],
+            }
+        )
         snapshot = inbox.take(lambda m: m.get("type") == "snapshot")
         assert (snapshot["bids"], snapshot["asks"]) == ([], [])
         refused = inbox.take(lambda m: m.get("type") == "error")
@@ -82,6 +87,10 @@ def test_book_trades_and_private_orders_stream(market: Market) -> None:
             1,
             0,
         )
+
+        tickers = [inbox.take(lambda m: m.get("channel") == f"ticker.{symbol}") for _ in range(2)]
+        assert [(t["seq"], t["prev_seq"]) for t in tickers] == [(1, 0), (2, 1)]
+        assert (tickers[1]["ticker"]["last"], tickers[1]["ticker"]["volume_24h"]) == ("2.500", 3)
 
         # the provider's own order update goes to the provider only, never to this connection
         market.ok("DELETE", "/v1/orders", "provider", json=None)
