@@ -9,7 +9,9 @@ after every step) can say exactly what is wrong:
   hold nothing; each account's ``reserved`` equals what its orders hold, its ``margin`` what its
   positions hold;
 * for every physical forward and provider ``sold + reserved <= listed``, ``sold`` equals the GPUs of
-  its sell trades and ``reserved`` what its resting sells hold;
+  its sell trades and ``reserved`` what its resting sells hold; per provider, product and day, listed
+  capacity equals the listings covering the day and committed capacity the sold and offered GPUs of
+  the forwards covering it (never above listed);
 * positions equal the sum of trades, and net to zero per instrument;
 * escrow equals what is owed to providers (unreleased physical trades).
 """
@@ -19,7 +21,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from market.ledger import MARGIN, RESERVED, SYSTEM
-from market.tables import Balance, Entry, Instrument, Inventory, Order, Position, Trade
+from market.listings import whole_days
+from market.tables import Balance, Capacity, Entry, Instrument, Inventory, Listing, Order, Position, Trade
 
 _balances = Balance.__table__
 _entries = Entry.__table__
@@ -191,11 +194,48 @@ def _checks() -> list[tuple[str, sa.Select]]:
     ]
 
 
+def _capacity_rows(connection: sa.Connection) -> list[tuple]:
+    """Per-day capacity rows that differ from the listings and forwards covering their day."""
+    listings, capacity, inventory, instruments = (
+        Listing.__table__,
+        Capacity.__table__,
+        Inventory.__table__,
+        Instrument.__table__,
+    )
+    expected: dict[tuple[str, str, int], list[int]] = {}
+    for row in connection.execute(sa.select(listings)):
+        for day in whole_days(row.window_start_us, row.window_end_us):
+            expected.setdefault((row.provider_id, row.product, day), [0, 0])[0] += row.gpus
+    committed = sa.select(
+        inventory.c.provider_id,
+        instruments.c.product,
+        instruments.c.window_start_us,
+        instruments.c.window_end_us,
+        (inventory.c.sold_gpus + inventory.c.reserved_gpus).label("gpus"),
+    ).join(instruments, instruments.c.symbol == inventory.c.symbol)
+    for row in connection.execute(committed):
+        for day in whole_days(row.window_start_us, row.window_end_us):
+            expected.setdefault((row.provider_id, row.product, day), [0, 0])[1] += row.gpus
+    stored = {
+        (r.provider_id, r.product, r.day_us): [r.listed_gpus, r.committed_gpus]
+        for r in connection.execute(sa.select(capacity))
+    }
+    keys = set(expected) | set(stored)
+    return sorted(
+        (*key, stored.get(key, [0, 0]), expected.get(key, [0, 0]))
+        for key in keys
+        if stored.get(key, [0, 0]) != expected.get(key, [0, 0])
+    )
+
+
 def check(connection: sa.Connection) -> list[str]:
     """Every breached invariant, as one line each naming the offending rows (empty when all hold)."""
     problems = []
-    for name, query in _checks():
-        rows = connection.execute(query).all()
+    checks = [(name, connection.execute(query).all()) for name, query in _checks()]
+    checks.append(
+        ("a provider's per-day capacity differs from its listings and forwards", _capacity_rows(connection))
+    )
+    for name, rows in checks:
         if rows:
             shown = "; ".join(str(tuple(r)) for r in rows[:5])
             more = f" (+{len(rows) - 5} more)" if len(rows) > 5 else ""

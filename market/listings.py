@@ -4,9 +4,12 @@ A listing of ``gpus`` GPUs of a product over ``[start, end)`` covers every physi
 product whose delivery window lies inside ``[start, end)``; in each of them the provider's inventory
 grows by ``gpus``. Inventory is kept per (forward, provider): ``listed`` (sum over the provider's
 covering listings), ``sold`` (filled sells) and ``reserved`` (resting sells), with
-``sold + reserved <= listed`` enforced by the database. A listing can shrink only by what is free in
-every forward it covers; committed capacity is attributed to a provider's oldest listings first,
-which is also the delivery allocation rule (see :mod:`market.settlement`).
+``sold + reserved <= listed`` enforced by the database. Forwards overlap -- a month holds its weeks and
+days -- so the provider's capacity is also kept per UTC day (``capacity``: GPUs listed by listings
+covering the whole day, and committed by sold or offered GPUs of every forward covering it): a sell
+needs free GPUs both in its forward's inventory and on every day of its window, so the same
+GPU-hours cannot be sold twice. A listing can shrink only by what is free in every forward it covers
+and on every day it covers.
 """
 
 from __future__ import annotations
@@ -15,10 +18,53 @@ import sqlalchemy as sa
 
 from market.errors import InventoryExceededError
 from market.store import insert_ignore
-from market.tables import Inventory, Listing
+from market.tables import Capacity, Inventory, Listing
 
 _inventory = Inventory.__table__
 _listings = Listing.__table__
+_capacity = Capacity.__table__
+DAY_US = 86_400_000_000
+MAX_LISTING_DAYS = 400
+
+
+def whole_days(start_us: int, end_us: int) -> list[int]:
+    """The starts of the UTC days lying wholly inside ``[start, end)``."""
+    first = -(-start_us // DAY_US) * DAY_US
+    return list(range(first, end_us - DAY_US + 1, DAY_US))
+
+
+def add_days(connection: sa.Connection, provider_id: str, product: str, days: list[int], gpus: int) -> None:
+    """Grow (negative ``gpus``: shrink) a provider's listed capacity on ``days``."""
+    if not days:
+        return
+    rows = [{"provider_id": provider_id, "product": product, "day_us": d} for d in days]
+    insert_ignore(connection, _capacity, rows)
+    connection.execute(
+        _capacity.update()
+        .where(
+            _capacity.c.provider_id == provider_id,
+            _capacity.c.product == product,
+            _capacity.c.day_us.in_(days),
+        )
+        .values(listed_gpus=_capacity.c.listed_gpus + gpus)
+    )
+
+
+def free_on_days(connection: sa.Connection, provider_id: str, product: str, days: list[int]) -> int:
+    """The fewest GPUs free (listed, not committed) on any of ``days``."""
+    rows = connection.execute(
+        sa.select(_capacity.c.listed_gpus - _capacity.c.committed_gpus)
+        .where(
+            _capacity.c.provider_id == provider_id,
+            _capacity.c.product == product,
+            _capacity.c.day_us.in_(days),
+        )
+        .with_for_update()
+    ).scalars()
+    free = list(rows)
+    return min(free) if len(free) == len(days) else 0
+
+
 COVERABLE = ("open", "halted")
 
 
@@ -55,13 +101,17 @@ def free_gpus(connection: sa.Connection, symbol: str, provider_id: str) -> int:
 
 
 def shrink(connection: sa.Connection, listing: dict, covered: list[str], by: int | None) -> int:
-    """Take ``by`` GPUs (None: as many as possible) off a listing in every forward it covers.
+    """Take ``by`` GPUs (None: as many as possible) off a listing in every forward and day it covers.
 
     Refuses (``inventory_exceeded``) when ``by`` exceeds what is free in some forward; returns the
     GPUs actually removed.
     """
-    free = min([free_gpus(connection, s, listing["provider_id"]) for s in covered], default=listing["gpus"])
-    most = min(free, listing["gpus"])
+    provider = listing["provider_id"]
+    free = min([free_gpus(connection, s, provider) for s in covered], default=listing["gpus"])
+    days = whole_days(listing["window_start_us"], listing["window_end_us"])
+    most = min(
+        free, listing["gpus"], free_on_days(connection, provider, listing["product"], days) if days else free
+    )
     if by is None:
         by = most
     elif by > most:
@@ -70,7 +120,8 @@ def shrink(connection: sa.Connection, listing: dict, covered: list[str], by: int
             field="gpus",
         )
     for symbol in covered:
-        add_capacity(connection, symbol, listing["provider_id"], -by)
+        add_capacity(connection, symbol, provider, -by)
+    add_days(connection, provider, listing["product"], days, -by)
     remaining = listing["gpus"] - by
     connection.execute(_listings.update().where(_listings.c.id == listing["id"]).values(gpus=remaining))
     return by

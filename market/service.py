@@ -18,7 +18,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -716,6 +716,10 @@ class Exchange:
                 raise InvalidRequestError(f"{name} must be a whole UTC hour", field=name)
         if end <= start:
             raise InvalidRequestError("end must be after start", field="end")
+        if end - start > timedelta(days=capacity.MAX_LISTING_DAYS):
+            raise InvalidRequestError(
+                f"a listing spans at most {capacity.MAX_LISTING_DAYS} days", field="end"
+            )
         if auto_offer not in AUTO_OFFERS:
             raise InvalidRequestError(
                 f"auto_offer must be one of {', '.join(AUTO_OFFERS)}", field="auto_offer"
@@ -752,6 +756,8 @@ class Exchange:
             covered = self._covered(row)
             for symbol in covered:
                 capacity.add_capacity(uow.connection, symbol, provider_id, gpus)
+            days = capacity.whole_days(row["window_start_us"], row["window_end_us"])
+            capacity.add_days(uow.connection, provider_id, product, days, gpus)
             if auto_offer != "none":
                 self._auto_offer(uow, row, covered)
         return _listing(row, covered)

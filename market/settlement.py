@@ -1,16 +1,19 @@
 """Expiry, delivery, cash settlement and exercise: the end of every contract.
 
 One run (:func:`run`) does, in one transaction, whatever is due at ``now``; each step moves an
-instrument to its next status, so running it twice changes nothing the second time.
+instrument to its next status, so running it twice changes nothing the second time. Within a run,
+expiries come first, then exercises, then deliveries and cash settlements (so a late run settles the
+forward positions an exercise just created).
 
 1. **Expiry** (``open``/``halted`` -> ``expired``): at the expiry instant (delivery start for forwards
    and Asian options, n business days before delivery for European options) every live order is
    cancelled and its hold released.
 2. **Physical delivery** (forward -> ``settled`` at delivery start). Allocation rule: the net long
    positions, in ascending account id, take GPUs from the net short providers, in ascending account
-   id, each provider's GPUs coming from its covering listings oldest first; each (buyer, listing)
-   pair is one delivery record. Every physical trade's escrow (notional less the seller's fee) is then
-   paid to its seller.
+   id, each provider's GPUs coming from the listings covering the window, best fit first (shortest
+   listing window, then oldest), each giving the GPUs it has not yet delivered on any day of the
+   window to an overlapping forward; each (buyer, listing) pair is one delivery record. Every
+   physical trade's escrow (notional less the seller's fee) is then paid to its seller.
 3. **Cash settlement** (cash forward -> ``settled`` at window end, once the index has a fixing in the
    window): at the index average ``S`` each position receives ``qty x S x GPU-hours - cost`` (its
    profit; a loss is paid), after its margin is released, and pays its fees due. A loser who cannot
@@ -32,6 +35,7 @@ import sqlalchemy as sa
 from market import index, margin, marks
 from market.errors import MarketError
 from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
+from market.listings import whole_days
 from market.records import SettlementReport
 from market.store import UnitOfWork
 from market.tables import EXERCISE, Delivery, Instrument, Listing, Position, Trade
@@ -92,6 +96,49 @@ def _net_positions(uow: UnitOfWork, symbol: str) -> list[sa.Row]:
     )
 
 
+def _free_listings(connection: sa.Connection, provider_id: str, inst: dict) -> list[tuple[int, int]]:
+    """The provider's listings that can deliver ``inst``, best fit first, with their GPUs not yet
+    delivered on any day of its window (overlapping forwards draw on the same listings)."""
+    start, end = inst["window_start_us"], inst["window_end_us"]
+    candidates = connection.execute(
+        sa.select(_listings.c.id, _listings.c.gpus)
+        .where(
+            _listings.c.provider_id == provider_id,
+            _listings.c.product == inst["product"],
+            _listings.c.window_start_us <= start,
+            _listings.c.window_end_us >= end,
+        )
+        .order_by(_listings.c.window_end_us - _listings.c.window_start_us, _listings.c.id)
+    ).all()
+    delivered = connection.execute(
+        sa.select(
+            _deliveries.c.listing_id,
+            _deliveries.c.gpus,
+            _deliveries.c.window_start_us,
+            _deliveries.c.window_end_us,
+        ).where(
+            _deliveries.c.listing_id.in_([c.id for c in candidates]),
+            _deliveries.c.window_start_us < end,
+            _deliveries.c.window_end_us > start,
+        )
+    ).all()
+    free = []
+    for candidate in candidates:
+        busiest = max(
+            (
+                sum(
+                    d.gpus
+                    for d in delivered
+                    if d.listing_id == candidate.id and d.window_start_us <= day < d.window_end_us
+                )
+                for day in whole_days(start, end)
+            ),
+            default=0,
+        )
+        free.append((candidate.id, candidate.gpus - busiest))
+    return free
+
+
 def _deliver(uow: UnitOfWork, inst: dict) -> None:
     positions = _net_positions(uow, inst["symbol"])
     longs = [[p.account_id, p.qty * inst["lot_gpus"]] for p in positions if p.qty > 0]
@@ -100,19 +147,10 @@ def _deliver(uow: UnitOfWork, inst: dict) -> None:
         if p.qty >= 0:
             continue
         owed = -p.qty * inst["lot_gpus"]
-        for listing in uow.connection.execute(
-            sa.select(_listings.c.id, _listings.c.gpus)
-            .where(
-                _listings.c.provider_id == p.account_id,
-                _listings.c.product == inst["product"],
-                _listings.c.window_start_us <= inst["window_start_us"],
-                _listings.c.window_end_us >= inst["window_end_us"],
-            )
-            .order_by(_listings.c.id)
-        ):
-            take = min(owed, listing.gpus)
+        for listing_id, free in _free_listings(uow.connection, p.account_id, inst):
+            take = min(owed, free)
             if take:
-                supply.append([p.account_id, listing.id, take])
+                supply.append([p.account_id, listing_id, take])
                 owed -= take
     records = []
     li = si = 0

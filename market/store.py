@@ -17,13 +17,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from market.errors import BookUnavailableError
 from market.ledger import Ledger
-from market.tables import Command, Inventory, Order, Position, Trade
+from market.tables import Capacity, Command, Inventory, Order, Position, Trade
 
 _orders = Order.__table__
 _trades = Trade.__table__
 _commands = Command.__table__
 _positions = Position.__table__
 _inventory = Inventory.__table__
+_capacity = Capacity.__table__
 
 ORDER_MUTABLE = (
     "qty",
@@ -68,6 +69,7 @@ class UnitOfWork:
         self._positions: dict[tuple[str, str], dict] = {}
         self._new_positions: set[tuple[str, str]] = set()
         self._inventory: dict[tuple[str, str], dict | None] = {}
+        self._capacity: dict[tuple[str, str, int], dict] = {}
 
     def touch(self, order: dict) -> None:
         """Mark an order row (new or existing) as changed."""
@@ -109,6 +111,22 @@ class UnitOfWork:
             ).one_or_none()
             self._inventory[key] = None if row is None else dict(row._mapping)
         return self._inventory[key]
+
+    def capacity(self, provider_id: str, product: str, days: list[int]) -> list[dict]:
+        """The provider's per-day capacity rows for ``days`` (days without a row are left out)."""
+        missing = [d for d in days if (provider_id, product, d) not in self._capacity]
+        if missing:
+            for row in self.connection.execute(
+                sa.select(_capacity)
+                .where(
+                    _capacity.c.provider_id == provider_id,
+                    _capacity.c.product == product,
+                    _capacity.c.day_us.in_(missing),
+                )
+                .with_for_update()
+            ):
+                self._capacity[provider_id, product, row.day_us] = dict(row._mapping)
+        return [self._capacity[k] for d in days if (k := (provider_id, product, d)) in self._capacity]
 
     def log(self, command: dict, events: list[dict]) -> None:
         """Append a command and its events to the command log."""
@@ -186,6 +204,21 @@ class UnitOfWork:
                     for r in rows
                 ],
             )
+        if self._capacity:
+            conn.execute(
+                _capacity.update()
+                .where(
+                    _capacity.c.provider_id == sa.bindparam("_p"),
+                    _capacity.c.product == sa.bindparam("_g"),
+                    _capacity.c.day_us == sa.bindparam("_d"),
+                )
+                .values(committed_gpus=sa.bindparam("c")),
+                [
+                    {"_p": r["provider_id"], "_g": r["product"], "_d": r["day_us"], "c": r["committed_gpus"]}
+                    for r in self._capacity.values()
+                ],
+            )
+        self._capacity.clear()
         self.new_orders.clear()
         self.changed_orders.clear()
         self.trades.clear()

@@ -142,6 +142,26 @@ class Inventory(SQLModel, table=True):
     reserved_gpus: int = Field(default=0)
 
 
+class Capacity(SQLModel, table=True):
+    """A provider's GPUs of a product on one UTC day: listed (by listings covering the whole day) and
+    committed (sold or held by resting sells in any physical forward covering the day).
+
+    Forwards overlap (a month holds its weeks and days), so this per-day account is what stops the
+    same GPU-hours from being sold twice through overlapping forwards.
+    """
+
+    __tablename__ = "capacity"
+    __table_args__ = (
+        sa.CheckConstraint("committed_gpus <= listed_gpus", name="ck_capacity_covered"),
+        sa.CheckConstraint("committed_gpus >= 0", name="ck_capacity_non_negative"),
+    )
+    provider_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=40)
+    product: str = Field(foreign_key="products.id", primary_key=True, max_length=16)
+    day_us: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    listed_gpus: int = Field(default=0)
+    committed_gpus: int = Field(default=0)
+
+
 class Order(SQLModel, table=True):
     """An order as the service accepted it and as the engine's events left it.
 

@@ -42,6 +42,7 @@ from market.errors import (
     UnknownInstrumentError,
 )
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
+from market.listings import whole_days
 from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
@@ -167,16 +168,14 @@ class Trading:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
         gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" else 0
         if gpus:
-            inventory = uow.inventory(req.symbol, account_id)
-            free = 0 if inventory is None else inventory["listed_gpus"] - inventory["sold_gpus"]
-            free -= 0 if inventory is None else inventory["reserved_gpus"]
+            free = self._free_gpus(uow, inst, account_id)
             if gpus > free:
                 raise InventoryExceededError(
                     f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold", field="qty"
                 )
         uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * req.qty, "the order")
         if gpus:
-            inventory["reserved_gpus"] += gpus
+            self._hold_gpus(uow, inst, account_id, gpus)
         order_id = secrets.token_hex(10)
         expire_us = None if req.expire_at is None else to_epoch_us(req.expire_at)
         row = {
@@ -261,9 +260,8 @@ class Trading:
         if extra > uow.ledger.balance(account_id, AVAILABLE):
             raise InsufficientFundsError(f"the amended order needs {extra} more micro-dollars")
         if order["reserved_gpus"] and new_open > order["open_qty"]:
-            inventory = uow.inventory(order["symbol"], account_id)
             more = (new_open - order["open_qty"]) * inst["lot_gpus"]
-            free = inventory["listed_gpus"] - inventory["sold_gpus"] - inventory["reserved_gpus"]
+            free = self._free_gpus(uow, inst, account_id)
             if more > free:
                 raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="qty")
         command = {"op": "amend", "symbol": order["symbol"], "id": order_id, "account": account_id}
@@ -274,6 +272,29 @@ class Trading:
         events = self.apply(uow, command)
         uow.ledger.post("amend", account_id=account_id, ref=order_id)
         return order, _rejection(events)
+
+    @staticmethod
+    def _days(instrument: dict) -> list[int]:
+        return whole_days(instrument["window_start_us"], instrument["window_end_us"])
+
+    def _free_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str) -> int:
+        """GPUs the provider may still offer in a physical forward: free in its inventory there and
+        on every day of the window (overlapping forwards share the days)."""
+        inventory = uow.inventory(instrument["symbol"], provider_id)
+        if inventory is None:
+            return 0
+        days = self._days(instrument)
+        rows = uow.capacity(provider_id, instrument["product"], days)
+        if len(rows) < len(days):
+            return 0
+        free = inventory["listed_gpus"] - inventory["sold_gpus"] - inventory["reserved_gpus"]
+        return min([free] + [r["listed_gpus"] - r["committed_gpus"] for r in rows])
+
+    def _hold_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str, gpus: int) -> None:
+        """Hold (negative: release) GPUs for resting sells, in the forward and on each day it covers."""
+        uow.inventory(instrument["symbol"], provider_id)["reserved_gpus"] += gpus
+        for row in uow.capacity(provider_id, instrument["product"], self._days(instrument)):
+            row["committed_gpus"] += gpus
 
     def _amended_hold(self, instrument: dict, order: dict, price_ticks: int) -> int:
         """The hold per lot of ``order`` at a new price (only premium-paying buys depend on it)."""
@@ -326,8 +347,9 @@ class Trading:
             uow.ledger.move((account, RESERVED), (account, AVAILABLE), amount)
             order["reserved_micros"] -= amount
         if gpus_too and order["reserved_gpus"]:
-            gpus = lots * self.instruments[order["symbol"]]["lot_gpus"]
-            uow.inventory(order["symbol"], order["account_id"])["reserved_gpus"] -= gpus
+            inst = self.instruments[order["symbol"]]
+            gpus = lots * inst["lot_gpus"]
+            self._hold_gpus(uow, inst, order["account_id"], -gpus)
             order["reserved_gpus"] -= gpus
 
     def _close(self, uow: UnitOfWork, order: dict, status: str, reason: str | None) -> None:
@@ -399,7 +421,7 @@ class Trading:
         order["reserved_micros"] = target
         if order["reserved_gpus"]:
             gpus = new_open * inst["lot_gpus"]
-            uow.inventory(order["symbol"], account)["reserved_gpus"] += gpus - order["reserved_gpus"]
+            self._hold_gpus(uow, inst, account, gpus - order["reserved_gpus"])
             order["reserved_gpus"] = gpus
         if new_open < old_open:
             order["cancelled"] += old_open - new_open

@@ -220,3 +220,29 @@ def test_auto_offering_listings_offer_into_forwards_created_later(market: Market
     day = ex.create_forward("H100", "day", DECEMBER + timedelta(days=9))
     assert [(lvl.price_ticks, lvl.qty) for lvl in ex.book(day.symbol).asks] == [(2346, 3)]
     market.check()
+
+
+def test_overlapping_forwards_cannot_sell_the_same_gpu_hours_twice(market: Market) -> None:
+    ex = market.exchange  # the provider listed 10 GPUs for December
+    ex.place_order(market.provider, order(PHYSICAL, "sell", 10, 2000))
+    week = "H100-2026-W50"  # 7-14 December, inside the month
+    with pytest.raises(MarketError) as refused:
+        ex.place_order(market.provider, order(week, "sell", 1, 2000))
+    assert refused.value.code == "inventory_exceeded"
+    extra = ex.create_listing(
+        market.provider, "H100", 4, DECEMBER + timedelta(days=6), DECEMBER + timedelta(days=13)
+    )
+    assert extra.covers == (week,)
+    ex.place_order(market.provider, order(week, "sell", 4, 2000))  # only the week's own listing is free
+    ex.place_order(market.buyer, order(PHYSICAL, "buy", 10, 2000))
+    ex.place_order(market.buyer, order(week, "buy", 4, 2000))
+    market.check()
+    market.clock.now = DECEMBER
+    ex.settle()
+    market.clock.now = DECEMBER + timedelta(days=6)
+    ex.settle()
+    by_symbol = {(d.symbol, d.listing_id): d.gpus for d in ex.deliveries(market.buyer)}
+    first = ex.listings(market.provider)[0].id
+    # the month takes the December listing; the week then finds it fully delivered on its days
+    assert by_symbol == {(PHYSICAL, first): 10, (week, extra.id): 4}
+    market.check()
