@@ -179,7 +179,7 @@ class Order(SQLModel, table=True):
     account_id: str = Field(foreign_key="accounts.id", max_length=40)
     symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=64)
     client_order_id: str | None = Field(default=None, max_length=64)
-    request_hash: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)  # digest of the request when it has a client_order_id
     side: str = Field(max_length=4)
     type: str = Field(max_length=12)
     price_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)

@@ -135,7 +135,7 @@ class Trading:
         refused it). A resent ``client_order_id`` with the same order returns the original row."""
         if req.tif is None:
             req = replace(req, tif="ioc" if req.type == "market" else "gtc")
-        digest = request_hash(req)
+        digest = "" if req.client_order_id is None else request_hash(req)  # only resends are compared
         if req.client_order_id is not None:
             existing = self._by_client_id(uow, account_id, req.client_order_id)
             if existing is not None:

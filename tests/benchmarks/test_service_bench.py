@@ -8,7 +8,7 @@ acknowledged when its group commits, so its acknowledgement latency is the group
 The baseline, measured in the same run on the same database, writes exactly the rows the service
 wrote -- read back per group and inserted again (with fresh keys) with the same grouping and the same
 kinds of statements: the command log, orders and the makers' updates, trades, transfers and entries,
-the balance, position and inventory updates, one commit per group. Only the ratio
+the balance, position, inventory and per-day capacity updates, one commit per group. Only the ratio
 service / baseline is asserted, with a floor well below the 0.5 target because the machine is shared.
 """
 
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from market.records import OrderRequest
 from market.service import Exchange
-from market.tables import Balance, Command, Entry, Inventory, Order, Position, Trade, Transfer
+from market.tables import Balance, Capacity, Command, Entry, Inventory, Order, Position, Trade, Transfer
 from market.units import to_epoch_us
 
 GROUP = 50
@@ -78,6 +78,7 @@ def _plan(connection: sa.Connection, stamp: int) -> dict:
         ],
         "positions": _rows(connection, Position.__table__, sa.true()),
         "inventory": _rows(connection, Inventory.__table__, sa.true()),
+        "capacity": _rows(connection, Capacity.__table__, sa.true()),
     }
 
 
@@ -85,7 +86,7 @@ def _write_again(engine: sa.Engine, plan: dict, n: int) -> float:
     """Write the rows of ``plan`` again (fresh keys) in one transaction; returns the seconds spent."""
     commands, orders, trades = Command.__table__, Order.__table__, Trade.__table__
     transfers, entries, balances = Transfer.__table__, Entry.__table__, Balance.__table__
-    positions, inventory = Position.__table__, Inventory.__table__
+    positions, inventory, capacity = Position.__table__, Inventory.__table__, Capacity.__table__
     suffix = f"b{n}"
     makers = {t["maker_order_id"] for t in plan["trades"]}
     began = time.perf_counter()
@@ -134,6 +135,19 @@ def _write_again(engine: sa.Engine, plan: dict, n: int) -> float:
             .where(inventory.c.symbol == sa.bindparam("s"), inventory.c.provider_id == sa.bindparam("p"))
             .values(sold_gpus=sa.bindparam("g")),
             [{"s": i["symbol"], "p": i["provider_id"], "g": i["sold_gpus"]} for i in plan["inventory"]],
+        )
+        connection.execute(
+            capacity.update()
+            .where(
+                capacity.c.provider_id == sa.bindparam("p"),
+                capacity.c.product == sa.bindparam("g"),
+                capacity.c.day_us == sa.bindparam("d"),
+            )
+            .values(committed_gpus=sa.bindparam("c")),
+            [
+                {"p": c["provider_id"], "g": c["product"], "d": c["day_us"], "c": c["committed_gpus"]}
+                for c in plan["capacity"]
+            ],
         )
     return time.perf_counter() - began
 
