@@ -34,7 +34,7 @@ from api.controllers.system import health
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.openapi import openapi_config
-from api.publish import load_book, start_trades
+from api.publish import load_book, start_fills, start_trades
 from api.ratelimit import TokenBuckets, request_limiter
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
@@ -84,12 +84,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exchange.close()
             engine.dispose()
 
-    async def prepare_channel(channel: str) -> BookState | None:
+    async def prepare_channel(channel: str, account_id: str | None) -> BookState | None:
         kind, _, symbol = channel.partition(".")
         if kind == "book":
             return await load_book(ctx, symbol)
         if kind == "trades":
             await start_trades(ctx, symbol)
+        elif kind == "orders" and account_id is not None:
+            await start_fills(ctx, account_id)
         else:
             await ctx.tick_micros(symbol)  # unknown_instrument for a symbol that does not exist
         return None

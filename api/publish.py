@@ -50,12 +50,47 @@ async def start_trades(ctx: ApiContext, symbol: str) -> None:
     ctx.hub.set_trade_watermark(symbol, last)
 
 
+async def start_fills(ctx: ApiContext, account_id: str) -> None:
+    """Begin following an account's fills, so resting orders that others fill are announced too."""
+    if ctx.hub.fill_watermark(account_id) is not None:
+        return
+    last = 0
+    while True:
+        page = await call(ctx.exchange.fills, account_id, after=last, limit=TRADE_PAGE)
+        if page:
+            last = page[-1].trade_id
+        if len(page) < TRADE_PAGE:
+            break
+    ctx.hub.set_fill_watermark(account_id, last)
+
+
+async def _filled_elsewhere(ctx: ApiContext, published: set[str]) -> None:
+    """Announce the orders of listening accounts that were filled by someone else's order."""
+    for account_id in ctx.hub.private_listeners():
+        watermark = ctx.hub.fill_watermark(account_id)
+        if watermark is None:
+            continue
+        fills = await call(ctx.exchange.fills, account_id, after=watermark, limit=TRADE_PAGE)
+        if not fills:
+            continue
+        ctx.hub.set_fill_watermark(account_id, fills[-1].trade_id)
+        for order_id in dict.fromkeys(fill.order_id for fill in fills):
+            if order_id not in published:
+                order = await call(ctx.exchange.order, account_id, order_id)
+                ctx.hub.order(account_id, msgspec.to_builtins(OrderOut.of(order)))
+
+
 async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterable[str] = ()) -> None:
-    """Publish order updates to their owners, then the books and trades of every symbol touched."""
+    """Publish order updates to their owners (including resting orders the change filled), then the
+    books, trades and tickers of every symbol touched."""
     touched = set(symbols)
+    published = set()
     for order in orders:
         touched.add(order.symbol)
+        published.add(order.id)
         ctx.hub.order(order.account_id, msgspec.to_builtins(OrderOut.of(order)))
+    if touched:
+        await _filled_elsewhere(ctx, published)
     for symbol in sorted(touched):
         if ctx.hub.tracks_book(symbol):
             ctx.hub.book_update(symbol, await load_book(ctx, symbol))

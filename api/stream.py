@@ -58,7 +58,7 @@ class Subscriber:
 
     send: MemoryObjectSendStream[dict[str, Any]]
     receive: MemoryObjectReceiveStream[dict[str, Any]]
-    account_id: int | None = None
+    account_id: str | None = None
     channels: set[str] = field(default_factory=set)
     overflowed: bool = False
 
@@ -78,7 +78,7 @@ class Subscriber:
             self.send.close()
 
 
-def _private_topic(account_id: int) -> str:
+def _private_topic(account_id: str) -> str:
     return f"orders#{account_id}"
 
 
@@ -99,6 +99,7 @@ class StreamHub:
         self._seq: dict[str, int] = defaultdict(int)
         self._books: dict[str, BookState] = {}
         self._trade_ids: dict[str, int] = {}
+        self._fill_ids: dict[str, int] = {}
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -216,9 +217,24 @@ class StreamHub:
         channel = f"ticker.{symbol}"
         self._publish(channel, channel, {"type": "ticker", "ticker": ticker})
 
-    def order(self, account_id: int, order: dict[str, Any]) -> None:
+    def order(self, account_id: str, order: dict[str, Any]) -> None:
         """Publish an order update to its owner's private ``orders`` channel."""
         self._publish(_private_topic(account_id), "orders", {"type": "order", "order": order})
+
+    def private_listeners(self) -> list[str]:
+        """Accounts with a live ``orders`` subscription."""
+        prefix = _private_topic("")
+        return [
+            topic[len(prefix) :] for topic, subs in self._topics.items() if topic.startswith(prefix) and subs
+        ]
+
+    def fill_watermark(self, account_id: str) -> int | None:
+        """The last fill (trade id) of the account announced on ``orders``; None while not followed."""
+        return self._fill_ids.get(account_id)
+
+    def set_fill_watermark(self, account_id: str, trade_id: int) -> None:
+        """Move the account's fill watermark forward to ``trade_id`` (never back)."""
+        self._fill_ids[account_id] = max(trade_id, self._fill_ids.get(account_id, trade_id))
 
 
 def _diff(old: Levels, new: Levels) -> Levels:
@@ -246,9 +262,10 @@ class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
     key: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
-ChannelPreparer = Callable[[str], Awaitable[BookState | None]]
-"""Readies a public channel before it is subscribed: returns the current book for ``book.`` channels,
-starts following trades for ``trades.`` channels; raises ``MarketError`` for unknown symbols."""
+ChannelPreparer = Callable[[str, str | None], Awaitable[BookState | None]]
+"""Readies ``(channel, account_id)`` before it is subscribed: returns the current book for ``book.``
+channels, starts following trades or the account's fills for ``trades.`` and ``orders``; raises
+``MarketError`` for unknown symbols."""
 
 
 def _error(code: str, detail: str) -> dict[str, Any]:
@@ -284,13 +301,11 @@ async def _handle(
             if problem is not None:
                 subscriber.deliver({**_error("invalid_channel", problem), "channel": channel})
                 continue
-            book = None
-            if channel not in PRIVATE_CHANNELS:
-                try:
-                    book = await prepare(channel)
-                except MarketError as exc:
-                    subscriber.deliver({**_error(exc.code, exc.message), "channel": channel})
-                    continue
+            try:
+                book = await prepare(channel, subscriber.account_id)
+            except MarketError as exc:
+                subscriber.deliver({**_error(exc.code, exc.message), "channel": channel})
+                continue
             subscriber.deliver({"type": "subscribed", "channels": [channel]})
             hub.subscribe(subscriber, channel, book)
 

@@ -118,3 +118,33 @@ def test_protocol_errors_ping_and_subscription_cap(market: Market, monkeypatch: 
         assert [m["channels"] for m in messages if m["type"] == "subscribed"] == [channels[:1], channels[1:2]]
         assert messages[-1]["code"] == "invalid_channel"
         assert messages[-1]["channel"] == channels[2]
+
+
+def test_resting_orders_filled_by_others_reach_their_owner(market: Market) -> None:
+    symbol = market.symbol
+    ask = market.ok(
+        "POST",
+        "/v1/orders",
+        "provider",
+        201,
+        json={"symbol": symbol, "side": "sell", "quantity": 4, "price": "2.500"},
+    )
+    with market.client.websocket_connect("/v1/stream") as ws:
+        inbox = Inbox(ws)
+        ws.send_json({"op": "auth", "key": market.keys["provider"]})
+        ws.send_json({"op": "subscribe", "channels": ["orders"]})
+        inbox.take(lambda m: m.get("type") == "subscribed")
+        market.ok(
+            "POST",
+            "/v1/orders",
+            "trader",
+            201,
+            json={"symbol": symbol, "side": "buy", "quantity": 3, "price": "2.500"},
+        )
+        update = inbox.take(lambda m: m.get("channel") == "orders")
+        assert (update["order"]["id"], update["order"]["status"], update["order"]["open_quantity"]) == (
+            ask["id"],
+            "partially_filled",
+            1,
+        )
+        assert [f["liquidity"] for f in update["order"]["fills"]] == ["maker"]
