@@ -58,6 +58,12 @@ class InvalidSymbolError(InvalidRequestError):
     code = "invalid_symbol"
 
 
+class NoMarkError(InvalidRequestError):
+    """A margined instrument (or a fair-value offer) needs a mark, and its product has no fixings yet."""
+
+    code = "no_mark"
+
+
 class OrderRejectedError(MarketError):
     """The matching engine refused the command; ``code`` is the engine's reason
     (e.g. ``post_only_would_take``)."""
@@ -121,6 +127,18 @@ class InstrumentNotOpenError(ConflictError):
     """The instrument is halted, expired or settled."""
 
     code = "instrument_not_open"
+
+
+class OrderClosedError(ConflictError):
+    """The order is filled, cancelled, expired or rejected: nothing left to cancel or amend."""
+
+    code = "order_closed"
+
+
+class InstrumentClosedError(ConflictError):
+    """The instrument is expired or settled; its status can no longer be set by hand."""
+
+    code = "instrument_closed"
 
 
 class InsufficientFundsError(ConflictError):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from market import index, margin
-from market.errors import MarketError
+from market.errors import NoMarkError
 from market.units import from_epoch_us
 
 DEFAULT_VOL = 0.6
@@ -33,7 +33,7 @@ def model(connection: sa.Connection, product: str, now_us: int) -> dict:
     """The product's pricing model (a ``pricing.price`` model dict) as of ``now_us``."""
     fixings = index.history(connection, product, now_us, VOL_WINDOW)
     if not fixings:
-        raise MarketError("no_mark", f"{product} has no index fixings yet")
+        raise NoMarkError(f"{product} has no index fixings yet")
     vol = DEFAULT_VOL
     if len(fixings) >= MIN_FIXINGS:
         terms = [

@@ -30,12 +30,13 @@ from market import listings as capacity
 from market.errors import (
     AlreadyExistsError,
     BookUnavailableError,
-    ConflictError,
     ForbiddenError,
     IdempotencyKeyReusedError,
+    InstrumentClosedError,
     InvalidAmountError,
     InvalidRequestError,
     MarketError,
+    NoMarkError,
     NotFoundError,
     OrderRejectedError,
     UnauthorizedError,
@@ -677,7 +678,7 @@ class Exchange:
         with self._transaction() as uow:
             row = self._books().instrument(symbol)
             if row["status"] not in (Status.OPEN, Status.HALTED):
-                raise ConflictError("instrument_closed", f"{symbol} is {row['status']}")
+                raise InstrumentClosedError(f"{symbol} is {row['status']}")
             uow.connection.execute(
                 _instruments.update().where(_instruments.c.symbol == symbol).values(status=status)
             )
@@ -778,7 +779,7 @@ class Exchange:
             if listing["auto_offer"] == "fair_value":
                 try:
                     fair = marks.fair_value_micros(uow.connection, inst, uow.now_us)
-                except MarketError:
+                except NoMarkError:
                     continue  # no fixings for the product yet
                 price = max(price, fair + listing["spread_micros"])
             ticks = -(-price // inst["tick_micros"])
@@ -1241,7 +1242,7 @@ class Exchange:
                     continue
                 try:
                     value = marks.margin_per_lot(uow.connection, inst, uow.now_us)
-                except MarketError:
+                except NoMarkError:
                     continue
                 uow.connection.execute(
                     _instruments.update().where(_instruments.c.symbol == symbol).values(margin_per_lot=value)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from market import index, margin, marks
-from market.errors import MarketError
+from market.errors import NoMarkError
 from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.listings import whole_days
 from market.records import SettlementReport
@@ -222,7 +222,7 @@ def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
 def _exercise(uow: UnitOfWork, trading: Trading, inst: dict) -> bool:
     try:
         _, result = marks.price(uow.connection, inst, uow.now_us)
-    except MarketError:
+    except NoMarkError:
         return False  # no fixings yet: exercise waits for a mark
     forward = round(result["forward"] * 1e6)
     strike = inst["strike_ticks"] * inst["tick_micros"]

@@ -28,7 +28,6 @@ from market import margin
 from market.accounts import PROVIDER, TRADER
 from market.engine import MatchingEngine
 from market.errors import (
-    ConflictError,
     DuplicateClientOrderIdError,
     ForbiddenError,
     InstrumentNotOpenError,
@@ -36,8 +35,9 @@ from market.errors import (
     InvalidQuantityError,
     InvalidRequestError,
     InventoryExceededError,
-    MarketError,
+    NoMarkError,
     NotFoundError,
+    OrderClosedError,
     RecoveryMismatchError,
     UnknownInstrumentError,
 )
@@ -124,7 +124,7 @@ class Trading:
         if instrument["kind"] == "forward" or side == "sell":
             if instrument["margin_per_lot"] <= 0:
                 message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
-                raise MarketError("no_mark", message)
+                raise NoMarkError(message)
             return instrument["margin_per_lot"]
         return 0
 
@@ -563,9 +563,9 @@ class Trading:
             ).one_or_none()
             if found is None:
                 raise NotFoundError(f"no order {order_id!r}", field="order_id")
-            raise ConflictError("order_closed", f"order {order_id} is {found.status}")
+            raise OrderClosedError(f"order {order_id} is {found.status}")
         if order["id"] not in self.live:
-            raise ConflictError("order_closed", f"order {order_id} is {order['status']}")
+            raise OrderClosedError(f"order {order_id} is {order['status']}")
         return order
 
     def _worst_ask(self, symbol: str, account_id: str, qty: int) -> int:
