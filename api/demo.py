@@ -7,8 +7,8 @@ What it creates, through the exchange service like any client would:
 - rolling forward series: physical forwards on H100, H200 and B200 (3 months, 4 weeks, 7 days) and
   cash-settled forwards on A100 (3 months), with European calls and puts on A100's front two months
   and Asian calls on H100's front month, strikes around the mark;
-- two providers whose listings cover the front month of H100, H200 and B200 and are offered at the
-  pricing core's fair value plus a spread;
+- two providers whose listings cover the front month of H100, H200 and B200, offered in the month
+  forward at the pricing core's fair value plus a spread (rounded up to the tick);
 - two traders with cash, resting bids below the offers, and a few trades so books are not empty.
 
 The keys are printed once, when the database is seeded; a database that already has accounts is left
@@ -35,7 +35,7 @@ PRODUCTS = {  # id: (description, typical USD per GPU-hour)
     "A100": ("NVIDIA A100 SXM 80 GB", 1.30),
 }
 PHYSICAL = ("H100", "H200", "B200")
-SPREAD_MICROS = 40_000  # providers ask fair value + USD 0.04 per GPU-hour
+PROVIDERS = (("demo-cloud-a", 64, 40_000), ("demo-cloud-b", 32, 60_000))  # name, GPUs listed, spread (micros)
 FIXING_DAYS = 30
 DEPOSIT_MICROS = 5_000_000 * 1_000_000
 
@@ -102,20 +102,18 @@ def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
     ex.refresh_marks()
 
     providers = []
-    for name, gpus in (("demo-cloud-a", 64), ("demo-cloud-b", 32)):
+    for name, gpus, spread in PROVIDERS:
         created = ex.create_account(name, ["provider"])
         keys[name] = created.api_key
         providers.append(created.account.id)
         for product in PHYSICAL:
             front = ex.instrument(fronts[product])
-            ex.create_listing(
+            ex.create_listing(created.account.id, product, gpus, front.window_start, front.window_end)
+            fair = ex.mark(front.symbol, greeks=False).fair_value_micros
+            ask = -(-(fair + spread) // front.tick_micros)  # rounded up to the tick
+            ex.place_order(
                 created.account.id,
-                product,
-                gpus,
-                front.window_start,
-                front.window_end,
-                auto_offer="fair_value",
-                spread_micros=SPREAD_MICROS,
+                OrderRequest(front.symbol, "sell", gpus // front.lot_gpus, price_ticks=ask),
             )
     traders = []
     for index, name in enumerate(("demo-trader-1", "demo-trader-2")):
