@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -12,12 +13,14 @@ from litestar.middleware import DefineMiddleware
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
+from api.batching import OrderBatcher
 from api.errors import EXCEPTION_HANDLERS, ApiError
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.pagination import decode_cursor, encode_cursor, page_of
 from api.ratelimit import TokenBuckets
 from api.schemas.common import Price, Quantity, Request
 from market.errors import InsufficientFundsError
+from market.records import OrderRequest
 
 
 class FakeClock:
@@ -247,3 +250,32 @@ def test_overlong_idempotency_key_is_400(counting: tuple[TestClient, list[int]])
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
     assert not calls
+
+
+# -- group commit ------------------------------------------------------------------------------
+
+
+def test_orders_arriving_together_share_one_place_orders_call() -> None:
+    calls: list[int] = []
+
+    def place_orders(batch: Any) -> list[Any]:
+        calls.append(len(batch))
+        return [
+            InsufficientFundsError("no cash") if request.qty == 13 else f"{account}:{request.qty}"
+            for account, request in batch
+        ]
+
+    async def scenario() -> list[Any]:
+        batcher = OrderBatcher(place_orders)
+        batcher.start()
+        try:
+            requests = [batcher.place("acc", OrderRequest("X", "buy", qty)) for qty in (1, 2, 13, 4)]
+            return await asyncio.gather(*requests, return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    results = asyncio.run(scenario())
+    assert results[:2] == ["acc:1", "acc:2"]
+    assert isinstance(results[2], InsufficientFundsError)
+    assert results[3] == "acc:4"
+    assert calls == [4]  # one transaction for the four

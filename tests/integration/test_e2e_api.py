@@ -8,6 +8,8 @@ commands.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shlex
 import signal
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 
 from market import db
 from market.service import Exchange
@@ -139,6 +142,20 @@ def test_provider_and_buyer_over_http_survive_a_restart(tmp_path: Path) -> None:
         )
         assert more.json()["status"] == "filled"  # the rebuilt book still held the rest of the ask
         assert client.get(f"/v1/instruments/{symbol}/book").json()["asks"] == []
+        assert (
+            asyncio.run(_stream_snapshot(str(client.base_url), symbol))["seq"]
+            == client.get(f"/v1/instruments/{symbol}/book").json()["sequence"]
+        )
+
+
+async def _stream_snapshot(base: str, symbol: str) -> dict[str, object]:
+    """The book snapshot the real server's WebSocket sends on subscription."""
+    async with websockets.connect(base.replace("http://", "ws://") + "/v1/stream") as ws:
+        await ws.send(json.dumps({"op": "subscribe", "channels": [f"book.{symbol}"]}))
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            if message.get("type") == "snapshot":
+                return message
 
 
 def test_demo_prints_keys_once_and_its_curl_commands_work(tmp_path: Path) -> None:
