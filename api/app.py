@@ -8,8 +8,9 @@ problem details and the stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 
 import anyio
@@ -40,7 +41,7 @@ from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
 from market.db import make_engine
 from market.records import AccountInfo
-from market.service import Exchange
+from market.service import Exchange, utc_now
 
 MAX_BODY_BYTES = 64 * 1024
 """Largest request body accepted (a pricing request with an hourly year of fixings fits)."""
@@ -53,11 +54,14 @@ def _version() -> str:
         return "0+unknown"
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """The API over the database of ``settings`` (default: from ``FLOPEX_*``); books open at startup."""
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Litestar:
+    """The API over the database of ``settings`` (default: from ``FLOPEX_*``); books open at startup.
+
+    ``clock`` is the exchange's wall clock (tests move it to reach expiries and deliveries).
+    """
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, clock=clock)
 
     def resolve(key: str) -> Principal:
         account: AccountInfo = exchange.authenticate(key)

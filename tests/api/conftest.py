@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from api.settings import Settings
 from market import db
-from market.service import Exchange
+from market.service import Exchange, utc_now
 
 
 @dataclass
@@ -45,8 +45,8 @@ def next_month_start(now: datetime | None = None) -> datetime:
     return datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
 
 
-def make_client(url: str, **settings: Any) -> TestClient[Litestar]:
-    return TestClient(create_app(Settings(database_url=url, **{"rate_limit": 0.0, **settings})))
+def make_client(url: str, clock: Callable[[], datetime] = utc_now, **settings: Any) -> TestClient[Litestar]:
+    return TestClient(create_app(Settings(database_url=url, **{"rate_limit": 0.0, **settings}), clock=clock))
 
 
 @pytest.fixture
