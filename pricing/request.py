@@ -3,7 +3,10 @@
 A request is untrusted input (it arrives from the CLI and over HTTP), so every number is checked
 for type, finiteness and range before any formula sees it, and every key must be known. The ranges
 are generous for GPU-hour markets but bounded, so that no accepted request can overflow a formula
-into NaN: times within 50 years, volatilities up to 500 %, rates within +/-100 %.
+into NaN: times within 50 years, GBM volatilities up to 500 %, rates within +/-100 %. Mean-reverting
+factors get the same budget on the variance they can reach rather than on their volatility: prices
+fitted to hourly GPU rentals revert within hours (speeds in the thousands per year) with volatilities
+far above 500 % that still leave a small stationary spread.
 """
 
 from __future__ import annotations
@@ -40,7 +43,12 @@ MAX_TIME = 50.0
 """Longest accepted horizon in years; keeps exp(drift * t) far from overflow."""
 MAX_VOL = 5.0
 MAX_RATE = 1.0
-MAX_SPEED = 500.0
+MAX_SPEED = 1e5
+"""Fastest mean reversion per year: a half-life of about four minutes, below any price grid we see."""
+MAX_LOG_VARIANCE = MAX_VOL**2 * MAX_TIME
+"""Largest log-price variance any accepted model can reach within MAX_TIME (GBM at MAX_VOL for 50 y)."""
+MAX_DRIFT = 10.0
+"""Largest absolute drift of a long-run log level per year (Schwartz-Smith mu_xi)."""
 MAX_LEVEL = 1e9
 """Largest accepted absolute price or strike (USD per GPU-hour is a few dollars)."""
 MAX_LOG_LEVEL = 20.0
@@ -225,18 +233,18 @@ def parse_model(data: object, path: str) -> Model:
     elif kind == "schwartz1f":
         model = Schwartz1F(
             spot=f.number("spot", positive=True, high=MAX_LEVEL),
-            kappa=f.number("kappa", positive=True, high=MAX_SPEED),
+            kappa=(kappa := f.number("kappa", positive=True, high=MAX_SPEED)),
             alpha=f.number("alpha", low=-MAX_LOG_LEVEL, high=MAX_LOG_LEVEL),
-            vol=f.number("vol", positive=True, high=MAX_VOL),
+            vol=_reverting_vol(f, "vol", kappa),
         )
     elif kind == "schwartz_smith":
         model = SchwartzSmith(
             chi0=f.number("chi0", low=-MAX_LOG_LEVEL, high=MAX_LOG_LEVEL),
             xi0=f.number("xi0", low=-MAX_LOG_LEVEL, high=MAX_LOG_LEVEL),
-            kappa=f.number("kappa", positive=True, high=MAX_SPEED),
-            sigma_chi=f.number("sigma_chi", positive=True, high=MAX_VOL),
+            kappa=(kappa := f.number("kappa", positive=True, high=MAX_SPEED)),
+            sigma_chi=_reverting_vol(f, "sigma_chi", kappa),
             lambda_chi=f.number("lambda_chi", 0.0, low=-MAX_LOG_LEVEL, high=MAX_LOG_LEVEL),
-            mu_xi=f.number("mu_xi", low=-MAX_RATE, high=MAX_RATE),
+            mu_xi=f.number("mu_xi", low=-MAX_DRIFT, high=MAX_DRIFT),
             sigma_xi=f.number("sigma_xi", low=0.0, high=MAX_VOL),
             rho=f.number("rho", low=-1.0, high=1.0),
         )
@@ -250,8 +258,8 @@ def parse_model(data: object, path: str) -> Model:
     else:
         model = JumpOU(
             x0=f.number("x0", low=-MAX_LOG_LEVEL, high=MAX_LOG_LEVEL),
-            kappa=f.number("kappa", positive=True, high=MAX_SPEED),
-            vol=f.number("vol", positive=True, high=MAX_VOL),
+            kappa=(kappa := f.number("kappa", positive=True, high=MAX_SPEED)),
+            vol=_reverting_vol(f, "vol", kappa),
             y0=f.number("y0", 0.0, low=-MAX_LOG_LEVEL, high=MAX_LOG_LEVEL),
             jump_rate=f.number("jump_rate", low=0.0, high=1000.0),
             jump_mean=_jump_mean(f),
@@ -260,6 +268,23 @@ def parse_model(data: object, path: str) -> Model:
         )
     f.done()
     return model
+
+
+def _reverting_vol(f: _Fields, key: str, kappa: float) -> float:
+    """The volatility of a log factor reverting at ``kappa``, held to the MAX_LOG_VARIANCE budget.
+
+    Its variance after t years is vol^2 (1 - exp(-2 kappa t)) / (2 kappa), largest at MAX_TIME.
+    """
+    reach = -math.expm1(-2.0 * kappa * MAX_TIME) / (2.0 * kappa)
+    limit = math.sqrt(MAX_LOG_VARIANCE / reach)
+    value = f.number(key, positive=True)
+    if value > limit:
+        raise RequestError(
+            f.at(key),
+            f"must be at most {limit:.4g} with kappa {kappa:g}, so the log-price variance stays within "
+            f"{MAX_LOG_VARIANCE:g}; got {value:g}",
+        )
+    return value
 
 
 def _jump_mean(f: _Fields) -> float:
