@@ -6,7 +6,8 @@ request is admitted while its key's compute bucket is positive and is then charg
 actually took, so an expensive Monte Carlo run pushes the key into debt and its next request waits.
 Refusals are ``429 rate_limited`` problems with a ``Retry-After`` header in whole seconds.
 
-Clients are identified by a hash of their bearer key, or by their address when they send none.
+Clients are identified by a hash of their bearer key on routes that check keys (guards run before
+the limiter), and by their address on public routes.
 """
 
 from __future__ import annotations
@@ -80,9 +81,10 @@ class TokenBuckets:
 
 
 def client_key(request: Request[Any, Any, Any]) -> str:
-    """A stable identity for limits: a digest of the bearer key, else the client address."""
+    """A stable identity for limits: a digest of the bearer key once a guard has accepted it, else the
+    client address (so made-up keys on public routes cannot open fresh buckets)."""
     authorization = request.headers.get("authorization", "")
-    if authorization:
+    if authorization and getattr(request.state, "principal", None) is not None:
         return "k:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
     client = request.client
     return f"a:{client.host if client else 'unknown'}"

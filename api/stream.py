@@ -310,10 +310,10 @@ async def _handle(
             hub.subscribe(subscriber, channel, book)
 
 
-async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, heartbeat: float) -> None:
-    """Send queued messages, a heartbeat after ``heartbeat`` idle seconds; close a lagging client."""
+async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> None:
+    """Send queued messages, a heartbeat after :data:`HEARTBEAT_SECONDS` idle; close a lagging client."""
     while True:
-        with anyio.move_on_after(heartbeat):
+        with anyio.move_on_after(HEARTBEAT_SECONDS):
             try:
                 message = await subscriber.receive.receive()
             except (anyio.EndOfStream, anyio.ClosedResourceError):
@@ -324,7 +324,7 @@ async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, heart
         await socket.send_text(msgspec.json.encode({"type": "heartbeat"}).decode())
 
 
-def stream_route(prepare: ChannelPreparer, heartbeat: float = HEARTBEAT_SECONDS) -> WebsocketRouteHandler:
+def stream_route(prepare: ChannelPreparer) -> WebsocketRouteHandler:
     """The ``/v1/stream`` WebSocket handler (see the protocol at the top)."""
 
     @websocket("/v1/stream")
@@ -337,7 +337,7 @@ def stream_route(prepare: ChannelPreparer, heartbeat: float = HEARTBEAT_SECONDS)
             async with anyio.create_task_group() as tasks:
 
                 async def write_then_stop() -> None:
-                    await _write(socket, subscriber, heartbeat)
+                    await _write(socket, subscriber)
                     tasks.cancel_scope.cancel()
 
                 tasks.start_soon(write_then_stop)

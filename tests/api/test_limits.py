@@ -12,12 +12,14 @@ from tests.api.test_routes import PRICE_REQUEST, assert_problem
 def test_requests_beyond_the_rate_limit_get_429_with_retry_after(sqlite_url: str, admin_key: str) -> None:
     with make_client(sqlite_url, rate_limit=1.0, rate_burst=3) as client:
         headers = {"Authorization": f"Bearer {admin_key}"}
-        statuses = [client.get("/v1/products", headers=headers).status_code for _ in range(4)]
+        statuses = [client.get("/v1/me", headers=headers).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
-        refused = client.get("/v1/products", headers=headers)
+        refused = client.get("/v1/me", headers=headers)
         assert_problem(refused, 429, "rate_limited")
         assert int(refused.headers["retry-after"]) >= 1
-        assert client.get("/v1/products").status_code == 200  # anonymous callers have their own bucket
+        assert client.get("/v1/products").status_code == 200  # public routes: a bucket per address
+        made_up = [client.get("/v1/products", headers={"Authorization": f"Bearer junk{i}"}) for i in range(3)]
+        assert made_up[-1].status_code == 429  # made-up keys share the address's bucket
         assert client.get("/health").status_code == 200  # never limited
 
 

@@ -148,3 +148,9 @@ def test_resting_orders_filled_by_others_reach_their_owner(market: Market) -> No
             1,
         )
         assert [f["liquidity"] for f in update["order"]["fills"]] == ["maker"]
+
+
+def test_idle_connections_get_heartbeats(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stream, "HEARTBEAT_SECONDS", 0.05)
+    with market.client.websocket_connect("/v1/stream") as ws:
+        assert ws.receive_json(timeout=5) == {"type": "heartbeat"}
