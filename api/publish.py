@@ -85,10 +85,12 @@ async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterab
     books, trades and tickers of every symbol touched."""
     touched = set(symbols)
     published = set()
+    listeners = set(ctx.hub.private_listeners())
     for order in orders:
         touched.add(order.symbol)
         published.add(order.id)
-        ctx.hub.order(order.account_id, msgspec.to_builtins(OrderOut.of(order)))
+        if order.account_id in listeners:
+            ctx.hub.order(order.account_id, msgspec.to_builtins(OrderOut.of(order)))
     if touched:
         await _filled_elsewhere(ctx, published)
     for symbol in sorted(touched):
