@@ -96,7 +96,7 @@ from market.tables import (
     Transfer,
 )
 from market.trading import LIVE, Trading, multiplier
-from market.units import from_epoch_us, to_epoch_us
+from market.units import MAX_MICROS, from_epoch_us, to_epoch_us
 
 MAX_PAGE = 1000
 AUTO_OFFERS = ("none", "reserve", "fair_value")
@@ -325,7 +325,7 @@ class Exchange:
         return self._external(account_id, amount_micros, idempotency_key, "withdrawal")
 
     def _external(self, account_id: str, amount: int, idempotency_key: str, kind: str) -> TransferInfo:
-        if type(amount) is not int or amount <= 0:
+        if type(amount) is not int or not 0 < amount <= MAX_MICROS:
             raise InvalidAmountError("amount must be a positive number of micro-dollars", field="amount")
         if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 200:
             raise InvalidRequestError(

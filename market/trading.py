@@ -46,7 +46,7 @@ from market.listings import whole_days
 from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
-from market.units import to_epoch_us
+from market.units import MAX_MICROS, to_epoch_us
 
 ORDER_TYPES = ("limit", "market", "stop_limit", "stop_market")
 LIMIT_TYPES = ("limit", "stop_limit")
@@ -147,6 +147,7 @@ class Trading:
                 return existing
         inst = self._tradable(req.symbol, uow.now_us)
         self._validate(req, uow.now_us)
+        _check_notional(inst, req.price_ticks, req.qty)
         if req.tif == "gtd":
             self.advance(uow, force=True)
         physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
@@ -256,6 +257,7 @@ class Trading:
             _check_ticks(price_ticks, "price")
         new_open = order["open_qty"] if qty is None else qty
         new_price = order["price_ticks"] if price_ticks is None else price_ticks
+        _check_notional(inst, new_price, new_open)
         extra = new_open * self._amended_hold(inst, order, new_price) - order["reserved_micros"]
         if extra > uow.ledger.balance(account_id, AVAILABLE):
             raise InsufficientFundsError(f"the amended order needs {extra} more micro-dollars")
@@ -582,6 +584,12 @@ class Trading:
 def _check_ticks(value: object, field: str) -> None:
     if type(value) is not int or not 0 < value <= MAX_TICKS:
         raise InvalidRequestError(f"{field} must be a positive number of ticks", field=field)
+
+
+def _check_notional(instrument: dict, price_ticks: int | None, qty: int) -> None:
+    """Refuse an order whose notional would not fit the 64-bit money columns."""
+    if price_ticks is not None and price_ticks * qty * multiplier(instrument) > MAX_MICROS:
+        raise InvalidRequestError("price x quantity is beyond any real notional", field="quantity")
 
 
 def _rejection(events: list[dict]) -> str | None:

@@ -12,6 +12,7 @@ from market.errors import (
     ForbiddenError,
     InstrumentNotOpenError,
     InsufficientFundsError,
+    InvalidAmountError,
     InvalidQuantityError,
     InvalidRequestError,
     InventoryExceededError,
@@ -276,4 +277,14 @@ def test_self_trade_prevention_releases_what_it_cancels(market: Market) -> None:
     assert ex.balances(both).reserved == 0
     assert ex.order(market.provider, ask.id).filled == 0
     assert [o.id for o in ex.cancel_orders(both)] == [own.id]
+    market.check()
+
+
+def test_absurd_notionals_and_amounts_are_refused(market: Market) -> None:
+    ex = market.exchange
+    with pytest.raises(InvalidRequestError) as absurd:
+        ex.place_order(market.buyer, buy(PHYSICAL, 10**9, 10**12))
+    assert absurd.value.field == "quantity"
+    with pytest.raises(InvalidAmountError):
+        ex.deposit(market.buyer, 2**63, "too-much")
     market.check()
