@@ -16,7 +16,7 @@ from api.schemas.market_data import TradeOut
 from api.schemas.orders import OrderOut
 from api.stream import BookState, Levels
 from api.tickers import ticker_of
-from market.records import BookInfo, OrderInfo
+from market.records import BookInfo, BookLevel, OrderInfo
 from market.units import ticks_to_price
 
 TRADE_PAGE = 1000
@@ -25,7 +25,7 @@ TRADE_PAGE = 1000
 def book_state(book: BookInfo) -> BookState:
     """The stream's view of a book: displayed quantity by decimal price, per side."""
 
-    def side(levels: Iterable) -> Levels:
+    def side(levels: Iterable[BookLevel]) -> Levels:
         return {ticks_to_price(level.price_ticks, book.tick_micros): level.visible for level in levels}
 
     return BookState(book.seq, side(book.bids), side(book.asks))

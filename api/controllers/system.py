@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import sqlalchemy as sa
 from litestar import Response, get
+from litestar.openapi import ResponseSpec
 
 from api.context import Ctx, call
 
@@ -22,7 +23,12 @@ def _ping(engine: sa.Engine) -> None:
         connection.execute(sa.text("SELECT 1"))
 
 
-@get("/health", tags=["system"], summary="Health", responses={})
+@get(
+    "/health",
+    tags=["system"],
+    summary="Health",
+    responses={503: ResponseSpec(data_container=Health, description="degraded", generate_examples=False)},
+)
 async def health(ctx: Ctx) -> Response[Health]:
     """Database and book status; 503 when the database is unreachable or a book failed recovery."""
     try:

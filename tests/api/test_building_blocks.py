@@ -13,13 +13,14 @@ from litestar.middleware import DefineMiddleware
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
+from api.auth import CACHE_SECONDS, Authenticator, Principal, bearer_key
 from api.batching import OrderBatcher
 from api.errors import EXCEPTION_HANDLERS, ApiError
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.pagination import decode_cursor, encode_cursor, page_of
 from api.ratelimit import TokenBuckets
 from api.schemas.common import Price, Quantity, Request
-from market.errors import InsufficientFundsError
+from market.errors import InsufficientFundsError, UnauthorizedError
 from market.records import OrderRequest
 
 
@@ -279,3 +280,39 @@ def test_orders_arriving_together_share_one_place_orders_call() -> None:
     assert isinstance(results[2], InsufficientFundsError)
     assert results[3] == "acc:4"
     assert calls == [4]  # one transaction for the four
+
+
+# -- key cache ---------------------------------------------------------------------------------
+
+
+def test_resolved_keys_are_cached_briefly_so_revocation_takes_effect_within_seconds() -> None:
+    clock = FakeClock()
+    revoked: set[str] = set()
+    lookups: list[str] = []
+
+    def resolve(key: str) -> Principal:
+        lookups.append(key)
+        if key in revoked:
+            raise UnauthorizedError("revoked")
+        return Principal("acc_1", frozenset({"trader"}))
+
+    authenticator = Authenticator(resolve, clock=clock)
+
+    async def ask(key: str) -> Principal:
+        return await authenticator.principal(key)
+
+    assert asyncio.run(ask("k")).account_id == "acc_1"
+    revoked.add("k")
+    assert asyncio.run(ask("k")).account_id == "acc_1"  # still cached
+    clock.now = CACHE_SECONDS + 0.1
+    with pytest.raises(ApiError) as info:
+        asyncio.run(ask("k"))
+    assert (info.value.status, info.value.code) == (401, "unauthorized")
+    assert lookups == ["k", "k"]
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic abc", "Bearer " + "k" * 300])
+def test_malformed_authorization_headers_are_401(header: str | None) -> None:
+    with pytest.raises(ApiError) as info:
+        bearer_key(header)
+    assert info.value.status == 401
