@@ -486,7 +486,7 @@ class Exchange:
         """List an option on a forward: ``european`` (expires ``expiry_business_days`` business days
         before delivery and is exercised into the forward, which must be cash-settled) or ``asian``
         (on the product's index average over the window, settled in cash at the window's end)."""
-        from pricing.calendar import CALENDARS, business_days_before
+        from pricing.calendar import CALENDARS, business_days_before  # QuantLib loads only when needed
 
         base = self.instrument(underlying)
         kind = _enum(OptionKind, option_kind, "option_kind")
@@ -502,21 +502,14 @@ class Exchange:
             )
         if calendar not in CALENDARS or type(expiry_business_days) is not int or expiry_business_days < 0:
             raise InvalidRequestError("unknown calendar or negative business days", field="calendar")
-        spec = parse_symbol(underlying)
-        option = SymbolSpec(
-            product=spec.product,
-            window=spec.window,
-            kind=InstrumentKind.OPTION if style == "european" else InstrumentKind.ASIAN,
-            option_kind=kind,
-            strike=Decimal(strike_ticks * base.tick_micros).scaleb(-6),
-        )
+        option = _option_spec(underlying, kind, strike_ticks, base.tick_micros, style)
         expiry = (
             business_days_before(base.window_start, expiry_business_days, calendar)
             if style == "european"
             else base.window_start
         )
         row = self._instrument_row(
-            spec.product, spec.window, option.kind, "cash", base.tick_micros, base.lot_gpus
+            option.product, option.window, option.kind, "cash", base.tick_micros, base.lot_gpus
         )
         row.update(
             symbol=option.symbol,
@@ -558,14 +551,7 @@ class Exchange:
         created = []
         for strike in (s for s in grid if s > 0):
             for kind in OptionKind:
-                spec = SymbolSpec(
-                    product=base.product,
-                    window=parse_symbol(underlying).window,
-                    kind=InstrumentKind.OPTION if style == "european" else InstrumentKind.ASIAN,
-                    option_kind=kind,
-                    strike=Decimal(strike * base.tick_micros).scaleb(-6),
-                )
-                if spec.symbol not in existing:
+                if _option_spec(underlying, kind, strike, base.tick_micros, style).symbol not in existing:
                     created.append(
                         self.create_option(
                             underlying,
@@ -1296,6 +1282,20 @@ def _enum(enum: type[E], value: str, field: str) -> E:
     except ValueError:
         choices = ", ".join(m.value for m in enum)  # type: ignore[attr-defined]
         raise InvalidRequestError(f"{field} must be one of {choices}", field=field) from None
+
+
+def _option_spec(
+    underlying: str, kind: OptionKind, strike_ticks: int, tick_micros: int, style: str
+) -> SymbolSpec:
+    """The spec (and so the symbol) of an option on ``underlying``."""
+    spec = parse_symbol(underlying)
+    return SymbolSpec(
+        product=spec.product,
+        window=spec.window,
+        kind=InstrumentKind.OPTION if style == "european" else InstrumentKind.ASIAN,
+        option_kind=kind,
+        strike=Decimal(strike_ticks * tick_micros).scaleb(-6),
+    )
 
 
 def _account(row: sa.Row) -> AccountInfo:
