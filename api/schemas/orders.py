@@ -18,14 +18,15 @@ ClientOrderId = Annotated[
 
 class OrderCreate(Request):
     """A new order. ``price`` is required for limit orders, ``stop_price`` for stops, ``expire_at`` for
-    ``gtd``; ``display_quantity`` makes an iceberg."""
+    ``gtd``; ``display_quantity`` makes an iceberg. ``time_in_force`` defaults to ``gtc``, and to
+    ``ioc`` for market orders (which may only be ``ioc`` or ``fok``)."""
 
     symbol: Symbol
     side: Literal["buy", "sell"]
     quantity: Quantity
     type: Literal["limit", "market", "stop_limit", "stop_market"] = "limit"
     price: Price | None = None
-    time_in_force: Literal["gtc", "ioc", "fok", "gtd"] = "gtc"
+    time_in_force: Literal["gtc", "ioc", "fok", "gtd"] | None = None
     post_only: bool = False
     client_order_id: ClientOrderId | None = None
     stp: Literal["cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none"] = "cancel_newest"

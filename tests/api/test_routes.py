@@ -479,3 +479,19 @@ def test_price_rejects_non_json_numbers(market: Market) -> None:
         "POST", "/v1/price", "trader", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
+
+
+def test_market_order_takes_the_best_ask_and_never_rests(market: Market) -> None:
+    _sell(market, quantity=2, price="2.400")
+    _sell(market, quantity=2, price="2.500")
+    order = market.ok(
+        "POST",
+        "/v1/orders",
+        "trader",
+        201,
+        json={"symbol": market.symbol, "side": "buy", "type": "market", "quantity": 3},
+    )
+    assert (order["status"], order["time_in_force"]) == ("filled", "ioc")
+    assert [(f["price"], f["quantity"]) for f in order["fills"]] == [("2.400", 2), ("2.500", 1)]
+    gtc = {"symbol": market.symbol, "side": "buy", "type": "market", "quantity": 1, "time_in_force": "gtc"}
+    assert_problem(market.call("POST", "/v1/orders", "trader", json=gtc), 400, "invalid_request")
