@@ -495,3 +495,56 @@ def test_market_order_takes_the_best_ask_and_never_rests(market: Market) -> None
     assert [(f["price"], f["quantity"]) for f in order["fills"]] == [("2.400", 2), ("2.500", 1)]
     gtc = {"symbol": market.symbol, "side": "buy", "type": "market", "quantity": 1, "time_in_force": "gtc"}
     assert_problem(market.call("POST", "/v1/orders", "trader", json=gtc), 400, "invalid_request")
+
+
+def test_options_on_forwards(market: Market) -> None:
+    start = market.ok("GET", f"/v1/instruments/{market.symbol}")["window_start"]
+    market.ok("POST", "/v1/products", "admin", 201, json={"id": "A100"})
+    cash = market.ok(
+        "POST",
+        "/v1/instruments",
+        "admin",
+        201,
+        json={"type": "forward", "product": "A100", "window": "month", "start": start, "settlement": "cash"},
+    )
+    call = market.ok(
+        "POST",
+        "/v1/instruments",
+        "admin",
+        201,
+        json={"type": "option", "underlying": cash["symbol"], "option_kind": "call", "strike": "1.30"},
+    )
+    assert (call["symbol"], call["kind"], call["strike"], call["underlying"]) == (
+        f"{cash['symbol']}-C1.30",
+        "option",
+        "1.300",
+        cash["symbol"],
+    )
+    assert call["expiry"] < cash["window_start"]  # European options expire before delivery
+    asian = market.ok(
+        "POST",
+        "/v1/instruments",
+        "admin",
+        201,
+        json={
+            "type": "option",
+            "underlying": market.symbol,
+            "option_kind": "put",
+            "strike": "2.5",
+            "style": "asian",
+        },
+    )
+    assert asian["kind"] == "asian"
+    listed = market.ok("GET", "/v1/instruments?type=option")["items"]
+    assert [i["symbol"] for i in listed] == [call["symbol"]]
+    european_on_physical = {
+        "type": "option",
+        "underlying": market.symbol,
+        "option_kind": "call",
+        "strike": "2.5",
+    }
+    assert_problem(
+        market.call("POST", "/v1/instruments", "admin", json=european_on_physical), 400, "invalid_request"
+    )
+    off_tick = {**european_on_physical, "underlying": cash["symbol"], "strike": "1.3005"}
+    assert_problem(market.call("POST", "/v1/instruments", "admin", json=off_tick), 400, "off_tick")
