@@ -1,14 +1,17 @@
 """A hypothesis state machine drives the exchange through deposits, listings, orders, cancels, amends,
-the clock and settlement, and checks every invariant after every step (SQLite)."""
+the clock and settlement, and checks every invariant after every step (SQLite; a shorter run on
+PostgreSQL)."""
 
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -31,17 +34,16 @@ prices = st.integers(min_value=1490, max_value=1510)
 quantities = st.integers(min_value=1, max_value=4)
 
 
-def machine(template: Path, workdir: Path) -> type[RuleBasedStateMachine]:
-    counter = iter(range(10**6))
+def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> type[RuleBasedStateMachine]:
+    """The state machine class; each example runs on a fresh migrated database from ``new_database``."""
 
     class ExchangeMachine(RuleBasedStateMachine):
         """Random traffic from one provider and two traders on physical and cash-settled forwards."""
 
         @initialize()
         def open_market(self) -> None:
-            path = workdir / f"m{next(counter)}.db"
-            shutil.copyfile(template, path)
-            self.engine = make_engine(f"sqlite:///{path}")
+            self.url = new_database()
+            self.engine = make_engine(self.url)
             self.clock = Clock(START)
             self.ex = Exchange(self.engine, clock=self.clock)
             self.ex.start()
@@ -68,6 +70,7 @@ def machine(template: Path, workdir: Path) -> type[RuleBasedStateMachine]:
             if hasattr(self, "ex"):
                 self.ex.close()
                 self.engine.dispose()
+                drop(self.url)
 
         def _attempt(self, action: Callable[..., object], *args: object, **kwargs: object) -> object:
             try:
@@ -166,16 +169,54 @@ def machine(template: Path, workdir: Path) -> type[RuleBasedStateMachine]:
     return ExchangeMachine
 
 
+def _sqlite_databases(template: Path, workdir: Path) -> tuple[Callable[[], str], Callable[[str], None]]:
+    counter = iter(range(10**6))
+
+    def new_database() -> str:
+        path = workdir / f"m{next(counter)}.db"
+        shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
+
+    return new_database, lambda url: None
+
+
+def _postgres_databases(template: sa.URL) -> tuple[Callable[[], str], Callable[[str], None]]:
+    admin = sa.create_engine(
+        make_engine(template.set(database="postgres")).url,
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.NullPool,
+    )
+
+    def new_database() -> str:
+        name = f"flopex_sm_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
+        return template.set(database=name).render_as_string(hide_password=False)
+
+    def drop(url: str) -> None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)')
+
+    return new_database, drop
+
+
+SETTINGS = {"deadline": None, "suppress_health_check": list(HealthCheck)}
+
+
 def test_exchange_state_machine(sqlite_url: str, tmp_path: Path) -> None:
     template = Path(sqlite_url.removeprefix("sqlite:///"))
     run_state_machine_as_test(
-        machine(template, tmp_path),
-        settings=settings(
-            max_examples=25,
-            stateful_step_count=40,
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-        ),
+        machine(*_sqlite_databases(template, tmp_path)),
+        settings=settings(max_examples=25, stateful_step_count=40, **SETTINGS),
+    )
+
+
+@pytest.mark.postgres
+def test_exchange_state_machine_on_postgres(request: pytest.FixtureRequest) -> None:
+    template = request.getfixturevalue("_postgres_template")  # the migrated template of tests/conftest.py
+    run_state_machine_as_test(
+        machine(*_postgres_databases(template)),
+        settings=settings(max_examples=8, stateful_step_count=30, **SETTINGS),
     )
 
 
@@ -183,8 +224,6 @@ def test_exchange_state_machine(sqlite_url: str, tmp_path: Path) -> None:
 def test_exchange_state_machine_long(sqlite_url: str, tmp_path: Path) -> None:
     template = Path(sqlite_url.removeprefix("sqlite:///"))
     run_state_machine_as_test(
-        machine(template, tmp_path),
-        settings=settings(
-            max_examples=200, stateful_step_count=60, deadline=None, suppress_health_check=list(HealthCheck)
-        ),
+        machine(*_sqlite_databases(template, tmp_path)),
+        settings=settings(max_examples=200, stateful_step_count=60, **SETTINGS),
     )
