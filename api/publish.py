@@ -7,7 +7,8 @@ indirectly -- a stop that triggered, a resting order that was hit -- are publish
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import msgspec
 
@@ -20,6 +21,7 @@ from market.records import BookInfo, BookLevel, OrderInfo
 from market.units import ticks_to_price
 
 TRADE_PAGE = 1000
+T = TypeVar("T")
 
 
 def book_state(book: BookInfo) -> BookState:
@@ -36,32 +38,28 @@ async def load_book(ctx: ApiContext, symbol: str) -> BookState:
     return book_state(await call(ctx.exchange.book, symbol))
 
 
-async def start_trades(ctx: ApiContext, symbol: str) -> None:
-    """Begin following ``symbol``'s trades: later trades are published, earlier ones never."""
-    if ctx.hub.trade_watermark(symbol) is not None:
-        return
+async def _newest_id(fetch: Callable[..., list[T]], owner: str, id_of: Callable[[T], int]) -> int:
+    """The id of the newest record ``fetch`` lists for ``owner`` (0 when none), read page by page."""
     last = 0
     while True:
-        page = await call(ctx.exchange.trades, symbol, after=last, limit=TRADE_PAGE)
+        page = await call(fetch, owner, after=last, limit=TRADE_PAGE)
         if page:
-            last = page[-1].id
+            last = id_of(page[-1])
         if len(page) < TRADE_PAGE:
-            break
-    ctx.hub.set_trade_watermark(symbol, last)
+            return last
+
+
+async def start_trades(ctx: ApiContext, symbol: str) -> None:
+    """Begin following ``symbol``'s trades: later trades are published, earlier ones never."""
+    if ctx.hub.trade_watermark(symbol) is None:
+        ctx.hub.set_trade_watermark(symbol, await _newest_id(ctx.exchange.trades, symbol, lambda t: t.id))
 
 
 async def start_fills(ctx: ApiContext, account_id: str) -> None:
     """Begin following an account's fills, so resting orders that others fill are announced too."""
-    if ctx.hub.fill_watermark(account_id) is not None:
-        return
-    last = 0
-    while True:
-        page = await call(ctx.exchange.fills, account_id, after=last, limit=TRADE_PAGE)
-        if page:
-            last = page[-1].trade_id
-        if len(page) < TRADE_PAGE:
-            break
-    ctx.hub.set_fill_watermark(account_id, last)
+    if ctx.hub.fill_watermark(account_id) is None:
+        newest = await _newest_id(ctx.exchange.fills, account_id, lambda f: f.trade_id)
+        ctx.hub.set_fill_watermark(account_id, newest)
 
 
 async def _filled_elsewhere(ctx: ApiContext, published: set[str]) -> None:
