@@ -28,6 +28,15 @@ def _run(action: Callable[..., T], *args: object) -> T:
         raise UserError(str(exc)) from None
 
 
+def _migrate(action: Callable[[str, str], None], database_url: str | None, revision: str) -> None:
+    """Move the database to ``revision`` with ``action`` and say where it ended up."""
+    from market import db
+
+    url = resolve_database_url(database_url)
+    _run(action, url, revision)
+    click.echo(f"database at {_run(db.current, url) or 'base'}")
+
+
 @click.group(name="db")
 def command() -> None:
     """Manage the database schema (Alembic migrations)."""
@@ -40,9 +49,7 @@ def upgrade(database_url: str | None, revision: str) -> None:
     """Apply migrations up to REVISION (default: head); creates an SQLite file if needed."""
     from market import db
 
-    url = resolve_database_url(database_url)
-    _run(db.upgrade, url, revision)
-    click.echo(f"database at {_run(db.current, url) or 'base'}")
+    _migrate(db.upgrade, database_url, revision)
 
 
 @command.command()
@@ -52,9 +59,7 @@ def downgrade(database_url: str | None, revision: str) -> None:
     """Revert migrations down to REVISION (`base` drops every flopex table, `-1` steps back one)."""
     from market import db
 
-    url = resolve_database_url(database_url)
-    _run(db.downgrade, url, revision)
-    click.echo(f"database at {_run(db.current, url) or 'base'}")
+    _migrate(db.downgrade, database_url, revision)
 
 
 @command.command()
