@@ -78,7 +78,7 @@ from market.records import (
     TransferInfo,
 )
 from market.recovery import rebuild
-from market.store import BookLocks, UnitOfWork, insert_ignore
+from market.store import BookLocks, UnitOfWork, insert_ignore, write_transaction
 from market.tables import (
     EXERCISE,
     Account,
@@ -196,7 +196,7 @@ class Exchange:
             trading = self._books()
             uow: UnitOfWork | None = None
             try:
-                with self._db.begin() as connection:
+                with write_transaction(self._db) as connection:
                     uow = UnitOfWork(connection, self._now_us())
                     trading.advance(uow)
                     yield uow
@@ -336,7 +336,7 @@ class Exchange:
         existing = self._transfer_by_key(account_id, idempotency_key)
         if existing is None:
             try:
-                with self._db.begin() as connection:
+                with write_transaction(self._db) as connection:
                     ledger = Ledger(connection, self._now_us())
                     outside, inside = (SYSTEM, EXTERNAL), (account_id, AVAILABLE)
                     if kind == "deposit":

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,6 +46,17 @@ ORDER_MUTABLE = (
 def dumps(value: object) -> str:
     """The one canonical JSON form of commands and events (replay compares these strings)."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A transaction that reads what it will write: on SQLite it takes the write lock up front
+    (``BEGIN IMMEDIATE``) so no other writer commits between its reads and its writes; on PostgreSQL
+    the ledger and inventory reads lock their rows (``SELECT ... FOR UPDATE``)."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
 
 
 def insert_ignore(connection: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:

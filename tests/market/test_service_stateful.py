@@ -57,6 +57,7 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             self.ex.create_option("A100-2026-12", "call", 1500, style="asian")
             self.ex.refresh_marks()
             self.steps = 0
+            self.placed = 0
             self.provider = self.ex.create_account("p", ["provider"]).account.id
             self.traders = [self.ex.create_account(n, ["trader"]).account.id for n in ("t1", "t2")]
             for trader in self.traders:
@@ -119,11 +120,16 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
                 post_only=kind == "post_only",
                 display_qty=1 if kind == "iceberg" else None,
                 stp=stp,
+                client_order_id=f"{self.placed:06d}",
             )
+            self.placed += 1
             self._attempt(self.ex.place_order, account, request)
 
         def _live(self) -> list:
-            return [o for a in [self.provider, *self.traders] for o in self.ex.orders(a, status="live")]
+            """Live orders in placement order (order ids are random: sorting by them would make the
+            examples irreproducible)."""
+            live = [o for a in [self.provider, *self.traders] for o in self.ex.orders(a, status="live")]
+            return sorted(live, key=lambda o: o.client_order_id or "")
 
         @rule(data=st.data())
         def cancel(self, data: st.DataObject) -> None:
