@@ -754,11 +754,20 @@ class Exchange:
 
     def _auto_offer(self, uow: UnitOfWork, listing: dict, covered: list[str]) -> None:
         """Place the asks an auto-offering listing asks for in the forwards ``covered`` (skipping those
-        not open, and, for ``fair_value``, those without a mark)."""
+        not open, and, for ``fair_value``, those without a mark).
+
+        Overlapping forwards share the listing's GPU-days, so each ask offers what is still free there
+        (at most the listing's GPUs), longest window first: a month takes the capacity before its
+        weeks and days, which get what other listings leave free.
+        """
         trading = self._books()
         roles = self._roles(uow.connection, listing["provider_id"])
-        for symbol in covered:
-            inst = trading.instruments[symbol]
+        by_length = sorted(
+            (trading.instruments[s] for s in covered),
+            key=lambda i: (i["window_start_us"] - i["window_end_us"], i["window_start_us"], i["symbol"]),
+        )
+        for inst in by_length:
+            symbol = inst["symbol"]
             if inst["status"] != Status.OPEN or uow.now_us >= inst["expiry_us"]:
                 continue
             price = listing["reserve_price_micros"] or 0
@@ -769,7 +778,8 @@ class Exchange:
                     continue  # no fixings for the product yet
                 price = max(price, fair + listing["spread_micros"])
             ticks = -(-price // inst["tick_micros"])
-            lots = listing["gpus"] // inst["lot_gpus"]
+            free = trading.offerable_gpus(uow, inst, listing["provider_id"])
+            lots = min(listing["gpus"], free) // inst["lot_gpus"]
             if ticks > 0 and lots > 0:
                 request = OrderRequest(symbol=symbol, side="sell", qty=lots, price_ticks=ticks)
                 trading.new_order(uow, listing["provider_id"], roles, request)

@@ -169,7 +169,7 @@ class Trading:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
         gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" else 0
         if gpus:
-            free = self._free_gpus(uow, inst, account_id)
+            free = self.offerable_gpus(uow, inst, account_id)
             if gpus > free:
                 raise InventoryExceededError(
                     f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold", field="qty"
@@ -263,7 +263,7 @@ class Trading:
             raise InsufficientFundsError(f"the amended order needs {extra} more micro-dollars")
         if order["reserved_gpus"] and new_open > order["open_qty"]:
             more = (new_open - order["open_qty"]) * inst["lot_gpus"]
-            free = self._free_gpus(uow, inst, account_id)
+            free = self.offerable_gpus(uow, inst, account_id)
             if more > free:
                 raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="qty")
         command = {"op": "amend", "symbol": order["symbol"], "id": order_id, "account": account_id}
@@ -279,7 +279,7 @@ class Trading:
     def _days(instrument: dict) -> list[int]:
         return whole_days(instrument["window_start_us"], instrument["window_end_us"])
 
-    def _free_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str) -> int:
+    def offerable_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str) -> int:
         """GPUs the provider may still offer in a physical forward: free in its inventory there and
         on every day of the window (overlapping forwards share the days)."""
         inventory = uow.inventory(instrument["symbol"], provider_id)

@@ -222,6 +222,28 @@ def test_auto_offering_listings_offer_into_forwards_created_later(market: Market
     market.check()
 
 
+def test_auto_offers_share_a_listing_between_overlapping_forwards(market: Market) -> None:
+    ex = market.exchange
+    solo = ex.create_account("solo", ["provider"]).account.id  # no capacity but its own listings
+    listing = ex.create_listing(
+        solo, "H100", 3, DECEMBER, JANUARY, reserve_price_micros=2_000_000, auto_offer="reserve"
+    )
+    assert listing.covers == ("H100-2026-12", "H100-2026-W50")
+    offered = {s: [(lvl.price_ticks, lvl.qty) for lvl in ex.book(s).asks] for s in listing.covers}
+    assert offered == {"H100-2026-12": [(2000, 3)], "H100-2026-W50": []}  # the month takes the GPU-days
+    week = ex.create_listing(
+        solo,
+        "H100",
+        2,
+        DECEMBER + timedelta(days=6),
+        DECEMBER + timedelta(days=13),
+        reserve_price_micros=2_100_000,
+        auto_offer="reserve",
+    )
+    assert [(lvl.price_ticks, lvl.qty) for lvl in ex.book(week.covers[0]).asks] == [(2100, 2)]
+    market.check()
+
+
 def test_overlapping_forwards_cannot_sell_the_same_gpu_hours_twice(market: Market) -> None:
     ex = market.exchange  # the provider listed 10 GPUs for December
     ex.place_order(market.provider, order(PHYSICAL, "sell", 10, 2000))
