@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from market import index, margin, marks
+from market import index, marks
 from market.errors import NoMarkError
 from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.listings import whole_days
 from market.records import SettlementReport
 from market.store import UnitOfWork
 from market.tables import EXERCISE, Delivery, Instrument, Listing, Position, Trade
-from market.trading import Trading, multiplier
+from market.trading import Trading, book_trade, multiplier
 
 _instruments = Instrument.__table__
 _positions = Position.__table__
@@ -251,17 +251,10 @@ def _exercise(uow: UnitOfWork, trading: Trading, inst: dict) -> bool:
 def _exercise_trade(
     uow: UnitOfWork, underlying: dict, buyer: str, seller: str, qty: int, price: int, option: str
 ) -> None:
-    notional = price * qty * multiplier(underlying)
-    long, short = uow.position(buyer, underlying["symbol"]), uow.position(seller, underlying["symbol"])
-    long["qty"] += qty
-    long["cost_micros"] += notional
-    short["qty"] -= qty
-    short["cost_micros"] -= notional
-    margin.rebalance(uow.ledger, underlying, long)
-    margin.rebalance(uow.ledger, underlying, short)
-    uow.trades.append(
+    book_trade(
+        uow,
+        underlying,
         {
-            "symbol": underlying["symbol"],
             "price_ticks": price,
             "qty": qty,
             "maker_order_id": EXERCISE,
@@ -269,12 +262,10 @@ def _exercise_trade(
             "buyer_id": buyer,
             "seller_id": seller,
             "taker_side": "buy",
-            "notional_micros": notional,
+            "notional_micros": price * qty * multiplier(underlying),
             "buyer_fee_micros": 0,
             "seller_fee_micros": 0,
             "escrow_micros": 0,
-            "released": False,
             "engine_seq": 0,
-            "created_us": uow.now_us,
-        }
+        },
     )

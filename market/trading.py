@@ -81,6 +81,24 @@ def request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(dumps(fields).encode()).hexdigest()
 
 
+def book_trade(uow: UnitOfWork, inst: dict, trade: dict) -> None:
+    """Record a trade in ``inst`` (a matched one, or a forward that an exercised option creates):
+    the buyer's position grows by its quantity and cost, the seller's shrinks, both re-hold margin,
+    and the trade row is written. ``trade`` holds the trade row's fields but the symbol and time."""
+    qty, notional = trade["qty"], trade["notional_micros"]
+    long, short = (
+        uow.position(trade["buyer_id"], inst["symbol"]),
+        uow.position(trade["seller_id"], inst["symbol"]),
+    )
+    long["qty"] += qty
+    long["cost_micros"] += notional
+    short["qty"] -= qty
+    short["cost_micros"] -= notional
+    margin.rebalance(uow.ledger, inst, long)
+    margin.rebalance(uow.ledger, inst, short)
+    uow.trades.append({"symbol": inst["symbol"], **trade, "released": False, "created_us": uow.now_us})
+
+
 class Trading:
     """The books (one :class:`MatchingEngine`) plus the live-order state the service keeps in memory.
 
@@ -467,15 +485,10 @@ class Trading:
             uow.ledger.move((buyer, AVAILABLE), (seller, AVAILABLE), notional)
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
             uow.ledger.move((seller, AVAILABLE), (SYSTEM, FEES), seller_fee)
-        long["qty"] += qty
-        long["cost_micros"] += notional
-        short["qty"] -= qty
-        short["cost_micros"] -= notional
-        margin.rebalance(uow.ledger, inst, long)
-        margin.rebalance(uow.ledger, inst, short)
-        uow.trades.append(
+        book_trade(
+            uow,
+            inst,
             {
-                "symbol": inst["symbol"],
                 "price_ticks": price,
                 "qty": qty,
                 "maker_order_id": maker["id"],
@@ -487,10 +500,8 @@ class Trading:
                 "buyer_fee_micros": buyer_fee,
                 "seller_fee_micros": seller_fee,
                 "escrow_micros": escrow,
-                "released": False,
                 "engine_seq": event["seq"],
-                "created_us": uow.now_us,
-            }
+            },
         )
 
     # ------------------------------------------------------------------ checks
