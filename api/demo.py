@@ -5,14 +5,17 @@ What it creates, through the exchange service like any client would:
 - products H100, H200, B200 and A100, each with 30 days of hourly index fixings (a deterministic
   synthetic series around a typical rental price, with a daily utilisation cycle);
 - rolling forward series: physical forwards on H100, H200 and B200 (3 months, 4 weeks, 7 days) and
-  cash-settled forwards on A100 (3 months), with European calls and puts on A100's front two months
-  and Asian calls on H100's front month, strikes around the mark;
+  cash-settled forwards on A100 (3 months), with European calls and puts on the first two A100 months
+  whose options can still trade (a front month's options expire two business days before its
+  delivery, so on the last days of a month they are skipped) and Asian calls on H100's front month,
+  strikes around the mark;
 - two providers whose listings cover the front month of H100, H200 and B200, offered in the month
   forward at the pricing core's fair value plus a spread (rounded up to the tick);
 - two traders with cash, resting bids below the offers, and a few trades so books are not empty.
 
 The keys are printed once, when the database is seeded; a database that already has accounts is left
-untouched.
+untouched. The clock is injected so the demo can be seeded as of any instant (tests seed it on every
+day of a year).
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from api.settings import Settings
 from market.db import make_engine
-from market.records import OrderRequest
-from market.service import Exchange
+from market.records import InstrumentInfo, OrderRequest
+from market.service import Exchange, utc_now
 from market.units import ticks_to_price
+from pricing.calendar import business_days_before
 
 PRODUCTS = {  # id: (description, typical USD per GPU-hour)
     "H100": ("NVIDIA H100 SXM 80 GB", 2.40),
@@ -38,6 +42,8 @@ PHYSICAL = ("H100", "H200", "B200")
 PROVIDERS = (("demo-cloud-a", 64, 40_000), ("demo-cloud-b", 32, 60_000))  # name, GPUs listed, spread (micros)
 FIXING_DAYS = 30
 DEPOSIT_MICROS = 5_000_000 * 1_000_000
+OPTION_MONTHS = 2  # A100 months that carry European options
+EXPIRY_BUSINESS_DAYS = 2  # the exchange's default: options expire two business days before delivery
 
 
 def _fixings(level: float, now: datetime, rng: random.Random) -> list[tuple[datetime, int]]:
@@ -57,10 +63,21 @@ def _strikes(mark_micros: int, tick_micros: int) -> list[int]:
     return sorted({max(1, round(mark_micros * m / step)) * 10 for m in (0.8, 0.9, 1.0, 1.1, 1.2)})
 
 
-def seed_demo(settings: Settings, echo: Callable[[str], None]) -> bool:
-    """Seed the database of ``settings`` if it has no accounts; prints the keys once. True if seeded."""
+def _optionable(forwards: list[InstrumentInfo], now: datetime) -> list[InstrumentInfo]:
+    """The first ``OPTION_MONTHS`` forwards whose European options would not already be expired."""
+    tradeable = [f for f in forwards if business_days_before(f.window_start, EXPIRY_BUSINESS_DAYS) > now]
+    return tradeable[:OPTION_MONTHS]
+
+
+def seed_demo(
+    settings: Settings, echo: Callable[[str], None], clock: Callable[[], datetime] = utc_now
+) -> bool:
+    """Seed the database of ``settings`` if it has no accounts; prints the keys once. True if seeded.
+
+    ``clock`` is the exchange clock the market is seeded at (the wall clock unless a test injects one).
+    """
     engine = make_engine(settings.database_url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, clock)
     try:
         if exchange.accounts():
             echo("demo: this database already has accounts; nothing seeded (demo keys are printed only once)")
@@ -79,7 +96,7 @@ def seed_demo(settings: Settings, echo: Callable[[str], None]) -> bool:
 def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
     """Create the demo market; returns the API keys by account name and the H100 front month."""
     rng = random.Random(20270101)
-    now = datetime.now(UTC)
+    now = ex.now()
     keys = {"admin": ex.create_account("demo-admin", ["admin"]).api_key}
     for product, (description, level) in PRODUCTS.items():
         ex.create_product(product, description)
@@ -91,11 +108,13 @@ def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
     cash = ex.create_series("A100", months=3, weeks=0, days=0, settlement="cash")
     ex.refresh_marks()
 
-    for forward in cash[:2]:
+    for forward in _optionable(cash, now):
         mark = ex.mark(forward.symbol, greeks=False).fair_value_micros
         for strike in _strikes(mark, forward.tick_micros):
             for kind in ("call", "put"):
-                ex.create_option(forward.symbol, kind, strike)
+                ex.create_option(
+                    forward.symbol, kind, strike, expiry_business_days=EXPIRY_BUSINESS_DAYS
+                )
     h100 = ex.instrument(fronts["H100"])
     for strike in _strikes(ex.mark(h100.symbol, greeks=False).fair_value_micros, h100.tick_micros):
         ex.create_option(h100.symbol, "call", strike, style="asian")

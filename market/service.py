@@ -183,6 +183,10 @@ class Exchange:
             raise BookUnavailableError("the books are not open: call Exchange.start() first")
         return self._trading
 
+    def now(self) -> datetime:
+        """The exchange clock's current instant (UTC), never going backwards within this instance."""
+        return from_epoch_us(self._now_us())
+
     def _now_us(self) -> int:
         """Microseconds since the epoch, never going backwards within this instance."""
         now = to_epoch_us(self._clock())
