@@ -10,15 +10,27 @@ rounded half to even to the micro-dollar.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from market.errors import InvalidAmountError, InvalidRequestError
+from market.errors import InvalidAmountError, InvalidRequestError, NotFoundError, UnknownInstrumentError
+from market.house import page_limit
+from market.instruments import Window, WindowKind
+from market.records import FixingInfo
 from market.store import insert_ignore
-from market.tables import EXERCISE, Fixing, Trade
+from market.tables import EXERCISE, Fixing, Instrument, Product, Trade
+from market.trading import multiplier
+from market.units import from_epoch_us, to_epoch_us
+
+if TYPE_CHECKING:
+    from market.house import House
 
 _fixings = Fixing.__table__
 _trades = Trade.__table__
+_products = Product.__table__
+_instruments = Instrument.__table__
 
 
 def add(connection: sa.Connection, product: str, fixings: Sequence[tuple[int, int]], source: str) -> int:
@@ -80,3 +92,55 @@ def vwap_micros(connection: sa.Connection, symbol: str, multiplier: int, tick_mi
     if not qty:
         return None
     return round(int(notional) * tick_micros / int(qty))
+
+
+def add_fixings(
+    house: House, product: str, fixings: Sequence[tuple[datetime, int]], source: str = "ingest"
+) -> int:
+    """Store index fixings ``(instant, micro-dollars per GPU-hour)``; repeats are skipped.
+
+    Returns how many were new.
+    """
+    with house.db.begin() as connection:
+        if connection.execute(sa.select(_products.c.id).where(_products.c.id == product)).first() is None:
+            raise NotFoundError(f"no product {product!r}", field="product")
+        return add(connection, product, [(to_epoch_us(at), p) for at, p in fixings], source)
+
+
+def fix_from_trades(house: House, product: str, day: datetime) -> FixingInfo | None:
+    """Record the volume-weighted price of the ``day`` forward's trades as a fixing (source ``trades``)
+    at the start of that day; None when the day forward has not traded."""
+    window = Window(WindowKind.DAY, day)
+    symbol = f"{product}-{window.label}"
+    with house.db.begin() as connection:
+        row = connection.execute(sa.select(_instruments).where(_instruments.c.symbol == symbol)).one_or_none()
+        if row is None:
+            raise UnknownInstrumentError(f"no day forward {symbol}", field="day")
+        inst = dict(row._mapping)
+        vwap = vwap_micros(connection, symbol, multiplier(inst), inst["tick_micros"])
+        if vwap is None:
+            return None
+        add(connection, product, [(inst["window_start_us"], vwap)], "trades")
+    return FixingInfo(product, window.start, vwap, "trades")
+
+
+def fixings(
+    house: House,
+    product: str,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 1000,
+) -> list[FixingInfo]:
+    """A product's fixings in ``[start, end)``, oldest first (at most ``limit``)."""
+    query = sa.select(_fixings).where(_fixings.c.product == product)
+    if start is not None:
+        query = query.where(_fixings.c.at_us >= to_epoch_us(start))
+    if end is not None:
+        query = query.where(_fixings.c.at_us < to_epoch_us(end))
+    query = query.order_by(_fixings.c.at_us, _fixings.c.id).limit(page_limit(limit))
+    with house.read() as connection:
+        return [
+            FixingInfo(r.product, from_epoch_us(r.at_us), r.price_micros, r.source)
+            for r in connection.execute(query)
+        ]

@@ -15,12 +15,21 @@ from __future__ import annotations
 import itertools
 import math
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from market import index, margin
-from market.errors import NoMarkError
+from market.errors import NoMarkError, UnknownInstrumentError
+from market.instruments import Status
+from market.records import MarkInfo
+from market.tables import Instrument
 from market.units import from_epoch_us
+
+if TYPE_CHECKING:
+    from market.house import House
+
+_instruments = Instrument.__table__
 
 DEFAULT_VOL = 0.6
 MIN_FIXINGS = 10
@@ -112,3 +121,47 @@ def margin_per_lot(connection: sa.Connection, instrument: dict, now_us: int) -> 
     if instrument["kind"] == "forward":
         return margin.forward_margin_micros(forward, chosen["vol"], gpu_hours)
     return margin.writer_margin_micros(result["value"] * 1e6, forward, chosen["vol"], gpu_hours)
+
+
+def mark(house: House, symbol: str, *, greeks: bool = True) -> MarkInfo:
+    """The pricing core's fair value (micro-dollars per GPU-hour) and Greeks for an instrument;
+    ``no_mark`` when its product has no fixings."""
+    now = house.now_us()
+    with house.read() as connection:
+        row = connection.execute(sa.select(_instruments).where(_instruments.c.symbol == symbol)).one_or_none()
+        if row is None:
+            raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
+        chosen, result = price(connection, dict(row._mapping), now, greeks=greeks)
+    return MarkInfo(
+        symbol=symbol,
+        fair_value_micros=round(result["value"] * 1e6),
+        forward_micros=round(result["forward"] * 1e6),
+        greeks=result.get("greeks"),
+        model=chosen,
+        as_of=from_epoch_us(now),
+    )
+
+
+def refresh_marks(house: House) -> dict[str, int]:
+    """Recompute the margin per lot of every open margined instrument from its mark.
+
+    Returns ``{symbol: margin_per_lot}`` for the instruments updated (products without fixings
+    are skipped). New holds use the new margin; existing positions keep what they hold until
+    they next trade.
+    """
+    updated = {}
+    with house.transaction() as uow:
+        for symbol, inst in house.books().instruments.items():
+            margined = inst["kind"] != "forward" or inst["settlement"] == "cash"
+            if not margined or inst["status"] not in (Status.OPEN, Status.HALTED):
+                continue
+            try:
+                value = margin_per_lot(uow.connection, inst, uow.now_us)
+            except NoMarkError:
+                continue
+            uow.connection.execute(
+                _instruments.update().where(_instruments.c.symbol == symbol).values(margin_per_lot=value)
+            )
+            inst["margin_per_lot"] = value
+            updated[symbol] = value
+    return updated

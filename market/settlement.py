@@ -30,6 +30,8 @@ forward positions an exercise just created).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 
 from market import index, marks
@@ -41,11 +43,20 @@ from market.store import UnitOfWork
 from market.tables import EXERCISE, Delivery, Instrument, Listing, Position, Trade
 from market.trading import Trading, book_trade, multiplier
 
+if TYPE_CHECKING:
+    from market.house import House
+
 _instruments = Instrument.__table__
 _positions = Position.__table__
 _trades = Trade.__table__
 _listings = Listing.__table__
 _deliveries = Delivery.__table__
+
+
+def settle(house: House) -> SettlementReport:
+    """Run every expiry, delivery, cash settlement and exercise that is due now (idempotent)."""
+    with house.transaction() as uow:
+        return run(uow, house.books())
 
 
 def run(uow: UnitOfWork, trading: Trading) -> SettlementReport:

@@ -1,0 +1,209 @@
+"""Capacity: providers list GPUs for a window, reduce or withdraw listings, and auto-offer them.
+
+A listing creates inventory in every physical forward its window covers (the arithmetic of inventory
+is :mod:`market.listings`); an auto-offering listing places asks for the listed GPUs in those
+forwards, at its reserve price or at the pricing core's fair value plus a spread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from market import listings, marks
+from market.accounts import PROVIDER, account, roles_of
+from market.errors import ForbiddenError, InvalidAmountError, InvalidRequestError, NoMarkError, NotFoundError
+from market.instruments import Status
+from market.records import ListingInfo, OrderRequest
+from market.tables import Instrument, Listing, Product
+from market.units import from_epoch_us, to_epoch_us
+
+if TYPE_CHECKING:
+    from market.house import House
+    from market.store import UnitOfWork
+
+AUTO_OFFERS = ("none", "reserve", "fair_value")
+
+_products = Product.__table__
+_instruments = Instrument.__table__
+_listings = Listing.__table__
+
+
+def create_listing(
+    house: House,
+    provider_id: str,
+    product: str,
+    gpus: int,
+    start: datetime,
+    end: datetime,
+    *,
+    region: str | None = None,
+    reserve_price_micros: int | None = None,
+    auto_offer: str = "none",
+    spread_micros: int = 0,
+) -> ListingInfo:
+    """List ``gpus`` GPUs of ``product`` for every hour of ``[start, end)``.
+
+    Creates inventory in every physical forward the window covers. ``auto_offer`` ``reserve``
+    places asks for the listed GPUs at ``reserve_price_micros`` (rounded up to the tick);
+    ``fair_value`` at the pricing core's fair value plus ``spread_micros`` (never below the
+    reserve price).
+    """
+    if PROVIDER not in account(house, provider_id).roles:
+        raise ForbiddenError("listing capacity needs the provider role")
+    if type(gpus) is not int or not 0 < gpus <= 10**7:
+        raise InvalidRequestError("gpus must be a positive whole number", field="gpus")
+    for name, moment in (("start", start), ("end", end)):
+        if moment.tzinfo is None or moment.minute or moment.second or moment.microsecond:
+            raise InvalidRequestError(f"{name} must be a whole UTC hour", field=name)
+    if end <= start:
+        raise InvalidRequestError("end must be after start", field="end")
+    if end - start > timedelta(days=listings.MAX_LISTING_DAYS):
+        raise InvalidRequestError(f"a listing spans at most {listings.MAX_LISTING_DAYS} days", field="end")
+    if auto_offer not in AUTO_OFFERS:
+        raise InvalidRequestError(f"auto_offer must be one of {', '.join(AUTO_OFFERS)}", field="auto_offer")
+    if reserve_price_micros is not None and (
+        type(reserve_price_micros) is not int or reserve_price_micros <= 0
+    ):
+        raise InvalidAmountError("reserve price must be positive", field="reserve_price")
+    if auto_offer == "reserve" and reserve_price_micros is None:
+        raise InvalidRequestError("auto_offer reserve needs a reserve price", field="reserve_price")
+    if type(spread_micros) is not int or spread_micros < 0:
+        raise InvalidAmountError("spread must be a non-negative amount", field="spread")
+    with house.transaction() as uow:
+        if to_epoch_us(end) <= uow.now_us:
+            raise InvalidRequestError("the window is over", field="end")
+        if uow.connection.execute(sa.select(_products.c.id).where(_products.c.id == product)).first() is None:
+            raise NotFoundError(f"no product {product!r}", field="product")
+        row = {
+            "provider_id": provider_id,
+            "product": product,
+            "region": region,
+            "gpus": gpus,
+            "window_start_us": to_epoch_us(start),
+            "window_end_us": to_epoch_us(end),
+            "reserve_price_micros": reserve_price_micros,
+            "auto_offer": auto_offer,
+            "spread_micros": spread_micros,
+            "created_us": uow.now_us,
+        }
+        row["id"] = uow.connection.execute(_listings.insert().returning(_listings.c.id), row).scalar_one()
+        covered = _covered(house, row)
+        for symbol in covered:
+            listings.add_capacity(uow.connection, symbol, provider_id, gpus)
+        days = listings.whole_days(row["window_start_us"], row["window_end_us"])
+        listings.add_days(uow.connection, provider_id, product, days, gpus)
+        if auto_offer != "none":
+            auto_offer_asks(house, uow, row, covered)
+    return _listing(row, covered)
+
+
+def _covered(house: House, listing: dict) -> list[str]:
+    return sorted(s for s, i in house.books().instruments.items() if listings.covers(listing, i))
+
+
+def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[str]) -> None:
+    """Place the asks an auto-offering listing asks for in the forwards ``covered`` (skipping those
+    not open, and, for ``fair_value``, those without a mark).
+
+    Overlapping forwards share the listing's GPU-days, so each ask offers what is still free there
+    (at most the listing's GPUs), longest window first: a month takes the capacity before its
+    weeks and days, which get what other listings leave free.
+    """
+    trading = house.books()
+    roles = roles_of(uow.connection, listing["provider_id"])
+    by_length = sorted(
+        (trading.instruments[s] for s in covered),
+        key=lambda i: (i["window_start_us"] - i["window_end_us"], i["window_start_us"], i["symbol"]),
+    )
+    for inst in by_length:
+        symbol = inst["symbol"]
+        if inst["status"] != Status.OPEN or uow.now_us >= inst["expiry_us"]:
+            continue
+        price = listing["reserve_price_micros"] or 0
+        if listing["auto_offer"] == "fair_value":
+            try:
+                fair = marks.fair_value_micros(uow.connection, inst, uow.now_us)
+            except NoMarkError:
+                continue  # no fixings for the product yet
+            price = max(price, fair + listing["spread_micros"])
+        ticks = -(-price // inst["tick_micros"])
+        free = trading.offerable_gpus(uow, inst, listing["provider_id"])
+        lots = min(listing["gpus"], free) // inst["lot_gpus"]
+        if ticks > 0 and lots > 0:
+            request = OrderRequest(symbol=symbol, side="sell", qty=lots, price_ticks=ticks)
+            trading.new_order(uow, listing["provider_id"], roles, request)
+
+
+def provider_listings(house: House, provider_id: str) -> list[ListingInfo]:
+    """A provider's listings, oldest first, each with the forwards it covers."""
+    with house.read() as connection:
+        rows = [
+            dict(r._mapping)
+            for r in connection.execute(
+                sa.select(_listings).where(_listings.c.provider_id == provider_id).order_by(_listings.c.id)
+            )
+        ]
+        forwards = [
+            dict(r._mapping)
+            for r in connection.execute(
+                sa.select(_instruments).where(
+                    _instruments.c.kind == "forward", _instruments.c.settlement == "physical"
+                )
+            )
+        ]
+    return [_listing(row, sorted(f["symbol"] for f in forwards if listings.covers(row, f))) for row in rows]
+
+
+def listing(house: House, provider_id: str, listing_id: int) -> ListingInfo:
+    """One of the provider's listings (another provider's is ``not_found``)."""
+    for item in provider_listings(house, provider_id):
+        if item.id == listing_id:
+            return item
+    raise NotFoundError(f"no listing {listing_id}", field="listing_id")
+
+
+def reduce_listing(house: House, provider_id: str, listing_id: int, gpus: int) -> ListingInfo:
+    """Lower a listing to ``gpus`` GPUs; refused below what is sold or offered in a covered forward."""
+    current = listing(house, provider_id, listing_id)
+    if type(gpus) is not int or not 0 <= gpus < current.gpus:
+        raise InvalidRequestError(f"gpus must be below the current {current.gpus}", field="gpus")
+    return _shrink(house, listing_id, current.gpus - gpus)
+
+
+def withdraw_listing(house: House, provider_id: str, listing_id: int) -> ListingInfo:
+    """Withdraw as much of a listing as is unsold and not offered; returns what remains."""
+    listing(house, provider_id, listing_id)
+    return _shrink(house, listing_id, None)
+
+
+def _shrink(house: House, listing_id: int, by: int | None) -> ListingInfo:
+    with house.transaction() as uow:
+        row = dict(
+            uow.connection.execute(sa.select(_listings).where(_listings.c.id == listing_id).with_for_update())
+            .one()
+            ._mapping
+        )
+        covered = _covered(house, row)
+        removed = listings.shrink(uow.connection, row, covered, by)
+        row["gpus"] -= removed
+    return _listing(row, covered)
+
+
+def _listing(row: dict, covered: list[str]) -> ListingInfo:
+    return ListingInfo(
+        id=row["id"],
+        provider_id=row["provider_id"],
+        product=row["product"],
+        region=row["region"],
+        gpus=row["gpus"],
+        window_start=from_epoch_us(row["window_start_us"]),
+        window_end=from_epoch_us(row["window_end_us"]),
+        reserve_price_micros=row["reserve_price_micros"],
+        auto_offer=row["auto_offer"],
+        spread_micros=row["spread_micros"],
+        covers=tuple(covered),
+        created_at=from_epoch_us(row["created_us"]),
+    )

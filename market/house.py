@@ -1,0 +1,123 @@
+"""The house every use case works in: one database, one clock, the order books and their writer lock.
+
+The use-case modules (the rooms: :mod:`market.accounts`, :mod:`market.cash`, :mod:`market.catalog`,
+:mod:`market.capacity`, :mod:`market.orders`, :mod:`market.queries`, :mod:`market.index`,
+:mod:`market.marks`, :mod:`market.settlement`) are functions of a :class:`House`; the facade
+:class:`market.service.Exchange` owns one and hands it to them.
+
+Write use cases that touch the books run in :meth:`House.transaction`: under one lock (the engine has
+one writer) they apply their commands to the engine, write the command log and every consequence in
+ONE transaction, and return only after the commit. If anything fails after the engine moved, the books
+are rebuilt from the database -- the same path as a restart -- so memory never runs ahead of what is
+durable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from market.errors import BookUnavailableError, InvalidRequestError, MarketError
+from market.ledger import SYSTEM, bucket_rows
+from market.recovery import rebuild
+from market.store import BookLocks, UnitOfWork, insert_ignore, write_transaction
+from market.tables import Balance
+from market.trading import Trading
+from market.units import from_epoch_us, to_epoch_us
+
+MAX_PAGE = 1000
+
+
+def utc_now() -> datetime:
+    """The wall clock in UTC (the default clock of the service)."""
+    return datetime.now(UTC)
+
+
+def page_limit(limit: int) -> int:
+    """``limit`` if it is a valid page size (1 to :data:`MAX_PAGE`), else ``invalid_request``."""
+    if type(limit) is not int or not 0 < limit <= MAX_PAGE:
+        raise InvalidRequestError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    return limit
+
+
+class House:
+    """The shared state of the market's use cases over one database.
+
+    Cheap to create; serves the account, cash and read-only use cases at once. :meth:`start` rebuilds
+    the order books from the database, verifies them and takes the books' writer locks -- needed
+    (once) before anything that touches a book.
+    """
+
+    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
+        self.db = engine
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.trading: Trading | None = None
+        self.locks: BookLocks | None = None
+        self._last_us = 0
+
+    def start(self) -> None:
+        """Rebuild every book from the command log, check it against the stored orders and lock it."""
+        with self.lock:
+            with self.db.begin() as connection:
+                insert_ignore(connection, Balance.__table__, bucket_rows(SYSTEM))
+            if self.locks is None:
+                self.locks = BookLocks(self.db)
+            self.rebuild()
+
+    def close(self) -> None:
+        """Release the books' locks; the house serves no book afterwards."""
+        with self.lock:
+            if self.locks is not None:
+                self.locks.release()
+                self.locks = None
+            self.trading = None
+
+    def rebuild(self) -> None:
+        """Rebuild the books from the database (and lock any new ones)."""
+        trading = rebuild(self.db)
+        if self.locks is not None:
+            self.locks.acquire(trading.instruments)
+        self.trading = trading
+
+    def books(self) -> Trading:
+        """The open books; ``book_unavailable`` before :meth:`start`."""
+        if self.trading is None:
+            raise BookUnavailableError("the books are not open: call Exchange.start() first")
+        return self.trading
+
+    def now(self) -> datetime:
+        """The exchange clock's current instant (UTC), never going backwards within this house."""
+        return from_epoch_us(self.now_us())
+
+    def now_us(self) -> int:
+        """Microseconds since the epoch, never going backwards within this house."""
+        now = to_epoch_us(self.clock())
+        self._last_us = max(self._last_us, now)
+        return self._last_us
+
+    @contextmanager
+    def transaction(self) -> Iterator[UnitOfWork]:
+        """One transaction for book-touching use cases; rebuilds the books if it fails after they moved."""
+        with self.lock:
+            trading = self.books()
+            uow: UnitOfWork | None = None
+            try:
+                with write_transaction(self.db) as connection:
+                    uow = UnitOfWork(connection, self.now_us())
+                    trading.advance(uow)
+                    yield uow
+                    uow.flush()
+            except BaseException as exc:
+                # a refusal raised before anything moved leaves memory as it was; anything else may not
+                if uow is not None and (uow.applied or not isinstance(exc, MarketError)):
+                    self.rebuild()
+                raise
+
+    def read(self) -> sa.Connection:
+        """A connection for reads."""
+        return self.db.connect()

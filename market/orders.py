@@ -1,0 +1,100 @@
+"""Order entry: place (one or a grouped batch), cancel, cancel all, amend.
+
+Each call is one transaction of :meth:`market.house.House.transaction`: the matching engine moves,
+the command log and every consequence (holds, fills, positions, fees) are written, and the records
+are returned after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from market.accounts import roles_of
+from market.errors import MarketError, OrderRejectedError
+from market.queries import order_info
+from market.records import OrderInfo, OrderRequest
+
+if TYPE_CHECKING:
+    from market.house import House
+
+
+def place_order(house: House, account_id: str, request: OrderRequest) -> OrderInfo:
+    """Validate, hold and match a new order; returns it after the commit.
+
+    Raises the validation errors (``off_tick`` is the API's job via :mod:`market.units`;
+    ``insufficient_funds``, ``inventory_exceeded``, ``instrument_not_open``,
+    ``duplicate_client_order_id``, ...) and :class:`OrderRejectedError` with the engine's reason
+    when the book refused it (the rejection is stored, so a resend returns it again).
+    """
+    result = place_orders(house, [(account_id, request)])[0]
+    if isinstance(result, MarketError):
+        raise result
+    if result.status == "rejected":
+        raise OrderRejectedError(result.reason or "rejected", f"the book refused the order: {result.reason}")
+    return result
+
+
+def place_orders(house: House, batch: Sequence[tuple[str, OrderRequest]]) -> list[OrderInfo | MarketError]:
+    """Place several orders in ONE transaction (grouped commit); one result or error per order.
+
+    Unlike :func:`place_order`, an order the book refused comes back as an ``OrderInfo`` with
+    status ``rejected`` (it is stored), not as an error.
+    """
+    roles = {}
+    results: list[tuple[dict, bool] | MarketError] = []
+    with house.transaction() as uow:
+        trading = house.books()
+        for account_id, request in batch:
+            try:
+                if account_id not in roles:
+                    roles[account_id] = roles_of(uow.connection, account_id)
+                row = trading.new_order(uow, account_id, roles[account_id], request)
+                results.append((row, row["id"] in uow.new_orders))
+            except MarketError as error:
+                results.append(error)
+    fills: dict[str, list[dict]] = {}
+    for trade in uow.written_trades:
+        fills.setdefault(trade["maker_order_id"], []).append(trade)
+        fills.setdefault(trade["taker_order_id"], []).append(trade)
+    return [
+        r
+        if isinstance(r, MarketError)
+        else order_info(house, r[0], fills.get(r[0]["id"], []) if r[1] else None)
+        for r in results
+    ]
+
+
+def cancel_order(house: House, account_id: str, order_id: str) -> OrderInfo:
+    """Cancel a live order; ``not_found`` for another account's order, ``order_closed`` if done."""
+    with house.transaction() as uow:
+        row, rejection = house.books().cancel(uow, account_id, order_id)
+    return _checked(house, row, rejection)
+
+
+def cancel_orders(house: House, account_id: str, symbol: str | None = None) -> list[OrderInfo]:
+    """Cancel every live order of the account (in one book, or everywhere)."""
+    with house.transaction() as uow:
+        trading = house.books()
+        mine = [
+            oid
+            for oid, r in trading.live.items()
+            if r["account_id"] == account_id and (symbol is None or r["symbol"] == symbol)
+        ]
+        rows = [trading.cancel(uow, account_id, oid)[0] for oid in mine]
+    return [order_info(house, r) for r in rows]
+
+
+def amend_order(
+    house: House, account_id: str, order_id: str, *, qty: int | None = None, price_ticks: int | None = None
+) -> OrderInfo:
+    """Change a live order's open quantity and/or price (a decrease keeps priority)."""
+    with house.transaction() as uow:
+        row, rejection = house.books().amend(uow, account_id, order_id, qty, price_ticks)
+    return _checked(house, row, rejection)
+
+
+def _checked(house: House, row: dict, rejection: str | None) -> OrderInfo:
+    if rejection is not None:
+        raise OrderRejectedError(rejection, f"the book refused the command: {rejection}")
+    return order_info(house, row)

@@ -1,0 +1,287 @@
+"""Reads: an account's orders and fills, an instrument's trades and book, positions and deliveries.
+
+Reads go to the database (the book comes from the engine's memory); prices carry the instrument's
+tick so the API can render them as decimals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from market.catalog import instrument
+from market.errors import InvalidRequestError, NotFoundError
+from market.house import page_limit
+from market.records import BookInfo, BookLevel, DeliveryInfo, FillInfo, OrderInfo, PositionInfo, TradeInfo
+from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
+from market.trading import LIVE
+from market.units import from_epoch_us
+
+if TYPE_CHECKING:
+    from market.house import House
+
+_instruments = Instrument.__table__
+_orders = Order.__table__
+_trades = Trade.__table__
+_positions = Position.__table__
+_deliveries = Delivery.__table__
+
+
+def order(house: House, account_id: str, order_id: str) -> OrderInfo:
+    """One of the account's orders with its fills (another account's is ``not_found``)."""
+    with house.read() as connection:
+        row = connection.execute(
+            sa.select(_orders).where(_orders.c.id == order_id, _orders.c.account_id == account_id)
+        ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no order {order_id!r}", field="order_id")
+    return order_info(house, dict(row._mapping))
+
+
+def order_by_client_id(house: House, account_id: str, client_order_id: str) -> OrderInfo:
+    """The account's order with that ``client_order_id``."""
+    with house.read() as connection:
+        row = connection.execute(
+            sa.select(_orders).where(
+                _orders.c.account_id == account_id, _orders.c.client_order_id == client_order_id
+            )
+        ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no order with client_order_id {client_order_id!r}", field="client_order_id")
+    return order_info(house, dict(row._mapping))
+
+
+def orders(
+    house: House,
+    account_id: str,
+    *,
+    status: str | None = None,
+    symbol: str | None = None,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[OrderInfo]:
+    """The account's orders, oldest first; ``status`` ``live`` selects open and partially filled;
+    ``after`` is the id of the last order of the previous page."""
+    query = sa.select(_orders).where(_orders.c.account_id == account_id)
+    if status == "live":
+        query = query.where(_orders.c.status.in_(LIVE))
+    elif status is not None:
+        query = query.where(_orders.c.status == status)
+    if symbol is not None:
+        query = query.where(_orders.c.symbol == symbol)
+    with house.read() as connection:
+        if after is not None:
+            anchor = connection.execute(
+                sa.select(_orders.c.created_us).where(
+                    _orders.c.id == after, _orders.c.account_id == account_id
+                )
+            ).scalar_one_or_none()
+            if anchor is None:
+                raise InvalidRequestError("unknown cursor", field="cursor")
+            query = query.where(
+                sa.or_(
+                    _orders.c.created_us > anchor,
+                    sa.and_(_orders.c.created_us == anchor, _orders.c.id > after),
+                )
+            )
+        rows = connection.execute(query.order_by(_orders.c.created_us, _orders.c.id).limit(page_limit(limit)))
+        return [order_info(house, dict(r._mapping), None, connection) for r in rows]
+
+
+def order_info(
+    house: House, row: dict, trades: list[dict] | None = None, connection: sa.Connection | None = None
+) -> OrderInfo:
+    """An order record; its fills are read unless ``trades`` (all of them) are given."""
+    if trades is None:
+        if connection is None:
+            with house.read() as own:
+                return order_info(house, row, None, own)
+        trades = [
+            dict(t._mapping)
+            for t in connection.execute(
+                sa.select(_trades)
+                .where(sa.or_(_trades.c.maker_order_id == row["id"], _trades.c.taker_order_id == row["id"]))
+                .order_by(_trades.c.id)
+            )
+        ]
+    tick = house.trading.instruments[row["symbol"]]["tick_micros"] if house.trading else None
+    if tick is None:
+        with house.read() as own:
+            tick = tick_of(house, row["symbol"], own)
+    fills = tuple(fill_info(t, tick, row["id"]) for t in trades)
+    return OrderInfo(
+        id=row["id"],
+        account_id=row["account_id"],
+        symbol=row["symbol"],
+        client_order_id=row["client_order_id"],
+        side=row["side"],
+        type=row["type"],
+        price_ticks=row["price_ticks"],
+        stop_price_ticks=row["stop_price_ticks"],
+        qty=row["qty"],
+        open_qty=row["open_qty"],
+        filled=row["filled"],
+        cancelled=row["cancelled"],
+        status=row["status"],
+        reason=row["reason"],
+        tif=row["tif"],
+        post_only=row["post_only"],
+        stp=row["stp"],
+        expire_at=None if row["expire_at_us"] is None else from_epoch_us(row["expire_at_us"]),
+        display_qty=row["display_qty"],
+        reserved_micros=row["reserved_micros"],
+        tick_micros=tick,
+        fills=fills,
+        created_at=from_epoch_us(row["created_us"]),
+        updated_at=from_epoch_us(row["updated_us"]),
+    )
+
+
+def tick_of(house: House, symbol: str, connection: sa.Connection) -> int:
+    """An instrument's tick in micro-dollars, from the books when they are open."""
+    if house.trading is not None and symbol in house.trading.instruments:
+        return house.trading.instruments[symbol]["tick_micros"]
+    return connection.execute(
+        sa.select(_instruments.c.tick_micros).where(_instruments.c.symbol == symbol)
+    ).scalar_one()
+
+
+def fills(house: House, account_id: str, *, after: int | None = None, limit: int = 100) -> list[FillInfo]:
+    """The account's fills, oldest first, after trade id ``after``."""
+    query = (
+        sa.select(_trades)
+        .where(sa.or_(_trades.c.buyer_id == account_id, _trades.c.seller_id == account_id))
+        .order_by(_trades.c.id)
+        .limit(page_limit(limit))
+    )
+    if after is not None:
+        query = query.where(_trades.c.id > after)
+    with house.read() as connection:
+        result = []
+        for row in connection.execute(query):
+            trade = dict(row._mapping)
+            tick = tick_of(house, trade["symbol"], connection)
+            for side, who in (("buy", trade["buyer_id"]), ("sell", trade["seller_id"])):
+                if who == account_id:
+                    taker = trade["taker_side"] == side
+                    result.append(
+                        fill_info(trade, tick, trade["taker_order_id" if taker else "maker_order_id"])
+                    )
+        return result
+
+
+def trades(house: House, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
+    """Public trades of an instrument, oldest first, after trade id ``after`` (option exercises,
+    which are not market trades, are left out)."""
+    if house.trading is not None:
+        house.trading.instrument(symbol)
+    else:
+        instrument(house, symbol)
+    query = (
+        sa.select(_trades)
+        .where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
+        .order_by(_trades.c.id)
+        .limit(page_limit(limit))
+    )
+    if after is not None:
+        query = query.where(_trades.c.id > after)
+    with house.read() as connection:
+        tick = tick_of(house, symbol, connection)
+        return [
+            TradeInfo(t.id, t.symbol, t.price_ticks, t.qty, t.taker_side, tick, from_epoch_us(t.created_us))
+            for t in connection.execute(query)
+        ]
+
+
+def book(house: House, symbol: str, depth: int | None = None) -> BookInfo:
+    """The order book of an instrument, ``depth`` levels a side (all by default)."""
+    with house.lock:
+        trading = house.books()
+        inst = trading.instrument(symbol)
+        snap = trading.engine.snapshot(symbol)
+
+    def levels(side: list[dict]) -> tuple[BookLevel, ...]:
+        chosen = side if depth is None else side[: max(depth, 0)]
+        return tuple(
+            BookLevel(
+                lvl["price"],
+                sum(o["qty"] for o in lvl["orders"]),
+                sum(o["visible"] for o in lvl["orders"]),
+                len(lvl["orders"]),
+            )
+            for lvl in chosen
+        )
+
+    return BookInfo(
+        symbol, snap["seq"], levels(snap["bids"]), levels(snap["asks"]), snap["last"], inst["tick_micros"]
+    )
+
+
+def positions(house: House, account_id: str) -> list[PositionInfo]:
+    """The account's positions (non-zero or still holding margin)."""
+    with house.read() as connection:
+        rows = list(
+            connection.execute(
+                sa.select(_positions)
+                .where(
+                    _positions.c.account_id == account_id,
+                    sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0),
+                )
+                .order_by(_positions.c.symbol)
+            )
+        )
+        return [
+            PositionInfo(
+                r.account_id,
+                r.symbol,
+                r.qty,
+                r.cost_micros,
+                r.margin_micros,
+                tick_of(house, r.symbol, connection),
+            )
+            for r in rows
+        ]
+
+
+def deliveries(house: House, account_id: str) -> list[DeliveryInfo]:
+    """Delivery records where the account is the buyer or the provider."""
+    with house.read() as connection:
+        rows = connection.execute(
+            sa.select(_deliveries)
+            .where(sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id))
+            .order_by(_deliveries.c.id)
+        )
+        return [
+            DeliveryInfo(
+                r.id,
+                r.symbol,
+                r.buyer_id,
+                r.provider_id,
+                r.listing_id,
+                r.gpus,
+                from_epoch_us(r.window_start_us),
+                from_epoch_us(r.window_end_us),
+                from_epoch_us(r.created_us),
+            )
+            for r in rows
+        ]
+
+
+def fill_info(trade: dict, tick: int, order_id: str) -> FillInfo:
+    """The fill of order ``order_id`` in a trade row."""
+    maker = trade["maker_order_id"] == order_id
+    taker_side = trade["taker_side"]
+    side = taker_side if not maker else ("sell" if taker_side == "buy" else "buy")
+    return FillInfo(
+        trade_id=trade["id"],
+        order_id=order_id,
+        symbol=trade["symbol"],
+        side=side,
+        price_ticks=trade["price_ticks"],
+        qty=trade["qty"],
+        liquidity="maker" if maker else "taker",
+        fee_micros=trade["buyer_fee_micros"] if side == "buy" else trade["seller_fee_micros"],
+        tick_micros=tick,
+        created_at=from_epoch_us(trade["created_us"]),
+    )
