@@ -167,6 +167,20 @@ def resample(
     return result
 
 
+GRIDS = ("1h", "2h", "3h", "4h", "6h", "12h", "1D", "7D")
+"""Steps :func:`infer_freq` chooses from (hourly at the finest: posted prices change within hours)."""
+
+
+def infer_freq(series: pd.Series) -> str:
+    """The regular grid a series is read on: the coarsest of ``GRIDS`` not coarser than its median
+    spacing (5% tolerance), so half-hourly snapshots are read hourly and daily closes daily."""
+    if len(series) < 2:
+        raise SeriesError("need at least two observations to infer the frequency")
+    spacing = pd.Timedelta(series.index.to_series().diff().median())
+    fitting = [grid for grid in GRIDS if duration(grid) <= spacing * 1.05]
+    return fitting[-1] if fitting else GRIDS[0]
+
+
 def duration(value: str | pd.Timedelta) -> pd.Timedelta:
     """A duration such as ``"1h"``, ``"7d"`` or ``"90min"`` (lower-case days accepted, as people write)."""
     if isinstance(value, pd.Timedelta):

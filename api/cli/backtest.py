@@ -6,7 +6,8 @@ import json
 
 import click
 
-from api.cli.calibrate import MODELS, load_cli_series, series_options
+from api.cli.calibrate import load_cli_series, series_options
+from pricing.backtest.runner import FORECASTERS
 
 
 def _names(value: str) -> list[str]:
@@ -20,7 +21,13 @@ def _names(value: str) -> list[str]:
     "--models",
     default="jump_ou,schwartz1f,gbm",
     show_default=True,
-    help=f"Comma-separated models: {', '.join(MODELS)}.",
+    help=f"Comma-separated models: {', '.join(FORECASTERS)}; auto: all of them.",
+)
+@click.option(
+    "--conformal/--no-conformal",
+    default=False,
+    show_default=True,
+    help="Also score each model recalibrated on its own past out-of-sample errors (M+conformal).",
 )
 @click.option("--horizons", default="1d,7d", show_default=True, help="Delays from origin to window start.")
 @click.option(
@@ -47,6 +54,7 @@ def command(
     freq: str,
     max_gap: str,
     models: str,
+    conformal: bool,
     horizons: str,
     windows: str,
     train: str,
@@ -65,14 +73,24 @@ def command(
     from api.cli import UserError
     from pricing.backtest import run
 
-    unknown = [m for m in _names(models) if m not in MODELS]
+    chosen = list(FORECASTERS) if models.strip() == "auto" else _names(models)
+    unknown = [m for m in chosen if m not in FORECASTERS]
     if unknown:
-        raise UserError(f"unknown model {unknown[0]!r}: use one of {', '.join(MODELS)}")
+        raise UserError(f"unknown model {unknown[0]!r}: use one of {', '.join(FORECASTERS)} or auto")
     series = load_cli_series(data, data_format, stat, time_column, price_column, freq, max_gap)
+    source = {
+        "data": data,
+        "format": data_format,
+        "statistic": stat,
+        "time_column": time_column,
+        "price_column": price_column,
+        "freq": freq,
+        "max_gap": max_gap,
+    }
     try:
         result = run(
             series,
-            _names(models),
+            chosen,
             horizons=_names(horizons),
             windows=_names(windows),
             train=train,
@@ -81,6 +99,8 @@ def command(
             n_paths=n_paths,
             seed=seed,
             workers=workers,
+            conformal=conformal,
+            source=source,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None

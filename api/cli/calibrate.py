@@ -35,15 +35,17 @@ def series_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--price-column", default="price", show_default=True, help="CSV/Parquet price column."),
         click.option(
             "--freq",
-            default="1h",
+            default="auto",
             show_default=True,
-            help="Resample to this grid (e.g. 1h, 1D): last price posted at each point.",
+            help="Resample to this grid (e.g. 1h, 1D): last price posted at each point. auto: the "
+            "coarsest of 1h, 2h, 3h, 4h, 6h, 12h, 1D, 7D within the data's median spacing.",
         ),
         click.option(
             "--max-gap",
-            default="6h",
+            default="auto",
             show_default=True,
-            help="Longest stretch without data that is filled with the last price.",
+            help="Longest stretch without data that is filled with the last price "
+            "(auto: 12 grid steps, at least 12h).",
         ),
     ]
     for option in reversed(options):
@@ -56,13 +58,15 @@ def load_cli_series(
 ) -> Any:
     """The resampled price series for a command, or a one-line UserError."""
     from api.cli import UserError
-    from pricing.series import SeriesError, load_series, resample
+    from pricing.series import SeriesError, duration, infer_freq, load_series, resample
 
     try:
         series = load_series(
             data, format=data_format, stat=stat, time_column=time_column, price_column=price_column
         )
-        return resample(series, freq, max_gap=max_gap)
+        grid = infer_freq(series) if freq == "auto" else freq
+        gap = max(12 * duration(grid), duration("12h")) if max_gap == "auto" else max_gap
+        return resample(series, grid, max_gap=gap)
     except (SeriesError, ValueError) as exc:
         raise UserError(str(exc)) from None
 

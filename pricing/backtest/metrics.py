@@ -9,7 +9,13 @@ import pandas as pd
 
 from pricing.backtest.scores import kupiec
 
-INTERVALS = {"50": ("q25", "q75", 0.5), "90": ("q05", "q95", 0.9)}
+INTERVALS = {
+    "50": ("q25", "q75", 0.5),
+    "80": ("q10", "q90", 0.8),
+    "90": ("q05", "q95", 0.9),
+    "95": ("q2.5", "q97.5", 0.95),
+}
+"""Central forecast intervals scored for coverage: name -> (lower, upper quantile column, level)."""
 
 
 def _rmse(errors: pd.Series) -> float:
@@ -69,26 +75,23 @@ def summarise(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+RANKING_COLUMNS = [
+    "crps",
+    "pinball",
+    "rmse",
+    "mae",
+    *(f"coverage{name}" for name in INTERVALS),
+    "skill_crps_vs_last",
+    "cap_pnl_mean",
+]
+
+
 def rank(metrics: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per model, averaged over horizons and windows, best (lowest mean CRPS) first."""
     if not metrics:
-        return pd.DataFrame(
-            columns=[
-                "rank",
-                "model",
-                "crps",
-                "rmse",
-                "mae",
-                "coverage50",
-                "coverage90",
-                "skill_crps_vs_last",
-                "cap_pnl_mean",
-            ]
-        )
+        return pd.DataFrame(columns=["rank", "model", *RANKING_COLUMNS])
     frame = pd.DataFrame(metrics)
-    table = frame.groupby("model", sort=False)[
-        ["crps", "rmse", "mae", "coverage50", "coverage90", "skill_crps_vs_last", "cap_pnl_mean"]
-    ].mean()
+    table = frame.groupby("model", sort=False)[RANKING_COLUMNS].mean()
     table = table.sort_values("crps").reset_index()
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     return table

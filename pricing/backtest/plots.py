@@ -58,20 +58,56 @@ def bands(result: BacktestResult) -> Figure:
 
 
 def coverage(result: BacktestResult) -> Figure:
-    """Empirical coverage of the 50% and 90% intervals against their nominal levels."""
+    """Empirical coverage of the 50%, 80%, 90% and 95% intervals against their nominal levels."""
+    from pricing.backtest.metrics import INTERVALS
+
     m = pd.DataFrame(result.metrics)
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.9 * len(m)), 3.5))
+    width = 0.8 / len(INTERVALS)
     if not m.empty:
         labels = [f"{r.model}\n{r.horizon}/{r.window}" for r in m.itertuples()]
         x = np.arange(len(m))
-        ax.bar(x - 0.2, m["coverage50"], 0.4, label="50% interval", color="C1")
-        ax.bar(x + 0.2, m["coverage90"], 0.4, label="90% interval", color="C0")
+        for k, (name, (_, _, level)) in enumerate(INTERVALS.items()):
+            offset = (k - (len(INTERVALS) - 1) / 2) * width
+            ax.bar(x + offset, m[f"coverage{name}"], width, label=f"{name}% interval", color=f"C{k}")
+            ax.hlines(
+                np.full(x.size, level), x + offset - width / 2, x + offset + width / 2, color="k", lw=1.2
+            )
         ax.set_xticks(x, labels, fontsize=7)
-    for level in (0.5, 0.9):
-        ax.axhline(level, color="k", ls="--", lw=0.8)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of windows covered")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=len(INTERVALS))
+    fig.tight_layout()
+    return fig
+
+
+def pit(result: BacktestResult) -> Figure:
+    """Calibration (PIT) histograms: the forecast CDF at the realised value, one panel per model.
+
+    Honest forecasts give a flat histogram; a U shape means intervals too narrow, a hump too wide,
+    a slope a biased centre. Each panel pools the horizons, one step line per horizon.
+    """
+    f = result.forecasts[result.forecasts["error"].eq("") & result.forecasts["pit"].notna()]
+    models = result.config["models"]
+    columns = min(3, len(models))
+    rows_n = -(-len(models) // columns)
+    fig, axes = plt.subplots(
+        rows_n, columns, figsize=(3.6 * columns, 2.6 * rows_n), squeeze=False, sharey=True
+    )
+    edges = np.linspace(0.0, 1.0, 11)
+    for ax, model in zip(axes.flat, models, strict=False):
+        rows = f[f["model"] == model]
+        for k, horizon in enumerate(_ordered(rows["horizon"]) if len(rows) else []):
+            values = rows.loc[rows["horizon"] == horizon, "pit"].to_numpy()
+            density, _ = np.histogram(values, bins=edges, density=True)
+            ax.stairs(density, edges, color=f"C{k}", lw=1.4, label=f"{horizon} (n={values.size})")
+        ax.axhline(1.0, color="k", ls="--", lw=0.8)
+        ax.set_title(model, fontsize=9)
+        ax.set_xlabel("PIT")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(models) :]:
+        ax.set_visible(False)
+    axes[0][0].set_ylabel("density")
     fig.tight_layout()
     return fig
 
@@ -115,4 +151,4 @@ def cap_pnl(result: BacktestResult) -> Figure:
     return fig
 
 
-FIGURES = {"bands": bands, "coverage": coverage, "errors": errors, "cap_pnl": cap_pnl}
+FIGURES = {"bands": bands, "coverage": coverage, "pit": pit, "errors": errors, "cap_pnl": cap_pnl}

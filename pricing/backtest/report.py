@@ -7,14 +7,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from pricing.backtest.metrics import INTERVALS
+
 if TYPE_CHECKING:
     from pricing.backtest.result import BacktestResult
 
 CAPTIONS = {
     "bands": "Realised window averages (dots) against the model forward (line) and its 50% and 90% "
     "forecast bands, by horizon. Dots outside the light band are 90% misses.",
-    "coverage": "Share of windows whose realised average fell inside the 50% and 90% intervals. Bars "
-    "near the dashed lines mean honest intervals; below them, overconfident ones.",
+    "coverage": "Share of windows whose realised average fell inside the central 50%, 80%, 90% and 95% "
+    "intervals. Bars reaching their black tick (the nominal level) mean honest intervals; below it, "
+    "overconfident ones; above it, wasteful ones.",
+    "pit": "Calibration (PIT) histograms: the forecast's CDF at the realised average, per model and "
+    "horizon. Flat at the dashed line is calibrated; U-shaped means intervals too narrow, hump-shaped "
+    "too wide, tilted a biased centre.",
     "errors": "Errors by horizon. Lines below the dashed (last price) and dotted (trailing mean) "
     "baselines mean the model forecasts better than these rules of thumb.",
     "cap_pnl": "Cumulative P&L of selling an at-the-money Asian cap on each window at the model's "
@@ -34,8 +40,12 @@ METRIC_COLUMNS = [
     "pinball",
     "coverage50",
     "kupiec50_pvalue",
+    "coverage80",
+    "kupiec80_pvalue",
     "coverage90",
     "kupiec90_pvalue",
+    "coverage95",
+    "kupiec95_pvalue",
     "skill_rmse_vs_last",
     "skill_rmse_vs_trailing_mean",
     "skill_crps_vs_last",
@@ -58,6 +68,11 @@ def render(result: BacktestResult, images: dict[str, str]) -> str:
     metrics = pd.DataFrame(result.metrics)
     metrics = metrics[[c for c in METRIC_COLUMNS if c in metrics]] if not metrics.empty else metrics
     failures = int(result.forecasts["error"].ne("").sum())
+    coverage = (
+        metrics[["model", "horizon", "window", "n", *(f"coverage{name}" for name in INTERVALS)]]
+        if not metrics.empty
+        else metrics
+    )
     figures = "".join(
         f'<figure><img alt="{kind}" src="data:image/png;base64,{data}"><figcaption>{CAPTIONS[kind]}'
         "</figcaption></figure>"
@@ -72,6 +87,10 @@ def render(result: BacktestResult, images: dict[str, str]) -> str:
         "</style></head><body><h1>flopex backtest</h1>",
         "<h2>Ranking</h2><p>Models ordered by mean CRPS over horizons (lower is better).</p>",
         _table(result.ranking),
+        "<h2>Coverage</h2><p>Share of realised window averages inside each central interval; nominal "
+        f"levels {', '.join(f'{name}%' for name in INTERVALS)}. The calibration (PIT) figure below "
+        "shows the whole forecast distribution.</p>",
+        _table(coverage),
         "<h2>Metrics by model, horizon and window</h2>",
         "<p>Errors are of the model forward against the realised window average (USD per GPU-hour). "
         "Coverage is the share of windows inside the central interval; the Kupiec p-value tests it "

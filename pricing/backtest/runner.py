@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pricing.backtest.bootstrap import BootstrapModel
 from pricing.backtest.metrics import rank, summarise
 from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
+from pricing.backtest.recalibration import SUFFIX, conformal_rows
 from pricing.backtest.result import BacktestResult
 from pricing.backtest.tasks import OriginResult, OriginTask, Target, evaluate_origin, fit_models
 from pricing.series import HOURS_PER_YEAR, SeriesError, duration
@@ -39,10 +41,21 @@ likelihood often ends on its bounds with exploding forwards (docs/backtesting.md
 ``CalibratedModel(name, options)`` for other choices."""
 
 
+FORECASTERS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou", "bootstrap")
+"""Models the backtest knows by name: every calibrated spot model and the model-free bootstrap."""
+
+
+def named(name: str) -> ForecastModel:
+    """The backtest's model of that name (see :data:`FORECASTERS`)."""
+    if name == "bootstrap":
+        return BootstrapModel()
+    if name not in FORECASTERS:
+        raise ValueError(f"unknown model {name!r}: use one of {', '.join(FORECASTERS)}")
+    return CalibratedModel(name, BACKTEST_OPTIONS.get(name, {}))
+
+
 def _models(models: Iterable[str | ForecastModel]) -> tuple[ForecastModel, ...]:
-    resolved = tuple(
-        CalibratedModel(m, BACKTEST_OPTIONS.get(m, {})) if isinstance(m, str) else m for m in models
-    )
+    resolved = tuple(named(m) if isinstance(m, str) else m for m in models)
     for model in resolved:
         if not isinstance(model, ForecastModel):
             raise TypeError(f"{model!r} lacks name and fit(history, previous): see ForecastModel")
@@ -66,6 +79,8 @@ def run(
     workers: int | None = None,
     executor: Executor | None = None,
     progress: bool | None = None,
+    conformal: bool = False,
+    source: dict[str, Any] | None = None,
 ) -> BacktestResult:
     """Backtest ``models`` on a regular price series (see :func:`pricing.series.resample`).
 
@@ -78,6 +93,10 @@ def run(
     Origins run on ``executor`` when given (any ``concurrent.futures.Executor``, e.g. Dask's
     ``client.get_executor()``), else on a pool of ``workers`` processes (default: all cores; 1
     runs in this process). ``progress`` shows a bar on stderr (default: only on a terminal).
+    ``conformal`` adds, for every model M, a row set ``M+conformal``: M's forecasts rescaled by the
+    recalibration fitted on M's forecasts realised before each origin
+    (:mod:`pricing.backtest.recalibration`). ``source`` (data file, statistic, grid...) is recorded
+    in the run's settings.
     """
     wall = time.perf_counter()
     forecasters = _models(models)
@@ -130,7 +149,15 @@ def run(
         if refit_every != 1:
             tasks = _keep_parameters(tasks, refit_every, mapper, timings)
         results = _collect(mapper(evaluate_origin, tasks), len(tasks), progress)
-    rows = [row for result in sorted(results, key=lambda r: r.index) for row in result.rows]
+    ordered = sorted(results, key=lambda r: r.index)
+    rows = [row for result in ordered for row in result.rows]
+    names = [m.name for m in forecasters]
+    if conformal:
+        ensembles = [ensemble for result in ordered for ensemble in result.ensembles]
+        clock = time.process_time()
+        rows += conformal_rows(rows, ensembles)
+        timings["recalibration"] = time.process_time() - clock
+        names += [name + SUFFIX for name in names]
     for result in results:
         for phase, seconds in result.timings.items():
             timings[phase] += seconds
@@ -138,12 +165,14 @@ def run(
     metrics = summarise(forecasts)
     timings["wall"] = time.perf_counter() - wall
     config = {
-        "models": [m.name for m in forecasters],
+        **(source or {}),
+        "models": names,
         "horizons": list(horizons),
         "windows": list(windows),
         "train": train,
         "step": step,
         "refit_every": refit_every,
+        "conformal": conformal,
         "n_paths": n_paths,
         "seed": seed,
         "workers": n_workers if executor is None else type(executor).__name__,

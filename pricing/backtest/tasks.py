@@ -19,13 +19,21 @@ from threadpoolctl import threadpool_limits
 from pricing.backtest.protocol import Fitted, ForecastModel
 from pricing.backtest.scores import crps_ensemble, pinball
 
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-"""Forecast quantiles kept per row: the 90% and 50% central intervals and the median."""
+QUANTILES = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
+"""Forecast quantiles kept per row: the central 95%, 90%, 80% and 50% intervals and the median."""
+
+
+def quantile_column(level: float) -> str:
+    """The row column of a quantile level: ``q05`` for 5%, ``q2.5`` for 2.5%."""
+    percent = 100.0 * level
+    return f"q{round(percent):02d}" if float(percent).is_integer() else f"q{percent:g}"
+
 
 FORECAST_COLUMNS = (
     "forward",
     "mean",
-    *(f"q{round(100 * q):02d}" for q in QUANTILES),
+    *(quantile_column(q) for q in QUANTILES),
+    "pit",
     "crps",
     "pinball",
     "cap_strike",
@@ -61,12 +69,17 @@ class OriginTask:
 
 @dataclass
 class OriginResult:
-    """The rows of one origin, the models fitted there and CPU seconds spent by phase."""
+    """The rows of one origin, the models fitted there and CPU seconds spent by phase.
+
+    ``ensembles`` holds, for each row, its simulated window averages (float32, None when the model
+    failed), which the conformal layer (:mod:`pricing.backtest.recalibration`) rescales later.
+    """
 
     index: int
     rows: list[dict]
     fitted: dict[str, Fitted]
     timings: dict[str, float]
+    ensembles: list[np.ndarray | None] = field(default_factory=list)
 
 
 def _single_threaded(work: Callable[[OriginTask], OriginResult]) -> Callable[[OriginTask], OriginResult]:
@@ -106,6 +119,7 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
     trailing = float(task.history.mean())
     all_times = np.unique(np.concatenate([target.times for target in task.targets]))
     rows: list[dict] = []
+    ensembles: list[np.ndarray | None] = []
     fitted_models: dict[str, Fitted] = {}
     for k, model in enumerate(task.models):
         clock = time.process_time()
@@ -138,24 +152,27 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
                 "error": error,
                 **dict.fromkeys(FORECAST_COLUMNS, np.nan),
             }
+            averages = None
             if paths is not None:
-                row.update(_forecast(fitted, paths[:, np.searchsorted(all_times, target.times)], target))
+                averages = paths[:, np.searchsorted(all_times, target.times)].mean(axis=1)
+                forward = float(np.mean(fitted.forward(target.times)))
+                row.update(forecast_row(averages, forward, target.realised))
             rows.append(row)
+            ensembles.append(None if averages is None else averages.astype(np.float32))
         timings["scoring"] += time.process_time() - clock
-    return OriginResult(task.index, rows, fitted_models, timings)
+    return OriginResult(task.index, rows, fitted_models, timings, ensembles)
 
 
-def _forecast(fitted: Fitted, paths: np.ndarray, target: Target) -> dict[str, float]:
-    """Forward, distribution summary and scores of one window's average price."""
-    averages = paths.mean(axis=1)
-    forward = float(np.mean(fitted.forward(target.times)))
+def forecast_row(averages: np.ndarray, forward: float, realised: float) -> dict[str, float]:
+    """Forward, distribution summary and scores of one window's simulated average prices."""
     quantiles = np.quantile(averages, QUANTILES)
     premium = float(np.mean(np.maximum(averages - forward, 0.0)))
     row = {"forward": forward, "mean": float(averages.mean())}
-    row.update({f"q{round(100 * q):02d}": float(v) for q, v in zip(QUANTILES, quantiles, strict=True)})
+    row.update({quantile_column(q): float(v) for q, v in zip(QUANTILES, quantiles, strict=True)})
     row.update({"cap_strike": forward, "cap_premium": premium})
-    if np.isfinite(target.realised):
-        row["crps"] = crps_ensemble(averages, target.realised)
-        row["pinball"] = pinball(quantiles, QUANTILES, target.realised)
-        row["cap_payoff"] = max(target.realised - forward, 0.0)
+    if np.isfinite(realised):
+        row["pit"] = float(np.mean(averages < realised) + 0.5 * np.mean(averages == realised))
+        row["crps"] = crps_ensemble(averages, realised)
+        row["pinball"] = pinball(quantiles, QUANTILES, realised)
+        row["cap_payoff"] = max(realised - forward, 0.0)
     return row

@@ -84,7 +84,8 @@ def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
         "--price-column",
         "usd",
         "--models",
-        "schwartz1f,gbm",
+        "schwartz1f,bootstrap",
+        "--conformal",
         "--horizons",
         "1d,2d",
         "--window",
@@ -104,7 +105,22 @@ def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "schwartz1f" in result.output
     assert (out / "report.html").is_file()
-    assert {m["horizon"] for m in json.loads((out / "metrics.json").read_text())["metrics"]} == {"1d", "2d"}
+    summary = json.loads((out / "metrics.json").read_text())
+    assert {m["horizon"] for m in summary["metrics"]} == {"1d", "2d"}
+    assert {m["model"] for m in summary["metrics"]} == {
+        "schwartz1f",
+        "bootstrap",
+        "schwartz1f+conformal",
+        "bootstrap+conformal",
+    }
+    config = summary["config"]
+    assert config["data"] == str(csv_file)
+    assert config["price_column"] == "usd"
+    assert config["series_step"] == "0 days 01:00:00"  # hourly data read hourly without --freq
+    page = (out / "report.html").read_text()
+    assert "<h2>Coverage</h2>" in page
+    assert 'alt="pit"' in page
+    assert str(csv_file) in page
 
 
 @pytest.mark.skipif(not H100.is_file(), reason="gpu-price-tracker data not present")

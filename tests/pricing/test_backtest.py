@@ -13,6 +13,8 @@ import pytest
 from scipy import stats
 
 from pricing.backtest import BacktestResult, run
+from pricing.backtest.bootstrap import BootstrapModel
+from pricing.backtest.recalibration import Score, conformal_rows, recalibration_at
 from pricing.backtest.scores import crps_ensemble, kupiec, pinball
 from pricing.models import GBM, Schwartz1F
 from pricing.series import load_series, resample
@@ -65,8 +67,12 @@ def test_model_on_its_own_data_has_nominal_coverage_and_beats_a_wrong_model() ->
     result = _run(series, ["schwartz1f", "gbm"], train="60d", n_paths=1000)
     metrics = {m["model"]: m for m in result.metrics}
     assert metrics["schwartz1f"]["n"] > 120
-    assert metrics["schwartz1f"]["kupiec50_pvalue"] > 0.001
-    assert metrics["schwartz1f"]["kupiec90_pvalue"] > 0.001
+    for level in ("50", "80", "90", "95"):
+        assert metrics["schwartz1f"][f"kupiec{level}_pvalue"] > 0.001, level
+    pit = result.forecasts.loc[result.forecasts["model"] == "schwartz1f", "pit"].dropna()
+    # PIT values of a calibrated forecast are uniform: a deciles chi-square far from rejection.
+    counts = np.histogram(pit, bins=np.linspace(0, 1, 11))[0]
+    assert stats.chisquare(counts).pvalue > 0.001
     assert metrics["schwartz1f"]["crps"] < metrics["gbm"]["crps"]
     assert list(result.ranking["model"]) == ["schwartz1f", "gbm"]
 
@@ -153,6 +159,7 @@ def test_outputs_are_written_and_the_report_is_self_contained(small: pd.Series, 
         "report.html",
         "bands.png",
         "coverage.png",
+        "pit.png",
         "errors.png",
         "cap_pnl.png",
     }
@@ -162,8 +169,10 @@ def test_outputs_are_written_and_the_report_is_self_contained(small: pd.Series, 
     assert set(summary["timings"]) == {"calibration", "simulation", "scoring", "wall"}
     assert len(pd.read_csv(tmp_path / "forecasts.csv")) == len(result.forecasts)
     page = (tmp_path / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 4
+    assert page.count("data:image/png;base64,") == 5
     assert "http" not in page
+    assert "<h2>Coverage</h2>" in page
+    assert "calibration (PIT)" in page
 
 
 def test_progress_bar_only_when_asked(small: pd.Series, capsys: pytest.CaptureFixture[str]) -> None:
@@ -190,3 +199,78 @@ def test_real_h100_backtest_end_to_end(tmp_path: Path) -> None:
     assert result.forecasts["error"].eq("").all()
     result.save(tmp_path)
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def test_conformal_layer_restores_coverage_of_too_narrow_forecasts() -> None:
+    """Forecasts half as wide as the truth cover too little; rescaled by their own past errors
+    (only those realised before each origin) they cover at the nominal rates."""
+    rng = np.random.default_rng(3)
+    origins = pd.date_range("2025-01-01", periods=400, freq="1D", tz="UTC")
+    rows, ensembles = [], []
+    for origin in origins:
+        ensembles.append(rng.normal(10.0, 0.5, 1000).astype(np.float32))
+        rows.append(
+            {
+                "origin": origin,
+                "model": "narrow",
+                "horizon": "1d",
+                "window": "1d",
+                "realised": float(rng.normal(10.0, 1.0)),
+                "forward": 10.0,
+            }
+        )
+    recalibrated = pd.DataFrame(conformal_rows(rows, ensembles))
+    assert set(recalibrated["model"]) == {"narrow+conformal"}
+    late = recalibrated[recalibrated["recal_n"] >= 100]
+    assert len(late) > 250
+    assert set(late["recal_pool"]) == {"horizon"}
+    for low, high, level in [("q25", "q75", 0.5), ("q05", "q95", 0.9), ("q2.5", "q97.5", 0.95)]:
+        inside = ((late["realised"] >= late[low]) & (late["realised"] <= late[high])).mean()
+        before = np.mean([abs(r["realised"] - 10.0) < stats.norm.ppf(0.5 + level / 2) * 0.5 for r in rows])
+        # binomial standard error of a coverage over ~300 windows is at most 0.03; allow 4 of them
+        assert inside == pytest.approx(level, abs=0.12), level
+        assert before < level - 0.15
+    # the first origins have no realised past forecast: left as the model gave them
+    first = recalibrated.iloc[0]
+    assert first["recal_n"] == 0
+    assert first["recal_pool"] == "none"
+
+
+def test_recalibration_uses_only_what_was_known_at_the_origin() -> None:
+    t0 = pd.Timestamp("2025-01-10", tz="UTC")
+    scores = [Score("7d", t0 + pd.Timedelta(days=k), 1.0) for k in range(-10, 10)]
+    assert recalibration_at(t0, "7d", scores, min_scores=8).n == 11  # known_at <= t0
+    pooled = [Score("1d", t0 - pd.Timedelta(days=k), 0.5) for k in range(8)] + scores[15:]
+    recal = recalibration_at(t0, "7d", pooled, min_scores=8)
+    assert recal.pool == "pooled"
+    assert recal.n == 8
+
+
+def test_bootstrap_replays_the_history_and_covers_on_stationary_data() -> None:
+    history = pd.Series(
+        np.arange(1.0, 49.0), index=pd.date_range("2025-01-01", periods=48, freq="1h", tz="UTC")
+    )
+    replay = BootstrapModel(level=False).fit(history)
+    paths = replay.simulate(np.arange(1, 25) / 8760, 500, np.random.default_rng(0))
+    # every path is 24 consecutive hours of the history, read circularly
+    steps = np.diff(paths, axis=1)
+    assert np.all((steps == 1.0) | (steps == -47.0))
+    assert replay.forward([0.1])[0] == pytest.approx(24.5)
+    iid = pd.Series(
+        np.exp(np.random.default_rng(8).normal(1.0, 0.1, 24 * 120)),
+        index=pd.date_range("2025-01-01", periods=24 * 120, freq="1h", tz="UTC"),
+    )
+    result = _run(iid, ["bootstrap"], train="14d", n_paths=500)
+    metrics = result.metrics[0]
+    assert metrics["n"] >= 50
+    for level in ("50", "80", "90", "95"):
+        assert metrics[f"kupiec{level}_pvalue"] > 0.001, level
+
+
+def test_conformal_rows_appear_in_a_run(small: pd.Series) -> None:
+    result = _run(small, ["schwartz1f"], step="6h", conformal=True, source={"data": "x.csv"})
+    assert result.config["models"] == ["schwartz1f", "schwartz1f+conformal"]
+    assert result.config["data"] == "x.csv"
+    assert result.config["conformal"] is True
+    assert {m["model"] for m in result.metrics} == {"schwartz1f", "schwartz1f+conformal"}
+    assert "recalibration" in result.timings

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pricing.series import SeriesError, load_series, make_series, resample, year_fractions
+from pricing.series import SeriesError, infer_freq, load_series, make_series, resample, year_fractions
 
 TRACKER = Path(__file__).resolve().parents[3] / "shared" / "data" / "gpu-price-tracker"
 H100 = TRACKER / "H100_80GB_SXM5.jsonl"
@@ -123,3 +123,21 @@ def test_real_h100_median_loads_and_resamples_hourly() -> None:
     hourly = resample(series, "1h")
     assert hourly.index.freq == pd.Timedelta("1h")
     assert 24 * 26 < len(hourly) < 24 * 28
+
+
+@pytest.mark.parametrize(
+    ("spacing", "expected"),
+    [
+        ("30min", "1h"),
+        ("1h", "1h"),
+        ("2h", "2h"),
+        ("5h", "4h"),
+        ("1D", "1D"),
+        ("20h", "12h"),
+        ("23h", "1D"),
+        ("7D", "7D"),
+    ],
+)
+def test_frequency_is_inferred_from_the_median_spacing(spacing: str, expected: str) -> None:
+    index = pd.date_range("2025-01-01", periods=40, freq=spacing, tz="UTC")
+    assert infer_freq(pd.Series(np.linspace(1.0, 2.0, 40), index=index)) == expected

@@ -1,0 +1,121 @@
+"""Conformal recalibration: the last, documented layer that reshapes a model's forecast distribution.
+
+A model's forecast of a window average is an ensemble x (simulated averages). Standardise it by its
+own median m and standard deviation s: u = (x - m) / s, and the realised average A by the same:
+z = (A - m) / s (the model's standardised error). If the model were calibrated, past z would be
+draws from the distribution of u. The recalibrated forecast replaces the law of u by a mixture of
+the model's own u (weight ``PRIOR`` scores) and the empirical distribution of the past z (weight 1
+each), and maps it back: x' = m + s v, v drawn from that mixture. With few past scores it is the
+model; with many, split-conformal quantiles of the standardised error (the data's own shape: a sharp
+centre where prices repeat, heavy tails where they jump), scaled by the model's current spread.
+
+Only **past** forecasts enter: at an origin t, those whose delivery window had ended by t
+(origin + horizon + window <= t). Nothing realised after t is used, so the recalibrated forecasts
+are as out-of-sample as the model's own. Scores come from the same horizon when there are at least
+``MIN_SCORES`` of them, else from every horizon pooled (a one-day forecast is realised a week before a
+seven-day one can be). Each row records how many scores it used (``recal_n``) and from where
+(``recal_pool``: ``horizon``, ``pooled`` or ``none``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from pricing.backtest.tasks import forecast_row
+from pricing.series import duration
+
+SUFFIX = "+conformal"
+MIN_SCORES = 8
+"""Past scores needed before a recalibration is fitted (below: the model is left as it is)."""
+
+
+PRIOR = 10.0
+"""Weight, in past scores, of the model's own standardised distribution in the mixture."""
+
+
+@dataclass(frozen=True)
+class Recalibration:
+    """Past standardised errors ``z`` (from ``pool``) that reshape a forecast ensemble."""
+
+    z: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    pool: str = "none"
+
+    @property
+    def n(self) -> int:
+        return int(self.z.size)
+
+    def apply(self, ensemble: NDArray[np.floating]) -> NDArray[np.float64]:
+        """The recalibrated ensemble m + s v, v from the mixture of the model's u and the past z."""
+        x = np.asarray(ensemble, dtype=float)
+        centre, spread = float(np.median(x)), float(np.std(x))
+        if self.n == 0 or spread <= 0.0:
+            return x
+        u = np.sort((x - centre) / spread)
+        points = np.concatenate([u, self.z])
+        weights = np.concatenate([np.full(u.size, PRIOR / u.size), np.ones(self.n)])
+        order = np.argsort(points, kind="stable")
+        points, cumulative = points[order], np.cumsum(weights[order])
+        midpoints = (cumulative - 0.5 * weights[order]) / cumulative[-1]
+        levels = (np.arange(x.size) + 0.5) / x.size
+        return centre + spread * np.interp(levels, midpoints, points)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A past forecast's standardised error, its horizon and when it became known."""
+
+    horizon: str
+    known_at: pd.Timestamp  # when its delivery window ended
+    z: float
+
+
+def standardised_error(ensemble: NDArray[np.floating], realised: float) -> float:
+    """(realised - median) / standard deviation of the ensemble (NaN when undefined)."""
+    x = np.asarray(ensemble, dtype=float)
+    spread = float(np.std(x))
+    if not (np.isfinite(realised) and spread > 0.0):
+        return float("nan")
+    return (realised - float(np.median(x))) / spread
+
+
+def recalibration_at(
+    origin: pd.Timestamp, horizon: str, scores: Sequence[Score], min_scores: int = MIN_SCORES
+) -> Recalibration:
+    """The recalibration of a forecast made at ``origin`` from the scores known by then."""
+    known = [s for s in scores if s.known_at <= origin]
+    same = [s for s in known if s.horizon == horizon]
+    chosen, pool = (same, "horizon") if len(same) >= min_scores else (known, "pooled")
+    if len(chosen) < min_scores:
+        return Recalibration()
+    return Recalibration(np.array([s.z for s in chosen]), pool)
+
+
+def conformal_rows(
+    rows: Sequence[dict], ensembles: Sequence[NDArray[np.floating] | None], min_scores: int = MIN_SCORES
+) -> list[dict]:
+    """Recalibrated copies (model name + ``SUFFIX``) of every forecast row that has an ensemble."""
+    by_group: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        if ensembles[i] is not None:
+            by_group.setdefault((row["model"], row["window"]), []).append(i)
+    out = []
+    for (model, window), indices in by_group.items():
+        scores = []
+        for i in indices:
+            row = rows[i]
+            z = standardised_error(ensembles[i], row["realised"])
+            if np.isfinite(z):
+                known_at = row["origin"] + duration(row["horizon"]) + duration(window)
+                scores.append(Score(row["horizon"], known_at, z))
+        for i in indices:
+            row = rows[i]
+            recal = recalibration_at(row["origin"], row["horizon"], scores, min_scores)
+            new = {**row, "model": model + SUFFIX, "recal_n": recal.n, "recal_pool": recal.pool}
+            new.update(forecast_row(recal.apply(ensembles[i]), row["forward"], row["realised"]))
+            out.append(new)
+    return out
