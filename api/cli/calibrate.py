@@ -93,19 +93,31 @@ def _flat(params: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def render(summary: dict[str, Any]) -> str:
     """A human-readable table of a calibration summary (``Calibration.as_dict()``)."""
-    errors = summary["std_errors"]
+    errors, intervals, flags = summary["std_errors"], summary.get("intervals", {}), summary.get("flags", {})
+
+    def interval(name: str) -> str:
+        if name not in intervals:
+            return ""
+        low, high = intervals[name]
+        return f"[{_number(low)}, {_number(high)}]" + (" FLAGGED" if name in flags else "")
+
     rows = [
-        (name, _number(value), _number(errors.get(name)) if name in errors else "")
+        (
+            name,
+            _number(value),
+            _number(errors.get(name)) if name in errors else "",
+            interval(name),
+        )
         for name, value in _flat(summary["model"])
         if name != "type"
     ]
-    width = max(len(name) for name, _, _ in rows)
+    width = max(len(name) for name, *_ in rows)
     lines = [
         f"model {summary['model']['type']} as of {summary['as_of']} ({summary['method']})",
         "",
-        f"{'parameter':<{width}}  {'estimate':>12}  {'std error':>12}",
+        f"{'parameter':<{width}}  {'estimate':>12}  {'std error':>12}  95% likelihood-ratio interval",
     ]
-    lines += [f"{name:<{width}}  {value:>12}  {se:>12}" for name, value, se in rows]
+    lines += [f"{name:<{width}}  {value:>12}  {se:>12}  {ci}" for name, value, se, ci in rows]
     d = summary["diagnostics"]
     lines += [
         "",

@@ -60,7 +60,7 @@ class CalibratedModel:
 
         if isinstance(previous, AnchoredModel):
             return AnchoredModel(reanchor(previous.model, previous.as_of, history), history.index[-1])
-        return AnchoredModel.of(calibrate(history, self.model, **self.options))
+        return AnchoredModel.of(calibrate(history, self.model, **{"intervals": False, **self.options}))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def calibrate(
     periods: Sequence[float | str] = (),
     method: str = "mle",
     forwards: pd.DataFrame | None = None,
+    intervals: bool = True,
     **fixed: float,
 ) -> Calibration:
     """Fit ``model`` to a price series (see :mod:`pricing.series`) by maximum likelihood.
@@ -44,6 +45,8 @@ def calibrate(
     series'), ``tenor`` (years or a duration) and ``price``, filtered jointly with the spot (see
     :mod:`pricing.calibration.schwartz_smith`). Any other keyword holds that
     parameter fixed instead of estimating it, e.g. ``calibrate(s, "gbm", carry=0.0)`` for a driftless GBM.
+    ``intervals`` adds 95% profile-likelihood intervals and flags parameters the data do not bound
+    (:mod:`pricing.calibration.profile`); backtests, which fit hundreds of times, turn it off.
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}: use one of {', '.join(MODELS)}")
@@ -65,16 +68,16 @@ def calibrate(
     if np.any(np.diff(t) <= 0.0):
         raise ValueError("timestamps must be strictly increasing")
     if model == "gbm":
-        return fit_gbm(t, prices, as_of, fixed)
+        return fit_gbm(t, prices, as_of, fixed, intervals)
     if model == "schwartz1f":
-        return fit_schwartz1f(t, prices, as_of, fixed)
+        return fit_schwartz1f(t, prices, as_of, fixed, intervals)
     if model == "schwartz_smith":
         quotes = None if forwards is None else ForwardQuotes.from_frame(forwards, series.index)
-        return fit_schwartz_smith(t, prices, as_of, fixed, quotes)
+        return fit_schwartz_smith(t, prices, as_of, fixed, quotes, intervals)
     design = SeasonalDesign.of(trend, periods)
     if model == "arithmetic_ou":
-        return fit_arithmetic_ou(t, prices, as_of, fixed, design)
-    return fit_jump_ou(t, prices, as_of, fixed, design, method)
+        return fit_arithmetic_ou(t, prices, as_of, fixed, design, intervals)
+    return fit_jump_ou(t, prices, as_of, fixed, design, method, intervals)
 
 
 __all__ = ["MODELS", "Calibration", "calibrate", "fit_seasonality", "fit_to_forwards", "model_to_request"]

@@ -41,7 +41,11 @@ def ar1_start(t: NDArray[np.float64], x: NDArray[np.float64]) -> tuple[float, fl
 
 
 def fit_gbm(
-    t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp, fixed: Mapping[str, float]
+    t: NDArray[np.float64],
+    prices: NDArray[np.float64],
+    as_of: pd.Timestamp,
+    fixed: Mapping[str, float],
+    profile: bool = False,
 ) -> Calibration:
     """GBM by exact maximum likelihood on log returns; ``carry`` is the fitted drift of S."""
     r, dt = np.diff(np.log(prices)), np.diff(t)
@@ -52,13 +56,17 @@ def fit_gbm(
 
     vol0 = float(np.std(r / np.sqrt(dt))) or 1e-3
     start = {"carry": float(np.sum(r) / np.sum(dt)) + 0.5 * vol0**2, "vol": vol0}
-    est = estimate([Parameter("carry"), Parameter("vol", "positive")], start, loglik, fixed)
+    est = estimate([Parameter("carry"), Parameter("vol", "positive")], start, loglik, fixed, profile)
     model = GBM(spot=float(prices[-1]), vol=est.values["vol"], carry=est.values["carry"])
     return to_calibration(model, est, prices, as_of, "exact MLE on log returns", log_scale=True)
 
 
 def fit_schwartz1f(
-    t: NDArray[np.float64], prices: NDArray[np.float64], as_of: pd.Timestamp, fixed: Mapping[str, float]
+    t: NDArray[np.float64],
+    prices: NDArray[np.float64],
+    as_of: pd.Timestamp,
+    fixed: Mapping[str, float],
+    profile: bool = False,
 ) -> Calibration:
     """Schwartz one-factor by exact maximum likelihood on the AR(1) of log prices."""
     y, dt = np.log(prices), np.diff(t)
@@ -70,7 +78,8 @@ def fit_schwartz1f(
 
     kappa0, vol0 = ar1_start(t, y - y.mean())
     parameters = [Parameter("kappa", "positive"), Parameter("alpha"), Parameter("vol", "positive")]
-    est = estimate(parameters, {"kappa": kappa0, "alpha": float(y.mean()), "vol": vol0}, loglik, fixed)
+    start = {"kappa": kappa0, "alpha": float(y.mean()), "vol": vol0}
+    est = estimate(parameters, start, loglik, fixed, profile)
     v = est.values
     model = Schwartz1F(spot=float(prices[-1]), kappa=v["kappa"], alpha=v["alpha"], vol=v["vol"])
     return to_calibration(model, est, prices, as_of, "exact MLE on the AR(1) of log prices", log_scale=True)
@@ -82,6 +91,7 @@ def fit_arithmetic_ou(
     as_of: pd.Timestamp,
     fixed: Mapping[str, float],
     design: SeasonalDesign,
+    profile: bool = False,
 ) -> Calibration:
     """Arithmetic OU around f(t) by exact maximum likelihood, f's coefficients estimated jointly."""
     dt, matrix = np.diff(t), design.matrix(t)
@@ -96,7 +106,7 @@ def fit_arithmetic_ou(
     kappa0, vol0 = ar1_start(t, resid)
     parameters = [Parameter("kappa", "positive"), Parameter("vol", "positive"), *map(Parameter, names)]
     start = {"kappa": kappa0, "vol": vol0, **dict(zip(names, beta, strict=True))}
-    est = estimate(parameters, start, loglik, fixed)
+    est = estimate(parameters, start, loglik, fixed, profile)
     coefficients = np.array([est.values[n] for n in names])
     seasonality, season_errors = design.seasonality(coefficients, block(est, names))
     x0 = float(prices[-1] - seasonality(0.0))

@@ -84,6 +84,7 @@ def fit_jump_ou(
     fixed: Mapping[str, float],
     design: SeasonalDesign,
     method: str = "mle",
+    profile: bool = False,
 ) -> Calibration:
     """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step mixture or the robust threshold method."""
     if method not in ("mle", "robust"):
@@ -111,7 +112,7 @@ def fit_jump_ou(
         **dict(zip(names, beta, strict=True)),
     }
     if method == "robust":
-        est = _robust(start, y, dt, matrix, names, fixed, mixture)
+        est = _robust(start, y, dt, matrix, names, fixed, mixture, profile)
     else:
         jumps = e[e > 4.0 * scale]
         start["jump_rate"] = min(
@@ -125,7 +126,7 @@ def fit_jump_ou(
             Parameter("jump_mean", "positive"),
             *map(Parameter, names),
         ]
-        est = estimate(parameters, start, loglik, fixed)
+        est = estimate(parameters, start, loglik, fixed, profile)
     v = est.values
     seasonality, season_errors = design.seasonality(np.array([v[n] for n in names]), block(est, names))
     model = JumpOU(
@@ -180,6 +181,7 @@ def _robust(
     names: list[str],
     fixed: Mapping[str, float],
     mixture: Callable[[Mapping[str, float]], tuple[float, NDArray[np.float64]]],
+    profile: bool = False,
 ) -> Estimate:
     """The threshold method of the module docstring, packaged like a likelihood estimate."""
     gaussian = [Parameter("kappa", "positive"), Parameter("vol", "positive"), *map(Parameter, names)]
@@ -199,6 +201,8 @@ def _robust(
         keep = scaled <= JUMP_THRESHOLD
         if np.array_equal(keep, mask):
             break
+    if profile:  # intervals of the diffusion given the final jump set
+        diffusion = estimate(gaussian, start, loglik, held, profile=True)
     sizes = _innovations(start, y, dt, matrix, names)[~keep]
     cut = JUMP_THRESHOLD * np.sqrt(_variance(start, dt)[~keep])
     span = float(np.sum(dt))
@@ -221,6 +225,16 @@ def _robust(
     }
     for name in fixed:
         errors.pop(name, None)
+    flags = dict(diffusion.flags)
+    if not count:
+        flags.update(
+            {
+                name: "is not identified: no step of the history exceeds the jump threshold "
+                f"({JUMP_THRESHOLD} standard deviations), so the fit has no jumps to measure"
+                for name in ("jump_rate", "jump_mean")
+                if name not in fixed
+            }
+        )
     value, residuals = (
         mixture(values)
         if values["jump_rate"] > 0
@@ -233,7 +247,9 @@ def _robust(
         n_estimated=diffusion.n_estimated + sum(k not in fixed for k in ("jump_rate", "jump_mean")),
         covariance=diffusion.covariance,
         names=diffusion.names,
-        converged=diffusion.converged,
+        converged=diffusion.converged and not flags,
         message=diffusion.message,
         diagnostics=residual_diagnostics(residuals),
+        intervals=diffusion.intervals,
+        flags=flags,
     )

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize
+
+if TYPE_CHECKING:
+    from pricing.calibration.profile import Interval
 
 Constraint = Literal["free", "positive", "correlation"]
 
@@ -58,6 +61,7 @@ class MLEFit:
     loglik: float
     converged: bool
     message: str
+    intervals: tuple[Interval, ...] | None = None
 
     @property
     def std_errors(self) -> NDArray[np.float64]:
@@ -68,8 +72,10 @@ def maximise(
     parameters: Sequence[Parameter],
     start: Sequence[float],
     negloglik: Callable[[NDArray[np.float64]], float],
+    profile: bool = False,
 ) -> MLEFit:
-    """Maximise a log-likelihood given as ``negloglik(natural parameter vector)``."""
+    """Maximise a log-likelihood given as ``negloglik(natural parameter vector)``; with ``profile``,
+    also the 95% profile-likelihood interval of each parameter (:mod:`pricing.calibration.profile`)."""
 
     def objective(free: NDArray[np.float64]) -> float:
         natural = np.array([p.from_free(u) for p, u in zip(parameters, free, strict=True)])
@@ -97,7 +103,15 @@ def maximise(
         covariance = np.full((len(parameters), len(parameters)), np.nan)
         converged, message = False, str(exc)
     values = np.array([p.from_free(u) for p, u in zip(parameters, best.x, strict=True)])
-    return MLEFit(values, covariance, -float(best.fun), converged, message)
+    intervals = None
+    if profile:
+        from pricing.calibration.profile import profile_intervals
+
+        free_errors = np.full(len(parameters), np.nan)
+        if converged:
+            free_errors = np.sqrt(np.abs(np.diag(np.linalg.inv(hessian))))
+        intervals = tuple(profile_intervals(parameters, best.x, objective, free_errors))
+    return MLEFit(values, covariance, -float(best.fun), converged, message, intervals)
 
 
 def _hessian(f: Callable[[NDArray[np.float64]], float], x: NDArray[np.float64]) -> NDArray[np.float64]:

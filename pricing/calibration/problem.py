@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from pricing.calibration.diagnostics import residual_diagnostics
 from pricing.calibration.mle import Parameter, maximise
+from pricing.calibration.profile import DROP, Interval
 from pricing.calibration.result import Calibration
 from pricing.models import Model
 
@@ -31,6 +32,8 @@ class Estimate:
     converged: bool
     message: str
     diagnostics: dict[str, float | int]
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)
 
 
 def estimate(
@@ -38,8 +41,14 @@ def estimate(
     start: Mapping[str, float],
     loglik: LogLik,
     fixed: Mapping[str, float] | None = None,
+    profile: bool = False,
 ) -> Estimate:
-    """Maximise ``loglik`` over the parameters not in ``fixed``."""
+    """Maximise ``loglik`` over the parameters not in ``fixed``.
+
+    With ``profile``, each estimated parameter also gets its 95% profile-likelihood interval; a
+    parameter whose interval the data leave open on a side (it runs to a boundary or is flat) is
+    flagged, its standard error is withdrawn (NaN) and the fit is not reported as converged.
+    """
     fixed = dict(fixed or {})
     unknown = set(fixed) - {p.name for p in parameters}
     if unknown:
@@ -53,19 +62,44 @@ def estimate(
     def negloglik(vector: NDArray[np.float64]) -> float:
         return -loglik(values_of(vector))[0]
 
-    fit = maximise(free, [start[p.name] for p in free], negloglik)
+    fit = maximise(free, [start[p.name] for p in free], negloglik, profile)
     values = values_of(fit.values)
     loglik_value, residuals = loglik(values)
+    errors = {p.name: float(se) for p, se in zip(free, fit.std_errors, strict=True)}
+    intervals, flags = {}, {}
+    for p, interval in zip(free, fit.intervals or (), strict=False):
+        intervals[p.name] = (interval.low, interval.high)
+        if not interval.bounded:
+            flags[p.name] = _unbounded(p, values[p.name], interval)
+            errors[p.name] = float("nan")
+    message = fit.message
+    if flags:
+        message = "not identified: " + "; ".join(f"{name} {why}" for name, why in flags.items())
     return Estimate(
         values=values,
-        std_errors={p.name: float(se) for p, se in zip(free, fit.std_errors, strict=True)},
+        std_errors=errors,
         loglik=loglik_value,
         n_estimated=len(free),
         covariance=fit.covariance,
         names=tuple(p.name for p in free),
-        converged=fit.converged,
-        message=fit.message,
+        converged=fit.converged and not flags,
+        message=message,
         diagnostics=residual_diagnostics(residuals),
+        intervals=intervals,
+        flags=flags,
+    )
+
+
+def _unbounded(parameter: Parameter, value: float, interval: Interval) -> str:
+    """Why a parameter is flagged: which side of its likelihood-ratio interval the data leave open."""
+    sides = [
+        side for side, is_open in (("below", interval.open_low), ("above", interval.open_high)) if is_open
+    ]
+    at_boundary = parameter.constraint != "free" and interval.open_low
+    what = "at its boundary or not identified" if at_boundary else "not identified"
+    return (
+        f"= {value:.3g} is {what}: the likelihood stays within {DROP:.2f} of its maximum all the way "
+        f"{' and '.join(sides)} (95% likelihood-ratio interval [{interval.low:.3g}, {interval.high:.3g}])"
     )
 
 
@@ -99,7 +133,9 @@ def to_calibration(
     errors = {k: v for k, v in est.std_errors.items() if not k.startswith("seasonality.")}
     errors.update(season_errors or {})
     notes = tuple(notes)
-    if not est.converged:
+    if est.flags:
+        notes = (*notes, *(f"{name} {why}" for name, why in est.flags.items()))
+    elif not est.converged:
         notes = (*notes, f"standard errors unavailable: {est.message}")
     loglik = est.loglik - float(np.sum(np.log(prices[1:]))) if log_scale else est.loglik
     return Calibration(
@@ -113,4 +149,6 @@ def to_calibration(
         converged=est.converged,
         diagnostics=est.diagnostics,
         notes=notes,
+        intervals={k: v for k, v in est.intervals.items() if not k.startswith("seasonality.terms")},
+        flags=dict(est.flags),
     )

@@ -36,7 +36,9 @@ class Calibration:
     forwards from that instant. ``std_errors`` are keyed like the request fields (nested ones as
     ``seasonality.terms[0].amplitude``); parameters held fixed, or set from the data rather than
     estimated (the current spot), have none. ``diagnostics`` describes the standardised one-step
-    residuals (see :func:`pricing.calibration.diagnostics.residual_diagnostics`). ``loglik`` is the
+    residuals (see :func:`pricing.calibration.diagnostics.residual_diagnostics`). ``intervals`` are 95%
+    profile-likelihood intervals (when asked for), ``flags`` the parameters the data leave unbounded
+    on a side (at a boundary or not identified; their standard errors are NaN). ``loglik`` is the
     density of the observed prices (not log prices) given the first one, for every model, so AIC
     and BIC rank models fitted to the same series.
     """
@@ -51,6 +53,8 @@ class Calibration:
     converged: bool
     diagnostics: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    flags: dict[str, str] = field(default_factory=dict)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -74,6 +78,8 @@ class Calibration:
         return {
             "model": self.params,
             "std_errors": {k: clean(v) for k, v in self.std_errors.items()},
+            "intervals": {k: [clean(low), clean(high)] for k, (low, high) in self.intervals.items()},
+            "flags": dict(self.flags),
             "loglik": self.loglik,
             "aic": self.aic,
             "bic": self.bic,

@@ -129,6 +129,7 @@ def fit_schwartz_smith(
     as_of: pd.Timestamp,
     fixed: Mapping[str, float],
     quotes: ForwardQuotes | None = None,
+    profile: bool = False,
 ) -> Calibration:
     """Maximum likelihood through the Kalman filter (see the module docstring for what is held fixed)."""
     y, dt = np.log(prices), np.diff(t)
@@ -161,7 +162,7 @@ def fit_schwartz_smith(
     if with_forwards:
         parameters.append(Parameter("sigma_forward", "positive"))
         start["sigma_forward"] = 0.05
-    est = estimate(parameters, start, loglik, held)
+    est = estimate(parameters, start, loglik, held, profile)
     v = est.values
     _, _, (chi, xi) = kalman(v, dt, y, quotes)
     model = SchwartzSmith(

@@ -169,7 +169,7 @@ def _spot_and_forwards(model: SchwartzSmith, days: int, seed: int) -> tuple[pd.S
 def test_schwartz_smith_with_forward_quotes_identifies_rho_and_lambda() -> None:
     truth = {"kappa": 5.0, "sigma_chi": 0.8, "mu_xi": -0.2, "sigma_xi": 0.3, "rho": 0.4, "lambda_chi": 0.5}
     spot, quotes = _spot_and_forwards(SchwartzSmith(chi0=0.0, xi0=0.8, **truth), days=250, seed=4)
-    calibration = calibrate(spot, "schwartz_smith", forwards=quotes)
+    calibration = calibrate(spot, "schwartz_smith", forwards=quotes, intervals=False)
     assert "forward quotes" in calibration.method
     for name, value in truth.items():  # 6 draws; beyond 4 standard errors has probability ~4e-4
         assert abs(calibration.params[name] - value) < 4.0 * calibration.std_errors[name], name
