@@ -8,7 +8,7 @@ near a boundary (a volatility going to 0) or on a flat ridge (a quantity the dat
 
 The search runs in the optimiser's free coordinates (logs of positive parameters, artanh of
 correlations): from the estimate it steps outward, doubling, until the profile drops by 1.92, then
-finds the crossing by Brent's method. If it never drops within ``REACH`` free units (a factor e^30
+finds the crossing by bisection. If it never drops within ``REACH`` free units (a factor e^30
 for a positive parameter; for a free one, also at least 2,048 standard errors), that side is open:
 the interval runs to the boundary (0 for a positive parameter, +/-1 for a correlation, infinity for
 a free one) and the parameter is **flagged**: the data do not bound it there, so its standard error
@@ -113,7 +113,22 @@ def _side(
     distance = step
     while distance <= reach:
         if drop(distance) > DROP:
-            crossing = optimize.brentq(lambda d: drop(d) - DROP, inside, distance, xtol=1e-4)
-            return estimate[i] + direction * crossing, False
+            return estimate[i] + direction * _crossing(drop, inside, distance), False
         inside, distance = distance, 2.0 * distance
     return float("nan"), True
+
+
+def _crossing(drop: Callable[[float], float], inside: float, outside: float) -> float:
+    """Bisection for drop = DROP between a distance known inside and one known outside the interval.
+
+    Bisection rather than Brent's method: each value is a re-optimisation of the other parameters,
+    whose warm starts can move it slightly, so the bracket's end values are trusted as found and
+    never recomputed.
+    """
+    while outside - inside > 1e-4 * max(1.0, outside):
+        middle = 0.5 * (inside + outside)
+        if drop(middle) > DROP:
+            outside = middle
+        else:
+            inside = middle
+    return 0.5 * (inside + outside)
