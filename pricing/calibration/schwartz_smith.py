@@ -25,6 +25,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from pricing.calibration.gaussian import ar1_start
+from pricing.calibration.kalman import kalman_regular, regular
 from pricing.calibration.mle import Parameter
 from pricing.calibration.problem import estimate, to_calibration
 from pricing.calibration.result import Calibration
@@ -75,13 +76,20 @@ def kalman(
     dt: NDArray[np.float64],
     y: NDArray[np.float64],
     quotes: ForwardQuotes | None = None,
+    vectorised: bool = True,
 ) -> tuple[float, NDArray[np.float64], tuple[float, float]]:
     """Log-likelihood, standardised spot innovations and the last filtered state (chi, xi).
 
     Forward quotes are processed after the spot at their step, one at a time (exact, since their
     errors are independent): ln F = e^{-kappa tau} chi + xi + A(tau) + N(0, sigma_forward^2), with
-    A(tau) = ln F(0, tau) of the model started at chi = xi = 0.
+    A(tau) = ln F(0, tau) of the model started at chi = xi = 0. Spot prices alone on a regular grid
+    go through the array form of :mod:`pricing.calibration.kalman` (the same numbers, no Python loop
+    over observations) unless ``vectorised`` is False; otherwise this loop runs.
     """
+    if vectorised and (quotes is None or not len(quotes.step)) and regular(dt):
+        result = kalman_regular(p, float(dt[0]), y)
+        if result is not None:
+            return result
     kappa, s_chi, s_xi, rho = p["kappa"], p["sigma_chi"], p["sigma_xi"], p["rho"]
     mu, lam = p["mu_xi"], p["lambda_chi"]
     v = s_chi * s_chi / (2.0 * kappa)
