@@ -31,6 +31,7 @@ from api.controllers.market_data import MarketDataController
 from api.controllers.orders import OrderController
 from api.controllers.portfolio import PortfolioController
 from api.controllers.pricing import price
+from api.controllers.securitization import price_deal
 from api.controllers.system import health
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             health,
             me,
             price,
+            price_deal,
             AccountController,
             ProductController,
             InstrumentController,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from pricing.backtest.metrics import INTERVALS
+from pricing.htmlreport import figures, key_values, page, table
 
 if TYPE_CHECKING:
     from pricing.backtest.result import BacktestResult
@@ -54,17 +54,9 @@ METRIC_COLUMNS = [
 ]
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="t", na_rep="-")
-
-
 def render(result: BacktestResult, images: dict[str, str]) -> str:
     """The report page; ``images`` maps figure names to base64-encoded PNGs."""
-    config = "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-        for k, v in result.config.items()
-    )
-    timings = "".join(f"<tr><th>{k}</th><td>{v:.2f} s</td></tr>" for k, v in result.timings.items())
+    timings = {k: f"{v:.2f} s" for k, v in result.timings.items()}
     metrics = pd.DataFrame(result.metrics)
     metrics = metrics[[c for c in METRIC_COLUMNS if c in metrics]] if not metrics.empty else metrics
     failures = int(result.forecasts["error"].ne("").sum())
@@ -73,33 +65,21 @@ def render(result: BacktestResult, images: dict[str, str]) -> str:
         if not metrics.empty
         else metrics
     )
-    figures = "".join(
-        f'<figure><img alt="{kind}" src="data:image/png;base64,{data}"><figcaption>{CAPTIONS[kind]}'
-        "</figcaption></figure>"
-        for kind, data in images.items()
-    )
     parts: list[Any] = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>flopex backtest</title><style>",
-        "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}"
-        "table.t,table.k{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}"
-        ".t td,.t th,.k td,.k th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}"
-        ".k th{text-align:left}img{max-width:100%}figcaption{font-size:13px;color:#555}",
-        "</style></head><body><h1>flopex backtest</h1>",
         "<h2>Ranking</h2><p>Models ordered by mean CRPS over horizons (lower is better).</p>",
-        _table(result.ranking),
+        table(result.ranking),
         "<h2>Coverage</h2><p>Share of realised window averages inside each central interval; nominal "
         f"levels {', '.join(f'{name}%' for name in INTERVALS)}. The calibration (PIT) figure below "
         "shows the whole forecast distribution.</p>",
-        _table(coverage),
+        table(coverage),
         "<h2>Metrics by model, horizon and window</h2>",
         "<p>Errors are of the model forward against the realised window average (USD per GPU-hour). "
         "Coverage is the share of windows inside the central interval; the Kupiec p-value tests it "
         "against the nominal level (small: reject; overlapping windows make it indicative). Skill is "
         "1 - model score / baseline score: positive beats the baseline.</p>",
-        _table(metrics),
-        f"<h2>Figures</h2>{figures}",
-        f"<h2>Run</h2><table class='k'>{config}</table><h3>Time</h3><table class='k'>{timings}</table>",
+        table(metrics),
+        f"<h2>Figures</h2>{figures(images, CAPTIONS)}",
+        f"<h2>Run</h2>{key_values(result.config)}<h3>Time</h3>{key_values(timings)}",
         f"<p>{failures} forecast rows failed (fit or simulation errors are kept in forecasts.csv).</p>",
-        "</body></html>",
     ]
-    return "".join(parts)
+    return page("flopex backtest", parts)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 from dataclasses import dataclass
@@ -60,10 +59,9 @@ class BacktestResult:
 
     def save(self, out: str | Path) -> Path:
         """Write metrics.json, forecasts.csv, one PNG per figure and report.html into ``out``."""
-        import matplotlib.pyplot as plt
-
         from pricing.backtest.plots import FIGURES
         from pricing.backtest.report import render
+        from pricing.htmlreport import save_png
 
         directory = Path(out)
         directory.mkdir(parents=True, exist_ok=True)
@@ -73,10 +71,6 @@ class BacktestResult:
         forecasts.to_csv(directory / "forecasts.csv", index=False)
         images = {}
         for kind in FIGURES:
-            figure = self.plot(kind)
-            path = directory / f"{kind}.png"
-            figure.savefig(path, dpi=110)
-            plt.close(figure)
-            images[kind] = base64.b64encode(path.read_bytes()).decode("ascii")
+            images[kind] = save_png(self.plot(kind), directory / f"{kind}.png")
         (directory / "report.html").write_text(render(self, images))
         return directory

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import brentq
 
-from pricing.securitization.deal import Deal, Discount
+from pricing.securitization.deal import Deal, DealError, Discount
 from pricing.securitization.pool import NO_STRESS, PoolPaths, Stress, layout, simulate
 from pricing.securitization.waterfall import Flows, conservation_gap, run
 
@@ -128,6 +128,8 @@ class Valuation:
 def value(deal: Deal, stress: Stress = NO_STRESS) -> Valuation:
     """Simulate the pool and run the waterfall, under ``stress``."""
     pool = simulate(deal, stress=stress)
+    if not np.isfinite(pool.cash).all():
+        raise DealError("index", "the simulated pool cash overflowed; bound the model or the amounts")
     return Valuation(deal, pool, run(deal, pool.cash, pool.collateral))
 
 

@@ -71,7 +71,9 @@ class Asset(_Spec):
     gpus: Gpus | Annotated[tuple[Gpus, ...], Meta(min_length=1, max_length=MAX_PERIODS)]
     opex: UnitPrice = 0.0
     price_ratio: Annotated[float, Meta(gt=0.0, le=100.0)] = 1.0
-    forwards: Annotated[tuple[ForwardSale, ...], Meta(max_length=MAX_ITEMS)] = ()
+    forwards: Annotated[tuple[ForwardSale, ...], Meta(max_length=MAX_ITEMS)] = msgspec.field(
+        default_factory=tuple
+    )
 
 
 class Provider(_Spec):
@@ -152,7 +154,7 @@ class Discount(_Spec):
     rate: Rate = 0.0
     curve: Annotated[
         tuple[tuple[Annotated[float, Meta(ge=0.0, le=MAX_TIME)], Rate], ...], Meta(max_length=1000)
-    ] = ()
+    ] = msgspec.field(default_factory=tuple)
     spread: Rate = 0.0
 
 
@@ -184,19 +186,19 @@ class DealSpec(_Spec):
     tranches: Annotated[tuple[Tranche, ...], Meta(min_length=1, max_length=MAX_TRANCHES)]
     name: Annotated[str, Meta(max_length=200)] = "deal"
     period_months: Annotated[int, Meta(ge=1, le=12)] = 1
-    utilisation: Utilisation = Utilisation()
-    generation: Generation = Generation()
-    defaults: Defaults = Defaults()
-    fees: Fees = Fees()
-    reserve: Reserve = Reserve()
+    utilisation: Utilisation = msgspec.field(default_factory=Utilisation)
+    generation: Generation = msgspec.field(default_factory=Generation)
+    defaults: Defaults = msgspec.field(default_factory=Defaults)
+    fees: Fees = msgspec.field(default_factory=Fees)
+    reserve: Reserve = msgspec.field(default_factory=Reserve)
     principal: Literal["sequential", "pro_rata"] = "sequential"
     amortisation: Literal["linear", "bullet"] = "linear"
-    discount: Discount = Discount()
+    discount: Discount = msgspec.field(default_factory=Discount)
     quotes: Annotated[
         dict[Name, Annotated[float, Meta(gt=0.0, le=1000.0)]], Meta(max_length=MAX_TRANCHES)
     ] = {}
-    scenarios: Scenarios = Scenarios()
-    mc: MonteCarlo = MonteCarlo()
+    scenarios: Scenarios = msgspec.field(default_factory=Scenarios)
+    mc: MonteCarlo = msgspec.field(default_factory=MonteCarlo)
 
 
 class DealError(RequestError):
@@ -237,15 +239,19 @@ def _error_from(exc: msgspec.ValidationError) -> DealError:
     return DealError(path or "deal", reason)
 
 
-def decode_deal(data: bytes | str) -> Deal:
-    """Validate a deal from JSON text."""
+def decode_spec(data: bytes | str) -> DealSpec:
+    """Decode JSON text into a spec, strictly (types, bounds, known keys only); no cross-field checks."""
     try:
-        spec = msgspec.json.decode(data, type=DealSpec, strict=True)
+        return msgspec.json.decode(data, type=DealSpec, strict=True)
     except msgspec.ValidationError as exc:
         raise _error_from(exc) from None
     except msgspec.DecodeError as exc:
         raise DealError("deal", f"is not valid JSON: {exc}") from None
-    return check_deal(spec)
+
+
+def decode_deal(data: bytes | str) -> Deal:
+    """Validate a deal from JSON text."""
+    return check_deal(decode_spec(data))
 
 
 def parse_deal(data: object) -> Deal:
