@@ -112,9 +112,7 @@ def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
         mark = ex.mark(forward.symbol, greeks=False).fair_value_micros
         for strike in _strikes(mark, forward.tick_micros):
             for kind in ("call", "put"):
-                ex.create_option(
-                    forward.symbol, kind, strike, expiry_business_days=EXPIRY_BUSINESS_DAYS
-                )
+                ex.create_option(forward.symbol, kind, strike, expiry_business_days=EXPIRY_BUSINESS_DAYS)
     h100 = ex.instrument(fronts["H100"])
     for strike in _strikes(ex.mark(h100.symbol, greeks=False).fair_value_micros, h100.tick_micros):
         ex.create_option(h100.symbol, "call", strike, style="asian")

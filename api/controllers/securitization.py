@@ -1,8 +1,9 @@
 """``POST /v1/securitization/price``: tranche analytics of a deal over HTTP (docs/securitization.md).
 
-The body is a deal (``pricing.securitization.deal.DealSpec``), decoded strictly by msgspec (no
-string-to-number or float-to-integer coercion, which the framework's own decoding would allow): wrong
-types, unknown keys and out-of-range numbers are a ``validation_error`` naming the field; rules
+The body is a deal (``pricing.securitization.deal.DealSpec``, docs/securitization.md), taken as a
+JSON object like the body of ``POST /v1/price`` and converted strictly by msgspec (no
+string-to-number or float-to-integer coercion): wrong types, unknown keys and out-of-range
+numbers are a ``validation_error`` naming the field; rules
 across fields (cross references, lengths, forward sales above capacity, the index model) are an
 ``invalid_request`` naming it. The analysis runs eleven pool-and-waterfall simulations (the base,
 seven bumps for the sensitivities, three scenarios), so one request is bounded in paths, paths x
@@ -25,7 +26,7 @@ from api.errors import ApiError
 from api.openapi import PRIVATE, problems
 from api.ratelimit import client_key, too_many
 from pricing.securitization import DealAnalysis, DealError, analyse
-from pricing.securitization.deal import Deal, DealSpec, check_deal, decode_spec
+from pricing.securitization.deal import Deal, check_deal, spec_of
 
 MAX_HTTP_PATHS = 20_000
 MAX_HTTP_PATH_PERIODS = 500_000
@@ -71,14 +72,13 @@ def _check_size(deal: Deal) -> None:
     responses=problems(*PRIVATE),
     status_code=200,
 )
-async def price_deal(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[DealSpec]) -> DealAnalysis:
-    """Price, yield, spread, expected loss, WAL, duration, sensitivities and scenarios of each note.
-
-    ``data`` gives the body's schema to the framework and the OpenAPI document; the deal itself is
-    decoded again from the raw body, strictly.
-    """
+async def price_deal(
+    request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[dict[str, Any]]
+) -> DealAnalysis:
+    """Price, yield, spread, expected loss, WAL, duration, sensitivities and scenarios of each note
+    of the deal in the body (the JSON format of docs/securitization.md)."""
     try:
-        spec = decode_spec(await request.body())
+        spec = spec_of(data)
     except DealError as exc:
         item = {"key": exc.path, "message": exc.reason, "source": "body"}
         raise ValidationException(detail=str(exc), extra=[item]) from None

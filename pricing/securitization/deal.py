@@ -254,15 +254,17 @@ def decode_deal(data: bytes | str) -> Deal:
     return check_deal(decode_spec(data))
 
 
-def parse_deal(data: object) -> Deal:
-    """Validate a deal from decoded JSON (dicts and lists); raises DealError naming the first bad field."""
-    if isinstance(data, DealSpec):
-        return check_deal(data)
+def spec_of(data: object) -> DealSpec:
+    """Convert decoded JSON (dicts and lists) into a spec, strictly; no cross-field checks."""
     try:
-        spec = msgspec.convert(data, DealSpec, strict=True)
+        return msgspec.convert(data, DealSpec, strict=True)
     except msgspec.ValidationError as exc:
         raise _error_from(exc) from None
-    return check_deal(spec)
+
+
+def parse_deal(data: object) -> Deal:
+    """Validate a deal from decoded JSON (or a spec); raises DealError naming the first bad field."""
+    return check_deal(data if isinstance(data, DealSpec) else spec_of(data))
 
 
 def check_deal(spec: DealSpec) -> Deal:
