@@ -32,8 +32,9 @@ MAX_HTTP_PATHS = 20_000
 MAX_HTTP_PATH_PERIODS = 500_000
 """Most paths x periods per request (10,000 paths of a 50-month deal); each simulation holds arrays
 of this size per note."""
-MAX_HTTP_FIXINGS = 2_000_000
-"""Most index fixings simulated per request (paths x periods x fixings per period)."""
+MAX_HTTP_FIXINGS = 12_000_000
+"""Most index fixings simulated per request (paths x periods x fixings per period): 10,000 paths of
+a 36-month deal with daily fixings."""
 MAX_HTTP_PROVIDER_PATHS = 2_000_000
 """Most providers x paths (the default draws)."""
 _limiter = anyio.CapacityLimiter(1)

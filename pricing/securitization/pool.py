@@ -31,6 +31,8 @@ from pricing.securitization.deal import Deal
 
 PROVIDER_CHUNK = 256
 """Providers whose default draws are held in memory at once (bounds memory for large pools)."""
+PATH_CHUNK = 4096
+"""Index paths simulated at once: memory stays about PATH_CHUNK x fixings x 24 bytes."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,12 @@ def _index(deal: Deal, n_paths: int, rng: np.random.Generator, stress: Stress) -
     per = spec.mc.fixings_per_period
     offsets = (np.arange(per) + 0.5) / per
     times = ((np.arange(n)[:, None] + offsets[None, :]) * deal.dt).ravel()
-    spots = model.simulate(times, n_paths, rng)  # (paths, n * per)
-    averages = spots.reshape(n_paths, n, per).mean(axis=2).T
-    return np.ascontiguousarray(averages) * stress.level
+    averages = np.empty((n, n_paths))
+    for start in range(0, n_paths, PATH_CHUNK):
+        count = min(PATH_CHUNK, n_paths - start)
+        spots = model.simulate(times, count, rng)  # (count, n * per)
+        averages[:, start : start + count] = spots.reshape(count, n, per).mean(axis=2).T
+    return averages * stress.level
 
 
 def _generation_level(
