@@ -24,8 +24,8 @@ from pricing.securitization.deal import Deal
 CAPTIONS = {
     "losses": "Distribution of each note's loss (share of face unpaid at the end) over the paths. The "
     "title gives the probability of any loss; the bars show how large losses are when they happen.",
-    "pool": "The pool's net cash per period (left) and the index price with generation shocks (right): "
-    "median, 50% and 90% bands over the paths.",
+    "pool": "The pool's net cash per period, the index price (generation shocks included), the "
+    "utilisation and the share of GPUs in default: median, 50% and 90% bands over the paths.",
     "balances": "Expected balance of each note over the deal's life (principal outstanding after each "
     "period), with the 5% and 95% quantiles.",
     "scenarios": "Expected loss of each note by scenario: the stresses of the deal's ``scenarios``.",
@@ -57,17 +57,23 @@ def _fan(ax: plt.Axes, times: np.ndarray, values: np.ndarray, color: str) -> Non
 
 
 def pool_figure(valuation: Valuation) -> Figure:
-    """Fans of the pool's cash and the index over the periods."""
+    """Fans of the pool's cash, the index, the utilisation and the share of GPUs in default."""
+    pool = valuation.pool
     periods = np.arange(1, valuation.deal.spec.periods + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.5))
-    _fan(left, periods, valuation.pool.cash, "C0")
-    left.axhline(0.0, color="k", lw=0.6)
-    left.set_title("pool net cash per period (USD)")
-    _fan(right, periods, valuation.pool.index, "C1")
-    right.set_title("index, USD per GPU-hour")
-    for ax in (left, right):
-        ax.set_xlabel("period")
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6.5), sharex=True)
+    panels = [
+        (pool.cash, "pool net cash per period (USD)"),
+        (pool.index, "index, USD per GPU-hour"),
+        (pool.utilisation, "utilisation of unsold GPUs"),
+        (pool.defaulted, "share of GPUs whose provider defaulted"),
+    ]
+    for i, (ax, (values, title)) in enumerate(zip(axes.ravel(), panels, strict=True)):
+        _fan(ax, periods, values, f"C{i}")
+        ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7)
+    axes[0][0].axhline(0.0, color="k", lw=0.6)
+    for ax in axes[1]:
+        ax.set_xlabel("period")
     fig.tight_layout()
     return fig
 
