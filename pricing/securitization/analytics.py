@@ -162,6 +162,7 @@ def tranche_metrics(valuation: Valuation) -> list[TrancheMetrics]:
     deal = valuation.deal
     spec = deal.spec
     times, df = valuation.times, valuation.discount()
+    curve = discount_factors(Discount(rate=spec.discount.rate, curve=spec.discount.curve), times)
     paths = spec.mc.paths
     results = []
     for j, note in enumerate(spec.tranches):
@@ -173,7 +174,6 @@ def tranche_metrics(valuation: Valuation) -> list[TrancheMetrics]:
         target = (quoted if quoted is not None else price) * note.face / 100.0
         expected = cash.mean(axis=1)
         yld = _solve(target, expected, times, np.ones_like(times))
-        curve = discount_factors(Discount(rate=spec.discount.rate, curve=spec.discount.curve), times)
         spread = _solve(target, expected, times, curve)
         loss = valuation.flows.writedown[j] / note.face
         principal = valuation.flows.principal[j].mean(axis=1)

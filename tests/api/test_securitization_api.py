@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import msgspec
 
-from pricing.securitization import analyse, parse_deal
+from api.controllers.securitization import _check_size
+from pricing.securitization import analyse, decode_deal, parse_deal
 from tests.api.conftest import make_client
 from tests.pricing.securitization.deals import HAND_WORKED, three_tranche
 
@@ -53,3 +55,8 @@ def test_bad_deals_are_problems_naming_the_field(sqlite_url: str, admin_key: str
         assert body["code"] == "invalid_request"
         assert body["errors"][0]["field"] == "mc.paths"
         assert "20,000" in body["detail"]
+
+
+def test_the_documented_deal_fits_the_http_limits() -> None:
+    """docs/api.md posts docs/deals/h100-pool.json as is: it must not be refused for its size."""
+    _check_size(decode_deal((Path(__file__).parents[2] / "docs/deals/h100-pool.json").read_text()))
