@@ -81,6 +81,7 @@ def run(
     progress: bool | None = None,
     conformal: bool = False,
     source: dict[str, Any] | None = None,
+    expanding: bool = False,
 ) -> BacktestResult:
     """Backtest ``models`` on a regular price series (see :func:`pricing.series.resample`).
 
@@ -96,7 +97,8 @@ def run(
     ``conformal`` adds, for every model M, a row set ``M+conformal``: M's forecasts rescaled by the
     recalibration fitted on M's forecasts realised before each origin
     (:mod:`pricing.backtest.recalibration`). ``source`` (data file, statistic, grid...) is recorded
-    in the run's settings.
+    in the run's settings. ``expanding`` fits on everything from the series start to the origin
+    (``train`` is then the minimum history before the first origin).
     """
     wall = time.perf_counter()
     forecasters = _models(models)
@@ -131,7 +133,7 @@ def run(
         OriginTask(
             index=i,
             origin=origin,
-            history=series.loc[origin - train_span : origin],
+            history=series.loc[:origin] if expanding else series.loc[origin - train_span : origin],
             targets=tuple(
                 _target(series, origin, grid, h, hs, w, ws) for h, hs in horizon_list for w, ws in window_list
             ),
@@ -173,6 +175,7 @@ def run(
         "step": step,
         "refit_every": refit_every,
         "conformal": conformal,
+        "expanding": expanding,
         "n_paths": n_paths,
         "seed": seed,
         "workers": n_workers if executor is None else type(executor).__name__,

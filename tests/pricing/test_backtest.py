@@ -274,3 +274,22 @@ def test_conformal_rows_appear_in_a_run(small: pd.Series) -> None:
     assert result.config["conformal"] is True
     assert {m["model"] for m in result.metrics} == {"schwartz1f", "schwartz1f+conformal"}
     assert "recalibration" in result.timings
+
+
+@dataclasses.dataclass(frozen=True)
+class FirstPrice:
+    """A custom model that forecasts the first price of the history it was given."""
+
+    name: str = "first-price"
+
+    def fit(self, history: pd.Series, previous: object = None) -> GBM:
+        return GBM(spot=float(history.iloc[0]), vol=0.3)
+
+
+def test_expanding_histories_start_at_the_series_start(small: pd.Series) -> None:
+    rolling = _run(small, [FirstPrice()], step="1d")
+    expanding = _run(small, [FirstPrice()], step="1d", expanding=True)
+    assert expanding.config["expanding"] is True
+    assert len(expanding.forecasts) == len(rolling.forecasts)  # the same origins
+    assert np.allclose(expanding.forecasts["forward"], small.iloc[0])
+    assert rolling.forecasts["forward"].nunique() > 1
