@@ -154,6 +154,18 @@ class InventoryExceededError(ConflictError):
     code = "inventory_exceeded"
 
 
+class MarginCallError(ConflictError):
+    """The account has an open margin call: only orders that reduce its positions are accepted."""
+
+    code = "margin_call"
+
+
+class ReduceOnlyError(ConflictError):
+    """A reduce-only order would not reduce the account's position (wrong side, or too large)."""
+
+    code = "reduce_only"
+
+
 class BookUnavailableError(MarketError):
     """The book is owned by another service instance or failed its recovery check."""
 

@@ -13,16 +13,30 @@ after every step) can say exactly what is wrong:
   capacity equals the listings covering the day and committed capacity the sold and offered GPUs of
   the forwards covering it (never above listed);
 * positions equal the sum of trades, and net to zero per instrument;
-* escrow equals what is owed to providers (unreleased physical trades).
+* escrow equals what is owed to providers (unreleased physical trades);
+* the default fund equals the members' contributions, and the settlement account (the counterparty
+  of variation margin and cash settlement) is short by exactly the losses no waterfall step covered.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from market.ledger import MARGIN, RESERVED, SYSTEM
+from market.ledger import DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.listings import whole_days
-from market.tables import Balance, Capacity, Entry, Instrument, Inventory, Listing, Order, Position, Trade
+from market.tables import (
+    Balance,
+    Capacity,
+    Default,
+    Entry,
+    FundContribution,
+    Instrument,
+    Inventory,
+    Listing,
+    Order,
+    Position,
+    Trade,
+)
 
 _balances = Balance.__table__
 _entries = Entry.__table__
@@ -35,6 +49,7 @@ _instruments = Instrument.__table__
 
 def _checks() -> list[tuple[str, sa.Select]]:
     e, b, o, p, t, inv, i = _entries, _balances, _orders, _positions, _trades, _inventory, _instruments
+    f, d = FundContribution.__table__, Default.__table__
     entry_sums = (
         sa.select(e.c.owner, e.c.bucket, sa.func.sum(e.c.amount).label("total"))
         .group_by(e.c.owner, e.c.bucket)
@@ -93,6 +108,10 @@ def _checks() -> list[tuple[str, sa.Select]]:
     owed = (
         sa.select(sa.func.coalesce(sa.func.sum(t.c.escrow_micros), 0)).where(~t.c.released).scalar_subquery()
     )
+    fund = sa.select(b.c.amount).where(b.c.owner == SYSTEM, b.c.bucket == DEFAULT_FUND).scalar_subquery()
+    contributed = sa.select(sa.func.coalesce(sa.func.sum(f.c.amount_micros), 0)).scalar_subquery()
+    settled = sa.select(b.c.amount).where(b.c.owner == SYSTEM, b.c.bucket == SETTLEMENT).scalar_subquery()
+    uncovered = sa.select(sa.func.coalesce(sa.func.sum(d.c.uncovered_micros), 0)).scalar_subquery()
     return [
         (
             "the ledger does not sum to zero",
@@ -191,6 +210,14 @@ def _checks() -> list[tuple[str, sa.Select]]:
             .having(sa.func.sum(p.c.qty) != 0),
         ),
         ("escrow differs from what is owed to providers", sa.select(escrow, owed).where(escrow != owed)),
+        (
+            "the default fund differs from the members' contributions",
+            sa.select(fund, contributed).where(fund != contributed),
+        ),
+        (
+            "the settlement account is short of more than the uncovered defaults",
+            sa.select(settled, uncovered).where(settled != -uncovered),
+        ),
     ]
 
 

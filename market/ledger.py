@@ -4,9 +4,11 @@ Every movement takes an amount out of one bucket and puts it into another, so th
 transfer sum to zero and so does the whole ledger. A bucket belongs to an owner: each account has
 ``available`` (free cash), ``reserved`` (held for resting orders) and ``margin`` (held against open
 positions); the exchange (owner ``SYSTEM``) has ``escrow`` (buyers' cash owed to providers until
-delivery), ``fees``, ``settlement`` (the counterparty of cash settlement) and ``external`` (the world
-outside: deposits come from it, withdrawals go to it). Only ``settlement`` and ``external`` may go
-negative; the ``balances`` table enforces that with a CHECK constraint as a last line of defence.
+delivery), ``fees``, ``settlement`` (the counterparty of cash settlement and variation margin),
+``external`` (the world outside: deposits come from it, withdrawals go to it), ``default_fund`` (the
+members' contributions) and ``capital`` (the exchange's own capital committed to the default
+waterfall). Only ``settlement`` and ``external`` may go negative; the ``balances`` table enforces that
+with a CHECK constraint as a last line of defence.
 Entries are immutable: corrections are new transfers.
 """
 
@@ -22,8 +24,16 @@ from market.tables import Balance, Entry, Transfer
 SYSTEM = "exchange"
 AVAILABLE, RESERVED, MARGIN = "available", "reserved", "margin"
 ESCROW, FEES, SETTLEMENT, EXTERNAL = "escrow", "fees", "settlement", "external"
+DEFAULT_FUND, CAPITAL = "default_fund", "capital"
 USER_BUCKETS = (AVAILABLE, RESERVED, MARGIN)
-SYSTEM_BUCKETS = {ESCROW: False, FEES: False, SETTLEMENT: True, EXTERNAL: True}  # bucket -> may go negative
+SYSTEM_BUCKETS = {  # bucket -> may go negative
+    ESCROW: False,
+    FEES: False,
+    SETTLEMENT: True,
+    EXTERNAL: True,
+    DEFAULT_FUND: False,
+    CAPITAL: False,
+}
 
 Bucket = tuple[str, str]  # (owner, bucket)
 

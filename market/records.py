@@ -128,7 +128,8 @@ class OrderRequest:
     ``type``: ``limit``, ``market``, ``stop_limit``, ``stop_market``; ``tif``: ``gtc``, ``ioc``, ``fok``,
     ``gtd`` (needs ``expire_at``), by default ``ioc`` for market orders (which never rest) and ``gtc``
     otherwise; ``stp``: ``cancel_newest`` (default), ``cancel_oldest``,
-    ``cancel_both``, ``decrement``, ``none``.
+    ``cancel_both``, ``decrement``, ``none``. ``reduce_only`` orders (IOC or FOK) may only shrink the
+    account's position; they hold no margin, and are the only orders accepted during a margin call.
     """
 
     symbol: str
@@ -143,6 +144,7 @@ class OrderRequest:
     expire_at: datetime | None = None
     display_qty: int | None = None
     stop_price_ticks: int | None = None
+    reduce_only: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ each use case:
 - :mod:`market.queries`: orders, fills, trades, the book, positions and deliveries;
 - :mod:`market.index`, :mod:`market.marks`, :mod:`market.settlement`: fixings, marks and margins,
   and the end of every contract;
+- :mod:`market.clearing`: re-margining (variation and portfolio margin, calls, liquidation, the
+  default fund and waterfall) and risk reports;
 - :mod:`market.invariants`: the checks that the books, the ledger and the inventory agree.
 
 Write use cases that touch the books run in one transaction under one lock and return only after the
@@ -27,6 +29,9 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from market import accounts, capacity, cash, catalog, index, marks, orders, queries, settlement
+from market.clearing import cases as clearing
+from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, RiskReport
+from market.clearing.remargin import RemarginReport
 from market.errors import MarketError
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
@@ -405,6 +410,37 @@ class Exchange:
     def settle(self) -> SettlementReport:
         """Run every expiry, delivery, cash settlement and exercise that is due now (idempotent)."""
         return settlement.settle(self._house)
+
+    # ------------------------------------------------------------------ clearing
+
+    def remargin(self) -> RemarginReport:
+        """One re-margining pass (:mod:`market.clearing.remargin`): marks, variation margin, portfolio
+        margin, margin calls, liquidation, the default fund -- all in one transaction."""
+        return clearing.remargin(self._house)
+
+    def margin_calls(self, account_id: str | None = None, status: str | None = None) -> list[MarginCallInfo]:
+        """Margin calls, newest first: one account's, or every account's (``None``)."""
+        return clearing.margin_calls(self._house, account_id, status)
+
+    def margins(self, account_id: str) -> list[MarginInfo]:
+        """The account's portfolio margin per product at the last pass, with its parts."""
+        return clearing.margins(self._house, account_id)
+
+    def defaults(self) -> list[DefaultInfo]:
+        """Every default and its waterfall, newest first."""
+        return clearing.defaults(self._house)
+
+    def default_fund(self) -> FundInfo:
+        """The default fund's contributions and the exchange's capital slice."""
+        return clearing.default_fund(self._house)
+
+    def fund_capital(self, amount_micros: int) -> FundInfo:
+        """Commit ``amount_micros`` of the exchange's own capital to the default waterfall."""
+        return clearing.fund_capital(self._house, amount_micros)
+
+    def risk(self, account_id: str) -> RiskReport:
+        """The account's risk report: Greeks, VaR/ES, stress per product and its margin breakdown."""
+        return clearing.risk(self._house, account_id)
 
     # ------------------------------------------------------------------ invariants
 

@@ -16,9 +16,9 @@ forward positions an exercise just created).
    physical trade's escrow (notional less the seller's fee) is then paid to its seller.
 3. **Cash settlement** (cash forward -> ``settled`` at window end, once the index has a fixing in the
    window): at the index average ``S`` each position receives ``qty x S x GPU-hours - cost`` (its
-   profit; a loss is paid), after its margin is released, and pays its fees due. A loser who cannot
-   pay in full pays what it has; the ``settlement`` bucket absorbs the shortfall (the exchange's
-   default fund) -- the ledger still sums to zero.
+   profit less the variation margin it already received; a loss is paid), after its margin is
+   released, and pays its fees due. A loser who cannot pay in full pays what it has; the shortfall
+   runs through the default waterfall (:mod:`market.clearing.waterfall`), each step a transfer.
 4. **European exercise** (option -> ``settled`` at expiry): at the product model's forward ``F`` for the
    window, an in-the-money option (call: ``F > K``; put: ``F < K``) becomes forward positions at the
    strike: holders, in ascending account id, are paired with writers, in ascending account id, and
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from market import index, marks
+from market.clearing import waterfall
 from market.errors import NoMarkError
 from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.listings import whole_days
@@ -199,11 +200,15 @@ def _deliver(uow: UnitOfWork, inst: dict) -> None:
     _set(uow, inst, status="settled")
 
 
-def _pay(ledger: Ledger, account: str, amount: int) -> None:
-    """Pay ``amount`` (positive: to the account; negative: from it, as far as its cash goes)."""
+def _pay(ledger: Ledger, account: str, amount: int) -> int:
+    """Pay ``amount`` (positive: to the account; negative: from it, as far as its cash goes); returns
+    the part of a loss the account could not pay (for the default waterfall)."""
+    short = 0
     if amount < 0:
-        amount = -min(-amount, ledger.balance(account, AVAILABLE))
+        short = -amount - min(-amount, ledger.balance(account, AVAILABLE))
+        amount += short
     ledger.move((SYSTEM, SETTLEMENT), (account, AVAILABLE), amount)
+    return short
 
 
 def _release_margin(uow: UnitOfWork, position: dict) -> None:
@@ -215,18 +220,27 @@ def _release_margin(uow: UnitOfWork, position: dict) -> None:
 
 def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
     gpu_hours = multiplier(inst) // inst["tick_micros"]
+    shortfalls = []
     for row in _net_positions(uow, inst["symbol"]):
         position = uow.position(row.account_id, row.symbol)
         _release_margin(uow, position)
         if inst["kind"] == "forward":
-            _pay(uow.ledger, row.account_id, row.qty * average * gpu_hours - row.cost_micros)
-            due = min(position["fees_due_micros"], uow.ledger.balance(row.account_id, AVAILABLE))
-            uow.ledger.move((row.account_id, AVAILABLE), (SYSTEM, FEES), due)
-            position["fees_due_micros"] -= due
+            due = row.qty * average * gpu_hours - row.cost_micros - position["variation_micros"]
+            shortfalls.append((row.account_id, _pay(uow.ledger, row.account_id, due)))
+            position["variation_micros"] += due
+            fees = min(position["fees_due_micros"], uow.ledger.balance(row.account_id, AVAILABLE))
+            uow.ledger.move((row.account_id, AVAILABLE), (SYSTEM, FEES), fees)
+            position["fees_due_micros"] -= fees
         else:
             strike = inst["strike_ticks"] * inst["tick_micros"]
             payoff = average - strike if inst["option_kind"] == "call" else strike - average
-            _pay(uow.ledger, row.account_id, row.qty * max(payoff, 0) * gpu_hours)
+            shortfalls.append(
+                (row.account_id, _pay(uow.ledger, row.account_id, row.qty * max(payoff, 0) * gpu_hours))
+            )
+    uow.ledger.post("settlement", ref=inst["symbol"])
+    for account, short in shortfalls:
+        if short:
+            waterfall.cover(uow, account, short, inst["symbol"])
     _set(uow, inst, status="settled", settle_price_micros=average)
 
 

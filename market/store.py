@@ -107,10 +107,34 @@ class UnitOfWork:
                     "cost_micros": 0,
                     "margin_micros": 0,
                     "fees_due_micros": 0,
+                    "variation_micros": 0,
                 }
             else:
                 self._positions[key] = dict(row._mapping)
         return self._positions[key]
+
+    def position_qty(self, account_id: str, symbol: str) -> int:
+        """The account's net lots in ``symbol`` as this transaction sees them (no row is created)."""
+        cached = self._positions.get((account_id, symbol))
+        if cached is not None:
+            return cached["qty"]
+        qty = self.connection.execute(
+            sa.select(_positions.c.qty).where(
+                _positions.c.account_id == account_id, _positions.c.symbol == symbol
+            )
+        ).scalar()
+        return qty or 0
+
+    def load_positions(self, where: sa.ColumnElement[bool]) -> list[dict]:
+        """Read the positions matching ``where`` in one query into this transaction (a pass over many
+        accounts would otherwise read them one by one); returns the rows, as :meth:`position` does."""
+        rows = []
+        for row in self.connection.execute(sa.select(_positions).where(where)):
+            key = (row.account_id, row.symbol)
+            if key not in self._positions:
+                self._positions[key] = dict(row._mapping)
+            rows.append(self._positions[key])
+        return rows
 
     def inventory(self, symbol: str, provider_id: str) -> dict | None:
         """A provider's inventory row in a physical forward, or None when it listed nothing there."""
@@ -190,6 +214,7 @@ class UnitOfWork:
                     cost_micros=sa.bindparam("cost_micros"),
                     margin_micros=sa.bindparam("margin_micros"),
                     fees_due_micros=sa.bindparam("fees_due_micros"),
+                    variation_micros=sa.bindparam("variation_micros"),
                 ),
                 [{"_a": p["account_id"], "_s": p["symbol"], **_position_values(p)} for p in old],
             )
@@ -241,7 +266,7 @@ class UnitOfWork:
 
 
 def _position_values(p: dict) -> dict[str, int]:
-    return {k: p[k] for k in ("qty", "cost_micros", "margin_micros", "fees_due_micros")}
+    return {k: p[k] for k in ("qty", "cost_micros", "margin_micros", "fees_due_micros", "variation_micros")}
 
 
 def lock_key(symbol: str) -> int:

@@ -252,7 +252,8 @@ class Position(SQLModel, table=True):
     """An account's net position in an instrument (lots, long positive) and what it cost.
 
     ``cost_micros`` is the signed sum of trade notionals (buys positive); ``margin_micros`` the margin
-    held for it; ``fees_due_micros`` fees on cash-settled forwards, collected at settlement.
+    held for it; ``fees_due_micros`` fees on cash-settled forwards, collected at settlement;
+    ``variation_micros`` the variation margin the position has received so far (paid: negative).
     """
 
     __tablename__ = "positions"
@@ -262,6 +263,7 @@ class Position(SQLModel, table=True):
     cost_micros: int = _big(default=0)
     margin_micros: int = _big(default=0)
     fees_due_micros: int = _big(default=0)
+    variation_micros: int = _big(default=0)
 
 
 class Fixing(SQLModel, table=True):
@@ -288,4 +290,86 @@ class Delivery(SQLModel, table=True):
     gpus: int
     window_start_us: int = _big()
     window_end_us: int = _big()
+    created_us: int = _big()
+
+
+class MarginRequirement(SQLModel, table=True):
+    """An account's portfolio initial margin in one product at the last re-margining pass, with its
+    parts (see ``pricing.risk.scan``): scan risk, calendar spread charge, net option value, floor."""
+
+    __tablename__ = "margin_requirements"
+    account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=40)
+    product: str = Field(foreign_key="products.id", primary_key=True, max_length=16)
+    required_micros: int = _big()
+    scan_micros: int = _big()
+    spread_micros: int = _big()
+    option_value_micros: int = _big()
+    floor_micros: int = _big()
+    per_instrument_micros: int = _big()
+    vol_ppm: int = _big()
+    updated_us: int = _big()
+
+
+class MarginCall(SQLModel, table=True):
+    """A call for ``amount_micros`` more margin, due by ``deadline_us``.
+
+    ``status``: ``open`` (risk-increasing orders refused), ``met`` (margin restored in time),
+    ``liquidating`` (deadline passed: the liquidation engine reduces the account), ``closed`` (the
+    account is back within its margin or flat after liquidation).
+    """
+
+    __tablename__ = "margin_calls"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="accounts.id", index=True, max_length=40)
+    required_micros: int = _big()
+    held_micros: int = _big()
+    amount_micros: int = _big()
+    status: str = Field(max_length=16, index=True)
+    created_us: int = _big()
+    deadline_us: int = _big()
+    closed_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class FundContribution(SQLModel, table=True):
+    """A clearing member's contribution to the default fund (held in the exchange's ``default_fund``)."""
+
+    __tablename__ = "fund_contributions"
+    account_id: str = Field(foreign_key="accounts.id", primary_key=True, max_length=40)
+    amount_micros: int = _big(default=0)
+
+
+class Default(SQLModel, table=True):
+    """A loss an account could not pay and how the waterfall covered it, step by step."""
+
+    __tablename__ = "defaults"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(foreign_key="accounts.id", index=True, max_length=40)
+    ref: str = Field(max_length=64)
+    shortfall_micros: int = _big()
+    contribution_micros: int = _big()
+    capital_micros: int = _big()
+    fund_micros: int = _big()
+    assessment_micros: int = _big()
+    uncovered_micros: int = _big()
+    created_us: int = _big()
+
+
+class Liquidation(SQLModel, table=True):
+    """One reduce-only IOC slice the liquidation engine sent for a margin call, with its price band.
+
+    ``band_low_ticks``/``band_high_ticks`` bound every fill (the order's limit is the band's far edge).
+    """
+
+    __tablename__ = "liquidations"
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="margin_calls.id", index=True)
+    account_id: str = Field(foreign_key="accounts.id", max_length=40)
+    symbol: str = Field(foreign_key="instruments.symbol", max_length=64)
+    order_id: str = Field(max_length=32)
+    side: str = Field(max_length=4)
+    qty: int
+    filled: int
+    mark_ticks: int = _big()
+    band_low_ticks: int = _big()
+    band_high_ticks: int = _big()
     created_us: int = _big()

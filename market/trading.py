@@ -26,6 +26,7 @@ from dataclasses import replace
 
 from market import margin
 from market.accounts import PROVIDER, TRADER
+from market.clearing import calls
 from market.engine import MatchingEngine
 from market.errors import (
     DuplicateClientOrderIdError,
@@ -77,6 +78,8 @@ def pays_premium(instrument: dict) -> bool:
 def request_hash(request: OrderRequest) -> str:
     """A digest of everything that defines an order, to recognise a resent ``client_order_id``."""
     fields = dict(request.__dict__)
+    if not request.reduce_only:
+        del fields["reduce_only"]  # orders from before reduce-only existed keep their digests
     fields["expire_at"] = None if request.expire_at is None else to_epoch_us(request.expire_at)
     return hashlib.sha256(dumps(fields).encode()).hexdigest()
 
@@ -166,6 +169,7 @@ class Trading:
         inst = self._tradable(req.symbol, uow.now_us)
         self._validate(req, uow.now_us)
         _check_notional(inst, req.price_ticks, req.qty)
+        calls.check_order(uow, account_id, req)
         if req.tif == "gtd":
             self.advance(uow, force=True)
         physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
@@ -185,6 +189,8 @@ class Trading:
             per_lot = self.hold_per_lot(inst, "buy", self._worst_ask(req.symbol, account_id, req.qty))
         else:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
+        if req.reduce_only and not (req.side == "buy" and pays_premium(inst)):
+            per_lot = 0  # closing lots releases their position's margin: nothing more to hold
         gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" else 0
         if gpus:
             free = self.offerable_gpus(uow, inst, account_id)

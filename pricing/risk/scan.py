@@ -17,12 +17,15 @@ volatility ``vol``:
    position is spread evenly over the days of its window and netted day by day (so a long month and
    a short week inside it offset exactly on the week's days); what still offsets across different
    days, ``min(sum of long days, sum of short days)``, is charged ``spread_fraction x (e^L - 1)``.
-5. **Floor**: ``floor_fraction x (e^L - 1)`` of the gross day-netted dollar delta (an unhedged
-   residual never margins below a fraction of its outright move) plus a short option minimum of
-   ``short_option_minimum x F`` per written GPU-hour (deep out-of-the-money writes still hold
-   something).
+5. **Net option value** (options are paid in full, premium-style): the value of the long options
+   less the value of the written ones. A long option's loss can never exceed what it is worth, and a
+   writer must hold the premium it would have to pay to close, so the margin nets it out.
+6. **Floor**: ``floor_fraction x (e^L - 1)`` of the gross day-netted dollar delta of the forwards
+   and written options (an unhedged residual never margins below a fraction of its outright move)
+   plus a short option minimum of ``short_option_minimum x F`` per written GPU-hour (deep
+   out-of-the-money writes still hold something).
 
-Margin = ``max(scan risk + spread charge, floor)``.
+Margin = ``max(scan risk + spread charge - net option value, floor)``.
 
 Anti-procyclicality is not in this function: the caller passes the volatility after the
 stressed-period weighting of :mod:`pricing.risk.procyclicality`.
@@ -66,6 +69,8 @@ class ScanResult:
 
     scan_risk: float
     spread_charge: float
+    option_value: float
+    """Net option value: long options' value less written options' value."""
     floor: float
     margin: float
     worst_scenario: int
@@ -122,7 +127,7 @@ def scan(book: Book, vol: float, params: ScanParameters | None = None) -> ScanRe
         raise ValueError("the scan needs a positive finite volatility")
     span = params.scan_range(vol)
     if len(book) == 0:
-        return ScanResult(0.0, 0.0, 0.0, 0.0, 0, span)
+        return ScanResult(0.0, 0.0, 0.0, 0.0, 0.0, 0, span)
     _, _, cover = scenarios(params)
     losses = -scenario_pnl(book, vol, params) * cover
     worst = int(np.argmax(losses))
@@ -131,19 +136,23 @@ def scan(book: Book, vol: float, params: ScanParameters | None = None) -> ScanRe
     matched = min(float(days[days > 0].sum()), float(-days[days < 0].sum()))
     move = math.expm1(span)
     spread = params.spread_fraction * move * max(matched, 0.0) + 0.0
-    written = np.where(book.kind != 0, np.maximum(-book.units, 0.0), 0.0)
-    floor = params.floor_fraction * move * float(np.abs(days).sum()) + params.short_option_minimum * float(
-        (written * book.forward).sum()
-    )
-    margin = max(scan_risk + spread, floor)
-    return ScanResult(scan_risk, spread, floor, margin, worst, span)
+    is_option = book.kind != 0
+    value = book.values(np.ones((1, 1)), np.array([[vol]]))[0] * book.units
+    option_value = float(value[is_option].sum()) + 0.0
+    charged = _subset(book, ~is_option | (book.units < 0))
+    written = np.where(is_option, np.maximum(-book.units, 0.0), 0.0)
+    floor = params.floor_fraction * move * float(np.abs(day_exposure(charged, vol)).sum())
+    floor += params.short_option_minimum * float((written * book.forward).sum())
+    margin = max(scan_risk + spread - option_value, floor, 0.0)
+    return ScanResult(scan_risk, spread, option_value, floor, margin, worst, span)
 
 
 def standalone_sum(book: Book, vol: float, params: ScanParameters | None = None) -> float:
     """The sum of each position's scan margin on its own (no offsets): the per-instrument way."""
     params = params or ScanParameters()
-    return sum(scan(_row(book, i), vol, params).margin for i in range(len(book)))
+    return sum(scan(_subset(book, slice(i, i + 1)), vol, params).margin for i in range(len(book)))
 
 
-def _row(book: Book, i: int) -> Book:
-    return Book(*(getattr(book, f)[i : i + 1] for f in Book.__dataclass_fields__))
+def _subset(book: Book, rows: slice | np.ndarray) -> Book:
+    """The positions of ``book`` selected by ``rows``."""
+    return Book(*(getattr(book, f)[rows] for f in Book.__dataclass_fields__))

@@ -1,0 +1,68 @@
+"""The clearing house's use cases, as functions of the :class:`market.house.House` (the facade
+:class:`market.service.Exchange` exposes them): the re-margining pass, calls, margins, defaults, the
+fund and risk reports."""
+
+from __future__ import annotations
+
+from market.accounts import account
+from market.clearing import remargin as passes
+from market.clearing import reports
+from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, RiskReport
+from market.clearing.remargin import RemarginReport
+from market.errors import InvalidAmountError
+from market.house import House
+from market.ledger import CAPITAL, EXTERNAL, SYSTEM, Ledger
+from market.store import write_transaction
+from market.units import MAX_MICROS, from_epoch_us
+
+
+def remargin(house: House) -> RemarginReport:
+    """One re-margining pass (:mod:`market.clearing.remargin`) in one transaction."""
+    with house.transaction() as uow:
+        return passes.run(uow, house.books())
+
+
+def margin_calls(house: House, account_id: str | None, status: str | None) -> list[MarginCallInfo]:
+    """Margin calls, newest first: one account's, or every account's (``None``)."""
+    with house.read() as connection:
+        return reports.calls(connection, account_id, status)
+
+
+def margins(house: House, account_id: str) -> list[MarginInfo]:
+    """The account's portfolio margin per product at the last pass, with its parts."""
+    with house.read() as connection:
+        return reports.margins(connection, account_id)
+
+
+def defaults(house: House) -> list[DefaultInfo]:
+    """Every default and its waterfall, newest first."""
+    with house.read() as connection:
+        return reports.defaults(connection)
+
+
+def default_fund(house: House) -> FundInfo:
+    """The default fund's contributions and the exchange's capital slice."""
+    with house.read() as connection:
+        return reports.fund(connection)
+
+
+def fund_capital(house: House, amount_micros: int) -> FundInfo:
+    """Commit ``amount_micros`` of the exchange's own capital to the default waterfall (from outside)."""
+    if type(amount_micros) is not int or not 0 < amount_micros <= MAX_MICROS:
+        raise InvalidAmountError("amount must be a positive number of micro-dollars", field="amount")
+    with write_transaction(house.db) as connection:
+        ledger = Ledger(connection, house.now_us())
+        ledger.move((SYSTEM, EXTERNAL), (SYSTEM, CAPITAL), amount_micros)
+        ledger.post("capital")
+        ledger.flush()
+    return default_fund(house)
+
+
+def risk(house: House, account_id: str) -> RiskReport:
+    """The account's risk report: Greeks, VaR/ES and stress per product, and its margin breakdown."""
+    account(house, account_id)
+    now = house.now_us()
+    with house.read() as connection:
+        products = reports.risk(connection, account_id, now)
+        margin_parts = reports.margins(connection, account_id)
+    return RiskReport(account_id, tuple(products), tuple(margin_parts), from_epoch_us(now))

@@ -1,0 +1,164 @@
+"""One re-margining pass: marks, variation margin, portfolio margin, calls, liquidation, the fund.
+
+:func:`run` does, in the caller's transaction (so a crash leaves either the whole pass or none of it):
+
+1. marks every margined instrument not yet settled and refreshes its per-instrument margin (what new
+   orders hold);
+2. pays variation margin on every cash-forward position (:mod:`market.clearing.variation`);
+3. for every account with margined positions: its portfolio margin per product
+   (:mod:`market.clearing.portfolio`), held as far as its cash goes, and its margin call reviewed
+   (:mod:`market.clearing.calls`);
+4. liquidates the accounts whose call is past its deadline (:mod:`market.clearing.liquidation`) and
+   re-margins them;
+5. resizes the default fund (Cover 1, :mod:`market.clearing.waterfall`);
+6. runs every shortfall of step 2 through the waterfall.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from market.clearing import calls, liquidation, portfolio, variation, waterfall
+from market.clearing.valuation import Mark, ProductVol, exposure, margined, mark, product_vol
+from market.marks import margin_per_lot
+from market.store import UnitOfWork
+from market.tables import Instrument, Position
+from market.trading import Trading
+from pricing.risk.book import Book
+from pricing.risk.stress import stress_all
+
+_instruments = Instrument.__table__
+_positions = Position.__table__
+
+
+@dataclass(frozen=True)
+class RemarginReport:
+    """What one pass did."""
+
+    marked: int
+    accounts: int
+    variation_micros: int
+    """Total variation margin paid to winners (equal to what losers paid plus shortfalls)."""
+    calls_opened: tuple[str, ...]
+    calls_met: tuple[str, ...]
+    liquidated_lots: int
+    fund_target_micros: int
+    defaults: tuple[waterfall.Cover, ...]
+
+
+def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
+    """Re-margin every account (see the module docstring)."""
+    connection, now = uow.connection, uow.now_us
+    instruments = {s: i for s, i in trading.instruments.items() if margined(i) and i["status"] != "settled"}
+    marks: dict[str, Mark] = {}
+    for symbol, inst in sorted(instruments.items()):
+        found = mark(connection, inst, now)
+        if found is None:
+            continue
+        marks[symbol] = found
+        if inst["status"] in ("open", "halted"):
+            per_lot = margin_per_lot(connection, inst, now)
+            if per_lot != inst["margin_per_lot"]:
+                update = _instruments.update().where(_instruments.c.symbol == symbol)
+                connection.execute(update.values(margin_per_lot=per_lot))
+                inst["margin_per_lot"] = per_lot
+    rows = uow.load_positions(_positions.c.symbol.in_(sorted(instruments)))
+    by_account: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    by_symbol: dict[str, list[dict]] = defaultdict(list)
+    for position in sorted(rows, key=lambda p: (p["account_id"], p["symbol"])):
+        by_account[position["account_id"]].append((instruments[position["symbol"]], position))
+        by_symbol[position["symbol"]].append(position)
+    shortfalls: dict[str, int] = defaultdict(int)
+    paid = 0
+    for symbol, positions in sorted(by_symbol.items()):
+        inst = instruments[symbol]
+        if inst["kind"] == "forward" and symbol in marks:
+            before = sum(p["variation_micros"] for p in positions if p["variation_micros"] > 0)
+            for account, short in variation.settle_to_mark(
+                uow, inst, positions, marks[symbol].forward_micros
+            ).items():
+                shortfalls[account] += short
+            paid += sum(p["variation_micros"] for p in positions if p["variation_micros"] > 0) - before
+    vols = {
+        p: v
+        for p in sorted({i["product"] for i in instruments.values()})
+        if (v := product_vol(connection, p, now))
+    }
+    requirements: dict[str, list[portfolio.Requirement]] = {}
+    opened, met = [], []
+    for account, positions in sorted(by_account.items()):
+        requirements[account] = _requirements(account, positions, marks, vols, now)
+        outcome = _hold(uow, account, requirements[account], positions)
+        (opened if outcome == calls.OPEN else met if outcome == calls.MET else []).append(account)
+    liquidated = 0
+    for call in calls.due(uow):
+        positions = by_account.get(call.account_id, [])
+        liquidated += liquidation.liquidate(uow, trading, call.id, call.account_id, positions, marks)
+        requirements[call.account_id] = _requirements(call.account_id, positions, marks, vols, now)
+        _hold(uow, call.account_id, requirements[call.account_id], positions)
+    portfolio.store(connection, [r for rs in requirements.values() for r in rs], now)
+    target = fund_target(by_account, requirements, marks, vols, now)
+    waterfall.resize(uow, target, {a: sum(r.required for r in rs) for a, rs in requirements.items()})
+    covers = tuple(
+        waterfall.cover(uow, account, short, f"variation:{now}")
+        for account, short in sorted(shortfalls.items())
+        if short
+    )
+    return RemarginReport(
+        len(marks), len(by_account), paid, tuple(opened), tuple(met), liquidated, target, covers
+    )
+
+
+def _requirements(
+    account: str,
+    positions: list[tuple[dict, dict]],
+    marks: dict[str, Mark],
+    vols: dict[str, ProductVol],
+    now: int,
+) -> list[portfolio.Requirement]:
+    by_product: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    for inst, position in positions:
+        by_product[inst["product"]].append((inst, position))
+    return [
+        portfolio.requirement(account, product, items, marks, vols[product], now)
+        for product, items in sorted(by_product.items())
+        if product in vols
+    ]
+
+
+def _hold(
+    uow: UnitOfWork,
+    account: str,
+    requirements: list[portfolio.Requirement],
+    positions: list[tuple[dict, dict]],
+) -> str | None:
+    required = sum(r.required for r in requirements)
+    held = portfolio.hold(uow, account, required, positions)
+    return calls.review(uow, account, required, held)
+
+
+def fund_target(
+    by_account: dict[str, list[tuple[dict, dict]]],
+    requirements: dict[str, list[portfolio.Requirement]],
+    marks: dict[str, Mark],
+    vols: dict[str, ProductVol],
+    now: int,
+) -> int:
+    """Cover 1: the largest stressed loss of one account beyond the initial margin it must hold."""
+    worst = 0
+    for account, positions in by_account.items():
+        per_scenario: dict[str, float] = defaultdict(float)
+        by_product: dict[str, list] = defaultdict(list)
+        for inst, position in positions:
+            found = marks.get(inst["symbol"])
+            e = None if found is None else exposure(inst, position["qty"], found, now)
+            if e is not None and inst["product"] in vols:
+                by_product[inst["product"]].append(e)
+        for product, exposures in by_product.items():
+            for result in stress_all(Book.of(exposures), vols[product].margin, portfolio.PARAMETERS):
+                per_scenario[result.name] += result.pnl
+        loss = -min(per_scenario.values(), default=0.0)
+        held = sum(r.required for r in requirements.get(account, []))
+        worst = max(worst, round(loss * 1e6) - held)
+    return max(worst, 0)
