@@ -24,6 +24,7 @@ from api.batching import OrderBatcher
 from api.context import ApiContext, context_of
 from api.controllers.accounts import AccountController, me
 from api.controllers.admin import AdminController
+from api.controllers.clearing import ClearingAdminController, margin_calls, risk
 from api.controllers.index import IndexController
 from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
@@ -109,6 +110,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         route_handlers=[
             health,
             me,
+            margin_calls,
+            risk,
+            ClearingAdminController,
             price,
             price_deal,
             AccountController,

@@ -221,6 +221,12 @@ class StreamHub:
         """Publish an order update to its owner's private ``orders`` channel."""
         self._publish(_private_topic(account_id), "orders", {"type": "order", "order": order})
 
+    def margin_call(self, account_id: str, margin_call: dict[str, Any]) -> None:
+        """Publish a margin call's new state (opened, met, liquidating, closed) to its account's
+        private ``orders`` channel."""
+        body = {"type": "margin_call", "margin_call": margin_call}
+        self._publish(_private_topic(account_id), "orders", body)
+
     def private_listeners(self) -> list[str]:
         """Accounts with a live ``orders`` subscription."""
         prefix = _private_topic("")

@@ -17,6 +17,7 @@ from api.schemas.accounts import (
     BalancesOut,
     CreatedAccountOut,
     DepositCreate,
+    MarginCallOut,
     MeOut,
     TransferOut,
 )
@@ -72,7 +73,7 @@ class AccountController(Controller):
     responses=problems(*PRIVATE),
 )
 async def me(ctx: Ctx, principal: Caller) -> MeOut:
-    """The caller's account, roles, balances (USD) and number of open orders."""
+    """The caller's account, roles, balances (USD), number of open orders and margin calls in force."""
     account = await call(ctx.exchange.account, principal.account_id)
     balances = await call(ctx.exchange.balances, principal.account_id)
     open_orders, after = 0, None
@@ -84,4 +85,10 @@ async def me(ctx: Ctx, principal: Caller) -> MeOut:
         if len(page) < MAX_PAGE:
             break
         after = page[-1].id
-    return MeOut(account=AccountOut.of(account), balances=BalancesOut.of(balances), open_orders=open_orders)
+    calls = await call(ctx.exchange.margin_calls, principal.account_id)
+    return MeOut(
+        account=AccountOut.of(account),
+        balances=BalancesOut.of(balances),
+        open_orders=open_orders,
+        margin_calls=[MarginCallOut.of(c) for c in calls if c.status in ("open", "liquidating")],
+    )

@@ -52,6 +52,7 @@ class OrderController(Controller):
             stop_price_ticks=None
             if data.stop_price is None
             else price_to_ticks(data.stop_price, tick, "stop_price"),
+            reduce_only=data.reduce_only,
         )
         order = await ctx.orders.place(principal.account_id, request)
         await announce(ctx, [order])

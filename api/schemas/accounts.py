@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from api.schemas.clearing import MarginCallOut
 from api.schemas.common import Money, Name, Request
 from market.records import AccountInfo, Balances, CreatedAccount, TransferInfo
 from market.units import micros_to_dollars
@@ -70,11 +71,13 @@ class BalancesOut(msgspec.Struct):
 
 
 class MeOut(msgspec.Struct):
-    """The caller: account, roles, balances and how many orders are open."""
+    """The caller: account, roles, balances, how many orders are open and any margin call in force
+    (open or liquidating)."""
 
     account: AccountOut
     balances: BalancesOut
     open_orders: int
+    margin_calls: list[MarginCallOut]
 
 
 class TransferOut(msgspec.Struct):

@@ -19,7 +19,8 @@ ClientOrderId = Annotated[
 class OrderCreate(Request):
     """A new order. ``price`` is required for limit orders, ``stop_price`` for stops, ``expire_at`` for
     ``gtd``; ``display_quantity`` makes an iceberg. ``time_in_force`` defaults to ``gtc``, and to
-    ``ioc`` for market orders (which may only be ``ioc`` or ``fok``)."""
+    ``ioc`` for market orders (which may only be ``ioc`` or ``fok``). A ``reduce_only`` order (``ioc``
+    or ``fok``) may only shrink your position; during a margin call only these are accepted."""
 
     symbol: Symbol
     side: Literal["buy", "sell"]
@@ -33,6 +34,7 @@ class OrderCreate(Request):
     expire_at: Instant | None = None
     display_quantity: Quantity | None = None
     stop_price: Price | None = None
+    reduce_only: bool = False
 
 
 class OrderAmend(Request):

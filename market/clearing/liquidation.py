@@ -63,7 +63,7 @@ def liquidate(
     positions: list[tuple[dict, dict]],
     marks: dict[str, Mark],
 ) -> int:
-    """Send this pass's slices for ``account_id``; returns the lots filled."""
+    """Send this pass's slices for ``account_id``; returns the lots filled per symbol slices were sent in."""
     for order_id in [oid for oid, o in trading.live.items() if o["account_id"] == account_id]:
         order = trading.live[order_id]
         trading.apply(uow, {"op": "cancel", "symbol": order["symbol"], "id": order_id, "account": account_id})
@@ -73,7 +73,7 @@ def liquidate(
     uow.ledger.post("liquidation", account_id=account_id)
     for _, position in positions:
         position["margin_micros"] = 0
-    filled = 0
+    filled: dict[str, int] = {}
     for inst, position in sorted(positions, key=lambda ip: ip[0]["symbol"]):
         mark = marks.get(inst["symbol"])
         qty = position["qty"]
@@ -115,5 +115,5 @@ def liquidate(
                 created_us=uow.now_us,
             )
         )
-        filled += row["filled"]
+        filled[inst["symbol"]] = row["filled"]
     return filled

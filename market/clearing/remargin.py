@@ -43,6 +43,10 @@ class RemarginReport:
     calls_opened: tuple[str, ...]
     calls_met: tuple[str, ...]
     liquidated_lots: int
+    liquidated_symbols: tuple[str, ...]
+    liquidated_accounts: tuple[str, ...]
+    """Accounts whose calls are liquidating (the engine tried to reduce them this pass)."""
+    """Instruments the liquidation engine sent orders in (their books and trades changed)."""
     fund_target_micros: int
     defaults: tuple[waterfall.Cover, ...]
 
@@ -91,10 +95,13 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
         requirements[account] = _requirements(account, positions, marks, vols, now)
         outcome = _hold(uow, account, requirements[account], positions)
         (opened if outcome == calls.OPEN else met if outcome == calls.MET else []).append(account)
-    liquidated = 0
-    for call in calls.due(uow):
+    liquidated: dict[str, int] = defaultdict(int)
+    due = calls.due(uow)
+    for call in due:
         positions = by_account.get(call.account_id, [])
-        liquidated += liquidation.liquidate(uow, trading, call.id, call.account_id, positions, marks)
+        sent = liquidation.liquidate(uow, trading, call.id, call.account_id, positions, marks)
+        for symbol, lots in sent.items():
+            liquidated[symbol] += lots
         requirements[call.account_id] = _requirements(call.account_id, positions, marks, vols, now)
         _hold(uow, call.account_id, requirements[call.account_id], positions)
     portfolio.store(connection, [r for rs in requirements.values() for r in rs], now)
@@ -106,7 +113,16 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
         if short
     )
     return RemarginReport(
-        len(marks), len(by_account), paid, tuple(opened), tuple(met), liquidated, target, covers
+        len(marks),
+        len(by_account),
+        paid,
+        tuple(opened),
+        tuple(met),
+        sum(liquidated.values()),
+        tuple(sorted(liquidated)),
+        tuple(sorted({c.account_id for c in due})),
+        target,
+        covers,
     )
 
 

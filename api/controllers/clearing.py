@@ -1,0 +1,78 @@
+"""The clearing house: your margin calls and risk report; defaults, the fund and re-margining for
+the operator."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.params import FromQuery
+
+from api.auth import BEARER_SECURITY, Caller, authenticated, requires
+from api.context import Ctx, call
+from api.openapi import ADMIN, PRIVATE, problems
+from api.publish import announce
+from api.schemas.clearing import DefaultOut, DefaultsOut, FundOut, MarginCallOut, RemarginOut, RiskOut
+
+CallStatus = Literal["open", "met", "liquidating", "closed"]
+
+
+@get(
+    "/v1/margin-calls",
+    tags=["clearing"],
+    summary="Your margin calls",
+    guards=[authenticated],
+    security=BEARER_SECURITY,
+    responses=problems(*PRIVATE),
+)
+async def margin_calls(
+    ctx: Ctx, principal: Caller, status: FromQuery[CallStatus | None] = None
+) -> list[MarginCallOut]:
+    """Your margin calls, newest first (optionally one ``status``)."""
+    found = await call(ctx.exchange.margin_calls, principal.account_id, status)
+    return [MarginCallOut.of(c) for c in found]
+
+
+@get(
+    "/v1/risk",
+    tags=["clearing"],
+    summary="Your risk report",
+    guards=[authenticated],
+    security=BEARER_SECURITY,
+    responses=problems(*PRIVATE),
+)
+async def risk(ctx: Ctx, principal: Caller) -> RiskOut:
+    """Greeks, VaR and ES (historical simulation and Monte Carlo), stress scenarios per product, and
+    your portfolio margin breakdown at the last re-margining pass."""
+    return RiskOut.of(await call(ctx.exchange.risk, principal.account_id))
+
+
+class ClearingAdminController(Controller):
+    """Needs the ``admin`` role."""
+
+    path = "/v1/admin"
+    tags = ("admin", "clearing")
+    guards = (requires("admin"),)
+    security = BEARER_SECURITY
+
+    @get("/defaults", summary="Defaults and the default fund", responses=problems(*ADMIN))
+    async def defaults(self, ctx: Ctx) -> DefaultsOut:
+        """Every default with its waterfall step by step, and the fund's contributions and capital."""
+        found = await call(ctx.exchange.defaults)
+        fund = await call(ctx.exchange.default_fund)
+        return DefaultsOut(defaults=[DefaultOut.of(d) for d in found], fund=FundOut.of(fund))
+
+    @post("/remargin", status_code=200, summary="Run a re-margining pass", responses=problems(*ADMIN))
+    async def remargin(self, ctx: Ctx) -> RemarginOut:
+        """Mark, pay variation margin, set portfolio margins, review calls, liquidate past deadlines,
+        resize the default fund and cover defaults -- in one transaction."""
+        report = await call(ctx.exchange.remargin)
+        await announce(ctx, (), report.liquidated_symbols)
+        listeners = set(ctx.hub.private_listeners())
+        changed = {*report.calls_opened, *report.calls_met, *report.liquidated_accounts}
+        for account_id in sorted(listeners & changed):
+            latest = await call(ctx.exchange.margin_calls, account_id)
+            if latest:
+                ctx.hub.margin_call(account_id, msgspec.to_builtins(MarginCallOut.of(latest[0])))
+        return RemarginOut.of(report)
