@@ -1,20 +1,29 @@
-"""``flopex risk``: risk reports; ``flopex risk backtest DATA...`` scores the two VaR methods on real
-price histories (Kupiec POF and Christoffersen independence; see docs/clearing.md)."""
+"""``flopex risk``: ``report ACCOUNT`` (Greeks, VaR/ES, stress, margin), ``remargin`` (one clearing
+pass) and ``backtest DATA...`` (the two VaR methods scored on real price histories with Kupiec POF and
+Christoffersen independence; see docs/clearing.md)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from api.cli._options import database_option
+from api.cli.admin import _with_exchange
 from api.cli.calibrate import load_cli_series, series_options
+from market.units import micros_to_dollars
+
+if TYPE_CHECKING:
+    from market.clearing.remargin import RemarginReport
+    from market.service import Exchange
 
 
 @click.group("risk")
 def command() -> None:
-    """Risk: VaR backtests on price histories."""
+    """Risk: account reports, re-margining passes and VaR backtests on price histories."""
 
 
 def _files(paths: tuple[str, ...]) -> list[Path]:
@@ -73,3 +82,56 @@ def backtest_command(
             f"{s.kupiec.p_value:>9.3g} {s.independence.p_value:>9.3g} {s.conditional.p_value:>9.3g}"
         )
     click.echo(f"better calibrated: {result.better}")
+
+
+@command.command("report")
+@database_option
+@click.argument("account_id")
+def report_command(database_url: str | None, account_id: str) -> None:
+    """Print ACCOUNT_ID's risk: Greeks, one-day VaR/ES (historical and Monte Carlo), stress scenarios
+    per product, and its portfolio margin against the per-instrument rule."""
+    report = _with_exchange(database_url, lambda ex: ex.risk(account_id))
+    usd = micros_to_dollars
+    for p in report.products:
+        click.echo(f"{p.product}: delta {p.delta:,.1f} GPU-h, gamma {p.gamma:,.3g}, vega {p.vega:,.2f}")
+        click.echo(f"  volatility {p.vol:.1%}")
+        if p.historical_var is None:
+            click.echo("  VaR 99% 1d historical: n/a (under 20 days of index history)")
+        else:
+            click.echo(
+                f"  VaR 99% 1d historical {p.historical_var:,.2f}, ES 97.5% {p.historical_es:,.2f}"
+                f" ({p.historical_scenarios} days)"
+            )
+        click.echo(f"  VaR 99% 1d Monte Carlo {p.mc_var:,.2f}, ES 97.5% {p.mc_es:,.2f}")
+        for name, pnl in p.stress.items():
+            click.echo(f"  stress {name:<15} {pnl:+,.2f}")
+    for m in report.margin:
+        click.echo(
+            f"{m.product} margin {usd(m.required_micros)}: scan {usd(m.scan_micros)}, spread"
+            f" {usd(m.spread_micros)}, option value {usd(m.option_value_micros)}, floor {usd(m.floor_micros)}"
+        )
+        click.echo(f"  the per-instrument rule would hold {usd(m.per_instrument_micros)}")
+    if not report.products and not report.margin:
+        click.echo("no open positions")
+
+
+def _pass(exchange: Exchange) -> RemarginReport:
+    exchange.start()
+    try:
+        return exchange.remargin()
+    finally:
+        exchange.close()
+
+
+@command.command("remargin")
+@database_option
+def remargin_command(database_url: str | None) -> None:
+    """Run one re-margining pass (it needs the books: with a server running, use POST /v1/admin/remargin)."""
+    r = _with_exchange(database_url, _pass)
+    usd = micros_to_dollars
+    click.echo(f"marked {r.marked} instruments, re-margined {r.accounts} accounts")
+    click.echo(f"variation margin paid {usd(r.variation_micros)}")
+    click.echo(
+        f"calls opened {len(r.calls_opened)}, met {len(r.calls_met)}; liquidated {r.liquidated_lots} lots"
+    )
+    click.echo(f"default fund target {usd(r.fund_target_micros)}; defaults covered {len(r.defaults)}")
