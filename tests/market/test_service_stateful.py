@@ -1,6 +1,9 @@
-"""A hypothesis state machine drives the exchange through deposits, listings, orders, cancels, amends,
-the clock and settlement, and checks every invariant after every step (SQLite; a shorter run on
-PostgreSQL)."""
+"""A hypothesis state machine drives the exchange through deposits, withdrawals, listings, orders
+(reduce-only too), cancels, amends, the clock, index moves, re-margining (variation margin, margin
+calls, liquidations, defaults) and settlement, and checks every invariant after every step (SQLite; a
+shorter run on PostgreSQL): the ledger sums to zero including the default fund, no balance is negative
+after the waterfall, positions net to zero per instrument, liquidations never trade outside their
+band."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -27,6 +30,7 @@ from market.db import make_engine
 from market.errors import MarketError
 from market.records import OrderRequest
 from market.service import Exchange
+from market.tables import Liquidation, Trade
 from tests.market.conftest import DECEMBER, JANUARY, START, Clock
 
 SYMBOLS = ["H100-2026-12", "H100-2026-11-25", "H100-2026-11-26", "A100-2026-12", "A100-2026-12-AC1.50"]
@@ -66,6 +70,7 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             self.ex.create_listing(self.provider, "H100", 6, DECEMBER, JANUARY)
             self.ex.create_listing(self.provider, "H100", 6, tomorrow, tomorrow + timedelta(days=2))
             self.keys = 0
+            self.last_fix = 1_550_000
 
         def teardown(self) -> None:
             if hasattr(self, "ex"):
@@ -149,12 +154,49 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
         def time_passes(self, hours: int) -> None:
             self.clock.advance(hours=hours)
             self.ex.add_fixings(
-                "A100", [(self.clock.now.replace(minute=0, second=0), 1_550_000)], source="tick"
+                "A100", [(self.clock.now.replace(minute=0, second=0), self.last_fix)], source="tick"
             )
 
         @rule()
         def settle(self) -> None:
             self.ex.settle()
+
+        @rule(who=st.integers(0, 1), percent=st.integers(50, 100))
+        def withdraw(self, who: int, percent: int) -> None:
+            """Thin an account out, so that moves against it end in calls, liquidations and defaults."""
+            available = self.ex.balances(self.traders[who]).available * percent // 100
+            if available:
+                self.keys += 1
+                self.ex.withdraw(self.traders[who], available, f"w{self.keys}")
+
+        @rule(move=st.sampled_from([-40, -20, -8, -3, 3, 8, 20, 60]))
+        def index_moves(self, move: int) -> None:
+            """The index jumps by ``move`` percent (a new generation, a scarcity spike, noise)."""
+            self.clock.advance(minutes=30)
+            self.last_fix = max(self.last_fix * (100 + move) // 100, 100_000)
+            self.ex.add_fixings("A100", [(self.clock.now, self.last_fix)], source="move")
+
+        @rule()
+        def remargin(self) -> None:
+            report = self.ex.remargin()
+            for happened, what in (
+                (report.calls_opened, "margin call"),
+                (report.liquidated_lots, "liquidation fill"),
+                (report.defaults, "default"),
+            ):
+                if happened:
+                    event(what)
+
+        @rule(who=st.integers(0, 1), symbol=st.sampled_from(SYMBOLS[3:]), qty=quantities)
+        def reduce(self, who: int, symbol: str, qty: int) -> None:
+            positions = {p.symbol: p.qty for p in self.ex.positions(self.traders[who])}
+            side = "sell" if positions.get(symbol, 0) > 0 else "buy"
+            request = OrderRequest(symbol, side, qty, "market", tif="ioc", reduce_only=True)
+            self._attempt(self.ex.place_order, self.traders[who], request)
+
+        @rule(usd=st.integers(1, 500))
+        def commit_capital(self, usd: int) -> None:
+            self.ex.fund_capital(usd * 1_000_000)
 
         @precondition(lambda self: self.steps > 20)
         @rule(price=st.integers(1_300_000, 1_700_000))
@@ -170,7 +212,28 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
         def invariants_hold(self) -> None:
             if hasattr(self, "ex"):
                 self.steps += 1
-                assert self.ex.check() == []
+                assert self.ex.check() == []  # includes the default fund and uncovered losses
+                for account in [self.provider, *self.traders]:
+                    balances = self.ex.balances(account)
+                    assert min(balances.available, balances.reserved, balances.margin) >= 0
+                with self.engine.connect() as connection:
+                    outside = connection.execute(
+                        sa.select(Liquidation.order_id, Trade.price_ticks)
+                        .join(
+                            Trade,
+                            sa.or_(
+                                Trade.maker_order_id == Liquidation.order_id,
+                                Trade.taker_order_id == Liquidation.order_id,
+                            ),
+                        )
+                        .where(
+                            sa.or_(
+                                Trade.price_ticks < Liquidation.band_low_ticks,
+                                Trade.price_ticks > Liquidation.band_high_ticks,
+                            )
+                        )
+                    ).all()
+                assert outside == [], "a liquidation traded outside its band"
 
     return ExchangeMachine
 
