@@ -3,7 +3,8 @@
 Usage: ``python crash_clearing_child.py DB_URL ACK_FILE FIRST_PASS``. Pass ``i`` runs at
 ``T0 + 3 (i + 1)`` hours (a call's 4-hour deadline passes two passes later): it adds that instant's
 index fixing (a seeded random walk with jumps, so accounts are called, liquidated and default), runs
-one re-margining pass and appends ``{"i": i, ...}`` to ACK_FILE (fsynced) once the pass has committed. The parent kills it with SIGKILL at random instants.
+one re-margining pass and appends ``{"i": i, ...}`` to ACK_FILE (fsynced) once the pass has
+committed. The parent kills it with SIGKILL at random instants.
 """
 
 from __future__ import annotations
