@@ -76,51 +76,20 @@ class MarginOut(msgspec.Struct):
         )
 
 
-class ProductRiskOut(msgspec.Struct):
-    """One product's risk, USD: Greeks (delta in forward-equivalent GPU-hours), one-day VaR 99% and
-    ES 97.5% by historical simulation (null below 20 days of index history) and model Monte Carlo,
-    and the named stress scenarios' profit (negative: a loss)."""
-
-    product: str
-    delta: float
-    gamma: float
-    vega: float
-    vol: float
-    historical_var: float | None
-    historical_es: float | None
-    historical_scenarios: int
-    monte_carlo_var: float
-    monte_carlo_es: float
-    stress: dict[str, float]
-
-    @classmethod
-    def of(cls, p: ProductRisk) -> ProductRiskOut:
-        return cls(
-            product=p.product,
-            delta=p.delta,
-            gamma=p.gamma,
-            vega=p.vega,
-            vol=p.vol,
-            historical_var=p.historical_var,
-            historical_es=p.historical_es,
-            historical_scenarios=p.historical_scenarios,
-            monte_carlo_var=p.mc_var,
-            monte_carlo_es=p.mc_es,
-            stress=dict(p.stress),
-        )
-
-
 class RiskOut(msgspec.Struct):
-    """Your risk report: per product Greeks, VaR/ES and stress, and your margin breakdown."""
+    """Your risk report: per product (USD; floating point, from the pricing core) Greeks with delta in
+    forward-equivalent GPU-hours, one-day VaR 99% and ES 97.5% by historical simulation (null below 20
+    days of index history) and model Monte Carlo, and the named stress scenarios' profit (negative: a
+    loss); and your margin breakdown."""
 
-    products: list[ProductRiskOut]
+    products: list[ProductRisk]
     margin: list[MarginOut]
     as_of: datetime
 
     @classmethod
     def of(cls, r: RiskReport) -> RiskOut:
         return cls(
-            products=[ProductRiskOut.of(p) for p in r.products],
+            products=list(r.products),
             margin=[MarginOut.of(m) for m in r.margin],
             as_of=r.as_of,
         )
