@@ -280,6 +280,8 @@ class Trading:
                 raise InvalidRequestError("only limit orders have a price to amend", field="price")
             _check_ticks(price_ticks, "price")
         new_open = order["open_qty"] if qty is None else qty
+        if new_open > order["open_qty"]:
+            calls.refuse_more_risk(uow, account_id)
         new_price = order["price_ticks"] if price_ticks is None else price_ticks
         _check_notional(inst, new_price, new_open)
         extra = new_open * self._amended_hold(inst, order, new_price) - order["reserved_micros"]

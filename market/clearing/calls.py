@@ -13,7 +13,8 @@ At each pass, after the account's margin bucket has taken what its available cas
   call is ``closed``.
 
 While a call is open or liquidating, the account's orders must reduce its positions
-(:func:`check_order`); anything that could add risk is refused with ``margin_call``.
+(:func:`check_order`); anything that could add risk (a new order, an amend to more lots) is refused
+with ``margin_call``.
 """
 
 from __future__ import annotations
@@ -63,7 +64,13 @@ def check_order(uow: UnitOfWork, account_id: str, request: OrderRequest) -> None
             f"a reduce-only {request.side} of {request.qty} does not reduce the position in {request.symbol}",
             field="reduce_only",
         )
-    if not reducing and active(uow.connection, account_id) is not None:
+    if not reducing:
+        refuse_more_risk(uow, account_id)
+
+
+def refuse_more_risk(uow: UnitOfWork, account_id: str) -> None:
+    """``margin_call`` if the account has a call in force (an order or amend that may add risk)."""
+    if active(uow.connection, account_id) is not None:
         raise MarginCallError(
             "the account has an open margin call: only reduce-only orders are accepted until it is met"
         )

@@ -118,9 +118,10 @@ def test_margin_call_refuses_risk_then_liquidation_reduces_inside_the_band(
     desk = Desk(exchange, clock, {"buyer": 100 * USD, "seller": 100_000 * USD, "mm": 100_000 * USD})
     ex = desk.ex
     per_lot = ex.instrument(CASH).margin_per_lot_micros
-    ex.deposit(desk["buyer"], 4 * per_lot, "more")
+    ex.deposit(desk["buyer"], 5 * per_lot, "more")
     ex.place_order(desk["seller"], order(CASH, "sell", 4, 1500))
     ex.place_order(desk["buyer"], order(CASH, "buy", 4, 1500))
+    resting = ex.place_order(desk["buyer"], order(CASH, "buy", 1, 1000))  # holds one lot's margin
     clock.advance(hours=1)
     desk.fix(1_400_000)  # the long loses USD 0.10 x 744 x 4 = 297.60: its 100 of cash and most margin
     report = ex.remargin()
@@ -132,6 +133,10 @@ def test_margin_call_refuses_risk_then_liquidation_reduces_inside_the_band(
     with pytest.raises(MarketError) as refused:
         ex.place_order(desk["buyer"], order(CASH, "buy", 1, 1400))
     assert refused.value.code == "margin_call"
+    with pytest.raises(MarketError) as amended:
+        ex.amend_order(desk["buyer"], resting.id, qty=2)
+    assert amended.value.code == "margin_call"
+    ex.amend_order(desk["buyer"], resting.id, qty=1, price_ticks=1001)  # no more lots: allowed
     with pytest.raises(MarketError) as too_big:
         ex.place_order(desk["buyer"], order(CASH, "sell", 5, 1400, tif="ioc", reduce_only=True))
     assert too_big.value.code == "reduce_only"
