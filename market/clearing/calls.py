@@ -76,9 +76,14 @@ def refuse_more_risk(uow: UnitOfWork, account_id: str) -> None:
         )
 
 
-def review(uow: UnitOfWork, account_id: str, required: int, held: int) -> str | None:
-    """Open, meet or close the account's call for this pass; returns what happened (or None)."""
-    call = active(uow.connection, account_id)
+def in_force(connection: sa.Connection) -> dict[str, sa.Row]:
+    """Every account's open or liquidating call (read once per pass)."""
+    return {r.account_id: r for r in connection.execute(sa.select(_calls).where(_calls.c.status.in_(ACTIVE)))}
+
+
+def review(uow: UnitOfWork, account_id: str, required: int, held: int, call: sa.Row | None) -> str | None:
+    """Open, meet or close the account's call (``call``: the one in force, if any) for this pass;
+    returns what happened (or None)."""
     now = uow.now_us
     if held >= required:
         if call is None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from market.clearing import calls, liquidation, portfolio, variation, waterfall
 from market.clearing.valuation import Mark, ProductVol, exposure, margined, mark, product_vol
 from market.marks import margin_per_lot
@@ -68,6 +70,7 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
                 connection.execute(update.values(margin_per_lot=per_lot))
                 inst["margin_per_lot"] = per_lot
     rows = uow.load_positions(_positions.c.symbol.in_(sorted(instruments)))
+    uow.ledger.preload(sorted({p["account_id"] for p in rows}))
     by_account: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
     by_symbol: dict[str, list[dict]] = defaultdict(list)
     for position in sorted(rows, key=lambda p: (p["account_id"], p["symbol"])):
@@ -91,9 +94,10 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
     }
     requirements: dict[str, list[portfolio.Requirement]] = {}
     opened, met = [], []
+    in_force = calls.in_force(connection)
     for account, positions in sorted(by_account.items()):
         requirements[account] = _requirements(account, positions, marks, vols, now)
-        outcome = _hold(uow, account, requirements[account], positions)
+        outcome = _hold(uow, account, requirements[account], positions, in_force.get(account))
         (opened if outcome == calls.OPEN else met if outcome == calls.MET else []).append(account)
     liquidated: dict[str, int] = defaultdict(int)
     due = calls.due(uow)
@@ -103,7 +107,13 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
         for symbol, lots in sent.items():
             liquidated[symbol] += lots
         requirements[call.account_id] = _requirements(call.account_id, positions, marks, vols, now)
-        _hold(uow, call.account_id, requirements[call.account_id], positions)
+        _hold(
+            uow,
+            call.account_id,
+            requirements[call.account_id],
+            positions,
+            calls.active(connection, call.account_id),
+        )
     portfolio.store(connection, [r for rs in requirements.values() for r in rs], now)
     target = fund_target(by_account, requirements, marks, vols, now)
     waterfall.resize(uow, target, {a: sum(r.required for r in rs) for a, rs in requirements.items()})
@@ -148,10 +158,11 @@ def _hold(
     account: str,
     requirements: list[portfolio.Requirement],
     positions: list[tuple[dict, dict]],
+    call: sa.Row | None,
 ) -> str | None:
     required = sum(r.required for r in requirements)
     held = portfolio.hold(uow, account, required, positions)
-    return calls.review(uow, account, required, held)
+    return calls.review(uow, account, required, held, call)
 
 
 def fund_target(

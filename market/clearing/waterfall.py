@@ -85,6 +85,7 @@ def resize(uow: UnitOfWork, target: int, requirements: dict[str, int]) -> dict[s
     margin each must hold); members without requirements get theirs back. Returns the contributions."""
     current = contributions(uow.connection)
     wanted = pro_rata(target, {a: r for a, r in requirements.items() if r > 0})
+    changed: dict[str, int] = {}
     for account in sorted(set(current) | set(wanted)):
         have, want = current.get(account, 0), wanted.get(account, 0)
         move = want - have
@@ -94,7 +95,19 @@ def resize(uow: UnitOfWork, target: int, requirements: dict[str, int]) -> dict[s
             continue
         uow.ledger.move((account, AVAILABLE), (SYSTEM, DEFAULT_FUND), move)
         uow.ledger.post("fund_contribution", account_id=account)
-        _set(uow, account, have + move, current)
+        changed[account] = have + move
+    new = [{"account_id": a, "amount_micros": v} for a, v in changed.items() if a not in current]
+    old = [{"_a": a, "v": v} for a, v in changed.items() if a in current]
+    if new:
+        uow.connection.execute(_contributions.insert(), new)
+    if old:
+        uow.connection.execute(
+            _contributions.update()
+            .where(_contributions.c.account_id == sa.bindparam("_a"))
+            .values(amount_micros=sa.bindparam("v")),
+            old,
+        )
+    current.update(changed)
     return current
 
 
