@@ -128,7 +128,12 @@ def _crash_loop(tmp_path: Path, kills: int, seed: int) -> tuple[int, int]:
             text=True,
         )
         assert child.stdout.readline().strip() == "READY", child.stderr.read()
-        time.sleep(rng.uniform(0.3, 5.0))  # a pass takes 0.3-2.5 s here: kills land inside passes
+        # let one pass commit, then kill at a random instant inside one of the next passes
+        started, before = time.monotonic(), len(_acks(ack_path))
+        while len(_acks(ack_path)) == before and time.monotonic() - started < 300:
+            time.sleep(0.02)
+        took = time.monotonic() - started
+        time.sleep(rng.uniform(0.0, 1.5 * took))
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         errors = child.stderr.read()
