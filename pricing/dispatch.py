@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from pricing.analytic import closed_form_gap, price_closed_form
 from pricing.analytic.closed_form import underlying_times
-from pricing.greeks import greeks
+from pricing.greeks import Valuation, greeks
 from pricing.instruments import Bermudan, European, Instrument, Swing
-from pricing.request import PricingRequest, RequestError, parse_request
+from pricing.lsm import Decisions
+from pricing.montecarlo.estimator import t_quantile
+from pricing.request import NotComputableError, PricingRequest, RequestError, parse_request
 
 Resolved = Literal["analytic", "mc", "lsm", "quantlib"]
 
@@ -46,26 +49,61 @@ def resolve_method(request: PricingRequest) -> Resolved:
     return "lsm" if early else "mc"
 
 
-def valuate(request: PricingRequest, method: Resolved) -> tuple[float, float | None, int | None, str]:
-    """(value, standard error, paths, method label) of ``request`` by ``method``."""
+@dataclass(frozen=True)
+class Outcome:
+    """One valuation: the value with its replicates (``Valuation``), standard error and its degrees
+    of freedom, paths and method label."""
+
+    valuation: Valuation
+    std_error: float | None
+    dof: int | None
+    paths: int | None
+    label: str
+
+
+def valuate(request: PricingRequest, method: Resolved, decisions: Decisions | None = None) -> Outcome:
+    """``request`` valued by ``method`` (for LSM, a bumped revaluation keeping ``decisions``)."""
     model, instrument, rate = request.model, request.instrument, request.rate
     if method == "analytic":
-        return price_closed_form(model, instrument, rate), None, None, "analytic"
+        return Outcome(Valuation(price_closed_form(model, instrument, rate)), None, None, None, "analytic")
     if method == "quantlib":
         from pricing.analytic.quantlib import price_quantlib
 
         value, std_error, engine = price_quantlib(model, instrument, rate, request.mc)
-        return value, std_error, request.mc.paths if std_error is not None else None, f"quantlib:{engine}"
+        mc = std_error is not None
+        paths = request.mc.paths if mc else None
+        return Outcome(
+            Valuation(value), std_error, request.mc.paths - 1 if mc else None, paths, f"quantlib:{engine}"
+        )
     if method == "lsm":
         from pricing.lsm import price_lsm
 
         assert isinstance(instrument, Bermudan | Swing)
-        result = price_lsm(model, instrument, rate, request.mc)
+        result = price_lsm(model, instrument, rate, request.mc, decisions=decisions)
     else:
         from pricing.montecarlo import price_mc
 
         result = price_mc(model, instrument, rate, request.mc)  # type: ignore[arg-type]
-    return result.value, result.std_error, result.paths, result.method
+    valuation = Valuation(result.value, result.replicates)
+    return Outcome(valuation, result.std_error, result.dof, result.paths, result.method)
+
+
+def guarded_valuate(request: PricingRequest, method: Resolved, decisions: Decisions | None = None) -> Outcome:
+    """``valuate``, with arithmetic failures (overflow, NaN samples) and QuantLib's engine failures
+    turned into ``NotComputableError``; a value that overflows to infinity is caught by the caller."""
+    try:
+        return valuate(request, method, decisions)
+    except RuntimeError as error:  # QuantLib reports its engines' failures as RuntimeError
+        if method != "quantlib":
+            raise
+        raise NotComputableError(
+            "method", f'QuantLib could not value this request: {error}; use "auto"'
+        ) from None
+    except (FloatingPointError, OverflowError, ZeroDivisionError) as error:
+        raise NotComputableError(
+            "model",
+            f"the valuation overflows with these parameters ({error}); reduce the horizon or volatility",
+        ) from None
 
 
 def schedule(instrument: Instrument) -> tuple[float, ...]:
@@ -81,27 +119,42 @@ def price_request(request: PricingRequest) -> dict[str, Any]:
     """Value a validated request: the result dict of ``pricing.price``."""
     start = time.perf_counter()
     method = resolve_method(request)
-    value, std_error, paths, label = valuate(request, method)
+    outcome = guarded_valuate(request, method)
     forward = float(np.mean(request.model.forward(np.asarray(schedule(request.instrument)))))
-    sensitivities = None
+    sensitivities = errors = None
     if request.greeks:
+        decisions = None
+        if method == "lsm":
+            from pricing.lsm import replicate_rules
 
-        def valuer(bumped: PricingRequest) -> float:
-            return valuate(bumped, method)[0]
+            assert isinstance(request.instrument, Bermudan | Swing)
+            rules = replicate_rules(request.model, request.instrument, request.rate, request.mc)
+            decisions = Decisions(request.model, request.instrument, request.rate, rules)
 
-        sensitivities = greeks(request, value, valuer, exact=method == "analytic")
-    numbers = [value, forward, *(sensitivities or {}).values()]
+        def valuer(bumped: PricingRequest) -> Valuation:
+            return guarded_valuate(bumped, method, decisions).valuation
+
+        base = outcome.valuation if decisions is None else valuer(request)
+        sensitivities, errors = greeks(request, base, valuer, exact=method == "analytic")
+    value = outcome.valuation.value
+    numbers = [value, forward, *(sensitivities or {}).values(), *(errors or {}).values()]
     if not all(math.isfinite(x) for x in numbers):
-        raise RequestError(
+        raise NotComputableError(
             "model", "these parameters overflow the valuation; reduce the horizon or volatility"
         )
+    interval = None
+    if outcome.std_error is not None and outcome.dof is not None:
+        half = t_quantile(outcome.dof) * outcome.std_error
+        interval = [value - half, value + half]
     return {
         "value": value,
-        "std_error": std_error,
-        "method": label,
-        "paths": paths,
+        "std_error": outcome.std_error,
+        "interval": interval,
+        "method": outcome.label,
+        "paths": outcome.paths,
         "forward": forward,
         "greeks": sensitivities,
+        "greeks_std_error": errors,
         "elapsed_ms": (time.perf_counter() - start) * 1e3,
     }
 

@@ -66,12 +66,27 @@ _MISSING: Any = object()
 
 class RequestError(ValueError):
     """An invalid pricing request: ``path`` names the field (``instrument.strike``), ``reason`` says
-    what is wrong and what would work."""
+    what is wrong and what would work. ``code`` is stable for clients to branch on."""
+
+    code = "invalid_request"
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        """Rebuild from (path, reason), so the error crosses ``price_many``'s process boundary."""
+        return type(self), (self.path, self.reason)
+
+
+class NotComputableError(RequestError):
+    """A well-formed request that cannot be valued accurately: Monte Carlo whose error bar would not
+    be trustworthy (tails it cannot sample, infinite variance), a floating-point overflow, a
+    quasi-random grid beyond its dimension. Refused rather than answered with a confident wrong
+    number; ``path`` names the input to change. (HTTP: 422 with code ``not_computable``.)"""
+
+    code = "not_computable"
 
 
 @dataclass(frozen=True)

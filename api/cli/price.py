@@ -19,7 +19,13 @@ def _format(value: Any) -> str:
 
 def _table(result: dict[str, Any]) -> str:
     rows = [(key, _format(result[key])) for key in ("value", "std_error", "method", "paths", "forward")]
-    rows += [(name, _format(v)) for name, v in (result["greeks"] or {}).items()]
+    if result["interval"] is not None:
+        rows.insert(2, ("95%", " .. ".join(_format(x) for x in result["interval"])))
+    errors = result["greeks_std_error"] or {}
+    rows += [
+        (name, _format(v) + (f" +/- {_format(errors[name])}" if name in errors else ""))
+        for name, v in (result["greeks"] or {}).items()
+    ]
     rows.append(("elapsed_ms", f"{result['elapsed_ms']:.1f}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {text}" for name, text in rows)
@@ -32,7 +38,8 @@ def command(file: IO[str], pretty: bool) -> None:
     """Price the JSON request in FILE ("-" reads stdin) and print the result as JSON.
 
     FILE holds one request object, or a list of them (priced in parallel). The schema is in
-    docs/pricing.md. A bad request prints "error: <field>: <reason>" and exits with status 2.
+    docs/pricing.md. A bad request, or one that cannot be valued accurately, prints
+    "error: <field>: <reason>" and exits with status 2.
     """
     from pricing import RequestError, price, price_many
 

@@ -46,11 +46,12 @@ def _check_paths(body: dict[str, Any]) -> None:
     summary="Price a contract",
     guards=[authenticated],
     security=BEARER_SECURITY,
-    responses=problems(*PRIVATE),
+    responses=problems(*PRIVATE, 422),
     status_code=200,
 )
 async def price(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[dict[str, Any]]) -> PriceResult:
-    """Value one pricing request (the JSON of ``pricing.price``); invalid fields are a 400 naming them."""
+    """Value one pricing request (the JSON of ``pricing.price``); invalid fields are a 400 naming them,
+    a valid request that cannot be valued accurately a 422 (``not_computable``)."""
     _check_paths(data)
     budget = ctx.price_budget
     key = client_key(request)
@@ -60,8 +61,9 @@ async def price(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[dict[s
     started = time.perf_counter()
     try:
         result = await anyio.to_thread.run_sync(pricing.price, data, limiter=_limiter)
-    except pricing.RequestError as exc:
-        raise ApiError("invalid_request", str(exc), field=exc.path) from None
+    except pricing.RequestError as exc:  # NotComputableError: a valid request refused, 422
+        status = 422 if isinstance(exc, pricing.NotComputableError) else 400
+        raise ApiError(exc.code, str(exc), field=exc.path, status=status) from None
     finally:
         budget.charge(key, time.perf_counter() - started)
     return msgspec.convert(result, PriceResult)

@@ -17,12 +17,15 @@ class Greeks(msgspec.Struct):
 
 
 class PriceResult(msgspec.Struct):
-    """A fair value with its standard error (null for exact methods) and how it was obtained."""
+    """A fair value with its standard error and 95% interval (null for exact methods), how it was
+    obtained, and the Greeks with their standard errors (null for exact methods)."""
 
     value: float
     std_error: float | None
+    interval: list[float] | None
     method: str
     paths: int | None
     forward: float | None
     greeks: Greeks | None
+    greeks_std_error: Greeks | None
     elapsed_ms: float

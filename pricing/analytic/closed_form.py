@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pricing.analytic.basket import basket_call
+from pricing.analytic.basket import basket_option
 from pricing.analytic.formulas import bachelier, black
 from pricing.analytic.gaussian import GaussianState, gaussian_state
 from pricing.instruments import (
@@ -97,12 +97,12 @@ def _european(state: GaussianState, instrument: European) -> float:
         swap_loading = weights @ loadings
         variance = float(swap_loading @ sigma @ swap_loading)
         return float(bachelier(instrument.kind, weights @ forwards, strike, variance))
+    if len(times) == 1:  # one log-normal forward: Black, puts by their own formula
+        variance = float(loadings[0] @ sigma @ loadings[0])
+        return float(black(instrument.kind, forwards[0], strike, variance))
     eigenvalues, eigenvectors = np.linalg.eigh(sigma)
     root = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))  # sigma = root root'
-    call = basket_call(weights * forwards, loadings @ root, strike)
-    if instrument.kind == "call":
-        return call
-    return call - (float(weights @ forwards) - strike)  # put-call parity on the swap
+    return basket_option(instrument.kind, weights * forwards, loadings @ root, strike)
 
 
 def _spot_law(model: Model) -> Callable[[ArrayLike, ArrayLike], NDArray[np.float64]]:

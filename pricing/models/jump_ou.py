@@ -15,9 +15,10 @@ finite only when eta > 1, i.e. m < 1 (log-jumps below 100% on average). The expo
 as (lambda / beta) log1p(beta h(beta, t) / (eta - 1)), which tends to lambda t / (eta - 1) as
 beta -> 0. F(0, t) = e^f(t) E[e^X(t)] E[e^Y(t)]; F(tau, T) is the same with (X, Y)(tau) as start.
 
-Simulation is exact on any grid: X by its Gaussian transition; Y decays by e^(-beta d) over a step d,
-the step's jump count is Poisson(lambda d), and, given the count, the jump times are uniform in the
-step, so each jump of size J arrives decayed to J e^(-beta d U), U uniform. The state is (X, Y).
+Simulation is exact on any grid: X by its Gaussian transition; Y decays by e^(-beta d) over a step d
+and gains the jumps that arrived in the step, each decayed from its arrival time s to the step's end
+t by e^(-beta (t - s)). The jumps come from a grid-free draw of each path's arrival times and sizes
+(``_arrivals``), so revaluations on shifted grids share them. The state is (X, Y).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from numpy.typing import ArrayLike, NDArray
 from pricing.models.gaussian import decay_integral, linear_recursion
 from pricing.models.seasonality import Seasonality
 from pricing.models.simulation import PathModel, steps_of
+
+ARRIVAL_ROUND = 16
+"""Jump arrivals drawn per path at a time."""
 
 
 @dataclass(frozen=True)
@@ -83,30 +87,45 @@ class JumpOU(PathModel):
         scale = self.vol * np.sqrt(decay_integral(2.0 * self.kappa, steps))
         state = np.empty((2, *normals.shape[1:]))
         state[0] = linear_recursion(self.x0, decay, np.zeros_like(steps), scale, normals[0])
-        self._arrivals(steps, rng, out=state[1])
+        self._arrivals(times, rng, out=state[1])
         ones = np.ones_like(steps)
         linear_recursion(self.y0, np.exp(-self.jump_reversion * steps), np.zeros_like(steps), ones, state[1])
         return state
 
     def _arrivals(
-        self, steps: NDArray[np.float64], rng: np.random.Generator, out: NDArray[np.float64]
+        self, times: NDArray[np.float64], rng: np.random.Generator, out: NDArray[np.float64]
     ) -> None:
         """Write into ``out`` (steps, paths) the sum of each step's jumps, decayed to the step's end.
 
-        Drawn step by step, so the temporary jump arrays stay of the order of one step's jumps.
+        Each path's jumps are one realisation of the compound Poisson process on [0, infinity),
+        drawn ARRIVAL_ROUND arrivals at a time (exponential gaps of mean 1 / lambda, exponential
+        sizes of mean ``jump_mean``) until every path has passed the last time; the grid only
+        decides which step each jump lands in. So the jumps do not depend on the grid: revaluing
+        with every time moved (theta) or with other parameters meets the same jumps (common random
+        numbers), and only a jump near a grid point can change steps.
         """
         n_paths = out.shape[1]
         out[:] = 0.0
-        for i, d in enumerate(steps):
-            counts = rng.poisson(self.jump_rate * d, n_paths)
-            hit = np.flatnonzero(counts)
-            if hit.size == 0:
-                continue
-            owner = np.repeat(hit, counts[hit])
-            decayed = rng.exponential(self.jump_mean, owner.size) * np.exp(
-                -self.jump_reversion * d * rng.random(owner.size)
-            )
-            out[i] = np.bincount(owner, weights=decayed, minlength=n_paths)
+        if self.jump_rate == 0.0:
+            return
+        horizon = times[-1]
+        flat_out = out.reshape(-1)  # a view: ``out`` is a contiguous row of the state
+        clock = np.zeros(n_paths)
+        owners = np.arange(n_paths)
+        while True:
+            gaps = rng.standard_exponential((n_paths, ARRIVAL_ROUND))
+            sizes = rng.standard_exponential((n_paths, ARRIVAL_ROUND))
+            arrivals = clock[:, None] + np.cumsum(gaps, axis=1) / self.jump_rate
+            clock = arrivals[:, -1]
+            inside = arrivals <= horizon
+            if np.any(inside):
+                when = arrivals[inside]
+                step = np.searchsorted(times, when, side="left")
+                decayed = self.jump_mean * sizes[inside] * np.exp(-self.jump_reversion * (times[step] - when))
+                flat = step * n_paths + np.broadcast_to(owners[:, None], inside.shape)[inside]
+                np.add.at(flat_out, flat, decayed)
+            if np.all(clock > horizon):
+                return
 
     def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
         log_spot = state[0] + state[1]

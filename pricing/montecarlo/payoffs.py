@@ -1,17 +1,29 @@
 """Discounted payoffs of the path-dependent instruments and the control variates that go with them.
 
 Each instrument becomes a ``Payoff``: the dates the model must be simulated on, the discounted
-payoff per path, and controls with known means (used when variance reduction is on):
+sample per path, controls with known means, and an exact ``offset`` added to the sample's mean.
 
-- forward: Y = e^(-r T) (mean_i S(t_i) - K); control e^(-r T) mean_i S(t_i), mean e^(-r T) mean_i
-  F(0, t_i) -- Y is then estimated exactly.
-- european: Y = e^(-r tau) (U - K)^+ (or put), U = S(tau), F(tau, T) or mean_i F(tau, t_i) from the
-  simulated state; control e^(-r tau) U with mean e^(-r tau) F(0, .) (martingale property).
-- asian: Y = e^(-r T) (A - K)^+, A the arithmetic or geometric average of S. Controls: the discounted
-  arithmetic average (mean from the forwards) and, on log-Gaussian models, the geometric-average
-  option, whose exact value is e^(-r T) Black(F_G, K, v_G) with ln G ~ N(m_G, v_G),
+Options are simulated on their bounded side. A call is valued as the put of the same strike plus
+the exact discounted forward minus strike (put-call parity, exact because E[U] is known in closed
+form): the put's payoff lies in [0, K], so its sample mean and standard error are trustworthy at any
+volatility, and calls and puts from the same paths satisfy parity exactly. A call simulated directly
+is as heavy-tailed as the spot, and at a large log-variance its paths never reach the region that
+carries its value (``pricing.montecarlo.tails``).
+
+- forward: e^(-r T) (mean_i F(0, t_i) - K) exactly when control variates are on (the payoff is its
+  own control); otherwise Y = e^(-r T) (mean_i S(t_i) - K), refused where its tail is not sampled.
+- european: put e^(-r tau) (K - U)^+, U = S(tau), F(tau, T) or mean_i F(tau, t_i) from the simulated
+  state (call: + e^(-r tau) (E U - K)); control e^(-r tau) U with mean e^(-r tau) F(0, .).
+- asian: put on A, the arithmetic or geometric average of S (call: + e^(-r T) (E A - K)); controls
+  the discounted arithmetic average (mean from the forwards) and, on log-Gaussian models, the
+  geometric-average put, whose exact value is e^(-r T) Black(F_G, K, v_G) with ln G ~ N(m_G, v_G),
   m_G = mean_i E[ln S(t_i)], v_G = sum_ij Cov(ln S(t_i), ln S(t_j)) / n^2, F_G = e^(m_G + v_G / 2).
-- cap: Y = mean_i e^(-r t_i) (S(t_i) - K)^+; control mean_i e^(-r t_i) S(t_i) with its known mean.
+  A geometric call under jump_ou (no closed-form E G) is simulated directly, if its tail allows.
+- cap: floorlets mean_i e^(-r t_i) (K - S(t_i))^+ (cap: + mean_i e^(-r t_i) (F(0, t_i) - K));
+  control mean_i e^(-r t_i) S(t_i) with its known mean.
+
+The linear controls (U, the average, the spots) are unbounded: they are used only where their tail
+is sampled, and their coefficients come from a pilot sample (``pricing.montecarlo.estimator``).
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from pricing.instruments import (
 )
 from pricing.models import GBM, ArithmeticOU, Model, Schwartz1F, SchwartzSmith
 from pricing.models.gaussian import average_variance
+from pricing.montecarlo.tails import relative_second_moment, require_sampled_tail, spot_moment, tail_sampled
 
 PathInstrument = Forward | European | Asian | Cap
 
@@ -59,12 +72,23 @@ Sample = Callable[[Paths], NDArray[np.float64]]
 
 @dataclass(frozen=True)
 class Payoff:
-    """What to simulate (``times``), what to average (``sample``), and controls with their means."""
+    """What to simulate (``times``), what to average (``sample``), controls with their means, and the
+    exact part of the value (``offset``) that the sample's mean is added to."""
 
     times: NDArray[np.float64]
     sample: Sample
     controls: tuple[Sample, ...] = ()
     control_means: tuple[float, ...] = ()
+    offset: float = 0.0
+    ranges: tuple[float, ...] = ()
+    """Width of the range of the sample and of each control (inf where unbounded); empty: all
+    unbounded. Bounds the error a few rare paths can hide (``pricing.montecarlo.estimator``)."""
+
+    def widths(self) -> NDArray[np.float64]:
+        """(1 + k,) range widths of the sample and the controls."""
+        if self.ranges:
+            return np.asarray(self.ranges, dtype=float)
+        return np.full(1 + len(self.controls), np.inf)
 
 
 def intrinsic(kind: OptionKind, underlying: NDArray[np.float64], strike: float) -> NDArray[np.float64]:
@@ -72,39 +96,69 @@ def intrinsic(kind: OptionKind, underlying: NDArray[np.float64], strike: float) 
     return np.maximum(underlying - strike if kind == "call" else strike - underlying, 0.0)
 
 
-def payoff_for(model: Model, instrument: PathInstrument, rate: float, with_controls: bool) -> Payoff:
-    """The payoff, simulation dates and (if ``with_controls``) control variates of ``instrument``."""
+def _parity(kind: OptionKind, mean: float, strike: float) -> float:
+    """What a call adds to the put of the same strike: its discounted forward minus strike."""
+    return mean - strike if kind == "call" else 0.0
+
+
+def payoff_for(
+    model: Model, instrument: PathInstrument, rate: float, with_controls: bool, paths: int
+) -> Payoff:
+    """The payoff, simulation dates, controls (if ``with_controls``) and exact offset of
+    ``instrument`` valued with ``paths`` paths; NotComputableError when an unbounded payoff's tail cannot be
+    sampled with that many."""
     match instrument:
         case Forward():
-            payoff = _forward(model, instrument, rate)
+            return _forward(model, instrument, rate, with_controls, paths)
         case European():
-            payoff = _european(model, instrument, rate)
+            return _european(model, instrument, rate, with_controls, paths)
         case Asian():
-            payoff = _asian(model, instrument, rate, with_controls)
+            return _asian(model, instrument, rate, with_controls, paths)
         case Cap():
-            payoff = _cap(model, instrument, rate)
+            return _cap(model, instrument, rate, with_controls, paths)
         case _:
             raise TypeError(f"Monte Carlo does not price {type(instrument).__name__}")
-    if with_controls:
-        return payoff
-    return Payoff(payoff.times, payoff.sample)
 
 
-def _forward(model: Model, instrument: Forward, rate: float) -> Payoff:
+def _linear(
+    with_controls: bool, v_eff: float, paths: int, control: Sample, mean: float
+) -> tuple[tuple[Sample, ...], tuple[float, ...]]:
+    """A linear (unbounded) control, kept only when asked for and its tail is sampled."""
+    if with_controls and tail_sampled(v_eff, paths):
+        return (control,), (mean,)
+    return (), ()
+
+
+def _put_width(model: Model, discounted_strike: float) -> float:
+    """The range width of a put paying at most the (discounted) strike: infinite under the normal
+    model, whose prices are unbounded below."""
+    return np.inf if isinstance(model, ArithmeticOU) else max(discounted_strike, 0.0)
+
+
+def _widths(first: float, controls: tuple[Sample, ...], *bounded: float) -> tuple[float, ...]:
+    """Ranges of the sample and its controls: the linear controls (first) are unbounded."""
+    return (first, *([np.inf] * (len(controls) - len(bounded))), *bounded)
+
+
+def _forward(model: Model, instrument: Forward, rate: float, with_controls: bool, paths: int) -> Payoff:
     times = np.asarray(instrument.fixings, dtype=float)
     discount = np.exp(-rate * instrument.payment)
-    level = float(np.mean(model.forward(times)))
+    exact = float(discount * (np.mean(model.forward(times)) - instrument.strike))
+    if with_controls:  # the payoff is its own control: Y - C is the constant -e^(-rT) K
 
-    def average(paths: Paths) -> NDArray[np.float64]:
-        return discount * paths.spots.mean(axis=0)
+        def nothing(paths: Paths) -> NDArray[np.float64]:
+            return np.zeros(paths.state.shape[-1])
+
+        return Payoff(times, nothing, offset=exact, ranges=(0.0,))
+    require_sampled_tail(spot_moment(model, times), paths, "a forward without control variates")
 
     def sample(paths: Paths) -> NDArray[np.float64]:
-        return average(paths) - discount * instrument.strike
+        return discount * (paths.spots.mean(axis=0) - instrument.strike)
 
-    return Payoff(times, sample, (average,), (discount * level,))
+    return Payoff(times, sample)
 
 
-def _european(model: Model, instrument: European, rate: float) -> Payoff:
+def _european(model: Model, instrument: European, rate: float, with_controls: bool, paths: int) -> Payoff:
     tau = instrument.expiry
     discount = np.exp(-rate * tau)
     underlying = instrument.underlying
@@ -123,14 +177,18 @@ def _european(model: Model, instrument: European, rate: float) -> Payoff:
             return discount * paths.spots[-1]
         return discount * model.conditional_forward(tau, paths.state[:, -1], maturities).mean(axis=0)
 
-    def sample(paths: Paths) -> NDArray[np.float64]:
-        return intrinsic(instrument.kind, value(paths), discount * instrument.strike)
+    def put(paths: Paths) -> NDArray[np.float64]:
+        return intrinsic("put", value(paths), discount * instrument.strike)
 
     mean = discount * float(np.mean(model.forward(maturities)))
-    return Payoff(np.array([tau]), sample, (value,), (mean,))
+    v_eff = relative_second_moment(model, tau, maturities)
+    controls, means = _linear(with_controls, v_eff, paths, value, mean)
+    offset = _parity(instrument.kind, mean, discount * instrument.strike)
+    ranges = _widths(_put_width(model, discount * instrument.strike), controls)
+    return Payoff(np.array([tau]), put, controls, means, offset, ranges)
 
 
-def _asian(model: Model, instrument: Asian, rate: float, with_controls: bool) -> Payoff:
+def _asian(model: Model, instrument: Asian, rate: float, with_controls: bool, paths: int) -> Payoff:
     times = np.asarray(instrument.fixings, dtype=float)
     discount = np.exp(-rate * instrument.payment)
     kind, strike = instrument.kind, instrument.strike
@@ -140,36 +198,57 @@ def _asian(model: Model, instrument: Asian, rate: float, with_controls: bool) ->
     def arithmetic(paths: Paths) -> NDArray[np.float64]:
         return discount * paths.spots.mean(axis=0)
 
-    def geometric_option(paths: Paths) -> NDArray[np.float64]:
-        return discount * intrinsic(kind, np.exp(np.log(paths.spots).mean(axis=0)), strike)
+    def geometric(paths: Paths) -> NDArray[np.float64]:
+        return np.exp(np.log(paths.spots).mean(axis=0))
 
-    def arithmetic_option(paths: Paths) -> NDArray[np.float64]:
-        return intrinsic(kind, arithmetic(paths), discount * strike)
+    def geometric_put(paths: Paths) -> NDArray[np.float64]:
+        return discount * intrinsic("put", geometric(paths), strike)
 
-    sample = arithmetic_option if instrument.average == "arithmetic" else geometric_option
-    controls: list[Sample] = [arithmetic]
-    means = [discount * float(np.mean(model.forward(times)))]
-    if with_controls and isinstance(model, GBM | Schwartz1F | SchwartzSmith):  # O(n^2) in the fixings
-        log_mean = float(np.mean(model.log_mean(times)))
-        log_variance = average_variance(model.log_covariance, times)
-        geometric_forward = np.exp(log_mean + 0.5 * log_variance)
-        controls.append(geometric_option)
-        means.append(discount * float(black(kind, geometric_forward, strike, log_variance)))
-    return Payoff(times, sample, tuple(controls), tuple(means))
+    def geometric_call(paths: Paths) -> NDArray[np.float64]:
+        return discount * intrinsic("call", geometric(paths), strike)
+
+    def arithmetic_put(paths: Paths) -> NDArray[np.float64]:
+        return intrinsic("put", arithmetic(paths), discount * strike)
+
+    v_eff = spot_moment(model, times)
+    mean = discount * float(np.mean(model.forward(times)))
+    controls, means = _linear(with_controls, v_eff, paths, arithmetic, mean)
+    width = _put_width(model, discount * strike)
+    parity = _parity(kind, mean, discount * strike)
+    if not isinstance(model, GBM | Schwartz1F | SchwartzSmith):  # no closed form for the geometric average
+        if instrument.average == "arithmetic":
+            return Payoff(times, arithmetic_put, controls, means, parity, _widths(width, controls))
+        if kind == "put":
+            return Payoff(times, geometric_put, controls, means, 0.0, _widths(width, controls))
+        require_sampled_tail(v_eff, paths, "a geometric-average call")
+        return Payoff(times, geometric_call, controls, means)
+    log_mean = float(np.mean(model.log_mean(times)))
+    log_variance = average_variance(model.log_covariance, times)  # O(n^2) in the fixings
+    geometric_forward = discount * float(np.exp(log_mean + 0.5 * log_variance))
+    geometric_put_value = discount * float(black("put", geometric_forward / discount, strike, log_variance))
+    if instrument.average == "geometric":  # with controls, the put is its own control: exact
+        offset = _parity(kind, geometric_forward, discount * strike)
+        if not with_controls:
+            return Payoff(times, geometric_put, offset=offset, ranges=(width,))
+        return Payoff(times, geometric_put, (geometric_put,), (geometric_put_value,), offset, (width, width))
+    if with_controls:
+        controls, means = (*controls, geometric_put), (*means, geometric_put_value)
+        return Payoff(times, arithmetic_put, controls, means, parity, _widths(width, controls, width))
+    return Payoff(times, arithmetic_put, controls, means, parity, _widths(width, controls))
 
 
-def _cap(model: Model, instrument: Cap, rate: float) -> Payoff:
+def _cap(model: Model, instrument: Cap, rate: float, with_controls: bool, paths: int) -> Payoff:
     times = np.asarray(instrument.fixings, dtype=float)
     discounts = np.exp(-rate * times)
 
     def discounted_spots(paths: Paths) -> NDArray[np.float64]:
         return np.einsum("i,ij->j", discounts, paths.spots) / times.size
 
-    def sample(paths: Paths) -> NDArray[np.float64]:
-        return (
-            np.einsum("i,ij->j", discounts, intrinsic(instrument.kind, paths.spots, instrument.strike))
-            / times.size
-        )
+    def floor(paths: Paths) -> NDArray[np.float64]:
+        return np.einsum("i,ij->j", discounts, intrinsic("put", paths.spots, instrument.strike)) / times.size
 
     mean = float(discounts @ model.forward(times)) / times.size
-    return Payoff(times, sample, (discounted_spots,), (mean,))
+    controls, means = _linear(with_controls, spot_moment(model, times), paths, discounted_spots, mean)
+    offset = _parity(instrument.kind, mean, float(np.mean(discounts)) * instrument.strike)
+    ranges = _widths(_put_width(model, float(np.max(discounts)) * instrument.strike), controls)
+    return Payoff(times, floor, controls, means, offset, ranges)

@@ -1,8 +1,10 @@
 """Sources of the standard normals that drive the models, delivered in bounded chunks.
 
 - ``pseudo``: independent normals from numpy's PCG64 generator; each path (or antithetic pair) is one
-  independent sample, so the standard error comes from the sample variance.
-- ``sobol``: randomised quasi-Monte Carlo. ``SOBOL_REPLICATES`` independent scramblings (Owen-type
+  independent sample, so the standard error comes from the sample variance. The paths are still
+  grouped into ``REPLICATES`` consecutive batches, whose means pair up across bumped revaluations
+  (the Greeks' standard errors).
+- ``sobol``: randomised quasi-Monte Carlo. ``REPLICATES`` independent scramblings (Owen-type
   linear matrix scrambling plus a digital shift, scipy.stats.qmc.Sobol) of the same power-of-two
   point set; the points go through the inverse normal CDF and a Brownian bridge per factor
   (coordinates interleaved across factors: coordinate k * n_factors + f is bridge step k of factor
@@ -26,9 +28,11 @@ from scipy.special import ndtri
 from scipy.stats import qmc
 
 from pricing.montecarlo.bridge import BrownianBridge
+from pricing.request import NotComputableError
 
-SOBOL_REPLICATES = 16
-"""Independent scramblings behind a Sobol estimate (15 degrees of freedom for its standard error)."""
+REPLICATES = 16
+"""Independent scramblings behind a Sobol estimate (15 degrees of freedom for its standard error), and
+the number of batches pseudo-random paths are grouped into."""
 SOBOL_MAX_DIMENSION = 21201
 """The largest dimension (steps x factors) of scipy's Sobol direction numbers."""
 CHUNK_PATH_STEPS = 1 << 22
@@ -62,34 +66,47 @@ class SamplingPlan:
 
 
 def plan_sampling(sampler: str, paths: int, path_steps: int, mirrored: bool) -> SamplingPlan:
-    """Split ``paths`` simulated paths into replicates and chunks.
+    """Split ``paths`` simulated paths into REPLICATES replicates and chunks.
 
     Sobol replicates hold a power of two of points (the nearest to paths / replicates in log scale),
-    so the number of simulated paths can differ from the request; the result reports the true count.
+    pseudo-random ones paths / replicates rounded up, so the number of simulated paths can differ
+    from the request; the result reports the true count.
     """
     copies = 2 if mirrored else 1
     base = max(2, -(-paths // copies))  # two independent samples at least, for a standard error
     chunk_cap = max(1, CHUNK_PATH_STEPS // (copies * max(path_steps, 1)))
     if sampler == "pseudo":
-        return SamplingPlan(1, base, min(base, chunk_cap))
-    per_replicate = 1 << max(0, round(np.log2(max(base / SOBOL_REPLICATES, 1.0))))
-    cap = 1 << int(np.log2(chunk_cap))
+        per_replicate = -(-base // REPLICATES)
+        cap = chunk_cap
+    else:
+        per_replicate = 1 << max(0, round(np.log2(max(base / REPLICATES, 1.0))))
+        cap = 1 << int(np.log2(chunk_cap))
     if per_replicate >= cap:
-        return SamplingPlan(SOBOL_REPLICATES, per_replicate, cap)
-    return SamplingPlan(
-        SOBOL_REPLICATES, per_replicate, per_replicate * min(SOBOL_REPLICATES, cap // per_replicate)
-    )
+        return SamplingPlan(REPLICATES, per_replicate, cap)
+    return SamplingPlan(REPLICATES, per_replicate, per_replicate * min(REPLICATES, cap // per_replicate))
 
 
 def pseudo_batches(
     plan: SamplingPlan, n_factors: int, steps: int, rng: np.random.Generator
 ) -> Iterator[Batch]:
-    """Independent normals, ``plan.chunk`` paths at a time."""
-    remaining = plan.base_paths
-    while remaining > 0:
-        size = min(plan.chunk, remaining)
-        yield Batch(0, 1, rng.standard_normal((n_factors, steps, size)))
-        remaining -= size
+    """Independent normals, ``plan.chunk`` paths at a time, in replicate order.
+
+    Drawn path by path (each path's normals consecutive in the stream), so the paths do not depend
+    on the chunk size.
+    """
+
+    def draw(size: int) -> NDArray[np.float64]:
+        return np.ascontiguousarray(rng.standard_normal((size, n_factors, steps)).transpose(1, 2, 0))
+
+    if plan.chunk <= plan.per_replicate:
+        for replicate in range(plan.replicates):
+            for start in range(0, plan.per_replicate, plan.chunk):
+                yield Batch(replicate, 1, draw(min(plan.chunk, plan.per_replicate - start)))
+        return
+    group = plan.chunk // plan.per_replicate
+    for first in range(0, plan.replicates, group):
+        count = min(group, plan.replicates - first)
+        yield Batch(first, count, draw(count * plan.per_replicate))
 
 
 def sobol_batches(
@@ -99,9 +116,10 @@ def sobol_batches(
     steps = times.size
     dimension = steps * n_factors
     if dimension > SOBOL_MAX_DIMENSION:
-        raise ValueError(
-            f"sampler 'sobol' supports at most {SOBOL_MAX_DIMENSION} dimensions (time steps x factors), "
-            f"this simulation needs {dimension}: use sampler 'pseudo'"
+        raise NotComputableError(
+            "mc.sampler",
+            f'"sobol" supports at most {SOBOL_MAX_DIMENSION} dimensions (time steps x factors), '
+            f'this simulation needs {dimension}: use "pseudo" or fewer steps',
         )
     bridge = BrownianBridge(times)
     engines = [
@@ -124,7 +142,6 @@ def sobol_batches(
         return
     group = plan.chunk // plan.per_replicate
     for first in range(0, plan.replicates, group):
-        points = np.concatenate(
-            [engine.random(plan.per_replicate) for engine in engines[first : first + group]]
-        )
-        yield Batch(first, group, normals(points))
+        chosen = engines[first : first + group]
+        points = np.concatenate([engine.random(plan.per_replicate) for engine in chosen])
+        yield Batch(first, len(chosen), normals(points))

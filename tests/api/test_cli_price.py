@@ -68,3 +68,22 @@ def test_bad_request_exits_2_with_the_field(runner: CliRunner, text: str, messag
     assert result.stdout == ""
     assert result.stderr.startswith(message)
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_request_that_cannot_be_valued_exits_2_without_a_traceback(runner: CliRunner) -> None:
+    """A Sobol grid beyond its dimension used to end in a traceback."""
+    request = {**REQUEST, "method": "mc", "mc": {"paths": 64, "steps_per_year": 30000}}
+    result = runner.invoke(main, ["price", "-"], input=json.dumps(request))
+    assert result.exit_code == 2
+    assert result.stderr.startswith('error: mc.sampler: "sobol" supports at most')
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_the_table_shows_the_interval_and_the_greeks_errors(runner: CliRunner) -> None:
+    request = {**REQUEST, "method": "mc", "greeks": True, "mc": {"paths": 4096}}
+    result = runner.invoke(main, ["price", "--pretty", "-"], input=json.dumps(request))
+    assert result.exit_code == 0, result.output
+    rows = dict(line.split(maxsplit=1) for line in result.stdout.splitlines())
+    low, high = (float(x) for x in rows["95%"].split(" .. "))
+    assert low < float(rows["value"]) < high
+    assert " +/- " in rows["delta"]

@@ -473,6 +473,36 @@ def test_price_validation_names_the_field(market: Market, request_body: dict[str
     assert problem["errors"][0]["field"].startswith(field)
 
 
+@pytest.mark.parametrize(
+    ("request_body", "field"),
+    [
+        (  # an unbounded payoff whose tail Monte Carlo cannot sample (log-variance 50)
+            {
+                "model": {"type": "gbm", "spot": 2.0, "vol": 5.0},
+                "instrument": {"type": "bermudan", "kind": "call", "strike": 2.0, "exercise": [1.0, 2.0]},
+            },
+            "model",
+        ),
+        (  # a Sobol grid beyond its dimension
+            {
+                "model": PRICE_REQUEST["model"],
+                "instrument": {**PRICE_REQUEST["instrument"], "expiry": 1.0},
+                "method": "mc",
+                "mc": {"paths": 64, "steps_per_year": 30000},
+            },
+            "mc.sampler",
+        ),
+    ],
+)
+def test_price_refuses_what_it_cannot_value_with_422(
+    market: Market, request_body: dict[str, Any], field: str
+) -> None:
+    problem = assert_problem(
+        market.call("POST", "/v1/price", "trader", json=request_body), 422, "not_computable"
+    )
+    assert problem["errors"][0]["field"] == field
+
+
 def test_price_rejects_non_json_numbers(market: Market) -> None:
     body = b'{"model": {"type": "gbm", "spot": NaN}}'
     response = market.call(

@@ -195,7 +195,7 @@ def test_one_factor_basket_with_mixed_loadings() -> None:
     c = np.array([0.8, 1.1, 0.5])
     b = np.array([0.9, -0.4, 0.2])
     for strike in (0.5, 2.0, 2.6, 4.0):
-        assert basket.basket_call(c, b[:, None], strike) == pytest.approx(
+        assert basket.basket_option("call", c, b[:, None], strike) == pytest.approx(
             _integrated_call(c, b, strike), abs=1e-10
         )
 
@@ -210,7 +210,9 @@ def test_one_factor_basket_property(c: list[float], b: list[float], strike: floa
     """Any weights, loadings of any signs and strike: equal to the split quadrature."""
     weights, loadings = np.array(c), np.array(b[: len(c)])
     expected = _integrated_call(weights, loadings, strike)
-    assert basket.basket_call(weights, loadings[:, None], strike) == pytest.approx(expected, abs=1e-10)
+    assert basket.basket_option("call", weights, loadings[:, None], strike) == pytest.approx(
+        expected, abs=1e-10
+    )
 
 
 def test_two_factor_quadrature_has_converged(monkeypatch: pytest.MonkeyPatch) -> None:

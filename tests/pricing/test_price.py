@@ -34,7 +34,17 @@ FAST_MC = {"paths": 4096, "seed": 7}
 
 def test_result_contract() -> None:
     result = price({"model": GBM, "instrument": EUROPEAN, "rate": 0.05})
-    assert set(result) == {"value", "std_error", "method", "paths", "forward", "greeks", "elapsed_ms"}
+    assert set(result) == {
+        "value",
+        "std_error",
+        "interval",
+        "method",
+        "paths",
+        "forward",
+        "greeks",
+        "greeks_std_error",
+        "elapsed_ms",
+    }
     assert result["method"] == "analytic"
     assert result["std_error"] is None
     assert result["paths"] is None
