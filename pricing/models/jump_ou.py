@@ -115,7 +115,8 @@ class JumpOU(PathModel):
         while True:
             gaps = rng.standard_exponential((n_paths, ARRIVAL_ROUND))
             sizes = rng.standard_exponential((n_paths, ARRIVAL_ROUND))
-            arrivals = clock[:, None] + np.cumsum(gaps, axis=1) / self.jump_rate
+            with np.errstate(over="ignore"):  # a vanishing rate: arrivals at infinity
+                arrivals = clock[:, None] + np.cumsum(gaps, axis=1) / self.jump_rate
             clock = arrivals[:, -1]
             inside = arrivals <= horizon
             if np.any(inside):
