@@ -35,6 +35,8 @@ from pricing.models.simulation import PathModel, steps_of
 
 ARRIVAL_ROUND = 16
 """Jump arrivals drawn per path at a time."""
+ARRIVAL_BLOCK = 1 << 16
+"""Paths whose jumps are drawn together (bounds the memory of a round)."""
 
 
 @dataclass(frozen=True)
@@ -109,24 +111,25 @@ class JumpOU(PathModel):
         if self.jump_rate == 0.0:
             return
         horizon = times[-1]
-        flat_out = out.reshape(-1)  # a view: ``out`` is a contiguous row of the state
-        clock = np.zeros(n_paths)
-        owners = np.arange(n_paths)
-        while True:
-            gaps = rng.standard_exponential((n_paths, ARRIVAL_ROUND))
-            sizes = rng.standard_exponential((n_paths, ARRIVAL_ROUND))
-            with np.errstate(over="ignore"):  # a vanishing rate: arrivals at infinity
-                arrivals = clock[:, None] + np.cumsum(gaps, axis=1) / self.jump_rate
-            clock = arrivals[:, -1]
-            inside = arrivals <= horizon
-            if np.any(inside):
-                when = arrivals[inside]
-                step = np.searchsorted(times, when, side="left")
-                decayed = self.jump_mean * sizes[inside] * np.exp(-self.jump_reversion * (times[step] - when))
-                flat = step * n_paths + np.broadcast_to(owners[:, None], inside.shape)[inside]
-                np.add.at(flat_out, flat, decayed)
-            if np.all(clock > horizon):
-                return
+        for first in range(0, n_paths, ARRIVAL_BLOCK):  # bounded memory: a block of paths at a time
+            block = out[:, first : first + ARRIVAL_BLOCK]
+            width = block.shape[1]
+            clock = np.zeros(width)
+            owners = np.broadcast_to(np.arange(width)[:, None], (width, ARRIVAL_ROUND))
+            while True:
+                gaps = rng.standard_exponential((width, ARRIVAL_ROUND))
+                sizes = rng.standard_exponential((width, ARRIVAL_ROUND))
+                with np.errstate(over="ignore"):  # a vanishing rate: arrivals at infinity
+                    arrivals = clock[:, None] + np.cumsum(gaps, axis=1) / self.jump_rate
+                clock = arrivals[:, -1]
+                inside = arrivals <= horizon
+                if np.any(inside):
+                    when = arrivals[inside]
+                    step = np.searchsorted(times, when, side="left")
+                    decay = np.exp(-self.jump_reversion * (times[step] - when))
+                    np.add.at(block, (step, owners[inside]), self.jump_mean * sizes[inside] * decay)
+                if np.all(clock > horizon):
+                    break
 
     def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:
         log_spot = state[0] + state[1]
