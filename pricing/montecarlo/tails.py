@@ -72,8 +72,25 @@ def relative_second_moment(model: Model, tau: float, maturities: ArrayLike) -> f
 
 
 def spot_moment(model: Model, times: ArrayLike) -> float:
-    """The largest v_eff of the spot over ``times``."""
-    return max(relative_second_moment(model, float(t), [float(t)]) for t in np.atleast_1d(times))
+    """The largest v_eff of the spot S(t) = F(t, t) over ``times`` (vectorised over the times)."""
+    t = np.atleast_1d(np.asarray(times, dtype=float))
+    state = gaussian_state(model)
+    if state is not None:
+        return float(np.max(state.covariance(t).sum(axis=(1, 2)))) if state.lognormal else 0.0
+    assert isinstance(model, JumpOU)
+    diffusion = model.vol**2 * decay_integral(2.0 * model.kappa, t)
+    if model.jump_rate == 0.0:
+        return float(np.max(diffusion))
+    eta = 1.0 / model.jump_mean
+    if eta <= 2.0:
+        return math.inf
+    beta = model.jump_reversion
+    reach = beta * decay_integral(beta, t)
+
+    def log_mgf(a: float) -> np.ndarray:
+        return model.jump_rate / beta * np.log1p(a * reach / (eta - a))
+
+    return float(np.max(diffusion + log_mgf(2.0) - 2.0 * log_mgf(1.0)))
 
 
 def tail_sampled(v_eff: float, paths: int) -> bool:
