@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -155,6 +156,12 @@ class HedgePlan:
     days: tuple[datetime, ...]
     day_usage: dict[str, NDArray[np.float64]]
     """Usage quantiles per product and day (rows q10, q50, q90, mean), for the report's forecast plot."""
+
+    def save(self, out: str | Path) -> Path:
+        """Write plan.json, the figures (forecast, hedge by window, bills) and report.html into ``out``."""
+        from pricing.hedging.report import save_plan
+
+        return save_plan(self, Path(out))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (instants as ISO strings, money in USD floats)."""

@@ -1,0 +1,202 @@
+"""``flopex hedge plan|report``: the buyer's desk from the command line (see docs/hedging.md)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group("hedge")
+def command() -> None:
+    """Plan a hedge of a compute-usage forecast, or measure the planner on real price history."""
+
+
+@command.command("plan")
+@click.argument("forecast", type=click.Path(dir_okay=False))
+@click.option(
+    "--market",
+    "market_file",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Market snapshot JSON: valuation, a model per product, listed instruments with asks.",
+)
+@click.option(
+    "--list-series",
+    is_flag=True,
+    help="Also list month/week/day forwards and month caps priced off each product's model.",
+)
+@click.option(
+    "--half-spread", default=0.005, show_default=True, help="Relative half-spread of --list-series asks."
+)
+@click.option("--valuation", default=None, help="Valuation instant (ISO 8601, UTC); default: the snapshot's.")
+@click.option("--objective", type=click.Choice(["variance", "cvar"]), default="variance", show_default=True)
+@click.option("--alpha", default=0.95, show_default=True, help="CVaR level.")
+@click.option("--budget", type=float, default=None, help="Most USD of option premium plus margin.")
+@click.option("--scenarios", default=2000, show_default=True, help="Monte Carlo scenarios for the optimiser.")
+@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--out", type=click.Path(file_okay=False), default=None, help="Write plan.json, plots, report.html."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan_command(
+    forecast: str,
+    market_file: str,
+    list_series: bool,
+    half_spread: float,
+    valuation: str | None,
+    objective: str,
+    alpha: float,
+    budget: float | None,
+    scenarios: int,
+    seed: int,
+    out: str | None,
+    as_json: bool,
+) -> None:
+    """Plan the hedge of FORECAST (CSV or JSON usage) against a market snapshot."""
+    from api.cli import UserError
+    from pricing.hedging import HedgeInputError, PlanningError, PlanSettings, build_market, parse_market, plan
+    from pricing.hedging.errors import instant
+    from pricing.hedging.forecast import read_forecast
+    from pricing.hedging.listing import standard_series
+    from pricing.request import RequestError
+
+    try:
+        usage = read_forecast(forecast)
+        moment = instant(valuation, "--valuation") if valuation else None
+        snapshot = parse_market(_json(market_file), "market", moment)
+        if list_series:
+            specs = _json(market_file)["models"]
+            extra = tuple(
+                item
+                for product in usage.products
+                if product in snapshot.models
+                for item in standard_series(
+                    product,
+                    snapshot.model(product),
+                    specs[product],
+                    snapshot.valuation,
+                    usage.end,
+                    half_spread=half_spread,
+                )
+            )
+            snapshot = build_market(snapshot.valuation, snapshot.models, snapshot.instruments + extra)
+        settings = PlanSettings(
+            objective=objective,
+            alpha=alpha,
+            budget=budget,
+            scenarios=scenarios,  # type: ignore[arg-type]
+            evaluation_scenarios=2 * scenarios,
+            seed=seed,
+        )
+        result = plan(usage, snapshot, settings)
+    except (HedgeInputError, RequestError, PlanningError) as exc:
+        raise UserError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_plan(result)
+    if out:
+        click.echo(f"report: {result.save(out) / 'report.html'}")
+
+
+def _json(path: str) -> dict:
+    from api.cli import UserError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def _print_plan(result) -> None:
+    click.echo(f"{'symbol':<24}{'gpus':>6}{'ask':>10}{'fair':>10}{'spread $':>12}{'premium $':>12}")
+    for p in result.positions:
+        click.echo(
+            f"{p.symbol:<24}{p.gpus:>6}{p.ask:>10.4f}{p.fair:>10.4f}{p.spread:>12,.0f}{p.premium:>12,.0f}"
+        )
+    for name in ("unhedged", "hedged"):
+        d = getattr(result, name)
+        click.echo(
+            f"{name:<9} bill: mean {d.mean:,.0f}  sd {d.std:,.0f}  95% {d.q95:,.0f}  CVaR {d.cvar:,.0f}"
+        )
+    c = result.cost
+    click.echo(
+        f"variance reduction {result.variance_reduction:.1%}; hedge cost: spread {c.spread:,.0f}, "
+        f"premium {c.premium:,.0f}, margin {c.margin:,.0f}"
+        + (" (budget binding)" if c.budget_binding else "")
+    )
+
+
+@command.command("report")
+@click.argument("data", type=click.Path(file_okay=False, exists=True))
+@click.option(
+    "--products",
+    default="H100,H200,B200,A100",
+    show_default=True,
+    help="Products, each read from its gpu-price-tracker file in DATA.",
+)
+@click.option("--horizon", default="3d", show_default=True, help="Days hedged after each origin.")
+@click.option("--step", default="1d", show_default=True, help="Time between origins.")
+@click.option("--train", default="3d", show_default=True, help="Trailing prices the model is fitted to.")
+@click.option("--gpus", default=64.0, show_default=True, help="Expected GPUs used every hour.")
+@click.option("--usage-spread", default=0.2, show_default=True, help="10-90% usage band, relative.")
+@click.option("--half-spread", default=0.005, show_default=True, help="Relative half-spread of the forwards.")
+@click.option("--objective", type=click.Choice(["variance", "cvar"]), default="variance", show_default=True)
+@click.option("--scenarios", default=1000, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--max-gap", default="6h", show_default=True, help="Longest gap filled with the last price.")
+@click.option("--out", type=click.Path(file_okay=False), required=True)
+def report_command(
+    data: str,
+    products: str,
+    horizon: str,
+    step: str,
+    train: str,
+    gpus: float,
+    usage_spread: float,
+    half_spread: float,
+    objective: str,
+    scenarios: int,
+    seed: int,
+    max_gap: str,
+    out: str,
+) -> None:
+    """Hedge effectiveness on real history: the planner on rolling origins over the price files in DATA."""
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from api.cli import UserError
+    from pricing.hedging.effectiveness import TRACKER_FILES, StudySettings, origins, run
+    from pricing.series import SeriesError, duration, load_series, resample
+
+    names = [p.strip() for p in products.split(",") if p.strip()]
+    unknown = [p for p in names if p not in TRACKER_FILES]
+    if unknown:
+        raise UserError(f"unknown product {unknown[0]!r}: use {', '.join(TRACKER_FILES)}")
+    settings = StudySettings(
+        horizon=horizon,
+        step=step,
+        train=train,
+        gpus=gpus,
+        usage_spread=usage_spread,
+        half_spread=half_spread,
+        objective=objective,
+        scenarios=scenarios,
+        seed=seed,
+    )  # type: ignore[arg-type]
+    try:
+        prices = {
+            p: resample(load_series(Path(data) / TRACKER_FILES[p]), "1h", max_gap=max_gap) for p in names
+        }
+        total = sum(
+            len(origins(s, duration(horizon), duration(step), duration(train))) for s in prices.values()
+        )
+        with tqdm(total=total, desc="hedge origins", unit="plan", disable=None) as bar:
+            result = run(prices, settings, bar.update)
+    except (SeriesError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    click.echo(result.summary.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    click.echo(f"report: {result.save(out) / 'report.html'}")
