@@ -28,6 +28,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -71,15 +72,15 @@ class UsageForecast:
     def period(self) -> timedelta:
         return timedelta(hours=PERIOD_HOURS[self.resolution])
 
-    @property
+    @cached_property
     def products(self) -> tuple[str, ...]:
         return tuple(sorted({row.product for row in self.rows}))
 
-    @property
+    @cached_property
     def start(self) -> datetime:
         return min(row.start for row in self.rows)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return max(row.start for row in self.rows) + self.period
 

@@ -62,7 +62,12 @@ def solve(
     expected = -payoff.mean(axis=0) / scale  # expected extra bill per GPU (the spread, for fair asks 0)
     x = cp.Variable(m, nonneg=True)
     if objective == "variance":
-        risk = cp.sum_squares(c - (payoff - payoff.mean(axis=0)) / scale @ x) / n
+        centred = (payoff - payoff.mean(axis=0)) / scale
+        if n > m:  # |c - P x|^2 / n = x'(P'P/n)x - 2 (P'c/n)'x + c'c/n: an m x m problem, not n rows
+            gram = centred.T @ centred / n
+            risk = cp.quad_form(x, cp.psd_wrap((gram + gram.T) / 2)) - 2 * (centred.T @ c / n) @ x + c @ c / n
+        else:
+            risk = cp.sum_squares(c - centred @ x) / n
     else:  # the bill itself (less a constant), so the expected cost of the hedge counts in its tail
         t = cp.Variable()
         risk = t + cp.sum(cp.pos(c - payoff / scale @ x - t)) / ((1.0 - alpha) * n)

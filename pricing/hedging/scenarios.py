@@ -90,7 +90,8 @@ def simulate(
     """``n`` joint scenarios (usage and prices) with the cost and per-GPU payoffs of ``instruments``."""
     hours = horizon(forecast, instruments)
     index = {moment: k for k, moment in enumerate(hours)}
-    days = sorted({h.replace(hour=0) for h in hours if forecast.start <= h < forecast.end})
+    first, last = forecast.start, forecast.end
+    days = sorted({h.replace(hour=0) for h in hours if first <= h < last})
     day_index = {day: d for d, day in enumerate(days)}
     day_of = np.array([day_index.get(h.replace(hour=0), -1) for h in hours])
     streams = np.random.SeedSequence(seed).spawn(1 + len(forecast.products))
@@ -101,6 +102,7 @@ def simulate(
     gross = np.zeros((n, len(instruments)))
     day_usage, day_price, day_cost = {}, {}, {}
     inside = day_of >= 0
+    day_starts = np.flatnonzero(np.diff(day_of[inside], prepend=-1))  # the forecast's hours are contiguous
     for product, stream in zip(forecast.products, streams[1:], strict=True):
         rng = np.random.default_rng(stream)
         model = market.model(product)
@@ -121,8 +123,8 @@ def simulate(
             bill = used * prices
             cost[lo:hi] += bill.sum(axis=0)
             anchored[lo:hi] += mean_usage[product] @ prices
-            np.add.at(dprice[:, lo:hi], day_of[inside], prices[inside])
-            np.add.at(dcost[:, lo:hi], day_of[inside], bill[inside])
+            dprice[:, lo:hi] = np.add.reduceat(prices[inside], day_starts, axis=0)
+            dcost[:, lo:hi] = np.add.reduceat(bill[inside], day_starts, axis=0)
             sums = np.vstack([np.zeros((1, hi - lo)), np.cumsum(prices, axis=0)])
             for j in own:
                 item = instruments[j]
@@ -132,9 +134,7 @@ def simulate(
                     item, total, model, state, grid_moments, market.valuation, hours[a:b]
                 )
         day_price[product], day_cost[product] = dprice, dcost
-        dusage = np.zeros((len(days), n))
-        np.add.at(dusage, day_of[inside], usage[product][inside])
-        day_usage[product] = dusage
+        day_usage[product] = np.add.reduceat(usage[product][inside], day_starts, axis=0)
     asks = np.array([item.ask * item.hours for item in instruments])
     payoff = gross - asks[None, :]
     return ScenarioSet(
