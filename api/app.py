@@ -32,6 +32,7 @@ from api.controllers.market_data import MarketDataController
 from api.controllers.orders import OrderController
 from api.controllers.portfolio import PortfolioController
 from api.controllers.pricing import price
+from api.controllers.quote import quote
 from api.controllers.securitization import price_deal
 from api.controllers.system import health
 from api.errors import EXCEPTION_HANDLERS
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             ClearingAdminController,
             price,
             price_deal,
+            quote,
             AccountController,
             ProductController,
             InstrumentController,
