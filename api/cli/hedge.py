@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import click
+
+from api.cli._http import base_url, get_json, url_option
 
 
 @click.group("hedge")
@@ -18,9 +21,15 @@ def command() -> None:
     "--market",
     "market_file",
     type=click.Path(dir_okay=False),
-    required=True,
+    default=None,
     help="Market snapshot JSON: valuation, a model per product, listed instruments with asks.",
 )
+@click.option(
+    "--from-server",
+    is_flag=True,
+    help="Take the snapshot from a running flopex serve (--url): marks' model, offers in the books.",
+)
+@url_option
 @click.option(
     "--list-series",
     is_flag=True,
@@ -41,7 +50,9 @@ def command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def plan_command(
     forecast: str,
-    market_file: str,
+    market_file: str | None,
+    from_server: bool,
+    url: str | None,
     list_series: bool,
     half_spread: float,
     valuation: str | None,
@@ -64,9 +75,14 @@ def plan_command(
     try:
         usage = read_forecast(forecast)
         moment = instant(valuation, "--valuation") if valuation else None
-        snapshot = parse_market(_json(market_file), "market", moment)
+        if from_server == (market_file is not None):
+            raise UserError("give either --market FILE or --from-server")
+        data = (
+            _json(market_file) if market_file else server_snapshot(base_url(url), usage.products, usage.end)
+        )
+        snapshot = parse_market(data, "market", moment)
         if list_series:
-            specs = _json(market_file)["models"]
+            specs = data["models"]
             extra = tuple(
                 item
                 for product in usage.products
@@ -98,6 +114,55 @@ def plan_command(
         _print_plan(result)
     if out:
         click.echo(f"report: {result.save(out) / 'report.html'}")
+
+
+def server_snapshot(base: str, products: tuple[str, ...], end: datetime) -> dict:
+    """A market snapshot (``parse_market`` form) from a running server: each product's model from the
+    mark of its first open forward, and every open instrument delivering before ``end`` that has an
+    offer, at its best ask (depth: that level), with its mark as fair value and, for cash-settled
+    forwards, the margin a long GPU holds."""
+    models: dict[str, dict] = {}
+    instruments: list[dict] = []
+    valuation = None
+    for product in products:
+        listed, cursor = [], None
+        while True:
+            page = get_json(base, "/v1/instruments", product=product, status="open", cursor=cursor, limit=500)
+            listed += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        forwards = [i for i in listed if i["kind"] == "forward"]
+        if not forwards:
+            continue
+        mark = get_json(base, f"/v1/instruments/{forwards[0]['symbol']}/quote")
+        models[product], valuation = mark["model"], valuation or mark["as_of"]
+        as_of = datetime.fromisoformat(mark["as_of"])
+        for item in listed:
+            if not as_of <= datetime.fromisoformat(item["window_start"]) < end:
+                continue
+            asks = get_json(base, f"/v1/instruments/{item['symbol']}/book", depth=1)["asks"]
+            if not asks:
+                continue
+            fair = get_json(base, f"/v1/instruments/{item['symbol']}/quote")["fair_value"]
+            kind = {"forward": "forward", "asian": "asian", "option": "european"}[item["kind"]]
+            cash = kind == "forward" and item["settlement"] == "cash"
+            entry = {
+                "symbol": item["symbol"], "product": product, "kind": kind, "start": item["window_start"],
+                "end": item["window_end"], "ask": float(asks[0][0]), "fair": float(fair),
+                "max_gpus": asks[0][1] * item["lot_gpus"],
+                "margin": float(item["margin_per_lot"]) / item["lot_gpus"] if cash else 0.0,
+            }  # fmt: skip
+            if kind != "forward":
+                entry |= {"option_kind": item["option_kind"], "strike": float(item["strike"])}
+            if kind == "european":
+                entry["expiry"] = item["expiry"]
+            instruments.append(entry)
+    if not models:
+        from api.cli import UserError
+
+        raise UserError(f"the server lists no open forward of {', '.join(products)}")
+    return {"valuation": valuation, "models": models, "instruments": instruments}
 
 
 def _json(path: str) -> dict:
