@@ -79,15 +79,21 @@ def hedge_figure(plan: HedgePlan) -> Figure:
     return fig
 
 
-def bills_figure(plan: HedgePlan) -> Figure:
+def _histograms(unhedged: np.ndarray, hedged: np.ndarray, bins: int, xlabel: str) -> tuple[Figure, plt.Axes]:
+    """Unhedged and hedged samples overlaid on common bins."""
     fig, ax = plt.subplots(figsize=(9, 3.5))
-    both = np.concatenate([plan.bills["unhedged"], plan.bills["hedged"]])
-    bins = np.linspace(both.min(), both.max(), 60)
-    ax.hist(plan.bills["unhedged"], bins=bins, alpha=0.5, color="C3", label="unhedged")
-    ax.hist(plan.bills["hedged"], bins=bins, alpha=0.6, color="C0", label="hedged")
+    both = np.concatenate([unhedged, hedged])
+    edges = np.linspace(both.min(), both.max(), bins)
+    ax.hist(unhedged, bins=edges, alpha=0.5, color="C3", label="unhedged")
+    ax.hist(hedged, bins=edges, alpha=0.6, color="C0", label="hedged")
+    ax.set_xlabel(xlabel)
+    return fig, ax
+
+
+def bills_figure(plan: HedgePlan) -> Figure:
+    fig, ax = _histograms(plan.bills["unhedged"], plan.bills["hedged"], 60, "total compute bill, USD")
     for name, colour in (("unhedged", "C3"), ("hedged", "C0")):
         ax.axvline(getattr(plan, name).cvar, color=colour, ls="--", lw=1, label=f"{name} CVaR")
-    ax.set_xlabel("total compute bill, USD")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -180,12 +186,7 @@ def study_savings(result: Effectiveness) -> Figure:
 def study_surprise(result: Effectiveness) -> Figure:
     o = result.outcomes
     unhedged, hedged = o["unhedged"] - o["expected_unhedged"], o["hedged"] - o["expected_hedged"]
-    fig, ax = plt.subplots(figsize=(9, 3.5))
-    both = np.concatenate([unhedged, hedged])
-    bins = np.linspace(both.min(), both.max(), 30)
-    ax.hist(unhedged, bins=bins, alpha=0.5, color="C3", label="unhedged")
-    ax.hist(hedged, bins=bins, alpha=0.6, color="C0", label="hedged")
-    ax.set_xlabel("realised minus expected bill, USD")
+    fig, ax = _histograms(unhedged.to_numpy(), hedged.to_numpy(), 30, "realised minus expected bill, USD")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
