@@ -23,7 +23,7 @@ Only the ``Exchange`` facade's public methods are used (``now``, ``products``, `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from market.errors import InvalidRequestError, MarketError, NoMarkError, NotFoundError
@@ -88,6 +88,7 @@ def strip_quote(exchange: Exchange, product: str, start: datetime, end: datetime
     from pricing.calendar import fixing_times
 
     now = exchange.now()
+    start, end = _utc_hour(start, "start"), _utc_hour(end, "end")
     hours = _check(exchange, product, start, end, gpus, now)
     listed = exchange.instruments(product=product, status="open")
     forwards = [i for i in listed if i.kind == "forward"]
@@ -125,16 +126,19 @@ def strip_quote(exchange: Exchange, product: str, start: datetime, end: datetime
     )
 
 
+def _utc_hour(moment: datetime, name: str) -> datetime:
+    """``moment`` in UTC if it is a whole UTC hour (an offset such as +05:30 can hide a half hour)."""
+    if moment.tzinfo is None:
+        raise InvalidRequestError(f"{name} needs a UTC offset", field=name)
+    moment = moment.astimezone(UTC)
+    if moment.minute or moment.second or moment.microsecond:
+        raise InvalidRequestError(f"{name} must be a whole UTC hour, got {moment.isoformat()}", field=name)
+    return moment
+
+
 def _check(exchange: Exchange, product: str, start: datetime, end: datetime, gpus: int, now: datetime) -> int:
     if product not in {p.id for p in exchange.products()}:
         raise NotFoundError(f"no product {product!r}", field="product")
-    for name, moment in (("start", start), ("end", end)):
-        if moment.tzinfo is None:
-            raise InvalidRequestError(f"{name} needs a UTC offset", field=name)
-        if moment.minute or moment.second or moment.microsecond:
-            raise InvalidRequestError(
-                f"{name} must be a whole UTC hour, got {moment.isoformat()}", field=name
-            )
     if end <= start:
         raise InvalidRequestError("end must be after start", field="end")
     if start < now:

@@ -3,7 +3,7 @@ from their books, and refusals that name the field."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -63,6 +63,14 @@ def test_bad_requests_name_the_field(priced: Market) -> None:
         ("Z9", DAY, 24, 1, NotFoundError, "product"),
         ("H100", START - timedelta(hours=12), 24, 1, InvalidRequestError, "start"),
         ("H100", DAY + timedelta(minutes=30), 24, 1, InvalidRequestError, "start"),
+        (
+            "H100",
+            DAY.astimezone(timezone(timedelta(hours=5, minutes=30))).replace(minute=0),
+            24,
+            1,
+            InvalidRequestError,
+            "start",
+        ),  # 05:00+05:30 is 23:30 UTC
         ("H100", DAY, 0, 1, InvalidRequestError, "end"),
         ("H100", DAY, 24, 0, InvalidRequestError, "gpus"),
         ("H100", DAY, 24 * 400, 1, InvalidRequestError, "end"),
