@@ -158,3 +158,29 @@ def test_plan_reports_cost_and_variance_reduction() -> None:
     assert result.cost.spread > 0
     assert len(result.windows) == 31
     assert result.to_dict()["positions"][0]["symbol"].startswith("H100-2027")
+
+
+def test_option_payoffs_in_the_scenarios_match_the_pricing_core() -> None:
+    """The scenario means of a European call on a week's forward (exercised at expiry into the forward)
+    and of an Asian cap on it equal the pricing core's values (Black-76 on the swap, exact for GBM;
+    Monte Carlo for the Asian) within 4 combined standard errors."""
+    import pricing
+    from pricing.calendar import fixing_times, year_fraction
+    from pricing.hedging.scenarios import fair_values
+
+    start, end, expiry = _day(7), _day(14), _day(5)
+    european = HedgeInstrument("E", "H100", "european", start, end, 0.0, "call", 2.5, expiry)
+    asian = HedgeInstrument("A", "H100", "asian", start, end, 0.0, "call", 2.5)
+    forecast = parse_forecast({"usage": [{"product": "H100", "start": start.isoformat(), "usage": 1.0}]})
+    market = build_market(VALUATION, {"H100": parse_model(GBM, "model")}, (european, asian))
+    scenarios = simulate(forecast, market, (european, asian), 20_000, 11)
+    fair, error = fair_values(market, (european, asian), scenarios)
+    hours = list(fixing_times(VALUATION, start, end, "hourly"))
+    tau = year_fraction(VALUATION, expiry)
+    black = pricing.price({"model": GBM, "instrument": {"type": "european", "kind": "call", "strike": 2.5,
+                           "expiry": tau, "underlying": {"swap": hours}}})  # fmt: skip
+    assert black["method"] == "analytic"
+    assert abs(fair[0] - black["value"]) < 4 * error[0]
+    mc = pricing.price({"model": GBM, "instrument": {"type": "asian", "kind": "call", "strike": 2.5,
+                        "fixings": hours}, "mc": {"paths": 20_000, "seed": 3}})  # fmt: skip
+    assert abs(fair[1] - mc["value"]) < 4 * np.hypot(error[1], mc["std_error"])
