@@ -22,7 +22,7 @@ from litestar.middleware import DefineMiddleware
 from api.auth import Authenticator, Principal, current_principal
 from api.batching import OrderBatcher
 from api.context import ApiContext, context_of
-from api.controllers.accounts import AccountController, me
+from api.controllers.accounts import AccountController, KeyController, me
 from api.controllers.admin import AdminController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
 from api.controllers.index import IndexController
@@ -43,7 +43,6 @@ from api.ratelimit import TokenBuckets, request_limiter
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
 from market.db import make_engine
-from market.records import AccountInfo
 from market.service import Exchange, utc_now
 
 MAX_BODY_BYTES = 64 * 1024
@@ -67,8 +66,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     exchange = Exchange(engine, clock=clock)
 
     def resolve(key: str) -> Principal:
-        account: AccountInfo = exchange.authenticate(key)
-        return Principal(account.id, frozenset(account.roles))
+        holder = exchange.key_holder(key)
+        return Principal(holder.account.id, frozenset(holder.account.roles), frozenset(holder.scopes))
 
     ctx = ApiContext(
         settings=settings,
@@ -118,6 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             price_deal,
             quote,
             AccountController,
+            KeyController,
             ProductController,
             InstrumentController,
             MarketDataController,

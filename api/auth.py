@@ -1,10 +1,14 @@
-"""Bearer API keys and role guards.
+"""Bearer API keys, key scopes and role guards.
 
 Every private route carries a guard: :func:`authenticated` (any valid key) or :func:`requires` (one of
 some roles). The guard resolves ``Authorization: Bearer <key>`` through the exchange service (which
 stores only key hashes) and leaves the caller on ``request.state.principal``, where handlers receive it
 as the ``principal`` dependency. Guards run before the body is parsed, so an anonymous caller learns
 nothing about a route's validation rules.
+
+Every guard also checks the key's scope for the route (:func:`route_scope`): ``read`` for GET, the
+scope a route names in its ``opt`` (``transfer`` for cash movements), ``trade`` for every other change.
+A key without it gets ``403 insufficient_scope``.
 
 Resolved keys are cached for :data:`CACHE_SECONDS` so that order entry does not pay a database
 round trip per request; a revoked key therefore stops working within that many seconds.
@@ -26,6 +30,7 @@ from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 
 from api.errors import ApiError
+from market.accounts import READ, SCOPES, TRADE
 from market.errors import UnauthorizedError
 
 CACHE_SECONDS = 2.0
@@ -40,10 +45,11 @@ def _unauthorized(message: str) -> ApiError:
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller behind a key: the account id and its roles."""
+    """The caller behind a key: the account id, its roles and the key's scopes."""
 
     account_id: str
     roles: frozenset[str]
+    scopes: frozenset[str] = frozenset(SCOPES)
 
 
 KeyResolver = Callable[[str], Principal]
@@ -88,24 +94,35 @@ def bearer_key(authorization: str | None) -> str:
     return key
 
 
-async def _identify(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+def route_scope(handler: BaseRouteHandler, method: str) -> str:
+    """The key scope a route needs: its ``opt["scope"]``, else ``read`` for GET/HEAD and ``trade``."""
+    named = handler.opt.get("scope")
+    if named is not None:
+        return named
+    return READ if method in ("GET", "HEAD") else TRADE
+
+
+async def _identify(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> Principal:
     authenticator: Authenticator = connection.app.state.ctx.authenticator
     principal = await authenticator.principal(bearer_key(connection.headers.get("authorization")))
+    needed = route_scope(handler, connection.scope.get("method", "GET"))
+    if needed not in principal.scopes:
+        raise ApiError("insufficient_scope", f"this key lacks the {needed} scope", status=403)
     connection.state.principal = principal
     return principal
 
 
-async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: any account with a valid key."""
-    await _identify(connection)
+async def authenticated(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: any account with a valid key holding the route's scope."""
+    await _identify(connection, handler)
 
 
 def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Any]:
     """Guard factory: an account holding at least one of ``roles`` (e.g. ``requires("admin")``)."""
     wanted = frozenset(roles)
 
-    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = await _identify(connection)
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        principal = await _identify(connection, handler)
         if not principal.roles & wanted:
             needed = " or ".join(sorted(wanted))
             raise ApiError("forbidden", f"this action needs the role {needed}", status=403)

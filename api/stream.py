@@ -40,6 +40,7 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
+from market.accounts import READ
 from market.errors import MarketError
 
 QUEUE_SIZE = 1_000
@@ -292,6 +293,9 @@ async def _handle(
             principal = await authenticator.principal(message.key or "")
         except ApiError as exc:
             subscriber.deliver(_error(exc.code, exc.message))
+            return
+        if READ not in principal.scopes:
+            subscriber.deliver(_error("insufficient_scope", "this key lacks the read scope"))
             return
         hub.unsubscribe(subscriber, [c for c in subscriber.channels if c in PRIVATE_CHANNELS])
         subscriber.account_id = principal.account_id

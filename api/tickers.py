@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from api.context import ApiContext, call
 from api.schemas.market_data import TickerOut
@@ -16,7 +16,7 @@ async def ticker_of(ctx: ApiContext, symbol: str) -> TickerOut:
     """The current ticker (``unknown_instrument`` if there is no such instrument); ``mark`` is null
     while the product has no index fixings."""
     book = await call(ctx.exchange.book, symbol, 1)
-    now = datetime.now(UTC)
+    now = ctx.exchange.now()  # the exchange clock, never the wall clock
     recent = await call(trades_between, ctx.exchange, symbol, now - timedelta(days=1), now)
     try:
         mark: str | None = micros_to_price((await ctx.mark(symbol, greeks=False)).fair_value_micros)

@@ -30,6 +30,34 @@ class CreatedAccount:
 
 
 @dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key as its owner sees it: never the key itself, only its prefix and what it may do."""
+
+    prefix: str
+    account_id: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new API key: shown here once, stored only as a digest."""
+
+    info: ApiKeyInfo
+    api_key: str
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who presented a key and what the key allows (its scopes)."""
+
+    account: AccountInfo
+    scopes: tuple[str, ...]
+    prefix: str
+
+
+@dataclass(frozen=True)
 class Balances:
     """Cash in micro-dollars: ``cash = available + reserved + margin``; available never negative."""
 

@@ -37,6 +37,7 @@ from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
 from market.records import (
     AccountInfo,
+    ApiKeyInfo,
     Balances,
     BookInfo,
     CreatedAccount,
@@ -45,6 +46,8 @@ from market.records import (
     FillInfo,
     FixingInfo,
     InstrumentInfo,
+    IssuedKey,
+    KeyHolder,
     ListingInfo,
     MarkInfo,
     OrderInfo,
@@ -113,20 +116,28 @@ class Exchange:
     # ------------------------------------------------------------------ accounts and keys
 
     def create_account(self, name: str, roles: Sequence[str] | str) -> CreatedAccount:
-        """Create an account with ``roles`` and its first API key (returned once, stored hashed)."""
+        """Create an account with ``roles`` and its first API key (every scope; returned once, hashed)."""
         return accounts.create_account(self._house, name, roles)
 
-    def issue_api_key(self, account_id: str) -> str:
-        """A new API key for an existing account (returned once)."""
-        return accounts.issue_api_key(self._house, account_id)
+    def issue_api_key(self, account_id: str, scopes: Sequence[str] | str = accounts.SCOPES) -> IssuedKey:
+        """A new API key for an existing account with ``scopes`` (the key is returned once)."""
+        return accounts.issue_api_key(self._house, account_id, scopes)
 
-    def revoke_api_key(self, key_or_prefix: str) -> None:
-        """Revoke a key, named by the key itself or by its 12-character prefix."""
-        accounts.revoke_api_key(self._house, key_or_prefix)
+    def api_keys(self, account_id: str | None = None) -> list[ApiKeyInfo]:
+        """The API keys of an account (every account's when None), oldest first, revoked ones included."""
+        return accounts.api_keys(self._house, account_id)
+
+    def revoke_api_key(self, key_or_prefix: str, account_id: str | None = None) -> None:
+        """Revoke a key by the key or its 12-character prefix (with ``account_id``: only that account's)."""
+        accounts.revoke_api_key(self._house, key_or_prefix, account_id)
 
     def authenticate(self, api_key: str) -> AccountInfo:
         """The account an API key belongs to; :class:`UnauthorizedError` if unknown or revoked."""
-        return accounts.authenticate(self._house, api_key)
+        return accounts.key_holder(self._house, api_key).account
+
+    def key_holder(self, api_key: str) -> KeyHolder:
+        """The account behind an API key and the key's scopes; ``unauthorized`` if unknown or revoked."""
+        return accounts.key_holder(self._house, api_key)
 
     def account(self, account_id: str) -> AccountInfo:
         """One account."""

@@ -37,6 +37,11 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64, unique=True)
     created_us: int = _big()
     revoked_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    scopes: str = Field(
+        default="read,trade,transfer",
+        max_length=40,
+        sa_column_kwargs={"server_default": "read,trade,transfer"},
+    )  # comma-separated subset of read, trade, transfer: what the key may do
 
 
 class Balance(SQLModel, table=True):
@@ -83,6 +88,7 @@ class Product(SQLModel, table=True):
     description: str = Field(default="", max_length=200)
     region: str | None = Field(default=None, max_length=40)
     created_us: int = _big()
+    schedule: str | None = Field(default=None, max_length=1000)  # JSON series plan; None: the default
 
 
 class Instrument(SQLModel, table=True):
@@ -373,3 +379,23 @@ class Liquidation(SQLModel, table=True):
     band_low_ticks: int = _big()
     band_high_ticks: int = _big()
     created_us: int = _big()
+
+
+class Job(SQLModel, table=True):
+    """One duty of the lifecycle (``market.lifecycle``): when it last ran, how, and when it runs next.
+
+    ``lease_owner``/``lease_until_us`` let one runner at a time claim a duty; ``failures`` counts
+    consecutive failures (the backoff grows with it).
+    """
+
+    __tablename__ = "lifecycle_jobs"
+    name: str = Field(primary_key=True, max_length=40)
+    next_run_us: int = _big()
+    last_started_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_finished_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_outcome: str | None = Field(default=None, max_length=10)
+    last_detail: str | None = Field(default=None, max_length=500)
+    failures: int = Field(default=0)
+    runs: int = Field(default=0)
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_until_us: int | None = Field(default=None, sa_type=sa.BigInteger)

@@ -105,6 +105,55 @@ def _transfer(
     click.echo(f"available {micros_to_dollars(balances.available)} USD")
 
 
+def _account_id(ex: object, account: str) -> str:
+    """An account id from an id or a name (``not_found`` when neither matches)."""
+    from market.errors import NotFoundError
+
+    for info in ex.accounts():  # type: ignore[attr-defined]
+        if account in (info.id, info.name):
+            return info.id
+    raise NotFoundError(f"no account with id or name {account!r}", field="account")
+
+
+@command.command("issue-key")
+@database_option
+@click.argument("account")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["read", "trade", "transfer"]),
+    help="What the key may do (repeat; default: every scope).",
+)
+def issue_key(database_url: str | None, account: str, scopes: tuple[str, ...]) -> None:
+    """Issue a new API key for ACCOUNT (id or name) and print it (shown this once)."""
+    from market.accounts import SCOPES
+
+    issued = _with_exchange(
+        database_url, lambda ex: ex.issue_api_key(_account_id(ex, account), scopes or SCOPES)
+    )
+    click.echo(f"account {issued.info.account_id}")
+    click.echo(f"scopes {','.join(issued.info.scopes)}")
+    click.echo(f"api key {issued.api_key}")
+
+
+@command.command("list-keys")
+@database_option
+@click.argument("account", required=False)
+def list_keys(database_url: str | None, account: str | None) -> None:
+    """List the API keys of ACCOUNT (id or name; every account's when omitted), prefixes only."""
+    listed = _with_exchange(
+        database_url,
+        lambda ex: ex.api_keys(None if account is None else _account_id(ex, account)),
+    )
+    for key in listed:
+        state = "active" if key.revoked_at is None else f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}"
+        click.echo(
+            f"{key.prefix}  {key.account_id}  {','.join(key.scopes):<20} "
+            f"created {key.created_at:%Y-%m-%dT%H:%M:%SZ}  {state}"
+        )
+
+
 @command.command("revoke-key")
 @database_option
 @click.option("--key", "key", required=True, help="The API key or its 12-character prefix.")

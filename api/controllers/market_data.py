@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from litestar import Controller, get
@@ -69,7 +69,7 @@ class MarketDataController(Controller):
         """OHLC and volume of the trades per interval in ``[start, end)`` (default: the last 100
         intervals); intervals without trades are omitted; at most 1000 intervals."""
         step = INTERVALS[interval]
-        end = end or datetime.now(UTC)
+        end = end or ctx.exchange.now()
         start = start or end - 100 * step
         if end <= start or (end - start) / step > MAX_CANDLES:
             raise ApiError(

@@ -9,10 +9,11 @@ import msgspec
 
 from api.schemas.clearing import MarginCallOut
 from api.schemas.common import Money, Name, Request
-from market.records import AccountInfo, Balances, CreatedAccount, TransferInfo
+from market.records import AccountInfo, ApiKeyInfo, Balances, CreatedAccount, IssuedKey, TransferInfo
 from market.units import micros_to_dollars
 
 Role = Literal["admin", "provider", "trader"]
+Scope = Literal["read", "trade", "transfer"]
 
 
 class AccountCreate(Request):
@@ -20,6 +21,43 @@ class AccountCreate(Request):
 
     name: Name
     roles: Annotated[list[Role], msgspec.Meta(min_length=1, max_length=3)]
+
+
+class KeyCreate(Request):
+    """A new API key and what it may do (default: every scope the caller's own key has)."""
+
+    scopes: Annotated[list[Scope], msgspec.Meta(min_length=1, max_length=3)] | None = None
+
+
+class ApiKeyOut(msgspec.Struct):
+    """An API key, named by its prefix (the key itself is never shown again)."""
+
+    prefix: str
+    account_id: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, info: ApiKeyInfo) -> ApiKeyOut:
+        return cls(
+            prefix=info.prefix,
+            account_id=info.account_id,
+            scopes=list(info.scopes),
+            created_at=info.created_at,
+            revoked_at=info.revoked_at,
+        )
+
+
+class IssuedKeyOut(msgspec.Struct):
+    """A new API key: ``api_key`` is shown this once and cannot be recovered."""
+
+    key: ApiKeyOut
+    api_key: str
+
+    @classmethod
+    def of(cls, issued: IssuedKey) -> IssuedKeyOut:
+        return cls(key=ApiKeyOut.of(issued.info), api_key=issued.api_key)
 
 
 class DepositCreate(Request):

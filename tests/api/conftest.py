@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,16 +16,32 @@ from api.settings import Settings
 from market import db
 from market.service import Exchange, utc_now
 
+API_NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+"""The exchange clock of the ``market`` fixture: tests never depend on the day they run."""
+
+
+class Clock:
+    """An exchange clock that ticks a millisecond per reading (so requests keep their order, as on a
+    real clock) and that the test moves by hand."""
+
+    def __init__(self, now: datetime = API_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
 
 @dataclass
 class Market:
-    """A client plus the keys and objects of the seeded market."""
+    """A client plus the keys and objects of the seeded market, and the exchange clock."""
 
     client: TestClient[Litestar]
     keys: dict[str, str]
     ids: dict[str, str]
     symbol: str
     window: tuple[str, str]
+    clock: Clock = field(default_factory=Clock)
 
     def auth(self, who: str | None) -> dict[str, str]:
         return {} if who is None else {"Authorization": f"Bearer {self.keys[who]}"}
@@ -62,8 +78,9 @@ def admin_key(sqlite_url: str) -> str:
 def market(sqlite_url: str, admin_key: str) -> Iterator[Market]:
     """Admin, two providers, two traders (with cash); product H100; next month's physical forward,
     on which the first provider listed 10 GPUs."""
-    with make_client(sqlite_url) as client:
-        m = Market(client, {"admin": admin_key}, {}, "", ("", ""))
+    clock = Clock()
+    with make_client(sqlite_url, clock=clock) as client:
+        m = Market(client, {"admin": admin_key}, {}, "", ("", ""), clock)
         for name, role in (
             ("provider", "provider"),
             ("provider2", "provider"),
@@ -76,7 +93,7 @@ def market(sqlite_url: str, admin_key: str) -> Iterator[Market]:
         for trader in ("trader", "trader2"):
             m.ok("POST", f"/v1/accounts/{m.ids[trader]}/deposits", "admin", 201, json={"amount": "1000000"})
         m.ok("POST", "/v1/products", "admin", 201, json={"id": "H100", "description": "H100 SXM 80GB"})
-        start = next_month_start()
+        start = next_month_start(clock())
         forward = m.ok(
             "POST",
             "/v1/instruments",

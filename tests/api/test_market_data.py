@@ -30,7 +30,7 @@ def _trade_at(market: Market, price: str, quantity: int) -> None:
 
 
 def _fixings(market: Market, count: int = 48) -> None:
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = market.clock().replace(minute=0, second=0, microsecond=0)
     fixings = [
         {"at": (now - timedelta(hours=count - i)).isoformat(), "price": f"{2.4 + 0.01 * (i % 5):.2f}"}
         for i in range(count)
@@ -80,7 +80,7 @@ def test_ticker_and_candles_follow_trades(market: Market) -> None:
         "2.400",
         6,
     )
-    later = datetime.now(UTC) + timedelta(hours=1)
+    later = market.clock() + timedelta(hours=1)
     window = f"start={later.isoformat()}&end={(later + timedelta(hours=2)).isoformat()}".replace(
         "+00:00", "Z"
     )

@@ -53,3 +53,25 @@ def test_admin_commands(sqlite_url: str) -> None:
     assert code == 1
     assert "not_found" in out
     engine.dispose()
+
+
+def test_issue_and_list_keys_by_account_name(sqlite_url: str) -> None:
+    code, out = run("create-account", "--db", sqlite_url, "--name", "desk", "--role", "trader")
+    assert code == 0, out
+    account = re.search(r"account (\S+)", out).group(1)
+    code, out = run("issue-key", "--db", sqlite_url, "desk", "--scope", "read")
+    assert code == 0, out
+    key = re.search(r"api key (\S+)", out).group(1)
+    assert "scopes read" in out
+    holder = Exchange(make_engine(sqlite_url)).key_holder(key)
+    assert (holder.account.id, holder.scopes) == (account, ("read",))
+    code, out = run("list-keys", "--db", sqlite_url, account)
+    lines = out.splitlines()
+    assert code == 0
+    assert len(lines) == 2
+    assert "read,trade,transfer" in lines[0]
+    assert lines[1].startswith(key[:12])
+    assert "active" in lines[1]
+    code, out = run("issue-key", "--db", sqlite_url, "nobody")
+    assert code == 1
+    assert "not_found" in out

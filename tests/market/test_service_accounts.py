@@ -24,13 +24,36 @@ def test_api_key_is_shown_once_stored_hashed_and_revocable(exchange: Exchange, d
         stored = connection.exec_driver_sql("SELECT prefix, key_hash FROM api_keys").one()
     assert created.api_key not in stored  # only the prefix and the digest are kept
     assert created.api_key.startswith(stored[0])
-    second = exchange.issue_api_key(created.account.id)
+    second = exchange.issue_api_key(created.account.id).api_key
     exchange.revoke_api_key(created.api_key[:12])
     with pytest.raises(UnauthorizedError):
         exchange.authenticate(created.api_key)
     assert exchange.authenticate(second).id == created.account.id
     with pytest.raises(NotFoundError):
         exchange.revoke_api_key(created.api_key)
+
+
+def test_keys_carry_scopes_and_an_account_revokes_only_its_own(exchange: Exchange) -> None:
+    alice = exchange.create_account("alice", ["trader"]).account.id
+    bob = exchange.create_account("bob", ["trader"]).account.id
+    reader = exchange.issue_api_key(alice, ["read"])
+    assert reader.info.scopes == ("read",)
+    holder = exchange.key_holder(reader.api_key)
+    assert (holder.account.id, holder.scopes, holder.prefix) == (alice, ("read",), reader.info.prefix)
+    assert exchange.key_holder(exchange.issue_api_key(alice, "transfer,read").api_key).scopes == (
+        "read",
+        "transfer",
+    )
+    listed = exchange.api_keys(alice)
+    assert [k.scopes for k in listed] == [("read", "trade", "transfer"), ("read",), ("read", "transfer")]
+    assert {k.account_id for k in exchange.api_keys()} == {alice, bob}
+    with pytest.raises(NotFoundError):
+        exchange.revoke_api_key(reader.info.prefix, account_id=bob)  # not bob's key
+    exchange.revoke_api_key(reader.info.prefix, account_id=alice)
+    assert exchange.api_keys(alice)[1].revoked_at is not None
+    for bad in ([], ["admin"], ["read", 3], "read,,trade"):
+        with pytest.raises(InvalidRequestError):
+            exchange.issue_api_key(alice, bad)
 
 
 def test_account_validation(exchange: Exchange) -> None:
