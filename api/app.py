@@ -3,11 +3,15 @@
 Handlers are thin: they validate input with msgspec structs, convert decimal strings to the market's
 integers, call one :class:`market.service.Exchange` use case in a worker thread and render the result.
 Domain rules live in the service; the API adds authentication, limits, idempotency, pagination,
-problem details and the stream.
+problem details and the stream. While it serves, a background task runs the market's lifecycle
+(:mod:`market.lifecycle`) every ``FLOPEX_LIFECYCLE_SECONDS`` on the exchange clock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -43,7 +47,10 @@ from api.ratelimit import TokenBuckets, request_limiter
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
 from market.db import make_engine
+from market.lifecycle.runner import Runner
 from market.service import Exchange, utc_now
+
+log = logging.getLogger("flopex.api")
 
 MAX_BODY_BYTES = 64 * 1024
 """Largest request body accepted (a pricing request with an hourly year of fixings fits)."""
@@ -54,6 +61,16 @@ def _version() -> str:
         return version("flopex")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+async def run_lifecycle(runner: Runner, seconds: float) -> None:
+    """Run the lifecycle's due duties every ``seconds`` until cancelled (a pass never overlaps another)."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(runner.run_due)
+        except Exception:  # the database may be briefly unreachable: say so and try again next time
+            log.exception("lifecycle pass failed")
+        await anyio.sleep(seconds)
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Litestar:
@@ -77,15 +94,24 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         authenticator=Authenticator(resolve),
         orders=OrderBatcher(exchange.place_orders),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
+        lifecycle=Runner(exchange, engine),
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(exchange.start)
         ctx.orders.start()
+        duties = None
+        if settings.lifecycle_seconds > 0:
+            duties = asyncio.create_task(run_lifecycle(ctx.lifecycle, settings.lifecycle_seconds))
         try:
             yield
         finally:
+            if duties is not None:
+                duties.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await duties
+                await anyio.to_thread.run_sync(ctx.lifecycle.stop)
             await ctx.orders.stop()
             exchange.close()
             engine.dispose()

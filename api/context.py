@@ -18,6 +18,7 @@ from api.batching import OrderBatcher
 from api.ratelimit import TokenBuckets
 from api.settings import Settings
 from api.stream import StreamHub
+from market.lifecycle.runner import Runner
 from market.records import MarkInfo
 from market.service import Exchange
 
@@ -38,6 +39,7 @@ class ApiContext:
     authenticator: Authenticator
     orders: OrderBatcher
     price_budget: TokenBuckets
+    lifecycle: Runner
     _ticks: dict[str, int] = field(default_factory=dict)
     _marks: dict[tuple[str, bool], tuple[float, MarkInfo]] = field(default_factory=dict)
 

@@ -13,7 +13,8 @@ What it creates, through the exchange service like any client would:
   forward at the pricing core's fair value plus a spread (rounded up to the tick);
 - two traders with cash, resting bids below the offers, and a few trades so books are not empty.
 
-The keys are printed once, when the database is seeded; a database that already has accounts is left
+Each product's lifecycle plan (:data:`SCHEDULES`) matches what is seeded, so ``flopex serve`` rolls
+the same series on as days pass. The keys are printed once, when the database is seeded; a database that already has accounts is left
 untouched. The clock is injected so the demo can be seeded as of any instant (tests seed it on every
 day of a year).
 """
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 
 from api.settings import Settings
 from market.db import make_engine
+from market.lifecycle.schedule import SeriesPlan
 from market.records import InstrumentInfo, OrderRequest
 from market.service import Exchange, utc_now
 from market.units import ticks_to_price
@@ -44,6 +46,12 @@ FIXING_DAYS = 30
 DEPOSIT_MICROS = 5_000_000 * 1_000_000
 OPTION_MONTHS = 2  # A100 months that carry European options
 EXPIRY_BUSINESS_DAYS = 2  # the exchange's default: options expire two business days before delivery
+SCHEDULES = {  # the lifecycle rolls these series on, as the demo lists them
+    "H100": SeriesPlan(months=3, weeks=4, days=7, option_months=1),
+    "H200": SeriesPlan(months=3, weeks=4, days=7, option_months=0),
+    "B200": SeriesPlan(months=3, weeks=4, days=7, option_months=0),
+    "A100": SeriesPlan(settlement="cash", months=3, weeks=0, days=0, option_months=OPTION_MONTHS),
+}
 
 
 def _fixings(level: float, now: datetime, rng: random.Random) -> list[tuple[datetime, int]]:
@@ -100,6 +108,7 @@ def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
     keys = {"admin": ex.create_account("demo-admin", ["admin"]).api_key}
     for product, (description, level) in PRODUCTS.items():
         ex.create_product(product, description)
+        ex.set_product_schedule(product, SCHEDULES[product])  # what the lifecycle keeps listed
         ex.add_fixings(product, _fixings(level, now, rng), source="demo")
     fronts: dict[str, str] = {}
     for product in PHYSICAL:

@@ -12,6 +12,7 @@ working directory, the server listens on loopback only.
 | FLOPEX_RATE_LIMIT     | 50                       | API requests per second per key (0: off) |
 | FLOPEX_RATE_BURST     | 100                      | requests a key may send at once          |
 | FLOPEX_PRICE_BUDGET   | 20                       | pricing CPU seconds per minute per key   |
+| FLOPEX_LIFECYCLE_SECONDS | 10                    | how often `serve` runs due duties (0: off) |
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Settings:
     rate_limit: float = 50.0
     rate_burst: int = 100
     price_budget: float = 20.0
+    lifecycle_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -63,6 +65,8 @@ class Settings:
             raise SettingsError("database URL must not be empty")
         if self.rate_limit < 0 or self.rate_burst < 1 or self.price_budget <= 0:
             raise SettingsError("rate limit must be >= 0, burst >= 1 and price budget > 0")
+        if self.lifecycle_seconds < 0:
+            raise SettingsError("the lifecycle interval must be >= 0 seconds (0 turns it off)")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +82,7 @@ class Settings:
             rate_limit=_number(env, "FLOPEX_RATE_LIMIT", defaults.rate_limit, float),
             rate_burst=_number(env, "FLOPEX_RATE_BURST", defaults.rate_burst, int),
             price_budget=_number(env, "FLOPEX_PRICE_BUDGET", defaults.price_budget, float),
+            lifecycle_seconds=_number(env, "FLOPEX_LIFECYCLE_SECONDS", defaults.lifecycle_seconds, float),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

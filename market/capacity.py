@@ -17,7 +17,7 @@ from market.accounts import PROVIDER, account, roles_of
 from market.errors import ForbiddenError, InvalidAmountError, InvalidRequestError, NoMarkError, NotFoundError
 from market.instruments import Status
 from market.records import ListingInfo, OrderRequest
-from market.tables import Instrument, Listing, Product
+from market.tables import Instrument, Listing, Order, Product
 from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ AUTO_OFFERS = ("none", "reserve", "fair_value")
 _products = Product.__table__
 _instruments = Instrument.__table__
 _listings = Listing.__table__
+_orders = Order.__table__
 
 
 def create_listing(
@@ -104,20 +105,39 @@ def _covered(house: House, listing: dict) -> list[str]:
     return sorted(s for s, i in house.books().instruments.items() if listings.covers(listing, i))
 
 
-def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[str]) -> None:
-    """Place the asks an auto-offering listing asks for in the forwards ``covered`` (skipping those
-    not open, and, for ``fair_value``, those without a mark).
+def refresh_auto_offers(house: House) -> int:
+    """Place the asks every auto-offering listing is owed and re-price its fair-value asks to the
+    current mark (see :func:`auto_offer_asks`); returns how many asks were placed or re-priced."""
+    with house.transaction() as uow:
+        rows = [
+            dict(r._mapping)
+            for r in uow.connection.execute(
+                sa.select(_listings)
+                .where(_listings.c.auto_offer != "none", _listings.c.window_end_us > uow.now_us)
+                .order_by(_listings.c.id)
+            )
+        ]
+        return sum(auto_offer_asks(house, uow, row, _covered(house, row)) for row in rows)
 
-    Overlapping forwards share the listing's GPU-days, so each ask offers what is still free there
-    (at most the listing's GPUs), longest window first: a month takes the capacity before its
-    weeks and days, which get what other listings leave free.
+
+def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[str]) -> int:
+    """Keep the asks an auto-offering listing asks for in the forwards ``covered`` (skipping those
+    not open, and, for ``fair_value``, those without a mark); returns how many it placed or re-priced.
+
+    Each ask carries the client order id ``auto-<listing>-<symbol>-<n>``. A live one is re-priced when
+    the fair value moved (a price change loses priority, as for any amend); when none is live a new one
+    offers what is still free. Overlapping forwards share the listing's GPU-days, so each ask offers
+    what is still free there (at most the listing's GPUs), longest window first: a month takes the
+    capacity before its weeks and days, which get what other listings leave free.
     """
     trading = house.books()
-    roles = roles_of(uow.connection, listing["provider_id"])
+    provider = listing["provider_id"]
+    roles = roles_of(uow.connection, provider)
     by_length = sorted(
         (trading.instruments[s] for s in covered),
         key=lambda i: (i["window_start_us"] - i["window_end_us"], i["window_start_us"], i["symbol"]),
     )
+    changed = 0
     for inst in by_length:
         symbol = inst["symbol"]
         if inst["status"] != Status.OPEN or uow.now_us >= inst["expiry_us"]:
@@ -127,14 +147,36 @@ def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[
             try:
                 fair = marks.fair_value_micros(uow.connection, inst, uow.now_us)
             except NoMarkError:
-                continue  # no fixings for the product yet
+                continue  # no fixings for the product yet: the lifecycle offers once there are
             price = max(price, fair + listing["spread_micros"])
         ticks = -(-price // inst["tick_micros"])
-        free = trading.offerable_gpus(uow, inst, listing["provider_id"])
+        if ticks <= 0:
+            continue
+        tag = f"auto-{listing['id']}-{symbol}-"
+        live = [
+            o
+            for o in trading.live.values()
+            if o["account_id"] == provider and (o["client_order_id"] or "").startswith(tag)
+        ]
+        if live:
+            if live[0]["price_ticks"] != ticks:
+                trading.amend(uow, provider, live[0]["id"], None, ticks)
+                changed += 1
+            continue
+        free = trading.offerable_gpus(uow, inst, provider)
         lots = min(listing["gpus"], free) // inst["lot_gpus"]
-        if ticks > 0 and lots > 0:
-            request = OrderRequest(symbol=symbol, side="sell", qty=lots, price_ticks=ticks)
-            trading.new_order(uow, listing["provider_id"], roles, request)
+        if lots > 0:
+            placed = uow.connection.execute(
+                sa.select(sa.func.count()).where(
+                    _orders.c.account_id == provider, _orders.c.client_order_id.startswith(tag)
+                )
+            ).scalar_one()
+            request = OrderRequest(
+                symbol=symbol, side="sell", qty=lots, price_ticks=ticks, client_order_id=f"{tag}{placed}"
+            )
+            trading.new_order(uow, provider, roles, request)
+            changed += 1
+    return changed
 
 
 def provider_listings(house: House, provider_id: str) -> list[ListingInfo]:

@@ -33,6 +33,7 @@ from market.instruments import (
     next_windows,
     parse_symbol,
 )
+from market.lifecycle.schedule import SeriesPlan, stored_plan
 from market.records import InstrumentInfo, ProductInfo
 from market.tables import Instrument, Product
 from market.trading import multiplier
@@ -71,6 +72,25 @@ def products(house: House) -> list[ProductInfo]:
     with house.read() as connection:
         rows = connection.execute(sa.select(_products).order_by(_products.c.id))
         return [ProductInfo(r.id, r.description, r.region) for r in rows]
+
+
+def product_schedule(house: House, product: str) -> SeriesPlan:
+    """The product's configuration for the lifecycle (the default plan unless one was set)."""
+    with house.read() as connection:
+        if connection.execute(sa.select(_products.c.id).where(_products.c.id == product)).first() is None:
+            raise NotFoundError(f"no product {product!r}", field="product")
+        return stored_plan(connection, product)
+
+
+def set_product_schedule(house: House, product: str, plan: SeriesPlan) -> SeriesPlan:
+    """Store the product's lifecycle configuration (the roll applies it on its next run)."""
+    with house.db.begin() as connection:
+        done = connection.execute(
+            _products.update().where(_products.c.id == product).values(schedule=plan.to_json())
+        )
+    if done.rowcount != 1:
+        raise NotFoundError(f"no product {product!r}", field="product")
+    return plan
 
 
 def create_forward(

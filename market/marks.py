@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from market import index, margin
 from market.errors import NoMarkError, UnknownInstrumentError
 from market.instruments import Status
+from market.lifecycle.schedule import is_stale, stored_plan
 from market.records import MarkInfo
-from market.tables import Instrument
+from market.tables import Instrument, Product
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ def mark(house: House, symbol: str, *, greeks: bool = True) -> MarkInfo:
         if row is None:
             raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
         chosen, result = price(connection, dict(row._mapping), now, greeks=greeks)
+        last = _last_fixing(connection, row.product, now)
+        plan = stored_plan(connection, row.product)
     return MarkInfo(
         symbol=symbol,
         fair_value_micros=round(result["value"] * 1e6),
@@ -139,7 +142,28 @@ def mark(house: House, symbol: str, *, greeks: bool = True) -> MarkInfo:
         greeks=result.get("greeks"),
         model=chosen,
         as_of=from_epoch_us(now),
+        index_as_of=last,
+        stale=is_stale(last, from_epoch_us(now), plan),
     )
+
+
+def _last_fixing(connection: sa.Connection, product: str, now_us: int) -> datetime | None:
+    latest = index.history(connection, product, now_us, 1)
+    return from_epoch_us(latest[0][0]) if latest else None
+
+
+def stale_indexes(house: House) -> list[str]:
+    """Products whose index has fixings but none recent enough for their plan, by id (their marks
+    are flagged ``stale``; a product without any fixing has no mark at all, which is not stale)."""
+    now = house.now_us()
+    products = Product.__table__
+    stale = []
+    with house.read() as connection:
+        for product in connection.execute(sa.select(products.c.id).order_by(products.c.id)).scalars():
+            last = _last_fixing(connection, product, now)
+            if is_stale(last, from_epoch_us(now), stored_plan(connection, product)):
+                stale.append(product)
+    return stale
 
 
 def refresh_marks(house: House) -> dict[str, int]:

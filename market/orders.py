@@ -8,12 +8,18 @@ are returned after the commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
 
 from market.accounts import roles_of
 from market.errors import MarketError, OrderRejectedError
 from market.queries import order_info
 from market.records import OrderInfo, OrderRequest
+from market.tables import Order
+from market.trading import LIVE
+from market.units import from_epoch_us
 
 if TYPE_CHECKING:
     from market.house import House
@@ -98,3 +104,21 @@ def _checked(house: House, row: dict, rejection: str | None) -> OrderInfo:
     if rejection is not None:
         raise OrderRejectedError(rejection, f"the book refused the command: {rejection}")
     return order_info(house, row)
+
+
+def advance_clock(house: House) -> None:
+    """Move the books to the exchange clock: good-till-date orders whose time has come expire."""
+    with house.transaction():
+        pass  # every book-touching transaction first advances the engine to its instant
+
+
+def next_order_expiry(house: House) -> datetime | None:
+    """The earliest expiry of a live good-till-date order, or None when there is none."""
+    orders = Order.__table__
+    with house.read() as connection:
+        first = connection.execute(
+            sa.select(sa.func.min(orders.c.expire_at_us)).where(
+                orders.c.status.in_(LIVE), orders.c.tif == "gtd"
+            )
+        ).scalar()
+    return None if first is None else from_epoch_us(first)

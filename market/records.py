@@ -307,6 +307,8 @@ class MarkInfo:
     greeks: dict[str, float] | None
     model: dict[str, object]
     as_of: datetime
+    index_as_of: datetime | None = None  # the latest fixing the mark rests on
+    stale: bool = False  # the index is older than the product's plan allows
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from market.clearing.remargin import RemarginReport
 from market.errors import MarketError
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
+from market.lifecycle.schedule import SeriesPlan
 from market.records import (
     AccountInfo,
     ApiKeyInfo,
@@ -267,6 +268,14 @@ class Exchange:
             calendar=calendar,
         )
 
+    def product_schedule(self, product: str) -> SeriesPlan:
+        """The product's configuration for the lifecycle (the default plan unless one was set)."""
+        return catalog.product_schedule(self._house, product)
+
+    def set_product_schedule(self, product: str, plan: SeriesPlan) -> SeriesPlan:
+        """Store the product's lifecycle configuration (the roll applies it on its next run)."""
+        return catalog.set_product_schedule(self._house, product, plan)
+
     def instruments(
         self, *, product: str | None = None, kind: str | None = None, status: str | None = None
     ) -> list[InstrumentInfo]:
@@ -326,6 +335,10 @@ class Exchange:
         """Withdraw as much of a listing as is unsold and not offered; returns what remains."""
         return capacity.withdraw_listing(self._house, provider_id, listing_id)
 
+    def refresh_auto_offers(self) -> int:
+        """Place the asks auto-offering listings are owed and re-price fair-value asks to the marks."""
+        return capacity.refresh_auto_offers(self._house)
+
     # ------------------------------------------------------------------ orders
 
     def place_order(self, account_id: str, request: OrderRequest) -> OrderInfo:
@@ -349,6 +362,14 @@ class Exchange:
     ) -> OrderInfo:
         """Change a live order's open quantity and/or price (a decrease keeps priority)."""
         return orders.amend_order(self._house, account_id, order_id, qty=qty, price_ticks=price_ticks)
+
+    def advance_clock(self) -> None:
+        """Move the books to the exchange clock: good-till-date orders whose time has come expire."""
+        orders.advance_clock(self._house)
+
+    def next_order_expiry(self) -> datetime | None:
+        """The earliest expiry of a live good-till-date order, or None when there is none."""
+        return orders.next_order_expiry(self._house)
 
     # ------------------------------------------------------------------ reads
 
@@ -417,6 +438,10 @@ class Exchange:
     def refresh_marks(self) -> dict[str, int]:
         """Recompute the margin per lot of every open margined instrument from its mark."""
         return marks.refresh_marks(self._house)
+
+    def stale_indexes(self) -> list[str]:
+        """Products whose index is older than their plan allows (their marks are flagged stale)."""
+        return marks.stale_indexes(self._house)
 
     def settle(self) -> SettlementReport:
         """Run every expiry, delivery, cash settlement and exercise that is due now (idempotent)."""

@@ -20,9 +20,11 @@ forward positions an exercise just created).
    released, and pays its fees due. A loser who cannot pay in full pays what it has; the shortfall
    runs through the default waterfall (:mod:`market.clearing.waterfall`), each step a transfer.
 4. **European exercise** (option -> ``settled`` at expiry): at the product model's forward ``F`` for the
-   window, an in-the-money option (call: ``F > K``; put: ``F < K``) becomes forward positions at the
-   strike: holders, in ascending account id, are paired with writers, in ascending account id, and
-   each pair books an exercise trade in the underlying (call holders buy, put holders sell). Writers'
+   window as of the expiry instant (a run that comes late -- a server that was down -- still exercises
+   on what was known at expiry, never on later fixings), an in-the-money option (call: ``F > K``;
+   put: ``F < K``) becomes forward positions at the strike: holders, in ascending account id, are
+   paired with writers, in ascending account id, and each pair books an exercise trade in the
+   underlying (call holders buy, put holders sell). Writers'
    option margin is released and the new forward positions hold forward margin.
 5. **Asian settlement** (Asian option -> ``settled`` at window end, with the index average ``A``): each
    position receives ``qty x max(A - K, 0) x GPU-hours`` (puts: ``max(K - A, 0)``), writers paying.
@@ -246,7 +248,7 @@ def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
 
 def _exercise(uow: UnitOfWork, trading: Trading, inst: dict) -> bool:
     try:
-        _, result = marks.price(uow.connection, inst, uow.now_us)
+        _, result = marks.price(uow.connection, inst, inst["expiry_us"])  # as of expiry, however late
     except NoMarkError:
         return False  # no fixings yet: exercise waits for a mark
     forward = round(result["forward"] * 1e6)

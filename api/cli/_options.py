@@ -23,3 +23,27 @@ def resolve_database_url(database_url: str | None) -> str:
     except SettingsError as exc:
         raise UserError(str(exc)) from None
     return database_url or settings.database_url
+
+
+def require_schema(database_url: str) -> None:
+    """Refuse, with what to do, a database that has no flopex tables or an older schema than this
+    version of flopex (instead of failing later on a missing table or column)."""
+    import sqlalchemy as sa
+
+    from api.cli import UserError
+    from market import db
+
+    try:
+        at = db.current(database_url)
+    except sa.exc.OperationalError as exc:
+        raise UserError("cannot reach the database: " + " ".join(str(exc.orig).split())) from None
+    except sa.exc.ArgumentError as exc:
+        raise UserError(f"invalid database URL: {exc}") from None
+    if at is None:
+        raise UserError(
+            f"the database {database_url} has no flopex tables yet: run `flopex db upgrade` first"
+        )
+    if at != db.head():
+        raise UserError(
+            f"the database {database_url} is at revision {at}, behind this flopex: run `flopex db upgrade`"
+        )

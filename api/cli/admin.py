@@ -8,7 +8,7 @@ from typing import TypeVar
 import click
 
 from api.cli import UserError
-from api.cli._options import database_option, resolve_database_url
+from api.cli._options import database_option, require_schema, resolve_database_url
 
 T = TypeVar("T")
 
@@ -21,7 +21,9 @@ def _with_exchange(database_url: str | None, action: Callable[..., T]) -> T:
     from market.errors import MarketError
     from market.service import Exchange
 
-    engine = make_engine(resolve_database_url(database_url))
+    url = resolve_database_url(database_url)
+    require_schema(url)
+    engine = make_engine(url)
     try:
         return action(Exchange(engine))
     except MarketError as exc:

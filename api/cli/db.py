@@ -55,11 +55,21 @@ def upgrade(database_url: str | None, revision: str) -> None:
 @command.command()
 @database_option
 @click.argument("revision")
-def downgrade(database_url: str | None, revision: str) -> None:
-    """Revert migrations down to REVISION (`base` drops every flopex table, `-1` steps back one)."""
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+def downgrade(database_url: str | None, revision: str, yes: bool) -> None:
+    """Revert migrations down to REVISION (`base` drops every flopex table, `-1` steps back one).
+
+    Reverting drops tables or columns and the data in them, so it asks first unless given --yes.
+    """
     from market import db
 
-    _migrate(db.downgrade, database_url, revision)
+    url = resolve_database_url(database_url)
+    if not yes:
+        click.confirm(
+            f"Revert {url} to {revision}? Tables and columns added since, and their data, are dropped",
+            abort=True,
+        )
+    _migrate(db.downgrade, url, revision)
 
 
 @command.command()

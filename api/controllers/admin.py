@@ -1,6 +1,8 @@
-"""Operator routes: run settlement, check the invariants."""
+"""Operator routes: run settlement, see the lifecycle's duties, check the invariants."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import msgspec
 from litestar import Controller, get, post
@@ -9,6 +11,7 @@ from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, problems
 from api.publish import announce
+from market.lifecycle.jobs import JobInfo
 
 
 class CheckOut(msgspec.Struct):
@@ -25,6 +28,32 @@ class SettlementOut(msgspec.Struct):
     delivered: list[str]
     cash_settled: list[str]
     exercised: list[str]
+
+
+class JobOut(msgspec.Struct):
+    """One lifecycle duty: its last run (start, end, outcome, what it did or the error) and next run."""
+
+    name: str
+    last_started: datetime | None
+    last_finished: datetime | None
+    outcome: str | None
+    detail: str | None
+    failures: int
+    runs: int
+    next_run: datetime
+
+    @classmethod
+    def of(cls, job: JobInfo) -> JobOut:
+        return cls(
+            name=job.name,
+            last_started=job.last_started,
+            last_finished=job.last_finished,
+            outcome=job.outcome,
+            detail=job.detail,
+            failures=job.failures,
+            runs=job.runs,
+            next_run=job.next_run,
+        )
 
 
 class AdminController(Controller):
@@ -46,6 +75,12 @@ class AdminController(Controller):
             cash_settled=list(report.cash_settled),
             exercised=list(report.exercised),
         )
+
+    @get("/jobs", summary="Lifecycle duties", responses=problems(*ADMIN))
+    async def jobs(self, ctx: Ctx) -> list[JobOut]:
+        """Each duty of the lifecycle with its last run, outcome and next run (empty before the first
+        pass)."""
+        return [JobOut.of(j) for j in await call(ctx.lifecycle.status)]
 
     @get("/check", summary="Check the invariants", responses=problems(*ADMIN))
     async def check(self, ctx: Ctx) -> CheckOut:

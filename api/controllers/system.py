@@ -11,11 +11,15 @@ from api.context import Ctx, call
 
 
 class Health(msgspec.Struct):
-    """``ok`` when the database answers and every book opened; ``degraded`` otherwise."""
+    """``ok`` when the database answers, every book opened and no lifecycle duty is failing;
+    ``degraded`` otherwise. ``stale_indexes`` names products whose index is older than their plan
+    allows (their marks are flagged ``stale``; trading goes on)."""
 
     status: str
     database: str
     refused_books: list[str]
+    failing_duties: list[str]
+    stale_indexes: list[str]
 
 
 def _ping(engine: sa.Engine) -> None:
@@ -30,13 +34,20 @@ def _ping(engine: sa.Engine) -> None:
     responses={503: ResponseSpec(data_container=Health, description="degraded", generate_examples=False)},
 )
 async def health(ctx: Ctx) -> Response[Health]:
-    """Database and book status; 503 when the database is unreachable or a book failed recovery."""
+    """Database, book and lifecycle status; 503 when the database is unreachable, a book failed
+    recovery or a lifecycle duty is failing (it is retried with backoff meanwhile)."""
+    failing: list[str] = []
+    stale: list[str] = []
     try:
         await call(_ping, ctx.engine)
         database = "ok"
+        failing = await call(ctx.lifecycle.failing)
+        stale = await call(ctx.exchange.stale_indexes)
     except sa.exc.SQLAlchemyError as exc:
         database = f"unreachable: {type(exc).__name__}"
     refused = sorted(ctx.exchange.refused_books)
-    status = "ok" if database == "ok" and not refused else "degraded"
-    body = Health(status=status, database=database, refused_books=refused)
+    status = "ok" if database == "ok" and not refused and not failing else "degraded"
+    body = Health(
+        status=status, database=database, refused_books=refused, failing_duties=failing, stale_indexes=stale
+    )
     return Response(body, status_code=200 if status == "ok" else 503)

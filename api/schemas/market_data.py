@@ -73,7 +73,8 @@ class TickerOut(msgspec.Struct):
 
 
 class QuoteOut(msgspec.Struct):
-    """The pricing core's fair value (USD per GPU-hour), Greeks, the model used and when."""
+    """The pricing core's fair value (USD per GPU-hour), Greeks, the model used and when; ``stale`` when
+    the index it rests on (last fixing at ``index_as_of``) is older than the product allows."""
 
     symbol: str
     fair_value: str
@@ -81,6 +82,8 @@ class QuoteOut(msgspec.Struct):
     greeks: dict[str, float] | None
     model: dict[str, object]
     as_of: datetime
+    index_as_of: datetime | None
+    stale: bool
 
     @classmethod
     def of(cls, mark: MarkInfo) -> QuoteOut:
@@ -91,6 +94,8 @@ class QuoteOut(msgspec.Struct):
             greeks=mark.greeks,
             model=mark.model,
             as_of=mark.as_of,
+            index_as_of=mark.index_as_of,
+            stale=mark.stale,
         )
 
 

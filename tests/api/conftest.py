@@ -62,7 +62,9 @@ def next_month_start(now: datetime | None = None) -> datetime:
 
 
 def make_client(url: str, clock: Callable[[], datetime] = utc_now, **settings: Any) -> TestClient[Litestar]:
-    return TestClient(create_app(Settings(database_url=url, **{"rate_limit": 0.0, **settings}), clock=clock))
+    """A test client; rate limits and the background lifecycle are off unless ``settings`` turn them on."""
+    chosen = {"rate_limit": 0.0, "lifecycle_seconds": 0.0, **settings}
+    return TestClient(create_app(Settings(database_url=url, **chosen), clock=clock))
 
 
 @pytest.fixture

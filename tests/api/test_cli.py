@@ -70,7 +70,7 @@ def test_db_url_comes_from_environment(tmp_path: Path) -> None:
     [
         (["db", "upgrade", "--db", "not a url"], "error: invalid database URL"),
         (["db", "current", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "error: cannot reach"),
-        (["db", "downgrade", "--db", "sqlite://", "no-such-revision"], "error: "),
+        (["db", "downgrade", "--db", "sqlite://", "--yes", "no-such-revision"], "error: "),
     ],
 )
 def test_user_mistakes_print_one_line_and_fail(args: list[str], message: str) -> None:
@@ -87,3 +87,35 @@ def test_bad_environment_setting_is_a_clean_error() -> None:
     result = CliRunner().invoke(main, ["db", "current"], env={"FLOPEX_PORT": "x"})
     assert result.exit_code == 1
     assert "error: FLOPEX_PORT must be an integer" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["admin", "create-account", "--name", "ops", "--role", "admin"],
+        ["admin", "list-keys"],
+        ["admin", "check"],
+        ["lifecycle", "run"],
+        ["lifecycle", "status"],
+    ],
+    ids=" ".join,
+)
+def test_commands_on_a_database_without_tables_say_to_upgrade(args: list[str], tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'blank.db'}"
+    result = CliRunner().invoke(main, [*args, "--db", url])
+    assert result.exit_code == 1
+    assert "run `flopex db upgrade`" in result.output
+    assert "no such table" not in result.output
+
+
+def test_downgrade_asks_first(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade", "--db", url]).exit_code == 0
+    declined = runner.invoke(main, ["db", "downgrade", "--db", url, "base"], input="n\n")
+    assert declined.exit_code == 1
+    assert "Aborted" in declined.output
+    assert db.current(url) == db.head()  # nothing was dropped
+    agreed = runner.invoke(main, ["db", "downgrade", "--db", url, "base"], input="y\n")
+    assert agreed.exit_code == 0, agreed.output
+    assert db.current(url) is None

@@ -1,0 +1,177 @@
+"""The lifecycle's duties, in the order a run takes them; each is a few calls of the exchange facade.
+
+Every duty is idempotent (a second run at the same instant changes nothing) and returns what it did
+and when it is next due:
+
+1. ``fix_index`` -- the day forwards whose delivery began get their trades' VWAP as an index fixing;
+2. ``settle`` -- expiries, exercises, physical deliveries, cash and Asian settlements that are due
+   (next due at the next expiry or window boundary, at least hourly);
+3. ``expire_orders`` -- good-till-date orders whose time came (next due at the next such expiry);
+4. ``roll`` -- each product's series and options as its :class:`~market.lifecycle.schedule.SeriesPlan`
+   says (options wait for the product's first fixing: a strike grid needs a mark);
+5. ``refresh_marks`` -- marks and the margins they set (hourly and after every new fixing): one call of
+   :meth:`market.service.Exchange.refresh_marks`, the single place a market model is applied;
+6. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from market.errors import NoMarkError
+from market.instruments import InstrumentKind, Settlement, Status, WindowKind
+from market.lifecycle.schedule import next_hour
+from market.records import InstrumentInfo
+from market.service import Exchange
+from market.units import to_epoch_us
+
+LOOKBACK = timedelta(days=2)  # fix_index re-examines the days this long before its previous run
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one run of a duty did (one line for the job table) and when the duty is next due."""
+
+    detail: str
+    next_run_us: int
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A named duty: ``run(exchange, previous_run)`` where ``previous_run`` is when it last finished."""
+
+    name: str
+    run: Callable[[Exchange, datetime | None], Outcome]
+
+
+def fix_index(ex: Exchange, previous: datetime | None) -> Outcome:
+    """Fix each product's index from the trades of every day forward whose delivery has begun."""
+    now = ex.now()
+    fixed = []
+    for inst in ex.instruments(kind=InstrumentKind.FORWARD.value):
+        if inst.window_kind != WindowKind.DAY or inst.window_start > now:
+            continue
+        if previous is not None and inst.window_start < previous - LOOKBACK:
+            continue
+        if ex.fix_index_from_trades(inst.product, inst.window_start) is not None:
+            fixed.append(inst.symbol)
+    return Outcome(f"fixed {len(fixed)} day(s) from trades", next_hour(to_epoch_us(now)))
+
+
+def settle(ex: Exchange, _: datetime | None) -> Outcome:
+    """Run every settlement step that is due; next due at the next instrument boundary (or in an hour)."""
+    report = ex.settle()
+    now_us = to_epoch_us(ex.now())
+    upcoming = [b for i in ex.instruments() if (b := _boundary(i)) is not None and b > now_us]
+    detail = (
+        f"expired {len(report.expired)}, exercised {len(report.exercised)}, "
+        f"delivered {len(report.delivered)}, cash-settled {len(report.cash_settled)}"
+    )
+    return Outcome(detail, min([next_hour(now_us), *upcoming]))
+
+
+def _boundary(inst: InstrumentInfo) -> int | None:
+    """The next instant settlement has something to do for ``inst`` (None when it is done)."""
+    if inst.status in (Status.OPEN, Status.HALTED):
+        return to_epoch_us(inst.expiry)
+    if inst.status != Status.EXPIRED:
+        return None
+    physical = inst.kind == InstrumentKind.FORWARD and inst.settlement == Settlement.PHYSICAL
+    return to_epoch_us(inst.window_start if physical else inst.window_end)
+
+
+def expire_orders(ex: Exchange, _: datetime | None) -> Outcome:
+    """Expire the good-till-date orders whose time came; next due at the next one (or in an hour)."""
+    ex.advance_clock()
+    now_us = to_epoch_us(ex.now())
+    following = ex.next_order_expiry()
+    due = next_hour(now_us) if following is None else min(next_hour(now_us), to_epoch_us(following))
+    return Outcome("good-till-date orders expired up to now", max(due, now_us + 1))
+
+
+def roll(ex: Exchange, _: datetime | None) -> Outcome:
+    """List each product's series and options per its plan (windows already listed are skipped)."""
+    from pricing.calendar import business_days_before  # QuantLib loads only when needed
+
+    now = ex.now()
+    listed, waiting = 0, []
+    for product in ex.products():
+        plan = ex.product_schedule(product.id)
+        listed += len(
+            ex.create_series(
+                product.id,
+                months=plan.months,
+                weeks=plan.weeks,
+                days=plan.days,
+                settlement=plan.settlement,
+            )
+        )
+        if not plan.option_months:
+            continue
+        instruments = ex.instruments(product=product.id)
+        written = {i.underlying for i in instruments if i.kind != InstrumentKind.FORWARD}
+        months = [
+            i
+            for i in instruments
+            if i.kind == InstrumentKind.FORWARD
+            and i.window_kind == WindowKind.MONTH
+            and i.settlement == plan.settlement
+            and i.status == Status.OPEN
+        ]
+        european = plan.option_style == "european"
+        tradeable = [
+            m
+            for m in months
+            if (
+                business_days_before(m.window_start, plan.expiry_business_days)
+                if european
+                else m.window_start
+            )
+            > now
+        ][: plan.option_months]
+        for month in tradeable:
+            if month.symbol in written:
+                continue
+            try:
+                listed += len(
+                    ex.create_option_chain(
+                        month.symbol,
+                        strikes=plan.strikes,
+                        step_bps=plan.step_bps,
+                        style=plan.option_style,
+                        expiry_business_days=plan.expiry_business_days,
+                    )
+                )
+            except NoMarkError:
+                waiting.append(month.symbol)  # no fixing yet: the options come with the first one
+    detail = f"listed {listed}" + (f"; options wait for a mark on {', '.join(waiting)}" if waiting else "")
+    return Outcome(detail, next_hour(to_epoch_us(now)))
+
+
+def refresh_marks(ex: Exchange, _: datetime | None) -> Outcome:
+    """Re-mark every open instrument and reset the margins its orders and new positions hold."""
+    updated = ex.refresh_marks()
+    return Outcome(f"margins of {len(updated)} instrument(s) refreshed", next_hour(to_epoch_us(ex.now())))
+
+
+def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:
+    """Place the asks auto-offering listings are owed and re-price fair-value asks to the marks."""
+    changed = ex.refresh_auto_offers()
+    return Outcome(f"{changed} ask(s) placed or re-priced", next_hour(to_epoch_us(ex.now())))
+
+
+DUTIES: tuple[Duty, ...] = (
+    Duty("fix_index", fix_index),
+    Duty("settle", settle),
+    Duty("expire_orders", expire_orders),
+    Duty("roll", roll),
+    Duty("refresh_marks", refresh_marks),
+    Duty("auto_offers", auto_offers),
+)
+"""Every duty in the order one run takes them (settle before roll, roll before marks, marks before
+offers), so a run after a long pause first closes what expired, then lists, marks and offers anew."""
+
+TRIGGERED = ("roll", "refresh_marks", "auto_offers")
+"""Duties brought forward when a fixing, an instrument or a listing appears (see the runner)."""

@@ -1,0 +1,125 @@
+"""Running the duties: whatever is due, in order, each under its lease in the job table.
+
+:meth:`Runner.run_due` is one pass: it creates missing job rows (due at once, so a fresh or long-idle
+market catches up on its first pass), brings the triggered duties forward when a fixing, an instrument
+or a listing appeared since the last pass, then runs each due duty in :data:`DUTIES` order. A duty that
+raises is recorded as failed and retried with backoff (see :func:`~market.lifecycle.schedule.backoff_us`);
+the others run regardless. ``flopex serve`` calls it in a background task every few seconds on the
+exchange's clock; ``flopex lifecycle run`` calls it from the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from market.lifecycle.duties import DUTIES, TRIGGERED, Duty
+from market.lifecycle.jobs import FAILED, JobInfo, JobStore
+from market.service import Exchange
+from market.tables import Fixing, Instrument, Listing
+from market.units import to_epoch_us
+
+log = logging.getLogger("flopex.lifecycle")
+
+
+@dataclass(frozen=True)
+class DutyRun:
+    """One duty run of a pass: its name, whether it succeeded and what it did (or the error)."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def default_owner() -> str:
+    """A lease owner naming this process: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Runner:
+    """Runs the lifecycle's duties for one exchange (whose books must be open)."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        engine: sa.Engine,
+        *,
+        owner: str | None = None,
+        duties: tuple[Duty, ...] = DUTIES,
+    ) -> None:
+        self._ex = exchange
+        self._db = engine
+        self.jobs = JobStore(engine)
+        self._owner = owner or default_owner()
+        self._duties = duties
+        self._seen: tuple[int, int, int] | None = None
+        self._pass = threading.Lock()  # one pass at a time; stop() waits for the current one
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Wait for a pass in progress to end; later calls of :meth:`run_due` do nothing."""
+        with self._pass:
+            self._stopped = True
+
+    def run_due(self) -> list[DutyRun]:
+        """Run every duty that is due now, in order; returns what ran (nothing once stopped)."""
+        with self._pass:
+            return [] if self._stopped else self._run_due()
+
+    def _run_due(self) -> list[DutyRun]:
+        now_us = to_epoch_us(self._ex.now())
+        self.jobs.ensure((d.name for d in self._duties), now_us)
+        self._trigger(now_us)
+        previous = {j.name: j.last_finished for j in self.jobs.jobs()}
+        ran = []
+        for duty in self._duties:
+            now_us = to_epoch_us(self._ex.now())
+            if self.jobs.due_at(duty.name) > now_us or not self.jobs.claim(duty.name, self._owner, now_us):
+                continue
+            try:
+                outcome = duty.run(self._ex, previous.get(duty.name))
+            except Exception as exc:  # a failing duty must not stop the others: record it, retry later
+                detail = f"{type(exc).__name__}: {exc}"
+                failures = self.jobs.finish(duty.name, self._owner, to_epoch_us(self._ex.now()), detail, None)
+                log.warning("lifecycle duty %s failed (%d in a row): %s", duty.name, failures, detail)
+                ran.append(DutyRun(duty.name, False, detail))
+                continue
+            self.jobs.finish(
+                duty.name, self._owner, to_epoch_us(self._ex.now()), outcome.detail, outcome.next_run_us
+            )
+            ran.append(DutyRun(duty.name, True, outcome.detail))
+        self._seen = self._probe()  # what this pass listed or marked does not trigger the next one
+        return ran
+
+    def _trigger(self, now_us: int) -> None:
+        """Bring the triggered duties forward when fixings, open instruments or listings changed."""
+        seen = self._probe()
+        if seen != self._seen:
+            for name in TRIGGERED:
+                self.jobs.bring_forward(name, now_us)
+            self._seen = seen
+
+    def _probe(self) -> tuple[int, int, int]:
+        """The newest fixing and listing ids and the number of open instruments."""
+        with self._db.connect() as connection:
+            return (
+                connection.execute(sa.select(sa.func.max(Fixing.__table__.c.id))).scalar() or 0,
+                connection.execute(
+                    sa.select(sa.func.count()).where(Instrument.__table__.c.status == "open")
+                ).scalar_one(),
+                connection.execute(sa.select(sa.func.max(Listing.__table__.c.id))).scalar() or 0,
+            )
+
+    def status(self) -> list[JobInfo]:
+        """Every duty's job row."""
+        return self.jobs.jobs()
+
+    def failing(self) -> list[str]:
+        """Duties whose last run failed (``/health`` reports the lifecycle degraded while any do)."""
+        return [j.name for j in self.jobs.jobs() if j.outcome == FAILED]
