@@ -14,9 +14,9 @@ What it creates, through the exchange service like any client would:
 - two traders with cash, resting bids below the offers, and a few trades so books are not empty.
 
 Each product's lifecycle plan (:data:`SCHEDULES`) matches what is seeded, so ``flopex serve`` rolls
-the same series on as days pass. The keys are printed once, when the database is seeded; a database that already has accounts is left
-untouched. The clock is injected so the demo can be seeded as of any instant (tests seed it on every
-day of a year).
+the same series on as days pass. The keys are printed once, when the database is seeded; a database
+that already has accounts is left untouched. The clock is injected so the demo can be seeded as of
+any instant (tests seed it on every day of a year).
 """
 
 from __future__ import annotations
