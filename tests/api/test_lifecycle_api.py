@@ -10,6 +10,9 @@ from datetime import timedelta
 import pytest
 
 from api import context
+from market import db
+from market.lifecycle.schedule import SeriesPlan
+from market.service import Exchange
 from tests.api.conftest import Clock, make_client, next_month_start
 
 
@@ -18,6 +21,11 @@ def test_http_cash_forward_trades_once_its_product_has_a_fixing(
 ) -> None:
     monkeypatch.setattr(context, "MARK_SECONDS", 0.0)  # quotes are re-priced on every request
     clock = Clock()
+    engine = db.make_engine(sqlite_url)
+    ex = Exchange(engine, clock=clock)
+    ex.create_product("A100")
+    ex.set_product_schedule("A100", SeriesPlan(settlement="cash", weeks=0, days=0, option_months=0))
+    engine.dispose()
     admin = {"Authorization": f"Bearer {admin_key}"}
     with make_client(sqlite_url, clock=clock, lifecycle_seconds=0.05) as client:
 
@@ -26,7 +34,6 @@ def test_http_cash_forward_trades_once_its_product_has_a_fixing(
             assert response.status_code == status, response.text
             return response.json()
 
-        ok("POST", "/v1/products", 201, json={"id": "A100"})
         created = ok("POST", "/v1/accounts", 201, json={"name": "t", "roles": ["trader"]})
         trader = {"Authorization": f"Bearer {created['api_key']}"}
         ok("POST", f"/v1/accounts/{created['account']['id']}/deposits", 201, json={"amount": "100000"})
@@ -39,7 +46,7 @@ def test_http_cash_forward_trades_once_its_product_has_a_fixing(
         at = clock.now.replace(minute=0, second=0, microsecond=0)
         fixings = [{"at": (at - timedelta(hours=h)).isoformat(), "price": "1.30"} for h in range(3)]
         ok("POST", "/v1/index/A100/fixings", 201, json={"fixings": fixings})
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:  # the background lifecycle re-marks on the new fixing within a pass or two
             placed = client.post("/v1/orders", headers=trader, json=order)
             if placed.status_code == 201 or time.monotonic() > deadline:

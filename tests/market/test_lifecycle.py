@@ -144,7 +144,9 @@ def test_six_weeks_off_are_caught_up_on_the_first_pass(fresh: tuple[Exchange, Cl
     assert ex.check() == []
 
 
-def test_a_failing_duty_backs_off_without_stopping_the_others(fresh: tuple[Exchange, Clock, Runner]) -> None:
+def test_a_failing_duty_backs_off_without_stopping_the_others(
+    fresh: tuple[Exchange, Clock, Runner], db_engine: sa.Engine
+) -> None:
     ex, clock, _ = fresh
     calls = []
 
@@ -153,7 +155,7 @@ def test_a_failing_duty_backs_off_without_stopping_the_others(fresh: tuple[Excha
         raise RuntimeError("feed down")
 
     duties = (Duty("broken", broken), *DUTIES)
-    runner = Runner(ex, ex._db, owner="test", duties=duties)
+    runner = Runner(ex, db_engine, owner="test", duties=duties)
     ran = runner.run_due()
     assert [(r.name, r.ok) for r in ran][:2] == [("broken", False), ("fix_index", True)]
     assert runner.failing() == ["broken"]
