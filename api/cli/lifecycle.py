@@ -37,13 +37,16 @@ def run(database_url: str | None, until: datetime | None, every: float) -> None:
     from market.errors import MarketError
     from market.lifecycle.runner import Runner
     from market.service import Exchange
+    from market.writer import WriterLock
 
     url = resolve_database_url(database_url)
     require_schema(url)
     engine = make_engine(url)
     exchange = Exchange(engine)
+    writer = WriterLock(url, "flopex lifecycle run", exchange.now())
     failed = False
     try:
+        writer.acquire()  # a running `flopex serve` already runs the lifecycle on this database
         exchange.start()
         runner = Runner(exchange, engine)
         deadline = None if until is None else until.replace(tzinfo=UTC)
@@ -59,6 +62,7 @@ def run(database_url: str | None, until: datetime | None, every: float) -> None:
     finally:
         exchange.close()
         engine.dispose()
+        writer.release()
     if failed:
         raise SystemExit(1)
 

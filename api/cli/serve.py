@@ -18,6 +18,10 @@ from api.cli._options import database_option, resolve_database_url
 def command(host: str | None, port: int | None, database_url: str | None, demo: bool) -> None:
     """Serve the flopex HTTP and WebSocket API; pending migrations are applied first.
 
+    While serving, the market's lifecycle runs in the background (listing, settling, marking,
+    offering; see `flopex lifecycle status`). One process serves an SQLite database: a second one is
+    refused, naming the process that holds it.
+
     The OpenAPI document is at /schema (browsable) and /schema/openapi.json.
     """
     import sqlalchemy as sa
@@ -26,8 +30,16 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
     from api.app import create_app
     from api.settings import Settings, SettingsError
     from market import db
+    from market.errors import MarketError
+    from market.house import utc_now
+    from market.writer import WriterLock
 
     url = resolve_database_url(database_url)
+    writer = WriterLock(url, "flopex serve", utc_now())
+    try:
+        writer.acquire()  # before anything writes: a second server on this SQLite file stops here
+    except MarketError as exc:
+        raise UserError(exc.message) from None
     try:
         settings = Settings.from_env().with_overrides(host=host, port=port, database_url=url)
         db.upgrade(url)
@@ -41,4 +53,7 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
         seed_demo(settings, click.echo)
     app = create_app(settings)
     click.echo(f"flopex API on http://{settings.host}:{settings.port} (docs: /schema)", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+    finally:
+        writer.release()
