@@ -41,7 +41,7 @@ from api.controllers.securitization import price_deal
 from api.controllers.system import health
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
-from api.openapi import openapi_config
+from api.openapi import docs_assets, openapi_config
 from api.publish import load_book, start_fills, start_trades
 from api.ratelimit import TokenBuckets, request_limiter
 from api.settings import Settings
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             IndexController,
             AdminController,
             stream_route(prepare_channel),
+            docs_assets(),
         ],
         dependencies={
             "ctx": Provide(context_of, sync_to_thread=False),
