@@ -47,7 +47,11 @@ def snapshot(client: httpx.Client, keys: dict[str, str], symbol: str) -> dict[st
     }
 
 
-def test_provider_and_buyer_over_http_survive_a_restart(tmp_path: Path) -> None:
+def test_provider_and_buyer_over_http_survive_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the state across the restart is compared exactly: the lifecycle must not list new series meanwhile
+    monkeypatch.setenv("FLOPEX_LIFECYCLE_SECONDS", "0")
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
     db.upgrade(url)
     engine = db.make_engine(url)
