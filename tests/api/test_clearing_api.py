@@ -3,15 +3,15 @@ resource, reduce-only orders, defaults for the operator."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tests.api.conftest import Market, next_month_start
 
 
 def _cash_forward(m: Market) -> str:
     m.ok("POST", "/v1/products", "admin", 201, json={"id": "A100"})
-    start = next_month_start()
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = next_month_start(m.clock())
+    now = m.clock().replace(minute=0, second=0, microsecond=0)
     fixings = [{"at": (now - timedelta(days=d)).isoformat(), "price": "1.50"} for d in range(1, 31)]
     m.ok("POST", "/v1/index/A100/fixings", "admin", 201, json={"fixings": fixings})
     body = {

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tests.api.conftest import Market
 
 
 def _fixings(market: Market) -> None:
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = market.clock().replace(minute=0, second=0, microsecond=0)
     fixings = [{"at": (now - timedelta(hours=k)).isoformat(), "price": "2.40"} for k in range(1, 13)]
     market.ok("POST", "/v1/index/H100/fixings", "admin", 201, json={"fixings": fixings})
 
