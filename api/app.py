@@ -35,11 +35,13 @@ from api.controllers.pricing import price
 from api.controllers.quote import quote
 from api.controllers.securitization import price_deal
 from api.controllers.system import health
+from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.openapi import openapi_config
+from api.pricing_jobs import PricingPool
 from api.publish import load_book, start_fills, start_trades
-from api.ratelimit import TokenBuckets, request_limiter
+from api.ratelimit import RateLimiter, TokenBuckets
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
 from market.db import make_engine
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         authenticator=Authenticator(resolve),
         orders=OrderBatcher(exchange.place_orders),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
+        pricing=PricingPool(settings.price_workers, settings.price_timeout),
     )
 
     @asynccontextmanager
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             yield
         finally:
             await ctx.orders.stop()
+            ctx.pricing.close()
             exchange.close()
             engine.dispose()
 
@@ -103,11 +107,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await ctx.tick_micros(symbol)  # unknown_instrument for a symbol that does not exist
         return None
 
-    before_request = None
-    if settings.rate_limit > 0:
-        before_request = request_limiter(TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst))
-
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             me,
@@ -135,10 +135,20 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         state=State({"ctx": ctx}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(IdempotencyMiddleware, store=IdempotencyStore(), max_body=MAX_BODY_BYTES)
+            DefineMiddleware(
+                IdempotencyMiddleware,
+                store=IdempotencyStore(),
+                authenticator=ctx.authenticator,
+                max_body=MAX_BODY_BYTES,
+            )
         ],
-        before_request=before_request,
+        before_request=strict_edge,
         lifespan=[lifespan],
         openapi_config=openapi_config(_version()),
         request_max_body_size=MAX_BODY_BYTES,
     )
+    requests = None
+    if settings.rate_limit > 0:
+        requests = TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst)
+    app.asgi_handler = RateLimiter(app.asgi_handler, ctx.authenticator, requests)
+    return app
