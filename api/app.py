@@ -38,7 +38,9 @@ from api.controllers.system import health
 from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
-from api.openapi import openapi_config
+from api.openapi import ClosedRequestSchemas, openapi_config
+from api.options import AllowedMethods
+from api.pagination import use_cursor_secret
 from api.pricing_jobs import PricingPool
 from api.publish import load_book, start_fills, start_trades
 from api.ratelimit import RateLimiter, TokenBuckets
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     ``clock`` is the exchange's wall clock (tests move it to reach expiries and deliveries).
     """
     settings = settings or Settings.from_env()
+    if settings.cursor_secret:
+        use_cursor_secret(settings.cursor_secret)
     engine = make_engine(settings.database_url)
     exchange = Exchange(engine, clock=clock)
 
@@ -145,10 +149,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         before_request=strict_edge,
         lifespan=[lifespan],
         openapi_config=openapi_config(_version()),
+        plugins=[ClosedRequestSchemas()],
         request_max_body_size=MAX_BODY_BYTES,
     )
     requests = None
     if settings.rate_limit > 0:
         requests = TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst)
-    app.asgi_handler = RateLimiter(app.asgi_handler, ctx.authenticator, requests)
+    app.asgi_handler = RateLimiter(AllowedMethods(app.asgi_handler, app.routes), ctx.authenticator, requests)
     return app

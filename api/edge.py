@@ -11,6 +11,8 @@ hook, run for every route before its parameters are parsed, checks:
   recursion and be a 500): ``400 validation_error``;
 - the body decodes *strictly* into the route's declared type (no strings or floats for integers, no
   integers for booleans): ``400 validation_error`` naming the field;
+- path and query parameters match their declared type, pattern and length (Litestar checks the
+  bounds it declares itself, not the patterns of msgspec ``Meta``: ``?symbol=lower`` passed);
 - every instant, in the body or in the query string, carries a UTC offset and lies in
   [:data:`EARLIEST`, :data:`LATEST`): dates outside would overflow the market's arithmetic
   (``0001-01-01`` minus an interval, a forward starting in year 9999).
@@ -114,15 +116,19 @@ async def _check_body(request: Request[Any, Any, Any], annotation: Any) -> None:
         _check_instant(value, field)
 
 
-def _check_query(request: Request[Any, Any, Any], name: str) -> None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return
+def _check_parameter(name: str, raw: Any, annotation: Any, source: str) -> None:
+    """A path or query parameter against its declared type, patterns and bounds included."""
     try:
-        value = msgspec.convert(raw, datetime, strict=False)
-    except msgspec.ValidationError:
-        raise _invalid(name, "must be an RFC 3339 timestamp with a UTC offset") from None
-    _check_instant(value, name)
+        value = msgspec.convert(raw, annotation, strict=False)
+    except msgspec.ValidationError as exc:
+        reason = str(exc).split(" - at ", 1)[0]
+        if _mentions_datetime(annotation):
+            reason = "must be an RFC 3339 timestamp with a UTC offset"
+        raise ValidationException(
+            detail=f"{name}: {reason}", extra=[{"key": name, "message": reason, "source": source}]
+        ) from None
+    if isinstance(value, datetime):
+        _check_instant(value, name)
 
 
 async def strict_edge(request: Request[Any, Any, Any]) -> None:
@@ -130,5 +136,7 @@ async def strict_edge(request: Request[Any, Any, Any]) -> None:
     for name, field in request.route_handler.parsed_fn_signature.parameters.items():
         if name == "data":
             await _check_body(request, field.annotation)
-        elif _mentions_datetime(field.annotation) and name in request.query_params:
-            _check_query(request, name)
+        elif name in request.path_params:  # ``raw``: Litestar keeps a path parameter's Meta only there
+            _check_parameter(name, request.path_params[name], field.raw, "path")
+        elif name in request.query_params:
+            _check_parameter(name, request.query_params[name], field.raw, "query")

@@ -7,13 +7,20 @@ Every route documents the problems it can answer with, so generated clients and 
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.typing import FieldDefinition
 
 from api.errors import PROBLEM_JSON
-from api.schemas.common import Problem
+from api.schemas.common import Problem, Request
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.openapi.spec import Schema
 
 ALWAYS = (400, 429)
 """Every route may refuse malformed input and may be rate limited."""
@@ -32,6 +39,19 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({*ALWAYS, *statuses})
     }
+
+
+class ClosedRequestSchemas(StructSchemaPlugin):
+    """Request bodies refuse unknown fields (``forbid_unknown_fields``), so their schemas say
+    ``additionalProperties: false``: generated clients and schema-driven tests then know it too."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        return not field_definition.is_union and field_definition.is_subclass_of(Request)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
 
 
 def openapi_config(version: str) -> OpenAPIConfig:

@@ -1,8 +1,10 @@
 """Cursor pagination shared by every list endpoint.
 
 A cursor is an opaque, URL-safe token that encodes the id of the last item of the previous page; the
-next page holds the items after it, in the list's stable order. Clients must not build cursors
-themselves: a token that does not decode is rejected with ``invalid_cursor`` (400), and a ``limit``
+next page holds the items after it, in the list's stable order. Cursors are tamper-evident: each
+carries an HMAC-SHA256 tag under the server's cursor secret (``FLOPEX_CURSOR_SECRET``; a random one
+per process when unset, so cursors then do not outlive a restart). A token this server did not issue,
+or one altered by a single character, is rejected with ``invalid_cursor`` (400), and a ``limit``
 above :data:`MAX_LIMIT` is a validation error rather than silently clamped.
 """
 
@@ -10,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Annotated, Generic, TypeVar
 
@@ -22,6 +27,8 @@ from api.errors import ApiError
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 _PREFIX = "c1:"
+_TAG_BYTES = 12
+_secret = secrets.token_bytes(32)
 
 _KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
@@ -33,7 +40,9 @@ LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"pag
 CursorParam = Annotated[
     str | None,
     QueryParameter(
-        max_length=64, description="the `next_cursor` of the previous page; omit for the first page"
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$",
+        description="the `next_cursor` of the previous page; omit for the first page",
     ),
 ]
 
@@ -45,9 +54,28 @@ class Page(msgspec.Struct, Generic[T]):
     next_cursor: str | None
 
 
+def use_cursor_secret(secret: str) -> None:
+    """Sign cursors with ``secret`` (shared by every process serving the same database)."""
+    global _secret
+    _secret = hashlib.sha256(secret.encode()).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _tag(payload: bytes) -> bytes:
+    return hmac.new(_secret, payload, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
 def encode_cursor(last_key: int | str) -> str:
     """The cursor that continues after the item whose key is ``last_key``."""
-    return base64.urlsafe_b64encode(f"{_PREFIX}{last_key}".encode()).decode().rstrip("=")
+    payload = f"{_PREFIX}{last_key}".encode()
+    return f"{_b64(payload)}.{_b64(_tag(payload))}"
 
 
 def decode_cursor(cursor: str | None, kind: type[K]) -> K | None:
@@ -57,8 +85,10 @@ def decode_cursor(cursor: str | None, kind: type[K]) -> K | None:
     """
     if cursor is None or cursor == "":
         return None
+    body, _, tag = cursor.partition(".")
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        payload, signature = _unb64(body), _unb64(tag)
+        text = payload.decode() if hmac.compare_digest(signature, _tag(payload)) else ""
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     key = text[len(_PREFIX) :]

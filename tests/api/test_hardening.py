@@ -3,15 +3,19 @@ audit did and checks the answer the API now gives."""
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from typing import Any
 
 import anyio
 import pytest
+from openapi_spec_validator import validate
 
 from api.edge import json_depth
+from api.pagination import encode_cursor
 from api.pricing_jobs import PricingPool, estimate
+from market.instruments import PRODUCT_PATTERN
 from tests.api.conftest import Market, make_client
 from tests.api.test_routes import PRICE_REQUEST, assert_problem
 
@@ -247,3 +251,55 @@ def test_a_forward_starting_in_year_9999_is_400(market: Market) -> None:
     response = market.call("POST", "/v1/instruments", "admin", json=body)
     problem = assert_problem(response, 400, "validation_error")
     assert problem["errors"][0]["field"] == "start"
+
+
+# -- 9. contract ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("DELETE", "/v1/orders?symbol=lower"),
+        ("GET", "/v1/orders?symbol=lower"),
+        ("GET", "/v1/instruments/lower/book"),
+        ("GET", "/v1/index/h100"),
+        ("GET", "/v1/orders/has%20space"),
+    ],
+)
+def test_path_and_query_patterns_are_enforced(market: Market, method: str, path: str) -> None:
+    assert_problem(market.call(method, path, "trader"), 400, "validation_error")
+
+
+def test_the_openapi_document_is_valid_3_1_and_closes_request_bodies(market: Market) -> None:
+    document = market.ok("GET", "/schema/openapi.json")
+    validate(document)  # raises on `items: [..]` and anything else 3.1 does not allow
+    schemas = document["components"]["schemas"]
+    for name in ("OrderCreate", "OrderAmend", "ListingCreate", "DepositCreate", "ForwardCreate"):
+        assert schemas[name]["additionalProperties"] is False, name
+    product = schemas["ProductCreate"]["properties"]["id"]
+    assert product["pattern"] == PRODUCT_PATTERN
+
+
+def test_options_lists_every_method_of_a_path_without_a_key(market: Market) -> None:
+    """Audit: `OPTIONS` left GET out of `Allow` (and needed a key)."""
+    for path, allow in (
+        ("/v1/orders", "DELETE, GET, OPTIONS, POST"),
+        ("/v1/orders/ord_1", "DELETE, GET, OPTIONS, PATCH"),
+        ("/v1/orders/by-client-id/x", "GET, OPTIONS"),
+        (f"/v1/instruments/{market.symbol}/book", "GET, OPTIONS"),
+    ):
+        response = market.call("OPTIONS", path)
+        assert response.status_code == 204
+        assert response.headers["allow"] == allow
+
+
+def test_made_up_cursors_are_400(market: Market) -> None:
+    """Audit: well-formed but made-up cursors were answered 200 (and `c1:9223372036854775807` on the
+    index was a 500): cursors now carry an HMAC tag."""
+    unsigned = base64.urlsafe_b64encode(b"c1:9223372036854775807").decode().rstrip("=")
+    forged = encode_cursor(5)[:-1] + ("A" if encode_cursor(5)[-1] != "A" else "B")
+    for cursor in (unsigned, f"{unsigned}.AAAAAAAAAAAAAAAA", forged):
+        for path in ("/v1/index/H100", f"/v1/instruments/{market.symbol}/trades"):
+            response = market.call("GET", f"{path}?cursor={cursor}")
+            assert response.status_code == 400, (path, cursor, response.text)
+        assert market.call("GET", f"/v1/orders?cursor={cursor}", "trader").status_code == 400
