@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 import migrations
+from market.errors import OutOfRangeError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 MIGRATIONS_DIR = Path(migrations.__file__).parent
@@ -36,8 +37,30 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.close()
 
 
+_OUT_OF_RANGE_SQLSTATES = frozenset({"22003"})  # numeric_value_out_of_range (PostgreSQL)
+
+
+def _out_of_range(context: sa.engine.ExceptionContext) -> None:
+    """Turn "this integer does not fit its column" into :class:`OutOfRangeError` on every database.
+
+    The domain checks its bounds before writing (ledger balances, quantities); this is the last line:
+    a sum that still leaves a column's range (PostgreSQL ``integer``/``bigint``, a Python int SQLite
+    cannot bind) must roll the transaction back as a request error, never surface as a 500.
+    """
+    original = context.original_exception
+    state = getattr(original, "sqlstate", None) or getattr(getattr(original, "diag", None), "sqlstate", None)
+    if isinstance(original, OverflowError) or state in _OUT_OF_RANGE_SQLSTATES:
+        raise OutOfRangeError("a value is out of the range the exchange stores; nothing was written")
+
+
 def make_engine(url: str | sa.URL, *, pool_size: int = 10, echo: bool = False) -> sa.Engine:
     """Build an engine for ``url`` with the settings flopex relies on for durability."""
+    engine = _make_engine(url, pool_size=pool_size, echo=echo)
+    sa.event.listen(engine, "handle_error", _out_of_range)
+    return engine
+
+
+def _make_engine(url: str | sa.URL, *, pool_size: int, echo: bool) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

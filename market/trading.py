@@ -47,7 +47,7 @@ from market.listings import whole_days
 from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
-from market.units import MAX_MICROS, to_epoch_us
+from market.units import MAX_MICROS, micros_to_dollars, to_epoch_us
 
 ORDER_TYPES = ("limit", "market", "stop_limit", "stop_market")
 LIMIT_TYPES = ("limit", "stop_limit")
@@ -196,7 +196,8 @@ class Trading:
             free = self.offerable_gpus(uow, inst, account_id)
             if gpus > free:
                 raise InventoryExceededError(
-                    f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold", field="qty"
+                    f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold",
+                    field="quantity",
                 )
         uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * req.qty, "the order")
         if gpus:
@@ -272,9 +273,9 @@ class Trading:
         order = self._own_live(uow, account_id, order_id)
         inst = self._tradable(order["symbol"], uow.now_us)
         if qty is None and price_ticks is None:
-            raise InvalidRequestError("an amend changes the quantity, the price or both", field="qty")
+            raise InvalidRequestError("an amend changes the quantity, the price or both", field="quantity")
         if qty is not None and (type(qty) is not int or not 0 < qty <= MAX_QTY):
-            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="qty")
+            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="quantity")
         if price_ticks is not None:
             if order["type"] not in LIMIT_TYPES:
                 raise InvalidRequestError("only limit orders have a price to amend", field="price")
@@ -286,12 +287,12 @@ class Trading:
         _check_notional(inst, new_price, new_open)
         extra = new_open * self._amended_hold(inst, order, new_price) - order["reserved_micros"]
         if extra > uow.ledger.balance(account_id, AVAILABLE):
-            raise InsufficientFundsError(f"the amended order needs {extra} more micro-dollars")
+            raise InsufficientFundsError(f"the amended order needs USD {micros_to_dollars(extra)} more")
         if order["reserved_gpus"] and new_open > order["open_qty"]:
             more = (new_open - order["open_qty"]) * inst["lot_gpus"]
             free = self.offerable_gpus(uow, inst, account_id)
             if more > free:
-                raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="qty")
+                raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="quantity")
         command = {"op": "amend", "symbol": order["symbol"], "id": order_id, "account": account_id}
         if qty is not None:
             command["qty"] = qty
