@@ -15,6 +15,7 @@ from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.publish import announce
 from api.schemas.common import Symbol
 from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCreate, OrderOut
+from market.errors import OrderRejectedError
 from market.records import OrderRequest
 from market.units import price_to_ticks
 
@@ -34,6 +35,8 @@ class OrderController(Controller):
     async def place(self, ctx: Ctx, principal: Caller, data: JSONBody[OrderCreate]) -> OrderOut:
         """Validate, hold and match an order; the answer comes after the commit, with any fills.
 
+        An order the book refuses (``post_only_would_take``, ``fok_not_filled``, ...) is a 400 whose
+        ``code`` is the book's reason; it is kept, so ``GET /v1/orders/by-client-id/...`` shows it.
         Resending the same order with the same ``client_order_id`` returns the original result.
         """
         tick = await ctx.tick_micros(data.symbol)
@@ -56,6 +59,9 @@ class OrderController(Controller):
         )
         order = await ctx.orders.place(principal.account_id, request)
         await announce(ctx, [order])
+        if order.status == "rejected":  # stored (a resend returns it again), but not accepted: a 4xx
+            reason = order.reason or "rejected"
+            raise OrderRejectedError(reason, f"the book refused order {order.id}: {reason}", field="order")
         return OrderOut.of(order)
 
     @get("/", summary="List your orders", responses=problems(*PRIVATE))

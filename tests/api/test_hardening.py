@@ -303,3 +303,17 @@ def test_made_up_cursors_are_400(market: Market) -> None:
             response = market.call("GET", f"{path}?cursor={cursor}")
             assert response.status_code == 400, (path, cursor, response.text)
         assert market.call("GET", f"/v1/orders?cursor={cursor}", "trader").status_code == 400
+
+
+def test_an_order_the_book_refuses_is_a_400_with_the_books_reason(market: Market) -> None:
+    """Audit: engine rejections came back as 201 with `status: rejected` while the docs listed 400."""
+    ask = {"symbol": market.symbol, "side": "sell", "quantity": 2, "price": "2.500"}
+    market.ok("POST", "/v1/orders", "provider", 201, json=ask)
+    bid = {**ask, "side": "buy", "post_only": True, "client_order_id": "maker-only"}
+    refused = market.call("POST", "/v1/orders", "trader", json=bid)
+    problem = assert_problem(refused, 400, "post_only_would_take")
+    assert problem["errors"][0]["field"] == "order"
+    stored = market.ok("GET", "/v1/orders/by-client-id/maker-only", "trader")
+    assert (stored["status"], stored["reason"]) == ("rejected", "post_only_would_take")
+    again = market.call("POST", "/v1/orders", "trader", json=bid)  # a resend gets the same answer
+    assert_problem(again, 400, "post_only_would_take")
