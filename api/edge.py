@@ -12,7 +12,8 @@ hook, run for every route before its parameters are parsed, checks:
 - the body decodes *strictly* into the route's declared type (no strings or floats for integers, no
   integers for booleans): ``400 validation_error`` naming the field;
 - path and query parameters match their declared type, pattern and length (Litestar checks the
-  bounds it declares itself, not the patterns of msgspec ``Meta``: ``?symbol=lower`` passed);
+  bounds it declares itself, not the patterns of msgspec ``Meta``: ``?symbol=lower`` passed), and a
+  query parameter the route does not declare is an error, like an unknown body field;
 - every instant, in the body or in the query string, carries a UTC offset and lies in
   [:data:`EARLIEST`, :data:`LATEST`): dates outside would overflow the market's arithmetic
   (``0001-01-01`` minus an interval, a forward starting in year 9999).
@@ -49,7 +50,6 @@ def json_depth(body: bytes) -> int:
         return 0
     steps = (1 if b in b"[{" else -1 for b in brackets)
     return max(accumulate(steps))
-
 
 
 def _invalid(field: str, reason: str) -> ValidationException:
@@ -118,8 +118,8 @@ async def _check_body(request: Request[Any, Any, Any], annotation: Any) -> None:
 
 def _check_parameter(name: str, raw: Any, annotation: Any, source: str) -> None:
     """A path or query parameter against its declared type, patterns and bounds included."""
-    try:
-        value = msgspec.convert(raw, annotation, strict=False)
+    try:  # instants strictly: RFC 3339 text only, not a number of seconds ("1e9")
+        value = msgspec.convert(raw, annotation, strict=_mentions_datetime(annotation))
     except msgspec.ValidationError as exc:
         reason = str(exc).split(" - at ", 1)[0]
         if _mentions_datetime(annotation):
@@ -133,7 +133,16 @@ def _check_parameter(name: str, raw: Any, annotation: Any, source: str) -> None:
 
 async def strict_edge(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook: the checks above, for the route ``request`` was routed to."""
-    for name, field in request.route_handler.parsed_fn_signature.parameters.items():
+    declared = request.route_handler.parsed_fn_signature.parameters
+    unknown = sorted(set(request.query_params) - set(declared))
+    if unknown:
+        raise ValidationException(
+            detail=f"{unknown[0]}: unknown query parameter",
+            extra=[
+                {"key": name, "message": "unknown query parameter", "source": "query"} for name in unknown
+            ],
+        )
+    for name, field in declared.items():
         if name == "data":
             await _check_body(request, field.annotation)
         elif name in request.path_params:  # ``raw``: Litestar keeps a path parameter's Meta only there
