@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     if settings.cursor_secret:
         use_cursor_secret(settings.cursor_secret)
     engine = make_engine(settings.database_url)
-    exchange = Exchange(engine, clock=clock)
+    exchange = Exchange(engine, clock=clock, max_open_orders=settings.max_open_orders)
 
     def resolve(key: str) -> Principal:
         account: AccountInfo = exchange.authenticate(key)

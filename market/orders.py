@@ -65,6 +65,11 @@ def place_orders(house: House, batch: Sequence[tuple[str, OrderRequest]]) -> lis
     ]
 
 
+def open_order_count(house: House, account_id: str) -> int:
+    """How many live orders the account holds, in O(1): the books keep the count as orders come and go."""
+    return house.books().open_orders[account_id]
+
+
 def cancel_order(house: House, account_id: str, order_id: str) -> OrderInfo:
     """Cancel a live order; ``not_found`` for another account's order, ``order_closed`` if done."""
     with house.transaction() as uow:

@@ -66,8 +66,15 @@ class Exchange:
     writer locks -- it is needed (once) before anything that touches a book.
     """
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
-        self._house = House(engine, clock)
+    def __init__(
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        max_open_orders: int | None = None,
+    ) -> None:
+        """``max_open_orders``: the most live orders one account may hold (None: no cap)."""
+        self._house = House(engine, clock, max_open_orders)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -328,6 +335,10 @@ class Exchange:
     def cancel_order(self, account_id: str, order_id: str) -> OrderInfo:
         """Cancel a live order; ``not_found`` for another account's order, ``order_closed`` if done."""
         return orders.cancel_order(self._house, account_id, order_id)
+
+    def open_order_count(self, account_id: str) -> int:
+        """How many live orders the account holds, in O(1) (kept with the books, not counted)."""
+        return orders.open_order_count(self._house, account_id)
 
     def cancel_orders(self, account_id: str, symbol: str | None = None) -> list[OrderInfo]:
         """Cancel every live order of the account (in one book, or everywhere)."""

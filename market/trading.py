@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from dataclasses import replace
 
 from market import margin
@@ -38,6 +39,7 @@ from market.errors import (
     InventoryExceededError,
     NoMarkError,
     NotFoundError,
+    OpenOrderLimitError,
     OrderClosedError,
     RecoveryMismatchError,
     UnknownInstrumentError,
@@ -116,10 +118,13 @@ class Trading:
         self.refused: set[str] = set()  # books whose recovery check failed
         self.now_us = 0
         self._gtd_live = 0
+        self.open_orders: Counter[str] = Counter()  # account id -> live orders, kept with ``live``
+        self.max_open_orders: int | None = None
 
     def recount(self) -> None:
         """Recompute derived counters after the live orders were loaded from the database."""
         self._gtd_live = sum(1 for o in self.live.values() if o["tif"] == "gtd")
+        self.open_orders = Counter(o["account_id"] for o in self.live.values())
 
     # ------------------------------------------------------------------ instruments
 
@@ -168,6 +173,13 @@ class Trading:
                 return existing
         inst = self._tradable(req.symbol, uow.now_us)
         self._validate(req, uow.now_us)
+        cap = self.max_open_orders
+        if cap is not None and self.open_orders[account_id] >= cap:
+            raise OpenOrderLimitError(
+                f"the account holds {self.open_orders[account_id]} open orders, the most it may; "
+                "cancel some first",
+                field="symbol",
+            )
         _check_notional(inst, req.price_ticks, req.qty)
         calls.check_order(uow, account_id, req)
         if req.tif == "gtd":
@@ -385,12 +397,18 @@ class Trading:
         order["status"] = status
         if reason is not None:
             order["reason"] = order["reason"] or reason
-        if self.live.pop(order["id"], None) is not None and order["tif"] == "gtd":
-            self._gtd_live -= 1
+        if self.live.pop(order["id"], None) is not None:
+            self.open_orders[order["account_id"]] -= 1
+            if not self.open_orders[order["account_id"]]:
+                del self.open_orders[order["account_id"]]
+            if order["tif"] == "gtd":
+                self._gtd_live -= 1
         uow.touch(order)
 
     def _on_accepted(self, uow: UnitOfWork, event: dict) -> None:
         order = self._order(uow, event["id"])
+        if order["id"] not in self.live:
+            self.open_orders[order["account_id"]] += 1
         self.live[order["id"]] = order
         if order["tif"] == "gtd":
             self._gtd_live += 1

@@ -16,7 +16,7 @@ from api.edge import json_depth
 from api.pagination import encode_cursor
 from api.pricing_jobs import PricingPool, estimate
 from market.instruments import PRODUCT_PATTERN
-from tests.api.conftest import Market, make_client
+from tests.api.conftest import Market, make_client, next_month_start
 from tests.api.test_routes import PRICE_REQUEST, assert_problem
 
 HEAVY = {
@@ -317,3 +317,38 @@ def test_an_order_the_book_refuses_is_a_400_with_the_books_reason(market: Market
     assert (stored["status"], stored["reason"]) == ("rejected", "post_only_would_take")
     again = market.call("POST", "/v1/orders", "trader", json=bid)  # a resend gets the same answer
     assert_problem(again, 400, "post_only_would_take")
+
+
+# -- 10. open-order cap ------------------------------------------------------------------------
+
+
+def test_open_orders_are_capped_per_account_and_counted_in_constant_time(
+    sqlite_url: str, admin_key: str
+) -> None:
+    """Audit: no cap on open orders, and /v1/me walked every live order (397 ms at 3,000)."""
+    with make_client(sqlite_url, max_open_orders=2) as client:
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        trader = client.post("/v1/accounts", json={"name": "t", "roles": ["trader"]}, headers=admin).json()
+        auth = {"Authorization": f"Bearer {trader['api_key']}"}
+        deposit = {"amount": "100000"}
+        client.post(f"/v1/accounts/{trader['account']['id']}/deposits", json=deposit, headers=admin)
+        client.post("/v1/products", json={"id": "H100"}, headers=admin)
+        start = next_month_start().isoformat()
+        forward = client.post(
+            "/v1/instruments",
+            json={"type": "forward", "product": "H100", "window": "month", "start": start},
+            headers=admin,
+        ).json()
+        bid = {"symbol": forward["symbol"], "side": "buy", "quantity": 1, "price": "1.000"}
+        first = [client.post("/v1/orders", json=bid, headers=auth) for _ in range(2)]
+        assert [r.status_code for r in first] == [201, 201]
+        assert client.get("/v1/me", headers=auth).json()["open_orders"] == 2
+        refused = client.post("/v1/orders", json=bid, headers=auth)
+        assert_problem(refused, 409, "open_order_limit_exceeded")
+        client.delete(f"/v1/orders/{first[0].json()['id']}", headers=auth)
+        assert client.get("/v1/me", headers=auth).json()["open_orders"] == 1
+        assert client.post("/v1/orders", json=bid, headers=auth).status_code == 201
+        ioc = {**bid, "time_in_force": "ioc"}  # checked before matching: at the cap, even an IOC waits
+        assert client.post("/v1/orders", json=ioc, headers=auth).status_code == 409
+        client.delete("/v1/orders", headers=auth)
+        assert client.get("/v1/me", headers=auth).json()["open_orders"] == 0
