@@ -131,10 +131,24 @@ def _check_parameter(name: str, raw: Any, annotation: Any, source: str) -> None:
         _check_instant(value, name)
 
 
+_RESERVED = frozenset({"request", "socket", "scope", "state", "headers", "cookies", "query", "body", "data"})
+"""Handler parameters Litestar fills itself, never from the query string."""
+
+
+def _query_name(name: str, field: Any) -> str:
+    """The name a parameter has in the query string (``QueryParameter(name="type")``), else its own."""
+    kwarg = field.kwarg_definition
+    return getattr(kwarg, "name", None) or getattr(kwarg, "query", None) or name
+
+
 async def strict_edge(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook: the checks above, for the route ``request`` was routed to."""
-    declared = request.route_handler.parsed_fn_signature.parameters
-    unknown = sorted(set(request.query_params) - set(declared))
+    handler = request.route_handler
+    not_query = _RESERVED | set(handler.resolve_dependencies()) | set(request.path_params)
+    declared = {n: f for n, f in handler.parsed_fn_signature.parameters.items() if n not in not_query}
+    unknown = sorted(
+        set(request.query_params) - {_query_name(name, field) for name, field in declared.items()}
+    )
     if unknown:
         raise ValidationException(
             detail=f"{unknown[0]}: unknown query parameter",
@@ -142,10 +156,10 @@ async def strict_edge(request: Request[Any, Any, Any]) -> None:
                 {"key": name, "message": "unknown query parameter", "source": "query"} for name in unknown
             ],
         )
-    for name, field in declared.items():
+    for name, field in handler.parsed_fn_signature.parameters.items():
         if name == "data":
             await _check_body(request, field.annotation)
         elif name in request.path_params:  # ``raw``: Litestar keeps a path parameter's Meta only there
             _check_parameter(name, request.path_params[name], field.raw, "path")
-        elif name in request.query_params:
-            _check_parameter(name, request.query_params[name], field.raw, "query")
+        elif name in declared and (alias := _query_name(name, field)) in request.query_params:
+            _check_parameter(alias, request.query_params[alias], field.raw, "query")

@@ -352,3 +352,13 @@ def test_open_orders_are_capped_per_account_and_counted_in_constant_time(
         assert client.post("/v1/orders", json=ioc, headers=auth).status_code == 409
         client.delete("/v1/orders", headers=auth)
         assert client.get("/v1/me", headers=auth).json()["open_orders"] == 0
+
+
+@pytest.mark.parametrize("query", ["request=1", "ctx=1", "principal=x", "colour=red"])
+def test_unknown_query_parameters_are_400_even_when_named_like_a_dependency(
+    market: Market, query: str
+) -> None:
+    assert_problem(market.call("GET", f"/v1/orders?{query}", "trader"), 400, "validation_error")
+    assert_problem(
+        market.call("POST", f"/v1/price?{query}", "trader", json=PRICE_REQUEST), 400, "validation_error"
+    )
