@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import TYPE_CHECKING
 
+import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
@@ -16,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.typing import FieldDefinition
 
 from api.errors import PROBLEM_JSON
-from api.schemas.common import Problem, Request
+from api.schemas.common import Problem
 
 if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
@@ -42,11 +43,14 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 class ClosedRequestSchemas(StructSchemaPlugin):
-    """Request bodies refuse unknown fields (``forbid_unknown_fields``), so their schemas say
-    ``additionalProperties: false``: generated clients and schema-driven tests then know it too."""
+    """Structs that refuse unknown fields (``forbid_unknown_fields``: every request body and the
+    objects nested in them) say ``additionalProperties: false`` in their schemas, so generated
+    clients and schema-driven tests know it too."""
 
     def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
-        return not field_definition.is_union and field_definition.is_subclass_of(Request)
+        if field_definition.is_union or not field_definition.is_subclass_of(msgspec.Struct):
+            return False
+        return bool(field_definition.type_.__struct_config__.forbid_unknown_fields)
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)

@@ -141,7 +141,7 @@ class _Fields:
     def integer(self, key: str, default: Any = _MISSING, *, low: int, high: int) -> int:
         value = self.raw(key, default)
         if isinstance(value, bool) or not isinstance(value, int):  # 1e7 and 4000.0 are floats in JSON
-            reason = f"must be a JSON integer (no point, no exponent), got {_kind(value)}"
+            reason = f"must be a whole number as a JSON integer (no point, no exponent), got {_kind(value)}"
             raise RequestError(self.at(key), reason)
         if not low <= value <= high:
             raise RequestError(self.at(key), f"must be between {low} and {high}, got {value}")

@@ -274,7 +274,7 @@ def test_the_openapi_document_is_valid_3_1_and_closes_request_bodies(market: Mar
     document = market.ok("GET", "/schema/openapi.json")
     validate(document)  # raises on `items: [..]` and anything else 3.1 does not allow
     schemas = document["components"]["schemas"]
-    for name in ("OrderCreate", "OrderAmend", "ListingCreate", "DepositCreate", "ForwardCreate"):
+    for name in ("OrderCreate", "OrderAmend", "ListingCreate", "DepositCreate", "ForwardCreate", "FixingIn"):
         assert schemas[name]["additionalProperties"] is False, name
     product = schemas["ProductCreate"]["properties"]["id"]
     assert product["pattern"] == PRODUCT_PATTERN

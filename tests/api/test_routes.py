@@ -225,7 +225,8 @@ def test_instrument_in_the_past_and_unknown_symbols(market: Market) -> None:
     assert_problem(market.call("POST", "/v1/instruments", "admin", json=past), 400, "invalid_request")
     assert_problem(market.call("GET", "/v1/instruments/H100-2099-01"), 404, "unknown_instrument")
     assert_problem(market.call("GET", "/v1/instruments/H100-2099-01/book"), 404, "unknown_instrument")
-    assert_problem(market.call("GET", "/v1/instruments/not%20a%20symbol"), 404, "unknown_instrument")
+    # a path that breaks the documented symbol pattern is refused as such (400), not looked up
+    assert_problem(market.call("GET", "/v1/instruments/not%20a%20symbol"), 400, "validation_error")
 
 
 # -- listings ----------------------------------------------------------------------------------

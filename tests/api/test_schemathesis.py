@@ -126,21 +126,19 @@ def _fuzz(label: str, fuzzed: tuple[TestClient[Litestar], str], mode: Generation
         pytest.skip("the document leaves this operation nothing to get wrong (no body, no free parameter)")
 
 
+SIZES = [
+    pytest.param(EXAMPLES_PER_OPERATION, id="short"),
+    pytest.param(SLOW_EXAMPLES, id="long", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("examples", SIZES)
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_every_operation_conforms_to_the_schema(
-    label: str, mode: GenerationMode, fuzzed: tuple[TestClient[Litestar], str]
+    label: str, mode: GenerationMode, examples: int, fuzzed: tuple[TestClient[Litestar], str]
 ) -> None:
-    _fuzz(label, fuzzed, mode, EXAMPLES_PER_OPERATION)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
-@pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_every_operation_conforms_to_the_schema_at_length(
-    label: str, mode: GenerationMode, fuzzed: tuple[TestClient[Litestar], str]
-) -> None:
-    _fuzz(label, fuzzed, mode, SLOW_EXAMPLES)
+    _fuzz(label, fuzzed, mode, examples)
 
 
 def _stateful(fuzzed: tuple[TestClient[Litestar], str], scenarios: int) -> None:
@@ -167,10 +165,12 @@ def _stateful(fuzzed: tuple[TestClient[Litestar], str], scenarios: int) -> None:
     )
 
 
-def test_stateful_sequences_conform(fuzzed: tuple[TestClient[Litestar], str]) -> None:
-    _stateful(fuzzed, STATEFUL_SCENARIOS)
-
-
-@pytest.mark.slow
-def test_stateful_sequences_conform_at_length(fuzzed: tuple[TestClient[Litestar], str]) -> None:
-    _stateful(fuzzed, SLOW_EXAMPLES)
+@pytest.mark.parametrize(
+    "scenarios",
+    [
+        pytest.param(STATEFUL_SCENARIOS, id="short"),
+        pytest.param(SLOW_EXAMPLES, id="long", marks=pytest.mark.slow),
+    ],
+)
+def test_stateful_sequences_conform(scenarios: int, fuzzed: tuple[TestClient[Litestar], str]) -> None:
+    _stateful(fuzzed, scenarios)
