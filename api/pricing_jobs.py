@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anyio
+import numpy as np
 
 import pricing
 from api.errors import ApiError
@@ -92,12 +93,25 @@ Outcome = tuple[str, Any, Any]
 def attempt(data: dict[str, Any]) -> Outcome:
     """Price ``data`` in the calling thread; every failure becomes an outcome, not an exception."""
     try:
-        return ("ok", pricing.price(data), None)
+        return ("ok", _plain(pricing.price(data)), None)
     except RequestError as exc:
         status = 422 if isinstance(exc, pricing.NotComputableError) else 400
         return ("invalid", (exc.path, exc.code, status), str(exc))
     except Exception as exc:  # reported to the server, which answers 422 and logs it
         return ("failed", type(exc).__name__, str(exc))
+
+
+def _plain(value: Any) -> Any:
+    """The result with NumPy scalars as Python numbers (the API's structs take exact types)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _serve(connection: multiprocessing.connection.Connection) -> None:
