@@ -23,3 +23,13 @@ def resolve_database_url(database_url: str | None) -> str:
     except SettingsError as exc:
         raise UserError(str(exc)) from None
     return database_url or settings.database_url
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on Dask: 'local' (a cluster of one process per core) or an existing scheduler "
+    "tcp://host:8786 (default: $FLOPEX_DASK_SCHEDULER; unset: this machine's process pool). "
+    "See docs/scaling.md.",
+)
