@@ -15,6 +15,7 @@ single-process path does for the same seeds (docs/scaling.md). Dask is imported 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -57,7 +58,11 @@ def dask_client(scheduler: str = LOCAL, workers: int | None = None) -> Iterator[
     n_workers = workers or os.cpu_count() or 1
     with (
         LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # any free port: a second cluster on the machine must not clash
+            silence_logs=logging.ERROR,  # workers stopped at close are expected, not warnings
         ) as cluster,
         Client(cluster) as client,
     ):

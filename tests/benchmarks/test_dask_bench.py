@@ -53,7 +53,7 @@ def _measure(benchmark: pytest.FixtureRequest, step: str, floor: float) -> None:
     walls, results, overheads = {}, {}, {}
     for n in (1, 2):
         with (
-            LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None) as cluster,
+            LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=":0") as cluster,
             Client(cluster) as client,
         ):
             client.run(importlib.import_module, "pricing.backtest.runner")

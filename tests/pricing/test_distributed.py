@@ -23,7 +23,7 @@ MC = {"paths": 4000, "steps_per_year": 12}
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
     """One small cluster for the module, used as if it were someone else's scheduler."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as local:
         yield local
 
 
