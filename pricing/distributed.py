@@ -111,7 +111,9 @@ def map_ordered(
     if shared is None:
         futures = client.map(fn, tasks, pure=False)
     else:
-        handle = shared if isinstance(shared, Future) else client.scatter([shared], broadcast=True)[0]
+        # hash=False: a fresh key, so releasing an earlier scatter of equal data cannot drop this one.
+        fresh = not isinstance(shared, Future)
+        handle = client.scatter([shared], broadcast=True, hash=False)[0] if fresh else shared
         futures = client.map(_call_with_shared, tasks, fn=fn, shared=handle, pure=False)
     show = sys.stderr.isatty() if progress is None else progress
     if show and futures:

@@ -243,7 +243,9 @@ def _mapper(pool: Executor | None, n_tasks: int, own_workers: int) -> Mapper:
 
 def _dask_mapper(client: Client, series: pd.Series, progress: bool | None) -> Mapper:
     """An ordered map on Dask: the series is scattered once; tasks travel without their history."""
-    shared = client.scatter([series], broadcast=True)[0]
+    # hash=False: a fresh key. A content-hashed key is the same for the same series in the next run,
+    # and the release of the earlier run's future can then drop the data under the new one.
+    shared = client.scatter([series], broadcast=True, hash=False)[0]
 
     def mapper(fn: Callable[[OriginTask], OriginResult], tasks: list[OriginTask]) -> Iterator[OriginResult]:
         light = [

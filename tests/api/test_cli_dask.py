@@ -27,10 +27,7 @@ def address() -> Iterator[str]:
 
 
 def test_price_many_requests_on_a_scheduler(address: str, tmp_path: Path) -> None:
-    batch = [
-        {"model": GBM, "instrument": {**EUROPEAN, "strike": k}, "method": "mc", "mc": {"paths": 2000}}
-        for k in (90.0, 110.0)
-    ]
+    batch = [{"model": GBM, "instrument": {**EUROPEAN, "strike": k}} for k in (90.0, 110.0)]
     path = tmp_path / "batch.json"
     path.write_text(json.dumps(batch))
     remote = CliRunner().invoke(main, ["price", str(path), "--scheduler", address])
