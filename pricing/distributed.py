@@ -73,12 +73,14 @@ def dask_client(scheduler: str = LOCAL, workers: int | None = None) -> Iterator[
 def compute_on(
     scheduler: str | None = None, client: Client | None = None, workers: int | None = None
 ) -> Iterator[Client | None]:
-    """The client to run on: ``client`` if given, else one opened on ``scheduler`` (or on
-    ``$FLOPEX_DASK_SCHEDULER``) for the duration, else None (the caller's own process pool)."""
+    """The client to run on: ``client`` if given, else one opened on ``scheduler`` for the duration,
+    else None (the caller's own process pool). ``$FLOPEX_DASK_SCHEDULER`` stands in for a missing
+    ``scheduler`` only when ``workers`` is not given either: a caller that sizes its own pool (a
+    market refreshing a forecast with ``workers=1``) keeps it."""
     if client is not None:
         yield client
         return
-    chosen = scheduler_from_env(scheduler)
+    chosen = scheduler_from_env(scheduler) if scheduler or workers is None else None
     if chosen is None:
         yield None
         return

@@ -156,7 +156,7 @@ def run(
     ]
     timings = {"calibration": 0.0, "simulation": 0.0, "scoring": 0.0}
     n_workers = workers or os.cpu_count() or 1
-    with compute_on(None if executor else scheduler, client, workers) as dask:
+    with nullcontext(None) if executor else compute_on(scheduler, client, workers) as dask:
         own_pool = dask is None and executor is None and n_workers > 1
         with ProcessPoolExecutor(n_workers) if own_pool else nullcontext(executor) as pool:
             if dask is None:

@@ -11,7 +11,7 @@ from distributed import Client, LocalCluster
 
 from pricing import price, price_many
 from pricing.backtest import run
-from pricing.distributed import SCHEDULER_ENV, map_ordered, scheduler_from_env
+from pricing.distributed import SCHEDULER_ENV, compute_on, map_ordered, scheduler_from_env
 from pricing.models import Schwartz1F
 from pricing.synthetic import generate
 
@@ -89,3 +89,5 @@ def test_scheduler_comes_from_the_argument_then_the_environment(monkeypatch: pyt
     assert scheduler_from_env("local") == "local"
     with pytest.raises(ValueError, match="tcp://host:8786"):
         scheduler_from_env("10.0.0.5")
+    with compute_on(workers=1) as client:  # a caller sizing its own pool keeps it: nothing connects
+        assert client is None
