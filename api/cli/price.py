@@ -52,7 +52,7 @@ def command(file: IO[str], pretty: bool, scheduler: str | None) -> None:
     try:
         scheduler = scheduler_from_env(scheduler)
     except ValueError as error:
-        raise UserError(f"scheduler: {error}") from None
+        raise UserError(str(error)) from None
     try:
         data = json.load(file)
     except json.JSONDecodeError as error:
