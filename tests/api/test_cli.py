@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from market import db
+from migrations import commands as migrate
 
 FLOPEX = Path(sys.executable).parent / "flopex"  # the console script users run
 
@@ -55,7 +55,7 @@ def test_db_upgrade_creates_sqlite_database_and_current_reports_it(tmp_path: Pat
     current = runner.invoke(main, ["db", "current", "--db", url])
     assert current.exit_code == 0
     assert "up to date" in current.output
-    assert db.current(url) == db.head()
+    assert migrate.current(url) == migrate.head()
 
 
 def test_db_url_comes_from_environment(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import websockets
 
 from market import db
 from market.service import Exchange
+from migrations import commands as migrate
 from tests.api.live_server import serving
 
 
@@ -49,7 +50,7 @@ def snapshot(client: httpx.Client, keys: dict[str, str], symbol: str) -> dict[st
 
 def test_provider_and_buyer_over_http_survive_a_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    db.upgrade(url)
+    migrate.upgrade(url)
     engine = db.make_engine(url)
     admin = Exchange(engine).create_account("ops", ["admin"]).api_key
     engine.dispose()
