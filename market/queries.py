@@ -6,6 +6,7 @@ tick so the API can render them as decimals.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from market.house import page_limit
 from market.records import BookInfo, BookLevel, DeliveryInfo, FillInfo, OrderInfo, PositionInfo, TradeInfo
 from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
 from market.trading import LIVE
-from market.units import from_epoch_us
+from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
     from market.house import House
@@ -174,18 +175,35 @@ def fills(house: House, account_id: str, *, after: int | None = None, limit: int
 def trades(house: House, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
     """Public trades of an instrument, oldest first, after trade id ``after`` (option exercises,
     which are not market trades, are left out)."""
+    query = _public_trades(house, symbol).limit(page_limit(limit))
+    if after is not None:
+        query = query.where(_trades.c.id > after)
+    return _trade_infos(house, symbol, query)
+
+
+def trades_between(house: House, symbol: str, start: datetime, end: datetime) -> list[TradeInfo]:
+    """Every public trade of ``symbol`` with ``start <= created_at < end``, oldest first (one indexed
+    range read: tickers' 24-hour volume and candles use it)."""
+    query = _public_trades(house, symbol).where(
+        _trades.c.created_us >= to_epoch_us(start), _trades.c.created_us < to_epoch_us(end)
+    )
+    return _trade_infos(house, symbol, query)
+
+
+def _public_trades(house: House, symbol: str) -> sa.Select:
+    """The query of an instrument's market trades in id order (``unknown_instrument`` if none)."""
     if house.trading is not None:
         house.trading.instrument(symbol)
     else:
         instrument(house, symbol)
-    query = (
+    return (
         sa.select(_trades)
         .where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
         .order_by(_trades.c.id)
-        .limit(page_limit(limit))
     )
-    if after is not None:
-        query = query.where(_trades.c.id > after)
+
+
+def _trade_infos(house: House, symbol: str, query: sa.Select) -> list[TradeInfo]:
     with house.read() as connection:
         tick = tick_of(house, symbol, connection)
         return [

@@ -380,6 +380,10 @@ class Exchange:
         """Public trades of an instrument, oldest first, after trade id ``after``."""
         return queries.trades(self._house, symbol, after=after, limit=limit)
 
+    def trades_between(self, symbol: str, start: datetime, end: datetime) -> list[TradeInfo]:
+        """Public trades of an instrument with ``start <= created_at < end``, oldest first."""
+        return queries.trades_between(self._house, symbol, start, end)
+
     def book(self, symbol: str, depth: int | None = None) -> BookInfo:
         """The order book of an instrument, ``depth`` levels a side (all by default)."""
         return queries.book(self._house, symbol, depth)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from litestar import Controller, get
@@ -15,7 +15,6 @@ from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.common import Instant, Symbol
 from api.schemas.market_data import BookOut, CandleOut, QuoteOut, TickerOut, TradeOut
 from api.tickers import ticker_of
-from api.trade_history import trades_between
 from market.records import TradeInfo
 from market.units import ticks_to_price
 
@@ -69,13 +68,13 @@ class MarketDataController(Controller):
         """OHLC and volume of the trades per interval in ``[start, end)`` (default: the last 100
         intervals); intervals without trades are omitted; at most 1000 intervals."""
         step = INTERVALS[interval]
-        end = end or datetime.now(UTC)
+        end = end or ctx.exchange.now()
         start = start or end - 100 * step
         if end <= start or (end - start) / step > MAX_CANDLES:
             raise ApiError(
                 "invalid_window", f"need start < end and at most {MAX_CANDLES} intervals", field="start"
             )
-        trades = await call(trades_between, ctx.exchange, symbol, start, end)
+        trades = await call(ctx.exchange.trades_between, symbol, start, end)
         return candles_of(trades, start, step)
 
 
