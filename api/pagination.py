@@ -22,6 +22,7 @@ from typing import Annotated, Generic, TypeVar
 import msgspec
 from litestar.params import QueryParameter
 
+from api.context import call
 from api.errors import ApiError
 
 DEFAULT_LIMIT = 100
@@ -102,9 +103,24 @@ def decode_cursor(cursor: str | None, kind: type[K]) -> K | None:
     return kind(key)
 
 
-def page_of(rows: Sequence[T], limit: int, key: Callable[[T], int], render: Callable[[T], R]) -> Page[R]:
+def page_of(rows: Sequence[T], limit: int, key: Callable[[T], K], render: Callable[[T], R]) -> Page[R]:
     """Build a page from up to ``limit + 1`` fetched rows (the extra row only signals that more exist)."""
     more = len(rows) > limit
     shown = rows[:limit]
     cursor = encode_cursor(key(shown[-1])) if more and shown else None
     return Page(items=[render(row) for row in shown], next_cursor=cursor)
+
+
+async def owned_page(
+    fetch: Callable[..., list[T]],
+    owner: str,
+    cursor: str | None,
+    limit: int,
+    key: Callable[[T], K],
+    render: Callable[[T], R],
+    kind: type[K] = int,
+) -> Page[R]:
+    """A page of ``fetch(owner, after=..., limit=...)``, which pages in SQL by a ``kind`` key; the
+    exchange call runs in a worker thread."""
+    rows = await call(fetch, owner, after=decode_cursor(cursor, kind), limit=limit + 1)
+    return page_of(rows, limit, key=key, render=render)

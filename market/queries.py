@@ -236,19 +236,22 @@ def book(house: House, symbol: str, depth: int | None = None) -> BookInfo:
     )
 
 
-def positions(house: House, account_id: str) -> list[PositionInfo]:
-    """The account's positions (non-zero or still holding margin)."""
-    with house.read() as connection:
-        rows = list(
-            connection.execute(
-                sa.select(_positions)
-                .where(
-                    _positions.c.account_id == account_id,
-                    sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0),
-                )
-                .order_by(_positions.c.symbol)
-            )
+def positions(
+    house: House, account_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[PositionInfo]:
+    """The account's positions (non-zero or still holding margin) by symbol, after symbol ``after``
+    (at most ``limit``; all by default)."""
+    query = (
+        sa.select(_positions)
+        .where(
+            _positions.c.account_id == account_id,
+            sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0),
         )
+        .order_by(_positions.c.symbol)
+    )
+    if after is not None:
+        query = query.where(_positions.c.symbol > after)
+    with house.read() as connection:
         return [
             PositionInfo(
                 r.account_id,
@@ -258,18 +261,23 @@ def positions(house: House, account_id: str) -> list[PositionInfo]:
                 r.margin_micros,
                 tick_of(house, r.symbol, connection),
             )
-            for r in rows
+            for r in connection.execute(_page(query, limit))
         ]
 
 
-def deliveries(house: House, account_id: str) -> list[DeliveryInfo]:
-    """Delivery records where the account is the buyer or the provider."""
+def deliveries(
+    house: House, account_id: str, *, after: int | None = None, limit: int | None = None
+) -> list[DeliveryInfo]:
+    """Delivery records where the account is the buyer or the provider, by id, after id ``after``
+    (at most ``limit``; all by default)."""
+    query = (
+        sa.select(_deliveries)
+        .where(sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id))
+        .order_by(_deliveries.c.id)
+    )
+    if after is not None:
+        query = query.where(_deliveries.c.id > after)
     with house.read() as connection:
-        rows = connection.execute(
-            sa.select(_deliveries)
-            .where(sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id))
-            .order_by(_deliveries.c.id)
-        )
         return [
             DeliveryInfo(
                 r.id,
@@ -282,8 +290,12 @@ def deliveries(house: House, account_id: str) -> list[DeliveryInfo]:
                 from_epoch_us(r.window_end_us),
                 from_epoch_us(r.created_us),
             )
-            for r in rows
+            for r in connection.execute(_page(query, limit))
         ]
+
+
+def _page(query: sa.Select, limit: int | None) -> sa.Select:
+    return query if limit is None else query.limit(page_limit(limit))
 
 
 def fill_info(trade: dict, tick: int, order_id: str) -> FillInfo:

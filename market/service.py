@@ -388,13 +388,17 @@ class Exchange:
         """The order book of an instrument, ``depth`` levels a side (all by default)."""
         return queries.book(self._house, symbol, depth)
 
-    def positions(self, account_id: str) -> list[PositionInfo]:
-        """The account's positions (non-zero or still holding margin)."""
-        return queries.positions(self._house, account_id)
+    def positions(
+        self, account_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[PositionInfo]:
+        """The account's positions (non-zero or still holding margin) by symbol, after ``after``."""
+        return queries.positions(self._house, account_id, after=after, limit=limit)
 
-    def deliveries(self, account_id: str) -> list[DeliveryInfo]:
-        """Delivery records where the account is the buyer or the provider."""
-        return queries.deliveries(self._house, account_id)
+    def deliveries(
+        self, account_id: str, *, after: int | None = None, limit: int | None = None
+    ) -> list[DeliveryInfo]:
+        """Delivery records where the account is the buyer or the provider, by id, after ``after``."""
+        return queries.deliveries(self._house, account_id, after=after, limit=limit)
 
     # ------------------------------------------------------------------ index, marks, settlement
 
