@@ -241,16 +241,8 @@ def positions(
 ) -> list[PositionInfo]:
     """The account's positions (non-zero or still holding margin) by symbol, after symbol ``after``
     (at most ``limit``; all by default)."""
-    query = (
-        sa.select(_positions)
-        .where(
-            _positions.c.account_id == account_id,
-            sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0),
-        )
-        .order_by(_positions.c.symbol)
-    )
-    if after is not None:
-        query = query.where(_positions.c.symbol > after)
+    held = sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0)
+    mine = sa.select(_positions).where(_positions.c.account_id == account_id, held)
     with house.read() as connection:
         return [
             PositionInfo(
@@ -261,7 +253,7 @@ def positions(
                 r.margin_micros,
                 tick_of(house, r.symbol, connection),
             )
-            for r in connection.execute(_page(query, limit))
+            for r in connection.execute(_keyset(mine, _positions.c.symbol, after, limit))
         ]
 
 
@@ -270,13 +262,8 @@ def deliveries(
 ) -> list[DeliveryInfo]:
     """Delivery records where the account is the buyer or the provider, by id, after id ``after``
     (at most ``limit``; all by default)."""
-    query = (
-        sa.select(_deliveries)
-        .where(sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id))
-        .order_by(_deliveries.c.id)
-    )
-    if after is not None:
-        query = query.where(_deliveries.c.id > after)
+    parties = sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id)
+    query = _keyset(sa.select(_deliveries).where(parties), _deliveries.c.id, after, limit)
     with house.read() as connection:
         return [
             DeliveryInfo(
@@ -286,15 +273,17 @@ def deliveries(
                 r.provider_id,
                 r.listing_id,
                 r.gpus,
-                from_epoch_us(r.window_start_us),
-                from_epoch_us(r.window_end_us),
-                from_epoch_us(r.created_us),
+                *(from_epoch_us(us) for us in (r.window_start_us, r.window_end_us, r.created_us)),
             )
-            for r in connection.execute(_page(query, limit))
+            for r in connection.execute(query)
         ]
 
 
-def _page(query: sa.Select, limit: int | None) -> sa.Select:
+def _keyset(query: sa.Select, key: sa.ColumnElement, after: object, limit: int | None) -> sa.Select:
+    """``query`` in ``key`` order from after ``after`` (None: the start), at most ``limit`` rows."""
+    query = query.order_by(key)
+    if after is not None:
+        query = query.where(key > after)
     return query if limit is None else query.limit(page_limit(limit))
 
 
