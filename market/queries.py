@@ -16,8 +16,8 @@ from market.errors import InvalidRequestError, NotFoundError
 from market.house import page_limit
 from market.records import BookInfo, BookLevel, DeliveryInfo, FillInfo, OrderInfo, PositionInfo, TradeInfo
 from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
-from market.trading import LIVE
 from market.units import from_epoch_us, to_epoch_us
+from market.vocabulary import LIVE
 
 if TYPE_CHECKING:
     from market.house import House

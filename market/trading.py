@@ -50,13 +50,8 @@ from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
 from market.units import MAX_MICROS, micros_to_dollars, to_epoch_us
+from market.vocabulary import LIMIT_TYPES, ORDER_TYPES, SIDES, STOP_TYPES, STP_MODES, TIFS
 
-ORDER_TYPES = ("limit", "market", "stop_limit", "stop_market")
-LIMIT_TYPES = ("limit", "stop_limit")
-STOP_TYPES = ("stop_limit", "stop_market")
-TIFS = ("gtc", "ioc", "fok", "gtd")
-STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none")
-LIVE = ("open", "partially_filled")
 MAX_QTY = 10**9
 MAX_TICKS = 10**12
 
@@ -542,7 +537,7 @@ class Trading:
         return inst
 
     def _validate(self, req: OrderRequest, now_us: int) -> None:
-        if req.side not in ("buy", "sell"):
+        if req.side not in SIDES:
             raise InvalidRequestError("side must be buy or sell", field="side")
         if req.type not in ORDER_TYPES:
             raise InvalidRequestError(f"type must be one of {', '.join(ORDER_TYPES)}", field="type")

@@ -18,9 +18,10 @@ from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCre
 from market.errors import OrderRejectedError
 from market.records import OrderRequest
 from market.units import price_to_ticks
+from market.vocabulary import ORDER_STATUSES
 
 OrderId = Annotated[str, PathParameter(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-OrderStatus = Literal["live", "open", "partially_filled", "filled", "cancelled", "expired", "rejected"]
+StatusFilter = Literal[("live", *ORDER_STATUSES)]  # type: ignore[valid-type]  # "live": open or partially filled
 
 
 class OrderController(Controller):
@@ -69,7 +70,7 @@ class OrderController(Controller):
         self,
         ctx: Ctx,
         principal: Caller,
-        status: FromQuery[OrderStatus | None] = None,
+        status: FromQuery[StatusFilter | None] = None,
         symbol: FromQuery[Symbol | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,
