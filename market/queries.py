@@ -14,7 +14,16 @@ import sqlalchemy as sa
 from market.catalog import instrument
 from market.errors import InvalidRequestError, NotFoundError
 from market.house import page_limit
-from market.records import BookInfo, BookLevel, DeliveryInfo, FillInfo, OrderInfo, PositionInfo, TradeInfo
+from market.records import (
+    BookInfo,
+    BookLevel,
+    DeliveryInfo,
+    FillInfo,
+    OrderInfo,
+    PositionInfo,
+    TradeInfo,
+    record_of,
+)
 from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
 from market.units import from_epoch_us, to_epoch_us
 from market.vocabulary import LIVE
@@ -22,11 +31,9 @@ from market.vocabulary import LIVE
 if TYPE_CHECKING:
     from market.house import House
 
-_instruments = Instrument.__table__
-_orders = Order.__table__
-_trades = Trade.__table__
-_positions = Position.__table__
-_deliveries = Delivery.__table__
+_instruments, _orders, _trades, _positions, _deliveries = (
+    t.__table__ for t in (Instrument, Order, Trade, Position, Delivery)
+)
 
 
 def order(house: House, account_id: str, order_id: str) -> OrderInfo:
@@ -111,32 +118,7 @@ def order_info(
         with house.read() as own:
             tick = tick_of(house, row["symbol"], own)
     fills = tuple(fill_info(t, tick, row["id"]) for t in trades)
-    return OrderInfo(
-        id=row["id"],
-        account_id=row["account_id"],
-        symbol=row["symbol"],
-        client_order_id=row["client_order_id"],
-        side=row["side"],
-        type=row["type"],
-        price_ticks=row["price_ticks"],
-        stop_price_ticks=row["stop_price_ticks"],
-        qty=row["qty"],
-        open_qty=row["open_qty"],
-        filled=row["filled"],
-        cancelled=row["cancelled"],
-        status=row["status"],
-        reason=row["reason"],
-        tif=row["tif"],
-        post_only=row["post_only"],
-        stp=row["stp"],
-        expire_at=None if row["expire_at_us"] is None else from_epoch_us(row["expire_at_us"]),
-        display_qty=row["display_qty"],
-        reserved_micros=row["reserved_micros"],
-        tick_micros=tick,
-        fills=fills,
-        created_at=from_epoch_us(row["created_us"]),
-        updated_at=from_epoch_us(row["updated_us"]),
-    )
+    return record_of(OrderInfo, row, tick_micros=tick, fills=fills)
 
 
 def tick_of(house: House, symbol: str, connection: sa.Connection) -> int:
@@ -244,17 +226,8 @@ def positions(
     held = sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0)
     mine = sa.select(_positions).where(_positions.c.account_id == account_id, held)
     with house.read() as connection:
-        return [
-            PositionInfo(
-                r.account_id,
-                r.symbol,
-                r.qty,
-                r.cost_micros,
-                r.margin_micros,
-                tick_of(house, r.symbol, connection),
-            )
-            for r in connection.execute(_keyset(mine, _positions.c.symbol, after, limit))
-        ]
+        rows = connection.execute(_keyset(mine, _positions.c.symbol, after, limit)).mappings()
+        return [record_of(PositionInfo, r, tick_micros=tick_of(house, r["symbol"], connection)) for r in rows]
 
 
 def deliveries(
@@ -263,20 +236,11 @@ def deliveries(
     """Delivery records where the account is the buyer or the provider, by id, after id ``after``
     (at most ``limit``; all by default)."""
     parties = sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id)
-    query = _keyset(sa.select(_deliveries).where(parties), _deliveries.c.id, after, limit)
     with house.read() as connection:
-        return [
-            DeliveryInfo(
-                r.id,
-                r.symbol,
-                r.buyer_id,
-                r.provider_id,
-                r.listing_id,
-                r.gpus,
-                *(from_epoch_us(us) for us in (r.window_start_us, r.window_end_us, r.created_us)),
-            )
-            for r in connection.execute(query)
-        ]
+        rows = connection.execute(
+            _keyset(sa.select(_deliveries).where(parties), _deliveries.c.id, after, limit)
+        )
+        return [record_of(DeliveryInfo, r) for r in rows.mappings()]
 
 
 def _keyset(query: sa.Select, key: sa.ColumnElement, after: object, limit: int | None) -> sa.Select:
