@@ -1,7 +1,7 @@
 """trades time-range index
 
 Revision ID: 9d2f4c6a8b10
-Revises: 307573ff7b7e
+Revises: c1ea7a9b0e14
 Create Date: 2026-11-30 18:45:00.000000
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision: str = '9d2f4c6a8b10'
-down_revision: str | None = '307573ff7b7e'
+down_revision: str | None = 'c1ea7a9b0e14'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
