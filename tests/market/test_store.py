@@ -35,6 +35,7 @@ def test_positions_are_gathered_in_memory_and_written_at_flush(market: Market, d
             "cost_micros": 0,
             "margin_micros": 0,
             "fees_due_micros": 0,
+            "variation_micros": 0,
         }
         long["qty"] += 3
         long["cost_micros"] += 300
