@@ -23,6 +23,7 @@ import pytest
 
 from market import db
 from market.service import Exchange
+from migrations import commands as migrate
 from tests.api.live_server import serving
 
 SMALL = {
@@ -88,7 +89,7 @@ def _server_cpu(pid: int) -> float:
 @pytest.mark.skipif(not PROC.is_dir(), reason="reads CPU times from /proc (Linux)")
 def test_small_pricing_request_latency_while_heavy_ones_run(tmp_path: Path, benchmark: Any) -> None:
     url = f"sqlite:///{tmp_path / 'bench.db'}"
-    db.upgrade(url)
+    migrate.upgrade(url)
     engine = db.make_engine(url)
     exchange = Exchange(engine)
     light_key = exchange.create_account("light", ["trader"]).api_key
