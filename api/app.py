@@ -39,11 +39,15 @@ from api.controllers.pricing import price
 from api.controllers.quote import quote
 from api.controllers.securitization import price_deal
 from api.controllers.system import health
+from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
-from api.openapi import docs_assets, openapi_config
+from api.openapi import ClosedRequestSchemas, docs_assets, openapi_config
+from api.options import AllowedMethods
+from api.pagination import use_cursor_secret
+from api.pricing_jobs import PricingPool
 from api.publish import load_book, start_fills, start_trades
-from api.ratelimit import TokenBuckets, request_limiter
+from api.ratelimit import RateLimiter, TokenBuckets
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
 from market.db import make_engine
@@ -79,8 +83,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     ``clock`` is the exchange's wall clock (tests move it to reach expiries and deliveries).
     """
     settings = settings or Settings.from_env()
+    if settings.cursor_secret:
+        use_cursor_secret(settings.cursor_secret)
     engine = make_engine(settings.database_url)
-    exchange = Exchange(engine, clock=clock)
+    exchange = Exchange(engine, clock=clock, max_open_orders=settings.max_open_orders)
 
     def resolve(key: str) -> Principal:
         holder = exchange.key_holder(key)
@@ -95,6 +101,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         orders=OrderBatcher(exchange.place_orders),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
         lifecycle=Runner(exchange, engine),
+        pricing=PricingPool(settings.price_workers, settings.price_timeout),
     )
 
     @asynccontextmanager
@@ -113,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                     await duties
                 await anyio.to_thread.run_sync(ctx.lifecycle.stop)
             await ctx.orders.stop()
+            ctx.pricing.close()
             exchange.close()
             engine.dispose()
 
@@ -128,11 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             await ctx.tick_micros(symbol)  # unknown_instrument for a symbol that does not exist
         return None
 
-    before_request = None
-    if settings.rate_limit > 0:
-        before_request = request_limiter(TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst))
-
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             me,
@@ -162,10 +166,21 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         state=State({"ctx": ctx}),
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            DefineMiddleware(IdempotencyMiddleware, store=IdempotencyStore(), max_body=MAX_BODY_BYTES)
+            DefineMiddleware(
+                IdempotencyMiddleware,
+                store=IdempotencyStore(),
+                authenticator=ctx.authenticator,
+                max_body=MAX_BODY_BYTES,
+            )
         ],
-        before_request=before_request,
+        before_request=strict_edge,
         lifespan=[lifespan],
         openapi_config=openapi_config(_version()),
+        plugins=[ClosedRequestSchemas()],
         request_max_body_size=MAX_BODY_BYTES,
     )
+    requests = None
+    if settings.rate_limit > 0:
+        requests = TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst)
+    app.asgi_handler = RateLimiter(AllowedMethods(app.asgi_handler, app.routes), ctx.authenticator, requests)
+    return app

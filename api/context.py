@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 
 from api.auth import Authenticator
 from api.batching import OrderBatcher
+from api.pricing_jobs import PricingPool
 from api.ratelimit import TokenBuckets
 from api.settings import Settings
 from api.stream import StreamHub
@@ -40,6 +41,7 @@ class ApiContext:
     orders: OrderBatcher
     price_budget: TokenBuckets
     lifecycle: Runner
+    pricing: PricingPool
     _ticks: dict[str, int] = field(default_factory=dict)
     _marks: dict[tuple[str, bool], tuple[float, MarkInfo]] = field(default_factory=dict)
 

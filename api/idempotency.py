@@ -1,8 +1,14 @@
 """``Idempotency-Key`` for POST requests: a retried request gets the original response, not a second effect.
 
-The first response (any status below 500) to a POST that carries the header is stored under the
-caller's bearer key and the ``Idempotency-Key`` value, together with a digest of the method, path and
-body. The same key with the same request returns the stored response again (marked with the header
+The first *completed* outcome of a POST that carries the header is stored under the caller's account
+(whichever of its keys, however the ``Authorization`` header is spelled) and the ``Idempotency-Key``
+value, together with a digest of the path and body. Completed means the request was executed to a
+decision: a success, or a refusal by the exchange (400, 404, 409, 422). Answers that say nothing about
+the request itself are never stored, so a retry is executed afresh: ``401``/``403`` (the key),
+``408``/``413``/``415`` (the transport), ``429`` (the rate limit) and every ``5xx``. A request without
+a valid key is passed on untouched (the route's guard answers it).
+
+The same key with the same request returns the stored response again (marked with the header
 ``Idempotent-Replayed: true``); the same key with a different request is ``409 idempotency_key_reused``;
 a retry that arrives while the first is still running is ``409 idempotency_key_in_use``.
 
@@ -23,12 +29,20 @@ from dataclasses import dataclass, field
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import PROBLEM_JSON, problem_body
+from api.auth import Authenticator, bearer_key
+from api.errors import PROBLEM_JSON, ApiError, problem_body
 
 HEADER = b"idempotency-key"
 TTL_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255
 MAX_STORED = 50_000
+NOT_OUTCOMES = frozenset({401, 403, 408, 413, 415, 429})
+"""4xx statuses that are not an outcome of the request (see above): never stored."""
+
+
+def is_outcome(status: int) -> bool:
+    """Whether a response with ``status`` is a completed outcome worth replaying."""
+    return 200 <= status < 500 and status not in NOT_OUTCOMES
 
 
 @dataclass
@@ -83,14 +97,27 @@ async def _send_problem(send: Send, status: int, code: str, detail: str) -> None
 class IdempotencyMiddleware:
     """ASGI middleware implementing the protocol above for every POST route it wraps."""
 
-    def __init__(self, app: ASGIApp, store: IdempotencyStore, max_body: int) -> None:
+    def __init__(
+        self, app: ASGIApp, store: IdempotencyStore, authenticator: Authenticator, max_body: int
+    ) -> None:
         self.app = app
         self.store = store
+        self.authenticator = authenticator
         self.max_body = max_body
+
+    async def _account(self, scope: Scope) -> str | None:
+        """The account behind the request's key, or None if it has no valid key."""
+        authorization = _header(scope, b"authorization")
+        try:
+            key = bearer_key(authorization.decode("latin-1") if authorization else None)
+            return (await self.authenticator.principal(key)).account_id
+        except ApiError:
+            return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = _header(scope, HEADER) if scope["type"] == "http" and scope["method"] == "POST" else None
-        if key is None:
+        account = None if key is None else await self._account(scope)
+        if key is None or account is None:
             await self.app(scope, receive, send)
             return
         if not key or len(key) > MAX_KEY_LENGTH:
@@ -115,8 +142,7 @@ class IdempotencyMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        owner = hashlib.sha256(_header(scope, b"authorization") or b"").hexdigest()
-        slot = (owner, key.decode("latin-1"))
+        slot = (account, key.decode("latin-1"))
         fingerprint = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
 
         stored = self.store.get(slot)
@@ -152,7 +178,7 @@ class IdempotencyMiddleware:
         async def replay() -> Message:
             nonlocal replayed
             if replayed:
-                return {"type": "http.disconnect"}
+                return await receive()  # after the body: the client's disconnect, when it comes
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
@@ -167,7 +193,7 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay, capture)
         finally:
-            if 0 < entry.status < 500:
+            if is_outcome(entry.status):
                 entry.done = True
             else:
                 self.store.abandon(slot)

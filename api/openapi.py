@@ -12,18 +12,25 @@ from __future__ import annotations
 
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import msgspec
 from litestar import Router
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.static_files import create_static_files_router
+from litestar.typing import FieldDefinition
 
 from api.errors import PROBLEM_JSON
 from api.schemas.common import Problem
 
 ASSETS = Path(__file__).parent / "static" / "swagger-ui"
 ASSETS_PATH = "/schema/assets"
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.openapi.spec import Schema
 
 ALWAYS = (400, 429)
 """Every route may refuse malformed input and may be rate limited."""
@@ -42,6 +49,22 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for status in sorted({*ALWAYS, *statuses})
     }
+
+
+class ClosedRequestSchemas(StructSchemaPlugin):
+    """Structs that refuse unknown fields (``forbid_unknown_fields``: every request body and the
+    objects nested in them) say ``additionalProperties: false`` in their schemas, so generated
+    clients and schema-driven tests know it too."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        if field_definition.is_union or not field_definition.is_subclass_of(msgspec.Struct):
+            return False
+        return bool(field_definition.type_.__struct_config__.forbid_unknown_fields)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
 
 
 def openapi_config(version: str) -> OpenAPIConfig:

@@ -1,8 +1,10 @@
 """Cursor pagination shared by every list endpoint.
 
 A cursor is an opaque, URL-safe token that encodes the id of the last item of the previous page; the
-next page holds the items after it, in the list's stable order. Clients must not build cursors
-themselves: a token that does not decode is rejected with ``invalid_cursor`` (400), and a ``limit``
+next page holds the items after it, in the list's stable order. Cursors are tamper-evident: each
+carries an HMAC-SHA256 tag under the server's cursor secret (``FLOPEX_CURSOR_SECRET``; a random one
+per process when unset, so cursors then do not outlive a restart). A token this server did not issue,
+or one altered by a single character, is rejected with ``invalid_cursor`` (400), and a ``limit``
 above :data:`MAX_LIMIT` is a validation error rather than silently clamped.
 """
 
@@ -10,18 +12,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
 
+from api.context import call
 from api.errors import ApiError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 _PREFIX = "c1:"
+_TAG_BYTES = 12
+_secret = secrets.token_bytes(32)
 
 _KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
@@ -33,7 +41,9 @@ LimitParam = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"pag
 CursorParam = Annotated[
     str | None,
     QueryParameter(
-        max_length=64, description="the `next_cursor` of the previous page; omit for the first page"
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$",
+        description="the `next_cursor` of the previous page; omit for the first page",
     ),
 ]
 
@@ -45,9 +55,28 @@ class Page(msgspec.Struct, Generic[T]):
     next_cursor: str | None
 
 
+def use_cursor_secret(secret: str) -> None:
+    """Sign cursors with ``secret`` (shared by every process serving the same database)."""
+    global _secret
+    _secret = hashlib.sha256(secret.encode()).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _tag(payload: bytes) -> bytes:
+    return hmac.new(_secret, payload, hashlib.sha256).digest()[:_TAG_BYTES]
+
+
 def encode_cursor(last_key: int | str) -> str:
     """The cursor that continues after the item whose key is ``last_key``."""
-    return base64.urlsafe_b64encode(f"{_PREFIX}{last_key}".encode()).decode().rstrip("=")
+    payload = f"{_PREFIX}{last_key}".encode()
+    return f"{_b64(payload)}.{_b64(_tag(payload))}"
 
 
 def decode_cursor(cursor: str | None, kind: type[K]) -> K | None:
@@ -57,8 +86,10 @@ def decode_cursor(cursor: str | None, kind: type[K]) -> K | None:
     """
     if cursor is None or cursor == "":
         return None
+    body, _, tag = cursor.partition(".")
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        payload, signature = _unb64(body), _unb64(tag)
+        text = payload.decode() if hmac.compare_digest(signature, _tag(payload)) else ""
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     key = text[len(_PREFIX) :]
@@ -72,9 +103,24 @@ def decode_cursor(cursor: str | None, kind: type[K]) -> K | None:
     return kind(key)
 
 
-def page_of(rows: Sequence[T], limit: int, key: Callable[[T], int], render: Callable[[T], R]) -> Page[R]:
+def page_of(rows: Sequence[T], limit: int, key: Callable[[T], K], render: Callable[[T], R]) -> Page[R]:
     """Build a page from up to ``limit + 1`` fetched rows (the extra row only signals that more exist)."""
     more = len(rows) > limit
     shown = rows[:limit]
     cursor = encode_cursor(key(shown[-1])) if more and shown else None
     return Page(items=[render(row) for row in shown], next_cursor=cursor)
+
+
+async def owned_page(
+    fetch: Callable[..., list[T]],
+    owner: str,
+    cursor: str | None,
+    limit: int,
+    key: Callable[[T], K],
+    render: Callable[[T], R],
+    kind: type[K] = int,
+) -> Page[R]:
+    """A page of ``fetch(owner, after=..., limit=...)``, which pages in SQL by a ``kind`` key; the
+    exchange call runs in a worker thread."""
+    rows = await call(fetch, owner, after=decode_cursor(cursor, kind), limit=limit + 1)
+    return page_of(rows, limit, key=key, render=render)

@@ -1,13 +1,23 @@
-"""Per-key rate limits: a request budget for every route and a compute budget for pricing.
+"""Rate limits: a request budget per authenticated key, a failed-authentication budget per address.
 
 Both are token buckets held in the process (one server process serves one shard, see DESIGN.md): a
-bucket refills at ``rate`` tokens per second up to ``burst``. A request spends one token; a pricing
-request is admitted while its key's compute bucket is positive and is then charged the seconds it
-actually took, so an expensive Monte Carlo run pushes the key into debt and its next request waits.
-Refusals are ``429 rate_limited`` problems with a ``Retry-After`` header in whole seconds.
+bucket refills at ``rate`` tokens per second up to ``burst``; a request spends one token.
 
-Clients are identified by a hash of their bearer key on routes that check keys (guards run before
-the limiter), and by their address on public routes.
+:class:`RateLimiter` wraps the whole ASGI application (so it also sees requests that match no route)
+and identifies the client *before* any handler runs:
+
+- a request whose ``Authorization`` header holds a valid key is counted against that key, however
+  the header is spelled (``Bearer``, ``bearer``, extra spaces: the key is what counts, not the text);
+- a request with an invalid key spends a token of its address's failed-authentication bucket
+  (:data:`AUTH_FAILURES_PER_MINUTE`); when that is empty it gets 429 before the key is even looked up,
+  so keys cannot be guessed at speed;
+- anything else is counted against the client address.
+
+Every response carries the limits of the IETF draft *RateLimit header fields for HTTP*
+(draft-ietf-httpapi-ratelimit-headers): ``RateLimit-Policy: "requests";q=<burst>;w=<seconds to
+refill>`` and ``RateLimit: "requests";r=<remaining>;t=<seconds until full>``. Refusals are
+``429 rate_limited`` problems that add ``Retry-After`` in whole seconds. The identity is left in the
+request state (``client_id``) for the pricing budget, which counts compute per key the same way.
 """
 
 from __future__ import annotations
@@ -18,17 +28,24 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from litestar import Request, Response
+import msgspec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, problem
+from api.auth import Authenticator, bearer_key
+from api.errors import PROBLEM_JSON, ApiError, problem_body
 
 #: Buckets kept before the least recently used are forgotten (a forgotten bucket is simply full).
 MAX_TRACKED_CLIENTS = 100_000
 
 #: Paths never limited: liveness probes must work while a client is being throttled.
 UNLIMITED_PATHS = frozenset({"/health"})
+
+AUTH_FAILURES_PER_MINUTE = 30
+"""Failed authentications an address may make per minute (and in a burst)."""
+
+STATE_KEY = "client_id"
+"""Where the limiter leaves the client identity in the request state."""
 
 
 @dataclass
@@ -70,24 +87,24 @@ class TokenBuckets:
             return 0.0
         return (cost - bucket.tokens) / self.rate
 
-    def admit(self, key: str) -> float:
-        """0.0 while the bucket is positive, else the seconds until it is (nothing is spent)."""
-        bucket = self._bucket(key)
-        return 0.0 if bucket.tokens > 0 else (-bucket.tokens + 1e-9) / self.rate
-
     def charge(self, key: str, cost: float) -> None:
-        """Spend ``cost`` tokens unconditionally; the bucket may go into debt."""
-        self._bucket(key).tokens -= cost
+        """Spend (or, negative, refund) ``cost`` tokens unconditionally; the bucket may go into debt."""
+        bucket = self._bucket(key)
+        bucket.tokens = min(self.burst, bucket.tokens - cost)
 
+    def remaining(self, key: str) -> float:
+        """Tokens the bucket holds now (negative while in debt)."""
+        return self._bucket(key).tokens
 
-def client_key(request: Request[Any, Any, Any]) -> str:
-    """A stable identity for limits: a digest of the bearer key once a guard has accepted it, else the
-    client address (so made-up keys on public routes cannot open fresh buckets)."""
-    authorization = request.headers.get("authorization", "")
-    if authorization and getattr(request.state, "principal", None) is not None:
-        return "k:" + hashlib.sha256(authorization.encode()).hexdigest()[:32]
-    client = request.client
-    return f"a:{client.host if client else 'unknown'}"
+    def headers(self, key: str, policy: str) -> list[tuple[bytes, bytes]]:
+        """The draft's ``RateLimit-Policy`` and ``RateLimit`` fields for ``key``'s bucket."""
+        tokens = self._bucket(key).tokens
+        window = math.ceil(self.burst / self.rate)
+        until_full = math.ceil(max(0.0, self.burst - tokens) / self.rate)
+        return [
+            (b"ratelimit-policy", f'"{policy}";q={int(self.burst)};w={window}'.encode()),
+            (b"ratelimit", f'"{policy}";r={max(0, math.floor(tokens))};t={until_full}'.encode()),
+        ]
 
 
 def too_many(retry_after: float, what: str) -> ApiError:
@@ -101,18 +118,90 @@ def too_many(retry_after: float, what: str) -> ApiError:
     )
 
 
-def request_limiter(buckets: TokenBuckets) -> Callable[[Request[Any, Any, Any]], Any]:
-    """A ``before_request`` hook that spends one token per request and refuses with 429 when empty."""
+def client_id(scope: Scope) -> str:
+    """The identity :class:`RateLimiter` gave this request (the address if it did not run)."""
+    found = scope.get("state", {}).get(STATE_KEY)
+    return found if found is not None else _address(scope)
 
-    async def limit(request: Request[Any, Any, Any]) -> Response[Any] | None:
-        if request.url.path in UNLIMITED_PATHS:
-            return None
-        wait = buckets.take(client_key(request))
-        if wait:
-            error = too_many(wait, "request rate limit")
-            return problem(
-                error.status, error.code, error.message, instance=request.url.path, headers=error.headers
-            )
-        return None
 
-    return limit
+def _address(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"a:{client[0] if client else 'unknown'}"
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+class RateLimiter:
+    """ASGI wrapper implementing the limits above around the whole application."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        requests: TokenBuckets | None,
+        failures: TokenBuckets | None = None,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.requests = requests
+        self.failures = failures or TokenBuckets(
+            rate=AUTH_FAILURES_PER_MINUTE / 60.0, burst=AUTH_FAILURES_PER_MINUTE
+        )
+
+    async def _identify(self, scope: Scope) -> tuple[str, ApiError | None]:
+        """(identity, refusal): the key's digest for a valid key, else the address."""
+        address = _address(scope)
+        authorization = _header(scope, b"authorization")
+        if not authorization:
+            return address, None
+        left = self.failures.remaining(address)
+        if left < 1:
+            return address, too_many((1 - left) / self.failures.rate, "failed authentication limit")
+        try:
+            key = bearer_key(authorization)
+            await self.authenticator.principal(key)
+        except ApiError:
+            self.failures.charge(address, 1.0)
+            return address, None
+        return "k:" + hashlib.sha256(key.encode()).hexdigest()[:32], None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        identity, refusal = await self._identify(scope)
+        scope.setdefault("state", {})[STATE_KEY] = identity
+        headers: list[tuple[bytes, bytes]] = []
+        if self.requests is not None:
+            if refusal is None:
+                wait = self.requests.take(identity)
+                if wait:
+                    refusal = too_many(wait, "request rate limit")
+            headers = self.requests.headers(identity, "requests")
+        if refusal is not None:
+            await _refuse(send, refusal, scope["path"], headers)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and headers:
+                message = {**message, "headers": [*message.get("headers", []), *headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def _refuse(send: Send, error: ApiError, path: str, extra: list[tuple[bytes, bytes]]) -> None:
+    body = msgspec.json.encode(problem_body(error.status, error.code, error.message, instance=path))
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

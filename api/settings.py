@@ -13,6 +13,11 @@ working directory, the server listens on loopback only.
 | FLOPEX_RATE_BURST     | 100                      | requests a key may send at once          |
 | FLOPEX_PRICE_BUDGET   | 20                       | pricing CPU seconds per minute per key   |
 | FLOPEX_LIFECYCLE_SECONDS | 10                    | how often `serve` runs due duties (0: off) |
+| FLOPEX_PRICE_MAX_COST | 50000000                 | most simulated path points per request   |
+| FLOPEX_PRICE_WORKERS  | 2                        | pricing worker processes                 |
+| FLOPEX_PRICE_TIMEOUT  | 30                       | seconds before a pricing request is cut  |
+| FLOPEX_MAX_OPEN_ORDERS| 1000                     | open orders an account may hold at once  |
+| FLOPEX_CURSOR_SECRET  | (random per process)     | key that signs pagination cursors        |
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ class Settings:
     rate_burst: int = 100
     price_budget: float = 20.0
     lifecycle_seconds: float = 10.0
+    price_max_cost: int = 50_000_000
+    price_workers: int = 2
+    price_timeout: float = 30.0
+    max_open_orders: int = 1000
+    cursor_secret: str = ""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -67,6 +77,10 @@ class Settings:
             raise SettingsError("rate limit must be >= 0, burst >= 1 and price budget > 0")
         if self.lifecycle_seconds < 0:
             raise SettingsError("the lifecycle interval must be >= 0 seconds (0 turns it off)")
+        if self.price_max_cost < 1 or self.price_workers < 1 or self.price_timeout <= 0:
+            raise SettingsError("price max cost and workers must be >= 1 and the price timeout > 0")
+        if self.max_open_orders < 1:
+            raise SettingsError(f"max open orders must be >= 1, got {self.max_open_orders}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +97,11 @@ class Settings:
             rate_burst=_number(env, "FLOPEX_RATE_BURST", defaults.rate_burst, int),
             price_budget=_number(env, "FLOPEX_PRICE_BUDGET", defaults.price_budget, float),
             lifecycle_seconds=_number(env, "FLOPEX_LIFECYCLE_SECONDS", defaults.lifecycle_seconds, float),
+            price_max_cost=_number(env, "FLOPEX_PRICE_MAX_COST", defaults.price_max_cost, int),
+            price_workers=_number(env, "FLOPEX_PRICE_WORKERS", defaults.price_workers, int),
+            price_timeout=_number(env, "FLOPEX_PRICE_TIMEOUT", defaults.price_timeout, float),
+            max_open_orders=_number(env, "FLOPEX_MAX_OPEN_ORDERS", defaults.max_open_orders, int),
+            cursor_secret=env.get("FLOPEX_CURSOR_SECRET", defaults.cursor_secret),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -44,6 +44,10 @@ from market.accounts import READ
 from market.errors import MarketError
 
 QUEUE_SIZE = 1_000
+KEY_CHECK_SECONDS = 1.0
+"""How often an authenticated connection re-checks its key: a revoked key's sockets close within
+this plus the authenticator's cache time (``api.auth.CACHE_SECONDS``)."""
+REVOKED_CLOSE_CODE = 1008
 MAX_SUBSCRIPTIONS = 50
 HEARTBEAT_SECONDS = 15.0
 PUBLIC_PREFIXES = ("book.", "trades.", "ticker.")
@@ -60,6 +64,7 @@ class Subscriber:
     send: MemoryObjectSendStream[dict[str, Any]]
     receive: MemoryObjectReceiveStream[dict[str, Any]]
     account_id: str | None = None
+    key: str | None = None
     channels: set[str] = field(default_factory=set)
     overflowed: bool = False
 
@@ -299,6 +304,7 @@ async def _handle(
             return
         hub.unsubscribe(subscriber, [c for c in subscriber.channels if c in PRIVATE_CHANNELS])
         subscriber.account_id = principal.account_id
+        subscriber.key = message.key
         subscriber.deliver({"type": "authenticated", "account_id": principal.account_id})
     elif message.op == "unsubscribe":
         hub.unsubscribe(subscriber, message.channels)
@@ -334,6 +340,21 @@ async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> No
         await socket.send_text(msgspec.json.encode({"type": "heartbeat"}).decode())
 
 
+async def _watch_key(
+    socket: WebSocket[Any, Any, Any], subscriber: Subscriber, authenticator: Authenticator
+) -> None:
+    """Close the connection (1008) once the key it authenticated with stops working (revoked)."""
+    while True:
+        await anyio.sleep(KEY_CHECK_SECONDS)
+        if subscriber.key is None:
+            continue
+        try:
+            await authenticator.principal(subscriber.key)
+        except ApiError:
+            await socket.close(code=REVOKED_CLOSE_CODE, reason="API key revoked")
+            return
+
+
 def stream_route(prepare: ChannelPreparer) -> WebsocketRouteHandler:
     """The ``/v1/stream`` WebSocket handler (see the protocol at the top)."""
 
@@ -350,7 +371,12 @@ def stream_route(prepare: ChannelPreparer) -> WebsocketRouteHandler:
                     await _write(socket, subscriber)
                     tasks.cancel_scope.cancel()
 
+                async def watch_then_stop() -> None:
+                    await _watch_key(socket, subscriber, authenticator)
+                    tasks.cancel_scope.cancel()
+
                 tasks.start_soon(write_then_stop)
+                tasks.start_soon(watch_then_stop)
                 while True:
                     raw = await socket.receive_text()
                     if len(raw) > MAX_CLIENT_MESSAGE:

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from api.context import ApiContext, call
 from api.schemas.market_data import TickerOut
-from api.trade_history import trades_between
 from market.errors import MarketError
 from market.records import BookLevel
 from market.units import micros_to_price, ticks_to_price
@@ -16,8 +15,8 @@ async def ticker_of(ctx: ApiContext, symbol: str) -> TickerOut:
     """The current ticker (``unknown_instrument`` if there is no such instrument); ``mark`` is null
     while the product has no index fixings."""
     book = await call(ctx.exchange.book, symbol, 1)
-    now = ctx.exchange.now()  # the exchange clock, never the wall clock
-    recent = await call(trades_between, ctx.exchange, symbol, now - timedelta(days=1), now)
+    now = ctx.exchange.now()
+    recent = await call(ctx.exchange.trades_between, symbol, now - timedelta(days=1), now)
     try:
         mark: str | None = micros_to_price((await ctx.mark(symbol, greeks=False)).fair_value_micros)
     except MarketError:

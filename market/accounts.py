@@ -192,3 +192,8 @@ def roles_of(connection: sa.Connection, account_id: str) -> tuple[str, ...]:
 
 def _account(row: sa.Row) -> AccountInfo:
     return AccountInfo(row.id, row.name, tuple(row.roles.split(",")), from_epoch_us(row.created_us))
+
+
+def authenticate(house: House, api_key: str) -> AccountInfo:
+    """The account an API key belongs to; :class:`UnauthorizedError` if unknown or revoked."""
+    return key_holder(house, api_key).account

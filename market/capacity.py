@@ -16,9 +16,9 @@ from market import listings, marks
 from market.accounts import PROVIDER, account, roles_of
 from market.errors import ForbiddenError, InvalidAmountError, InvalidRequestError, NoMarkError, NotFoundError
 from market.instruments import Status
-from market.records import ListingInfo, OrderRequest
+from market.records import ListingInfo, OrderRequest, record_of
 from market.tables import Instrument, Listing, Order, Product
-from market.units import from_epoch_us, to_epoch_us
+from market.units import to_epoch_us
 
 if TYPE_CHECKING:
     from market.house import House
@@ -235,17 +235,4 @@ def _shrink(house: House, listing_id: int, by: int | None) -> ListingInfo:
 
 
 def _listing(row: dict, covered: list[str]) -> ListingInfo:
-    return ListingInfo(
-        id=row["id"],
-        provider_id=row["provider_id"],
-        product=row["product"],
-        region=row["region"],
-        gpus=row["gpus"],
-        window_start=from_epoch_us(row["window_start_us"]),
-        window_end=from_epoch_us(row["window_end_us"]),
-        reserve_price_micros=row["reserve_price_micros"],
-        auto_offer=row["auto_offer"],
-        spread_micros=row["spread_micros"],
-        covers=tuple(covered),
-        created_at=from_epoch_us(row["created_us"]),
-    )
+    return record_of(ListingInfo, row, covers=tuple(covered))

@@ -44,7 +44,17 @@ def balances(house: House, account_id: str) -> Balances:
     )
 
 
-def external(house: House, account_id: str, amount: int, idempotency_key: str, kind: str) -> TransferInfo:
+def deposit(house: House, account_id: str, amount_micros: int, idempotency_key: str) -> TransferInfo:
+    """Credit cash from outside. The same key with the same amount returns the first deposit."""
+    return _external(house, account_id, amount_micros, idempotency_key, "deposit")
+
+
+def withdraw(house: House, account_id: str, amount_micros: int, idempotency_key: str) -> TransferInfo:
+    """Pay available cash out. The same key with the same amount returns the first withdrawal."""
+    return _external(house, account_id, amount_micros, idempotency_key, "withdrawal")
+
+
+def _external(house: House, account_id: str, amount: int, idempotency_key: str, kind: str) -> TransferInfo:
     """A ``deposit`` (credit from outside) or ``withdrawal`` (available cash paid out)."""
     if type(amount) is not int or not 0 < amount <= MAX_MICROS:
         raise InvalidAmountError("amount must be a positive number of micro-dollars", field="amount")

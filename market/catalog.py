@@ -34,7 +34,7 @@ from market.instruments import (
     parse_symbol,
 )
 from market.lifecycle.schedule import SeriesPlan, stored_plan
-from market.records import InstrumentInfo, ProductInfo
+from market.records import InstrumentInfo, ProductInfo, record_of
 from market.tables import Instrument, Product
 from market.trading import multiplier
 from market.units import from_epoch_us, to_epoch_us
@@ -376,25 +376,10 @@ def _option_spec(
 
 def instrument_info(row: dict) -> InstrumentInfo:
     """The record of an instrument row."""
-    return InstrumentInfo(
-        symbol=row["symbol"],
-        product=row["product"],
-        kind=row["kind"],
-        settlement=row["settlement"],
-        window_kind=row["window_kind"],
-        window_start=from_epoch_us(row["window_start_us"]),
-        window_end=from_epoch_us(row["window_end_us"]),
+    return record_of(
+        InstrumentInfo,
+        row,
         hours=(row["window_end_us"] - row["window_start_us"]) // 3_600_000_000,
-        tick_micros=row["tick_micros"],
-        lot_gpus=row["lot_gpus"],
         multiplier_micros=multiplier(row),
-        status=row["status"],
-        expiry=from_epoch_us(row["expiry_us"]),
-        underlying=row["underlying"],
-        option_kind=row["option_kind"],
-        strike_ticks=row["strike_ticks"],
-        maker_fee_ppm=row["maker_fee_ppm"],
-        taker_fee_ppm=row["taker_fee_ppm"],
         margin_per_lot_micros=row["margin_per_lot"],
-        settle_price_micros=row["settle_price_micros"],
     )

@@ -1,4 +1,4 @@
-"""The one place database engines are built, and the schema migrations that run against them.
+"""The one place database engines are built (the schema migrations are :mod:`migrations.commands`).
 
 SQLite (the embedded default) is tuned for durability: WAL journal, ``synchronous=FULL`` so an
 acknowledged commit survives power loss, foreign keys enforced, and a busy timeout so concurrent
@@ -11,15 +11,10 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
-import migrations
+from market.errors import OutOfRangeError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
 def is_sqlite(url: str | sa.URL) -> bool:
@@ -36,8 +31,30 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.close()
 
 
+_OUT_OF_RANGE_SQLSTATES = frozenset({"22003"})  # numeric_value_out_of_range (PostgreSQL)
+
+
+def _out_of_range(context: sa.engine.ExceptionContext) -> None:
+    """Turn "this integer does not fit its column" into :class:`OutOfRangeError` on every database.
+
+    The domain checks its bounds before writing (ledger balances, quantities); this is the last line:
+    a sum that still leaves a column's range (PostgreSQL ``integer``/``bigint``, a Python int SQLite
+    cannot bind) must roll the transaction back as a request error, never surface as a 500.
+    """
+    original = context.original_exception
+    state = getattr(original, "sqlstate", None) or getattr(getattr(original, "diag", None), "sqlstate", None)
+    if isinstance(original, OverflowError) or state in _OUT_OF_RANGE_SQLSTATES:
+        raise OutOfRangeError("a value is out of the range the exchange stores; nothing was written")
+
+
 def make_engine(url: str | sa.URL, *, pool_size: int = 10, echo: bool = False) -> sa.Engine:
     """Build an engine for ``url`` with the settings flopex relies on for durability."""
+    engine = _make_engine(url, pool_size=pool_size, echo=echo)
+    sa.event.listen(engine, "handle_error", _out_of_range)
+    return engine
+
+
+def _make_engine(url: str | sa.URL, *, pool_size: int, echo: bool) -> sa.Engine:
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -54,46 +71,3 @@ def make_engine(url: str | sa.URL, *, pool_size: int = 10, echo: bool = False) -
     return sa.create_engine(
         parsed, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
     )
-
-
-def alembic_config(url: str | sa.URL) -> Config:
-    """An Alembic configuration for ``url`` that needs no ini file."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", sa.make_url(url).render_as_string(hide_password=False))
-    return config
-
-
-def upgrade(url: str | sa.URL, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (all pending ones by default)."""
-    command.upgrade(alembic_config(url), revision)
-
-
-def downgrade(url: str | sa.URL, revision: str) -> None:
-    """Revert migrations down to ``revision`` (``base`` removes every flopex table)."""
-    command.downgrade(alembic_config(url), revision)
-
-
-def current(url: str | sa.URL) -> str | None:
-    """The revision the database is at, or None for a database flopex never migrated."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
-    finally:
-        engine.dispose()
-
-
-def head() -> str | None:
-    """The newest revision this version of flopex ships."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-
-
-def revision(url: str | sa.URL, message: str) -> str:
-    """Autogenerate a new revision from the difference between the models and the database at ``url``.
-
-    Contributors point this at a scratch database upgraded to head; the new file lands in
-    ``migrations/versions``.
-    """
-    script = command.revision(alembic_config(url), message=message, autogenerate=True)
-    return script.revision if script is not None and not isinstance(script, list) else ""

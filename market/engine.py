@@ -18,6 +18,7 @@ import heapq
 import json
 
 from market.book import Book, BookSide, Order
+from market.vocabulary import LIMIT_TYPES, ORDER_TYPES, STOP_TYPES, STP_MODES, TIFS
 
 _NEW_KEYS = frozenset(
     {
@@ -41,11 +42,11 @@ _CANCEL_KEYS = frozenset({"op", "symbol", "id", "account"})
 _AMEND_KEYS = frozenset({"op", "symbol", "id", "account", "qty", "price"})
 _TIME_KEYS = frozenset({"op", "now"})
 
-_ORDER_TYPES = frozenset({"limit", "market", "stop_limit", "stop_market"})
-_LIMIT_TYPES = frozenset({"limit", "stop_limit"})
-_STOP_TYPES = frozenset({"stop_limit", "stop_market"})
-_TIFS = frozenset({"gtc", "ioc", "fok", "gtd"})
-_STP_MODES = frozenset({"cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none"})
+_ORDER_TYPES = frozenset(ORDER_TYPES)
+_LIMIT_TYPES = frozenset(LIMIT_TYPES)
+_STOP_TYPES = frozenset(STOP_TYPES)
+_TIFS = frozenset(TIFS)
+_STP_MODES = frozenset(STP_MODES)
 
 MAX_INT = 2**63 - 1
 """The largest price, quantity or time the engine accepts: every number fits a signed 64-bit column."""
@@ -170,20 +171,15 @@ class MatchingEngine:
         if type(order_type) is not str or order_type not in _ORDER_TYPES:
             return self._reject(events, oid, "invalid_type")
         qty = cmd.get("qty")
-        if type(qty) is not int or not 0 < qty <= MAX_INT:
+        if not _positive_int(qty):
             return self._reject(events, oid, "invalid_qty")
-        price = cmd.get("price")
-        if order_type in _LIMIT_TYPES:
-            if type(price) is not int or not 0 < price <= MAX_INT:
-                return self._reject(events, oid, "invalid_price")
-        elif price is not None:
-            return self._reject(events, oid, "invalid_price")
-        stop_price = cmd.get("stop_price")
-        if order_type in _STOP_TYPES:
-            if type(stop_price) is not int or not 0 < stop_price <= MAX_INT:
-                return self._reject(events, oid, "invalid_stop_price")
-        elif stop_price is not None:
-            return self._reject(events, oid, "invalid_stop_price")
+        price, stop_price = cmd.get("price"), cmd.get("stop_price")
+        for value, needed, reason in (
+            (price, order_type in _LIMIT_TYPES, "invalid_price"),
+            (stop_price, order_type in _STOP_TYPES, "invalid_stop_price"),
+        ):
+            if not _positive_int(value) if needed else value is not None:  # required, or forbidden
+                return self._reject(events, oid, reason)
         tif = cmd.get("tif")
         if tif is None:
             tif = "ioc" if order_type == "market" else "gtc"
@@ -629,6 +625,11 @@ class MatchingEngine:
         events.append(
             {"type": "rejected", "seq": self._seq, "id": oid if type(oid) is str else None, "reason": reason}
         )
+
+
+def _positive_int(value: object) -> bool:
+    """Whether ``value`` is an int (not a bool) in ``1 .. MAX_INT``."""
+    return type(value) is int and 0 < value <= MAX_INT
 
 
 def _crosses(opposite: BookSide, is_buy: bool, price: int) -> bool:

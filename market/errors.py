@@ -147,6 +147,26 @@ class InsufficientFundsError(ConflictError):
     code = "insufficient_funds"
 
 
+class BalanceLimitError(ConflictError):
+    """A movement would take a ledger balance past the bound every balance keeps (``MAX_MICROS``)."""
+
+    code = "balance_limit_exceeded"
+
+
+class OpenOrderLimitError(ConflictError):
+    """The account already holds as many open orders as it may (``FLOPEX_MAX_OPEN_ORDERS``)."""
+
+    code = "open_order_limit_exceeded"
+
+
+class OutOfRangeError(MarketError):
+    """A value the database refused as out of range (a sum past its column's integer size): the whole
+    transaction was rolled back, nothing was written."""
+
+    code = "value_out_of_range"
+    status = 422
+
+
 class InventoryExceededError(ConflictError):
     """A sell on a physical forward exceeds the provider's unsold listed capacity, or a listing
     reduction would go below what is sold or reserved."""

@@ -52,9 +52,12 @@ class House:
     (once) before anything that touches a book.
     """
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now, max_open_orders: int | None = None
+    ) -> None:
         self.db = engine
         self.clock = clock
+        self.max_open_orders = max_open_orders
         self.lock = threading.RLock()
         self.trading: Trading | None = None
         self.locks: BookLocks | None = None
@@ -80,6 +83,7 @@ class House:
     def rebuild(self) -> None:
         """Rebuild the books from the database (and lock any new ones)."""
         trading = rebuild(self.db)
+        trading.max_open_orders = self.max_open_orders
         if self.locks is not None:
             self.locks.acquire(trading.instruments)
         self.trading = trading

@@ -64,7 +64,9 @@ class Status(StrEnum):
     SETTLED = "settled"
 
 
-_PRODUCT = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
+PRODUCT_PATTERN = r"^[A-Z][A-Z0-9]{0,15}$"
+"""What a product id may be: 1-16 upper-case letters or digits, starting with a letter."""
+_PRODUCT = re.compile(PRODUCT_PATTERN)
 _SYMBOL = re.compile(
     r"^(?P<product>[A-Z][A-Z0-9]{0,15})-(?P<year>\d{4})-"
     r"(?:W(?P<week>\d{2})|(?P<month>\d{2})(?:-(?P<day>\d{2}))?)"

@@ -18,8 +18,9 @@ from collections import defaultdict
 
 import sqlalchemy as sa
 
-from market.errors import InsufficientFundsError
+from market.errors import BalanceLimitError, InsufficientFundsError
 from market.tables import Balance, Entry, Transfer
+from market.units import MAX_MICROS, micros_to_dollars
 
 SYSTEM = "exchange"
 AVAILABLE, RESERVED, MARGIN = "available", "reserved", "margin"
@@ -98,16 +99,24 @@ class Ledger:
         return self._cache[key]
 
     def move(self, source: Bucket, target: Bucket, amount: int, what: str = "cash") -> None:
-        """Move ``amount`` micro-dollars from ``source`` to ``target``; refuses to overdraw."""
+        """Move ``amount`` micro-dollars from ``source`` to ``target``; refuses to overdraw and to take
+        any balance past +/- ``MAX_MICROS`` (so no balance can leave a 64-bit column, on any database,
+        and no sum of balances either: all money enters through the bounded ``external`` bucket)."""
         if amount == 0:
             return
         if amount < 0:
             source, target, amount = target, source, -amount
         have, may_go_negative = self._row(source)
         if have < amount and not may_go_negative:
-            raise InsufficientFundsError(f"{what} needs {amount} micro-dollars, {source[1]} holds {have}")
-        self._cache[source] = (have - amount, may_go_negative)
+            needs, holds = micros_to_dollars(amount), micros_to_dollars(have)
+            raise InsufficientFundsError(f"{what} needs USD {needs}, {source[1]} holds USD {holds}")
         tgt_amount, tgt_neg = self._row(target)
+        if amount > MAX_MICROS or have - amount < -MAX_MICROS or tgt_amount + amount > MAX_MICROS:
+            raise BalanceLimitError(
+                f"{what} of USD {micros_to_dollars(amount)} would take a balance past the limit of "
+                f"USD {micros_to_dollars(MAX_MICROS)}"
+            )
+        self._cache[source] = (have - amount, may_go_negative)
         self._cache[target] = (tgt_amount + amount, tgt_neg)
         self._pending.append((source[0], source[1], -amount))
         self._pending.append((target[0], target[1], amount))

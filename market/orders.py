@@ -18,8 +18,8 @@ from market.errors import MarketError, OrderRejectedError
 from market.queries import order_info
 from market.records import OrderInfo, OrderRequest
 from market.tables import Order
-from market.trading import LIVE
 from market.units import from_epoch_us
+from market.vocabulary import LIVE
 
 if TYPE_CHECKING:
     from market.house import House
@@ -69,6 +69,11 @@ def place_orders(house: House, batch: Sequence[tuple[str, OrderRequest]]) -> lis
         else order_info(house, r[0], fills.get(r[0]["id"], []) if r[1] else None)
         for r in results
     ]
+
+
+def open_order_count(house: House, account_id: str) -> int:
+    """How many live orders the account holds, in O(1): the books keep the count as orders come and go."""
+    return house.books().open_orders[account_id]
 
 
 def cancel_order(house: House, account_id: str, order_id: str) -> OrderInfo:

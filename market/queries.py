@@ -6,6 +6,7 @@ tick so the API can render them as decimals.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -13,19 +14,26 @@ import sqlalchemy as sa
 from market.catalog import instrument
 from market.errors import InvalidRequestError, NotFoundError
 from market.house import page_limit
-from market.records import BookInfo, BookLevel, DeliveryInfo, FillInfo, OrderInfo, PositionInfo, TradeInfo
+from market.records import (
+    BookInfo,
+    BookLevel,
+    DeliveryInfo,
+    FillInfo,
+    OrderInfo,
+    PositionInfo,
+    TradeInfo,
+    record_of,
+)
 from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
-from market.trading import LIVE
-from market.units import from_epoch_us
+from market.units import from_epoch_us, to_epoch_us
+from market.vocabulary import LIVE
 
 if TYPE_CHECKING:
     from market.house import House
 
-_instruments = Instrument.__table__
-_orders = Order.__table__
-_trades = Trade.__table__
-_positions = Position.__table__
-_deliveries = Delivery.__table__
+_instruments, _orders, _trades, _positions, _deliveries = (
+    t.__table__ for t in (Instrument, Order, Trade, Position, Delivery)
+)
 
 
 def order(house: House, account_id: str, order_id: str) -> OrderInfo:
@@ -110,32 +118,7 @@ def order_info(
         with house.read() as own:
             tick = tick_of(house, row["symbol"], own)
     fills = tuple(fill_info(t, tick, row["id"]) for t in trades)
-    return OrderInfo(
-        id=row["id"],
-        account_id=row["account_id"],
-        symbol=row["symbol"],
-        client_order_id=row["client_order_id"],
-        side=row["side"],
-        type=row["type"],
-        price_ticks=row["price_ticks"],
-        stop_price_ticks=row["stop_price_ticks"],
-        qty=row["qty"],
-        open_qty=row["open_qty"],
-        filled=row["filled"],
-        cancelled=row["cancelled"],
-        status=row["status"],
-        reason=row["reason"],
-        tif=row["tif"],
-        post_only=row["post_only"],
-        stp=row["stp"],
-        expire_at=None if row["expire_at_us"] is None else from_epoch_us(row["expire_at_us"]),
-        display_qty=row["display_qty"],
-        reserved_micros=row["reserved_micros"],
-        tick_micros=tick,
-        fills=fills,
-        created_at=from_epoch_us(row["created_us"]),
-        updated_at=from_epoch_us(row["updated_us"]),
-    )
+    return record_of(OrderInfo, row, tick_micros=tick, fills=fills)
 
 
 def tick_of(house: House, symbol: str, connection: sa.Connection) -> int:
@@ -174,18 +157,35 @@ def fills(house: House, account_id: str, *, after: int | None = None, limit: int
 def trades(house: House, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
     """Public trades of an instrument, oldest first, after trade id ``after`` (option exercises,
     which are not market trades, are left out)."""
+    query = _public_trades(house, symbol).limit(page_limit(limit))
+    if after is not None:
+        query = query.where(_trades.c.id > after)
+    return _trade_infos(house, symbol, query)
+
+
+def trades_between(house: House, symbol: str, start: datetime, end: datetime) -> list[TradeInfo]:
+    """Every public trade of ``symbol`` with ``start <= created_at < end``, oldest first (one indexed
+    range read: tickers' 24-hour volume and candles use it)."""
+    query = _public_trades(house, symbol).where(
+        _trades.c.created_us >= to_epoch_us(start), _trades.c.created_us < to_epoch_us(end)
+    )
+    return _trade_infos(house, symbol, query)
+
+
+def _public_trades(house: House, symbol: str) -> sa.Select:
+    """The query of an instrument's market trades in id order (``unknown_instrument`` if none)."""
     if house.trading is not None:
         house.trading.instrument(symbol)
     else:
         instrument(house, symbol)
-    query = (
+    return (
         sa.select(_trades)
         .where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
         .order_by(_trades.c.id)
-        .limit(page_limit(limit))
     )
-    if after is not None:
-        query = query.where(_trades.c.id > after)
+
+
+def _trade_infos(house: House, symbol: str, query: sa.Select) -> list[TradeInfo]:
     with house.read() as connection:
         tick = tick_of(house, symbol, connection)
         return [
@@ -218,54 +218,37 @@ def book(house: House, symbol: str, depth: int | None = None) -> BookInfo:
     )
 
 
-def positions(house: House, account_id: str) -> list[PositionInfo]:
-    """The account's positions (non-zero or still holding margin)."""
+def positions(
+    house: House, account_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[PositionInfo]:
+    """The account's positions (non-zero or still holding margin) by symbol, after symbol ``after``
+    (at most ``limit``; all by default)."""
+    held = sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0)
+    mine = sa.select(_positions).where(_positions.c.account_id == account_id, held)
     with house.read() as connection:
-        rows = list(
-            connection.execute(
-                sa.select(_positions)
-                .where(
-                    _positions.c.account_id == account_id,
-                    sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0),
-                )
-                .order_by(_positions.c.symbol)
-            )
-        )
-        return [
-            PositionInfo(
-                r.account_id,
-                r.symbol,
-                r.qty,
-                r.cost_micros,
-                r.margin_micros,
-                tick_of(house, r.symbol, connection),
-            )
-            for r in rows
-        ]
+        rows = connection.execute(_keyset(mine, _positions.c.symbol, after, limit)).mappings()
+        return [record_of(PositionInfo, r, tick_micros=tick_of(house, r["symbol"], connection)) for r in rows]
 
 
-def deliveries(house: House, account_id: str) -> list[DeliveryInfo]:
-    """Delivery records where the account is the buyer or the provider."""
+def deliveries(
+    house: House, account_id: str, *, after: int | None = None, limit: int | None = None
+) -> list[DeliveryInfo]:
+    """Delivery records where the account is the buyer or the provider, by id, after id ``after``
+    (at most ``limit``; all by default)."""
+    parties = sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id)
     with house.read() as connection:
         rows = connection.execute(
-            sa.select(_deliveries)
-            .where(sa.or_(_deliveries.c.buyer_id == account_id, _deliveries.c.provider_id == account_id))
-            .order_by(_deliveries.c.id)
+            _keyset(sa.select(_deliveries).where(parties), _deliveries.c.id, after, limit)
         )
-        return [
-            DeliveryInfo(
-                r.id,
-                r.symbol,
-                r.buyer_id,
-                r.provider_id,
-                r.listing_id,
-                r.gpus,
-                from_epoch_us(r.window_start_us),
-                from_epoch_us(r.window_end_us),
-                from_epoch_us(r.created_us),
-            )
-            for r in rows
-        ]
+        return [record_of(DeliveryInfo, r) for r in rows.mappings()]
+
+
+def _keyset(query: sa.Select, key: sa.ColumnElement, after: object, limit: int | None) -> sa.Select:
+    """``query`` in ``key`` order from after ``after`` (None: the start), at most ``limit`` rows."""
+    query = query.order_by(key)
+    if after is not None:
+        query = query.where(key > after)
+    return query if limit is None else query.limit(page_limit(limit))
 
 
 def fill_info(trade: dict, tick: int, order_id: str) -> FillInfo:

@@ -7,8 +7,39 @@ carries a price also carries the instrument's ``tick_micros`` so callers can for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import cache
+from typing import Any, TypeVar
+
+from market.units import from_epoch_us
+
+R = TypeVar("R")
+
+
+@cache
+def _columns(record: type) -> tuple[tuple[str, str, str], ...]:
+    """``(field, instant column, other instant column)`` of each field: an instant field ``x`` is
+    stored as microseconds in ``x_us`` (``created_at``: in ``created_us``)."""
+    names = (f.name for f in fields(record))
+    return tuple((n, f"{n}_us", (n[:-3] if n.endswith("_at") else n) + "_us") for n in names)
+
+
+def record_of(record: type[R], row: Mapping[str, Any], **given: Any) -> R:
+    """The ``record`` of a table row: each field is the one ``given``, or the row's column of the same
+    name, or the instant of its microseconds column (``window_start`` <- ``window_start_us``,
+    ``created_at`` <- ``created_us``); so a record never restates its table's columns."""
+    values = {}
+    for name, instant, short in _columns(record):
+        if name in given:
+            values[name] = given[name]
+        elif name in row:
+            values[name] = row[name]
+        else:
+            us = row[instant] if instant in row else row[short]
+            values[name] = None if us is None else from_epoch_us(us)
+    return record(**values)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from market.store import dumps
 from market.tables import Command, Instrument, Order
-from market.trading import LIVE, STOP_TYPES, Trading
+from market.trading import Trading
+from market.vocabulary import LIVE, STOP_TYPES
 
 _commands = Command.__table__
 _instruments = Instrument.__table__

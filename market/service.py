@@ -16,6 +16,9 @@ each use case:
   default fund and waterfall) and risk reports;
 - :mod:`market.invariants`: the checks that the books, the ledger and the inventory agree.
 
+Each public method is the room's function with the house bound (:func:`_use`): its name, signature and
+docstring are the room's, so they are written once.
+
 Write use cases that touch the books run in one transaction under one lock and return only after the
 commit; if anything fails after the engine moved, the books are rebuilt from the database (see
 :meth:`market.house.House.transaction`).
@@ -23,43 +26,39 @@ commit; if anything fails after the engine moved, the books are rebuilt from the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
-from market import accounts, capacity, cash, catalog, index, marks, orders, queries, settlement
-from market.clearing import cases as clearing
-from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, RiskReport
-from market.clearing.remargin import RemarginReport
-from market.errors import MarketError
+import market.accounts
+import market.capacity
+import market.cash
+import market.catalog
+import market.clearing.cases
+import market.index
+import market.marks
+import market.orders
+import market.queries
+import market.settlement
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
-from market.lifecycle.schedule import SeriesPlan
-from market.records import (
-    AccountInfo,
-    ApiKeyInfo,
-    Balances,
-    BookInfo,
-    CreatedAccount,
-    DeliveryInfo,
-    EntryInfo,
-    FillInfo,
-    FixingInfo,
-    InstrumentInfo,
-    IssuedKey,
-    KeyHolder,
-    ListingInfo,
-    MarkInfo,
-    OrderInfo,
-    OrderRequest,
-    PositionInfo,
-    ProductInfo,
-    SettlementReport,
-    TradeInfo,
-    TransferInfo,
-)
 from market.trading import Trading
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _use(use_case: Callable[Concatenate[House, P], R]) -> Callable[Concatenate[Exchange, P], R]:
+    """A facade method calling ``use_case`` with the exchange's house (signature and docstring kept)."""
+
+    @functools.wraps(use_case)
+    def method(self: Exchange, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return use_case(self._house, *args, **kwargs)
+
+    return method
 
 
 class Exchange:
@@ -70,8 +69,15 @@ class Exchange:
     writer locks -- it is needed (once) before anything that touches a book.
     """
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now) -> None:
-        self._house = House(engine, clock)
+    def __init__(
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        max_open_orders: int | None = None,
+    ) -> None:
+        """``max_open_orders``: the most live orders one account may hold (None: no cap)."""
+        self._house = House(engine, clock, max_open_orders)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -114,372 +120,6 @@ class Exchange:
         """The exchange clock's current instant (UTC), never going backwards within this instance."""
         return self._house.now()
 
-    # ------------------------------------------------------------------ accounts and keys
-
-    def create_account(self, name: str, roles: Sequence[str] | str) -> CreatedAccount:
-        """Create an account with ``roles`` and its first API key (every scope; returned once, hashed)."""
-        return accounts.create_account(self._house, name, roles)
-
-    def issue_api_key(self, account_id: str, scopes: Sequence[str] | str = accounts.SCOPES) -> IssuedKey:
-        """A new API key for an existing account with ``scopes`` (the key is returned once)."""
-        return accounts.issue_api_key(self._house, account_id, scopes)
-
-    def api_keys(self, account_id: str | None = None) -> list[ApiKeyInfo]:
-        """The API keys of an account (every account's when None), oldest first, revoked ones included."""
-        return accounts.api_keys(self._house, account_id)
-
-    def revoke_api_key(self, key_or_prefix: str, account_id: str | None = None) -> None:
-        """Revoke a key by the key or its 12-character prefix (with ``account_id``: only that account's)."""
-        accounts.revoke_api_key(self._house, key_or_prefix, account_id)
-
-    def authenticate(self, api_key: str) -> AccountInfo:
-        """The account an API key belongs to; :class:`UnauthorizedError` if unknown or revoked."""
-        return accounts.key_holder(self._house, api_key).account
-
-    def key_holder(self, api_key: str) -> KeyHolder:
-        """The account behind an API key and the key's scopes; ``unauthorized`` if unknown or revoked."""
-        return accounts.key_holder(self._house, api_key)
-
-    def account(self, account_id: str) -> AccountInfo:
-        """One account."""
-        return accounts.account(self._house, account_id)
-
-    def accounts(self) -> list[AccountInfo]:
-        """Every account, oldest first."""
-        return accounts.all_accounts(self._house)
-
-    # ------------------------------------------------------------------ cash
-
-    def balances(self, account_id: str) -> Balances:
-        """Cash, reserved, margin and available balances of an account, in micro-dollars."""
-        return cash.balances(self._house, account_id)
-
-    def deposit(self, account_id: str, amount_micros: int, idempotency_key: str) -> TransferInfo:
-        """Credit cash from outside. The same key with the same amount returns the first deposit."""
-        return cash.external(self._house, account_id, amount_micros, idempotency_key, "deposit")
-
-    def withdraw(self, account_id: str, amount_micros: int, idempotency_key: str) -> TransferInfo:
-        """Pay available cash out. The same key with the same amount returns the first withdrawal."""
-        return cash.external(self._house, account_id, amount_micros, idempotency_key, "withdrawal")
-
-    def ledger(self, account_id: str, *, after: int | None = None, limit: int = 100) -> list[EntryInfo]:
-        """An account's ledger entries, oldest first, after entry id ``after``."""
-        return cash.entries(self._house, account_id, after=after, limit=limit)
-
-    # ------------------------------------------------------------------ products and instruments
-
-    def create_product(
-        self, product_id: str, description: str = "", region: str | None = None
-    ) -> ProductInfo:
-        """Register a GPU class (e.g. ``H100``)."""
-        return catalog.create_product(self._house, product_id, description, region)
-
-    def products(self) -> list[ProductInfo]:
-        """Every product."""
-        return catalog.products(self._house)
-
-    def create_forward(
-        self,
-        product: str,
-        window_kind: str,
-        start: datetime,
-        settlement: str = "physical",
-        *,
-        tick_micros: int = 1000,
-        lot_gpus: int = 1,
-        maker_fee_ppm: int = 0,
-        taker_fee_ppm: int = 0,
-    ) -> InstrumentInfo:
-        """List a forward on the ``window_kind`` window (day, week, month) starting at ``start``."""
-        return catalog.create_forward(
-            self._house,
-            product,
-            window_kind,
-            start,
-            settlement,
-            tick_micros=tick_micros,
-            lot_gpus=lot_gpus,
-            maker_fee_ppm=maker_fee_ppm,
-            taker_fee_ppm=taker_fee_ppm,
-        )
-
-    def create_series(
-        self,
-        product: str,
-        *,
-        months: int = 3,
-        weeks: int = 6,
-        days: int = 14,
-        settlement: str = "physical",
-        tick_micros: int = 1000,
-        lot_gpus: int = 1,
-    ) -> list[InstrumentInfo]:
-        """Create the rolling series: the next ``months`` months, ``weeks`` ISO weeks and ``days`` days."""
-        return catalog.create_series(
-            self._house,
-            product,
-            months=months,
-            weeks=weeks,
-            days=days,
-            settlement=settlement,
-            tick_micros=tick_micros,
-            lot_gpus=lot_gpus,
-        )
-
-    def create_option(
-        self,
-        underlying: str,
-        option_kind: str,
-        strike_ticks: int,
-        *,
-        style: str = "european",
-        expiry_business_days: int = 2,
-        calendar: str = "weekends",
-    ) -> InstrumentInfo:
-        """List a European or Asian option on a forward."""
-        return catalog.create_option(
-            self._house,
-            underlying,
-            option_kind,
-            strike_ticks,
-            style=style,
-            expiry_business_days=expiry_business_days,
-            calendar=calendar,
-        )
-
-    def create_option_chain(
-        self,
-        underlying: str,
-        *,
-        strikes: int = 2,
-        step_bps: int = 1000,
-        style: str = "european",
-        expiry_business_days: int = 2,
-        calendar: str = "weekends",
-    ) -> list[InstrumentInfo]:
-        """Calls and puts on ``underlying`` at a strike grid around its mark."""
-        return catalog.create_option_chain(
-            self._house,
-            underlying,
-            strikes=strikes,
-            step_bps=step_bps,
-            style=style,
-            expiry_business_days=expiry_business_days,
-            calendar=calendar,
-        )
-
-    def product_schedule(self, product: str) -> SeriesPlan:
-        """The product's configuration for the lifecycle (the default plan unless one was set)."""
-        return catalog.product_schedule(self._house, product)
-
-    def set_product_schedule(self, product: str, plan: SeriesPlan) -> SeriesPlan:
-        """Store the product's lifecycle configuration (the roll applies it on its next run)."""
-        return catalog.set_product_schedule(self._house, product, plan)
-
-    def instruments(
-        self, *, product: str | None = None, kind: str | None = None, status: str | None = None
-    ) -> list[InstrumentInfo]:
-        """Instruments, filtered, ordered by product, delivery start and symbol."""
-        return catalog.instruments(self._house, product=product, kind=kind, status=status)
-
-    def instrument(self, symbol: str) -> InstrumentInfo:
-        """One instrument; ``unknown_instrument`` if there is none."""
-        return catalog.instrument(self._house, symbol)
-
-    def set_status(self, symbol: str, status: str) -> InstrumentInfo:
-        """Halt (``halted``) or resume (``open``) an instrument."""
-        return catalog.set_status(self._house, symbol, status)
-
-    # ------------------------------------------------------------------ listings
-
-    def create_listing(
-        self,
-        provider_id: str,
-        product: str,
-        gpus: int,
-        start: datetime,
-        end: datetime,
-        *,
-        region: str | None = None,
-        reserve_price_micros: int | None = None,
-        auto_offer: str = "none",
-        spread_micros: int = 0,
-    ) -> ListingInfo:
-        """List ``gpus`` GPUs of ``product`` for every hour of ``[start, end)``."""
-        return capacity.create_listing(
-            self._house,
-            provider_id,
-            product,
-            gpus,
-            start,
-            end,
-            region=region,
-            reserve_price_micros=reserve_price_micros,
-            auto_offer=auto_offer,
-            spread_micros=spread_micros,
-        )
-
-    def listings(self, provider_id: str) -> list[ListingInfo]:
-        """A provider's listings, oldest first, each with the forwards it covers."""
-        return capacity.provider_listings(self._house, provider_id)
-
-    def listing(self, provider_id: str, listing_id: int) -> ListingInfo:
-        """One of the provider's listings (another provider's is ``not_found``)."""
-        return capacity.listing(self._house, provider_id, listing_id)
-
-    def reduce_listing(self, provider_id: str, listing_id: int, gpus: int) -> ListingInfo:
-        """Lower a listing to ``gpus`` GPUs; refused below what is sold or offered in a covered forward."""
-        return capacity.reduce_listing(self._house, provider_id, listing_id, gpus)
-
-    def withdraw_listing(self, provider_id: str, listing_id: int) -> ListingInfo:
-        """Withdraw as much of a listing as is unsold and not offered; returns what remains."""
-        return capacity.withdraw_listing(self._house, provider_id, listing_id)
-
-    def refresh_auto_offers(self) -> int:
-        """Place the asks auto-offering listings are owed and re-price fair-value asks to the marks."""
-        return capacity.refresh_auto_offers(self._house)
-
-    # ------------------------------------------------------------------ orders
-
-    def place_order(self, account_id: str, request: OrderRequest) -> OrderInfo:
-        """Validate, hold and match a new order; returns it after the commit (see :mod:`market.orders`)."""
-        return orders.place_order(self._house, account_id, request)
-
-    def place_orders(self, batch: Sequence[tuple[str, OrderRequest]]) -> list[OrderInfo | MarketError]:
-        """Place several orders in ONE transaction (grouped commit); one result or error per order."""
-        return orders.place_orders(self._house, batch)
-
-    def cancel_order(self, account_id: str, order_id: str) -> OrderInfo:
-        """Cancel a live order; ``not_found`` for another account's order, ``order_closed`` if done."""
-        return orders.cancel_order(self._house, account_id, order_id)
-
-    def cancel_orders(self, account_id: str, symbol: str | None = None) -> list[OrderInfo]:
-        """Cancel every live order of the account (in one book, or everywhere)."""
-        return orders.cancel_orders(self._house, account_id, symbol)
-
-    def amend_order(
-        self, account_id: str, order_id: str, *, qty: int | None = None, price_ticks: int | None = None
-    ) -> OrderInfo:
-        """Change a live order's open quantity and/or price (a decrease keeps priority)."""
-        return orders.amend_order(self._house, account_id, order_id, qty=qty, price_ticks=price_ticks)
-
-    def advance_clock(self) -> None:
-        """Move the books to the exchange clock: good-till-date orders whose time has come expire."""
-        orders.advance_clock(self._house)
-
-    def next_order_expiry(self) -> datetime | None:
-        """The earliest expiry of a live good-till-date order, or None when there is none."""
-        return orders.next_order_expiry(self._house)
-
-    # ------------------------------------------------------------------ reads
-
-    def order(self, account_id: str, order_id: str) -> OrderInfo:
-        """One of the account's orders with its fills (another account's is ``not_found``)."""
-        return queries.order(self._house, account_id, order_id)
-
-    def order_by_client_id(self, account_id: str, client_order_id: str) -> OrderInfo:
-        """The account's order with that ``client_order_id``."""
-        return queries.order_by_client_id(self._house, account_id, client_order_id)
-
-    def orders(
-        self,
-        account_id: str,
-        *,
-        status: str | None = None,
-        symbol: str | None = None,
-        after: str | None = None,
-        limit: int = 100,
-    ) -> list[OrderInfo]:
-        """The account's orders, oldest first, after order id ``after`` (``status`` ``live``: open ones)."""
-        return queries.orders(self._house, account_id, status=status, symbol=symbol, after=after, limit=limit)
-
-    def fills(self, account_id: str, *, after: int | None = None, limit: int = 100) -> list[FillInfo]:
-        """The account's fills, oldest first, after trade id ``after``."""
-        return queries.fills(self._house, account_id, after=after, limit=limit)
-
-    def trades(self, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
-        """Public trades of an instrument, oldest first, after trade id ``after``."""
-        return queries.trades(self._house, symbol, after=after, limit=limit)
-
-    def book(self, symbol: str, depth: int | None = None) -> BookInfo:
-        """The order book of an instrument, ``depth`` levels a side (all by default)."""
-        return queries.book(self._house, symbol, depth)
-
-    def positions(self, account_id: str) -> list[PositionInfo]:
-        """The account's positions (non-zero or still holding margin)."""
-        return queries.positions(self._house, account_id)
-
-    def deliveries(self, account_id: str) -> list[DeliveryInfo]:
-        """Delivery records where the account is the buyer or the provider."""
-        return queries.deliveries(self._house, account_id)
-
-    # ------------------------------------------------------------------ index, marks, settlement
-
-    def add_fixings(
-        self, product: str, fixings: Sequence[tuple[datetime, int]], source: str = "ingest"
-    ) -> int:
-        """Store index fixings ``(instant, micro-dollars per GPU-hour)``; returns how many were new."""
-        return index.add_fixings(self._house, product, fixings, source)
-
-    def fix_index_from_trades(self, product: str, day: datetime) -> FixingInfo | None:
-        """Record the VWAP of the ``day`` forward's trades as a fixing; None when it has not traded."""
-        return index.fix_from_trades(self._house, product, day)
-
-    def fixings(
-        self, product: str, *, start: datetime | None = None, end: datetime | None = None, limit: int = 1000
-    ) -> list[FixingInfo]:
-        """A product's fixings in ``[start, end)``, oldest first (at most ``limit``)."""
-        return index.fixings(self._house, product, start=start, end=end, limit=limit)
-
-    def mark(self, symbol: str, *, greeks: bool = True) -> MarkInfo:
-        """The pricing core's fair value and Greeks for an instrument; ``no_mark`` without fixings."""
-        return marks.mark(self._house, symbol, greeks=greeks)
-
-    def refresh_marks(self) -> dict[str, int]:
-        """Recompute the margin per lot of every open margined instrument from its mark."""
-        return marks.refresh_marks(self._house)
-
-    def stale_indexes(self) -> list[str]:
-        """Products whose index is older than their plan allows (their marks are flagged stale)."""
-        return marks.stale_indexes(self._house)
-
-    def settle(self) -> SettlementReport:
-        """Run every expiry, delivery, cash settlement and exercise that is due now (idempotent)."""
-        return settlement.settle(self._house)
-
-    # ------------------------------------------------------------------ clearing
-
-    def remargin(self) -> RemarginReport:
-        """One re-margining pass (:mod:`market.clearing.remargin`): marks, variation margin, portfolio
-        margin, margin calls, liquidation, the default fund -- all in one transaction."""
-        return clearing.remargin(self._house)
-
-    def margin_calls(self, account_id: str | None = None, status: str | None = None) -> list[MarginCallInfo]:
-        """Margin calls, newest first: one account's, or every account's (``None``)."""
-        return clearing.margin_calls(self._house, account_id, status)
-
-    def margins(self, account_id: str) -> list[MarginInfo]:
-        """The account's portfolio margin per product at the last pass, with its parts."""
-        return clearing.margins(self._house, account_id)
-
-    def defaults(self) -> list[DefaultInfo]:
-        """Every default and its waterfall, newest first."""
-        return clearing.defaults(self._house)
-
-    def default_fund(self) -> FundInfo:
-        """The default fund's contributions and the exchange's capital slice."""
-        return clearing.default_fund(self._house)
-
-    def fund_capital(self, amount_micros: int) -> FundInfo:
-        """Commit ``amount_micros`` of the exchange's own capital to the default waterfall."""
-        return clearing.fund_capital(self._house, amount_micros)
-
-    def risk(self, account_id: str) -> RiskReport:
-        """The account's risk report: Greeks, VaR/ES, stress per product and its margin breakdown."""
-        return clearing.risk(self._house, account_id)
-
-    # ------------------------------------------------------------------ invariants
-
     def check(self) -> list[str]:
         """Every breached invariant (see :mod:`market.invariants`); empty when the market is sound.
 
@@ -492,6 +132,82 @@ class Exchange:
             else:
                 connection.exec_driver_sql("BEGIN")
             return check(connection)
+
+    # accounts and keys
+    create_account = _use(market.accounts.create_account)
+    issue_api_key = _use(market.accounts.issue_api_key)
+    revoke_api_key = _use(market.accounts.revoke_api_key)
+    authenticate = _use(market.accounts.authenticate)
+    key_holder = _use(market.accounts.key_holder)
+    api_keys = _use(market.accounts.api_keys)
+    account = _use(market.accounts.account)
+    accounts = _use(market.accounts.all_accounts)
+
+    # cash
+    balances = _use(market.cash.balances)
+    deposit = _use(market.cash.deposit)
+    withdraw = _use(market.cash.withdraw)
+    ledger = _use(market.cash.entries)
+
+    # products and instruments
+    create_product = _use(market.catalog.create_product)
+    products = _use(market.catalog.products)
+    create_forward = _use(market.catalog.create_forward)
+    create_series = _use(market.catalog.create_series)
+    create_option = _use(market.catalog.create_option)
+    create_option_chain = _use(market.catalog.create_option_chain)
+    instruments = _use(market.catalog.instruments)
+    instrument = _use(market.catalog.instrument)
+    set_status = _use(market.catalog.set_status)
+    product_schedule = _use(market.catalog.product_schedule)
+    set_product_schedule = _use(market.catalog.set_product_schedule)
+
+    # listings
+    create_listing = _use(market.capacity.create_listing)
+    listings = _use(market.capacity.provider_listings)
+    listing = _use(market.capacity.listing)
+    reduce_listing = _use(market.capacity.reduce_listing)
+    withdraw_listing = _use(market.capacity.withdraw_listing)
+    refresh_auto_offers = _use(market.capacity.refresh_auto_offers)
+
+    # orders
+    place_order = _use(market.orders.place_order)
+    place_orders = _use(market.orders.place_orders)
+    cancel_order = _use(market.orders.cancel_order)
+    cancel_orders = _use(market.orders.cancel_orders)
+    amend_order = _use(market.orders.amend_order)
+    advance_clock = _use(market.orders.advance_clock)
+    next_order_expiry = _use(market.orders.next_order_expiry)
+    open_order_count = _use(market.orders.open_order_count)
+
+    # reads
+    order = _use(market.queries.order)
+    order_by_client_id = _use(market.queries.order_by_client_id)
+    orders = _use(market.queries.orders)
+    fills = _use(market.queries.fills)
+    trades = _use(market.queries.trades)
+    trades_between = _use(market.queries.trades_between)
+    book = _use(market.queries.book)
+    positions = _use(market.queries.positions)
+    deliveries = _use(market.queries.deliveries)
+
+    # index, marks, settlement
+    add_fixings = _use(market.index.add_fixings)
+    fix_index_from_trades = _use(market.index.fix_from_trades)
+    fixings = _use(market.index.fixings)
+    mark = _use(market.marks.mark)
+    refresh_marks = _use(market.marks.refresh_marks)
+    stale_indexes = _use(market.marks.stale_indexes)
+    settle = _use(market.settlement.settle)
+
+    # clearing
+    remargin = _use(market.clearing.cases.remargin)
+    margin_calls = _use(market.clearing.cases.margin_calls)
+    margins = _use(market.clearing.cases.margins)
+    defaults = _use(market.clearing.cases.defaults)
+    default_fund = _use(market.clearing.cases.default_fund)
+    fund_capital = _use(market.clearing.cases.fund_capital)
+    risk = _use(market.clearing.cases.risk)
 
 
 __all__ = ["MAX_PAGE", "Exchange", "utc_now"]

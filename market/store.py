@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -186,12 +186,7 @@ class UnitOfWork:
         if self.new_orders:
             conn.execute(_orders.insert(), list(self.new_orders.values()))
         if self.changed_orders:
-            conn.execute(
-                _orders.update()
-                .where(_orders.c.id == sa.bindparam("_id"))
-                .values({c: sa.bindparam(c) for c in ORDER_MUTABLE}),
-                [{"_id": o["id"], **{c: o[c] for c in ORDER_MUTABLE}} for o in self.changed_orders.values()],
-            )
+            _update(conn, _orders, ("id",), ORDER_MUTABLE, self.changed_orders.values())
         if self.trades:
             ids = conn.execute(
                 _trades.insert().returning(_trades.c.id, sort_by_parameter_order=True), self.trades
@@ -204,56 +199,23 @@ class UnitOfWork:
         if new:
             conn.execute(_positions.insert(), new)
         if old:
-            conn.execute(
-                _positions.update()
-                .where(
-                    _positions.c.account_id == sa.bindparam("_a"), _positions.c.symbol == sa.bindparam("_s")
-                )
-                .values(
-                    qty=sa.bindparam("qty"),
-                    cost_micros=sa.bindparam("cost_micros"),
-                    margin_micros=sa.bindparam("margin_micros"),
-                    fees_due_micros=sa.bindparam("fees_due_micros"),
-                    variation_micros=sa.bindparam("variation_micros"),
-                ),
-                [{"_a": p["account_id"], "_s": p["symbol"], **_position_values(p)} for p in old],
-            )
+            _update(conn, _positions, ("account_id", "symbol"), POSITION_MUTABLE, old)
         rows = [r for r in self._inventory.values() if r is not None]
         if rows:
-            conn.execute(
-                _inventory.update()
-                .where(
-                    _inventory.c.symbol == sa.bindparam("_s"), _inventory.c.provider_id == sa.bindparam("_p")
-                )
-                .values(
-                    listed_gpus=sa.bindparam("listed_gpus"),
-                    sold_gpus=sa.bindparam("sold_gpus"),
-                    reserved_gpus=sa.bindparam("reserved_gpus"),
-                ),
-                [
-                    {
-                        "_s": r["symbol"],
-                        "_p": r["provider_id"],
-                        "listed_gpus": r["listed_gpus"],
-                        "sold_gpus": r["sold_gpus"],
-                        "reserved_gpus": r["reserved_gpus"],
-                    }
-                    for r in rows
-                ],
+            _update(
+                conn,
+                _inventory,
+                ("symbol", "provider_id"),
+                ("listed_gpus", "sold_gpus", "reserved_gpus"),
+                rows,
             )
         if self._capacity:
-            conn.execute(
-                _capacity.update()
-                .where(
-                    _capacity.c.provider_id == sa.bindparam("_p"),
-                    _capacity.c.product == sa.bindparam("_g"),
-                    _capacity.c.day_us == sa.bindparam("_d"),
-                )
-                .values(committed_gpus=sa.bindparam("c")),
-                [
-                    {"_p": r["provider_id"], "_g": r["product"], "_d": r["day_us"], "c": r["committed_gpus"]}
-                    for r in self._capacity.values()
-                ],
+            _update(
+                conn,
+                _capacity,
+                ("provider_id", "product", "day_us"),
+                ("committed_gpus",),
+                self._capacity.values(),
             )
         self._capacity.clear()
         self.new_orders.clear()
@@ -265,8 +227,23 @@ class UnitOfWork:
         self._inventory.clear()
 
 
-def _position_values(p: dict) -> dict[str, int]:
-    return {k: p[k] for k in ("qty", "cost_micros", "margin_micros", "fees_due_micros", "variation_micros")}
+POSITION_MUTABLE = ("qty", "cost_micros", "margin_micros", "fees_due_micros", "variation_micros")
+
+
+def _update(
+    connection: sa.Connection,
+    table: sa.Table,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    rows: Iterable[dict],
+) -> None:
+    """Write ``columns`` of every row back to ``table``, each row found by its ``keys`` (one executemany)."""
+    connection.execute(
+        table.update()
+        .where(*(table.c[k] == sa.bindparam(f"_key_{k}") for k in keys))
+        .values({c: sa.bindparam(c) for c in columns}),
+        [{**{f"_key_{k}": r[k] for k in keys}, **{c: r[c] for c in columns}} for r in rows],
+    )
 
 
 def lock_key(symbol: str) -> int:

@@ -221,6 +221,7 @@ class Trade(SQLModel, table=True):
     """
 
     __tablename__ = "trades"
+    __table_args__ = (sa.Index("ix_trades_symbol_created_us", "symbol", "created_us"),)  # time-range reads
     id: int | None = Field(default=None, primary_key=True)
     symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=64)
     price_ticks: int = _big()

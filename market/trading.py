@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections import Counter
 from dataclasses import replace
 
 from market import margin
@@ -38,6 +39,7 @@ from market.errors import (
     InventoryExceededError,
     NoMarkError,
     NotFoundError,
+    OpenOrderLimitError,
     OrderClosedError,
     RecoveryMismatchError,
     UnknownInstrumentError,
@@ -47,14 +49,9 @@ from market.listings import whole_days
 from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
-from market.units import MAX_MICROS, to_epoch_us
+from market.units import MAX_MICROS, micros_to_dollars, to_epoch_us
+from market.vocabulary import LIMIT_TYPES, ORDER_TYPES, SIDES, STOP_TYPES, STP_MODES, TIFS
 
-ORDER_TYPES = ("limit", "market", "stop_limit", "stop_market")
-LIMIT_TYPES = ("limit", "stop_limit")
-STOP_TYPES = ("stop_limit", "stop_market")
-TIFS = ("gtc", "ioc", "fok", "gtd")
-STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none")
-LIVE = ("open", "partially_filled")
 MAX_QTY = 10**9
 MAX_TICKS = 10**12
 
@@ -116,10 +113,13 @@ class Trading:
         self.refused: set[str] = set()  # books whose recovery check failed
         self.now_us = 0
         self._gtd_live = 0
+        self.open_orders: Counter[str] = Counter()  # account id -> live orders, kept with ``live``
+        self.max_open_orders: int | None = None
 
     def recount(self) -> None:
         """Recompute derived counters after the live orders were loaded from the database."""
         self._gtd_live = sum(1 for o in self.live.values() if o["tif"] == "gtd")
+        self.open_orders = Counter(o["account_id"] for o in self.live.values())
 
     # ------------------------------------------------------------------ instruments
 
@@ -168,6 +168,13 @@ class Trading:
                 return existing
         inst = self._tradable(req.symbol, uow.now_us)
         self._validate(req, uow.now_us)
+        cap = self.max_open_orders
+        if cap is not None and self.open_orders[account_id] >= cap:
+            raise OpenOrderLimitError(
+                f"the account holds {self.open_orders[account_id]} open orders, the most it may; "
+                "cancel some first",
+                field="symbol",
+            )
         _check_notional(inst, req.price_ticks, req.qty)
         calls.check_order(uow, account_id, req)
         if req.tif == "gtd":
@@ -196,7 +203,8 @@ class Trading:
             free = self.offerable_gpus(uow, inst, account_id)
             if gpus > free:
                 raise InventoryExceededError(
-                    f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold", field="qty"
+                    f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold",
+                    field="quantity",
                 )
         uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * req.qty, "the order")
         if gpus:
@@ -272,9 +280,9 @@ class Trading:
         order = self._own_live(uow, account_id, order_id)
         inst = self._tradable(order["symbol"], uow.now_us)
         if qty is None and price_ticks is None:
-            raise InvalidRequestError("an amend changes the quantity, the price or both", field="qty")
+            raise InvalidRequestError("an amend changes the quantity, the price or both", field="quantity")
         if qty is not None and (type(qty) is not int or not 0 < qty <= MAX_QTY):
-            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="qty")
+            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="quantity")
         if price_ticks is not None:
             if order["type"] not in LIMIT_TYPES:
                 raise InvalidRequestError("only limit orders have a price to amend", field="price")
@@ -286,12 +294,12 @@ class Trading:
         _check_notional(inst, new_price, new_open)
         extra = new_open * self._amended_hold(inst, order, new_price) - order["reserved_micros"]
         if extra > uow.ledger.balance(account_id, AVAILABLE):
-            raise InsufficientFundsError(f"the amended order needs {extra} more micro-dollars")
+            raise InsufficientFundsError(f"the amended order needs USD {micros_to_dollars(extra)} more")
         if order["reserved_gpus"] and new_open > order["open_qty"]:
             more = (new_open - order["open_qty"]) * inst["lot_gpus"]
             free = self.offerable_gpus(uow, inst, account_id)
             if more > free:
-                raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="qty")
+                raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="quantity")
         command = {"op": "amend", "symbol": order["symbol"], "id": order_id, "account": account_id}
         if qty is not None:
             command["qty"] = qty
@@ -384,12 +392,18 @@ class Trading:
         order["status"] = status
         if reason is not None:
             order["reason"] = order["reason"] or reason
-        if self.live.pop(order["id"], None) is not None and order["tif"] == "gtd":
-            self._gtd_live -= 1
+        if self.live.pop(order["id"], None) is not None:
+            self.open_orders[order["account_id"]] -= 1
+            if not self.open_orders[order["account_id"]]:
+                del self.open_orders[order["account_id"]]
+            if order["tif"] == "gtd":
+                self._gtd_live -= 1
         uow.touch(order)
 
     def _on_accepted(self, uow: UnitOfWork, event: dict) -> None:
         order = self._order(uow, event["id"])
+        if order["id"] not in self.live:
+            self.open_orders[order["account_id"]] += 1
         self.live[order["id"]] = order
         if order["tif"] == "gtd":
             self._gtd_live += 1
@@ -523,7 +537,7 @@ class Trading:
         return inst
 
     def _validate(self, req: OrderRequest, now_us: int) -> None:
-        if req.side not in ("buy", "sell"):
+        if req.side not in SIDES:
             raise InvalidRequestError("side must be buy or sell", field="side")
         if req.type not in ORDER_TYPES:
             raise InvalidRequestError(f"type must be one of {', '.join(ORDER_TYPES)}", field="type")

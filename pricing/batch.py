@@ -10,10 +10,14 @@ calls ``price_many`` at top level needs the usual ``if __name__ == "__main__":``
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pricing.dispatch import price, price_request
+from pricing.distributed import compute_on, map_ordered
 from pricing.request import PricingRequest, RequestError, parse_request
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 def _parse_all(requests: list[dict[str, Any]]) -> list[PricingRequest]:
@@ -28,12 +32,26 @@ def _parse_all(requests: list[dict[str, Any]]) -> list[PricingRequest]:
     return parsed
 
 
-def price_many(requests: list[dict[str, Any]], max_workers: int | None = None) -> list[dict[str, Any]]:
+def price_many(
+    requests: list[dict[str, Any]],
+    max_workers: int | None = None,
+    *,
+    scheduler: str | None = None,
+    client: Client | None = None,
+    progress: bool | None = None,
+) -> list[dict[str, Any]]:
     """Value each request (as ``price`` would), spreading them over up to ``max_workers`` processes.
 
     Results are in request order. A single request, or ``max_workers=1``, runs in this process.
+    With a Dask ``client``, or a ``scheduler`` (``"local"`` or ``tcp://host:8786``; default
+    ``$FLOPEX_DASK_SCHEDULER``), each request is one Dask task instead (:mod:`pricing.distributed`);
+    every request carries its own seed, so the results are the same. ``progress`` shows a bar on
+    stderr for the Dask path (default: only on a terminal).
     """
     parsed = _parse_all(requests)
+    with compute_on(scheduler, client, max_workers) as dask:
+        if dask is not None:
+            return map_ordered(dask, price, requests, progress=progress, label="pricing requests")
     workers = min(max_workers or os.cpu_count() or 1, len(parsed))
     if workers <= 1:
         return [price_request(p) for p in parsed]

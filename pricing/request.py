@@ -140,11 +140,9 @@ class _Fields:
 
     def integer(self, key: str, default: Any = _MISSING, *, low: int, high: int) -> int:
         value = self.raw(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise RequestError(self.at(key), f"must be a whole number, got {_kind(value)}")
+        if isinstance(value, bool) or not isinstance(value, int):  # 1e7 and 4000.0 are floats in JSON
+            reason = f"must be a whole number as a JSON integer (no point, no exponent), got {_kind(value)}"
+            raise RequestError(self.at(key), reason)
         if not low <= value <= high:
             raise RequestError(self.at(key), f"must be between {low} and {high}, got {value}")
         return value

@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from market import db
+from migrations import commands as migrate
 
 POSTGRES_ENV = "FLOPEX_TEST_POSTGRES_URL"
 REQUIRE_ENV = "FLOPEX_REQUIRE_POSTGRES"
@@ -65,7 +66,7 @@ def _postgres_template() -> Iterator[sa.URL]:
     _admin(server, f'CREATE DATABASE "{name}"')
     template = server.set(database=name)
     try:
-        db.upgrade(template)
+        migrate.upgrade(template)
         yield template
     finally:
         _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -96,7 +97,7 @@ def blank_postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "flopex.db"
-    db.upgrade(f"sqlite:///{path}")
+    migrate.upgrade(f"sqlite:///{path}")
     engine = db.make_engine(f"sqlite:///{path}")
     with engine.connect() as connection:  # fold the WAL into the main file so a plain copy is complete
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -31,10 +31,10 @@ def require_schema(database_url: str) -> None:
     import sqlalchemy as sa
 
     from api.cli import UserError
-    from market import db
+    from migrations import commands as migrate
 
     try:
-        at = db.current(database_url)
+        at = migrate.current(database_url)
     except sa.exc.OperationalError as exc:
         raise UserError("cannot reach the database: " + " ".join(str(exc.orig).split())) from None
     except sa.exc.ArgumentError as exc:
@@ -43,7 +43,17 @@ def require_schema(database_url: str) -> None:
         raise UserError(
             f"the database {database_url} has no flopex tables yet: run `flopex db upgrade` first"
         )
-    if at != db.head():
+    if at != migrate.head():
         raise UserError(
             f"the database {database_url} is at revision {at}, behind this flopex: run `flopex db upgrade`"
         )
+
+
+scheduler_option = click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on Dask: 'local' (a cluster of one process per core) or an existing scheduler "
+    "tcp://host:8786 (default: $FLOPEX_DASK_SCHEDULER; unset: this machine's process pool). "
+    "See docs/scaling.md.",
+)

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from api.cli._options import scheduler_option
 from api.cli.calibrate import load_cli_series, series_options
 from pricing.backtest.runner import FORECASTERS
 
@@ -44,6 +45,7 @@ def _names(value: str) -> list[str]:
 @click.option("--paths", "n_paths", default=2000, show_default=True, help="Monte Carlo paths per forecast.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--workers", type=int, default=None, help="Processes (default: all cores; 1: no pool).")
+@scheduler_option
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output directory.")
 def command(
     data: str,
@@ -63,6 +65,7 @@ def command(
     n_paths: int,
     seed: int,
     workers: int | None,
+    scheduler: str | None,
     out: str,
 ) -> None:
     """Backtest models on DATA and write metrics.json, forecasts.csv, plots and report.html to OUT.
@@ -99,11 +102,14 @@ def command(
             n_paths=n_paths,
             seed=seed,
             workers=workers,
+            scheduler=scheduler,
             conformal=conformal,
             source=source,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # the scheduler could not be reached
+        raise UserError(f"scheduler: {exc}") from None
     directory = result.save(out)
     click.echo(result.ranking.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(json.dumps({k: round(v, 2) for k, v in result.timings.items()}))

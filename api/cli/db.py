@@ -30,11 +30,11 @@ def _run(action: Callable[..., T], *args: object) -> T:
 
 def _migrate(action: Callable[[str, str], None], database_url: str | None, revision: str) -> None:
     """Move the database to ``revision`` with ``action`` and say where it ended up."""
-    from market import db
+    from migrations import commands as migrate
 
     url = resolve_database_url(database_url)
     _run(action, url, revision)
-    click.echo(f"database at {_run(db.current, url) or 'base'}")
+    click.echo(f"database at {_run(migrate.current, url) or 'base'}")
 
 
 @click.group(name="db")
@@ -47,9 +47,9 @@ def command() -> None:
 @click.argument("revision", default="head")
 def upgrade(database_url: str | None, revision: str) -> None:
     """Apply migrations up to REVISION (default: head); creates an SQLite file if needed."""
-    from market import db
+    from migrations import commands as migrate
 
-    _migrate(db.upgrade, database_url, revision)
+    _migrate(migrate.upgrade, database_url, revision)
 
 
 @command.command()
@@ -61,7 +61,7 @@ def downgrade(database_url: str | None, revision: str, yes: bool) -> None:
 
     Reverting drops tables or columns and the data in them, so it asks first unless given --yes.
     """
-    from market import db
+    from migrations import commands as migrate
 
     url = resolve_database_url(database_url)
     if not yes:
@@ -69,17 +69,17 @@ def downgrade(database_url: str | None, revision: str, yes: bool) -> None:
             f"Revert {url} to {revision}? Tables and columns added since, and their data, are dropped",
             abort=True,
         )
-    _migrate(db.downgrade, url, revision)
+    _migrate(migrate.downgrade, url, revision)
 
 
 @command.command()
 @database_option
 def current(database_url: str | None) -> None:
     """Print the database's revision and whether it is up to date."""
-    from market import db
+    from migrations import commands as migrate
 
     url = resolve_database_url(database_url)
-    at, newest = _run(db.current, url), db.head()
+    at, newest = _run(migrate.current, url), migrate.head()
     state = "up to date" if at == newest else f"behind head {newest}"
     click.echo(f"{at or 'base'} ({state})")
 
@@ -92,8 +92,8 @@ def revision(database_url: str | None, message: str) -> None:
 
     The scratch database is first upgraded to head, so the new revision holds only the difference.
     """
-    from market import db
+    from migrations import commands as migrate
 
     url = resolve_database_url(database_url)
-    _run(db.upgrade, url, "head")
-    click.echo(f"created revision {_run(db.revision, url, message)}")
+    _run(migrate.upgrade, url, "head")
+    click.echo(f"created revision {_run(migrate.revision, url, message)}")

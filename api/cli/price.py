@@ -8,6 +8,8 @@ from typing import IO, Any
 
 import click
 
+from api.cli._options import scheduler_option
+
 
 def _format(value: Any) -> str:
     if value is None:
@@ -34,25 +36,35 @@ def _table(result: dict[str, Any]) -> str:
 @click.command("price")
 @click.argument("file", type=click.File("r"))
 @click.option("--pretty", is_flag=True, help="Print a human-readable table instead of JSON.")
-def command(file: IO[str], pretty: bool) -> None:
+@scheduler_option
+def command(file: IO[str], pretty: bool, scheduler: str | None) -> None:
     """Price the JSON request in FILE ("-" reads stdin) and print the result as JSON.
 
-    FILE holds one request object, or a list of them (priced in parallel). The schema is in
+    FILE holds one request object, or a list of them (priced in parallel, on Dask with --scheduler;
+    a progress bar on stderr follows the requests when it is a terminal). The schema is in
     docs/pricing.md. A bad request, or one that cannot be valued accurately, prints
     "error: <field>: <reason>" and exits with status 2.
     """
+    from api.cli import UserError
     from pricing import RequestError, price, price_many
+    from pricing.distributed import scheduler_from_env
 
+    try:
+        scheduler = scheduler_from_env(scheduler)
+    except ValueError as error:
+        raise UserError(str(error)) from None
     try:
         data = json.load(file)
     except json.JSONDecodeError as error:
         click.echo(f"error: request: not valid JSON ({error})", err=True)
         sys.exit(2)
     try:
-        results = price_many(data) if isinstance(data, list) else [price(data)]
+        results = price_many(data, scheduler=scheduler) if isinstance(data, list) else [price(data)]
     except RequestError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
+    except OSError as error:  # the scheduler could not be reached
+        raise UserError(f"scheduler: {error}") from None
     if pretty:
         click.echo("\n\n".join(_table(r) for r in results))
     else:

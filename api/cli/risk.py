@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -42,6 +42,21 @@ def _files(paths: tuple[str, ...]) -> list[Path]:
     return files
 
 
+def _common_grid(series: dict[str, Any], freq: str) -> str:
+    """The one grid every series is read on: ``freq`` as given, or the grid inferred from the data
+    (``auto``), which must then be the same for every series since one VaR horizon is scored."""
+    from api.cli import UserError
+    from pricing.series import infer_freq
+
+    if freq != "auto":
+        return freq
+    grids = {name: infer_freq(s) for name, s in series.items()}
+    if len(set(grids.values())) > 1:
+        listed = ", ".join(f"{name} {grid}" for name, grid in sorted(grids.items()))
+        raise UserError(f"the series are on different grids ({listed}); pass --freq to read them on one")
+    return next(iter(grids.values()))
+
+
 @command.command("backtest")
 @click.argument("data", nargs=-1, required=True, type=click.Path(exists=True))
 @series_options
@@ -62,8 +77,8 @@ def backtest_command(
     from api.cli import UserError
     from pricing.risk.backtest import backtest
 
-    freq = reading["freq"]
     series = {f.stem: load_cli_series(str(f), **reading) for f in _files(data)}
+    freq = _common_grid(series, reading["freq"])
     try:
         result = backtest(series, window=window, level=level, freq=freq, paths=n_paths, seed=seed)
     except ValueError as exc:

@@ -29,10 +29,10 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
 
     from api.app import create_app
     from api.settings import Settings, SettingsError
-    from market import db
     from market.errors import MarketError
     from market.house import utc_now
     from market.writer import WriterLock
+    from migrations import commands as migrate
 
     url = resolve_database_url(database_url)
     writer = WriterLock(url, "flopex serve", utc_now())
@@ -42,7 +42,7 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
         raise UserError(exc.message) from None
     try:
         settings = Settings.from_env().with_overrides(host=host, port=port, database_url=url)
-        db.upgrade(url)
+        migrate.upgrade(url)
     except SettingsError as exc:
         raise UserError(str(exc)) from None
     except sa.exc.SQLAlchemyError as exc:

@@ -30,7 +30,6 @@ from api.schemas.accounts import (
     TransferOut,
 )
 from market.accounts import TRANSFER
-from market.service import MAX_PAGE
 from market.units import dollars_to_micros
 
 IdempotencyKey = Annotated[
@@ -157,15 +156,7 @@ async def me(ctx: Ctx, principal: Caller) -> MeOut:
     """The caller's account, roles, balances (USD), number of open orders and margin calls in force."""
     account = await call(ctx.exchange.account, principal.account_id)
     balances = await call(ctx.exchange.balances, principal.account_id)
-    open_orders, after = 0, None
-    while True:
-        page = await call(
-            ctx.exchange.orders, principal.account_id, status="live", after=after, limit=MAX_PAGE
-        )
-        open_orders += len(page)
-        if len(page) < MAX_PAGE:
-            break
-        after = page[-1].id
+    open_orders = ctx.exchange.open_order_count(principal.account_id)
     calls = await call(ctx.exchange.margin_calls, principal.account_id)
     return MeOut(
         account=AccountOut.of(account),

@@ -9,10 +9,12 @@ from litestar.params import FromQuery, JSONBody
 
 from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
+from api.errors import ApiError
 from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from api.schemas.common import Instant, ProductId
 from api.schemas.market_data import FixingOut, FixingsAdded, FixingsCreate
+from market.errors import NotFoundError
 from market.units import dollars_to_micros, from_epoch_us, to_epoch_us
 
 
@@ -32,7 +34,12 @@ class IndexController(Controller):
         cursor: CursorParam = None,
         limit: LimitParam = 100,
     ) -> Page[FixingOut]:
-        """The fixings in ``[start, end)``, oldest first."""
+        """The fixings in ``[start, end)``, oldest first; ``not_found`` for a product that does not exist."""
+        if start is not None and end is not None and end <= start:
+            raise ApiError("invalid_window", "need start < end", field="start")
+        products = await call(ctx.exchange.products)
+        if all(p.id != product for p in products):
+            raise NotFoundError(f"no product {product!r}", field="product")
         after = decode_cursor(cursor, int)
         if after is not None:
             resume = from_epoch_us(after) + timedelta(microseconds=1)

@@ -15,7 +15,6 @@ from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.common import Instant, Symbol
 from api.schemas.market_data import BookOut, CandleOut, QuoteOut, TickerOut, TradeOut
 from api.tickers import ticker_of
-from api.trade_history import trades_between
 from market.records import TradeInfo
 from market.units import ticks_to_price
 
@@ -75,7 +74,7 @@ class MarketDataController(Controller):
             raise ApiError(
                 "invalid_window", f"need start < end and at most {MAX_CANDLES} intervals", field="start"
             )
-        trades = await call(trades_between, ctx.exchange, symbol, start, end)
+        trades = await call(ctx.exchange.trades_between, symbol, start, end)
         return candles_of(trades, start, step)
 
 

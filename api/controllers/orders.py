@@ -15,11 +15,13 @@ from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.publish import announce
 from api.schemas.common import Symbol
 from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCreate, OrderOut
+from market.errors import OrderRejectedError
 from market.records import OrderRequest
 from market.units import price_to_ticks
+from market.vocabulary import ORDER_STATUSES
 
 OrderId = Annotated[str, PathParameter(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
-OrderStatus = Literal["live", "open", "partially_filled", "filled", "cancelled", "expired", "rejected"]
+StatusFilter = Literal[("live", *ORDER_STATUSES)]  # type: ignore[valid-type]  # "live": open or partially filled
 
 
 class OrderController(Controller):
@@ -34,6 +36,8 @@ class OrderController(Controller):
     async def place(self, ctx: Ctx, principal: Caller, data: JSONBody[OrderCreate]) -> OrderOut:
         """Validate, hold and match an order; the answer comes after the commit, with any fills.
 
+        An order the book refuses (``post_only_would_take``, ``fok_not_filled``, ...) is a 400 whose
+        ``code`` is the book's reason; it is kept, so ``GET /v1/orders/by-client-id/...`` shows it.
         Resending the same order with the same ``client_order_id`` returns the original result.
         """
         tick = await ctx.tick_micros(data.symbol)
@@ -56,6 +60,9 @@ class OrderController(Controller):
         )
         order = await ctx.orders.place(principal.account_id, request)
         await announce(ctx, [order])
+        if order.status == "rejected":  # stored (a resend returns it again), but not accepted: a 4xx
+            reason = order.reason or "rejected"
+            raise OrderRejectedError(reason, f"the book refused order {order.id}: {reason}", field="order")
         return OrderOut.of(order)
 
     @get("/", summary="List your orders", responses=problems(*PRIVATE))
@@ -63,7 +70,7 @@ class OrderController(Controller):
         self,
         ctx: Ctx,
         principal: Caller,
-        status: FromQuery[OrderStatus | None] = None,
+        status: FromQuery[StatusFilter | None] = None,
         symbol: FromQuery[Symbol | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,

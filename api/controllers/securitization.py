@@ -24,7 +24,7 @@ from api.auth import BEARER_SECURITY, authenticated
 from api.context import Ctx
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
-from api.ratelimit import client_key, too_many
+from api.ratelimit import client_id, too_many
 from pricing.securitization import DealAnalysis, DealError, analyse
 from pricing.securitization.deal import Deal, check_deal, spec_of
 
@@ -89,8 +89,8 @@ async def price_deal(
         raise ApiError("invalid_request", str(exc), field=exc.path) from None
     _check_size(deal)
     budget = ctx.price_budget
-    key = client_key(request)
-    wait = budget.admit(key)
+    key = client_id(request.scope)
+    wait = budget.take(key, 0.0)  # admitted while the key's budget is not in debt
     if wait:
         raise too_many(wait, "pricing compute budget")
     started = time.perf_counter()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import msgspec
 
+from market.instruments import PRODUCT_PATTERN
 from market.units import micros_to_price
 
 MAX_QUANTITY = 1_000_000_000
@@ -32,7 +33,8 @@ Quantity = Annotated[int, msgspec.Meta(ge=1, le=MAX_QUANTITY, description="a pos
 Symbol = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9.\-]{0,63}$", max_length=64, examples=["H100-2027-01"])
 ]
-ProductId = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_\-]{0,15}$", examples=["H100"])]
+ProductId = Annotated[str, msgspec.Meta(pattern=PRODUCT_PATTERN, examples=["H100"])]
+"""The exchange's own rule (``market.instruments.PRODUCT_PATTERN``), so the schema promises no more."""
 Instant = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 timestamp with a UTC offset")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Region = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from api.schemas.common import Instant, Price, Quantity, Request, Symbol
 from market.records import FillInfo, OrderInfo
 from market.units import micros_to_dollars, ticks_to_price
+from market.vocabulary import OrderType, SelfTradePrevention, Side, TimeInForce
 
 ClientOrderId = Annotated[
     str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$", description="your id, unique per account")
@@ -23,14 +24,14 @@ class OrderCreate(Request):
     or ``fok``) may only shrink your position; during a margin call only these are accepted."""
 
     symbol: Symbol
-    side: Literal["buy", "sell"]
+    side: Side
     quantity: Quantity
-    type: Literal["limit", "market", "stop_limit", "stop_market"] = "limit"
+    type: OrderType = "limit"
     price: Price | None = None
-    time_in_force: Literal["gtc", "ioc", "fok", "gtd"] | None = None
+    time_in_force: TimeInForce | None = None
     post_only: bool = False
     client_order_id: ClientOrderId | None = None
-    stp: Literal["cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none"] = "cancel_newest"
+    stp: SelfTradePrevention = "cancel_newest"
     expire_at: Instant | None = None
     display_quantity: Quantity | None = None
     stop_price: Price | None = None

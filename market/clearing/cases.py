@@ -22,7 +22,9 @@ def remargin(house: House) -> RemarginReport:
         return passes.run(uow, house.books())
 
 
-def margin_calls(house: House, account_id: str | None, status: str | None) -> list[MarginCallInfo]:
+def margin_calls(
+    house: House, account_id: str | None = None, status: str | None = None
+) -> list[MarginCallInfo]:
     """Margin calls, newest first: one account's, or every account's (``None``)."""
     with house.read() as connection:
         return reports.calls(connection, account_id, status)

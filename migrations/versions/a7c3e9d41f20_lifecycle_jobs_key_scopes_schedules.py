@@ -1,7 +1,7 @@
 """lifecycle jobs, key scopes, product schedules
 
 Revision ID: a7c3e9d41f20
-Revises: c1ea7a9b0e14
+Revises: 9d2f4c6a8b10
 Create Date: 2026-11-30 18:20:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = 'a7c3e9d41f20'
-down_revision: str | None = 'c1ea7a9b0e14'
+down_revision: str | None = '9d2f4c6a8b10'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

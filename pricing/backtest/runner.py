@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import nullcontext
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,11 @@ from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
 from pricing.backtest.recalibration import SUFFIX, conformal_rows
 from pricing.backtest.result import BacktestResult
 from pricing.backtest.tasks import OriginResult, OriginTask, Target, evaluate_origin, fit_models
+from pricing.distributed import compute_on, map_ordered
 from pricing.series import HOURS_PER_YEAR, SeriesError, duration
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 def _duration(value: str | pd.Timedelta, what: str) -> pd.Timedelta:
@@ -78,6 +83,8 @@ def run(
     seed: int = 0,
     workers: int | None = None,
     executor: Executor | None = None,
+    scheduler: str | None = None,
+    client: Client | None = None,
     progress: bool | None = None,
     conformal: bool = False,
     source: dict[str, Any] | None = None,
@@ -93,7 +100,11 @@ def run(
 
     Origins run on ``executor`` when given (any ``concurrent.futures.Executor``, e.g. Dask's
     ``client.get_executor()``), else on a pool of ``workers`` processes (default: all cores; 1
-    runs in this process). ``progress`` shows a bar on stderr (default: only on a terminal).
+    runs in this process), or on Dask: a ``client``, or a ``scheduler`` (``"local"`` or
+    ``tcp://host:8786``; default ``$FLOPEX_DASK_SCHEDULER``), where the series is scattered to the
+    workers once and each task slices its history from it (:mod:`pricing.distributed`). Each
+    origin's draws come from ``[seed, origin, model]``, so every path gives the same forecasts.
+    ``progress`` shows a bar on stderr (default: only on a terminal).
     ``conformal`` adds, for every model M, a row set ``M+conformal``: M's forecasts rescaled by the
     recalibration fitted on M's forecasts realised before each origin
     (:mod:`pricing.backtest.recalibration`). ``source`` (data file, statistic, grid...) is recorded
@@ -145,12 +156,18 @@ def run(
     ]
     timings = {"calibration": 0.0, "simulation": 0.0, "scoring": 0.0}
     n_workers = workers or os.cpu_count() or 1
-    own_pool = executor is None and n_workers > 1
-    with ProcessPoolExecutor(n_workers) if own_pool else nullcontext(executor) as pool:
-        mapper = _mapper(pool, len(tasks), n_workers if own_pool else 0)
-        if refit_every != 1:
-            tasks = _keep_parameters(tasks, refit_every, mapper, timings)
-        results = _collect(mapper(evaluate_origin, tasks), len(tasks), progress)
+    with nullcontext(None) if executor else compute_on(scheduler, client, workers) as dask:
+        own_pool = dask is None and executor is None and n_workers > 1
+        with ProcessPoolExecutor(n_workers) if own_pool else nullcontext(executor) as pool:
+            if dask is None:
+                mapper = _mapper(pool, len(tasks), n_workers if own_pool else 0)
+            else:
+                mapper = _dask_mapper(dask, series, progress)
+                progress = False  # the Dask mapper's bar follows the tasks themselves
+                n_workers = len(dask.scheduler_info()["workers"])
+            if refit_every != 1:
+                tasks = _keep_parameters(tasks, refit_every, mapper, timings)
+            results = _collect(mapper(evaluate_origin, tasks), len(tasks), progress)
     ordered = sorted(results, key=lambda r: r.index)
     rows = [row for result in ordered for row in result.rows]
     names = [m.name for m in forecasters]
@@ -179,6 +196,7 @@ def run(
         "n_paths": n_paths,
         "seed": seed,
         "workers": n_workers if executor is None else type(executor).__name__,
+        "executor": "dask" if dask else "processes" if own_pool else type(pool).__name__ if pool else "none",
         "origins": len(tasks),
         "series_start": series.index[0].isoformat(),
         "series_end": series.index[-1].isoformat(),
@@ -221,6 +239,29 @@ def _mapper(pool: Executor | None, n_tasks: int, own_workers: int) -> Mapper:
         chunk = max(1, n_tasks // (4 * own_workers))
         return lambda fn, tasks: pool.map(fn, tasks, chunksize=chunk)
     return lambda fn, tasks: pool.map(fn, tasks)
+
+
+def _dask_mapper(client: Client, series: pd.Series, progress: bool | None) -> Mapper:
+    """An ordered map on Dask: the series is scattered once; tasks travel without their history."""
+    # hash=False: a fresh key. A content-hashed key is the same for the same series in the next run,
+    # and the release of the earlier run's future can then drop the data under the new one.
+    shared = client.scatter([series], broadcast=True, hash=False)[0]
+
+    def mapper(fn: Callable[[OriginTask], OriginResult], tasks: list[OriginTask]) -> Iterator[OriginResult]:
+        light = [
+            (fn, replace(task, history=task.history.iloc[:0]), task.history.index[0], task.history.index[-1])
+            for task in tasks
+        ]
+        label = f"backtest {fn.__name__}"
+        return iter(map_ordered(client, _with_history, light, shared=shared, progress=progress, label=label))
+
+    return mapper
+
+
+def _with_history(series: pd.Series, item: tuple) -> OriginResult:
+    """Run ``fn`` on the task with its history sliced, on the worker, from the scattered series."""
+    fn, task, start, end = item
+    return fn(replace(task, history=series.loc[start:end]))
 
 
 def _keep_parameters(

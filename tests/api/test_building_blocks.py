@@ -53,14 +53,17 @@ def test_bucket_refill_is_capped_at_burst() -> None:
     assert [buckets.take("k") for _ in range(3)][-1] > 0
 
 
-def test_compute_budget_goes_into_debt_and_recovers() -> None:
+def test_compute_budget_is_charged_up_front_and_settled_into_debt() -> None:
     clock = FakeClock()
     budget = TokenBuckets(rate=1.0, burst=5, clock=clock)
-    assert budget.admit("k") == 0.0
-    budget.charge("k", 8.0)  # an expensive job: 3 s of debt
-    assert budget.admit("k") == pytest.approx(3.0)
+    assert budget.take("k", 4.0) == 0.0  # the estimate, charged before the job runs
+    assert budget.take("k", 2.0) == pytest.approx(1.0)  # a second job must wait for the first's charge
+    budget.charge("k", 4.0)  # the job took 8 s, not 4: settle the difference (3 s of debt)
+    assert budget.take("k", 0.0) == pytest.approx(3.0)
     clock.now = 3.5
-    assert budget.admit("k") == 0.0
+    assert budget.take("k", 0.0) == 0.0
+    budget.charge("k", -100.0)  # refunds never lift a bucket above its burst
+    assert budget.remaining("k") == 5.0
 
 
 # -- cursors -----------------------------------------------------------------------------------
@@ -205,13 +208,31 @@ def counting() -> tuple[TestClient[Litestar], list[int]]:
         calls.append(1)
         return {"n": next(counter), **data}
 
+    @post("/flaky", status_code=201)
+    async def flaky(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ApiError("rate_limited", "slow down", status=429)
+        if len(calls) == 2:
+            raise RuntimeError("database went away")
+        return {"n": len(calls)}
+
+    def resolve(key: str) -> Principal:
+        if key not in ("a", "a2", "b"):
+            raise UnauthorizedError("unknown")
+        return Principal("acc_b" if key == "b" else "acc_a", frozenset({"trader"}))
+
     store = IdempotencyStore()
     app = Litestar(
-        [effect],
+        [effect, flaky],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[DefineMiddleware(IdempotencyMiddleware, store=store, max_body=1024)],
+        middleware=[
+            DefineMiddleware(
+                IdempotencyMiddleware, store=store, authenticator=Authenticator(resolve), max_body=1024
+            )
+        ],
     )
-    with TestClient(app) as client:
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client, calls
 
 
@@ -228,7 +249,7 @@ def test_same_key_same_body_replays_the_stored_response(counting: tuple[TestClie
 
 def test_same_key_different_body_is_409(counting: tuple[TestClient, list[int]]) -> None:
     client, calls = counting
-    headers = {"Idempotency-Key": "k-2"}
+    headers = {"Idempotency-Key": "k-2", "Authorization": "Bearer a"}
     client.post("/effects", json={"x": 1}, headers=headers)
     clash = client.post("/effects", json={"x": 2}, headers=headers)
     assert clash.status_code == 409
@@ -245,9 +266,40 @@ def test_keys_are_scoped_to_the_caller_and_optional(counting: tuple[TestClient, 
     assert len(calls) == 4
 
 
+@pytest.mark.parametrize("spelling", ["bearer a", "BEARER a", "Bearer   a", "Bearer a2"])
+def test_keys_are_scoped_by_account_not_by_the_header_spelling(
+    counting: tuple[TestClient, list[int]], spelling: str
+) -> None:
+    """Audit: `bearer` vs `Bearer` with one key placed a second order (a2 is the account's other key)."""
+    client, calls = counting
+    client.post("/effects", json={"x": 1}, headers={"Idempotency-Key": "k", "Authorization": "Bearer a"})
+    headers = {"Idempotency-Key": "k", "Authorization": spelling}
+    again = client.post("/effects", json={"x": 1}, headers=headers)
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(calls) == 1
+
+
+def test_only_completed_outcomes_are_stored(counting: tuple[TestClient, list[int]]) -> None:
+    """Audit: a 429 was stored and replayed for 24 h; neither a 429 nor a 5xx may be."""
+    client, calls = counting
+    headers = {"Idempotency-Key": "retry-me", "Authorization": "Bearer a"}
+    assert client.post("/flaky", json={}, headers=headers).status_code == 429
+    assert client.post("/flaky", json={}, headers=headers).status_code == 500
+    done = client.post("/flaky", json={}, headers=headers)
+    assert done.status_code == 201
+    assert "idempotent-replayed" not in done.headers
+    replay = client.post("/flaky", json={}, headers=headers)
+    assert replay.json() == done.json() == {"n": 3}
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert len(calls) == 3
+
+
 def test_overlong_idempotency_key_is_400(counting: tuple[TestClient, list[int]]) -> None:
     client, calls = counting
-    response = client.post("/effects", json={}, headers={"Idempotency-Key": "k" * 300})
+    response = client.post(
+        "/effects", json={}, headers={"Idempotency-Key": "k" * 300, "Authorization": "Bearer a"}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
     assert not calls

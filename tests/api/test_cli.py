@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from market import db
+from migrations import commands as migrate
 
 FLOPEX = Path(sys.executable).parent / "flopex"  # the console script users run
 
@@ -55,7 +55,7 @@ def test_db_upgrade_creates_sqlite_database_and_current_reports_it(tmp_path: Pat
     current = runner.invoke(main, ["db", "current", "--db", url])
     assert current.exit_code == 0
     assert "up to date" in current.output
-    assert db.current(url) == db.head()
+    assert migrate.current(url) == migrate.head()
 
 
 def test_db_url_comes_from_environment(tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_downgrade_asks_first(tmp_path: Path) -> None:
     declined = runner.invoke(main, ["db", "downgrade", "--db", url, "base"], input="n\n")
     assert declined.exit_code == 1
     assert "Aborted" in declined.output
-    assert db.current(url) == db.head()  # nothing was dropped
+    assert migrate.current(url) == migrate.head()  # nothing was dropped
     agreed = runner.invoke(main, ["db", "downgrade", "--db", url, "base"], input="y\n")
     assert agreed.exit_code == 0, agreed.output
-    assert db.current(url) is None
+    assert migrate.current(url) is None

@@ -1,8 +1,16 @@
 """Property-based conformance: schemathesis generates requests from the app's own OpenAPI document.
 
-Every operation gets a bounded number of generated requests (valid and invalid), sent in process with a
-key that holds every role; no response may be a server error, and every response must match the
-status codes, content types and schemas the document promises.
+Three modes over the whole HTTP surface, sent in process with a key that holds every role:
+
+- *positive*: requests the document allows; no server error, and every response matches the status
+  codes, content types and schemas the document promises;
+- *negative*: requests the document forbids (wrong types, patterns, bounds, missing fields); each must
+  be refused with a 4xx (``negative_data_rejection``), never accepted, never a 500;
+- *stateful*: sequences that feed one response's ids into the next request (links schemathesis infers
+  from the document: create an order, then get, amend and cancel it).
+
+The default suite runs a few examples of each (about a minute on two busy cores); ``-m slow`` runs
+:data:`SLOW_EXAMPLES` of each.
 """
 
 from __future__ import annotations
@@ -13,9 +21,12 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from litestar import Litestar
 from litestar.testing import TestClient
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -29,7 +40,9 @@ from market import db
 from market.service import Exchange
 from tests.api.conftest import make_client, next_month_start
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 5
+SLOW_EXAMPLES = 60
+STATEFUL_SCENARIOS = 8
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -71,35 +84,93 @@ def fuzzed(sqlite_url: str) -> Iterator[tuple[TestClient[Litestar], str]]:
         yield client, key
 
 
-def _operations() -> dict[str, Any]:
-    """The API's operations by label, from the document the app serves (built without a database)."""
+def _schema() -> Any:
+    """The API's document as the app serves it (built without a database)."""
     document = create_app(Settings(database_url="sqlite://")).openapi_schema.to_schema()
-    schema = schemathesis.openapi.from_dict(document)
-    return {op.label: op for op in (result.ok() for result in schema.get_all_operations())}
+    return schemathesis.openapi.from_dict(document)
 
 
-OPERATIONS = _operations()
+SCHEMA = _schema()
+OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_operations())}
 
 
-@pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_every_operation_conforms_to_the_schema(label: str, fuzzed: tuple[TestClient[Litestar], str]) -> None:
+def _send(client: TestClient[Litestar], case: Any, headers: dict[str, str]) -> Any:
+    kwargs = case.as_transport_kwargs(base_url=str(client.base_url), headers=headers)
+    request = {k: v for k, v in kwargs.items() if k in ("method", "url", "headers", "params", "json")}
+    if "data" in kwargs:
+        request["content"] = kwargs["data"]
+    return client.request(**request)
+
+
+def _fuzz(label: str, fuzzed: tuple[TestClient[Litestar], str], mode: GenerationMode, examples: int) -> None:
     client, key = fuzzed
     headers = {"Authorization": f"Bearer {key}"}
 
-    @given(case=OPERATIONS[label].as_strategy())
+    @given(case=OPERATIONS[label].as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION,
+        max_examples=examples,
         deadline=None,
         database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        suppress_health_check=list(HealthCheck),
     )
     def conforms(case: Any) -> None:
-        kwargs = case.as_transport_kwargs(base_url=str(client.base_url), headers=headers)
-        request = {k: v for k, v in kwargs.items() if k in ("method", "url", "headers", "params", "json")}
-        if "data" in kwargs:
-            request["content"] = kwargs["data"]
-        response = client.request(**request)
+        response = _send(client, case, headers)
         assert response.status_code < 500, response.text
         case.validate_response(response, headers=headers, checks=CHECKS)
 
-    conforms()
+    try:
+        conforms()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise
+        pytest.skip("the document leaves this operation nothing to get wrong (no body, no free parameter)")
+
+
+SIZES = [
+    pytest.param(EXAMPLES_PER_OPERATION, id="short"),
+    pytest.param(SLOW_EXAMPLES, id="long", marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("examples", SIZES)
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_every_operation_conforms_to_the_schema(
+    label: str, mode: GenerationMode, examples: int, fuzzed: tuple[TestClient[Litestar], str]
+) -> None:
+    _fuzz(label, fuzzed, mode, examples)
+
+
+def _stateful(fuzzed: tuple[TestClient[Litestar], str], scenarios: int) -> None:
+    client, key = fuzzed
+    headers = {"Authorization": f"Bearer {key}"}
+    machine = SCHEMA.as_state_machine()
+
+    class InProcess(machine):  # type: ignore[misc,valid-type]
+        def call(self, case: Any, **kwargs: Any) -> Response:
+            return Response.from_any(_send(client, case, headers))
+
+        def validate_response(self, response: Response, case: Any, **kwargs: Any) -> None:
+            assert response.status_code < 500, response.text
+            case.validate_response(response, headers=headers, checks=CHECKS)
+
+    InProcess.run(
+        settings=settings(
+            max_examples=scenarios,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "scenarios",
+    [
+        pytest.param(STATEFUL_SCENARIOS, id="short"),
+        pytest.param(SLOW_EXAMPLES, id="long", marks=pytest.mark.slow),
+    ],
+)
+def test_stateful_sequences_conform(scenarios: int, fuzzed: tuple[TestClient[Litestar], str]) -> None:
+    _stateful(fuzzed, scenarios)

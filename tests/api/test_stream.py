@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from litestar.exceptions import WebSocketDisconnect
 from litestar.testing import WebSocketTestSession
 
 from api import stream
+from api.auth import CACHE_SECONDS
 from tests.api.conftest import Market
 
 
@@ -154,3 +157,20 @@ def test_idle_connections_get_heartbeats(market: Market, monkeypatch: pytest.Mon
     monkeypatch.setattr(stream, "HEARTBEAT_SECONDS", 0.05)
     with market.client.websocket_connect("/v1/stream") as ws:
         assert ws.receive_json(timeout=5) == {"type": "heartbeat"}
+
+
+def test_revoking_a_key_closes_its_sockets_within_seconds(market: Market) -> None:
+    """Audit: a socket authenticated with a key kept receiving private fills after the key was revoked."""
+    exchange = market.client.app.state.ctx.exchange
+    with market.client.websocket_connect("/v1/stream") as ws:
+        inbox = Inbox(ws)
+        ws.send_json({"op": "auth", "key": market.keys["trader"]})
+        inbox.take(lambda m: m.get("type") == "authenticated")
+        ws.send_json({"op": "subscribe", "channels": ["orders"]})
+        inbox.take(lambda m: m.get("type") == "subscribed")
+        exchange.revoke_api_key(market.keys["trader"])
+        revoked = time.monotonic()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            inbox.take(lambda m: False, limit=100)
+        assert closed.value.code == stream.REVOKED_CLOSE_CODE
+        assert time.monotonic() - revoked < stream.KEY_CHECK_SECONDS + CACHE_SECONDS + 2.0

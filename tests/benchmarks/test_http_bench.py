@@ -35,6 +35,7 @@ from market import db
 from market.records import OrderRequest
 from market.service import Exchange
 from market.units import ticks_to_price
+from migrations import commands as migrate
 from tests.api.live_server import serving
 
 FLOOR = 0.2
@@ -52,7 +53,7 @@ class Setup:
 
 def _prepare(url: str, n: int) -> Setup:
     """A migrated database with a provider, a trader, a listed forward and ``n`` crossing orders."""
-    db.upgrade(url)
+    migrate.upgrade(url)
     engine = db.make_engine(url)
     ex = Exchange(engine)
     ex.start()

@@ -75,7 +75,7 @@ def _verify(url: str, acks: list[dict]) -> None:
 
 def _crash_loop(tmp_path: Path, kills: int, seed: int) -> int:
     url = f"sqlite:///{tmp_path / 'crash.db'}"
-    from market.db import upgrade
+    from migrations.commands import upgrade
 
     upgrade(url)
     symbol = _setup(url)

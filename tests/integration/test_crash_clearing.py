@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from market.db import make_engine, upgrade
+from market.db import make_engine
 from market.records import OrderRequest
 from market.service import Exchange
 from market.tables import MarginRequirement, Position, Trade
 from market.units import to_epoch_us
+from migrations.commands import upgrade
 from tests.integration.crash_clearing_child import PRODUCT, T0, fixing, instant
 
 CHILD = Path(__file__).with_name("crash_clearing_child.py")

@@ -23,6 +23,7 @@ import websockets
 
 from market import db
 from market.service import Exchange
+from migrations import commands as migrate
 from tests.api.live_server import serving
 
 
@@ -53,7 +54,7 @@ def test_provider_and_buyer_over_http_survive_a_restart(
     # the state across the restart is compared exactly: the lifecycle must not list new series meanwhile
     monkeypatch.setenv("FLOPEX_LIFECYCLE_SECONDS", "0")
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
-    db.upgrade(url)
+    migrate.upgrade(url)
     engine = db.make_engine(url)
     admin = Exchange(engine).create_account("ops", ["admin"]).api_key
     engine.dispose()

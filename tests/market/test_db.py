@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 import market.tables  # noqa: F401 - registers the tables the migrations must match
 from market import db
+from migrations import commands as migrate
 
 
 def _tables(url: str) -> set[str]:
@@ -23,23 +24,23 @@ def _tables(url: str) -> set[str]:
 
 
 def test_upgrade_to_head_then_downgrade_to_base(blank_db_url: str) -> None:
-    db.upgrade(blank_db_url)
-    assert db.current(blank_db_url) == db.head()
+    migrate.upgrade(blank_db_url)
+    assert migrate.current(blank_db_url) == migrate.head()
     assert _tables(blank_db_url) == set(SQLModel.metadata.tables)
-    db.downgrade(blank_db_url, "base")
-    assert db.current(blank_db_url) is None
+    migrate.downgrade(blank_db_url, "base")
+    assert migrate.current(blank_db_url) is None
     assert _tables(blank_db_url) == set()
 
 
 def test_every_revision_steps_down_and_up_again(blank_db_url: str) -> None:
-    script = ScriptDirectory.from_config(db.alembic_config(blank_db_url))
+    script = ScriptDirectory.from_config(migrate.alembic_config(blank_db_url))
     revisions = [rev.revision for rev in script.walk_revisions()]  # newest first
-    db.upgrade(blank_db_url)
+    migrate.upgrade(blank_db_url)
     for _, expected_after in zip(revisions, [*revisions[1:], None], strict=False):
-        db.downgrade(blank_db_url, "-1")
-        assert db.current(blank_db_url) == expected_after
-    db.upgrade(blank_db_url)
-    assert db.current(blank_db_url) == db.head()
+        migrate.downgrade(blank_db_url, "-1")
+        assert migrate.current(blank_db_url) == expected_after
+    migrate.upgrade(blank_db_url)
+    assert migrate.current(blank_db_url) == migrate.head()
 
 
 def test_models_and_migrations_agree(db_url: str) -> None:
@@ -54,7 +55,7 @@ def test_models_and_migrations_agree(db_url: str) -> None:
 
 
 def test_single_migration_head() -> None:
-    assert len(ScriptDirectory.from_config(db.alembic_config("sqlite://")).get_heads()) <= 1
+    assert len(ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_heads()) <= 1
 
 
 def test_sqlite_engine_is_durable(sqlite_url: str) -> None:
@@ -72,7 +73,7 @@ def test_sqlite_engine_is_durable(sqlite_url: str) -> None:
 
 def test_sqlite_engine_creates_missing_directories(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'flopex.db'}"
-    db.upgrade(url)
+    migrate.upgrade(url)
     assert (tmp_path / "nested" / "dir" / "flopex.db").exists()
 
 

@@ -26,6 +26,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from market.clearing.calls import CALL_HOURS
 from market.db import make_engine
 from market.errors import MarketError
 from market.records import OrderRequest
@@ -193,6 +194,32 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             side = "sell" if positions.get(symbol, 0) > 0 else "buy"
             request = OrderRequest(symbol, side, qty, "market", tif="ioc", reduce_only=True)
             self._attempt(self.ex.place_order, self.traders[who], request)
+
+        @rule(
+            who=st.integers(0, 1),
+            side=st.sampled_from(["buy", "sell"]),
+            lots=quantities,
+            move=st.sampled_from([-40, -25, 25, 60]),
+            wait=st.booleans(),
+        )
+        def leveraged_bet(self, who: int, side: str, lots: int, move: int, wait: bool) -> None:
+            """A trader takes a cash-forward position, takes out all its free cash and the index jumps
+            against it: the pass calls it (and may see a default); the other trader then quotes
+            inside the liquidation band so that a later pass past the deadline can liquidate."""
+            trader, other = self.traders[who], self.traders[1 - who]
+            symbol = SYMBOLS[3]
+            price = max(self.last_fix // 1000, 1)
+            opposite = "sell" if side == "buy" else "buy"
+            self._attempt(self.ex.place_order, other, OrderRequest(symbol, opposite, lots, price_ticks=price))
+            self._attempt(self.ex.place_order, trader, OrderRequest(symbol, side, lots, price_ticks=price))
+            self.withdraw(who, 100)
+            self.index_moves(move if side == "buy" else -move if move > 0 else -move // 2)
+            self.remargin()
+            quote = max(self.last_fix // 1000, 1)
+            self._attempt(self.ex.place_order, other, OrderRequest(symbol, side, lots, price_ticks=quote))
+            if wait:  # the call's deadline passes: the next pass liquidates
+                self.time_passes(CALL_HOURS + 1)
+                self.remargin()
 
         @rule(usd=st.integers(1, 500))
         def commit_capital(self, usd: int) -> None:

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
-from market import db
 from market.errors import BookUnavailableError
 from market.writer import WriterLock, lock_path
+from migrations import commands as migrate
 
 HOLD = """
 import sys, time
@@ -29,7 +29,7 @@ time.sleep(120)
 
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'market.db'}"
-    db.upgrade(url)
+    migrate.upgrade(url)
     holder = subprocess.Popen([sys.executable, "-c", HOLD, url], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -1,0 +1,116 @@
+"""Trading on its own (account and risk checks, holds, trades), driven through one unit of work at a
+time; every figure is worked by hand from the module docstring of :mod:`market.trading`.
+
+H100-2026-12 is a physical month forward: tick USD 0.001 (1,000 micro-dollars), one GPU a lot, 744
+hours, so a tick of one lot is worth 744,000 micro-dollars; a price of 2,000 ticks (USD 2/GPU-hour)
+makes a notional of 1,488,000,000 micro-dollars a lot.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from market.errors import ForbiddenError, InsufficientFundsError, InventoryExceededError, NoMarkError
+from market.ledger import AVAILABLE, ESCROW, RESERVED, SYSTEM
+from market.records import OrderRequest
+from market.trading import fee, multiplier
+from tests.market.conftest import CASH, PHYSICAL, Market
+
+NOTIONAL = 2000 * 744_000
+
+
+def test_multiplier_and_fee_by_hand(market: Market) -> None:
+    inst = market.exchange._books().instrument(PHYSICAL)
+    assert multiplier(inst) == 1000 * 1 * 744
+    assert multiplier({**inst, "lot_gpus": 8, "tick_micros": 10}) == 10 * 8 * 744
+    assert fee(1_000_000, 2_500) == 2_500
+    assert fee(999, 1_000) == 0  # rounded down to the micro-dollar
+
+
+def test_a_physical_buy_holds_its_notional_and_a_sell_holds_gpus(market: Market) -> None:
+    house, trading = market.exchange._house, market.exchange._books()
+    buy = OrderRequest(symbol=PHYSICAL, side="buy", qty=2, price_ticks=2000)
+    sell = OrderRequest(symbol=PHYSICAL, side="sell", qty=3, price_ticks=2500)
+    with house.transaction() as uow:
+        bid = trading.new_order(uow, market.buyer, ("trader",), buy)
+        ask = trading.new_order(uow, market.provider, ("provider",), sell)
+        assert (bid["reserve_per_lot"], bid["reserved_micros"]) == (NOTIONAL, 2 * NOTIONAL)
+        assert (ask["reserved_micros"], ask["reserved_gpus"]) == (0, 3)
+        assert uow.ledger.balance(market.buyer, RESERVED) == 2 * NOTIONAL
+        assert uow.inventory(PHYSICAL, market.provider)["reserved_gpus"] == 3
+        assert trading.offerable_gpus(uow, trading.instrument(PHYSICAL), market.provider) == 10 - 3
+    assert market.exchange.balances(market.buyer).reserved == 2 * NOTIONAL
+    market.check()
+
+
+def test_a_trade_releases_the_hold_and_pays_escrow_at_the_makers_price(market: Market) -> None:
+    house, trading = market.exchange._house, market.exchange._books()
+    before = market.exchange.balances(market.buyer).available
+    with house.transaction() as uow:
+        trading.new_order(
+            uow,
+            market.provider,
+            ("provider",),
+            OrderRequest(symbol=PHYSICAL, side="sell", qty=1, price_ticks=2000),
+        )
+        taker = trading.new_order(
+            uow, market.buyer, ("trader",), OrderRequest(symbol=PHYSICAL, side="buy", qty=1, price_ticks=2100)
+        )
+        assert (taker["status"], taker["filled"], taker["open_qty"]) == ("filled", 1, 0)
+        assert uow.ledger.balance(market.buyer, RESERVED) == 0  # the hold at 2,100 is released in full
+        assert uow.ledger.balance(SYSTEM, ESCROW) == NOTIONAL  # paid at the maker's 2,000
+        assert [(t["price_ticks"], t["qty"], t["notional_micros"]) for t in uow.trades] == [
+            (2000, 1, NOTIONAL)
+        ]
+        assert uow.position(market.buyer, PHYSICAL)["qty"] == 1
+        assert uow.position(market.provider, PHYSICAL)["qty"] == -1
+        assert uow.inventory(PHYSICAL, market.provider)["sold_gpus"] == 1
+    assert market.exchange.balances(market.buyer).available == before - NOTIONAL
+    market.check()
+
+
+def test_cancel_releases_the_hold(market: Market) -> None:
+    house, trading = market.exchange._house, market.exchange._books()
+    with house.transaction() as uow:
+        row = trading.new_order(
+            uow, market.buyer, ("trader",), OrderRequest(symbol=PHYSICAL, side="buy", qty=1, price_ticks=1500)
+        )
+    with house.transaction() as uow:
+        cancelled, rejection = trading.cancel(uow, market.buyer, row["id"])
+        assert rejection is None
+        assert cancelled["status"] == "cancelled"
+        assert uow.ledger.balance(market.buyer, RESERVED) == 0
+    market.check()
+
+
+def test_account_and_risk_checks(market: Market) -> None:
+    house, trading = market.exchange._house, market.exchange._books()
+    with house.transaction() as uow:
+        with pytest.raises(ForbiddenError, match="needs the role provider"):
+            trading.new_order(
+                uow,
+                market.buyer,
+                ("trader",),
+                OrderRequest(symbol=PHYSICAL, side="sell", qty=1, price_ticks=2000),
+            )
+        with pytest.raises(InventoryExceededError, match="10 unsold"):
+            trading.new_order(
+                uow,
+                market.provider,
+                ("provider",),
+                OrderRequest(symbol=PHYSICAL, side="sell", qty=11, price_ticks=2000),
+            )
+        # USD 100,000 buys 67 lots at 2,000 (1,488 dollars a lot) but not 68
+        with pytest.raises(InsufficientFundsError):
+            trading.new_order(
+                uow,
+                market.buyer,
+                ("trader",),
+                OrderRequest(symbol=PHYSICAL, side="buy", qty=68, price_ticks=2000),
+            )
+        assert uow.ledger.balance(market.buyer, AVAILABLE) == 100_000_000_000
+        with pytest.raises(NoMarkError):  # a cash forward holds margin, which needs a mark first
+            trading.new_order(
+                uow, market.buyer, ("trader",), OrderRequest(symbol=CASH, side="buy", qty=1, price_ticks=2000)
+            )
+    market.check()
