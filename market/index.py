@@ -18,9 +18,8 @@ import sqlalchemy as sa
 from market.errors import InvalidAmountError, InvalidRequestError, NotFoundError, UnknownInstrumentError
 from market.house import page_limit
 from market.instruments import Window, WindowKind
-from market.records import FixingInfo
-from market.store import insert_ignore
-from market.tables import EXERCISE, Fixing, Instrument, Product, Trade
+from market.records import FixingInfo, FixingsStored
+from market.tables import EXERCISE, Fixing, Instrument, Product, SettlementFixing, Trade
 from market.trading import multiplier
 from market.units import from_epoch_us, to_epoch_us
 
@@ -31,36 +30,95 @@ _fixings = Fixing.__table__
 _trades = Trade.__table__
 _products = Product.__table__
 _instruments = Instrument.__table__
+_settlement_fixings = SettlementFixing.__table__
 
 
-def add(connection: sa.Connection, product: str, fixings: Sequence[tuple[int, int]], source: str) -> int:
-    """Store ``(at_us, price_micros)`` fixings, skipping repeats; returns how many are new."""
+FUTURE_TOLERANCE_US = 5 * 60 * 1_000_000
+"""How far past the exchange clock a fixing may be dated (clock skew between a feed and the exchange);
+anything later is an observation that cannot have been made yet."""
+
+_current = _fixings.c.superseded_us.is_(None)
+
+
+def add(
+    connection: sa.Connection,
+    product: str,
+    fixings: Sequence[tuple[int, int]],
+    source: str,
+    now_us: int,
+    *,
+    observed: bool = True,
+) -> FixingsStored:
+    """Store ``(at_us, price_micros)`` fixings observed by ``now_us``.
+
+    A repeat (same instant, source and price) is skipped; a different price for a stored instant and
+    source is a *correction*: a new revision, the old row superseded (kept, for the audit trail). A
+    fixing ``observed`` (from a feed) dated more than :data:`FUTURE_TOLERANCE_US` after ``now_us`` is
+    refused; the exchange's own day-ahead fixings (``observed=False``) are dated at their day's start.
+    """
     if not isinstance(source, str) or not 0 < len(source) <= 40:
         raise InvalidRequestError("source must be 1-40 characters", field="source")
-    rows = []
-    for at_us, price in fixings:
+    latest: dict[int, int] = {}
+    for i, (at_us, price) in enumerate(fixings):
         if type(price) is not int or price <= 0:
-            raise InvalidAmountError("a fixing price must be positive", field="price")
-        rows.append({"product": product, "at_us": at_us, "price_micros": price, "source": source})
-    if not rows:
-        return 0
-    before = count(connection, product)
-    insert_ignore(connection, _fixings, rows)
-    return count(connection, product) - before
+            raise InvalidAmountError("a fixing price must be positive", field=f"fixings[{i}].price")
+        if observed and at_us > now_us + FUTURE_TOLERANCE_US:
+            raise InvalidRequestError(
+                f"fixing at {from_epoch_us(at_us).isoformat()} is dated after the exchange clock "
+                f"({from_epoch_us(now_us).isoformat()}); an index is observed, not forecast",
+                field=f"fixings[{i}].at",
+            )
+        latest[at_us] = price  # within one request the last price for an instant wins
+    if not latest:
+        return FixingsStored(0, 0)
+    stored = {
+        int(r.at_us): r
+        for r in connection.execute(
+            sa.select(_fixings.c.id, _fixings.c.at_us, _fixings.c.price_micros, _fixings.c.revision).where(
+                _fixings.c.product == product,
+                _fixings.c.source == source,
+                _fixings.c.at_us.in_(list(latest)),
+                _current,
+            )
+        )
+    }
+    rows, superseded = [], []
+    for at_us, price in latest.items():
+        old = stored.get(at_us)
+        if old is not None and int(old.price_micros) == price:
+            continue
+        if old is not None:
+            superseded.append(int(old.id))
+        revision = 1 if old is None else int(old.revision) + 1
+        rows.append(
+            {"product": product, "at_us": at_us, "price_micros": price, "source": source,
+             "revision": revision, "created_us": now_us}
+        )  # fmt: skip
+    if superseded:
+        connection.execute(
+            _fixings.update().where(_fixings.c.id.in_(superseded)).values(superseded_us=now_us)
+        )
+    if rows:
+        connection.execute(_fixings.insert(), rows)
+    return FixingsStored(len(rows) - len(superseded), len(superseded))
 
 
 def count(connection: sa.Connection, product: str) -> int:
-    """How many fixings a product has."""
+    """How many (current) fixings a product has."""
     return connection.execute(
-        sa.select(sa.func.count()).select_from(_fixings).where(_fixings.c.product == product)
+        sa.select(sa.func.count()).select_from(_fixings).where(_fixings.c.product == product, _current)
     ).scalar_one()
 
 
+def _window(product: str, start_us: int, end_us: int) -> list[sa.ColumnElement[bool]]:
+    return [_fixings.c.product == product, _fixings.c.at_us >= start_us, _fixings.c.at_us < end_us, _current]
+
+
 def average(connection: sa.Connection, product: str, start_us: int, end_us: int) -> int | None:
-    """The index average over ``[start, end)``, or None when no fixing fell in the window."""
+    """The index average over ``[start, end)`` of the current revisions, or None without fixings."""
     total, n = connection.execute(
         sa.select(sa.func.sum(_fixings.c.price_micros), sa.func.count()).where(
-            _fixings.c.product == product, _fixings.c.at_us >= start_us, _fixings.c.at_us < end_us
+            *_window(product, start_us, end_us)
         )
     ).one()
     if not n:
@@ -75,7 +133,7 @@ def history(connection: sa.Connection, product: str, until_us: int, limit: int) 
     """The latest ``limit`` fixings at or before ``until_us`` as ``(at_us, price_micros)``, oldest first."""
     rows = connection.execute(
         sa.select(_fixings.c.at_us, _fixings.c.price_micros)
-        .where(_fixings.c.product == product, _fixings.c.at_us <= until_us)
+        .where(_fixings.c.product == product, _fixings.c.at_us <= until_us, _current)
         .order_by(_fixings.c.at_us.desc(), _fixings.c.id.desc())
         .limit(limit)
     ).all()
@@ -96,15 +154,13 @@ def vwap_micros(connection: sa.Connection, symbol: str, multiplier: int, tick_mi
 
 def add_fixings(
     house: House, product: str, fixings: Sequence[tuple[datetime, int]], source: str = "ingest"
-) -> int:
-    """Store index fixings ``(instant, micro-dollars per GPU-hour)``; repeats are skipped.
-
-    Returns how many were new.
-    """
+) -> FixingsStored:
+    """Store index fixings ``(instant, micro-dollars per GPU-hour)`` as of the exchange clock (see
+    :func:`add`): repeats are skipped, a new price for a stored instant is a revision."""
     with house.db.begin() as connection:
         if connection.execute(sa.select(_products.c.id).where(_products.c.id == product)).first() is None:
             raise NotFoundError(f"no product {product!r}", field="product")
-        return add(connection, product, [(to_epoch_us(at), p) for at, p in fixings], source)
+        return add(connection, product, [(to_epoch_us(at), p) for at, p in fixings], source, house.now_us())
 
 
 def fix_from_trades(house: House, product: str, day: datetime) -> FixingInfo | None:
@@ -120,7 +176,7 @@ def fix_from_trades(house: House, product: str, day: datetime) -> FixingInfo | N
         vwap = vwap_micros(connection, symbol, multiplier(inst), inst["tick_micros"])
         if vwap is None:
             return None
-        add(connection, product, [(inst["window_start_us"], vwap)], "trades")
+        add(connection, product, [(inst["window_start_us"], vwap)], "trades", house.now_us(), observed=False)
     return FixingInfo(product, window.start, vwap, "trades")
 
 
@@ -131,16 +187,52 @@ def fixings(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 1000,
+    revisions: bool = False,
 ) -> list[FixingInfo]:
-    """A product's fixings in ``[start, end)``, oldest first (at most ``limit``)."""
+    """A product's fixings in ``[start, end)``, oldest first (at most ``limit``); with ``revisions``
+    the superseded revisions too (the audit trail of corrections), else only the current ones."""
     query = sa.select(_fixings).where(_fixings.c.product == product)
+    if not revisions:
+        query = query.where(_current)
     if start is not None:
         query = query.where(_fixings.c.at_us >= to_epoch_us(start))
     if end is not None:
         query = query.where(_fixings.c.at_us < to_epoch_us(end))
     query = query.order_by(_fixings.c.at_us, _fixings.c.id).limit(page_limit(limit))
     with house.read() as connection:
-        return [
-            FixingInfo(r.product, from_epoch_us(r.at_us), r.price_micros, r.source)
-            for r in connection.execute(query)
-        ]
+        return [_info(r) for r in connection.execute(query)]
+
+
+def _info(row: sa.Row) -> FixingInfo:
+    superseded = None if row.superseded_us is None else from_epoch_us(row.superseded_us)
+    return FixingInfo(
+        row.product, from_epoch_us(row.at_us), row.price_micros, row.source, row.revision, superseded
+    )
+
+
+def record_settlement(
+    connection: sa.Connection, symbol: str, product: str, start_us: int, end_us: int
+) -> None:
+    """Remember which fixing revisions the cash settlement of ``symbol`` averaged."""
+    ids = connection.execute(sa.select(_fixings.c.id).where(*_window(product, start_us, end_us))).scalars()
+    connection.execute(_settlement_fixings.insert(), [{"symbol": symbol, "fixing_id": i} for i in ids])
+
+
+def settled_on(house: House, symbol: str) -> list[FixingInfo]:
+    """The fixing revisions ``symbol`` was cash-settled against (empty until it is); later corrections
+    of those fixings do not change this list, nor the settlement."""
+    query = (
+        sa.select(_fixings)
+        .join(_settlement_fixings, _settlement_fixings.c.fixing_id == _fixings.c.id)
+        .where(_settlement_fixings.c.symbol == symbol)
+        .order_by(_fixings.c.at_us, _fixings.c.id)
+    )
+    with house.read() as connection:
+        if (
+            connection.execute(
+                sa.select(_instruments.c.symbol).where(_instruments.c.symbol == symbol)
+            ).first()
+            is None
+        ):
+            raise UnknownInstrumentError(f"no instrument {symbol}", field="symbol")
+        return [_info(r) for r in connection.execute(query)]

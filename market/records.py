@@ -320,12 +320,23 @@ class DeliveryInfo:
 
 @dataclass(frozen=True)
 class FixingInfo:
-    """An index observation in micro-dollars per GPU-hour."""
+    """An index observation in micro-dollars per GPU-hour; ``revision`` counts corrections, and a
+    superseded revision says when it was replaced."""
 
     product: str
     at: datetime
     price_micros: int
     source: str
+    revision: int = 1
+    superseded_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FixingsStored:
+    """What storing a batch of fixings did: new instants added, stored ones revised (corrected)."""
+
+    added: int
+    revised: int
 
 
 @dataclass(frozen=True)

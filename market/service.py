@@ -195,6 +195,7 @@ class Exchange:
     add_fixings = _use(market.index.add_fixings)
     fix_index_from_trades = _use(market.index.fix_from_trades)
     fixings = _use(market.index.fixings)
+    settled_on = _use(market.index.settled_on)
     mark = _use(market.marks.mark)
     refresh_marks = _use(market.marks.refresh_marks)
     stale_indexes = _use(market.marks.stale_indexes)

@@ -90,6 +90,9 @@ def run(uow: UnitOfWork, trading: Trading) -> SettlementReport:
             )
             if average is not None:
                 _settle_cash(uow, inst, average)
+                index.record_settlement(
+                    uow.connection, symbol, inst["product"], inst["window_start_us"], inst["window_end_us"]
+                )
                 cash.append(symbol)
         uow.ledger.post("settlement", ref=symbol)
     return SettlementReport(tuple(expired), tuple(delivered), tuple(cash), tuple(exercised))

@@ -274,15 +274,34 @@ class Position(SQLModel, table=True):
 
 
 class Fixing(SQLModel, table=True):
-    """An index observation: the product's price per GPU-hour at an instant, from a named source."""
+    """An index observation: the product's price per GPU-hour at an instant, from a named source.
+
+    Corrections are revisions: a new row (``revision`` + 1) for the same instant and source, the row it
+    replaces keeping its price with ``superseded_us`` set. Only rows with ``superseded_us`` null count.
+    """
 
     __tablename__ = "fixings"
-    __table_args__ = (sa.UniqueConstraint("product", "at_us", "source", name="uq_fixings_product_at_source"),)
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "product", "at_us", "source", "revision", name="uq_fixings_product_at_source_rev"
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     product: str = Field(foreign_key="products.id", index=True, max_length=16)
     at_us: int = _big()
     price_micros: int = _big()
     source: str = Field(max_length=40)
+    revision: int = Field(default=1)
+    created_us: int = _big(default=0)
+    superseded_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class SettlementFixing(SQLModel, table=True):
+    """Which fixing revisions a cash settlement averaged: the audit trail of "what settled on what"."""
+
+    __tablename__ = "settlement_fixings"
+    symbol: str = Field(foreign_key="instruments.symbol", primary_key=True, max_length=64)
+    fixing_id: int = Field(foreign_key="fixings.id", primary_key=True)
 
 
 class Delivery(SQLModel, table=True):

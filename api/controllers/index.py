@@ -33,8 +33,10 @@ class IndexController(Controller):
         end: FromQuery[Instant | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,
+        revisions: FromQuery[bool] = False,
     ) -> Page[FixingOut]:
-        """The fixings in ``[start, end)``, oldest first; ``not_found`` for a product that does not exist."""
+        """The fixings in ``[start, end)``, oldest first; ``revisions=true`` adds the superseded revisions
+        of corrected fixings (the audit trail). ``not_found`` for a product that does not exist."""
         if start is not None and end is not None and end <= start:
             raise ApiError("invalid_window", "need start < end", field="start")
         products = await call(ctx.exchange.products)
@@ -44,7 +46,9 @@ class IndexController(Controller):
         if after is not None:
             resume = from_epoch_us(after) + timedelta(microseconds=1)
             start = resume if start is None else max(start, resume)
-        found = await call(ctx.exchange.fixings, product, start=start, end=end, limit=limit + 1)
+        found = await call(
+            ctx.exchange.fixings, product, start=start, end=end, limit=limit + 1, revisions=revisions
+        )
         more = len(found) > limit
         found = found[:limit]
         return Page(
@@ -61,8 +65,9 @@ class IndexController(Controller):
         security=BEARER_SECURITY,
     )
     async def add_fixings(self, ctx: Ctx, product: ProductId, data: JSONBody[FixingsCreate]) -> FixingsAdded:
-        """Store observations of the index (e.g. from a price feed)."""
+        """Store observations of the index (e.g. from a price feed); corrections become revisions."""
         fixings = [
             (f.at, dollars_to_micros(f.price, f"fixings[{i}].price")) for i, f in enumerate(data.fixings)
         ]
-        return FixingsAdded(added=await call(ctx.exchange.add_fixings, product, fixings, data.source))
+        stored = await call(ctx.exchange.add_fixings, product, fixings, data.source)
+        return FixingsAdded(added=stored.added, revised=stored.revised)

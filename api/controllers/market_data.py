@@ -13,7 +13,7 @@ from api.errors import ApiError
 from api.openapi import problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.schemas.common import Instant, Symbol
-from api.schemas.market_data import BookOut, CandleOut, QuoteOut, TickerOut, TradeOut
+from api.schemas.market_data import BookOut, CandleOut, FixingOut, QuoteOut, TickerOut, TradeOut
 from api.tickers import ticker_of
 from market.records import TradeInfo
 from market.units import ticks_to_price
@@ -55,6 +55,12 @@ class MarketDataController(Controller):
     async def quote(self, ctx: Ctx, symbol: Symbol) -> QuoteOut:
         """The pricing core's fair value (USD per GPU-hour), Greeks and model; ``no_mark`` without fixings."""
         return QuoteOut.of(await ctx.mark(symbol, greeks=True))
+
+    @get("/settlement-fixings", summary="Fixings a cash settlement used", responses=problems(404))
+    async def settlement_fixings(self, ctx: Ctx, symbol: Symbol) -> list[FixingOut]:
+        """The exact fixing revisions the instrument was cash-settled against (empty until it settles);
+        corrections made afterwards are new revisions and change neither this list nor the settlement."""
+        return [FixingOut.of(f) for f in await call(ctx.exchange.settled_on, symbol)]
 
     @get("/candles", summary="Candles", responses=problems(404))
     async def candles(

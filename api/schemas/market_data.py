@@ -118,25 +118,31 @@ class FixingIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class FixingsCreate(Request):
-    """Index fixings to store (repeats of a stored instant are skipped)."""
+    """Index fixings to store: repeats are skipped, a new price for a stored instant and source is a
+    correction (a new revision); fixings dated after the exchange clock (5 minutes' grace) are refused."""
 
     fixings: Annotated[list[FixingIn], msgspec.Meta(min_length=1, max_length=1000)]
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] = "ingest"
 
 
 class FixingsAdded(msgspec.Struct):
-    """How many of the posted fixings were new."""
+    """How many of the posted fixings were new instants, and how many corrected a stored one (each
+    correction is a new revision; the replaced one is kept, superseded)."""
 
     added: int
+    revised: int
 
 
 class FixingOut(msgspec.Struct):
-    """An index observation."""
+    """An index observation; ``revision`` counts its corrections, ``superseded_at`` is set on a
+    revision a later one replaced."""
 
     product: str
     at: datetime
     price: str
     source: str
+    revision: int
+    superseded_at: datetime | None
 
     @classmethod
     def of(cls, fixing: FixingInfo) -> FixingOut:
@@ -145,4 +151,6 @@ class FixingOut(msgspec.Struct):
             at=fixing.at,
             price=micros_to_price(fixing.price_micros),
             source=fixing.source,
+            revision=fixing.revision,
+            superseded_at=fixing.superseded_at,
         )

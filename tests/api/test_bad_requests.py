@@ -115,7 +115,17 @@ def _bodies(market: Market) -> list[tuple[str, str, str, dict[str, Any], dict[st
             "/v1/index/H100/fixings",
             "admin",
             {"source": "feed", "fixings": [{"at": start, "price": "2.41"}]},
-            {"fixings": [[], None, "x", [{"at": start}], [{"price": "1"}], [{"at": None, "price": "1"}]]},
+            {
+                "fixings": [
+                    [],
+                    None,
+                    "x",
+                    [{"at": start}],
+                    [{"price": "1"}],
+                    [{"at": None, "price": "1"}],
+                    [{"at": "2099-01-01T00:00:00Z", "price": "2.41"}],
+                ]
+            },
         ),
         (
             "POST",

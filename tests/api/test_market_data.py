@@ -38,11 +38,11 @@ def _fixings(market: Market, count: int = 48) -> None:
     added = market.ok(
         "POST", "/v1/index/H100/fixings", "admin", 201, json={"fixings": fixings, "source": "feed"}
     )
-    assert added == {"added": count}
+    assert added == {"added": count, "revised": 0}
     again = market.ok(
         "POST", "/v1/index/H100/fixings", "admin", 201, json={"fixings": fixings, "source": "feed"}
     )
-    assert again == {"added": 0}
+    assert again == {"added": 0, "revised": 0}
 
 
 def test_ticker_and_candles_follow_trades(market: Market) -> None:

@@ -70,10 +70,10 @@ def test_cash_forward_holds_margin_and_settles_against_the_index_average(market:
     assert ex.balances(market.buyer).margin == 2 * per_lot
     assert ex.balances(market.seller).margin == 2 * per_lot
     market.check()
-    fix_daily(ex, "A100", DECEMBER, 31, 1_700_000)  # the index averages 1.70 over December
     market.clock.now = DECEMBER
     assert CASH in ex.settle().expired
     market.clock.now = JANUARY
+    fix_daily(ex, "A100", DECEMBER, 31, 1_700_000)  # the index averages 1.70 over December
     before = ex.balances(market.buyer).cash, ex.balances(market.seller).cash
     assert CASH in ex.settle().cash_settled
     gain = 2 * 200_000 * HOURS
@@ -124,8 +124,8 @@ def test_asian_call_pays_the_average_over_the_strike(market: Market) -> None:
     ex.refresh_marks()
     ex.place_order(market.seller, order(asian.symbol, "sell", 3, 100))
     ex.place_order(market.buyer, order(asian.symbol, "buy", 3, 100))
+    market.clock.now = JANUARY  # fixings are observed, so December's arrive once it is over
     fix_daily(ex, "A100", DECEMBER, 31, 1_600_000)
-    market.clock.now = JANUARY
     before = ex.balances(market.buyer).cash
     report = ex.settle()
     assert asian.symbol in report.cash_settled
@@ -199,8 +199,8 @@ def test_one_late_settlement_run_exercises_then_settles_the_underlying(market: M
     ex.refresh_marks()
     ex.place_order(market.seller, order(call.symbol, "sell", 2, 300))
     ex.place_order(market.buyer, order(call.symbol, "buy", 2, 300))
-    fix_daily(ex, "A100", DECEMBER, 31, 2_000_000)
     market.clock.now = JANUARY  # nobody ran settlement since: expiry, exercise and settlement at once
+    fix_daily(ex, "A100", DECEMBER, 31, 2_000_000)
     before = ex.balances(market.buyer).cash
     report = ex.settle()
     assert call.symbol in report.exercised

@@ -230,10 +230,10 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
         def december_passes(self, price: int) -> None:
             """Late in a run: the whole delivery month goes by, so cash settlement and Asians happen."""
             if self.clock.now < JANUARY:
+                self.clock.now = JANUARY + timedelta(hours=1)  # fixings are observed: December's come after
                 self.ex.add_fixings(
                     "A100", [(DECEMBER + timedelta(days=d), price) for d in range(31)], source="dec"
                 )
-                self.clock.now = JANUARY + timedelta(hours=1)
 
         @invariant()
         def invariants_hold(self) -> None:
