@@ -87,15 +87,18 @@ def price(
         else:
             request = {"type": "asian", "kind": instrument["option_kind"], "strike": strike, "fixings": grid}
             request["average"] = "arithmetic"
-    result = pricing.price(
-        {
-            "model": chosen,
-            "instrument": request,
-            "rate": 0.0,
-            "greeks": greeks,
-            "mc": {"paths": MC_PATHS, "seed": 0},
-        }
-    )
+    try:  # a mark that cannot be computed accurately is no mark, never a confident wrong number
+        result = pricing.price(
+            {
+                "model": chosen,
+                "instrument": request,
+                "rate": 0.0,
+                "greeks": greeks,
+                "mc": {"paths": MC_PATHS, "seed": 0},
+            }
+        )
+    except pricing.NotComputableError as exc:
+        raise NoMarkError(f"{instrument['symbol']} cannot be marked accurately now: {exc}") from None
     return chosen, result
 
 

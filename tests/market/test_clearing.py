@@ -71,10 +71,10 @@ def test_variation_margin_pays_the_move_and_settlement_pays_the_rest(desk: Desk)
     assert desk.kinds(desk["seller"], "variation") == -move
     desk.check()
     assert ex.remargin().variation_micros == 0  # nothing moved: nothing paid
-    ex.add_fixings("A100", [(DECEMBER + timedelta(days=d), 1_700_000) for d in range(31)], "test")
     desk.clock.now = DECEMBER
     ex.settle()
-    desk.clock.now = JANUARY
+    desk.clock.now = JANUARY  # fixings are observed: December's arrive once it is over
+    ex.add_fixings("A100", [(DECEMBER + timedelta(days=d), 1_700_000) for d in range(31)], "test")
     ex.settle()
     # variation plus final settlement equals the whole gain against the index average (1.70)
     total = desk.kinds(desk["buyer"], "variation") + desk.kinds(desk["buyer"], "settlement")
@@ -220,10 +220,10 @@ def test_a_settlement_shortfall_is_covered_by_the_waterfall_not_the_exchange(
     ex.place_order(desk["seller"], order(CASH, "sell", 1, 1500))
     ex.place_order(desk["buyer"], order(CASH, "buy", 1, 1500))
     ex.fund_capital(1_000 * USD)
-    ex.add_fixings("A100", [(DECEMBER + timedelta(days=d), 1_000_000) for d in range(31)], "test")
     clock.now = DECEMBER
     ex.settle()
-    clock.now = JANUARY
+    clock.now = JANUARY  # fixings are observed: December's arrive once it is over
+    ex.add_fixings("A100", [(DECEMBER + timedelta(days=d), 1_000_000) for d in range(31)], "test")
     ex.settle()  # no pass ran: the whole loss (0.50 x 744) meets the buyer's margin only at settlement
     [default] = ex.defaults()
     assert default.ref == CASH
