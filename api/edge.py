@@ -27,6 +27,7 @@ import re
 import typing
 from datetime import UTC, datetime
 from itertools import accumulate
+from pathlib import PurePath
 from typing import Any
 
 import msgspec
@@ -117,7 +118,13 @@ async def _check_body(request: Request[Any, Any, Any], annotation: Any) -> None:
 
 
 def _check_parameter(name: str, raw: Any, annotation: Any, source: str) -> None:
-    """A path or query parameter against its declared type, patterns and bounds included."""
+    """A path or query parameter against its declared type, patterns and bounds included.
+
+    A file path (the docs' static assets) is left to the static-files router, which resolves it inside
+    its directory and answers 404 for anything else."""
+    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+    if isinstance(base, type) and issubclass(base, PurePath):
+        return
     try:  # instants strictly: RFC 3339 text only, not a number of seconds ("1e9")
         value = msgspec.convert(raw, annotation, strict=_mentions_datetime(annotation))
     except msgspec.ValidationError as exc:

@@ -115,6 +115,9 @@ def test_schema_is_served(market: Market) -> None:
     assert "/v1/orders" in schema["paths"]
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert market.client.get("/schema").status_code == 200
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):  # served from the package, through the edge
+        assert market.client.get(f"/schema/assets/{asset}").status_code == 200, asset
+    assert market.client.get("/schema/assets/missing.js").status_code == 404
 
 
 # -- accounts, products, instruments ------------------------------------------------------------
