@@ -80,7 +80,9 @@ def test_an_overdraft_is_refused_and_leaves_the_balances_alone(engine: sa.Engine
     with engine.begin() as connection:
         ledger = Ledger(connection, now_us=1)
         ledger.move((SYSTEM, EXTERNAL), (ALICE, AVAILABLE), 100)
-        with pytest.raises(InsufficientFundsError, match="the withdrawal needs 101 micro-dollars"):
+        with pytest.raises(
+            InsufficientFundsError, match=r"the withdrawal needs USD 0\.000101, available holds USD 0\.000100"
+        ):
             ledger.move((ALICE, AVAILABLE), (SYSTEM, EXTERNAL), 101, "the withdrawal")
         assert ledger.balance(ALICE, AVAILABLE) == 100
         with pytest.raises(InsufficientFundsError):
