@@ -11,7 +11,10 @@ and when it is next due:
    says (options wait for the product's first fixing: a strike grid needs a mark);
 5. ``refresh_marks`` -- marks and the margins they set (hourly and after every new fixing): one call of
    :meth:`market.service.Exchange.refresh_marks`, the single place a market model is applied;
-6. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks.
+6. ``remargin`` -- the clearing house's pass over the fresh marks (variation margin, portfolio margin,
+   margin calls, liquidation of calls past their deadline, defaults): hourly and whenever marks are
+   brought forward by a new fixing, one call of :meth:`market.service.Exchange.remargin`;
+7. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks.
 """
 
 from __future__ import annotations
@@ -156,6 +159,16 @@ def refresh_marks(ex: Exchange, _: datetime | None) -> Outcome:
     return Outcome(f"margins of {len(updated)} instrument(s) refreshed", next_hour(to_epoch_us(ex.now())))
 
 
+def remargin(ex: Exchange, _: datetime | None) -> Outcome:
+    """Run one clearing pass over the marks just refreshed (see :mod:`market.clearing`)."""
+    report = ex.remargin()
+    detail = (
+        f"{report.accounts} account(s) re-margined, {len(report.calls_opened)} call(s) opened, "
+        f"{report.liquidated_lots} lot(s) liquidated, {len(report.defaults)} default(s)"
+    )
+    return Outcome(detail, next_hour(to_epoch_us(ex.now())))
+
+
 def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:
     """Place the asks auto-offering listings are owed and re-price fair-value asks to the marks."""
     changed = ex.refresh_auto_offers()
@@ -168,10 +181,12 @@ DUTIES: tuple[Duty, ...] = (
     Duty("expire_orders", expire_orders),
     Duty("roll", roll),
     Duty("refresh_marks", refresh_marks),
+    Duty("remargin", remargin),
     Duty("auto_offers", auto_offers),
 )
 """Every duty in the order one run takes them (settle before roll, roll before marks, marks before
-offers), so a run after a long pause first closes what expired, then lists, marks and offers anew."""
+the clearing pass and the offers), so a run after a long pause first closes what expired, then lists,
+marks, re-margins and offers anew."""
 
-TRIGGERED = ("roll", "refresh_marks", "auto_offers")
+TRIGGERED = ("roll", "refresh_marks", "remargin", "auto_offers")
 """Duties brought forward when a fixing, an instrument or a listing appears (see the runner)."""
