@@ -285,8 +285,17 @@ class BookLocks:
             raise BookUnavailableError(f"books held by another service instance: {held}")
 
     def release(self) -> None:
-        """Drop every lock (closing the connection releases them)."""
+        """Drop every lock before returning.
+
+        Closing the connection alone would release them only once the server's backend has noticed
+        the disconnect, which races a caller (or another instance) that takes the books straight
+        after; ``pg_advisory_unlock_all`` releases them synchronously first.
+        """
         if self._connection is not None:
-            self._connection.close()
+            try:
+                self._connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+                self._connection.commit()
+            finally:
+                self._connection.close()
             self._connection = None
         self._held.clear()
