@@ -81,14 +81,25 @@ def in_force(connection: sa.Connection) -> dict[str, sa.Row]:
     return {r.account_id: r for r in connection.execute(sa.select(_calls).where(_calls.c.status.in_(ACTIVE)))}
 
 
+def decide(required: int, held: int, status: str | None) -> str | None:
+    """The rule of a pass for one account, with no database: the call's new status, or None when
+    nothing changes. ``status`` is the call in force (``open`` or ``liquidating``) or None.
+
+    Holding the full requirement meets an open call (closes a liquidating one); with no call in
+    force, holding less than ``MAINTENANCE`` of the requirement opens one."""
+    if held >= required:
+        return None if status is None else MET if status == OPEN else CLOSED
+    if status is None and held < MAINTENANCE * required:
+        return OPEN
+    return None
+
+
 def review(uow: UnitOfWork, account_id: str, required: int, held: int, call: sa.Row | None) -> str | None:
     """Open, meet or close the account's call (``call``: the one in force, if any) for this pass;
     returns what happened (or None)."""
     now = uow.now_us
-    if held >= required:
-        if call is None:
-            return None
-        status = MET if call.status == OPEN else CLOSED
+    status = decide(required, held, None if call is None else call.status)
+    if status in (MET, CLOSED):
         uow.connection.execute(
             _calls.update()
             .where(_calls.c.id == call.id)
@@ -102,7 +113,7 @@ def review(uow: UnitOfWork, account_id: str, required: int, held: int, call: sa.
             .values(required_micros=required, held_micros=held, amount_micros=required - held)
         )
         return None
-    if held >= MAINTENANCE * required:
+    if status is None:
         return None
     uow.connection.execute(
         _calls.insert().values(

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from market.clearing.valuation import Mark, margined
+from market.engine import MatchingEngine
 from market.errors import MarketError
 from market.ledger import AVAILABLE, MARGIN
 from market.records import OrderRequest
@@ -40,10 +41,12 @@ def band(mark_micros: int, tick_micros: int) -> tuple[int, int]:
     )
 
 
-def _inside(trading: Trading, symbol: str, side: str, low: int, high: int, account_id: str) -> int:
+def offered_inside(
+    engine: MatchingEngine, symbol: str, side: str, low: int, high: int, account_id: str
+) -> int:
     """Lots other accounts offer to a ``side`` order at prices inside ``[low, high]``, 0 if the best
     price is outside."""
-    levels = trading.engine.snapshot(symbol)["bids" if side == "sell" else "asks"]
+    levels = engine.snapshot(symbol)["bids" if side == "sell" else "asks"]
     if not levels or not low <= levels[0]["price"] <= high:
         return 0
     return sum(
@@ -53,6 +56,12 @@ def _inside(trading: Trading, symbol: str, side: str, low: int, high: int, accou
         for o in level["orders"]
         if o["account"] != account_id
     )
+
+
+def slice_lots(qty: int, offered: int) -> int:
+    """This pass's slice of a position of ``qty`` lots: ``SLICE`` of it (at least one lot), never more
+    than the position nor than the ``offered`` lots inside the band."""
+    return min(max(1, math.ceil(abs(qty) * SLICE)), abs(qty), offered)
 
 
 def liquidate(
@@ -83,8 +92,8 @@ def liquidate(
             continue
         low, high = band(mark.value_micros, inst["tick_micros"])
         side = "sell" if qty > 0 else "buy"
-        available = _inside(trading, inst["symbol"], side, low, high, account_id)
-        lots = min(max(1, math.ceil(abs(qty) * SLICE)), abs(qty), available)
+        offered = offered_inside(trading.engine, inst["symbol"], side, low, high, account_id)
+        lots = slice_lots(qty, offered)
         if lots == 0 or low <= 0:
             continue
         request = OrderRequest(

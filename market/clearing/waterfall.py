@@ -25,6 +25,7 @@ transfer into ``settlement`` posted under the default's id, in this order:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -80,22 +81,34 @@ def _set(uow: UnitOfWork, account_id: str, amount: int, existing: dict[str, int]
     existing[account_id] = amount
 
 
+def contribution_moves(
+    current: dict[str, int], target: int, requirements: dict[str, int], available: Callable[[str], int]
+) -> dict[str, int]:
+    """The resizing rule with no database: what each member pays in (positive) or gets back
+    (negative) to bring ``current`` contributions to its share of ``target`` by ``requirements``
+    (members without one get theirs back; a payment is capped at the member's ``available`` cash)."""
+    wanted = pro_rata(target, {a: r for a, r in requirements.items() if r > 0})
+    moves: dict[str, int] = {}
+    for account in sorted(set(current) | set(wanted)):
+        move = wanted.get(account, 0) - current.get(account, 0)
+        if move > 0:
+            move = min(move, available(account))
+        if move:
+            moves[account] = move
+    return moves
+
+
 def resize(uow: UnitOfWork, target: int, requirements: dict[str, int]) -> dict[str, int]:
     """Bring each member's contribution to its share of ``target`` (by ``requirements``, the initial
     margin each must hold); members without requirements get theirs back. Returns the contributions."""
     current = contributions(uow.connection)
-    wanted = pro_rata(target, {a: r for a, r in requirements.items() if r > 0})
     changed: dict[str, int] = {}
-    for account in sorted(set(current) | set(wanted)):
-        have, want = current.get(account, 0), wanted.get(account, 0)
-        move = want - have
-        if move > 0:
-            move = min(move, uow.ledger.balance(account, AVAILABLE))
-        if move == 0:
-            continue
+    for account, move in contribution_moves(
+        current, target, requirements, lambda a: uow.ledger.balance(a, AVAILABLE)
+    ).items():
         uow.ledger.move((account, AVAILABLE), (SYSTEM, DEFAULT_FUND), move)
         uow.ledger.post("fund_contribution", account_id=account)
-        changed[account] = have + move
+        changed[account] = current.get(account, 0) + move
     new = [{"account_id": a, "amount_micros": v} for a, v in changed.items() if a not in current]
     old = [{"_a": a, "v": v} for a, v in changed.items() if a in current]
     if new:
@@ -111,48 +124,86 @@ def resize(uow: UnitOfWork, target: int, requirements: dict[str, int]) -> dict[s
     return current
 
 
+@dataclass(frozen=True)
+class Allocation:
+    """How the waterfall splits one shortfall, micro-dollars per step (``fund`` and ``assessments``:
+    ``(member, amount)`` in member order), before anything moves."""
+
+    own: int
+    capital: int
+    fund: tuple[tuple[str, int], ...]
+    assessments: tuple[tuple[str, int], ...]
+    uncovered: int
+
+
+def allocate(
+    account_id: str,
+    shortfall: int,
+    current: dict[str, int],
+    capital: int,
+    available: Callable[[str], int],
+) -> Allocation:
+    """The waterfall's rule with no database: split ``shortfall`` of ``account_id`` over its own
+    contribution, the exchange's ``capital``, the other members' ``current`` contributions pro rata,
+    then assessments (pro rata, capped at one contribution and at ``available(member)`` cash)."""
+    left = shortfall
+    own = max(min(current.get(account_id, 0), left), 0)
+    left -= own
+    from_capital = max(min(capital, left), 0)
+    left -= from_capital
+    others = {a: c for a, c in current.items() if a != account_id and c > 0}
+    fund = tuple(
+        (m, part) for m, part in sorted(pro_rata(min(left, sum(others.values())), others).items()) if part > 0
+    )
+    left -= sum(part for _, part in fund)
+    assessments = []
+    for member, part in sorted(pro_rata(left, others).items()):
+        due = min(part, others[member], available(member), left)
+        if due > 0:
+            assessments.append((member, due))
+            left -= due
+    return Allocation(own, from_capital, fund, tuple(assessments), left)
+
+
 def cover(uow: UnitOfWork, account_id: str, shortfall: int, ref: str) -> Cover:
     """Run ``shortfall`` (already paid out of ``settlement``) through the waterfall and record it."""
     ledger = uow.ledger
     current = contributions(uow.connection)
-    left = shortfall
+    plan = allocate(
+        account_id,
+        shortfall,
+        current,
+        ledger.balance(SYSTEM, CAPITAL),
+        lambda member: ledger.balance(member, AVAILABLE),
+    )
 
-    def refill(source: tuple[str, str], amount: int, step: str, owner: str | None = None) -> int:
-        nonlocal left
-        amount = min(amount, left)
+    def refill(source: tuple[str, str], amount: int, step: str, owner: str) -> None:
         if amount > 0:
             ledger.move(source, (SYSTEM, SETTLEMENT), amount)
-            ledger.post(f"default_{step}", account_id=owner or account_id, ref=ref)
-            left -= amount
-        return max(amount, 0)
+            ledger.post(f"default_{step}", account_id=owner, ref=ref)
 
-    own = refill((SYSTEM, DEFAULT_FUND), current.get(account_id, 0), "contribution")
-    if own:
-        _set(uow, account_id, current[account_id] - own, current)
-    capital = refill((SYSTEM, CAPITAL), ledger.balance(SYSTEM, CAPITAL), "capital")
-    others = {a: c for a, c in current.items() if a != account_id and c > 0}
-    fund = 0
-    for member, part in sorted(pro_rata(min(left, sum(others.values())), others).items()):
-        taken = refill((SYSTEM, DEFAULT_FUND), part, "fund", member)
-        if taken:
-            _set(uow, member, current[member] - taken, current)
-        fund += taken
-    assessment = 0
-    caps = pro_rata(left, others)
-    for member, part in sorted(caps.items()):
-        due = min(part, others[member], ledger.balance(member, AVAILABLE))
-        assessment += refill((member, AVAILABLE), due, "assessment", member)
-    result = Cover(account_id, ref, shortfall, own, capital, fund, assessment, left)
+    refill((SYSTEM, DEFAULT_FUND), plan.own, "contribution", account_id)
+    if plan.own:
+        _set(uow, account_id, current[account_id] - plan.own, current)
+    refill((SYSTEM, CAPITAL), plan.capital, "capital", account_id)
+    for member, taken in plan.fund:
+        refill((SYSTEM, DEFAULT_FUND), taken, "fund", member)
+        _set(uow, member, current[member] - taken, current)
+    for member, due in plan.assessments:
+        refill((member, AVAILABLE), due, "assessment", member)
+    fund = sum(taken for _, taken in plan.fund)
+    assessment = sum(due for _, due in plan.assessments)
+    result = Cover(account_id, ref, shortfall, plan.own, plan.capital, fund, assessment, plan.uncovered)
     uow.connection.execute(
         _defaults.insert().values(
             account_id=account_id,
             ref=ref,
             shortfall_micros=shortfall,
-            contribution_micros=own,
-            capital_micros=capital,
+            contribution_micros=plan.own,
+            capital_micros=plan.capital,
             fund_micros=fund,
             assessment_micros=assessment,
-            uncovered_micros=left,
+            uncovered_micros=plan.uncovered,
             created_us=uow.now_us,
         )
     )
