@@ -37,6 +37,7 @@ from api.controllers.orders import OrderController
 from api.controllers.portfolio import PortfolioController
 from api.controllers.pricing import price
 from api.controllers.quote import quote
+from api.controllers.recovery import RecoveryController
 from api.controllers.securitization import price_deal
 from api.controllers.system import health
 from api.edge import strict_edge
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PortfolioController,
             IndexController,
             AdminController,
+            RecoveryController,
             stream_route(prepare_channel),
             docs_assets(),
         ],

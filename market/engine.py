@@ -41,6 +41,7 @@ _NEW_KEYS = frozenset(
 _CANCEL_KEYS = frozenset({"op", "symbol", "id", "account"})
 _AMEND_KEYS = frozenset({"op", "symbol", "id", "account", "qty", "price"})
 _TIME_KEYS = frozenset({"op", "now"})
+_RESET_KEYS = frozenset({"op", "symbol"})
 
 _ORDER_TYPES = frozenset(ORDER_TYPES)
 _LIMIT_TYPES = frozenset(LIMIT_TYPES)
@@ -67,7 +68,13 @@ class MatchingEngine:
         self._seq = 0
         self._priority = 0
         self._now = 0
-        self._handlers = {"new": self._new, "cancel": self._cancel, "amend": self._amend, "time": self._time}
+        self._handlers = {
+            "new": self._new,
+            "cancel": self._cancel,
+            "amend": self._amend,
+            "time": self._time,
+            "reset": self._reset,
+        }
 
     # ------------------------------------------------------------------ public interface
 
@@ -370,6 +377,27 @@ class MatchingEngine:
             else:
                 (book.bids if order.is_buy else book.asks).remove(order)
             self._close(order, "expired", "gtd", events)
+        return None
+
+    def _reset(self, cmd: dict, events: list[dict]) -> None:
+        """Empty one book (an operator's rebuild of a book refused at recovery): every resting order
+        and pending stop leaves it without an order event of its own; one ``reset`` event lists them."""
+        if not _RESET_KEYS.issuperset(cmd):
+            return self._reject(events, None, "unknown_field")
+        symbol = cmd.get("symbol")
+        book = self._books.get(symbol) if type(symbol) is str else None
+        if book is None:
+            return self._reject(events, None, "unknown_symbol")
+        removed = sorted((o for o in self._orders.values() if o.symbol == symbol), key=lambda o: o.priority)
+        for order in removed:
+            if order.pending:
+                book.stops.remove(order)
+            else:
+                (book.bids if order.is_buy else book.asks).remove(order)
+            del self._orders[order.id]
+            order.live = False
+        self._seq += 1
+        events.append({"type": "reset", "seq": self._seq, "symbol": symbol, "ids": [o.id for o in removed]})
         return None
 
     # ------------------------------------------------------------------ matching

@@ -5,11 +5,16 @@ reproduce every stored event byte for byte (the engine is deterministic). Then e
 must rest in the rebuilt book with the same open quantity, and nothing may rest that the database
 does not hold as live. A book that fails either check is refused (it does not trade) rather than
 opened in a state nobody can explain.
+
+An operator's way back is a ``reset`` command for the book (:mod:`market.rebuild`): it empties the
+book and cancels its live orders, so what was logged for that book before it no longer decides
+whether the book opens (the stored events stay as the record of what happened).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
@@ -22,53 +27,109 @@ _commands = Command.__table__
 _instruments = Instrument.__table__
 _orders = Order.__table__
 
+MAX_DIVERGENCES = 20
+"""How many diverging commands a diagnosis keeps (it counts them all)."""
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A logged command whose replayed events differ from the stored ones (both as stored JSON)."""
+
+    command_id: int
+    created_us: int
+    command: str
+    stored: str
+    replayed: str
+
+
+@dataclass
+class Replay:
+    """What a replay of the command log found.
+
+    ``last_bad`` and ``last_reset`` map a symbol to the position in the log of its last diverging
+    command and of its last ``reset``; ``divergences`` holds the first :data:`MAX_DIVERGENCES`
+    diverging commands of the watched symbol (``diverging`` counts them all).
+    """
+
+    watch: str | None = None
+    last_bad: dict[str, int] = field(default_factory=dict)
+    last_reset: dict[str, int] = field(default_factory=dict)
+    divergences: list[Divergence] = field(default_factory=list)
+    diverging: int = 0
+
+    def refused(self) -> set[str]:
+        """Books with a divergence after their last reset."""
+        return {s for s, at in self.last_bad.items() if at > self.last_reset.get(s, -1)}
+
+
+def load(connection: sa.Connection, watch: str | None = None) -> tuple[Trading, Replay]:
+    """Replay the log into a fresh :class:`Trading` and load the live orders (nothing compared yet)."""
+    trading = Trading()
+    for row in connection.execute(
+        sa.select(_instruments).order_by(_instruments.c.created_us, _instruments.c.symbol)
+    ):
+        trading.add_instrument(dict(row._mapping))
+    replay = _replay(connection, trading, Replay(watch=watch))
+    for row in connection.execute(sa.select(_orders).where(_orders.c.status.in_(LIVE))):
+        order = dict(row._mapping)
+        trading.live[order["id"]] = order
+    return trading, replay
+
 
 def rebuild(engine: sa.Engine) -> Trading:
     """A :class:`Trading` rebuilt from the database, with failed books listed in ``refused``."""
-    trading = Trading()
     with engine.connect() as connection:
-        for row in connection.execute(
-            sa.select(_instruments).order_by(_instruments.c.created_us, _instruments.c.symbol)
-        ):
-            trading.add_instrument(dict(row._mapping))
-        _replay(connection, trading)
-        for row in connection.execute(sa.select(_orders).where(_orders.c.status.in_(LIVE))):
-            order = dict(row._mapping)
-            trading.live[order["id"]] = order
-        trading.refused |= _compare(trading)
-        trading.recount()
+        trading, replay = load(connection)
+    trading.refused |= replay.refused()
+    trading.refused |= {s for s, (stored, rested) in resting(trading).items() if stored != rested}
+    trading.recount()
     return trading
 
 
-def _replay(connection: sa.Connection, trading: Trading) -> None:
+def _replay(connection: sa.Connection, trading: Trading, replay: Replay) -> Replay:
     engine = trading.engine
     result = connection.execution_options(yield_per=2000).execute(
-        sa.select(_commands.c.symbol, _commands.c.command, _commands.c.events).order_by(_commands.c.id)
+        sa.select(
+            _commands.c.id,
+            _commands.c.symbol,
+            _commands.c.command,
+            _commands.c.events,
+            _commands.c.created_us,
+        ).order_by(_commands.c.id)
     )
-    for symbol, command_text, events_text in result:
+    for at, (command_id, symbol, command_text, events_text, created_us) in enumerate(result):
         command = json.loads(command_text)
         events = engine.apply(command)
-        if command.get("op") == "time":
+        op = command.get("op")
+        if op == "time":
             trading.now_us = command["now"]
-        if dumps(events) != events_text:
-            if symbol is None:  # a clock tick touches every book
-                trading.refused |= set(trading.instruments)
-            else:
-                trading.refused.add(symbol)
+        replayed = dumps(events)
+        if replayed != events_text:
+            touched = set(trading.instruments) if symbol is None else {symbol}  # a tick touches every book
+            for name in touched:
+                replay.last_bad[name] = at
+            if replay.watch in touched:
+                replay.diverging += 1
+                if len(replay.divergences) < MAX_DIVERGENCES:
+                    replay.divergences.append(
+                        Divergence(command_id, created_us, command_text, events_text, replayed)
+                    )
+        if op == "reset" and symbol is not None:
+            replay.last_reset[symbol] = at
+    return replay
 
 
-def _compare(trading: Trading) -> set[str]:
-    """Books whose resting orders differ from the live order rows."""
-    expected: dict[str, dict[str, int]] = {s: {} for s in trading.instruments}
+def resting(trading: Trading) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Per book: the open quantity of each order the database holds live (stops not yet triggered
+    left out: they wait outside the book) and of each order resting in the replayed book."""
+    stored: dict[str, dict[str, int]] = {s: {} for s in trading.instruments}
     for order in trading.live.values():
         if order["type"] in STOP_TYPES and not order["triggered"]:
-            continue  # waiting for its trigger: outside the book
-        expected.setdefault(order["symbol"], {})[order["id"]] = order["open_qty"]
-    bad = set()
+            continue
+        stored.setdefault(order["symbol"], {})[order["id"]] = order["open_qty"]
+    books = {}
     for symbol in trading.instruments:
         snapshot = trading.engine.snapshot(symbol)
         levels = snapshot["bids"] + snapshot["asks"]
-        resting = {o["id"]: o["qty"] for level in levels for o in level["orders"]}
-        if resting != expected[symbol]:
-            bad.add(symbol)
-    return bad
+        books[symbol] = (stored[symbol], {o["id"]: o["qty"] for level in levels for o in level["orders"]})
+    return books

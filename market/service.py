@@ -14,6 +14,7 @@ each use case:
   and the end of every contract;
 - :mod:`market.clearing`: re-margining (variation and portfolio margin, calls, liquidation, the
   default fund and waterfall) and risk reports;
+- :mod:`market.rebuild`: the difference between a refused book and its replay, and its rebuild;
 - :mod:`market.invariants`: the checks that the books, the ledger and the inventory agree.
 
 Each public method is the room's function with the house bound (:func:`_use`): its name, signature and
@@ -42,6 +43,7 @@ import market.index
 import market.marks
 import market.orders
 import market.queries
+import market.rebuild
 import market.settlement
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
@@ -200,6 +202,10 @@ class Exchange:
     refresh_marks = _use(market.marks.refresh_marks)
     stale_indexes = _use(market.marks.stale_indexes)
     settle = _use(market.settlement.settle)
+
+    # recovery
+    book_diff = _use(market.rebuild.book_diff)
+    rebuild_book = _use(market.rebuild.rebuild_book)
 
     # clearing
     remargin = _use(market.clearing.cases.remargin)

@@ -445,6 +445,13 @@ class Trading:
         self._shrink(uow, order, event["qty"])
         self._close(uow, order, "expired", event["reason"])
 
+    def _on_reset(self, uow: UnitOfWork, event: dict) -> None:
+        """A rebuilt book: every order the database holds live on it is cancelled, its hold released."""
+        for order in [o for o in self.live.values() if o["symbol"] == event["symbol"]]:
+            self._shrink(uow, order, order["open_qty"])
+            self._close(uow, order, "cancelled", "book_rebuilt")
+            uow.ledger.post("cancel", account_id=order["account_id"], ref=order["id"])
+
     def _on_decremented(self, uow: UnitOfWork, event: dict) -> None:
         for oid in (event["maker"], event["taker"]):
             order = self._order(uow, oid)

@@ -175,3 +175,70 @@ def check(database_url: str | None) -> None:
     if problems:
         raise SystemExit(1)
     click.echo("ok: every invariant holds")
+
+
+@command.command("rebuild-book")
+@database_option
+@click.argument("symbol")
+@click.option(
+    "--yes", is_flag=True, help="Rebuild the book (cancelling its live orders) after showing the difference."
+)
+def rebuild_book(database_url: str | None, symbol: str, yes: bool) -> None:
+    """Show how the stored book of SYMBOL differs from the replay of the command log; with --yes,
+    rebuild a refused book: cancel its live orders (holds released), restart it empty.
+
+    Run it with the server stopped: the rebuild takes the database's writer lock.
+    """
+    from market.house import utc_now
+    from market.rebuild import BookDiff
+    from market.service import Exchange
+    from market.units import from_epoch_us
+    from market.writer import WriterLock
+
+    url = resolve_database_url(database_url)
+
+    def show(ex: Exchange) -> BookDiff:
+        diff = ex.book_diff(symbol)
+        click.echo(f"book {symbol}: {'REFUSED' if diff.refused else 'agrees with its replay'}")
+        if diff.diverging:
+            click.echo(f"{diff.diverging} logged command(s) replay differently; the first:")
+        for d in diff.divergences:
+            click.echo(
+                f"  command {d.command_id} at {from_epoch_us(d.created_us):%Y-%m-%dT%H:%M:%SZ}: {d.command}"
+            )
+            click.echo(f"    stored   {d.stored}")
+            click.echo(f"    replayed {d.replayed}")
+        for o in diff.orders:
+            stored = "not live" if o.stored is None else f"{o.stored} open"
+            replayed = "not resting" if o.replayed is None else f"{o.replayed} resting"
+            click.echo(f"  order {o.order_id}: database {stored}, replay {replayed}")
+        return diff
+
+    if not yes:
+        if _with_exchange(database_url, show).refused:
+            click.echo(
+                "nothing changed: run again with --yes to cancel the book's live orders and restart it"
+            )
+        return
+    writer = WriterLock(url, "flopex admin rebuild-book", utc_now())
+
+    def rebuild(ex: Exchange) -> None:
+        writer.acquire()  # a running server holds this database's books: stop it first
+        try:
+            if not show(ex).refused:
+                return
+            ex.start()
+            try:
+                done = ex.rebuild_book(symbol)
+            finally:
+                ex.close()
+        finally:
+            writer.release()
+        click.echo(
+            f"rebuilt {symbol}: cancelled {len(done.cancelled)} order(s) {' '.join(done.cancelled)}".rstrip()
+        )
+        if done.dropped:
+            click.echo(f"dropped from the replayed book: {' '.join(done.dropped)}")
+        click.echo("the book is still refused" if done.refused else "the book trades again")
+
+    _with_exchange(database_url, rebuild)
