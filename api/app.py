@@ -29,6 +29,7 @@ from api.context import ApiContext, context_of
 from api.controllers.accounts import AccountController, KeyController, me
 from api.controllers.admin import AdminController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
+from api.controllers.exchange_info import fees, server_time
 from api.controllers.index import IndexController
 from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
@@ -140,6 +141,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app = Litestar(
         route_handlers=[
             health,
+            server_time,
+            fees,
             me,
             margin_calls,
             risk,

@@ -17,13 +17,15 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
 
 from api.context import call
 from api.errors import ApiError
+from market.spans import Span
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -46,6 +48,21 @@ CursorParam = Annotated[
         description="the `next_cursor` of the previous page; omit for the first page",
     ),
 ]
+
+SortParam = Annotated[
+    Literal["asc", "desc"],
+    QueryParameter(description="`asc` (default): oldest first; `desc`: newest first"),
+]
+StartParam = Annotated[
+    datetime | None, QueryParameter(description="only items at or after this instant (RFC 3339)")
+]
+EndParam = Annotated[datetime | None, QueryParameter(description="only items before this instant (RFC 3339)")]
+
+
+def span_of(start: datetime | None, end: datetime | None, order: str) -> Span:
+    """The market's :class:`~market.spans.Span` for the ``start``, ``end`` and ``order`` query
+    parameters (``invalid_window`` unless ``start < end``)."""
+    return Span(start, end, order == "desc")
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -119,8 +136,10 @@ async def owned_page(
     key: Callable[[T], K],
     render: Callable[[T], R],
     kind: type[K] = int,
+    **filters: object,
 ) -> Page[R]:
-    """A page of ``fetch(owner, after=..., limit=...)``, which pages in SQL by a ``kind`` key; the
-    exchange call runs in a worker thread."""
-    rows = await call(fetch, owner, after=decode_cursor(cursor, kind), limit=limit + 1)
+    """A page of ``fetch(owner, after=..., limit=..., **filters)``, which pages in SQL by a ``kind``
+    key; the exchange call runs in a worker thread."""
+    after = decode_cursor(cursor, kind)
+    rows = await call(fetch, owner, after=after, limit=limit + 1, **filters)
     return page_of(rows, limit, key=key, render=render)

@@ -42,6 +42,7 @@ from api.auth import Authenticator
 from api.errors import ApiError
 from market.accounts import READ
 from market.errors import MarketError
+from market.instruments import canonical_symbol
 
 QUEUE_SIZE = 1_000
 KEY_CHECK_SECONDS = 1.0
@@ -280,6 +281,12 @@ channels, starts following trades or the account's fills for ``trades.`` and ``o
 ``MarketError`` for unknown symbols."""
 
 
+def canonical_channel(channel: str) -> str:
+    """A public channel named with the canonical symbol (``book.X-C1.300`` is ``book.X-C1.30``)."""
+    kind, dot, symbol = channel.partition(".")
+    return f"{kind}{dot}{canonical_symbol(symbol)}" if dot else channel
+
+
 def _error(code: str, detail: str) -> dict[str, Any]:
     return {"type": "error", "code": code, "detail": detail}
 
@@ -310,7 +317,8 @@ async def _handle(
         hub.unsubscribe(subscriber, message.channels)
         subscriber.deliver({"type": "unsubscribed", "channels": message.channels})
     else:
-        for channel in message.channels:
+        for requested in message.channels:
+            channel = canonical_channel(requested)
             problem = hub.validate_channel(channel, subscriber)
             if problem is None and len(subscriber.channels) >= MAX_SUBSCRIPTIONS:
                 problem = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from api.context import ApiContext, call
-from api.schemas.market_data import TickerOut
+from api.schemas.market_data import TickerOut, mark_price
 from market.errors import MarketError
 from market.records import BookLevel
-from market.units import micros_to_price, ticks_to_price
+from market.units import ticks_to_price
 
 
 async def ticker_of(ctx: ApiContext, symbol: str) -> TickerOut:
@@ -18,7 +18,9 @@ async def ticker_of(ctx: ApiContext, symbol: str) -> TickerOut:
     now = ctx.exchange.now()
     recent = await call(ctx.exchange.trades_between, symbol, now - timedelta(days=1), now)
     try:
-        mark: str | None = micros_to_price((await ctx.mark(symbol, greeks=False)).fair_value_micros)
+        mark: str | None = mark_price(
+            (await ctx.mark(symbol, greeks=False)).fair_value_micros, book.tick_micros
+        )
     except MarketError:
         mark = None
 

@@ -16,6 +16,7 @@ from market.errors import IdempotencyKeyReusedError, InvalidAmountError, Invalid
 from market.house import page_limit
 from market.ledger import AVAILABLE, EXTERNAL, MARGIN, RESERVED, SYSTEM, Ledger
 from market.records import Balances, EntryInfo, TransferInfo
+from market.spans import ALL, Span, keyset
 from market.store import write_transaction
 from market.tables import Balance, Entry, Transfer
 from market.units import MAX_MICROS, from_epoch_us
@@ -97,17 +98,18 @@ def _transfer_by_key(house: House, account_id: str, idempotency_key: str) -> sa.
         ).one_or_none()
 
 
-def entries(house: House, account_id: str, *, after: int | None = None, limit: int = 100) -> list[EntryInfo]:
-    """An account's ledger entries, oldest first, after entry id ``after``."""
-    query = (
+def entries(
+    house: House, account_id: str, *, after: int | None = None, limit: int = 100, span: Span = ALL
+) -> list[EntryInfo]:
+    """An account's ledger entries within ``span``, oldest first unless ``span.descending``, after
+    entry id ``after``."""
+    mine = (
         sa.select(_entries, _transfers.c.kind, _transfers.c.ref, _transfers.c.created_us)
         .join(_transfers, _transfers.c.id == _entries.c.transfer_id)
         .where(_entries.c.owner == account_id)
-        .order_by(_entries.c.id)
-        .limit(page_limit(limit))
     )
-    if after is not None:
-        query = query.where(_entries.c.id > after)
+    anchor = None if after is None else (after,)
+    query = keyset(mine, span, _transfers.c.created_us, (_entries.c.id,), anchor).limit(page_limit(limit))
     with house.read() as connection:
         return [
             EntryInfo(r.id, r.transfer_id, r.kind, r.bucket, r.amount, r.ref, from_epoch_us(r.created_us))

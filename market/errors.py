@@ -58,6 +58,12 @@ class InvalidSymbolError(InvalidRequestError):
     code = "invalid_symbol"
 
 
+class InvalidWindowError(InvalidRequestError):
+    """A time window whose end is not after its start (or that spans too much)."""
+
+    code = "invalid_window"
+
+
 class NoMarkError(InvalidRequestError):
     """A margined instrument (or a fair-value offer) needs a mark, and its product has no fixings yet."""
 

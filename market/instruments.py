@@ -183,6 +183,20 @@ def format_strike(strike: Decimal | None) -> str:
     return f"{whole}.{frac.ljust(2, '0')}"
 
 
+def canonical_symbol(text: str) -> str:
+    """The canonical spelling of a symbol: any equivalent decimal spelling of an option's strike
+    (``1.3``, ``1.300``, ``01.30``) becomes the one :attr:`SymbolSpec.symbol` prints (``1.30``).
+
+    Text that is not shaped like a symbol is returned unchanged, so the lookup that follows reports
+    it as unknown (or invalid) exactly as before.
+    """
+    match = _SYMBOL.match(text) if isinstance(text, str) else None
+    if match is None or not match["strike"] or not Decimal(match["strike"]):
+        return text
+    strike = format_strike(Decimal(match["strike"]))
+    return f"{text[: match.start('strike')]}{strike}"
+
+
 def parse_symbol(symbol: str) -> SymbolSpec:
     """Parse a symbol back to its spec; raises :class:`InvalidSymbolError` when it is not canonical."""
     match = _SYMBOL.match(symbol) if isinstance(symbol, str) else None

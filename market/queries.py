@@ -24,6 +24,7 @@ from market.records import (
     TradeInfo,
     record_of,
 )
+from market.spans import ALL, Span, keyset
 from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
 from market.units import from_epoch_us, to_epoch_us
 from market.vocabulary import LIVE
@@ -68,9 +69,11 @@ def orders(
     symbol: str | None = None,
     after: str | None = None,
     limit: int = 100,
+    span: Span = ALL,
 ) -> list[OrderInfo]:
-    """The account's orders, oldest first; ``status`` ``live`` selects open and partially filled;
-    ``after`` is the id of the last order of the previous page."""
+    """The account's orders by creation (oldest first unless ``span.descending``), created within
+    ``span``; ``status`` ``live`` selects open and partially filled; ``after`` is the id of the last
+    order of the previous page."""
     query = sa.select(_orders).where(_orders.c.account_id == account_id)
     if status == "live":
         query = query.where(_orders.c.status.in_(LIVE))
@@ -79,22 +82,19 @@ def orders(
     if symbol is not None:
         query = query.where(_orders.c.symbol == symbol)
     with house.read() as connection:
+        anchor = None
         if after is not None:
-            anchor = connection.execute(
+            created = connection.execute(
                 sa.select(_orders.c.created_us).where(
                     _orders.c.id == after, _orders.c.account_id == account_id
                 )
             ).scalar_one_or_none()
-            if anchor is None:
+            if created is None:
                 raise InvalidRequestError("unknown cursor", field="cursor")
-            query = query.where(
-                sa.or_(
-                    _orders.c.created_us > anchor,
-                    sa.and_(_orders.c.created_us == anchor, _orders.c.id > after),
-                )
-            )
-        rows = connection.execute(query.order_by(_orders.c.created_us, _orders.c.id).limit(page_limit(limit)))
-        return [order_info(house, dict(r._mapping), None, connection) for r in rows]
+            anchor = (created, after)
+        keys = (_orders.c.created_us, _orders.c.id)
+        query = keyset(query, span, _orders.c.created_us, keys, anchor).limit(page_limit(limit))
+        return [order_info(house, dict(r._mapping), None, connection) for r in connection.execute(query)]
 
 
 def order_info(
@@ -130,16 +130,16 @@ def tick_of(house: House, symbol: str, connection: sa.Connection) -> int:
     ).scalar_one()
 
 
-def fills(house: House, account_id: str, *, after: int | None = None, limit: int = 100) -> list[FillInfo]:
-    """The account's fills, oldest first, after trade id ``after``."""
-    query = (
-        sa.select(_trades)
-        .where(sa.or_(_trades.c.buyer_id == account_id, _trades.c.seller_id == account_id))
-        .order_by(_trades.c.id)
-        .limit(page_limit(limit))
+def fills(
+    house: House, account_id: str, *, after: int | None = None, limit: int = 100, span: Span = ALL
+) -> list[FillInfo]:
+    """The account's fills within ``span``, oldest first unless ``span.descending``, after trade id
+    ``after``."""
+    mine = sa.select(_trades).where(
+        sa.or_(_trades.c.buyer_id == account_id, _trades.c.seller_id == account_id)
     )
-    if after is not None:
-        query = query.where(_trades.c.id > after)
+    anchor = None if after is None else (after,)
+    query = keyset(mine, span, _trades.c.created_us, (_trades.c.id,), anchor).limit(page_limit(limit))
     with house.read() as connection:
         result = []
         for row in connection.execute(query):
@@ -154,13 +154,14 @@ def fills(house: House, account_id: str, *, after: int | None = None, limit: int
         return result
 
 
-def trades(house: House, symbol: str, *, after: int | None = None, limit: int = 100) -> list[TradeInfo]:
-    """Public trades of an instrument, oldest first, after trade id ``after`` (option exercises,
-    which are not market trades, are left out)."""
-    query = _public_trades(house, symbol).limit(page_limit(limit))
-    if after is not None:
-        query = query.where(_trades.c.id > after)
-    return _trade_infos(house, symbol, query)
+def trades(
+    house: House, symbol: str, *, after: int | None = None, limit: int = 100, span: Span = ALL
+) -> list[TradeInfo]:
+    """Public trades of an instrument within ``span``, oldest first unless ``span.descending``, after
+    trade id ``after`` (option exercises, which are not market trades, are left out)."""
+    anchor = None if after is None else (after,)
+    query = keyset(_public_trades(house, symbol), span, _trades.c.created_us, (_trades.c.id,), anchor)
+    return _trade_infos(house, symbol, query.limit(page_limit(limit)))
 
 
 def trades_between(house: House, symbol: str, start: datetime, end: datetime) -> list[TradeInfo]:
@@ -169,20 +170,16 @@ def trades_between(house: House, symbol: str, start: datetime, end: datetime) ->
     query = _public_trades(house, symbol).where(
         _trades.c.created_us >= to_epoch_us(start), _trades.c.created_us < to_epoch_us(end)
     )
-    return _trade_infos(house, symbol, query)
+    return _trade_infos(house, symbol, query.order_by(_trades.c.id))
 
 
 def _public_trades(house: House, symbol: str) -> sa.Select:
-    """The query of an instrument's market trades in id order (``unknown_instrument`` if none)."""
+    """The query of an instrument's market trades (``unknown_instrument`` if there is no instrument)."""
     if house.trading is not None:
         house.trading.instrument(symbol)
     else:
         instrument(house, symbol)
-    return (
-        sa.select(_trades)
-        .where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
-        .order_by(_trades.c.id)
-    )
+    return sa.select(_trades).where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
 
 
 def _trade_infos(house: House, symbol: str, query: sa.Select) -> list[TradeInfo]:

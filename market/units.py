@@ -9,7 +9,7 @@ NaN, infinities and absurd magnitudes raise a :class:`~market.errors.MarketError
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from market.errors import InvalidAmountError, OffTickError
 
@@ -62,6 +62,12 @@ def price_to_ticks(text: str, tick_micros: int, field: str = "price") -> int:
 def ticks_to_price(ticks: int, tick_micros: int) -> str:
     """Ticks -> a USD/GPU-hour decimal string with as many decimals as the tick needs."""
     return micros_to_price(ticks * tick_micros, tick_micros)
+
+
+def nearest_ticks(micros: int, tick_micros: int) -> int:
+    """Micro-dollars per GPU-hour rounded to the nearest whole tick (halves to even): how a model
+    value (a fair value, a mark) is shown on an instrument's price grid."""
+    return int((Decimal(micros) / tick_micros).to_integral_value(rounding=ROUND_HALF_EVEN))
 
 
 def micros_to_price(micros: int, tick_micros: int = 1) -> str:

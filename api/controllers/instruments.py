@@ -20,6 +20,7 @@ from api.schemas.instruments import (
     ProductOut,
     SeriesCreate,
 )
+from market.instruments import canonical_symbol
 from market.units import dollars_to_micros, price_to_ticks
 
 admin_only = {"guards": [requires("admin")], "security": BEARER_SECURITY}
@@ -74,8 +75,9 @@ class InstrumentController(Controller):
 
     @get("/{symbol:str}", summary="Get an instrument", responses=problems(404))
     async def get_instrument(self, ctx: Ctx, symbol: Symbol) -> InstrumentOut:
-        """One instrument."""
-        return InstrumentOut.of(await call(ctx.exchange.instrument, symbol))
+        """One instrument; any equivalent spelling of an option's strike finds it (``C1.300`` is
+        ``C1.30``), and the answer carries the canonical symbol."""
+        return InstrumentOut.of(await call(ctx.exchange.instrument, canonical_symbol(symbol)))
 
     @post(
         "/",

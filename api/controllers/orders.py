@@ -11,11 +11,22 @@ from api.auth import BEARER_SECURITY, Caller, authenticated
 from api.context import Ctx, call
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
-from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
+from api.pagination import (
+    CursorParam,
+    EndParam,
+    LimitParam,
+    Page,
+    SortParam,
+    StartParam,
+    decode_cursor,
+    page_of,
+    span_of,
+)
 from api.publish import announce
 from api.schemas.common import Symbol
 from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCreate, OrderOut
 from market.errors import OrderRejectedError
+from market.instruments import canonical_symbol
 from market.records import OrderRequest
 from market.units import price_to_ticks
 from market.vocabulary import ORDER_STATUSES
@@ -74,16 +85,22 @@ class OrderController(Controller):
         symbol: FromQuery[Symbol | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,
+        start: StartParam = None,
+        end: EndParam = None,
+        order: SortParam = "asc",
     ) -> Page[OrderOut]:
-        """Your orders, oldest first; ``status=live`` selects open and partially filled ones."""
+        """Your orders created in ``[start, end)``, oldest first (``order=desc``: newest first);
+        ``status=live`` selects open and partially filled ones."""
+        span = span_of(start, end, order)
         after = decode_cursor(cursor, str)
         orders = await call(
             ctx.exchange.orders,
             principal.account_id,
             status=status,
-            symbol=symbol,
+            symbol=None if symbol is None else canonical_symbol(symbol),
             after=after,
             limit=limit + 1,
+            span=span,
         )
         return page_of(orders, limit, key=lambda order: order.id, render=OrderOut.of)
 
@@ -136,6 +153,7 @@ class OrderController(Controller):
         self, ctx: Ctx, principal: Caller, symbol: FromQuery[Symbol | None] = None
     ) -> CancelledOut:
         """Cancel every open order of yours, in one instrument or everywhere."""
-        orders = await call(ctx.exchange.cancel_orders, principal.account_id, symbol)
+        chosen = None if symbol is None else canonical_symbol(symbol)
+        orders = await call(ctx.exchange.cancel_orders, principal.account_id, chosen)
         await announce(ctx, orders)
         return CancelledOut(cancelled=[OrderOut.of(order) for order in orders])

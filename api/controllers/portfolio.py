@@ -7,7 +7,16 @@ from litestar import Controller, get
 from api.auth import BEARER_SECURITY, Caller, authenticated
 from api.context import Ctx
 from api.openapi import PRIVATE, problems
-from api.pagination import CursorParam, LimitParam, Page, owned_page
+from api.pagination import (
+    CursorParam,
+    EndParam,
+    LimitParam,
+    Page,
+    SortParam,
+    StartParam,
+    owned_page,
+    span_of,
+)
 from api.schemas.orders import FillOut
 from api.schemas.portfolio import DeliveryOut, EntryOut, PositionOut
 
@@ -22,11 +31,20 @@ class PortfolioController(Controller):
 
     @get("/fills", summary="Your fills", responses=problems(*PRIVATE))
     async def fills(
-        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
+        self,
+        ctx: Ctx,
+        principal: Caller,
+        cursor: CursorParam = None,
+        limit: LimitParam = 100,
+        start: StartParam = None,
+        end: EndParam = None,
+        order: SortParam = "asc",
     ) -> Page[FillOut]:
-        """Your fills, oldest first."""
+        """Your fills in ``[start, end)``, oldest first (``order=desc``: newest first)."""
+        span = span_of(start, end, order)
         fetch = ctx.exchange.fills
-        return await owned_page(fetch, principal.account_id, cursor, limit, lambda f: f.trade_id, FillOut.of)
+        owner = principal.account_id
+        return await owned_page(fetch, owner, cursor, limit, lambda f: f.trade_id, FillOut.of, span=span)
 
     @get("/positions", summary="Your positions", responses=problems(*PRIVATE))
     async def positions(
@@ -40,12 +58,21 @@ class PortfolioController(Controller):
 
     @get("/ledger", summary="Your ledger entries", responses=problems(*PRIVATE))
     async def ledger(
-        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
+        self,
+        ctx: Ctx,
+        principal: Caller,
+        cursor: CursorParam = None,
+        limit: LimitParam = 100,
+        start: StartParam = None,
+        end: EndParam = None,
+        order: SortParam = "asc",
     ) -> Page[EntryOut]:
-        """Every movement of your cash between buckets (available, reserved, margin), oldest first."""
-        return await owned_page(
-            ctx.exchange.ledger, principal.account_id, cursor, limit, lambda e: e.id, EntryOut.of
-        )
+        """Every movement of your cash between buckets (available, reserved, margin) in
+        ``[start, end)``, oldest first (``order=desc``: newest first)."""
+        span = span_of(start, end, order)
+        fetch = ctx.exchange.ledger
+        owner = principal.account_id
+        return await owned_page(fetch, owner, cursor, limit, lambda e: e.id, EntryOut.of, span=span)
 
     @get("/deliveries", summary="Your deliveries", responses=problems(*PRIVATE))
     async def deliveries(

@@ -63,6 +63,17 @@ class Problem(msgspec.Struct, omit_defaults=True):
     errors: list[FieldError] | None = None
 
 
+GREEK_DIGITS = 6
+"""Significant digits of every Greek the API returns (the model's own precision is far coarser)."""
+
+
+def rounded_greeks(greeks: dict[str, float] | None) -> dict[str, float] | None:
+    """Greeks to :data:`GREEK_DIGITS` significant digits: ``1.0000000000043552`` is ``1.0``."""
+    if greeks is None:
+        return None
+    return {name: float(f"{value:.{GREEK_DIGITS}g}") for name, value in greeks.items()}
+
+
 def price_or_none(micros: int | None) -> str | None:
     """Micro-dollars per GPU-hour as a price string, passing ``None`` through."""
     return None if micros is None else micros_to_price(micros)

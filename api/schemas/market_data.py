@@ -7,9 +7,9 @@ from typing import Annotated
 
 import msgspec
 
-from api.schemas.common import Instant, Price, Request
+from api.schemas.common import Instant, Price, Request, rounded_greeks
 from market.records import BookInfo, BookLevel, FixingInfo, MarkInfo, TradeInfo
-from market.units import micros_to_price, ticks_to_price
+from market.units import micros_to_price, nearest_ticks, ticks_to_price
 
 Level = tuple[str, int]
 """``[price, quantity]``: a price level with its displayed quantity."""
@@ -72,9 +72,15 @@ class TickerOut(msgspec.Struct):
     mark: str | None
 
 
+def mark_price(micros: int, tick_micros: int) -> str:
+    """A model price (fair value, forward, mark) rounded to the instrument's nearest tick."""
+    return ticks_to_price(nearest_ticks(micros, tick_micros), tick_micros)
+
+
 class QuoteOut(msgspec.Struct):
-    """The pricing core's fair value (USD per GPU-hour), Greeks, the model used and when; ``stale`` when
-    the index it rests on (last fixing at ``index_as_of``) is older than the product allows."""
+    """The pricing core's fair value and forward (USD per GPU-hour, rounded to the instrument's tick),
+    Greeks (six significant digits), the model used and when; ``stale`` when the index it rests on
+    (last fixing at ``index_as_of``) is older than the product allows."""
 
     symbol: str
     fair_value: str
@@ -86,12 +92,12 @@ class QuoteOut(msgspec.Struct):
     stale: bool
 
     @classmethod
-    def of(cls, mark: MarkInfo) -> QuoteOut:
+    def of(cls, mark: MarkInfo, tick_micros: int) -> QuoteOut:
         return cls(
             symbol=mark.symbol,
-            fair_value=micros_to_price(mark.fair_value_micros),
-            forward=micros_to_price(mark.forward_micros),
-            greeks=mark.greeks,
+            fair_value=mark_price(mark.fair_value_micros, tick_micros),
+            forward=mark_price(mark.forward_micros, tick_micros),
+            greeks=rounded_greeks(mark.greeks),
             model=mark.model,
             as_of=mark.as_of,
             index_as_of=mark.index_as_of,
@@ -100,7 +106,8 @@ class QuoteOut(msgspec.Struct):
 
 
 class CandleOut(msgspec.Struct):
-    """Open, high, low, close and volume of the trades in ``[start, start + interval)``."""
+    """Open, high, low, close and volume of the trades in ``[start, start + interval)``; ``start`` is
+    a UTC boundary of the interval (a whole minute, hour, four hours from midnight, or midnight)."""
 
     start: datetime
     open: str

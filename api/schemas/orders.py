@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from api.schemas.common import Instant, Price, Quantity, Request, Symbol
+from market.instruments import canonical_symbol
 from market.records import FillInfo, OrderInfo
 from market.units import micros_to_dollars, ticks_to_price
 from market.vocabulary import OrderType, SelfTradePrevention, Side, TimeInForce
@@ -36,6 +37,9 @@ class OrderCreate(Request):
     display_quantity: Quantity | None = None
     stop_price: Price | None = None
     reduce_only: bool = False
+
+    def __post_init__(self) -> None:
+        self.symbol = canonical_symbol(self.symbol)  # any spelling of a strike names one instrument
 
 
 class OrderAmend(Request):

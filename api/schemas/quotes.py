@@ -6,6 +6,7 @@ from datetime import datetime
 
 import msgspec
 
+from api.schemas.common import rounded_greeks
 from market.quotes import ReplicatingLeg, StripQuote
 from market.units import micros_to_dollars, micros_to_price
 
@@ -66,7 +67,7 @@ class StripQuoteOut(msgspec.Struct):
             fair_value=micros_to_price(quote.fair_value_micros),
             bid=micros_to_price(quote.bid_micros),
             ask=micros_to_price(quote.ask_micros),
-            greeks=quote.greeks,
+            greeks=rounded_greeks(quote.greeks),
             replication=[LegOut.of(leg) for leg in quote.replication],
             uncovered_gpu_hours=quote.uncovered_gpu_hours,
             basis_std=micros_to_dollars(quote.basis_std_micros),

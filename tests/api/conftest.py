@@ -67,9 +67,8 @@ def make_client(url: str, clock: Callable[[], datetime] = utc_now, **settings: A
     return TestClient(create_app(Settings(database_url=url, **chosen), clock=clock))
 
 
-@pytest.fixture
-def admin_key(sqlite_url: str) -> str:
-    engine = db.make_engine(sqlite_url)
+def _admin_key(url: str) -> str:
+    engine = db.make_engine(url)
     try:
         return Exchange(engine).create_account("ops", ["admin"]).api_key
     finally:
@@ -77,11 +76,26 @@ def admin_key(sqlite_url: str) -> str:
 
 
 @pytest.fixture
+def admin_key(sqlite_url: str) -> str:
+    return _admin_key(sqlite_url)
+
+
+@pytest.fixture
 def market(sqlite_url: str, admin_key: str) -> Iterator[Market]:
     """Admin, two providers, two traders (with cash); product H100; next month's physical forward,
     on which the first provider listed 10 GPUs."""
+    yield from _seeded_market(sqlite_url, admin_key)
+
+
+@pytest.fixture
+def any_market(db_url: str) -> Iterator[Market]:
+    """The ``market`` fixture's market, once on SQLite and once on PostgreSQL."""
+    yield from _seeded_market(db_url, _admin_key(db_url))
+
+
+def _seeded_market(url: str, admin_key: str) -> Iterator[Market]:
     clock = Clock()
-    with make_client(sqlite_url, clock=clock) as client:
+    with make_client(url, clock=clock) as client:
         m = Market(client, {"admin": admin_key}, {}, "", ("", ""), clock)
         for name, role in (
             ("provider", "provider"),

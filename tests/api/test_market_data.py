@@ -72,7 +72,7 @@ def test_ticker_and_candles_follow_trades(market: Market) -> None:
         "2.400",
         6,
     )
-    (candle,) = market.ok("GET", f"/v1/instruments/{market.symbol}/candles?interval=1d")
+    (candle,) = market.ok("GET", f"/v1/instruments/{market.symbol}/candles?interval=1d")["items"]
     assert (candle["open"], candle["high"], candle["low"], candle["close"], candle["volume"]) == (
         "2.500",
         "2.600",
@@ -84,7 +84,8 @@ def test_ticker_and_candles_follow_trades(market: Market) -> None:
     window = f"start={later.isoformat()}&end={(later + timedelta(hours=2)).isoformat()}".replace(
         "+00:00", "Z"
     )
-    assert market.ok("GET", f"/v1/instruments/{market.symbol}/candles?interval=1h&{window}") == []
+    empty = market.ok("GET", f"/v1/instruments/{market.symbol}/candles?interval=1h&{window}")
+    assert empty == {"items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize(
@@ -100,13 +101,14 @@ def test_candle_parameters_are_validated(market: Market, query: str) -> None:
     assert market.call("GET", f"/v1/instruments/{market.symbol}/candles?{query}").status_code == 400
 
 
-def test_candles_group_by_interval_from_start() -> None:
+def test_candles_group_by_utc_interval() -> None:
     start = datetime(2027, 1, 1, tzinfo=UTC)
     trades = [
         TradeInfo(i, "X", p, q, "buy", 1000, start + timedelta(minutes=m))
         for i, (p, q, m) in enumerate([(2000, 1, 0), (2100, 2, 59), (1900, 1, 60), (2050, 4, 185)], 1)
     ]
-    candles = candles_of(trades, start, timedelta(hours=1))
+    candles = candles_of(trades, timedelta(hours=1))
+    assert all(c.start.minute == 0 for c in candles)
     assert [(c.start.hour, c.open, c.high, c.low, c.close, c.volume) for c in candles] == [
         (0, "2.000", "2.100", "2.000", "2.100", 3),
         (1, "1.900", "1.900", "1.900", "1.900", 1),
