@@ -14,8 +14,9 @@ What it creates, through the exchange service like any client would:
 - two traders with cash, resting bids below the offers, and a few trades so books are not empty.
 
 Each product's lifecycle plan (:data:`SCHEDULES`) matches what is seeded, so ``flopex serve`` rolls
-the same series on as days pass. The keys are printed once, when the database is seeded; a database
-that already has accounts is left untouched. The clock is injected so the demo can be seeded as of
+the same series on as days pass. Every step is idempotent, so a seed that crashed part-way is
+finished by the next run, which prints the keys; a complete demo, and a database whose accounts are
+not the demo's, are left untouched. The clock is injected so the demo can be seeded as of
 any instant (tests seed it on every day of a year).
 """
 
@@ -24,10 +25,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from api.settings import Settings
 from market.db import make_engine
+from market.errors import NotFoundError
 from market.lifecycle.schedule import SeriesPlan
 from market.records import InstrumentInfo, OrderRequest
 from market.service import Exchange, utc_now
@@ -77,21 +80,41 @@ def _optionable(forwards: list[InstrumentInfo], now: datetime) -> list[Instrumen
     return tradeable[:OPTION_MONTHS]
 
 
+COMPLETE = ("demo-trader-1", "demo-a100-bid")
+"""The account and client order id of the demo's last order: when it exists, the seed is complete."""
+
+
 def seed_demo(
     settings: Settings, echo: Callable[[str], None], clock: Callable[[], datetime] = utc_now
 ) -> bool:
-    """Seed the database of ``settings`` if it has no accounts; prints the keys once. True if seeded.
+    """Seed the database of ``settings`` (or finish a seed that stopped half-way); prints the keys once.
+    True if it seeded.
 
-    ``clock`` is the exchange clock the market is seeded at (the wall clock unless a test injects one).
+    Every step is idempotent -- accounts, products, instruments and listings are created when missing,
+    fixings added once per product, deposits carry idempotency keys and orders client order ids -- so
+    a run that crashed part-way is resumed by the next one. Keys of demo accounts created by the
+    crashed run were never printed: they are revoked and new ones printed. A database with accounts
+    but no demo admin is left untouched, and so is a complete demo (its keys were printed; ``flopex
+    admin issue-key`` replaces a lost one). ``clock`` is the exchange clock the market is seeded at
+    (the wall clock unless a test injects one).
     """
     engine = make_engine(settings.database_url)
     exchange = Exchange(engine, clock)
     try:
-        if exchange.accounts():
-            echo("demo: this database already has accounts; nothing seeded (demo keys are printed only once)")
+        names = {a.name: a.id for a in exchange.accounts()}
+        if names and "demo-admin" not in names:
+            echo("demo: this database already has accounts; nothing seeded")
             return False
         exchange.start()
-        keys, front = _seed(exchange)
+        if names and _complete(exchange, names):
+            echo(
+                "demo: this database is already seeded (its keys were printed when it was); "
+                "`flopex admin issue-key demo-trader-1` issues a new key"
+            )
+            return False
+        if names:
+            echo("demo: resuming a seed that stopped part-way; keys not printed before are replaced")
+        keys, front = _seed(exchange, names)
         book = exchange.book(front, depth=1)
         ask = ticks_to_price(book.asks[0].price_ticks, book.tick_micros)
     finally:
@@ -101,67 +124,106 @@ def seed_demo(
     return True
 
 
-def _seed(ex: Exchange) -> tuple[dict[str, str], str]:
-    """Create the demo market; returns the API keys by account name and the H100 front month."""
+def _complete(ex: Exchange, names: dict[str, str]) -> bool:
+    account, client_order_id = COMPLETE
+    if account not in names:
+        return False
+    try:
+        ex.order_by_client_id(names[account], client_order_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _account(ex: Exchange, names: dict[str, str], name: str, role: str, keys: dict[str, str]) -> str:
+    """The demo account ``name`` (created when missing) with a new key in ``keys``; keys a crashed run
+    issued and never printed are revoked."""
+    account_id = names.get(name)
+    if account_id is None:
+        created = ex.create_account(name, [role])
+        keys[name] = created.api_key
+        return created.account.id
+    for key in ex.api_keys(account_id):
+        if key.revoked_at is None:
+            ex.revoke_api_key(key.prefix, account_id)
+    keys[name] = ex.issue_api_key(account_id).api_key
+    return account_id
+
+
+def _once(ex: Exchange, account_id: str, client_order_id: str, request: OrderRequest) -> None:
+    """Place ``request`` unless the account already placed an order with this client order id."""
+    try:
+        ex.order_by_client_id(account_id, client_order_id)
+    except NotFoundError:
+        ex.place_order(account_id, replace(request, client_order_id=client_order_id))
+
+
+def _seed(ex: Exchange, names: dict[str, str]) -> tuple[dict[str, str], str]:
+    """Create (or complete) the demo market; returns the API keys by account name and the H100 front
+    month."""
     rng = random.Random(20270101)
     now = ex.now()
-    keys = {"admin": ex.create_account("demo-admin", ["admin"]).api_key}
+    keys: dict[str, str] = {}
+    _account(ex, names, "demo-admin", "admin", keys)
+    known = {p.id for p in ex.products()}
     for product, (description, level) in PRODUCTS.items():
-        ex.create_product(product, description)
+        if product not in known:
+            ex.create_product(product, description)
         ex.set_product_schedule(product, SCHEDULES[product])  # what the lifecycle keeps listed
-        ex.add_fixings(product, _fixings(level, now, rng), source="demo")
+        series = _fixings(level, now, rng)  # drawn for every product so each gets the same series
+        if not ex.fixings(product, limit=1):
+            ex.add_fixings(product, series, source="demo")
     fronts: dict[str, str] = {}
     for product in PHYSICAL:
-        series = ex.create_series(product, months=3, weeks=4, days=7)
-        fronts[product] = next(i.symbol for i in series if i.window_kind == "month")
-    cash = ex.create_series("A100", months=3, weeks=0, days=0, settlement="cash")
+        ex.create_series(product, months=3, weeks=4, days=7)
+        forwards = ex.instruments(product=product, kind="forward")
+        fronts[product] = next(i.symbol for i in forwards if i.window_kind == "month" and i.status == "open")
+    ex.create_series("A100", months=3, weeks=0, days=0, settlement="cash")
+    cash = [i for i in ex.instruments(product="A100", kind="forward") if i.status == "open"]
     ex.refresh_marks()
 
+    listed = {i.underlying for i in ex.instruments() if i.underlying is not None}  # with options
     for forward in _optionable(cash, now):
+        if forward.symbol in listed:
+            continue
         mark = ex.mark(forward.symbol, greeks=False).fair_value_micros
         for strike in _strikes(mark, forward.tick_micros):
             for kind in ("call", "put"):
                 ex.create_option(forward.symbol, kind, strike, expiry_business_days=EXPIRY_BUSINESS_DAYS)
     h100 = ex.instrument(fronts["H100"])
-    for strike in _strikes(ex.mark(h100.symbol, greeks=False).fair_value_micros, h100.tick_micros):
-        ex.create_option(h100.symbol, "call", strike, style="asian")
+    if h100.symbol not in listed:
+        for strike in _strikes(ex.mark(h100.symbol, greeks=False).fair_value_micros, h100.tick_micros):
+            ex.create_option(h100.symbol, "call", strike, style="asian")
     ex.refresh_marks()
 
-    providers = []
     for name, gpus, spread in PROVIDERS:
-        created = ex.create_account(name, ["provider"])
-        keys[name] = created.api_key
-        providers.append(created.account.id)
+        provider = _account(ex, names, name, "provider", keys)
+        have = {listing.product for listing in ex.listings(provider)}
         for product in PHYSICAL:
             front = ex.instrument(fronts[product])
-            ex.create_listing(created.account.id, product, gpus, front.window_start, front.window_end)
+            if product not in have:
+                ex.create_listing(provider, product, gpus, front.window_start, front.window_end)
             fair = ex.mark(front.symbol, greeks=False).fair_value_micros
             ask = -(-(fair + spread) // front.tick_micros)  # rounded up to the tick
-            ex.place_order(
-                created.account.id,
-                OrderRequest(front.symbol, "sell", gpus // front.lot_gpus, price_ticks=ask),
-            )
+            request = OrderRequest(front.symbol, "sell", gpus // front.lot_gpus, price_ticks=ask)
+            _once(ex, provider, f"demo-ask-{product}", request)
     traders = []
     for index, name in enumerate(("demo-trader-1", "demo-trader-2")):
-        created = ex.create_account(name, ["trader"])
-        keys[name] = created.api_key
-        traders.append(created.account.id)
-        ex.deposit(created.account.id, DEPOSIT_MICROS, f"demo-deposit-{index}")
+        traders.append(_account(ex, names, name, "trader", keys))
+        ex.deposit(traders[-1], DEPOSIT_MICROS, f"demo-deposit-{index}")
 
     for product in PHYSICAL:
         symbol = fronts[product]
-        book = ex.book(symbol, depth=1)
-        best_ask = book.asks[0].price_ticks
-        ex.place_order(traders[0], OrderRequest(symbol, "buy", 4, price_ticks=best_ask))  # a trade
+        best_ask = ex.book(symbol, depth=1).asks[0].price_ticks
+        _once(ex, traders[0], f"demo-take-{product}", OrderRequest(symbol, "buy", 4, price_ticks=best_ask))
         for step, trader in enumerate(traders):  # resting bids below the offers
-            ex.place_order(
-                trader, OrderRequest(symbol, "buy", 2 + step, price_ticks=best_ask - 50 * (step + 1))
-            )
+            bid = OrderRequest(symbol, "buy", 2 + step, price_ticks=best_ask - 50 * (step + 1))
+            _once(ex, trader, f"demo-bid-{product}", bid)
     a100 = cash[0]
     fair = ex.mark(a100.symbol, greeks=False).fair_value_micros // a100.tick_micros
-    ex.place_order(traders[1], OrderRequest(a100.symbol, "sell", 5, price_ticks=fair + 20))
-    ex.place_order(traders[0], OrderRequest(a100.symbol, "buy", 3, price_ticks=fair + 20))
-    ex.place_order(traders[0], OrderRequest(a100.symbol, "buy", 5, price_ticks=fair - 20))
+    _once(ex, traders[1], "demo-a100-ask", OrderRequest(a100.symbol, "sell", 5, price_ticks=fair + 20))
+    _once(ex, traders[0], "demo-a100-take", OrderRequest(a100.symbol, "buy", 3, price_ticks=fair + 20))
+    _once(ex, traders[0], COMPLETE[1], OrderRequest(a100.symbol, "buy", 5, price_ticks=fair - 20))
     return keys, fronts["H100"]
 
 

@@ -4,13 +4,16 @@ month's option expiry and its delivery (the first round's demo crashed on those)
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from api.demo import seed_demo
 from api.settings import Settings
 from market.db import make_engine
 from market.service import Exchange
+from migrations import commands as migrate
 
 HARD_DAYS = [
     datetime(2026, 11, 30, 12, tzinfo=UTC),  # the day the first round's demo crashed
@@ -64,3 +67,77 @@ def test_demo_seeds_every_day_of_two_years(day: int, sqlite_url: str) -> None:
     moment = datetime(2026, 1, 1, 18, tzinfo=UTC) + timedelta(days=day)
     _seed_at(moment, sqlite_url)
     _check_market(sqlite_url, moment)
+
+
+def _counts(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                table: connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in (
+                    "accounts",
+                    "products",
+                    "instruments",
+                    "fixings",
+                    "listings",
+                    "orders",
+                    "trades",
+                )
+            }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("fail_at", [1, 9])
+def test_a_seed_that_crashed_half_way_is_finished_by_the_next_run(
+    fail_at: int, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure injected at the ``fail_at``-th order: the next run (an hour later) finishes the seed,
+    prints working keys for every account, and ends with exactly what an uninterrupted seed makes."""
+    moment = HARD_DAYS[0]
+    placed = Exchange.place_order
+
+    def failing(self: Exchange, *args: object, **kwargs: object) -> object:
+        failing.calls += 1
+        if failing.calls == fail_at:
+            raise RuntimeError("the power went out")
+        return placed(self, *args, **kwargs)
+
+    failing.calls = 0
+    monkeypatch.setattr(Exchange, "place_order", failing)
+    settings = Settings.from_env().with_overrides(database_url=sqlite_url)
+    with pytest.raises(RuntimeError, match="power"):
+        seed_demo(settings, lambda line: None, clock=lambda: moment)
+    monkeypatch.setattr(Exchange, "place_order", placed)
+
+    lines = _seed_at(moment + timedelta(hours=1), sqlite_url)
+    assert lines[0].startswith("demo: resuming")
+    keys = {
+        parts[0]: parts[1]
+        for line in lines
+        if len(parts := line.split()) == 2 and parts[1].startswith("flx_")
+    }
+    assert set(keys) == {"demo-admin", "demo-cloud-a", "demo-cloud-b", "demo-trader-1", "demo-trader-2"}
+    engine = make_engine(sqlite_url)
+    try:
+        exchange = Exchange(engine, clock=lambda: moment + timedelta(hours=1))
+        for name, key in keys.items():
+            assert exchange.authenticate(key).name == name
+        active = [k for k in exchange.api_keys() if k.revoked_at is None]
+        assert len(active) == len(keys)  # keys the crashed run issued and never printed are revoked
+        exchange.start()
+        assert exchange.check() == []
+        exchange.close()
+    finally:
+        engine.dispose()
+    _check_market(sqlite_url, moment + timedelta(hours=1))
+
+    clean = f"sqlite:///{tmp_path / 'clean.db'}"
+    migrate.upgrade(clean)
+    _seed_at(moment, clean)
+    assert _counts(sqlite_url) == _counts(clean)
+
+    again: list[str] = []
+    assert not seed_demo(settings, again.append, clock=lambda: moment + timedelta(hours=2))
+    assert "already seeded" in again[0]
