@@ -58,10 +58,11 @@ def offered_inside(
     )
 
 
-def slice_lots(qty: int, offered: int) -> int:
-    """This pass's slice of a position of ``qty`` lots: ``SLICE`` of it (at least one lot), never more
-    than the position nor than the ``offered`` lots inside the band."""
-    return min(max(1, math.ceil(abs(qty) * SLICE)), abs(qty), offered)
+def slice_lots(qty: int, offered: int, fraction: float = SLICE) -> int:
+    """This pass's slice of a position of ``qty`` lots: ``fraction`` of it (``SLICE`` on the exchange;
+    the stress lab compares others), at least one lot, never more than the position nor than the
+    ``offered`` lots inside the band."""
+    return min(max(1, math.ceil(abs(qty) * fraction)), abs(qty), offered)
 
 
 def liquidate(
