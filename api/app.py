@@ -35,6 +35,7 @@ from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
 from api.controllers.market_data import MarketDataController
 from api.controllers.orders import OrderController
+from api.controllers.plans import PlanController
 from api.controllers.portfolio import PortfolioController
 from api.controllers.pricing import price
 from api.controllers.quote import quote
@@ -161,6 +162,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             IndexController,
             AdminController,
             RecoveryController,
+            PlanController,
             stream_route(prepare_channel),
             docs_assets(),
         ],

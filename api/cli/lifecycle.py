@@ -92,3 +92,72 @@ def status(database_url: str | None) -> None:
             f"{job.name:<14} {job.outcome or '-':<8} last {when(job.last_finished)}  "
             f"next {when(job.next_run)}  runs {job.runs}  failures {job.failures}  {job.detail or ''}"
         )
+
+
+_PLAN_FIELDS = (
+    "months",
+    "weeks",
+    "days",
+    "option_months",
+    "strikes",
+    "step_bps",
+    "expiry_business_days",
+    "max_fixing_age_hours",
+)
+
+
+@command.command()
+@database_option
+@click.argument("product")
+@click.option(
+    "--settlement", type=click.Choice(["physical", "cash"]), default=None, help="How rolled forwards settle."
+)
+@click.option("--months", type=click.IntRange(0, 24), default=None, help="Month forwards kept listed ahead.")
+@click.option(
+    "--weeks", type=click.IntRange(0, 104), default=None, help="ISO-week forwards kept listed ahead."
+)
+@click.option("--days", type=click.IntRange(0, 400), default=None, help="Day forwards kept listed ahead.")
+@click.option("--option-months", type=click.IntRange(0, 12), default=None, help="Months carrying options.")
+@click.option("--strikes", type=click.IntRange(0, 20), default=None, help="Strikes each side of the mark.")
+@click.option(
+    "--step-bps", type=click.IntRange(1, 10_000), default=None, help="Strike spacing, basis points."
+)
+@click.option(
+    "--expiry-business-days",
+    type=click.IntRange(0, 20),
+    default=None,
+    help="European expiry before delivery.",
+)
+@click.option(
+    "--max-fixing-age-hours", type=click.IntRange(1, 24 * 366), default=None, help="Index age before stale."
+)
+def plan(database_url: str | None, product: str, settlement: str | None, **counts: int | None) -> None:
+    """Show PRODUCT's lifecycle plan; the options given change it (the others keep their value) and
+    bring the roll forward to the next pass."""
+    import dataclasses
+
+    from market.db import make_engine
+    from market.errors import MarketError
+    from market.lifecycle.jobs import JobStore
+    from market.service import Exchange
+    from market.units import to_epoch_us
+
+    url = resolve_database_url(database_url)
+    require_schema(url)
+    engine = make_engine(url)
+    exchange = Exchange(engine)
+    changes = {k: v for k, v in {"settlement": settlement, **counts}.items() if v is not None}
+    try:
+        current = exchange.product_schedule(product)
+        if changes:
+            current = exchange.set_product_schedule(product, dataclasses.replace(current, **changes))
+            JobStore(engine).bring_forward("roll", to_epoch_us(exchange.now()))
+    except MarketError as exc:
+        raise UserError(f"{exc.code}: {exc.message}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"{product} plan{' (changed)' if changes else ''}:")
+    click.echo(f"  settlement            {current.settlement}")
+    for name in _PLAN_FIELDS:
+        click.echo(f"  {name:<21} {getattr(current, name)}")
+    click.echo(f"  option style          {current.option_style}")
