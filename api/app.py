@@ -53,6 +53,7 @@ from api.publish import load_book, start_fills, start_trades
 from api.ratelimit import RateLimiter, TokenBuckets
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
+from api.ui import ui_routes
 from market.db import make_engine
 from market.lifecycle.runner import Runner
 from market.service import Exchange, utc_now
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PlanController,
             stream_route(prepare_channel),
             docs_assets(),
+            *ui_routes(),
         ],
         dependencies={
             "ctx": Provide(context_of, sync_to_thread=False),

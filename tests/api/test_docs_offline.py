@@ -8,32 +8,16 @@ Needs a Chromium (Debian: ``apt-get install -y chromium``). Without one the test
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
+from tests.api.browser import OFFLINE_FLAGS, chromium
 from tests.api.live_server import serving
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def _browser() -> str:
-    for name in BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    reason = "no headless Chromium installed (Debian: apt-get install -y chromium)"
-    if os.environ.get("FLOPEX_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"FLOPEX_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
 
 
 def test_schema_page_lists_the_operations_with_the_network_cut(tmp_path: Path) -> None:
-    browser = _browser()
+    browser = chromium()
     with serving(f"sqlite:///{tmp_path / 'docs.db'}") as (client, _):
         page = str(client.base_url.join("/schema"))
         run = subprocess.run(
@@ -44,8 +28,7 @@ def test_schema_page_lists_the_operations_with_the_network_cut(tmp_path: Path) -
                 "--disable-gpu",
                 "--disable-dev-shm-usage",
                 f"--user-data-dir={tmp_path / 'profile'}",
-                "--proxy-server=http://127.0.0.1:9",  # nothing listens there: no request leaves
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",  # and no name resolves
+                *OFFLINE_FLAGS,
                 "--virtual-time-budget=8000",
                 "--dump-dom",
                 page,

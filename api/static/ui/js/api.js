@@ -1,0 +1,114 @@
+// The public HTTP API, as any client calls it. The API key lives in this tab's sessionStorage only:
+// it is gone when the tab closes and never written to localStorage, a cookie or the URL.
+
+import { h } from "./dom.js";
+
+const KEY = "flopex.api_key";
+const listeners = new Set();
+
+export function apiKey() {
+  return sessionStorage.getItem(KEY);
+}
+
+export function setApiKey(key) {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+  for (const listener of listeners) listener(key);
+}
+
+/** Call `listener(key | null)` whenever the user signs in or out. */
+export function onKeyChange(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** An RFC 9457 problem answered by the API (or made up here when the network itself failed). */
+export class Problem extends Error {
+  constructor(body) {
+    super(body.detail || body.title || "request failed");
+    this.body = body;
+    this.status = body.status;
+    this.code = body.code;
+  }
+}
+
+/**
+ * Call the API: `query` becomes the query string (null values dropped), `body` is sent as JSON,
+ * `auth` sends the signed-in key. Resolves to the decoded JSON (null for 204); rejects with a Problem.
+ */
+export async function call(method, path, { query, body, auth = false, idempotent = false } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, value);
+  }
+  const headers = { Accept: "application/json" };
+  if (auth) {
+    const key = apiKey();
+    if (!key) throw new Problem({ status: 401, code: "unauthorized", title: "Sign in first", detail: "this needs an API key" });
+    headers.Authorization = `Bearer ${key}`;
+  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new Problem({ status: 0, code: "network_error", title: "Network error", detail: String(error.message || error) });
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let decoded = null;
+  try {
+    decoded = text ? JSON.parse(text) : null;
+  } catch {
+    decoded = null;
+  }
+  if (!response.ok) {
+    throw new Problem(decoded && typeof decoded === "object" ? decoded : { status: response.status, title: response.statusText, detail: text });
+  }
+  return decoded;
+}
+
+export const get = (path, query, auth = false) => call("GET", path, { query, auth });
+
+/** Every item of a paged list (follows next_cursor up to `max` items). */
+export async function getAll(path, query = {}, { auth = false, max = 5000 } = {}) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await call("GET", path, { query: { ...query, limit: 500, cursor }, auth });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+/** Run `work(item)` over `items`, at most `limit` at once (the API rate-limits each client). */
+export async function mapLimited(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  async function worker() {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** A problem as the user sees it: title, status and code, the detail, and each field's reason. */
+export function problemView(error) {
+  const body = error instanceof Problem ? error.body : { title: "Error", detail: String(error && error.message ? error.message : error) };
+  const head = [body.title || "Error", body.status ? ` (${body.status})` : ""].join("");
+  return h(
+    "div",
+    { class: "problem", role: "alert", dataset: { code: body.code || "" } },
+    h("strong", {}, head),
+    body.code ? h("code", {}, body.code) : null,
+    body.detail ? h("p", {}, body.detail) : null,
+    Array.isArray(body.errors) && body.errors.length
+      ? h("ul", {}, body.errors.map((e) => h("li", {}, h("code", {}, e.field), " ", e.reason)))
+      : null,
+  );
+}
