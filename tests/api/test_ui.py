@@ -118,8 +118,11 @@ class Visit:
         self.page.screenshot(path=str(self.market.shots / f"{name}.png"), full_page=True)
 
     def assert_clean(self) -> None:
+        """No console error, no request beyond loopback, no problem shown on the page."""
         assert not self.errors, self.errors
         assert not self.outside, self.outside
+        shown = self.page.locator(".problem").all_inner_texts()
+        assert not shown, shown
 
 
 def _visit(market: Market, **context: Any) -> Iterator[Visit]:

@@ -18,16 +18,16 @@ export async function render(root, [symbol]) {
   const path = `/v1/instruments/${encodeURIComponent(symbol)}`;
   const instrument = await get(path);
   const signedIn = Boolean(apiKey());
-  const [ticker, bookNow, allTrades, me] = await Promise.all([
+  const [ticker, bookNow, lastTrades, me] = await Promise.all([
     get(`${path}/ticker`),
     get(`${path}/book`, { depth: 50 }),
-    getAll(`${path}/trades`),
+    get(`${path}/trades`, { order: "desc", limit: 50 }),
     signedIn ? get("/v1/me", {}, true) : null,
   ]);
   const tick = instrument.tick;
   const book = new LiveBook();
   book.apply(bookNow);
-  let trades = allTrades.slice(-50).reverse();
+  let trades = lastTrades.items;
   let currentTicker = ticker;
   let interval = "1h";
 
@@ -138,7 +138,7 @@ export async function render(root, [symbol]) {
       CANDLE_INTERVALS.map((i) => h("button", { type: "button", class: i === interval ? "active" : null, onclick: () => ((interval = i), loadCandles()) }, i)),
     );
     try {
-      candles.update(await get(`${path}/candles`, { interval }));
+      candles.update(await getAll(`${path}/candles`, { interval }));
     } catch (error) {
       fill(intervalTabs, problemView(error));
     }
