@@ -41,6 +41,7 @@ from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
     from market.house import House
+    from market.store import UnitOfWork
 
 _products = Product.__table__
 _instruments = Instrument.__table__
@@ -265,6 +266,7 @@ def _instrument_row(
         "margin_per_lot": 0,
         "settle_price_micros": None,
         "created_us": 0,
+        "face_micros": None,
     }
 
 
@@ -272,31 +274,37 @@ def _add_instruments(house: House, rows: list[dict]) -> list[InstrumentInfo]:
     if not rows:
         return []
     with house.transaction() as uow:
-        trading = house.books()
-        for row in rows:
-            if row["expiry_us"] <= uow.now_us:
-                raise InvalidRequestError(f"{row['symbol']} would already be expired", field="start")
-            if row["symbol"] in trading.instruments:
-                raise AlreadyExistsError(f"instrument {row['symbol']} exists", field="symbol")
-            row["created_us"] = uow.now_us
-        known = set(uow.connection.execute(sa.select(_products.c.id)).scalars())
-        missing = {r["product"] for r in rows} - known
-        if missing:
-            raise NotFoundError(f"no product {', '.join(sorted(missing))}", field="product")
-        uow.connection.execute(_instruments.insert(), rows)
-        for row in rows:
-            if row["kind"] == "forward" and row["settlement"] == "physical":
-                for provider, gpus in listings.capacity_for(uow.connection, row).items():
-                    listings.add_capacity(uow.connection, row["symbol"], provider, gpus)
-        if house.locks is not None:
-            house.locks.acquire(r["symbol"] for r in rows)
-        for row in rows:
-            trading.add_instrument(dict(row))
-        for row in rows:
-            if row["kind"] == "forward" and row["settlement"] == "physical":
-                for listing in listings.auto_offering(uow.connection, row):
-                    capacity.auto_offer_asks(house, uow, listing, [row["symbol"]])
+        list_rows(house, uow, rows)
     return [instrument_info(r) for r in rows]
+
+
+def list_rows(house: House, uow: UnitOfWork, rows: list[dict]) -> None:
+    """List instrument rows inside ``uow``: write them, give physical forwards their inventory, open
+    and lock their books and place the auto-offers (the caller's transaction commits it all)."""
+    trading = house.books()
+    for row in rows:
+        if row["expiry_us"] <= uow.now_us:
+            raise InvalidRequestError(f"{row['symbol']} would already be expired", field="start")
+        if row["symbol"] in trading.instruments:
+            raise AlreadyExistsError(f"instrument {row['symbol']} exists", field="symbol")
+        row["created_us"] = uow.now_us
+    known = set(uow.connection.execute(sa.select(_products.c.id)).scalars())
+    missing = {r["product"] for r in rows} - known
+    if missing:
+        raise NotFoundError(f"no product {', '.join(sorted(missing))}", field="product")
+    uow.connection.execute(_instruments.insert(), rows)
+    for row in rows:
+        if row["kind"] == "forward" and row["settlement"] == "physical":
+            for provider, gpus in listings.capacity_for(uow.connection, row).items():
+                listings.add_capacity(uow.connection, row["symbol"], provider, gpus)
+    if house.locks is not None:
+        house.locks.acquire(r["symbol"] for r in rows)
+    for row in rows:
+        trading.add_instrument(dict(row))
+    for row in rows:
+        if row["kind"] == "forward" and row["settlement"] == "physical":
+            for listing in listings.auto_offering(uow.connection, row):
+                capacity.auto_offer_asks(house, uow, listing, [row["symbol"]])
 
 
 def instruments(

@@ -46,6 +46,7 @@ class InstrumentKind(StrEnum):
     FORWARD = "forward"
     OPTION = "option"  # European option on a forward, exercised into the forward at expiry
     ASIAN = "asian"  # average-price option on the index over the forward's window, cash settled
+    NOTE = "note"  # a securitised pool's tranche note, priced per 100 of face (market.securitization)
 
 
 class OptionKind(StrEnum):

@@ -63,6 +63,10 @@ def price(
     import pricing
     from pricing.calendar import fixing_times, year_fraction
 
+    if instrument["kind"] == "note":
+        raise NoMarkError(
+            f"{instrument['symbol']} is a pool note: its price is its book, not the index model"
+        )
     now = from_epoch_us(now_us)
     chosen = model(connection, instrument["product"], now_us)
     start = max(from_epoch_us(instrument["window_start_us"]), _next_day(now))

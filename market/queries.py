@@ -25,7 +25,7 @@ from market.records import (
     record_of,
 )
 from market.spans import ALL, Span, keyset
-from market.tables import EXERCISE, Delivery, Instrument, Order, Position, Trade
+from market.tables import EXERCISE, ISSUE, Delivery, Instrument, Order, Position, Trade
 from market.units import from_epoch_us, to_epoch_us
 from market.vocabulary import LIVE
 
@@ -158,7 +158,7 @@ def trades(
     house: House, symbol: str, *, after: int | None = None, limit: int = 100, span: Span = ALL
 ) -> list[TradeInfo]:
     """Public trades of an instrument within ``span``, oldest first unless ``span.descending``, after
-    trade id ``after`` (option exercises, which are not market trades, are left out)."""
+    trade id ``after`` (option exercises and notes' issue trades, not market trades, are left out)."""
     anchor = None if after is None else (after,)
     query = keyset(_public_trades(house, symbol), span, _trades.c.created_us, (_trades.c.id,), anchor)
     return _trade_infos(house, symbol, query.limit(page_limit(limit)))
@@ -179,7 +179,9 @@ def _public_trades(house: House, symbol: str) -> sa.Select:
         house.trading.instrument(symbol)
     else:
         instrument(house, symbol)
-    return sa.select(_trades).where(_trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE)
+    return sa.select(_trades).where(
+        _trades.c.symbol == symbol, _trades.c.maker_order_id.notin_((EXERCISE, ISSUE))
+    )
 
 
 def _trade_infos(house: House, symbol: str, query: sa.Select) -> list[TradeInfo]:

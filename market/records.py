@@ -134,10 +134,11 @@ class ProductInfo:
 
 @dataclass(frozen=True)
 class InstrumentInfo:
-    """A forward or an option on one.
+    """A forward, an option on one, or a pool's note.
 
-    ``multiplier_micros`` is the cash value of one tick on one lot: ``tick_micros x lot_gpus x hours``,
-    so a price of ``p`` ticks on ``q`` lots has notional ``p x q x multiplier_micros``.
+    ``multiplier_micros`` is the cash value of one tick on one lot: ``tick_micros x lot_gpus x hours``
+    (a note: ``tick_micros x face_micros / 10^8``, its price being per 100 of face), so a price of
+    ``p`` ticks on ``q`` lots has notional ``p x q x multiplier_micros``.
     """
 
     symbol: str
@@ -160,6 +161,8 @@ class InstrumentInfo:
     taker_fee_ppm: int
     margin_per_lot_micros: int
     settle_price_micros: int | None
+    face_micros: int | None = None
+    """A pool note's face per lot now (None for every other kind)."""
 
 
 @dataclass(frozen=True)

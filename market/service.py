@@ -15,6 +15,7 @@ each use case:
 - :mod:`market.clearing`: re-margining (variation and portfolio margin, calls, liquidation, the
   default fund and waterfall) and risk reports;
 - :mod:`market.rebuild`: the difference between a refused book and its replay, and its rebuild;
+- :mod:`market.securitization`: securitised pools of listings, their notes and their servicing;
 - :mod:`market.invariants`: the checks that the books, the ledger and the inventory agree.
 
 Each public method is the room's function with the house bound (:func:`_use`): its name, signature and
@@ -44,6 +45,9 @@ import market.marks
 import market.orders
 import market.queries
 import market.rebuild
+import market.securitization.pools
+import market.securitization.reports
+import market.securitization.servicing
 import market.settlement
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
@@ -215,6 +219,15 @@ class Exchange:
     default_fund = _use(market.clearing.cases.default_fund)
     fund_capital = _use(market.clearing.cases.fund_capital)
     risk = _use(market.clearing.cases.risk)
+
+    # securitised pools
+    create_pool = _use(market.securitization.pools.create_pool)
+    pools = _use(market.securitization.pools.pools)
+    pool = _use(market.securitization.pools.pool)
+    report_pool_usage = _use(market.securitization.pools.report_usage)
+    service_pools = _use(market.securitization.servicing.service_due)
+    next_pool_due_us = _use(market.securitization.servicing.next_due_us)
+    pool_report = _use(market.securitization.reports.report)
 
 
 __all__ = ["MAX_PAGE", "Exchange", "utc_now"]

@@ -114,6 +114,8 @@ class Instrument(SQLModel, table=True):
     margin_per_lot: int = _big(default=0)
     settle_price_micros: int | None = Field(default=None, sa_type=sa.BigInteger)
     created_us: int = _big()
+    face_micros: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # a pool note's face per lot now (notes only; see market.securitization.notes)
 
 
 class Listing(SQLModel, table=True):
@@ -211,6 +213,8 @@ class Order(SQLModel, table=True):
 
 EXERCISE = "exercise"
 """``maker_order_id`` of an exercise trade: an option becoming a forward position, not a market trade."""
+ISSUE = "issue"
+"""``maker_order_id`` of an issue trade: a pool's new note handed to its sponsor, not a market trade."""
 
 
 class Trade(SQLModel, table=True):
@@ -419,3 +423,6 @@ class Job(SQLModel, table=True):
     runs: int = Field(default=0)
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_until_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+import market.securitization.tables  # noqa: E402, F401 - the pools' tables, on the same metadata

@@ -57,7 +57,11 @@ MAX_TICKS = 10**12
 
 
 def multiplier(instrument: dict) -> int:
-    """Micro-dollars per tick per lot: tick x GPUs per lot x hours of the delivery window."""
+    """Micro-dollars per tick per lot: tick x GPUs per lot x hours of the delivery window (a pool
+    note: tick, in millionths of a point, x the face of a lot now / 100; exact, see
+    :mod:`market.securitization.notes`)."""
+    if instrument["kind"] == "note":
+        return instrument["tick_micros"] * instrument["face_micros"] // 100_000_000
     hours = (instrument["window_end_us"] - instrument["window_start_us"]) // 3_600_000_000
     return instrument["tick_micros"] * instrument["lot_gpus"] * hours
 
@@ -140,8 +144,10 @@ class Trading:
         if side == "buy" and pays_premium(instrument):
             notional = (price_ticks or 0) * multiplier(instrument)
             return notional + fee(notional, max(instrument["maker_fee_ppm"], instrument["taker_fee_ppm"]))
-        if instrument["kind"] == "forward" and instrument["settlement"] == "physical":
-            return 0
+        if instrument["kind"] == "note" or (
+            instrument["kind"] == "forward" and instrument["settlement"] == "physical"
+        ):
+            return 0  # a note sell is covered by the notes held (see sellable_notes)
         if instrument["kind"] == "forward" or side == "sell":
             if instrument["margin_per_lot"] <= 0:
                 message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
@@ -182,7 +188,7 @@ class Trading:
         physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
         if physical and req.side == "sell":
             need = {PROVIDER}
-        elif physical:
+        elif physical or inst["kind"] == "note":
             need = {TRADER, PROVIDER}
         else:
             need = {TRADER}
@@ -204,6 +210,13 @@ class Trading:
             if gpus > free:
                 raise InventoryExceededError(
                     f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold",
+                    field="quantity",
+                )
+        if inst["kind"] == "note" and req.side == "sell":
+            free = self.sellable_notes(uow, inst["symbol"], account_id)
+            if req.qty > free:
+                raise InventoryExceededError(
+                    f"selling {req.qty} lots of {req.symbol} needs notes held; {free} held and not offered",
                     field="quantity",
                 )
         uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * req.qty, "the order")
@@ -312,6 +325,15 @@ class Trading:
     @staticmethod
     def _days(instrument: dict) -> list[int]:
         return whole_days(instrument["window_start_us"], instrument["window_end_us"])
+
+    def sellable_notes(self, uow: UnitOfWork, symbol: str, account_id: str) -> int:
+        """Lots of a note ``account_id`` holds and does not already offer (notes are never sold short)."""
+        offered = sum(
+            o["open_qty"]
+            for o in self.live.values()
+            if o["symbol"] == symbol and o["account_id"] == account_id and o["side"] == "sell"
+        )
+        return uow.position_qty(account_id, symbol) - offered
 
     def offerable_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str) -> int:
         """GPUs the provider may still offer in a physical forward: free in its inventory there and

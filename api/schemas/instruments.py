@@ -99,6 +99,8 @@ class InstrumentOut(msgspec.Struct):
     taker_fee_ppm: int
     margin_per_lot: str
     settle_price: str | None
+    face_per_lot: str | None = None
+    """A pool note's face per lot now, USD (its price is per 100 of it); None for other kinds."""
 
     @classmethod
     def of(cls, info: InstrumentInfo) -> InstrumentOut:
@@ -123,4 +125,5 @@ class InstrumentOut(msgspec.Struct):
             taker_fee_ppm=info.taker_fee_ppm,
             margin_per_lot=micros_to_dollars(info.margin_per_lot_micros),
             settle_price=price_or_none(info.settle_price_micros),
+            face_per_lot=None if info.face_micros is None else micros_to_dollars(info.face_micros),
         )

@@ -6,6 +6,8 @@ and when it is next due:
 1. ``fix_index`` -- the day forwards whose delivery began get their trades' VWAP as an index fixing;
 2. ``settle`` -- expiries, exercises, physical deliveries, cash and Asian settlements that are due
    (next due at the next expiry or window boundary, at least hourly);
+   then ``service_pools`` -- every securitised pool period that ended runs through the waterfall and
+   pays its noteholders (:mod:`market.securitization.servicing`; next due at the next period's end);
 3. ``expire_orders`` -- good-till-date orders whose time came (next due at the next such expiry);
 4. ``roll`` -- each product's series and options as its :class:`~market.lifecycle.schedule.SeriesPlan`
    says (options wait for the product's first fixing: a strike grid needs a mark);
@@ -83,6 +85,15 @@ def _boundary(inst: InstrumentInfo) -> int | None:
         return None
     physical = inst.kind == InstrumentKind.FORWARD and inst.settlement == Settlement.PHYSICAL
     return to_epoch_us(inst.window_start if physical else inst.window_end)
+
+
+def service_pools(ex: Exchange, _: datetime | None) -> Outcome:
+    """Service every pool period that has ended (after settle: its deliveries released their escrow)."""
+    report = ex.service_pools()
+    now_us = to_epoch_us(ex.now())
+    due = ex.next_pool_due_us()
+    following = next_hour(now_us) if due is None else max(min(due, next_hour(now_us)), now_us + 1)
+    return Outcome(f"serviced {len(report.serviced)} pool period(s)", following)
 
 
 def expire_orders(ex: Exchange, _: datetime | None) -> Outcome:
@@ -178,6 +189,7 @@ def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:
 DUTIES: tuple[Duty, ...] = (
     Duty("fix_index", fix_index),
     Duty("settle", settle),
+    Duty("service_pools", service_pools),
     Duty("expire_orders", expire_orders),
     Duty("roll", roll),
     Duty("refresh_marks", refresh_marks),

@@ -133,9 +133,14 @@ def simulate(
         cash[t] = pool.fixed[:, t] @ weight + (pool.floating[:, t] @ weight) * index[t] * utilisation[t]
         if total_gpus[t] > 0.0:
             defaulted[t] = pool.gpus[:, t] @ down / total_gpus[t]
-    remaining = np.arange(n, 0, -1, dtype=float)[:, None]
-    collateral = np.maximum(cash, 0.0) * remaining
-    return PoolPaths(cash, collateral, index, utilisation, defaulted)
+    return PoolPaths(cash, run_rate_collateral(cash), index, utilisation, defaulted)
+
+
+def run_rate_collateral(cash: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The OC tests' collateral value of (periods, paths) ``cash``: each period's cash (if positive)
+    times the periods left, that one included. The exchange's pools use it on their realised path."""
+    remaining = np.arange(cash.shape[0], 0, -1, dtype=float)[:, None]
+    return np.maximum(cash, 0.0) * remaining
 
 
 def _index(deal: Deal, n_paths: int, rng: np.random.Generator, stress: Stress) -> NDArray[np.float64]:

@@ -1,0 +1,128 @@
+"""Pool notes as instruments: their conventions, their issue and their face as it amortises.
+
+Conventions (docs/securitization.md):
+
+- a note is an instrument of kind ``note``, settlement ``cash`` (nothing is delivered), symbol
+  ``CODE-TRANCHE`` (``GPUABS1-A``), window the pool's term;
+- its price is per 100 of the face of a lot *now* (the market convention for amortising notes), in
+  ticks of 0.01 (``tick_micros`` 10,000: millionths of a point); a lot's face starts at the pool's
+  ``lot_face_micros`` (USD 1,000 by default) and falls as principal is paid, always in whole cents,
+  so ``multiplier = tick_micros x face / 10^8`` is a whole number of micro-dollars per tick;
+- a buyer pays the notional to the seller at the trade, like an option premium; a seller must hold
+  the lots it offers (no short sales); no margin, no index mark (the book is the price);
+- trading stops at the legal final maturity, :data:`GRACE` after the last period, or when the last
+  period is serviced.
+
+At issue the pool's issuing account sells every lot to the sponsor at par (an ``issue`` trade moving
+no cash: the sponsor has paid for the notes with the capacity it pooled) and the sponsor sells them on
+the books.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from market.errors import InvalidRequestError
+from market.instruments import InstrumentKind, Settlement, Status
+from market.store import UnitOfWork
+from market.tables import ISSUE, Instrument
+from market.trading import Trading, book_trade
+
+NOTE_TICK_MICROS = 10_000
+"""A tick of 0.01 per 100 of face."""
+CENT = 10_000
+"""Faces per lot, and so every principal payment per lot, are whole cents."""
+PAR_TICKS = 100 * 1_000_000 // NOTE_TICK_MICROS
+GRACE = timedelta(days=30)
+"""Legal final maturity after the last period's end: the notes trade until then at the latest."""
+CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+TRANCHE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+
+_instruments = Instrument.__table__
+
+
+def symbol(code: str, tranche: str) -> str:
+    """The note's symbol."""
+    return f"{code}-{tranche}"
+
+
+def check_names(code: str, tranches: list[str]) -> None:
+    """Pool codes are 2-12 upper-case letters or digits, tranches 1-8, unique within the pool."""
+    if not isinstance(code, str) or not CODE.match(code):
+        raise InvalidRequestError("code must be 2-12 upper-case letters or digits", field="code")
+    for i, tranche in enumerate(tranches):
+        if not isinstance(tranche, str) or not TRANCHE.match(tranche):
+            raise InvalidRequestError(
+                "a tranche is 1-8 upper-case letters or digits", field=f"notes[{i}].tranche"
+            )
+        if tranche in tranches[:i]:
+            raise InvalidRequestError(f"duplicate tranche {tranche!r}", field=f"notes[{i}].tranche")
+
+
+def instrument_row(
+    code: str, tranche: str, product: str, start_us: int, end_us: int, lot_face_micros: int
+) -> dict:
+    """The instrument row of a new note (``catalog.list_rows`` lists it)."""
+    return {
+        "symbol": symbol(code, tranche),
+        "product": product,
+        "kind": InstrumentKind.NOTE.value,
+        "settlement": Settlement.CASH.value,
+        "window_kind": "term",
+        "window_start_us": start_us,
+        "window_end_us": end_us,
+        "tick_micros": NOTE_TICK_MICROS,
+        "lot_gpus": 1,
+        "status": Status.OPEN.value,
+        "underlying": None,
+        "option_kind": None,
+        "strike_ticks": None,
+        "expiry_us": end_us + int(GRACE.total_seconds()) * 1_000_000,
+        "maker_fee_ppm": 0,
+        "taker_fee_ppm": 0,
+        "margin_per_lot": 0,
+        "settle_price_micros": None,
+        "created_us": 0,
+        "face_micros": lot_face_micros,
+    }
+
+
+def issue(uow: UnitOfWork, inst: dict, issuer_id: str, sponsor_id: str, lots: int) -> None:
+    """Put every lot of a new note in the sponsor's hands: an issue trade at par, no cash moving."""
+    book_trade(
+        uow,
+        inst,
+        {
+            "price_ticks": PAR_TICKS,
+            "qty": lots,
+            "maker_order_id": ISSUE,
+            "taker_order_id": inst["symbol"][-32:],
+            "buyer_id": sponsor_id,
+            "seller_id": issuer_id,
+            "taker_side": "buy",
+            "notional_micros": lots * inst["face_micros"],
+            "buyer_fee_micros": 0,
+            "seller_fee_micros": 0,
+            "escrow_micros": 0,
+            "engine_seq": 0,
+        },
+    )
+
+
+def set_face(uow: UnitOfWork, trading: Trading, note_symbol: str, face_micros: int) -> None:
+    """A lot's face now (after principal), in the database and in the open book's instrument."""
+    uow.connection.execute(
+        _instruments.update().where(_instruments.c.symbol == note_symbol).values(face_micros=face_micros)
+    )
+    trading.instrument(note_symbol)["face_micros"] = face_micros
+
+
+def retire(uow: UnitOfWork, trading: Trading, note_symbol: str) -> None:
+    """The last period was paid: cancel the book and settle the note (it trades no more)."""
+    inst = trading.instrument(note_symbol)
+    trading.cancel_book(uow, note_symbol, "note_retired")
+    uow.connection.execute(
+        _instruments.update().where(_instruments.c.symbol == note_symbol).values(status=Status.SETTLED.value)
+    )
+    inst["status"] = Status.SETTLED.value
