@@ -23,6 +23,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 
+from api.announcements import announce_duties
 from api.auth import Authenticator, Principal, current_principal
 from api.batching import OrderBatcher
 from api.context import ApiContext, context_of
@@ -71,11 +72,13 @@ def _version() -> str:
         return "0+unknown"
 
 
-async def run_lifecycle(runner: Runner, seconds: float) -> None:
-    """Run the lifecycle's due duties every ``seconds`` until cancelled (a pass never overlaps another)."""
+async def run_lifecycle(ctx: ApiContext, seconds: float) -> None:
+    """Run the lifecycle's due duties every ``seconds`` until cancelled (a pass never overlaps another),
+    announcing on the stream what each pass settled and cleared (as the admin routes do)."""
     while True:
         try:
-            await anyio.to_thread.run_sync(runner.run_due)
+            runs = await anyio.to_thread.run_sync(ctx.lifecycle.run_due)
+            await announce_duties(ctx, runs)
         except Exception:  # the database may be briefly unreachable: say so and try again next time
             log.exception("lifecycle pass failed")
         await anyio.sleep(seconds)
@@ -114,7 +117,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         ctx.orders.start()
         duties = None
         if settings.lifecycle_seconds > 0:
-            duties = asyncio.create_task(run_lifecycle(ctx.lifecycle, settings.lifecycle_seconds))
+            duties = asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds))
         try:
             yield
         finally:

@@ -7,10 +7,10 @@ from datetime import datetime
 import msgspec
 from litestar import Controller, get, post
 
+from api.announcements import announce_settlement
 from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, problems
-from api.publish import announce
 from market.lifecycle.jobs import JobInfo
 
 
@@ -68,7 +68,7 @@ class AdminController(Controller):
     async def settle(self, ctx: Ctx) -> SettlementOut:
         """Expire, deliver, cash-settle and exercise what is due now; a second run changes nothing."""
         report = await call(ctx.exchange.settle)
-        await announce(ctx, (), report.expired)
+        await announce_settlement(ctx, report)
         return SettlementOut(
             expired=list(report.expired),
             delivered=list(report.delivered),

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.params import FromQuery
 
+from api.announcements import announce_remargin
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
-from api.publish import announce
 from api.schemas.clearing import DefaultOut, DefaultsOut, FundOut, MarginCallOut, RemarginOut, RiskOut
 
 CallStatus = Literal["open", "met", "liquidating", "closed"]
@@ -68,11 +67,5 @@ class ClearingAdminController(Controller):
         """Mark, pay variation margin, set portfolio margins, review calls, liquidate past deadlines,
         resize the default fund and cover defaults -- in one transaction."""
         report = await call(ctx.exchange.remargin)
-        await announce(ctx, (), report.liquidated_symbols)
-        listeners = set(ctx.hub.private_listeners())
-        changed = {*report.calls_opened, *report.calls_met, *report.liquidated_accounts}
-        for account_id in sorted(listeners & changed):
-            latest = await call(ctx.exchange.margin_calls, account_id)
-            if latest:
-                ctx.hub.margin_call(account_id, msgspec.to_builtins(MarginCallOut.of(latest[0])))
+        await announce_remargin(ctx, report)
         return RemarginOut.of(report)

@@ -25,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from market.clearing.remargin import RemarginReport
 from market.errors import NoMarkError
 from market.instruments import InstrumentKind, Settlement, Status, WindowKind
 from market.lifecycle.schedule import next_hour
-from market.records import InstrumentInfo
+from market.records import InstrumentInfo, SettlementReport
 from market.service import Exchange
 from market.units import to_epoch_us
 
@@ -37,10 +38,13 @@ LOOKBACK = timedelta(days=2)  # fix_index re-examines the days this long before 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one run of a duty did (one line for the job table) and when the duty is next due."""
+    """What one run of a duty did (one line for the job table), when the duty is next due, and the
+    report of the use case it ran where others need it (the API announces settlements and clearing
+    passes on the stream exactly as when an admin triggers them)."""
 
     detail: str
     next_run_us: int
+    report: SettlementReport | RemarginReport | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def settle(ex: Exchange, _: datetime | None) -> Outcome:
         f"expired {len(report.expired)}, exercised {len(report.exercised)}, "
         f"delivered {len(report.delivered)}, cash-settled {len(report.cash_settled)}"
     )
-    return Outcome(detail, min([next_hour(now_us), *upcoming]))
+    return Outcome(detail, min([next_hour(now_us), *upcoming]), report)
 
 
 def _boundary(inst: InstrumentInfo) -> int | None:
@@ -177,7 +181,7 @@ def remargin(ex: Exchange, _: datetime | None) -> Outcome:
         f"{report.accounts} account(s) re-margined, {len(report.calls_opened)} call(s) opened, "
         f"{report.liquidated_lots} lot(s) liquidated, {len(report.defaults)} default(s)"
     )
-    return Outcome(detail, next_hour(to_epoch_us(ex.now())))
+    return Outcome(detail, next_hour(to_epoch_us(ex.now())), report)
 
 
 def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from market.clearing.remargin import RemarginReport
 from market.lifecycle.duties import DUTIES, TRIGGERED, Duty
 from market.lifecycle.jobs import FAILED, JobInfo, JobStore
+from market.records import SettlementReport
 from market.service import Exchange
 from market.tables import Fixing, Instrument, Listing
 from market.units import to_epoch_us
@@ -30,11 +32,13 @@ log = logging.getLogger("flopex.lifecycle")
 
 @dataclass(frozen=True)
 class DutyRun:
-    """One duty run of a pass: its name, whether it succeeded and what it did (or the error)."""
+    """One duty run of a pass: its name, whether it succeeded, what it did (or the error) and the
+    report of its use case (settlement and clearing passes; None otherwise)."""
 
     name: str
     ok: bool
     detail: str
+    report: SettlementReport | RemarginReport | None = None
 
 
 def default_owner() -> str:
@@ -93,7 +97,7 @@ class Runner:
             self.jobs.finish(
                 duty.name, self._owner, to_epoch_us(self._ex.now()), outcome.detail, outcome.next_run_us
             )
-            ran.append(DutyRun(duty.name, True, outcome.detail))
+            ran.append(DutyRun(duty.name, True, outcome.detail, outcome.report))
         self._seen = self._probe()  # what this pass listed or marked does not trigger the next one
         return ran
 

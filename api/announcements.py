@@ -1,0 +1,65 @@
+"""Announce on the stream what a settlement run or a clearing pass did, whoever ran it.
+
+An admin's ``POST /v1/admin/settle`` or ``/v1/admin/remargin`` and the lifecycle running the same use
+cases inside ``flopex serve`` announce through these functions, so subscribers see the same messages
+either way: the books, trades and tickers of every instrument touched (expiries empty books,
+exercises trade in the underlying, liquidations trade), order updates for orders an expiry
+cancelled, and each margin call's new state on its account's private channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import msgspec
+
+from api.context import ApiContext, call
+from api.publish import TRADE_PAGE, announce
+from api.schemas.clearing import MarginCallOut
+from api.schemas.orders import OrderOut
+from market.clearing.remargin import RemarginReport
+from market.lifecycle.runner import DutyRun
+from market.records import SettlementReport
+
+EXPIRED = "instrument_expired"
+"""The reason of an order cancelled because its instrument expired."""
+
+
+async def announce_settlement(ctx: ApiContext, report: SettlementReport) -> None:
+    """Announce a settlement run: cancelled orders to their listening owners, then the books, trades
+    and tickers of every instrument it expired, delivered, settled or exercised (and the forwards the
+    exercises traded in)."""
+    touched = {*report.expired, *report.delivered, *report.cash_settled, *report.exercised}
+    for symbol in report.exercised:
+        underlying = (await call(ctx.exchange.instrument, symbol)).underlying
+        if underlying is not None:
+            touched.add(underlying)
+    for account_id in ctx.hub.private_listeners():
+        for symbol in report.expired:
+            cancelled = await call(
+                ctx.exchange.orders, account_id, status="cancelled", symbol=symbol, limit=TRADE_PAGE
+            )
+            for order in cancelled:
+                if order.reason == EXPIRED:
+                    ctx.hub.order(account_id, msgspec.to_builtins(OrderOut.of(order)))
+    await announce(ctx, (), touched)
+
+
+async def announce_remargin(ctx: ApiContext, report: RemarginReport) -> None:
+    """Announce a clearing pass: the books and trades of liquidations, and the latest margin call of
+    every listening account whose call opened, was met or is being liquidated."""
+    await announce(ctx, (), report.liquidated_symbols)
+    changed = {*report.calls_opened, *report.calls_met, *report.liquidated_accounts}
+    for account_id in sorted(set(ctx.hub.private_listeners()) & changed):
+        latest = await call(ctx.exchange.margin_calls, account_id)
+        if latest:
+            ctx.hub.margin_call(account_id, msgspec.to_builtins(MarginCallOut.of(latest[0])))
+
+
+async def announce_duties(ctx: ApiContext, runs: Iterable[DutyRun]) -> None:
+    """Announce what a lifecycle pass did, duty by duty, as the admin routes announce the same runs."""
+    for run in runs:
+        if isinstance(run.report, SettlementReport):
+            await announce_settlement(ctx, run.report)
+        elif isinstance(run.report, RemarginReport):
+            await announce_remargin(ctx, run.report)
