@@ -42,6 +42,7 @@ from api.controllers.pricing import price
 from api.controllers.quote import quote
 from api.controllers.recovery import RecoveryController
 from api.controllers.securitization import price_deal
+from api.controllers.stress import stress
 from api.controllers.system import health
 from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             ClearingAdminController,
             price,
             price_deal,
+            stress,
             quote,
             AccountController,
             KeyController,

@@ -52,25 +52,47 @@ def amplification(run: Run, control: Run) -> float:
     return drawdown(run) / base if base > 0 else math.nan
 
 
-def metrics(run: Run, control: Run) -> dict[str, float]:
-    """The headline numbers of a run against its control."""
+def mispricing(run: Run) -> float:
+    """The mean distance between the price level and the fundamental level after the shock (as a
+    log fraction): what the market gets wrong, e.g. when a band or a halt stops it from moving."""
+    gap = level(run) - level(run, "value")
+    return float(np.mean(np.abs(gap[run.shock_step :])))
+
+
+def summary(run: Run) -> dict[str, float]:
+    """The headline numbers of one run (without its control)."""
     after = slice(run.shock_step, None)
     spreads = np.concatenate([run.series[f"spread_bps:{s}"][after] for s in run.symbols])
     depth = sum(_filled(run.series[f"depth:{s}"]) for s in run.symbols)
     premium = run.series["premium_bps"][after]
+    margin = run.series["margin_required_usd"]
     out = {
-        "amplification": amplification(run, control),
         "drawdown": drawdown(run),
-        "control_drawdown": drawdown(control),
         "fundamental_move": drawdown(run, "value"),
-        "max_spread_bps": float(np.nanmax(spreads)) if np.isfinite(spreads).any() else math.nan,
+        "mispricing": mispricing(run),
+        "max_spread_bps": _nan_or(np.nanmax, spreads),
         "empty_book_share": float(np.mean(np.isnan(spreads))),
+        "halted_share": float(np.mean(run.series["halted"][after])),
         "min_depth_lots": float(depth[after].min()),
         "pre_shock_depth_lots": float(depth[: run.shock_step + 1].mean()),
-        "max_discount_bps": float(-np.nanmin(premium)) if np.isfinite(premium).any() else math.nan,
-        "max_premium_bps": float(np.nanmax(premium)) if np.isfinite(premium).any() else math.nan,
+        "max_discount_bps": -_nan_or(np.nanmin, premium),
+        "max_premium_bps": _nan_or(np.nanmax, premium),
+        "peak_margin_usd": _nan_or(np.nanmax, margin),
         "commands": float(run.commands),
         "commands_per_s": run.commands / run.seconds if run.seconds else math.nan,
     }
     out.update(run.totals)
     return out
+
+
+def metrics(run: Run, control: Run) -> dict[str, float]:
+    """The headline numbers of a run against its control (amplification and both drawdowns)."""
+    return {
+        "amplification": amplification(run, control),
+        "control_drawdown": drawdown(control),
+        **summary(run),
+    }
+
+
+def _nan_or(reduce, values: np.ndarray) -> float:
+    return float(reduce(values)) if np.isfinite(values).any() else math.nan

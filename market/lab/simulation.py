@@ -288,6 +288,7 @@ class _Recorder:
             "redeemed_units",
             "created_units",
             "margin_required_usd",
+            "halted",
         ):
             self.data[what] = np.full(steps, np.nan)
         self._required = np.nan
@@ -314,6 +315,7 @@ class _Recorder:
                 )
             else:
                 d[f"depth:{s}"][step] = 0
+        d["halted"][step] = sum(ex.halted(s) for s in self.symbols) / len(self.symbols)
         t = ex.tally
         d["forced_lots"][step] = sum(t.forced_lots.values())
         d["calls_in_force"][step] = len(ex.calls)
