@@ -26,7 +26,8 @@ from litestar.middleware import DefineMiddleware
 from api.announcements import announce_duties
 from api.auth import Authenticator, Principal, current_principal
 from api.batching import OrderBatcher
-from api.context import ApiContext, context_of
+from api.cancel_timers import CancelTimers
+from api.context import ApiContext, call, context_of
 from api.controllers.accounts import AccountController, KeyController, me
 from api.controllers.admin import AdminController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
@@ -51,13 +52,14 @@ from api.openapi import ClosedRequestSchemas, docs_assets, openapi_config
 from api.options import AllowedMethods
 from api.pagination import use_cursor_secret
 from api.pricing_jobs import PricingPool
-from api.publish import load_book, start_fills, start_trades
+from api.publish import announce_cancelled, load_book, start_fills, start_trades
 from api.ratelimit import RateLimiter, TokenBuckets
 from api.settings import Settings
 from api.stream import BookState, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
 from market.lifecycle.runner import Runner
+from market.records import CancelSweep
 from market.service import Exchange, utc_now
 
 log = logging.getLogger("flopex.api")
@@ -110,12 +112,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
         lifecycle=Runner(exchange, engine),
         pricing=PricingPool(settings.price_workers, settings.price_timeout),
+        cancel_timers=CancelTimers(),
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(exchange.start)
         ctx.orders.start()
+        timers = asyncio.create_task(ctx.cancel_timers.run(exchange, fired), name="flopex-cancel-timers")
         duties = None
         if settings.lifecycle_seconds > 0:
             duties = asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds))
@@ -127,6 +131,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 with contextlib.suppress(asyncio.CancelledError):
                     await duties
                 await anyio.to_thread.run_sync(ctx.lifecycle.stop)
+            timers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await timers
             await ctx.orders.stop()
             ctx.pricing.close()
             exchange.close()
@@ -143,6 +150,13 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         else:
             await ctx.tick_micros(symbol)  # unknown_instrument for a symbol that does not exist
         return None
+
+    async def fired(sweep: CancelSweep) -> None:
+        await announce_cancelled(ctx, sweep.account_id, "cancel_all_after", sweep.orders)
+
+    async def disconnected(account_id: str) -> None:
+        orders = await call(exchange.cancel_orders, account_id)
+        await announce_cancelled(ctx, account_id, "disconnect", orders)
 
     app = Litestar(
         route_handlers=[
@@ -169,7 +183,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             AdminController,
             RecoveryController,
             PlanController,
-            stream_route(prepare_channel),
+            stream_route(prepare_channel, disconnected),
             docs_assets(),
             *ui_routes(),
         ],

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency
 
 from api.auth import Authenticator
 from api.batching import OrderBatcher
+from api.cancel_timers import CancelTimers
 from api.pricing_jobs import PricingPool
 from api.ratelimit import TokenBuckets
 from api.settings import Settings
@@ -42,6 +43,7 @@ class ApiContext:
     price_budget: TokenBuckets
     lifecycle: Runner
     pricing: PricingPool
+    cancel_timers: CancelTimers
     _ticks: dict[str, int] = field(default_factory=dict)
     _marks: dict[tuple[str, bool], tuple[float, MarkInfo]] = field(default_factory=dict)
 

@@ -100,3 +100,14 @@ async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterab
                 ctx.hub.trade(symbol, trade.id, msgspec.to_builtins(TradeOut.of(trade)))
         if ctx.hub.has_subscribers(f"ticker.{symbol}"):
             ctx.hub.ticker(symbol, msgspec.to_builtins(await ticker_of(ctx, symbol)))
+
+
+async def announce_cancelled(
+    ctx: ApiContext, account_id: str, cause: str, orders: Iterable[OrderInfo]
+) -> None:
+    """Publish what a dead-man switch or a disconnect (``cause``) cancelled: each order's update,
+    then one ``cancelled_all`` message naming them all on the owner's private ``orders`` channel."""
+    orders = list(orders)
+    await announce(ctx, orders)
+    if account_id in ctx.hub.private_listeners():
+        ctx.hub.cancelled_all(account_id, cause, [order.id for order in orders])

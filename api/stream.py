@@ -4,7 +4,8 @@ Protocol (JSON text frames):
 
 - client -> server: ``{"op": "auth", "key": "<api key>"}`` (needed before private channels),
   ``{"op": "subscribe", "channels": [...]}``, ``{"op": "unsubscribe", "channels": [...]}``,
-  ``{"op": "ping"}``.
+  ``{"op": "ping"}``, ``{"op": "cancel_on_disconnect", "enabled": true}`` (after ``auth``, with the
+  trade scope: when the connection closes, the account's live orders are cancelled).
 - server -> client: ``{"type": "subscribed" | "unsubscribed" | "authenticated" | "pong" | "heartbeat"
   | "error", ...}`` and channel messages ``{"channel", "type", "seq", "prev_seq", ...}``.
 
@@ -25,6 +26,7 @@ silently skipping messages.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,9 +42,11 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
-from market.accounts import READ
+from market.accounts import READ, TRADE
 from market.errors import MarketError
 from market.instruments import canonical_symbol
+
+log = logging.getLogger("flopex.api")
 
 QUEUE_SIZE = 1_000
 KEY_CHECK_SECONDS = 1.0
@@ -68,6 +72,8 @@ class Subscriber:
     key: str | None = None
     channels: set[str] = field(default_factory=set)
     overflowed: bool = False
+    can_trade: bool = False
+    cancel_on_disconnect: bool = False
 
     @classmethod
     def create(cls) -> Subscriber:
@@ -234,6 +240,12 @@ class StreamHub:
         body = {"type": "margin_call", "margin_call": margin_call}
         self._publish(_private_topic(account_id), "orders", body)
 
+    def cancelled_all(self, account_id: str, cause: str, order_ids: list[str]) -> None:
+        """Tell an account that its live orders were cancelled for it (``cause``: ``cancel_all_after``
+        when its dead-man switch fired, ``disconnect`` when a cancel-on-disconnect session closed)."""
+        body = {"type": "cancelled_all", "cause": cause, "order_ids": order_ids}
+        self._publish(_private_topic(account_id), "orders", body)
+
     def private_listeners(self) -> list[str]:
         """Accounts with a live ``orders`` subscription."""
         prefix = _private_topic("")
@@ -270,9 +282,10 @@ MAX_CLIENT_MESSAGE = 4_096
 class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
     """What a client may send."""
 
-    op: Literal["auth", "subscribe", "unsubscribe", "ping"]
+    op: Literal["auth", "subscribe", "unsubscribe", "ping", "cancel_on_disconnect"]
     channels: Annotated[list[Annotated[str, msgspec.Meta(max_length=80)]], msgspec.Meta(max_length=100)] = []
     key: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    enabled: bool = True
 
 
 ChannelPreparer = Callable[[str, str | None], Awaitable[BookState | None]]
@@ -310,9 +323,22 @@ async def _handle(
             subscriber.deliver(_error("insufficient_scope", "this key lacks the read scope"))
             return
         hub.unsubscribe(subscriber, [c for c in subscriber.channels if c in PRIVATE_CHANNELS])
+        if principal.account_id != subscriber.account_id:
+            subscriber.cancel_on_disconnect = False  # opted in for another account
         subscriber.account_id = principal.account_id
         subscriber.key = message.key
+        subscriber.can_trade = TRADE in principal.scopes
         subscriber.deliver({"type": "authenticated", "account_id": principal.account_id})
+    elif message.op == "cancel_on_disconnect":
+        if subscriber.account_id is None:
+            subscriber.deliver(_error("unauthorized", 'authenticate first: send {"op": "auth"}'))
+        elif not subscriber.can_trade:
+            subscriber.deliver(
+                _error("insufficient_scope", "cancelling orders needs a key with the trade scope")
+            )
+        else:
+            subscriber.cancel_on_disconnect = message.enabled
+            subscriber.deliver({"type": "cancel_on_disconnect", "enabled": message.enabled})
     elif message.op == "unsubscribe":
         hub.unsubscribe(subscriber, message.channels)
         subscriber.deliver({"type": "unsubscribed", "channels": message.channels})
@@ -363,7 +389,11 @@ async def _watch_key(
             return
 
 
-def stream_route(prepare: ChannelPreparer) -> WebsocketRouteHandler:
+Disconnected = Callable[[str], Awaitable[None]]
+"""Cancels the live orders of an account whose cancel-on-disconnect session closed, and says so."""
+
+
+def stream_route(prepare: ChannelPreparer, disconnected: Disconnected) -> WebsocketRouteHandler:
     """The ``/v1/stream`` WebSocket handler (see the protocol at the top)."""
 
     @websocket("/v1/stream")
@@ -404,5 +434,11 @@ def stream_route(prepare: ChannelPreparer) -> WebsocketRouteHandler:
         finally:
             hub.unsubscribe(subscriber)
             subscriber.send.close()
+            if subscriber.cancel_on_disconnect and subscriber.account_id is not None:
+                with anyio.CancelScope(shield=True):  # also when the server shuts the socket down
+                    try:
+                        await disconnected(subscriber.account_id)
+                    except Exception:  # logged; the orders stay until cancelled another way
+                        log.exception("cancel-on-disconnect of %s failed", subscriber.account_id)
 
     return stream

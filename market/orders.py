@@ -23,6 +23,7 @@ from market.vocabulary import LIVE
 
 if TYPE_CHECKING:
     from market.house import House
+    from market.store import UnitOfWork
 
 
 def place_order(house: House, account_id: str, request: OrderRequest) -> OrderInfo:
@@ -86,14 +87,19 @@ def cancel_order(house: House, account_id: str, order_id: str) -> OrderInfo:
 def cancel_orders(house: House, account_id: str, symbol: str | None = None) -> list[OrderInfo]:
     """Cancel every live order of the account (in one book, or everywhere)."""
     with house.transaction() as uow:
-        trading = house.books()
-        mine = [
-            oid
-            for oid, r in trading.live.items()
-            if r["account_id"] == account_id and (symbol is None or r["symbol"] == symbol)
-        ]
-        rows = [trading.cancel(uow, account_id, oid)[0] for oid in mine]
+        rows = cancel_live(house, uow, account_id, symbol)
     return [order_info(house, r) for r in rows]
+
+
+def cancel_live(house: House, uow: UnitOfWork, account_id: str, symbol: str | None = None) -> list[dict]:
+    """Inside a transaction: cancel the account's live orders (of ``symbol``, or all); their rows."""
+    trading = house.books()
+    mine = [
+        oid
+        for oid, r in trading.live.items()
+        if r["account_id"] == account_id and (symbol is None or r["symbol"] == symbol)
+    ]
+    return [trading.cancel(uow, account_id, oid)[0] for oid in mine]
 
 
 def amend_order(

@@ -364,3 +364,24 @@ class SettlementReport:
     delivered: tuple[str, ...]
     cash_settled: tuple[str, ...]
     exercised: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CancelTimerInfo:
+    """An account's dead-man switch: armed while ``deadline`` is set (``timeout_seconds`` after the
+    last renewal, ``armed_at``); ``fired_at`` and ``cancelled`` (order ids) tell what it last did."""
+
+    account_id: str
+    timeout_seconds: int
+    deadline: datetime | None
+    armed_at: datetime | None
+    fired_at: datetime | None
+    cancelled: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CancelSweep:
+    """The orders a fired dead-man switch cancelled (after the commit)."""
+
+    account_id: str
+    orders: tuple[OrderInfo, ...]

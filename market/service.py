@@ -9,6 +9,7 @@ each use case:
 - :mod:`market.catalog`: products, forwards, the rolling series, options and option chains, halts;
 - :mod:`market.capacity`: providers' listings and their auto-offers;
 - :mod:`market.orders`: order entry, cancel and amend (one transaction each, or one per batch);
+- :mod:`market.cancel_timers`: the dead-man switch (cancel all after a timeout unless renewed);
 - :mod:`market.queries`: orders, fills, trades, the book, positions and deliveries;
 - :mod:`market.index`, :mod:`market.marks`, :mod:`market.settlement`: fixings, marks and margins,
   and the end of every contract;
@@ -36,6 +37,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 import market.accounts
+import market.cancel_timers
 import market.capacity
 import market.cash
 import market.catalog
@@ -185,6 +187,10 @@ class Exchange:
     advance_clock = _use(market.orders.advance_clock)
     next_order_expiry = _use(market.orders.next_order_expiry)
     open_order_count = _use(market.orders.open_order_count)
+    arm_cancel_timer = _use(market.cancel_timers.arm_cancel_timer)
+    cancel_timer = _use(market.cancel_timers.cancel_timer)
+    fire_cancel_timers = _use(market.cancel_timers.fire_cancel_timers)
+    next_cancel_deadline = _use(market.cancel_timers.next_cancel_deadline)
 
     # reads
     order = _use(market.queries.order)

@@ -425,4 +425,19 @@ class Job(SQLModel, table=True):
     lease_until_us: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
+class CancelTimer(SQLModel, table=True):
+    """An account's dead-man switch (``POST /v1/orders/cancel-all-after``): while ``deadline_us`` is
+    set, every live order of the account is cancelled once the exchange clock reaches it, unless the
+    client renews the timer first. ``fired_us`` and ``cancelled_ids`` (a JSON list of order ids)
+    record the last time it fired and what it cancelled."""
+
+    __tablename__ = "cancel_timers"
+    account_id: str = Field(primary_key=True, foreign_key="accounts.id", max_length=40)
+    timeout_s: int = Field(default=0)
+    deadline_us: int | None = Field(default=None, sa_type=sa.BigInteger, index=True)
+    armed_us: int = _big()
+    fired_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    cancelled_ids: str = Field(default="[]", sa_type=sa.Text)
+
+
 import market.securitization.tables  # noqa: E402, F401 - the pools' tables, on the same metadata

@@ -8,7 +8,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import FromQuery, JSONBody, PathParameter
 
 from api.auth import BEARER_SECURITY, Caller, authenticated
-from api.context import Ctx, call
+from api.context import ApiContext, Ctx, call
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
 from api.pagination import (
@@ -24,10 +24,22 @@ from api.pagination import (
 )
 from api.publish import announce
 from api.schemas.common import Symbol
-from api.schemas.orders import CancelledOut, ClientOrderId, OrderAmend, OrderCreate, OrderOut
-from market.errors import OrderRejectedError
+from api.schemas.orders import (
+    BatchError,
+    BatchOut,
+    BatchResult,
+    CancelAfter,
+    CancelledOut,
+    CancelTimerOut,
+    ClientOrderId,
+    OrderAmend,
+    OrderBatch,
+    OrderCreate,
+    OrderOut,
+)
+from market.errors import HTTP_STATUS, MarketError, OrderRejectedError
 from market.instruments import canonical_symbol
-from market.records import OrderRequest
+from market.records import OrderInfo, OrderRequest
 from market.units import price_to_ticks
 from market.vocabulary import ORDER_STATUSES
 
@@ -51,30 +63,44 @@ class OrderController(Controller):
         ``code`` is the book's reason; it is kept, so ``GET /v1/orders/by-client-id/...`` shows it.
         Resending the same order with the same ``client_order_id`` returns the original result.
         """
-        tick = await ctx.tick_micros(data.symbol)
-        request = OrderRequest(
-            symbol=data.symbol,
-            side=data.side,
-            qty=data.quantity,
-            type=data.type,
-            price_ticks=None if data.price is None else price_to_ticks(data.price, tick, "price"),
-            tif=data.time_in_force,
-            post_only=data.post_only,
-            client_order_id=data.client_order_id,
-            stp=data.stp,
-            expire_at=data.expire_at,
-            display_qty=data.display_quantity,
-            stop_price_ticks=None
-            if data.stop_price is None
-            else price_to_ticks(data.stop_price, tick, "stop_price"),
-            reduce_only=data.reduce_only,
-        )
+        request = await order_request(ctx, data)
         order = await ctx.orders.place(principal.account_id, request)
         await announce(ctx, [order])
         if order.status == "rejected":  # stored (a resend returns it again), but not accepted: a 4xx
             reason = order.reason or "rejected"
             raise OrderRejectedError(reason, f"the book refused order {order.id}: {reason}", field="order")
         return OrderOut.of(order)
+
+    @post("/batch", status_code=200, summary="Place a batch of orders", responses=problems(*PRIVATE, 403))
+    async def place_batch(self, ctx: Ctx, principal: Caller, data: JSONBody[OrderBatch]) -> BatchOut:
+        """Place up to 20 orders (``MAX_BATCH_ORDERS``), in the order given, in ONE transaction: the answer
+        comes after a single commit that holds all of them. Each order has its own outcome, exactly
+        what ``POST /v1/orders`` would have answered for it (an order, or an error with the code and
+        status it would have had); one order's refusal does not stop the others."""
+        return await place_batch(ctx, principal.account_id, data.orders)
+
+    @post(
+        "/cancel-all-after",
+        status_code=200,
+        summary="Arm the dead-man switch",
+        responses=problems(*PRIVATE, 403),
+    )
+    async def cancel_all_after(
+        self, ctx: Ctx, principal: Caller, data: JSONBody[CancelAfter]
+    ) -> CancelTimerOut:
+        """Cancel all your live orders ``timeout`` seconds from now (exchange clock) unless you renew
+        before then; ``timeout: 0`` disarms. The deadline is stored, so it survives a restart of the
+        server (and fires at once after one if it passed meanwhile). When it fires, the cancelled
+        orders appear on your private ``orders`` stream channel and in ``cancelled`` here."""
+        timer = await call(ctx.exchange.arm_cancel_timer, principal.account_id, data.timeout)
+        ctx.cancel_timers.armed(timer.deadline)
+        return CancelTimerOut.of(timer, ctx.exchange.now())
+
+    @get("/cancel-all-after", summary="Your dead-man switch", responses=problems(*PRIVATE))
+    async def cancel_timer(self, ctx: Ctx, principal: Caller) -> CancelTimerOut:
+        """Whether your dead-man switch is armed, until when, and what it last cancelled."""
+        timer = await call(ctx.exchange.cancel_timer, principal.account_id)
+        return CancelTimerOut.of(timer, ctx.exchange.now())
 
     @get("/", summary="List your orders", responses=problems(*PRIVATE))
     async def list_orders(
@@ -157,3 +183,52 @@ class OrderController(Controller):
         orders = await call(ctx.exchange.cancel_orders, principal.account_id, chosen)
         await announce(ctx, orders)
         return CancelledOut(cancelled=[OrderOut.of(order) for order in orders])
+
+
+async def order_request(ctx: ApiContext, data: OrderCreate) -> OrderRequest:
+    """The market's order for a validated body: decimal prices to the instrument's ticks
+    (``unknown_instrument``, ``off_tick`` raise)."""
+    tick = await ctx.tick_micros(data.symbol)
+    return OrderRequest(
+        symbol=data.symbol,
+        side=data.side,
+        qty=data.quantity,
+        type=data.type,
+        price_ticks=None if data.price is None else price_to_ticks(data.price, tick, "price"),
+        tif=data.time_in_force,
+        post_only=data.post_only,
+        client_order_id=data.client_order_id,
+        stp=data.stp,
+        expire_at=data.expire_at,
+        display_qty=data.display_quantity,
+        stop_price_ticks=None
+        if data.stop_price is None
+        else price_to_ticks(data.stop_price, tick, "stop_price"),
+        reduce_only=data.reduce_only,
+    )
+
+
+async def place_batch(ctx: ApiContext, account_id: str, orders: list[OrderCreate]) -> BatchOut:
+    """Convert, place in one transaction, announce, and report each order's outcome."""
+    requests: list[OrderRequest | MarketError] = []
+    for data in orders:
+        try:
+            requests.append(await order_request(ctx, data))
+        except MarketError as error:
+            requests.append(error)
+    valid = [(account_id, r) for r in requests if isinstance(r, OrderRequest)]
+    placed = iter(await call(ctx.exchange.place_orders, valid) if valid else [])
+    outcomes = [next(placed) if isinstance(r, OrderRequest) else r for r in requests]
+    await announce(ctx, [o for o in outcomes if isinstance(o, OrderInfo)])
+    return BatchOut(results=[_result(i, outcome) for i, outcome in enumerate(outcomes)])
+
+
+def _result(index: int, outcome: OrderInfo | MarketError) -> BatchResult:
+    if isinstance(outcome, MarketError):
+        status = HTTP_STATUS.get(outcome.code, outcome.status)
+        return BatchResult(index, None, BatchError(outcome.code, status, outcome.message, outcome.field))
+    error = None
+    if outcome.status == "rejected":
+        reason = outcome.reason or "rejected"
+        error = BatchError(reason, 400, f"the book refused order {outcome.id}: {reason}", "order")
+    return BatchResult(index, OrderOut.of(outcome), error)

@@ -9,7 +9,7 @@ import msgspec
 
 from api.schemas.common import Instant, Price, Quantity, Request, Symbol
 from market.instruments import canonical_symbol
-from market.records import FillInfo, OrderInfo
+from market.records import CancelTimerInfo, FillInfo, OrderInfo
 from market.units import micros_to_dollars, ticks_to_price
 from market.vocabulary import OrderType, SelfTradePrevention, Side, TimeInForce
 
@@ -138,3 +138,71 @@ class CancelledOut(msgspec.Struct):
     """The orders a mass cancel closed."""
 
     cancelled: list[OrderOut]
+
+
+MAX_BATCH_ORDERS = 20
+"""Most orders one ``POST /v1/orders/batch`` may carry."""
+
+
+class OrderBatch(Request):
+    """Up to :data:`MAX_BATCH_ORDERS` new orders, placed in the order given and committed together."""
+
+    orders: Annotated[list[OrderCreate], msgspec.Meta(min_length=1, max_length=MAX_BATCH_ORDERS)]
+
+
+class BatchError(msgspec.Struct):
+    """Why one order of a batch was not accepted: the problem ``code`` and ``status`` the same order
+    would have got from ``POST /v1/orders``, and the offending ``field``."""
+
+    code: str
+    status: int
+    detail: str
+    field: str | None
+
+
+class BatchResult(msgspec.Struct):
+    """The outcome of the order at ``index``: ``order`` when it was stored (a book rejection is stored
+    too, with ``status: rejected``, and also carries ``error``), ``error`` when it was not accepted."""
+
+    index: int
+    order: OrderOut | None
+    error: BatchError | None
+
+
+class BatchOut(msgspec.Struct):
+    """One result per order of the batch, in the order sent."""
+
+    results: list[BatchResult]
+
+
+class CancelAfter(Request):
+    """Arm or renew the dead-man switch: cancel all your live orders ``timeout`` seconds from now
+    unless renewed; ``0`` disarms it."""
+
+    timeout: Annotated[int, msgspec.Meta(ge=0, le=86_400, description="seconds; 0 disarms")]
+
+
+class CancelTimerOut(msgspec.Struct):
+    """Your dead-man switch: armed while ``deadline`` is set (``timeout`` seconds after the last
+    renewal at ``armed_at``); ``fired_at`` and ``cancelled`` (order ids) say what it last did; ``now``
+    is the exchange clock."""
+
+    armed: bool
+    timeout: int
+    deadline: datetime | None
+    armed_at: datetime | None
+    fired_at: datetime | None
+    cancelled: list[str]
+    now: datetime
+
+    @classmethod
+    def of(cls, timer: CancelTimerInfo, now: datetime) -> CancelTimerOut:
+        return cls(
+            armed=timer.deadline is not None,
+            timeout=timer.timeout_seconds,
+            deadline=timer.deadline,
+            armed_at=timer.armed_at,
+            fired_at=timer.fired_at,
+            cancelled=list(timer.cancelled),
+            now=now,
+        )
