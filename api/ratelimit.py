@@ -26,7 +26,8 @@ import hashlib
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import msgspec
@@ -116,6 +117,22 @@ def too_many(retry_after: float, what: str) -> ApiError:
         status=429,
         headers={"Retry-After": str(seconds)},
     )
+
+
+@contextmanager
+def compute_budget(budget: TokenBuckets, key: str, estimate: float = 0.0) -> Iterator[None]:
+    """Admit ``key`` to a computation against its compute ``budget``: ``estimate`` seconds are charged
+    up front (a 429 ``too_many`` while the key is in debt), and when the block ends, however it ends,
+    the difference between the time it really took and the estimate. One rule for every pricing
+    route (``POST /v1/price``, ``POST /v1/securitization/price``)."""
+    wait = budget.take(key, estimate)
+    if wait:
+        raise too_many(wait, "pricing compute budget")
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        budget.charge(key, time.perf_counter() - started - estimate)
 
 
 def client_id(scope: Scope) -> str:

@@ -10,7 +10,6 @@ may ask for at most :data:`MAX_HTTP_PATHS` Monte Carlo paths.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from api.context import Ctx
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
 from api.pricing_jobs import INLINE_COST, NOMINAL_RATE, Cost, attempt, estimate, unpack
-from api.ratelimit import client_id, too_many
+from api.ratelimit import client_id, compute_budget
 from api.schemas.pricing import PriceResult
 from pricing import NotComputableError, RequestError
 
@@ -93,18 +92,11 @@ async def price(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[dict[s
     budget = ctx.price_budget
     cost = _costed(data, min(ctx.settings.price_max_cost, int(budget.burst * NOMINAL_RATE)))
     key = client_id(request.scope)
-    wait = budget.take(key, cost.seconds)
-    if wait:
-        raise too_many(wait, "pricing compute budget")
-    started = time.perf_counter()
-    result = None
-    try:
+    with compute_budget(budget, key, cost.seconds):
         if cost.path_points <= INLINE_COST:
             result = unpack(await anyio.to_thread.run_sync(attempt, data))
         else:
             result = await _unless_disconnected(request, lambda: ctx.pricing.run(key, data))
-    finally:
-        budget.charge(key, time.perf_counter() - started - cost.seconds)
     if result is None:
         raise ApiError("client_disconnected", "the client went away; the computation was stopped", status=408)
     return msgspec.convert(result, PriceResult)

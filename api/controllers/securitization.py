@@ -12,7 +12,6 @@ periods and paths x providers, and it is charged to the key's pricing budget lik
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import anyio
@@ -24,7 +23,7 @@ from api.auth import BEARER_SECURITY, authenticated
 from api.context import Ctx
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
-from api.ratelimit import client_id, too_many
+from api.ratelimit import client_id, compute_budget
 from pricing.securitization import DealAnalysis, DealError, analyse
 from pricing.securitization.deal import Deal, check_deal, spec_of
 
@@ -88,16 +87,9 @@ async def price_deal(
     except DealError as exc:
         raise ApiError("invalid_request", str(exc), field=exc.path) from None
     _check_size(deal)
-    budget = ctx.price_budget
-    key = client_id(request.scope)
-    wait = budget.take(key, 0.0)  # admitted while the key's budget is not in debt
-    if wait:
-        raise too_many(wait, "pricing compute budget")
-    started = time.perf_counter()
-    try:
-        analysis, _ = await anyio.to_thread.run_sync(analyse, deal, limiter=_limiter)
-    except DealError as exc:
-        raise ApiError("invalid_request", str(exc), field=exc.path) from None
-    finally:
-        budget.charge(key, time.perf_counter() - started)
+    with compute_budget(ctx.price_budget, client_id(request.scope)):  # charged what it takes
+        try:
+            analysis, _ = await anyio.to_thread.run_sync(analyse, deal, limiter=_limiter)
+        except DealError as exc:
+            raise ApiError("invalid_request", str(exc), field=exc.path) from None
     return analysis
