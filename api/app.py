@@ -38,6 +38,7 @@ from api.controllers.listings import ListingController
 from api.controllers.market_data import MarketDataController
 from api.controllers.orders import OrderController
 from api.controllers.plans import PlanController
+from api.controllers.pools import PoolAdminController, PoolController
 from api.controllers.portfolio import PortfolioController
 from api.controllers.pricing import price
 from api.controllers.quote import quote
@@ -183,6 +184,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             AdminController,
             RecoveryController,
             PlanController,
+            PoolController,
+            PoolAdminController,
             stream_route(prepare_channel, disconnected),
             docs_assets(),
             *ui_routes(),
