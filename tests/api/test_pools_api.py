@@ -35,7 +35,8 @@ def test_pool_lifecycle_over_http(any_market: Market) -> None:
     assert bad.status_code == 400, bad.text
     assert bad.json()["errors"][0]["field"] == "fees_rate"
     odd = m.call("POST", "/v1/pools", "provider", json={**body, "notes": [{"tranche": "A", "face": "150"}]})
-    assert odd.status_code == 400 and odd.json()["errors"][0]["field"] == "notes[0].face"
+    assert odd.status_code == 400
+    assert odd.json()["errors"][0]["field"] == "notes[0].face"
     assert m.call("POST", "/v1/pools", "provider", json={**body, "listing_ids": [999]}).status_code == 404
     pool = m.ok("POST", "/v1/pools", "provider", 201, json=body)
     assert [(n["symbol"], n["lots"], n["balance"]) for n in pool["notes"]] == [
@@ -84,12 +85,14 @@ def test_pool_lifecycle_over_http(any_market: Market) -> None:
     (period,) = report["periods"]
     hours = int((end - start).total_seconds()) // 3600
     assert period["escrow"] == f"{4 * hours * 2}.000000"
-    assert period["index"] == "2.500000" and period["index_revenue"] == "2500.000000"
+    assert period["index"] == "2.500000"
+    assert period["index_revenue"] == "2500.000000"
     assert report["conservation"]["balanced"] is True
     assert report["pool"]["status"] == "retired"
     paid = {(p["symbol"], p["account_id"]): p for p in report["payments"]}
     trader = paid["GPUABS1-A", m.ids["trader"]]
-    assert trader["lots"] == 8 and trader["principal"] == "800.000000"  # 8 lots of A repaid at par
+    assert trader["lots"] == 8
+    assert trader["principal"] == "800.000000"
     assert [n["writedown"] for n in report["pool"]["notes"]] == ["0.000000", "0.000000"]
     assert m.ok("GET", "/v1/pools", "trader2")["items"][0]["code"] == "GPUABS1"
     assert m.call("GET", "/v1/pools/999", "trader").status_code == 404
