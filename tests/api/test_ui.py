@@ -57,6 +57,9 @@ class Market:
     def auth(self, name: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[name]}"}
 
+    def admin(self) -> dict[str, str]:
+        return self.auth(next(name for name in self.keys if "admin" in name))
+
 
 def _demo_output(stdout: Any) -> tuple[dict[str, str], str]:
     """The keys and the front month ``flopex serve --demo`` printed before it started serving."""
@@ -229,3 +232,101 @@ def test_ticket_order_reaches_the_book_and_open_orders_then_cancels(market: Mark
     assert problem.get_attribute("data-code") == "post_only_would_take"
     refused = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
     assert visit.errors == [refused]  # the browser's own log line of that 400, and nothing else
+
+
+def test_portfolio_amends_cancels_and_manages_keys(market: Market, visit: Visit) -> None:
+    page, auth = visit.page, market.auth("demo-trader-2")
+    live = market.client.get("/v1/orders", params={"status": "live"}, headers=auth).json()["items"]
+    assert len(live) >= 2
+    visit.sign_in("demo-trader-2")
+    visit.open("/portfolio", "portfolio")
+    page.wait_for_selector("#risk table", timeout=30_000)
+    cash = market.client.get("/v1/me", headers=auth).json()["balances"]["cash"]
+    assert page.get_attribute("#balances [data-balance=cash] b", "title") == cash
+    shown = page.eval_on_selector_all("#orders tr[data-order-id]", "rows => rows.map(r => r.dataset.orderId)")
+    assert set(shown) == {o["id"] for o in live}
+    positions = market.client.get("/v1/positions", headers=auth).json()["items"]
+    symbols = page.eval_on_selector_all(
+        "#positions tr[data-symbol]", "rows => rows.map(r => r.dataset.symbol)"
+    )
+    assert set(symbols) == {p["symbol"] for p in positions if p["quantity"]}
+    visit.shot("portfolio")
+
+    target = next(o for o in live if o["open_quantity"] > 1)
+    row = page.locator(f"#orders tr[data-order-id='{target['id']}']")
+    row.locator("input[name=amend_quantity]").fill("1")
+    row.locator(f"button[data-amend='{target['id']}']").click()
+    page.wait_for_selector(
+        f"#orders tr[data-order-id='{target['id']}'] input[name=amend_quantity][value='1']"
+    )
+    amended = market.client.get(f"/v1/orders/{target['id']}", headers=auth).json()
+    assert amended["open_quantity"] == 1
+
+    page.click("#cancel-all")
+    page.wait_for_selector("#orders tr[data-order-id]", state="detached", timeout=15_000)
+    assert market.client.get("/v1/orders", params={"status": "live"}, headers=auth).json()["items"] == []
+
+    page.uncheck("#new-key-form input[value=trade]")
+    page.check("#new-key-form input[value=read]")
+    page.click("#new-key-form button[type=submit]")
+    issued = page.wait_for_selector("#new-key code", timeout=15_000).inner_text()
+    keys = market.client.get("/v1/me/keys", headers=auth).json()
+    new = next(k for k in keys if issued.startswith(k["prefix"]))
+    assert new["scopes"] == ["read"]
+    page.click(f"button[data-revoke='{new['prefix']}']")
+    page.wait_for_selector(f"#keys tr[data-prefix='{new['prefix']}'] button[data-revoke]", state="detached")
+    keys = market.client.get("/v1/me/keys", headers=auth).json()
+    assert next(k for k in keys if k["prefix"] == new["prefix"])["revoked_at"] is not None
+    visit.assert_clean()
+
+
+def test_provider_listing_shows_its_inventory(market: Market, visit: Visit) -> None:
+    page, auth = visit.page, market.auth("demo-cloud-a")
+    me = market.client.get("/v1/me", headers=auth).json()
+    market.client.post(  # cash for any collateral a listing posts
+        f"/v1/accounts/{me['account']['id']}/deposits",
+        json={"amount": "100000"},
+        headers=market.admin(),
+    ).raise_for_status()
+    months = [
+        i
+        for i in market.client.get("/v1/instruments", params={"product": "H100", "status": "open"}).json()[
+            "items"
+        ]
+        if i["kind"] == "forward" and i["window_kind"] == "month" and i["symbol"] != market.front
+    ]
+    month = months[0]
+    visit.sign_in("demo-cloud-a")
+    visit.open("/provider", "provider")
+    form = page.locator("#listing-form form")
+    form.locator("select[name=product]").select_option("H100")
+    form.locator("input[name=gpus]").fill("16")
+    form.locator("input[name=start]").fill(month["window_start"][:16])
+    form.locator("input[name=end]").fill(month["window_end"][:16])
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("#listing-form .ok", timeout=15_000)
+    listing = market.client.get("/v1/listings", headers=auth).json()["items"][-1]
+    assert (listing["gpus"], listing["start"], month["symbol"] in listing["covers"]) == (
+        16,
+        month["window_start"],
+        True,
+    )
+    page.wait_for_selector(f"#listings tr[data-listing='{listing['id']}']")
+
+    def figures(symbol: str) -> list[str]:
+        cells = page.locator(f"#inventory tr[data-symbol='{symbol}'] td").all_inner_texts()
+        return cells[2:6]  # listed, sold, offered, free
+
+    assert figures(month["symbol"]) == ["16", "0", "0", "16"]
+    sold = -next(
+        p
+        for p in market.client.get("/v1/positions", headers=auth).json()["items"]
+        if p["symbol"] == market.front
+    )["quantity"]
+    asks = market.client.get(
+        "/v1/orders", params={"status": "live", "symbol": market.front}, headers=auth
+    ).json()["items"]
+    offered = sum(o["open_quantity"] for o in asks)
+    assert figures(market.front) == ["64", str(sold), str(offered), str(64 - sold - offered)]
+    visit.shot("provider")
+    visit.assert_clean()

@@ -1,0 +1,331 @@
+// Portfolio (signed in): balances, margin calls, positions with mark and P&L, live orders (amend,
+// cancel, cancel all), fills, ledger, deliveries, the margin and risk report, and API keys.
+
+import { apiKey, call, get, getAll, mapLimited, problemView, setApiKey } from "../api.js";
+import { fill, h, panel, table } from "../dom.js";
+import { fromMicros, price, toMicros, usd } from "../money.js";
+import { stream } from "../stream.js";
+import { when } from "../time.js";
+
+const SCOPES = ["read", "trade", "transfer"];
+const link = (symbol) => h("a", { href: `#/instrument/${encodeURIComponent(symbol)}` }, symbol);
+
+/** The sign-in prompt a private page shows without a key. */
+export function signInFirst(root, what) {
+  fill(root, panel(what, h("p", { class: "muted" }, "Sign in with an API key (top right) to see this page.")));
+  return null;
+}
+
+export async function render(root) {
+  if (!apiKey()) return signInFirst(root, "Portfolio");
+  const me = await get("/v1/me", {}, true);
+  const balancesBox = h("div", { id: "balances" });
+  const positionsBox = h("div", { id: "positions" });
+  const ordersBox = h("div", { id: "orders" });
+  const fillsBox = h("div", { id: "fills" });
+  const ledgerBox = h("div", { id: "ledger" });
+  const deliveriesBox = h("div", { id: "deliveries" });
+  const callsBox = h("div", { id: "margin-calls" });
+  const riskBox = h("div", { id: "risk" }, h("p", { class: "loading" }, "Computing the risk report…"));
+  const keysBox = h("div", { id: "keys" });
+  fill(
+    root,
+    h("h1", {}, me.account.name, h("small", {}, `${me.account.id} · ${me.account.roles.join(", ")}`)),
+    h(
+      "div",
+      { class: "grid" },
+      h("div", { class: "span-12" }, panel("Balances", balancesBox, callsBox)),
+      h("div", { class: "span-12" }, panel("Positions", positionsBox)),
+      h("div", { class: "span-12" }, panel("Live orders", ordersBox)),
+      h("div", { class: "span-6" }, panel("Fills", fillsBox)),
+      h("div", { class: "span-6" }, panel("Ledger", ledgerBox)),
+      h("div", { class: "span-12" }, panel("Margin and risk", riskBox)),
+      h("div", { class: "span-12" }, panel("Deliveries", deliveriesBox)),
+      h("div", { class: "span-12" }, panel("API keys", keysBox)),
+    ),
+  );
+
+  const instruments = new Map();
+  const instrument = async (symbol) => {
+    if (!instruments.has(symbol)) instruments.set(symbol, await get(`/v1/instruments/${encodeURIComponent(symbol)}`));
+    return instruments.get(symbol);
+  };
+
+  async function loadBalances() {
+    const now = await get("/v1/me", {}, true);
+    const b = now.balances;
+    fill(
+      balancesBox,
+      h(
+        "div",
+        { class: "cards" },
+        [["Cash", b.cash], ["Available", b.available], ["Held by orders", b.reserved], ["Margin", b.margin]].map(([k, v]) =>
+          h("div", { class: "card", dataset: { balance: k.toLowerCase() } }, h("span", {}, k), h("b", { title: v }, usd(v))),
+        ),
+        h("div", { class: "card" }, h("span", {}, "Live orders"), h("b", {}, now.open_orders)),
+      ),
+    );
+    const calls = await get("/v1/margin-calls", {}, true); // a plain list, not paged
+    fill(
+      callsBox,
+      h("h3", {}, "Margin calls"),
+      table(
+        [
+          ["#", (c) => c.id],
+          ["Status", (c) => h("span", { class: `badge ${c.status === "closed" || c.status === "met" ? "" : "warn"}` }, c.status)],
+          ["Required", (c) => usd(c.required), "num"],
+          ["Held", (c) => usd(c.held), "num"],
+          ["Amount", (c) => usd(c.amount), "num"],
+          ["Opened", (c) => when(c.created_at)],
+          ["Deadline", (c) => when(c.deadline)],
+          ["Closed", (c) => when(c.closed_at)],
+        ],
+        calls,
+        { empty: "No margin calls." },
+      ),
+    );
+  }
+
+  async function loadPositions() {
+    const positions = (await getAll("/v1/positions", {}, { auth: true })).filter((p) => p.quantity !== 0);
+    const rows = await mapLimited(positions, 6, async (p) => {
+      const [inst, ticker] = await Promise.all([instrument(p.symbol), get(`/v1/instruments/${encodeURIComponent(p.symbol)}/ticker`)]);
+      const mark = ticker.mark === null ? null : toMicros(ticker.mark);
+      const value = mark === null ? null : mark * BigInt(p.quantity) * BigInt(inst.lot_gpus) * BigInt(inst.hours);
+      return { ...p, inst, mark: ticker.mark, value, pnl: value === null ? null : value - toMicros(p.cost) };
+    });
+    fill(
+      positionsBox,
+      table(
+        [
+          ["Symbol", (p) => link(p.symbol)],
+          ["Lots", (p) => p.quantity, "num"],
+          ["GPU-hours", (p) => Math.abs(p.quantity) * p.inst.lot_gpus * p.inst.hours, "num"],
+          ["Cost", (p) => usd(p.cost), "num"],
+          ["Mark", (p) => p.mark ?? "—", "num"],
+          ["Value at mark", (p) => (p.value === null ? "—" : usd(p.value)), "num"],
+          ["P&L", (p) => (p.pnl === null ? "—" : h("span", { class: p.pnl < 0n ? "sell-text" : "buy-text", title: fromMicros(p.pnl) }, usd(p.pnl))), "num"],
+          ["Margin", (p) => usd(p.margin), "num"],
+          ["Window", (p) => `${p.inst.window_start.slice(0, 10)} → ${p.inst.window_end.slice(0, 10)}`],
+        ],
+        rows,
+        { empty: "No open positions.", rowAttrs: (p) => ({ dataset: { symbol: p.symbol } }) },
+      ),
+    );
+  }
+
+  async function loadOrders() {
+    const orders = await getAll("/v1/orders", { status: "live" }, { auth: true });
+    const message = h("div", { class: "orders-message" });
+    const act = async (work) => {
+      fill(message);
+      try {
+        await work();
+        await Promise.all([loadOrders(), loadBalances()]);
+      } catch (error) {
+        fill(message, problemView(error));
+      }
+    };
+    const amendCell = (o) => {
+      const qty = h("input", { type: "number", name: "amend_quantity", min: 1, step: 1, value: o.open_quantity, style: "width:6em", "aria-label": "new quantity" });
+      const px = h("input", { name: "amend_price", value: o.price ?? "", inputmode: "decimal", style: "width:7em", "aria-label": "new price", disabled: o.price === null });
+      const send = () => {
+        const body = {};
+        if (Number(qty.value) !== o.open_quantity) body.quantity = Number(qty.value); // the new open quantity
+        if (o.price !== null && px.value.trim() !== o.price) body.price = px.value.trim();
+        if (!Object.keys(body).length) return;
+        act(() => call("PATCH", `/v1/orders/${encodeURIComponent(o.id)}`, { body, auth: true }));
+      };
+      return h("span", { class: "row" }, qty, px, h("button", { type: "button", class: "small", dataset: { amend: o.id }, onclick: send }, "Amend"));
+    };
+    fill(
+      ordersBox,
+      h(
+        "div",
+        { class: "row" },
+        h(
+          "button",
+          { type: "button", id: "cancel-all", disabled: !orders.length, onclick: () => act(() => call("DELETE", "/v1/orders", { auth: true })) },
+          `Cancel all (${orders.length})`,
+        ),
+      ),
+      message,
+      table(
+        [
+          ["Order", (o) => h("code", { title: o.id }, o.id.slice(0, 10))],
+          ["Symbol", (o) => link(o.symbol)],
+          ["Side", (o) => o.side, "side"],
+          ["Type", (o) => `${o.type} ${o.time_in_force}${o.post_only ? " post-only" : ""}`],
+          ["Price", (o) => price(o.price), "num"],
+          ["Open", (o) => o.open_quantity, "num"],
+          ["Filled", (o) => o.filled_quantity, "num"],
+          ["Held", (o) => usd(o.reserved), "num"],
+          ["Placed", (o) => when(o.created_at)],
+          ["Amend (open lots, price)", amendCell],
+          ["", (o) => h("button", { type: "button", class: "small", dataset: { cancel: o.id }, onclick: () => act(() => call("DELETE", `/v1/orders/${encodeURIComponent(o.id)}`, { auth: true })) }, "Cancel")],
+        ],
+        orders,
+        { empty: "No live orders.", rowAttrs: (o) => ({ class: o.side, dataset: { orderId: o.id } }) },
+      ),
+    );
+  }
+
+  async function loadHistory() {
+    const [fills, ledger, deliveries] = await Promise.all([
+      get("/v1/fills", { order: "desc", limit: 50 }, true),
+      get("/v1/ledger", { order: "desc", limit: 50 }, true),
+      getAll("/v1/deliveries", {}, { auth: true, max: 500 }),
+    ]);
+    fill(
+      fillsBox,
+      table(
+        [
+          ["Time", (f) => when(f.created_at)],
+          ["Symbol", (f) => link(f.symbol)],
+          ["Side", (f) => f.side, "side"],
+          ["Price", (f) => price(f.price), "num"],
+          ["Lots", (f) => f.quantity, "num"],
+          ["Liquidity", (f) => f.liquidity],
+          ["Fee", (f) => usd(f.fee), "num"],
+        ],
+        fills.items,
+        { empty: "No fills yet.", rowAttrs: (f) => ({ class: f.side }) },
+      ),
+    );
+    fill(
+      ledgerBox,
+      table(
+        [
+          ["Time", (e) => when(e.created_at)],
+          ["Kind", (e) => e.kind],
+          ["Bucket", (e) => e.bucket],
+          ["Amount", (e) => h("span", { class: e.amount.startsWith("-") ? "sell-text" : "buy-text" }, usd(e.amount)), "num"],
+          ["Reference", (e) => e.ref ?? ""],
+        ],
+        ledger.items,
+        { empty: "No ledger entries." },
+      ),
+    );
+    fill(
+      deliveriesBox,
+      table(
+        [
+          ["#", (d) => d.id],
+          ["Symbol", (d) => link(d.symbol)],
+          ["Role", (d) => (d.buyer_id === me.account.id ? "buyer" : "provider")],
+          ["GPUs", (d) => d.gpus, "num"],
+          ["Window", (d) => `${when(d.window_start)} → ${when(d.window_end)}`],
+          ["Listing", (d) => d.listing_id, "num"],
+          ["Created", (d) => when(d.created_at)],
+        ],
+        deliveries,
+        { empty: "No deliveries." },
+      ),
+    );
+  }
+
+  async function loadRisk() {
+    try {
+      const risk = await get("/v1/risk", {}, true);
+      fill(
+        riskBox,
+        h("h3", {}, "Portfolio margin by product"),
+        table(
+          [
+            ["Product", (m) => m.product],
+            ["Required", (m) => usd(m.required), "num"],
+            ["Scan", (m) => usd(m.scan), "num"],
+            ["Spread", (m) => usd(m.spread), "num"],
+            ["Option value", (m) => usd(m.option_value), "num"],
+            ["Floor", (m) => usd(m.floor), "num"],
+            ["Per instrument", (m) => usd(m.per_instrument), "num"],
+            ["Vol", (m) => m.vol.toFixed(3), "num"],
+          ],
+          risk.margin,
+          { empty: "No margined positions." },
+        ),
+        h("h3", {}, "Risk by product (USD)"),
+        table(
+          [
+            ["Product", (r) => r.product],
+            ["Delta", (r) => r.delta.toFixed(1), "num"],
+            ["Gamma", (r) => r.gamma.toFixed(1), "num"],
+            ["Vega", (r) => r.vega.toFixed(1), "num"],
+            ["Hist. VaR 99%", (r) => (r.historical_var === null ? "—" : r.historical_var.toFixed(2)), "num"],
+            ["MC VaR 99%", (r) => r.mc_var.toFixed(2), "num"],
+            ["MC ES 99%", (r) => r.mc_es.toFixed(2), "num"],
+            ["Stress", (r) => Object.entries(r.stress).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(" · ")],
+          ],
+          risk.products,
+          { empty: "No positions at risk." },
+        ),
+        h("p", { class: "muted" }, `as of ${when(risk.as_of)}`),
+      );
+    } catch (error) {
+      fill(riskBox, problemView(error));
+    }
+  }
+
+  async function loadKeys() {
+    const keys = await get("/v1/me/keys", {}, true); // a plain list, not paged
+    const current = apiKey();
+    const message = h("div", { class: "keys-message" });
+    const boxes = SCOPES.map((scope) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "scope", value: scope, checked: scope === "read" }), scope));
+    const create = async (event) => {
+      event.preventDefault();
+      const scopes = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+      try {
+        const issued = await call("POST", "/v1/me/keys", { body: { scopes }, auth: true, idempotent: true });
+        await loadKeys();
+        fill(
+          keysBox.querySelector(".keys-message"),
+          h("div", { class: "ok", id: "new-key" }, h("strong", {}, `New key ${issued.key.prefix} (${issued.key.scopes.join(", ")}): `), h("code", {}, issued.api_key), h("p", { class: "muted" }, "Shown this once: copy it now.")),
+        );
+      } catch (error) {
+        fill(message, problemView(error));
+      }
+    };
+    const revoke = async (key) => {
+      try {
+        await call("DELETE", `/v1/me/keys/${encodeURIComponent(key.prefix)}`, { auth: true });
+        if (current && current.startsWith(key.prefix)) setApiKey(null); // this session's own key
+        else await loadKeys();
+      } catch (error) {
+        fill(message, problemView(error));
+      }
+    };
+    fill(
+      keysBox,
+      h("form", { class: "row", id: "new-key-form", onsubmit: create }, h("span", { class: "muted" }, "New key with scopes:"), boxes, h("button", { type: "submit", class: "primary" }, "Create key")),
+      message,
+      table(
+        [
+          ["Prefix", (k) => h("code", {}, k.prefix)],
+          ["Scopes", (k) => k.scopes.join(", ")],
+          ["Created", (k) => when(k.created_at)],
+          ["Revoked", (k) => when(k.revoked_at)],
+          ["", (k) => (current && current.startsWith(k.prefix) ? h("span", { class: "badge open" }, "this session") : "")],
+          ["", (k) => (k.revoked_at ? "" : h("button", { type: "button", class: "small", dataset: { revoke: k.prefix }, onclick: () => revoke(k) }, "Revoke"))],
+        ],
+        keys,
+        { rowAttrs: (k) => ({ dataset: { prefix: k.prefix } }) },
+      ),
+    );
+  }
+
+  await Promise.all([loadBalances(), loadPositions(), loadOrders(), loadHistory(), loadKeys()]);
+  const risk = loadRisk();
+  let timer = null;
+  const stop = stream.subscribe("orders", (m) => {
+    if (m.type !== "order" && m.type !== "margin_call") return;
+    timer ??= setTimeout(() => {
+      timer = null;
+      Promise.all([loadBalances(), loadOrders(), loadPositions(), loadHistory()]).catch(() => {});
+    }, 300);
+  });
+  await risk;
+  return () => {
+    stop();
+    clearTimeout(timer);
+  };
+}
