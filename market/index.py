@@ -5,6 +5,12 @@ day-ahead forwards (source ``"trades"``: the volume-weighted price of the day fo
 at the start of its day). The index average over a window -- what cash-settled forwards and Asian
 options settle against -- is the arithmetic mean of every fixing observed in ``[start, end)``,
 rounded half to even to the micro-dollar.
+
+Marks read the index through a **filter** robust to single prints (:func:`filtered`): each fixing is
+replaced by the median of itself and the :data:`FILTER_WIDTH` - 1 fixings before it (a running
+median of the current revisions). One outlier among five fixings cannot move the filtered level
+outside the range of the other four, and a genuine level change shows after three prints. Settlement
+averages are never filtered: a cash-settled forward settles on what was fixed.
 """
 
 from __future__ import annotations
@@ -138,6 +144,21 @@ def history(connection: sa.Connection, product: str, until_us: int, limit: int) 
         .limit(limit)
     ).all()
     return [(int(a), int(p)) for a, p in reversed(rows)]
+
+
+FILTER_WIDTH = 5
+"""Fixings in the running median of :func:`filtered` (odd: the median is one of them)."""
+
+
+def filtered(fixings: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The running median of ``(at_us, price_micros)`` fixings, oldest first: each price becomes the
+    median of itself and the ``FILTER_WIDTH - 1`` before it (fewer at the start; of an even count, the
+    lower middle, so every filtered price is an observed one)."""
+    out = []
+    for i, (at_us, _) in enumerate(fixings):
+        window = sorted(p for _, p in fixings[max(0, i - FILTER_WIDTH + 1) : i + 1])
+        out.append((at_us, window[(len(window) - 1) // 2]))
+    return out
 
 
 def vwap_micros(connection: sa.Connection, symbol: str, multiplier: int, tick_micros: int) -> int | None:

@@ -80,6 +80,11 @@ class StripQuote:
     """Standard deviation of (strip cost - replication payoff) in micro-dollars (whole strip)."""
     model: dict[str, object]
     as_of: datetime
+    model_name: str
+    """The product's market model (``market.models``) and whether it was ``selected`` or the fallback."""
+    model_source: str
+    calibrated_at: datetime | None
+    """The last observation the model's parameters were fitted on (None for the fallback rule)."""
 
 
 def strip_quote(exchange: Exchange, product: str, start: datetime, end: datetime, gpus: int) -> StripQuote:
@@ -97,7 +102,8 @@ def strip_quote(exchange: Exchange, product: str, start: datetime, end: datetime
         raise NoMarkError(
             f"{product} has no open instrument whose mark gives the market model", field="product"
         )
-    model = exchange.mark(source.symbol, greeks=False).model
+    source_mark = exchange.mark(source.symbol, greeks=False)
+    model = source_mark.model
     grid = fixing_times(now, start, end, "hourly" if hours <= 10_000 else "daily")
     result = pricing.price(
         {"model": model, "instrument": {"type": "forward", "fixings": list(grid)}, "greeks": True}
@@ -123,6 +129,9 @@ def strip_quote(exchange: Exchange, product: str, start: datetime, end: datetime
         basis_std_micros=round(basis * 1e6),
         model=model,
         as_of=now,
+        model_name=source_mark.model_name,
+        model_source=source_mark.model_source,
+        calibrated_at=source_mark.calibrated_at,
     )
 
 

@@ -354,6 +354,35 @@ class MarkInfo:
     as_of: datetime
     index_as_of: datetime | None = None  # the latest fixing the mark rests on
     stale: bool = False  # the index is older than the product's plan allows
+    model_name: str = "gbm"  # the product's market model (market.models): selected or the fallback
+    model_source: str = "fallback"  # "selected" or "fallback"
+    calibrated_at: datetime | None = None  # the last observation its parameters were fitted on
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A product's market model (``market.models``): which model, how it was chosen and when.
+
+    ``source`` is ``selected`` (best out-of-sample mean CRPS among the candidates the pricing engine
+    accepts) or ``fallback`` (the lognormal rule of ``market.marks``; ``reason`` says why).
+    ``params`` is the pricing MODEL object as calibrated, valued at ``calibrated_at``; ``score`` the
+    chosen candidate's out-of-sample record (``crps``, ``pinball``, ``coverage`` by level, ``n``) and
+    ``ranking`` every candidate's; ``calibration`` its standard errors, flags and diagnostics;
+    ``settings`` the backtest's (horizons, training window, origins, data span).
+    """
+
+    product: str
+    source: str
+    model: str
+    params: dict[str, object]
+    calibrated_at: datetime | None
+    refreshed_at: datetime | None
+    observations: int
+    reason: str | None = None
+    score: dict[str, object] | None = None
+    ranking: tuple[dict[str, object], ...] = ()
+    calibration: dict[str, object] | None = None
+    settings: dict[str, object] | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ import market.catalog
 import market.clearing.cases
 import market.index
 import market.marks
+import market.models
 import market.orders
 import market.queries
 import market.rebuild
@@ -211,6 +212,8 @@ class Exchange:
     mark = _use(market.marks.mark)
     refresh_marks = _use(market.marks.refresh_marks)
     stale_indexes = _use(market.marks.stale_indexes)
+    refresh_models = _use(market.models.refresh_models)
+    product_model = _use(market.models.product_model)
     settle = _use(market.settlement.settle)
 
     # recovery

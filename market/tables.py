@@ -440,4 +440,27 @@ class CancelTimer(SQLModel, table=True):
     cancelled_ids: str = Field(default="[]", sa_type=sa.Text)
 
 
+class MarketModel(SQLModel, table=True):
+    """A product's market model as last chosen (``market.models``): one row per product, replaced at
+    each refresh. ``source`` is ``selected`` (the best out-of-sample candidate the pricing engine
+    accepts, calibrated on the index up to ``calibrated_us``) or ``fallback`` (too little data:
+    ``reason`` says why, and marks use the lognormal rule of ``market.marks``). ``params`` is the
+    pricing request's MODEL object valued at ``calibrated_us``; ``evidence`` the ranking, scores,
+    standard errors and settings, both JSON. ``last_fixing_us`` is the newest fixing the refresh saw.
+    """
+
+    __tablename__ = "market_models"
+    product: str = Field(primary_key=True, foreign_key="products.id", max_length=16)
+    source: str = Field(max_length=10)
+    model: str = Field(max_length=20)
+    crps: float | None = Field(default=None)
+    params: str = Field(sa_type=sa.Text)
+    evidence: str = Field(sa_type=sa.Text)
+    reason: str | None = Field(default=None, max_length=500)
+    calibrated_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    refreshed_us: int = _big()
+    last_fixing_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    observations: int = Field(default=0)
+
+
 import market.securitization.tables  # noqa: E402, F401 - the pools' tables, on the same metadata

@@ -22,6 +22,7 @@ from pricing.backtest import run
 from pricing.backtest.metrics import INTERVALS
 from pricing.backtest.runner import BACKTEST_OPTIONS
 from pricing.calibration import Calibration, calibrate
+from pricing.request import RequestError, parse_model
 from pricing.series import duration
 
 PRICEABLE = ("schwartz1f", "arithmetic_ou", "jump_ou", "gbm", "schwartz_smith")
@@ -94,11 +95,17 @@ def select_model(
     n_paths: int = 500,
     seed: int = 0,
     workers: int = 1,
+    intervals: bool = True,
 ) -> Selection:
     """Rank ``models`` by out-of-sample mean CRPS on ``series`` and calibrate the best one.
 
-    A model whose fits all failed ranks last; ties keep the order of ``models``. Raises
-    ``ValueError`` (with the backtest's reason) when the series is too short for one origin.
+    A model whose fits all failed ranks last; ties keep the order of ``models``. The chosen model is
+    the best-ranked one whose calibration on the latest ``train`` window the pricing engine accepts
+    (a fit outside the request's bounds, e.g. a speed above ``MAX_SPEED``, passes to the next; the
+    settings' ``passed_over`` says why). ``intervals`` adds profile-likelihood intervals to that
+    calibration (slow for jump_ou and schwartz_smith; a market refreshing hourly turns it off).
+    Raises ``ValueError`` (with the backtest's reason) when the series is too short for one origin,
+    or when no candidate could be fitted, scored and priced.
     """
     unknown = [m for m in models if m not in PRICEABLE]
     if unknown:
@@ -119,11 +126,25 @@ def select_model(
         (_candidate(name, by_model.get(name, [])) for name in models),
         key=lambda c: (c.n == 0, c.crps if math.isfinite(c.crps) else math.inf),
     )
-    best = ranking[0]
-    if best.n == 0:
-        raise ValueError("no model could be fitted and scored on this series")
     history = series.loc[series.index[-1] - duration(train) :]
-    calibration = calibrate(history, best.model, **BACKTEST_OPTIONS.get(best.model, {}))
+    passed_over: dict[str, str] = {}
+    for best in (c for c in ranking if c.n > 0):
+        calibration = calibrate(
+            history, best.model, intervals=intervals, **BACKTEST_OPTIONS.get(best.model, {})
+        )
+        try:
+            parse_model(calibration.params, "model")
+        except RequestError as exc:
+            passed_over[best.model] = str(exc)
+            continue
+        break
+    else:
+        reasons = "; ".join(f"{m}: {why}" for m, why in passed_over.items())
+        raise ValueError(
+            "no model could be fitted, scored and priced on this series"
+            + (f" ({reasons})" if reasons else "")
+        )
+    settings["passed_over"] = passed_over
     settings.update({k: result.config[k] for k in ("origins", "series_start", "series_end", "series_step")})
     return Selection(best.model, calibration, best, tuple(ranking), settings)
 

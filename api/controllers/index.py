@@ -14,6 +14,7 @@ from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from api.schemas.common import Instant, ProductId
 from api.schemas.market_data import FixingOut, FixingsAdded, FixingsCreate
+from api.schemas.models import ModelOut
 from market.errors import NotFoundError
 from market.units import dollars_to_micros, from_epoch_us, to_epoch_us
 
@@ -55,6 +56,14 @@ class IndexController(Controller):
             items=[FixingOut.of(f) for f in found],
             next_cursor=encode_cursor(to_epoch_us(found[-1].at)) if more and found else None,
         )
+
+    @get("/model", summary="The market model behind the marks", responses=problems(400, 404))
+    async def model(self, ctx: Ctx, product: ProductId) -> ModelOut:
+        """The model that prices the product's marks, margins and quotes: chosen by out-of-sample score
+        and recalibrated daily (``selected``), or the documented ``fallback`` with its reason; with its
+        parameters, score, the ranking of every candidate and when it was calibrated. ``not_found``
+        for an unknown product, ``no_mark`` before its first fixing."""
+        return ModelOut.of(await call(ctx.exchange.product_model, product))
 
     @post(
         "/fixings",

@@ -80,7 +80,9 @@ def mark_price(micros: int, tick_micros: int) -> str:
 class QuoteOut(msgspec.Struct):
     """The pricing core's fair value and forward (USD per GPU-hour, rounded to the instrument's tick),
     Greeks (six significant digits), the model used and when; ``stale`` when the index it rests on
-    (last fixing at ``index_as_of``) is older than the product allows."""
+    (last fixing at ``index_as_of``) is older than the product allows.
+    ``model_name`` and ``model_source`` (``selected`` by out-of-sample score, or the ``fallback``
+    rule) name the product's market model, ``calibrated_at`` the last observation it was fitted on."""
 
     symbol: str
     fair_value: str
@@ -90,6 +92,9 @@ class QuoteOut(msgspec.Struct):
     as_of: datetime
     index_as_of: datetime | None
     stale: bool
+    model_name: str
+    model_source: str
+    calibrated_at: datetime | None
 
     @classmethod
     def of(cls, mark: MarkInfo, tick_micros: int) -> QuoteOut:
@@ -102,6 +107,9 @@ class QuoteOut(msgspec.Struct):
             as_of=mark.as_of,
             index_as_of=mark.index_as_of,
             stale=mark.stale,
+            model_name=mark.model_name,
+            model_source=mark.model_source,
+            calibrated_at=mark.calibrated_at,
         )
 
 

@@ -39,7 +39,9 @@ class LegOut(msgspec.Struct):
 
 class StripQuoteOut(msgspec.Struct):
     """A quote for ``gpus`` GPUs over every hour of ``[start, end)``: prices in USD per GPU-hour,
-    Greeks per GPU-hour, ``basis_std`` in USD for the whole strip."""
+    Greeks per GPU-hour, ``basis_std`` in USD for the whole strip; ``model`` is the pricing MODEL
+    object that priced it, ``model_name`` and ``model_source`` (``selected`` or ``fallback``) name
+    the product's market model and ``calibrated_at`` the last observation it was fitted on."""
 
     product: str
     start: datetime
@@ -55,6 +57,9 @@ class StripQuoteOut(msgspec.Struct):
     basis_std: str
     model: dict[str, object]
     as_of: datetime
+    model_name: str
+    model_source: str
+    calibrated_at: datetime | None
 
     @classmethod
     def of(cls, quote: StripQuote) -> StripQuoteOut:
@@ -73,4 +78,7 @@ class StripQuoteOut(msgspec.Struct):
             basis_std=micros_to_dollars(quote.basis_std_micros),
             model=quote.model,
             as_of=quote.as_of,
+            model_name=quote.model_name,
+            model_source=quote.model_source,
+            calibrated_at=quote.calibrated_at,
         )

@@ -59,7 +59,7 @@ def mark(connection: sa.Connection, inst: dict, now_us: int) -> Mark | None:
 def product_vol(connection: sa.Connection, product: str, now_us: int) -> ProductVol | None:
     """Today's volatility (the marks' estimator), the stressed level and the margin blend."""
     try:
-        now = marks.model(connection, product, now_us)["vol"]
+        now = marks.volatility(connection, product, now_us)
     except NoMarkError:
         return None
     fixings = index.history(connection, product, now_us, STRESS_LOOKBACK)

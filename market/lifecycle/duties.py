@@ -11,12 +11,15 @@ and when it is next due:
 3. ``expire_orders`` -- good-till-date orders whose time came (next due at the next such expiry);
 4. ``roll`` -- each product's series and options as its :class:`~market.lifecycle.schedule.SeriesPlan`
    says (options wait for the product's first fixing: a strike grid needs a mark);
-5. ``refresh_marks`` -- marks and the margins they set (hourly and after every new fixing): one call of
+5. ``refresh_models`` -- each product's market model re-selected by out-of-sample score and
+   recalibrated (:meth:`market.service.Exchange.refresh_models`; daily per product, the pass in
+   between skips it) before the marks use it;
+6. ``refresh_marks`` -- marks and the margins they set (hourly and after every new fixing): one call of
    :meth:`market.service.Exchange.refresh_marks`, the single place a market model is applied;
-6. ``remargin`` -- the clearing house's pass over the fresh marks (variation margin, portfolio margin,
+7. ``remargin`` -- the clearing house's pass over the fresh marks (variation margin, portfolio margin,
    margin calls, liquidation of calls past their deadline, defaults): hourly and whenever marks are
    brought forward by a new fixing, one call of :meth:`market.service.Exchange.remargin`;
-7. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks.
+8. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks.
 """
 
 from __future__ import annotations
@@ -168,6 +171,13 @@ def roll(ex: Exchange, _: datetime | None) -> Outcome:
     return Outcome(detail, next_hour(to_epoch_us(now)))
 
 
+def refresh_models(ex: Exchange, _: datetime | None) -> Outcome:
+    """Re-select and recalibrate the market model of every product that is due (see market.models)."""
+    written = ex.refresh_models()
+    detail = ", ".join(f"{m.product}: {m.model} ({m.source})" for m in written) or "no model due"
+    return Outcome(f"models refreshed: {detail}"[:500], next_hour(to_epoch_us(ex.now())))
+
+
 def refresh_marks(ex: Exchange, _: datetime | None) -> Outcome:
     """Re-mark every open instrument and reset the margins its orders and new positions hold."""
     updated = ex.refresh_marks()
@@ -196,6 +206,7 @@ DUTIES: tuple[Duty, ...] = (
     Duty("service_pools", service_pools),
     Duty("expire_orders", expire_orders),
     Duty("roll", roll),
+    Duty("refresh_models", refresh_models),
     Duty("refresh_marks", refresh_marks),
     Duty("remargin", remargin),
     Duty("auto_offers", auto_offers),

@@ -62,9 +62,8 @@ def test_http_cash_forward_trades_once_its_product_has_a_fixing(
             if jobs["refresh_marks"]["outcome"] == "ok" or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        assert set(jobs) == {
-            "fix_index", "settle", "expire_orders", "roll", "refresh_marks", "remargin", "auto_offers"
-        }
+        duties = ("fix_index", "settle", "expire_orders", "roll", "refresh_models", "refresh_marks")
+        assert set(jobs) == {*duties, "remargin", "auto_offers"}
         assert jobs["refresh_marks"]["outcome"] == "ok"
         assert jobs["refresh_marks"]["runs"] >= 1
         health = client.get("/health").json()

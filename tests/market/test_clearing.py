@@ -44,7 +44,9 @@ class Desk:
         return self.ids[name]
 
     def fix(self, price_micros: int) -> None:
-        self.ex.add_fixings("A100", [(self.clock.now, price_micros)], "test")
+        """A sustained move of the index: three prints (marks read a running median of five)."""
+        prints = [(self.clock.now - timedelta(minutes=m), price_micros) for m in (2, 1, 0)]
+        self.ex.add_fixings("A100", prints, "test")
 
     def kinds(self, account: str, kind: str) -> int:
         return sum(e.amount_micros for e in self.ex.ledger(account, limit=1000) if e.kind == kind)

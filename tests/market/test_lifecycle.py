@@ -87,9 +87,10 @@ def test_a_fresh_market_lists_marks_and_offers_by_itself(fresh: tuple[Exchange, 
     assert ask.symbol == "H100-2026-12"
     assert ask.qty == 8
     assert ask.price_ticks == -(-(fair + 50_000) // 1000)
-    # a new fixing moves the mark: the ask follows it
+    # a sustained move of the index (three prints: marks read a running median of five) moves the
+    # mark: the ask follows it
     clock.advance(hours=1)
-    ex.add_fixings("H100", [(clock.now, 3_000_000)])
+    ex.add_fixings("H100", [(clock.now - timedelta(minutes=m), 3_000_000) for m in (2, 1, 0)])
     runner.run_due()
     (repriced,) = ex.orders(provider, status="live")
     assert repriced.id == ask.id
