@@ -32,6 +32,7 @@ from api.controllers.accounts import AccountController, KeyController, me
 from api.controllers.admin import AdminController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
 from api.controllers.exchange_info import fees, server_time
+from api.controllers.hedges import HedgeController
 from api.controllers.index import IndexController
 from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             MarketDataController,
             ListingController,
             OrderController,
+            HedgeController,
             PortfolioController,
             IndexController,
             AdminController,

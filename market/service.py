@@ -17,6 +17,7 @@ each use case:
   default fund and waterfall) and risk reports;
 - :mod:`market.rebuild`: the difference between a refused book and its replay, and its rebuild;
 - :mod:`market.securitization`: securitised pools of listings, their notes and their servicing;
+- :mod:`market.hedges`: the buyer's desk (a hedge plan executed as orders, tracked, re-planned);
 - :mod:`market.invariants`: the checks that the books, the ledger and the inventory agree.
 
 Each public method is the room's function with the house bound (:func:`_use`): its name, signature and
@@ -42,6 +43,7 @@ import market.capacity
 import market.cash
 import market.catalog
 import market.clearing.cases
+import market.hedges.cases
 import market.index
 import market.marks
 import market.models
@@ -237,6 +239,13 @@ class Exchange:
     service_pools = _use(market.securitization.servicing.service_due)
     next_pool_due_us = _use(market.securitization.servicing.next_due_us)
     pool_report = _use(market.securitization.reports.report)
+
+    # the buyer's desk
+    execute_hedge = _use(market.hedges.cases.execute_hedge)
+    hedge = _use(market.hedges.cases.hedge)
+    hedges = _use(market.hedges.cases.hedges)
+    replan_hedge = _use(market.hedges.cases.replan_hedge)
+    cancel_hedge = _use(market.hedges.cases.cancel_hedge)
 
 
 __all__ = ["MAX_PAGE", "Exchange", "utc_now"]

@@ -463,4 +463,5 @@ class MarketModel(SQLModel, table=True):
     observations: int = Field(default=0)
 
 
+import market.hedges.tables  # noqa: E402 - the desk's tables, on the same metadata
 import market.securitization.tables  # noqa: E402, F401 - the pools' tables, on the same metadata

@@ -32,14 +32,41 @@ def base_url(url: str | None) -> str:
     return f"http://{settings.host}:{settings.port}"
 
 
+key_option = click.option(
+    "--api-key",
+    envvar="FLOPEX_API_KEY",
+    required=True,
+    metavar="KEY",
+    help="Your API key (default: $FLOPEX_API_KEY).",
+)
+
+
 def get_json(base: str, path: str, **params: Any) -> Any:
     """GET ``path`` with query ``params``; a problem document or an unreachable server is a UserError."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    return _send(urllib.request.Request(f"{base}{path}" + (f"?{query}" if query else "")), base)
+
+
+def send_json(
+    base: str, method: str, path: str, api_key: str, body: Any = None, headers: dict[str, str] | None = None
+) -> Any:
+    """``method`` ``path`` with the caller's key (and a JSON ``body``); errors as in :func:`get_json`."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        f"{base}{path}",
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json", **(headers or {})},
+    )
+    return _send(request, base)
+
+
+def _send(request: urllib.request.Request, base: str) -> Any:
     from api.cli import UserError
 
-    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-    target = f"{base}{path}" + (f"?{query}" if query else "")
+    target = request.full_url
     try:
-        with urllib.request.urlopen(target, timeout=120) as response:
+        with urllib.request.urlopen(request, timeout=300) as response:
             return json.load(response)
     except urllib.error.HTTPError as exc:
         try:

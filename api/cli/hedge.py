@@ -1,4 +1,8 @@
-"""``flopex hedge plan|report``: the buyer's desk from the command line (see docs/hedging.md)."""
+"""``flopex hedge plan|execute|show|replan|cancel|report``: the buyer's desk from the command line.
+
+``plan`` and ``report`` run the planner locally; ``execute``, ``show``, ``replan`` and ``cancel`` ask a
+running ``flopex serve`` with your API key (the books live in its process). See docs/hedging.md.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,13 @@ from datetime import datetime
 
 import click
 
-from api.cli._http import base_url, get_json, url_option
+from api.cli._http import base_url, get_json, key_option, send_json, url_option
 
 
 @click.group("hedge")
 def command() -> None:
-    """Plan a hedge of a compute-usage forecast, or measure the planner on real price history."""
+    """Plan a hedge of a compute-usage forecast, execute and follow it, or measure the planner on real
+    price history."""
 
 
 @command.command("plan")
@@ -192,6 +197,166 @@ def _print_plan(result) -> None:
         f"premium {c.premium:,.0f}, margin {c.margin:,.0f}"
         + (" (budget binding)" if c.budget_binding else "")
     )
+
+
+@command.command("execute")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True))
+@url_option
+@key_option
+@click.option(
+    "--forecast",
+    "is_forecast",
+    is_flag=True,
+    help="SOURCE is a usage forecast (CSV or JSON) for the exchange to plan, not a plan.json.",
+)
+@click.option("--objective", type=click.Choice(["variance", "cvar"]), default="variance", show_default=True)
+@click.option("--alpha", default=0.95, show_default=True, help="CVaR level (--forecast).")
+@click.option("--budget", default=None, help="Most USD of option premium plus margin (--forecast).")
+@click.option("--scenarios", default=2000, show_default=True, help="Planner scenarios (--forecast).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--max-slippage-bps", default=100, show_default=True, help="Most a limit exceeds the mark.")
+@click.option(
+    "--means",
+    type=click.Choice(["refuse", "scale"]),
+    default="refuse",
+    show_default=True,
+    help="Short of cash: refuse the hedge, or buy the same share of every leg.",
+)
+@click.option("--idempotency-key", default=None, help="Resending with the same key executes nothing twice.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hedge as JSON.")
+def execute_command(
+    source: str,
+    url: str | None,
+    api_key: str,
+    is_forecast: bool,
+    objective: str,
+    alpha: float,
+    budget: str | None,
+    scenarios: int,
+    seed: int,
+    max_slippage_bps: int,
+    means: str,
+    idempotency_key: str | None,
+    as_json: bool,
+) -> None:
+    """Turn SOURCE into orders at a running server: a plan.json of ``flopex hedge plan`` (its positions),
+    or with --forecast a usage forecast the exchange plans against its books (POST /v1/hedges)."""
+    from api.cli import UserError
+
+    body: dict = {"max_slippage_bps": max_slippage_bps, "means": means}
+    if is_forecast:
+        from pricing.hedging import HedgeInputError, read_forecast
+
+        try:
+            forecast = read_forecast(source).to_json()
+        except HedgeInputError as exc:
+            raise UserError(str(exc)) from None
+        plan = {
+            "forecast": forecast,
+            "objective": objective,
+            "alpha": alpha,
+            "scenarios": scenarios,
+            "seed": seed,
+        }
+        body["plan"] = plan | ({"budget": budget} if budget is not None else {})
+    else:
+        positions = _json(source).get("positions")
+        if not isinstance(positions, list) or not positions:
+            raise UserError(f"{source}: no positions to execute (write one with flopex hedge plan --out)")
+        try:
+            body["positions"] = [
+                {"symbol": p["symbol"], "gpus": p["gpus"]} for p in positions if p["gpus"] > 0
+            ]
+        except (KeyError, TypeError):
+            raise UserError(f"{source}: every position needs a symbol and gpus") from None
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    _show(send_json(base_url(url), "POST", "/v1/hedges", api_key, body, headers), as_json)
+
+
+@command.command("show")
+@click.argument("hedge_id", type=int, required=False)
+@url_option
+@key_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def show_command(hedge_id: int | None, url: str | None, api_key: str, as_json: bool) -> None:
+    """Show hedge HEDGE_ID (its legs, orders, fills, cost and what is left), or list your hedges."""
+    base = base_url(url)
+    if hedge_id is not None:
+        _show(send_json(base, "GET", f"/v1/hedges/{hedge_id}", api_key), as_json)
+        return
+    cursor, hedges = None, []
+    while True:
+        query = "?limit=100" + (f"&cursor={cursor}" if cursor else "")
+        page = send_json(base, "GET", f"/v1/hedges{query}", api_key)
+        hedges += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    if as_json:
+        click.echo(json.dumps(hedges, indent=2))
+        return
+    for h in hedges:
+        click.echo(
+            f"hedge {h['id']:<6} {h['status']:<11} {h['source']:<9} cost {h['cost']:>16}  "
+            f"filled {h['filled_gpu_hours']:,} of {h['target_gpu_hours']:,} GPU-h"
+        )
+
+
+@command.command("replan")
+@click.argument("hedge_id", type=int)
+@url_option
+@key_option
+@click.option("--max-slippage-bps", type=int, default=None, help="Default: the hedge's.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hedge as JSON.")
+def replan_command(
+    hedge_id: int, url: str | None, api_key: str, max_slippage_bps: int | None, as_json: bool
+) -> None:
+    """Place what is left of hedge HEDGE_ID at fresh limits (re-planning a forecast hedge first)."""
+    body = {} if max_slippage_bps is None else {"max_slippage_bps": max_slippage_bps}
+    _show(send_json(base_url(url), "POST", f"/v1/hedges/{hedge_id}/replan", api_key, body), as_json)
+
+
+@command.command("cancel")
+@click.argument("hedge_id", type=int)
+@url_option
+@key_option
+@click.option("--json", "as_json", is_flag=True, help="Print the hedge as JSON.")
+def cancel_command(hedge_id: int, url: str | None, api_key: str, as_json: bool) -> None:
+    """Cancel the resting orders of hedge HEDGE_ID (what is filled stays bought)."""
+    _show(send_json(base_url(url), "DELETE", f"/v1/hedges/{hedge_id}", api_key), as_json)
+
+
+def _show(hedge: dict, as_json: bool) -> None:
+    """Print a hedge as the server returned it (``HedgeOut``)."""
+    if as_json:
+        click.echo(json.dumps(hedge, indent=2))
+        return
+    click.echo(
+        f"hedge {hedge['id']}: {hedge['status']} ({hedge['source']}, round {hedge['rounds']}, "
+        f"scale {float(hedge['scale']):.0%}, limits <= mark + {hedge['max_slippage_bps']} bp)"
+    )
+    click.echo(f"{'symbol':<24}{'target':>8}{'filled':>8}{'open':>6}{'avg price':>11}{'cost $':>14}")
+    for leg in hedge["legs"]:
+        click.echo(
+            f"{leg['symbol']:<24}{leg['target_quantity']:>8}{leg['filled_quantity']:>8}{leg['open_quantity']:>6}"
+            f"{leg['average_price'] or '-':>11}{float(leg['cost']):>14,.2f}"
+        )
+    for order in hedge["orders"]:
+        state = order["refused"] or (order["order"]["status"] if order["order"] else "-")
+        click.echo(
+            f"  round {order['round']} {order['symbol']} buy {order['quantity']} "
+            f"@ {order['limit_price']}: {state}"
+        )
+    click.echo(
+        f"cost to date {float(hedge['cost']):,.2f} + fees {float(hedge['fees']):,.2f}; "
+        f"held by resting orders {float(hedge['reserved']):,.2f}; "
+        f"{hedge['remaining_gpu_hours']:,} of {hedge['target_gpu_hours']:,} GPU-h still to buy"
+    )
+    if hedge["unhedged_gpu_hours"] is not None:
+        click.echo(
+            f"expected usage {hedge['expected_usage_gpu_hours']:,.0f} GPU-h, "
+            f"{hedge['unhedged_gpu_hours']:,.0f} not locked by filled forwards"
+        )
 
 
 @command.command("report")

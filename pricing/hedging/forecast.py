@@ -84,6 +84,20 @@ class UsageForecast:
     def end(self) -> datetime:
         return max(row.start for row in self.rows) + self.period
 
+    def to_json(self) -> dict:
+        """The JSON form (:func:`parse_forecast` reads it back): what ``POST /v1/hedges`` takes."""
+
+        def row(item: UsageRow) -> dict:
+            start = item.start.isoformat().replace("+00:00", "Z")
+            if self.form == "point":
+                return {"product": item.product, "start": start, "usage": item.values[0]}
+            if self.form == "scenarios":
+                return {"product": item.product, "start": start, "scenarios": list(item.values)}
+            quantiles = {repr(level): value for level, value in zip(self.levels, item.values, strict=True)}
+            return {"product": item.product, "start": start, "quantiles": quantiles}
+
+        return {"resolution": self.resolution, "usage": [row(item) for item in self.rows]}
+
     def check_after(self, valuation: datetime) -> None:
         """Refuse periods that start before ``valuation`` (their prices are already history)."""
         for i, row in enumerate(self.rows):

@@ -8,11 +8,12 @@ hedged bill of holdings x is ``H = cost - payoff @ x``. Over the N scenarios:
 - **CVaR** at level alpha (Rockafellar-Uryasev): minimise t + 1/((1 - alpha) N) sum_s (H_s - t)^+, a
   linear programme whose optimum is the mean of the worst (1 - alpha) share of bills.
 
-Subject to 0 <= x_j <= depth_j (the buyer buys; it does not write) and upfront . x <= budget (premium
-plus margin). A tie-break of ``TIE_BREAK`` times the expected hedged bill plus an optional
-``preference`` (USD per GPU, e.g. one GPU-hour at the ask: fewer, longer contracts) picks, among
-holdings with (numerically) equal risk, the cheapest and simplest: overlapping windows (a month and
-its days) otherwise leave the split between them arbitrary. Solved by cvxpy with CLARABEL (an interior
+Subject to held_j <= x_j <= depth_j (the buyer buys; it does not write, and keeps what it already
+holds) and upfront . x <= budget (premium plus margin). A tie-break of ``TIE_BREAK`` times the
+expected hedged bill plus an optional ``preference`` (USD per GPU, e.g. one GPU-hour at the ask:
+fewer, longer contracts) picks, among holdings with (numerically) equal risk, the cheapest and
+simplest: overlapping windows (a month and its days) otherwise leave the split between them
+arbitrary. Solved by cvxpy with CLARABEL (an interior
 point conic solver shipped as a wheel); a status other than optimal is refused rather than used.
 """
 
@@ -52,8 +53,10 @@ def solve(
     budget: float | None = None,
     depth: NDArray[np.float64] | None = None,
     preference: NDArray[np.float64] | None = None,
+    held: NDArray[np.float64] | None = None,
 ) -> Solution:
-    """The holdings minimising the risk of ``cost - payoff @ x`` (see the module docstring)."""
+    """The holdings minimising the risk of ``cost - payoff @ x`` (see the module docstring); ``held``
+    are lower bounds (GPUs already bought, when the rest of a hedge is re-planned)."""
     import cvxpy as cp
 
     n, m = payoff.shape
@@ -76,6 +79,8 @@ def solve(
         finite = np.isfinite(depth)
         if finite.any():
             constraints.append(x[np.flatnonzero(finite)] <= depth[finite])
+    if held is not None and np.any(held > 0):
+        constraints.append(x >= held)
     budget_row = None
     if budget is not None and upfront is not None and np.any(upfront > 0):
         budget_row = upfront @ x <= budget
@@ -103,13 +108,16 @@ def whole_gpus(
     upfront: NDArray[np.float64],
     budget: float | None,
     depth: NDArray[np.float64] | None = None,
+    held: NDArray[np.int64] | None = None,
 ) -> NDArray[np.int64]:
     """Round holdings to whole GPUs (the exchange trades lots of one GPU) without breaking the budget
-    or the depth: round to nearest, then take back the largest round-ups until the budget holds."""
-    whole = np.rint(gpus).astype(np.int64)
+    or the depth, nor going below ``held``: round to nearest, then take back the largest round-ups until
+    the budget holds."""
+    least = np.zeros(gpus.size, dtype=np.int64) if held is None else held
+    whole = np.maximum(np.rint(gpus).astype(np.int64), least)
     if depth is not None:
         limit = np.where(np.isfinite(depth), np.floor(np.nan_to_num(depth, posinf=0.0)), np.inf)
-        whole = np.where(whole > limit, limit, whole).astype(np.int64)
+        whole = np.where(whole > limit, np.maximum(limit, least), whole).astype(np.int64)
     if budget is None:
         return whole
     order = np.argsort(-(whole - gpus))
@@ -118,7 +126,7 @@ def whole_gpus(
             break
         while whole[j] > np.floor(gpus[j]) and float(upfront @ whole) > budget:
             whole[j] -= 1
-    while float(upfront @ whole) > budget:
-        j = int(np.argmax(np.where(whole > 0, upfront, -1.0)))
+    while float(upfront @ whole) > budget and np.any((whole > least) & (upfront > 0)):
+        j = int(np.argmax(np.where(whole > least, upfront, -1.0)))
         whole[j] -= 1
     return whole

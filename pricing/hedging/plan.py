@@ -12,6 +12,7 @@ value, the option premium and the margin held.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -199,9 +200,26 @@ def cvar(bills: NDArray[np.float64], alpha: float) -> float:
     return float(total / tail)
 
 
-def plan(forecast: UsageForecast, market: HedgeMarket, settings: PlanSettings | None = None) -> HedgePlan:
-    """The hedge plan for ``forecast`` over ``market`` (see the module docstring)."""
+def plan(
+    forecast: UsageForecast,
+    market: HedgeMarket,
+    settings: PlanSettings | None = None,
+    held: Mapping[str, int] | None = None,
+) -> HedgePlan:
+    """The hedge plan for ``forecast`` over ``market`` (see the module docstring).
+
+    ``held``: GPUs already bought per listed symbol (re-planning the rest of a hedge under way). The
+    plan keeps at least those holdings, and its positions are totals, held GPUs included; a held
+    instrument must be in ``market`` (its ``max_gpus`` counting the held GPUs).
+    """
     settings = settings or PlanSettings()
+    held = dict(held or {})
+    listed = {item.symbol for item in market.instruments}
+    for symbol, gpus in held.items():
+        if symbol not in listed:
+            raise HedgeInputError(f"held.{symbol}", "is not among the market's instruments")
+        if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
+            raise HedgeInputError(f"held.{symbol}", f"must be a whole number of GPUs >= 0, got {gpus!r}")
     clock = time.perf_counter
     began = clock()
     forecast.check_after(market.valuation)
@@ -218,6 +236,7 @@ def plan(forecast: UsageForecast, market: HedgeMarket, settings: PlanSettings | 
     fair, fair_error = fair_values(market, instruments, scenarios)
     upfront = np.array([_upfront(item) for item in instruments])
     depth = np.array([np.inf if item.max_gpus is None else item.max_gpus for item in instruments])
+    floor = np.array([held.get(item.symbol, 0) for item in instruments], dtype=np.int64)
     if instruments:
         bill = scenarios.cost_at_mean_usage if settings.objective == "variance" else scenarios.cost
         solution = solve(
@@ -229,11 +248,12 @@ def plan(forecast: UsageForecast, market: HedgeMarket, settings: PlanSettings | 
             budget=settings.budget,
             depth=depth,
             preference=np.array([abs(item.ask) for item in instruments]),
+            held=floor.astype(float),
         )
     else:
         solution = Solution(np.zeros(0), False, "none", "no instrument covers the forecast")
     solved = clock()
-    gpus = whole_gpus(solution.gpus, upfront, settings.budget, depth)
+    gpus = whole_gpus(solution.gpus, upfront, settings.budget, depth, floor)
     check = simulate(forecast, market, instruments, settings.evaluation_scenarios, settings.seed + 1)
     unhedged_bills = check.cost
     hedged_bills = check.cost - check.payoff @ gpus.astype(float) if instruments else check.cost

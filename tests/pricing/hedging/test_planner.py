@@ -7,7 +7,15 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from pricing.hedging import HedgeInstrument, PlanSettings, build_market, parse_forecast, plan, standard_series
+from pricing.hedging import (
+    HedgeInputError,
+    HedgeInstrument,
+    PlanSettings,
+    build_market,
+    parse_forecast,
+    plan,
+    standard_series,
+)
 from pricing.hedging.optimise import solve, whole_gpus
 from pricing.hedging.plan import cvar
 from pricing.hedging.scenarios import overlapping, simulate
@@ -81,6 +89,28 @@ def test_perfect_forecast_with_every_hour_covered_locks_the_bill() -> None:
     assert result.hedged.mean == pytest.approx(locked, rel=1e-12)
     assert result.unhedged.std > 0.05 * locked
     assert all(w.ratio == pytest.approx(1.0) for w in result.windows)
+
+
+def test_a_replan_keeps_what_is_held_and_plans_the_rest() -> None:
+    """``held`` GPUs are lower bounds: a day over-bought stays held (the other days lean against its
+    extra, prices being correlated across days), a day under-bought is topped up to the plan, and a
+    held symbol the market does not list is refused naming it."""
+    rows = [{"product": "H100", "start": _day(d).isoformat(), "usage": 24.0 * 10} for d in range(1, 4)]
+    forecast = parse_forecast({"resolution": "day", "usage": rows})
+    model = parse_model(GBM, "model")
+    listed = standard_series("H100", model, GBM, _day(1), _day(4), kinds=("day",), cap_moneyness=())
+    market = build_market(VALUATION, {"H100": model}, listed)
+    settings = PlanSettings(scenarios=300, evaluation_scenarios=300)
+    first = listed[0].symbol
+    free = {p.symbol: p.gpus for p in plan(forecast, market, settings).positions}
+    assert free == {i.symbol: 10 for i in listed}
+    over = {p.symbol: p.gpus for p in plan(forecast, market, settings, held={first: 25}).positions}
+    assert over[first] == 25
+    assert sum(over.values()) < 25 + 20
+    assert {p.symbol: p.gpus for p in plan(forecast, market, settings, held={first: 4}).positions} == free
+    with pytest.raises(HedgeInputError) as refused:
+        plan(forecast, market, settings, held={"H100-1999-01": 1})
+    assert refused.value.path == "held.H100-1999-01"
 
 
 def _month_market() -> tuple:
