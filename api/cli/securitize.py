@@ -1,11 +1,18 @@
-"""``flopex securitize price|report DEAL``: analyse a securitization deal (docs/securitization.md)."""
+"""``flopex securitize price|report DEAL``: analyse a securitization deal; ``flopex securitize pool
+create|list|show|usage|report`` and ``flopex securitize service``: pools on the exchange
+(docs/securitization.md)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 import click
+
+from api.cli import UserError
+from api.cli._options import database_option, require_schema, resolve_database_url
 
 
 def _load(file: IO[str], paths: int | None, seed: int | None) -> Any:
@@ -117,3 +124,131 @@ def report(deal: IO[str], paths: int | None, seed: int | None, out: str) -> None
     directory, analysis = save_report(_load(deal, paths, seed), out)
     click.echo(_table(analysis))
     click.echo(f"report: {directory / 'report.html'}")
+
+
+# ---------------------------------------------------------------- pools on the exchange
+
+
+@contextmanager
+def _exchange(database_url: str | None, *, books: bool) -> Iterator[Any]:
+    """The exchange on the database; with ``books``, started under the writer lock (refused while a
+    ``flopex serve`` holds the books: use the HTTP routes then). Market refusals become UserErrors."""
+    from market.db import make_engine
+    from market.errors import MarketError
+    from market.service import Exchange
+    from market.writer import WriterLock
+
+    url = resolve_database_url(database_url)
+    require_schema(url)
+    engine = make_engine(url)
+    exchange = Exchange(engine)
+    writer = WriterLock(url, "flopex securitize", exchange.now()) if books else None
+    try:
+        if writer is not None:
+            writer.acquire()
+            exchange.start()
+        yield exchange
+    except MarketError as exc:
+        raise UserError(f"{exc.code}: {exc.message}") from None
+    finally:
+        exchange.close()
+        engine.dispose()
+        if writer is not None:
+            writer.release()
+
+
+def _pool_line(pool: Any) -> str:
+    from market.units import micros_to_dollars
+
+    notes = ", ".join(f"{n.symbol} {micros_to_dollars(n.balance_micros)}" for n in pool.notes)
+    return (
+        f"pool {pool.id} {pool.code} ({pool.status}): {pool.product}, {pool.start.date()} to "
+        f"{pool.end.date()}, serviced {pool.serviced}/{pool.periods}; {notes}"
+    )
+
+
+@command.group("pool")
+def pool_group() -> None:
+    """Securitised pools on the exchange, straight against the database (docs/securitization.md)."""
+
+
+@pool_group.command("create")
+@database_option
+@click.option("--sponsor", required=True, help="The provider account whose listings are pooled.")
+@click.argument("terms", type=click.File("r"))
+def create_pool(database_url: str | None, sponsor: str, terms: IO[str]) -> None:
+    """Form a pool from TERMS ("-" reads stdin: the JSON body of POST /v1/pools) and issue its notes."""
+    import msgspec
+
+    from api.schemas.pools import PoolCreate
+
+    try:
+        body = msgspec.json.decode(terms.read(), type=PoolCreate, strict=True)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise UserError(f"invalid pool terms: {exc}") from None
+    with _exchange(database_url, books=True) as ex:
+        click.echo(_pool_line(ex.create_pool(sponsor, body.terms())))
+
+
+@pool_group.command("list")
+@database_option
+def list_pools(database_url: str | None) -> None:
+    """One line per pool: its notes and their balances."""
+    with _exchange(database_url, books=False) as ex:
+        for pool in ex.pools():
+            click.echo(_pool_line(pool))
+
+
+@pool_group.command("show")
+@database_option
+@click.argument("pool_id", type=int)
+def show_pool(database_url: str | None, pool_id: int) -> None:
+    """The pool's report as JSON (the body of GET /v1/pools/{id}/report)."""
+    import msgspec
+
+    from api.schemas.pools import PoolReportOut
+
+    with _exchange(database_url, books=False) as ex:
+        report = ex.pool_report(pool_id)
+    click.echo(msgspec.json.format(msgspec.json.encode(PoolReportOut.of(report))).decode())
+
+
+@pool_group.command("usage")
+@database_option
+@click.option("--sponsor", required=True, help="The pool's sponsor.")
+@click.argument("pool_id", type=int)
+@click.argument("period", type=click.IntRange(0))
+@click.argument("gpu_hours", type=click.IntRange(0))
+def usage(database_url: str | None, sponsor: str, pool_id: int, period: int, gpu_hours: int) -> None:
+    """Report the pooled GPU-HOURS the sponsor rented at the index in PERIOD (before it is serviced)."""
+    with _exchange(database_url, books=False) as ex:
+        ex.report_pool_usage(sponsor, pool_id, period, gpu_hours)
+    click.echo(f"pool {pool_id} period {period}: {gpu_hours} GPU-hours at the index")
+
+
+@pool_group.command("report")
+@database_option
+@click.argument("pool_id", type=int)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
+def pool_report(database_url: str | None, pool_id: int, out: str) -> None:
+    """Write report.json, figures and a self-contained report.html of the pool to OUT."""
+    from api.pool_report import save_pool_report
+
+    with _exchange(database_url, books=False) as ex:
+        report = ex.pool_report(pool_id)
+    click.echo(_pool_line(report.pool))
+    click.echo(f"report: {save_pool_report(report, out)}")
+
+
+@command.command("service")
+@database_option
+@click.option("--pool", "pool_id", type=int, default=None, help="Only this pool (default: every pool).")
+def service(database_url: str | None, pool_id: int | None) -> None:
+    """Run every pool period whose end has passed through the waterfall and pay its noteholders
+    (what the lifecycle's service_pools duty does)."""
+    with _exchange(database_url, books=True) as ex:
+        done = ex.service_pools(pool_id)
+    for code, period in done.serviced:
+        click.echo(f"{code} period {period} serviced")
+    if not done.serviced:
+        click.echo("no pool period due")

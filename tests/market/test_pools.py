@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from api.pool_report import save_pool_report
 from market.errors import (
     AlreadyExistsError,
     ForbiddenError,
@@ -116,7 +118,9 @@ def test_pool_issues_notes_that_trade_per_100_of_face(pooled: tuple[Market, int]
     assert ex.check() == []
 
 
-def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(pooled: tuple[Market, int]) -> None:
+def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
+    pooled: tuple[Market, int], tmp_path: Path
+) -> None:
     market, pool_id = pooled
     ex, clock = market.exchange, market.clock
     ex.place_order(market.provider, order("GPUABS1-A", "sell", 15, 9950))
@@ -178,6 +182,9 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(pooled: tuple[
         assert note.face_per_lot_micros == 0
         assert note.status == "settled"
     assert final.periods[1].residual_micros > 0  # the equity's share goes to the sponsor
+    page = save_pool_report(final, tmp_path).read_text()  # the live pool's HTML report
+    assert page.count("data:image/png;base64,") == 2
+    assert "balanced" in page
     with pytest.raises(Exception, match="does not trade"):
         ex.place_order(market.buyer, order("GPUABS1-B", "buy", 1, 5000))
 
