@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +168,9 @@ def test_cancel_and_replan_move_the_state(desk: Desk) -> None:
     first, second = replanned["orders"]
     assert first["order"]["status"] == "cancelled"
     assert first["order"]["filled_quantity"] == 8
-    assert (second["round"], second["quantity"], second["limit_price"]) == (2, 4, "2.472")
+    fair = Decimal(desk.ok("GET", f"/v1/instruments/{desk.symbol}/quote")["fair_value"])
+    cap = (fair * Decimal("1.03")).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)  # no offer left: the cap
+    assert (second["round"], second["quantity"], Decimal(second["limit_price"])) == (2, 4, cap)
     assert replanned["legs"][0]["target_quantity"] == 12
     assert replanned["status"] == "working"
 
