@@ -62,7 +62,7 @@ from api.ui import ui_routes
 from market.db import make_engine
 from market.lifecycle.runner import Runner
 from market.records import CancelSweep
-from market.service import Exchange, utc_now
+from market.service import Exchange
 
 log = logging.getLogger("flopex.api")
 
@@ -89,16 +89,17 @@ async def run_lifecycle(ctx: ApiContext, seconds: float) -> None:
         await anyio.sleep(seconds)
 
 
-def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Litestar:
+def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> Litestar:
     """The API over the database of ``settings`` (default: from ``FLOPEX_*``); books open at startup.
 
-    ``clock`` is the exchange's wall clock (tests move it to reach expiries and deliveries).
+    ``clock`` is the exchange's clock (default: the settings' clock, i.e. the wall clock unless
+    ``FLOPEX_CLOCK_START`` is set; tests move it to reach expiries and deliveries).
     """
     settings = settings or Settings.from_env()
     if settings.cursor_secret:
         use_cursor_secret(settings.cursor_secret)
     engine = make_engine(settings.database_url)
-    exchange = Exchange(engine, clock=clock, max_open_orders=settings.max_open_orders)
+    exchange = Exchange(engine, clock=clock or settings.clock(), max_open_orders=settings.max_open_orders)
 
     def resolve(key: str) -> Principal:
         holder = exchange.key_holder(key)

@@ -165,6 +165,7 @@ def _seed(ex: Exchange, names: dict[str, str]) -> tuple[dict[str, str], str]:
     now = ex.now()
     keys: dict[str, str] = {}
     _account(ex, names, "demo-admin", "admin", keys)
+    keys["admin"] = keys.pop("demo-admin")  # printed as "admin", as it always was
     known = {p.id for p in ex.products()}
     for product, (description, level) in PRODUCTS.items():
         if product not in known:

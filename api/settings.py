@@ -18,14 +18,20 @@ working directory, the server listens on loopback only.
 | FLOPEX_PRICE_TIMEOUT  | 30                       | seconds before a pricing request is cut  |
 | FLOPEX_MAX_OPEN_ORDERS| 1000                     | open orders an account may hold at once  |
 | FLOPEX_CURSOR_SECRET  | (random per process)     | key that signs pagination cursors        |
+| FLOPEX_CLOCK_START    | (unset: the wall clock)  | RFC 3339 instant the exchange clock starts at |
+
+``FLOPEX_CLOCK_START`` is for staging, demos and tests: the exchange clock starts at that instant when
+the process starts and runs at the wall clock's pace from there.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -48,6 +54,19 @@ def _number(env: Mapping[str, str], name: str, default: N, kind: type[N]) -> N:
     return value
 
 
+def _instant(env: Mapping[str, str], name: str) -> datetime | None:
+    """An RFC 3339 instant variable (None when unset), or a :class:`SettingsError` naming it."""
+    text = env.get(name)
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be an RFC 3339 instant such as 2027-03-10T09:00:00Z, got {text!r}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the server and the CLI need to know about their surroundings."""
@@ -65,6 +84,7 @@ class Settings:
     price_timeout: float = 30.0
     max_open_orders: int = 1000
     cursor_secret: str = ""
+    clock_start: datetime | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -81,6 +101,18 @@ class Settings:
             raise SettingsError("price max cost and workers must be >= 1 and the price timeout > 0")
         if self.max_open_orders < 1:
             raise SettingsError(f"max open orders must be >= 1, got {self.max_open_orders}")
+        if self.clock_start is not None and self.clock_start.utcoffset() is None:
+            raise SettingsError("the clock start needs a UTC offset, e.g. 2027-03-10T09:00:00Z")
+
+    def clock(self) -> Callable[[], datetime]:
+        """The exchange clock: the wall clock, or one that starts at ``clock_start`` now and runs at the
+        wall clock's pace (a monotonic clock measures the pace, so it never jumps)."""
+        from market.house import utc_now
+
+        if self.clock_start is None:
+            return utc_now
+        start, origin = self.clock_start.astimezone(UTC), time.monotonic()
+        return lambda: start + timedelta(seconds=time.monotonic() - origin)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +134,7 @@ class Settings:
             price_timeout=_number(env, "FLOPEX_PRICE_TIMEOUT", defaults.price_timeout, float),
             max_open_orders=_number(env, "FLOPEX_MAX_OPEN_ORDERS", defaults.max_open_orders, int),
             cursor_secret=env.get("FLOPEX_CURSOR_SECRET", defaults.cursor_secret),
+            clock_start=_instant(env, "FLOPEX_CLOCK_START"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 import click
 
 database_option = click.option(
@@ -23,6 +26,18 @@ def resolve_database_url(database_url: str | None) -> str:
     except SettingsError as exc:
         raise UserError(str(exc)) from None
     return database_url or settings.database_url
+
+
+def exchange_clock() -> Callable[[], datetime]:
+    """The exchange clock of commands run against the database (``FLOPEX_CLOCK_START`` or the wall
+    clock; see :mod:`api.settings`)."""
+    from api.cli import UserError
+    from api.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env().clock()
+    except SettingsError as exc:
+        raise UserError(str(exc)) from None
 
 
 def require_schema(database_url: str) -> None:

@@ -8,7 +8,7 @@ from typing import TypeVar
 import click
 
 from api.cli import UserError
-from api.cli._options import database_option, require_schema, resolve_database_url
+from api.cli._options import database_option, exchange_clock, require_schema, resolve_database_url
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ def _with_exchange(database_url: str | None, action: Callable[..., T]) -> T:
     require_schema(url)
     engine = make_engine(url)
     try:
-        return action(Exchange(engine))
+        return action(Exchange(engine, exchange_clock()))
     except MarketError as exc:
         raise UserError(f"{exc.code}: {exc.message}") from None
     except sa.exc.OperationalError as exc:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from api.cli import UserError
-from api.cli._options import database_option, require_schema, resolve_database_url
+from api.cli._options import database_option, exchange_clock, require_schema, resolve_database_url
 
 
 @click.group(name="lifecycle")
@@ -42,7 +42,7 @@ def run(database_url: str | None, until: datetime | None, every: float) -> None:
     url = resolve_database_url(database_url)
     require_schema(url)
     engine = make_engine(url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, exchange_clock())
     writer = WriterLock(url, "flopex lifecycle run", exchange.now())
     failed = False
     try:
@@ -145,7 +145,7 @@ def plan(database_url: str | None, product: str, settlement: str | None, **count
     url = resolve_database_url(database_url)
     require_schema(url)
     engine = make_engine(url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, exchange_clock())
     changes = {k: v for k, v in {"settlement": settlement, **counts}.items() if v is not None}
     try:
         current = exchange.product_schedule(product)

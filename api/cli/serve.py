@@ -43,6 +43,7 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
     try:
         settings = Settings.from_env().with_overrides(host=host, port=port, database_url=url)
         migrate.upgrade(url)
+        clock = settings.clock()
     except SettingsError as exc:
         raise UserError(str(exc)) from None
     except sa.exc.SQLAlchemyError as exc:
@@ -50,8 +51,8 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
     if demo:
         from api.demo import seed_demo
 
-        seed_demo(settings, click.echo)
-    app = create_app(settings)
+        seed_demo(settings, click.echo, clock)
+    app = create_app(settings, clock=clock)
     click.echo(f"flopex API on http://{settings.host}:{settings.port} (docs: /schema)", err=True)
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)

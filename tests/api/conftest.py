@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 from api.app import create_app
 from api.settings import Settings
 from market import db
-from market.service import Exchange, utc_now
+from market.service import Exchange
 
 API_NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 """The exchange clock of the ``market`` fixture: tests never depend on the day they run."""
@@ -56,21 +56,24 @@ class Market:
         return response.json()
 
 
-def next_month_start(now: datetime | None = None) -> datetime:
-    now = now or datetime.now(UTC)
+def next_month_start(now: datetime) -> datetime:
+    """The first instant of the month after ``now``'s."""
     return datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
 
 
-def make_client(url: str, clock: Callable[[], datetime] = utc_now, **settings: Any) -> TestClient[Litestar]:
-    """A test client; rate limits and the background lifecycle are off unless ``settings`` turn them on."""
+def make_client(
+    url: str, clock: Callable[[], datetime] | None = None, **settings: Any
+) -> TestClient[Litestar]:
+    """A test client on ``clock`` (default: a :class:`Clock` at :data:`API_NOW`, never the wall clock);
+    rate limits and the background lifecycle are off unless ``settings`` turn them on."""
     chosen = {"rate_limit": 0.0, "lifecycle_seconds": 0.0, **settings}
-    return TestClient(create_app(Settings(database_url=url, **chosen), clock=clock))
+    return TestClient(create_app(Settings(database_url=url, **chosen), clock=clock or Clock()))
 
 
 def _admin_key(url: str) -> str:
     engine = db.make_engine(url)
     try:
-        return Exchange(engine).create_account("ops", ["admin"]).api_key
+        return Exchange(engine, clock=lambda: API_NOW).create_account("ops", ["admin"]).api_key
     finally:
         engine.dispose()
 

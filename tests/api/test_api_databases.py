@@ -6,12 +6,13 @@ from litestar.testing import TestClient
 
 from market import db
 from market.service import Exchange
-from tests.api.conftest import make_client, next_month_start
+from tests.api.conftest import API_NOW, make_client, next_month_start
 
 
 def test_provider_buyer_flow(db_url: str) -> None:
     engine = db.make_engine(db_url)
-    admin = {"Authorization": f"Bearer {Exchange(engine).create_account('ops', ['admin']).api_key}"}
+    key = Exchange(engine, clock=lambda: API_NOW).create_account("ops", ["admin"]).api_key
+    admin = {"Authorization": f"Bearer {key}"}
     engine.dispose()
     client: TestClient
     with make_client(db_url) as client:
@@ -33,7 +34,7 @@ def test_provider_buyer_flow(db_url: str) -> None:
                 "type": "forward",
                 "product": "H100",
                 "window": "month",
-                "start": next_month_start().isoformat(),
+                "start": next_month_start(API_NOW).isoformat(),
             },
         ).json()
         symbol = forward["symbol"]

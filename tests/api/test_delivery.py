@@ -3,11 +3,11 @@ the delivery records -- each party sees its own, nobody else's -- and the instru
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from market import db
 from market.service import Exchange
-from tests.api.conftest import make_client
+from tests.api.conftest import API_NOW, make_client
 from tests.api.test_routes import assert_problem
 
 
@@ -20,7 +20,7 @@ class Clock:
 
 
 def test_trade_settle_and_deliver(sqlite_url: str) -> None:
-    clock = Clock(datetime.now(UTC))
+    clock = Clock(API_NOW)
     engine = db.make_engine(sqlite_url)
     admin = {
         "Authorization": f"Bearer {Exchange(engine, clock=clock).create_account('ops', ['admin']).api_key}"

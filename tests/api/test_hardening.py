@@ -16,7 +16,7 @@ from api.edge import json_depth
 from api.pagination import encode_cursor
 from api.pricing_jobs import PricingPool, estimate
 from market.instruments import PRODUCT_PATTERN
-from tests.api.conftest import Market, make_client, next_month_start
+from tests.api.conftest import API_NOW, Market, make_client, next_month_start
 from tests.api.test_routes import PRICE_REQUEST, assert_problem
 
 HEAVY = {
@@ -333,7 +333,7 @@ def test_open_orders_are_capped_per_account_and_counted_in_constant_time(
         deposit = {"amount": "100000"}
         client.post(f"/v1/accounts/{trader['account']['id']}/deposits", json=deposit, headers=admin)
         client.post("/v1/products", json={"id": "H100"}, headers=admin)
-        start = next_month_start().isoformat()
+        start = next_month_start(API_NOW).isoformat()
         forward = client.post(
             "/v1/instruments",
             json={"type": "forward", "product": "H100", "window": "month", "start": start},

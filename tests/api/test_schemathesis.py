@@ -38,7 +38,7 @@ from api.app import create_app
 from api.settings import Settings
 from market import db
 from market.service import Exchange
-from tests.api.conftest import make_client, next_month_start
+from tests.api.conftest import API_NOW, make_client, next_month_start
 
 EXAMPLES_PER_OPERATION = 5
 SLOW_EXAMPLES = 60
@@ -57,7 +57,7 @@ CHECKS = [
 def fuzzed(sqlite_url: str) -> Iterator[tuple[TestClient[Litestar], str]]:
     """An app with one all-roles account, cash, a product, a forward and a listing."""
     engine = db.make_engine(sqlite_url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, clock=lambda: API_NOW)
     key = exchange.create_account("everyone", ["admin", "provider", "trader"]).api_key
     engine.dispose()
     with make_client(sqlite_url) as client:
@@ -65,7 +65,7 @@ def fuzzed(sqlite_url: str) -> Iterator[tuple[TestClient[Litestar], str]]:
         me = client.get("/v1/me", headers=auth).json()
         client.post(f"/v1/accounts/{me['account']['id']}/deposits", json={"amount": "100000"}, headers=auth)
         client.post("/v1/products", json={"id": "H100"}, headers=auth)
-        start = next_month_start()
+        start = next_month_start(API_NOW)
         forward = client.post(
             "/v1/instruments",
             headers=auth,

@@ -40,3 +40,18 @@ def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
 def test_overrides_skip_unset_options() -> None:
     settings = Settings().with_overrides(host=None, port=8080)
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+
+
+def test_the_clock_can_start_at_a_given_instant() -> None:
+    from datetime import UTC, datetime
+
+    from market.house import utc_now
+
+    assert Settings.from_env({}).clock() is utc_now
+    clock = Settings.from_env({"FLOPEX_CLOCK_START": "2027-03-10T09:00:00Z"}).clock()
+    first, second = clock(), clock()
+    start = datetime(2027, 3, 10, 9, tzinfo=UTC)
+    assert start <= first <= second < start.replace(minute=1)  # runs on at the wall clock's pace
+    for bad in ("2027-03-10T09:00:00", "yesterday"):
+        with pytest.raises(SettingsError, match=r"clock start|FLOPEX_CLOCK_START"):
+            Settings.from_env({"FLOPEX_CLOCK_START": bad})

@@ -14,6 +14,7 @@ import os
 import random
 import sys
 
+from api.settings import Settings
 from market.db import make_engine
 from market.records import OrderInfo, OrderRequest
 from market.service import Exchange
@@ -37,7 +38,7 @@ def request(index: int, symbol: str) -> tuple[str, OrderRequest]:
 
 def main(url: str, ack_path: str, first: int) -> None:
     engine = make_engine(url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, Settings.from_env().clock())  # FLOPEX_CLOCK_START: the test's instant
     exchange.start()
     accounts = {a.name: a.id for a in exchange.accounts()}
     symbol = os.environ["CRASH_SYMBOL"]

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,13 @@ CHILD = Path(__file__).with_name("crash_child.py")
 ROOT = Path(__file__).resolve().parents[2]
 
 
+T0 = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+"""The exchange clock of the setup; the child's starts there too (``FLOPEX_CLOCK_START``)."""
+
+
 def _setup(url: str) -> str:
     engine = make_engine(url)
-    exchange = Exchange(engine)
+    exchange = Exchange(engine, clock=lambda: T0)
     exchange.start()
     exchange.create_product("H100")
     symbol = exchange.create_series("H100", months=1, weeks=0, days=0)[0]
@@ -62,7 +67,7 @@ def _verify(url: str, acks: list[dict]) -> None:
         for ack in acks:
             assert orders.get(ack["id"]) == ack["cid"], f"acknowledged order {ack['cid']} lost"
             assert set(ack["trades"]) <= trades, f"trades of acknowledged order {ack['cid']} lost"
-        exchange = Exchange(engine)
+        exchange = Exchange(engine, clock=lambda: T0)
         exchange.start()  # replays the command log and compares it with the stored rows
         try:
             assert exchange.refused_books == frozenset()
@@ -81,7 +86,12 @@ def _crash_loop(tmp_path: Path, kills: int, seed: int) -> int:
     symbol = _setup(url)
     ack_path = tmp_path / "acks.jsonl"
     rng = random.Random(seed)
-    env = {**os.environ, "CRASH_SYMBOL": symbol, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "CRASH_SYMBOL": symbol,
+        "PYTHONPATH": str(ROOT),
+        "FLOPEX_CLOCK_START": T0.isoformat(),
+    }
     for _ in range(kills):
         acks = _acks(ack_path)
         first = acks[-1]["i"] + 1 if acks else 0

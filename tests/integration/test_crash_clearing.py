@@ -100,7 +100,7 @@ def _verify(url: str, symbol: str, gpu_hours: int, acks: list[dict]) -> int:
                     assert owed == 0, f"{p.account_id} was not settled to pass {last}'s mark"
         if acks:
             assert last >= acks[-1]["i"], "an acknowledged pass is missing"
-        exchange = Exchange(engine)
+        exchange = Exchange(engine, clock=lambda: T0)
         exchange.start()
         try:
             assert exchange.refused_books == frozenset()

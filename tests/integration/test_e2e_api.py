@@ -26,6 +26,9 @@ from market.service import Exchange
 from migrations import commands as migrate
 from tests.api.live_server import serving
 
+NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+"""The exchange clock the servers of these tests start at (``FLOPEX_CLOCK_START``)."""
+
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
@@ -56,10 +59,10 @@ def test_provider_and_buyer_over_http_survive_a_restart(
     url = f"sqlite:///{tmp_path / 'e2e.db'}"
     migrate.upgrade(url)
     engine = db.make_engine(url)
-    admin = Exchange(engine).create_account("ops", ["admin"]).api_key
+    admin = Exchange(engine, clock=lambda: NOW).create_account("ops", ["admin"]).api_key
     engine.dispose()
-    now = datetime.now(UTC)
-    start = datetime(now.year + (now.month == 12), now.month % 12 + 1, 1, tzinfo=UTC)
+    monkeypatch.setenv("FLOPEX_CLOCK_START", NOW.isoformat())  # the server's clock starts there
+    start = datetime(2027, 4, 1, tzinfo=UTC)
 
     with serving(url) as (client, _):
         keys = {}
@@ -163,7 +166,10 @@ async def _stream_snapshot(base: str, symbol: str) -> dict[str, object]:
                 return message
 
 
-def test_demo_prints_keys_once_and_its_curl_commands_work(tmp_path: Path) -> None:
+def test_demo_prints_keys_once_and_its_curl_commands_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOPEX_CLOCK_START", NOW.isoformat())  # the demo is seeded as of a fixed instant
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     with serving(url, "--demo") as (client, process):
         process.send_signal(signal.SIGTERM)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ def pg_engine(postgres_url: str) -> Iterator[sa.Engine]:
 
 
 def _market(engine: sa.Engine) -> tuple[Exchange, str, str, str]:
-    ex = Exchange(engine)
+    ex = Exchange(engine, clock=lambda: datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
     ex.start()
     ex.create_product("H100")
     symbol = ex.create_series("H100", months=1, weeks=0, days=0)[0]

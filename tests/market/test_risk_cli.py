@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from api.cli import main
@@ -11,13 +12,16 @@ from market.db import make_engine
 from market.records import OrderRequest
 from market.service import Exchange
 
+NOW = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 
-def test_remargin_then_report(sqlite_url: str) -> None:
+
+def test_remargin_then_report(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOPEX_CLOCK_START", NOW.isoformat())  # the commands' exchange clock
     engine = make_engine(sqlite_url)
-    ex = Exchange(engine)
+    ex = Exchange(engine, clock=lambda: NOW)
     ex.start()
     ex.create_product("A100")
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    now = NOW
     ex.add_fixings(
         "A100", [(now - timedelta(days=d), 1_500_000 + 10_000 * (d % 3)) for d in range(1, 40)], "t"
     )
