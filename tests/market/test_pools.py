@@ -242,3 +242,37 @@ def test_bad_pools_are_refused(market: Market) -> None:
     with ex._house.read() as connection:
         assert connection.execute(sa.select(sa.func.count()).select_from(PoolNote.__table__)).scalar() == 2
     assert ex.check() == []
+
+
+def test_rounding_residue_is_carried_and_paid_out(market: Market) -> None:
+    """A coupon of 6.5% on USD 100 lots is 0.5416666... a month per lot: each lot gets the whole
+    micro-dollars, the rest stays in the pool as the period's residue, later periods pay it as soon as
+    it makes a whole micro-dollar per lot, and the last period's residue goes to the sponsor."""
+    ex, clock = market.exchange, market.clock
+    ex.deposit(market.provider, 10_000 * USD, "provider-cash")
+    listing = ex.create_listing(market.provider, "H100", 8, DECEMBER, datetime(2027, 3, 1, tzinfo=UTC)).id
+    odd = (NoteTerms("A", 3_000 * USD, coupon_ppm=65_000), NoteTerms("B", 700 * USD, coupon_ppm=70_000))
+    pool = ex.create_pool(market.provider, terms((listing,), notes=odd, periods=3, reserve_initial_micros=0))
+    for month in range(3):
+        ex.report_pool_usage(market.provider, pool.id, month, 1_000)
+    clock.now = DECEMBER + timedelta(hours=1)
+    ex.settle()
+    clock.now = datetime(2027, 3, 1, 0, 5, tzinfo=UTC)
+    for start in (DECEMBER, JANUARY, FEBRUARY):
+        ex.add_fixings("H100", [(start + timedelta(days=d), 1_500_000) for d in range(28)])
+    assert len(ex.service_pools().serviced) == 3
+    check_pool(ex, pool.id)
+    report = ex.pool_report(pool.id)
+    first, second, last = report.periods
+    # a third of A's USD 3,000 is 41.111... a lot: 41.11 is paid, 0.0333 x 30 lots stays, with the
+    # interest's fractions of a micro-dollar per lot (23 micro-dollars)
+    assert first.principal_micros == 30 * 41_110_000
+    assert first.residue_micros == 33_333 + 23
+    assert second.principal_micros == 30 * 41_110_000  # the cumulative 82.222... still rounds to 82.22
+    assert second.residue_micros == 66_676
+    assert last.principal_micros == 30 * 17_780_000 + 700 * USD  # the rest of A, carried cents too, then B
+    assert last.residue_micros == 13  # under a micro-dollar per lot: released to the sponsor
+    for note in report.pool.notes:
+        assert note.principal_paid_micros == note.lots * note.lot_face_micros
+        assert note.interest_paid_micros % note.lots == 0  # every lot was paid the same
+        assert note.writedown_micros == 0
