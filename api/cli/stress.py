@@ -11,12 +11,20 @@ import click
 from api.cli._options import scheduler_option
 
 
-def _sweep_values(text: str) -> tuple[str, list[float]]:
+def _number(text: str) -> int | float:
+    """A whole number as an int (money and counts are whole), anything else as a float."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _sweep_values(text: str) -> tuple[str, list[int | float]]:
     from api.cli import UserError
 
     parameter, _, values = text.partition("=")
     try:
-        numbers = [float(v) for v in values.split(",") if v.strip()]
+        numbers = [_number(v.strip()) for v in values.split(",") if v.strip()]
     except ValueError:
         raise UserError(f"--sweep: values must be numbers, got {values!r}") from None
     if not parameter.strip() or not numbers:

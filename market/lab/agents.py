@@ -5,9 +5,11 @@ the exchange's checks) once per step, in an order shuffled per step by the run's
 ticks; each agent draws its own noise from its own generator, so a run and its control (same seed)
 see the same noise. Behaviour, in short (docs/stress.md has the reasoning):
 
-- :class:`MarketMaker` quotes three levels a side around the mid pulled towards its view of value,
-  skewed by inventory; spreads widen and sizes shrink with the volatility it measures; it withdraws
-  when volatility passes a limit or its loss passes a share of its capital, and stops adding to an
+- :class:`MarketMaker` quotes three levels a side around the mid leaned towards its view of value,
+  skewed by inventory. It measures volatility on the hourly index; its spread widens with variance
+  over capital and its size shrinks so that an hour's 99% loss on its quotes stays within a share of
+  its capital (so it thins out, then withdraws, sooner when it has less capital); it also stops for
+  a while when its loss since the day began passes a share of its capital, and stops adding to an
   inventory at its limit (which scales with capital).
 - :class:`LeveragedHolder` holds a leveraged long or short; on a margin call it posts its reserve
   while it lasts, then sells down (reduce-only) to meet the call; past the deadline the clearing
@@ -31,6 +33,7 @@ import numpy as np
 from market.clearing import calls
 from market.clearing.liquidation import BAND
 from market.lab.exchange import FUND, LabExchange
+from market.margin import Z99
 
 HOURS_PER_YEAR = 365 * 24
 
@@ -87,10 +90,23 @@ class MarketMaker(Agent):
 
     LEVELS = 3
     CALM_VOL = 0.6
+    HALF_SPREAD = 0.003
+    SPREAD_RISK = 0.002
+    REFERENCE_CAPITAL = 400_000_000_000
+    """The half-spread per level is ``HALF_SPREAD + SPREAD_RISK vol^2 x REFERENCE_CAPITAL / capital``:
+    the compensation for inventory risk grows with variance and falls with the capital that bears it
+    (a risk aversion inversely proportional to wealth, as in Avellaneda and Stoikov's quotes)."""
+    RISK = 0.05
+    """The one-hour 99% loss on a full set of quotes it accepts, as a share of its capital: quotes
+    shrink as volatility rises, faster for a market maker with less capital, and stop below a lot."""
+    MAX_SIZE = 50
     DECAY = 0.3
     """Weight of the newest hourly index return in the volatility it measures."""
-    WITHDRAW_VOL = 2.5
     LOSS_LIMIT = 0.10
+    INVENTORY = 0.25
+    """Largest inventory per forward, as notional over capital."""
+    PULL = 0.5
+    """How far its quotes lean from the mid towards its view of value."""
     """Of its capital, lost since the day began, before it stops quoting for a while."""
     COOLDOWN_STEPS = 8
 
@@ -104,8 +120,10 @@ class MarketMaker(Agent):
         for s in symbols:
             inst = ex.instruments[s]
             notional = inst["opening_ticks"] * inst["multiplier"]
-            self.limits[s] = max(1, capital // notional)
-        self.sizes = {s: max(1, lim // 12) for s, lim in self.limits.items()}
+            self.limits[s] = max(1, round(self.INVENTORY * capital / notional))
+        self.notionals = {
+            s: ex.instruments[s]["opening_ticks"] * ex.instruments[s]["multiplier"] for s in symbols
+        }
         self.var = dict.fromkeys(symbols, self.CALM_VOL**2)
         self.prev: dict[str, float | None] = dict.fromkeys(symbols)
         self.out_until = -1
@@ -137,13 +155,14 @@ class MarketMaker(Agent):
         for s in self.symbols:
             mid = self.prev[s]
             vol = math.sqrt(self.var[s])
-            if mid is None or vol > self.WITHDRAW_VOL or ex.halted(s):
+            hour_loss = Z99 * vol * math.sqrt(1 / HOURS_PER_YEAR) * self.notionals[s] * self.LEVELS
+            size = min(self.MAX_SIZE, math.floor(self.RISK * self.capital / hour_loss))
+            if mid is None or size < 1 or ex.halted(s):
                 continue
-            centre = mid + 0.25 * (self.view(ctx.values[s]) - mid)
+            centre = mid + self.PULL * (self.view(ctx.values[s]) - mid)
             inventory, limit = ex.qty(self.name, s), self.limits[s]
             centre *= 1 - 0.004 * inventory / limit
-            half = 0.003 * (1 + 2 * max(0.0, vol / self.CALM_VOL - 1))
-            size = max(1, round(self.sizes[s] * max(0.25, 1 - vol / self.WITHDRAW_VOL)))
+            half = self.HALF_SPREAD + self.SPREAD_RISK * vol * vol * self.REFERENCE_CAPITAL / self.capital
             for k in range(1, self.LEVELS + 1):
                 if inventory < limit:
                     ex.submit(self.name, s, "buy", size, math.floor(centre * (1 - half * k)), post_only=True)

@@ -30,8 +30,9 @@ def _filled(series: np.ndarray) -> np.ndarray:
     return out
 
 
-def level(run: Run, what: str = "price") -> np.ndarray:
-    """The weighted log level of ``what`` (``price`` or ``value``) per step, 0 at the last step
+def level(run: Run, what: str = "index") -> np.ndarray:
+    """The weighted log level of ``what`` (``index``: the hourly fixings from traded prices, what
+    margins follow; ``price``: the mid; ``value``: the fundamental) per step, 0 at the last step
     before the shock."""
     weights = np.array([run.series[f"value:{s}"][0] for s in run.symbols])
     weights = weights / weights.sum()
@@ -40,7 +41,7 @@ def level(run: Run, what: str = "price") -> np.ndarray:
     return path - path[run.shock_step]
 
 
-def drawdown(run: Run, what: str = "price") -> float:
+def drawdown(run: Run, what: str = "index") -> float:
     """The largest move against the shock's direction after it, as a fraction of the pre-shock level."""
     worst = float(np.max(run.direction * level(run, what)[run.shock_step :]))
     return math.expm1(worst) if run.direction > 0 else -math.expm1(-worst)

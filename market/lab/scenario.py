@@ -63,7 +63,7 @@ class Shock:
     everything at the shock (a run on the fund)."""
 
     stress: str = "new_generation"
-    at_hour: int = 12
+    at_hour: int = 8
     price_factor: float | None = None
     outage_hours: int = 0
     run_share: float = 0.0
@@ -98,7 +98,7 @@ class Scenario:
 
     name: str
     description: str
-    hours: int = 60
+    hours: int = 36
     step_minutes: int = 15
     model_vol: float = 0.5
     """Volatility of the fundamental (Schwartz one-factor) before the shock."""
