@@ -94,7 +94,7 @@ def model(connection: sa.Connection, product: str, now_us: int) -> CurrentModel:
         else:
             recent = [f for f in smooth if f[0] >= calibrated_us - ANCHOR_HISTORY.total_seconds() * 1e6]
             history = _series(recent or smooth[-1:], now_us)
-            for fitted in (quotes, []) if quotes else ([],):
+            for fitted in (quotes, quotes[:1], []) if quotes else ([],):
                 try:
                     params = present(found.params, pd.Timestamp(found.calibrated_at), history, fitted)
                 except (RequestError, ValueError) as exc:

@@ -9,7 +9,10 @@ hour. Between calibrations the parameters stay and three things move:
 - the **level of the curve**: when forwards have traded, their prices move the model's level
   parameters (:func:`pricing.calibration.forwards.fit_to_forwards`: ``mean`` then ``trend`` of f(t),
   ``alpha``, ``xi0`` then ``mu_xi``, ``carry``), so the curve goes through what the market paid;
-- nothing else: the shape between the index and the traded forwards is the model's own.
+- nothing else: the shape between the index and the traded forwards is the model's own. A
+  Schwartz one-factor model has one level (``alpha``); when more than one window has traded it is
+  written as the jump_ou without jumps whose f(t) is the constant ``alpha`` (the same law), so that
+  a second traded window fits a trend of the long-run level instead of being averaged flat.
 
 :func:`margin_vol` gives the volatility the exchange's lognormal margin rule needs from any model:
 the annualised standard deviation of the log spot over the margin horizon, by exact simulation.
@@ -26,6 +29,7 @@ import pandas as pd
 from pricing.calibration.anchor import reanchor
 from pricing.calibration.forwards import fit_to_forwards
 from pricing.calibration.result import model_to_request
+from pricing.models import JumpOU, Schwartz1F, Seasonality
 from pricing.request import parse_model
 
 MARGIN_PATHS = 4000
@@ -49,10 +53,26 @@ def present(
         raise ValueError("the history must end at or after the calibration")
     moved = reanchor(model, calibrated_at, history)
     if quotes:
+        if isinstance(moved, Schwartz1F) and len(quotes) > 1:
+            moved = _as_jump_ou(moved)
         moved, _ = fit_to_forwards(moved, list(quotes))
     result = model_to_request(moved)
     parse_model(result, "model")  # the shifted level must still be a model the engine accepts
     return result
+
+
+def _as_jump_ou(model: Schwartz1F) -> JumpOU:
+    """The same law as ``model``: ln S = alpha + X, X an OU from ln S(0) - alpha, and no jumps."""
+    return JumpOU(
+        x0=float(np.log(model.spot)) - model.alpha,
+        kappa=model.kappa,
+        vol=model.vol,
+        y0=0.0,
+        jump_rate=0.0,
+        jump_mean=0.5,  # unused without jumps; any value the request accepts
+        jump_reversion=model.kappa,
+        seasonality=Seasonality(mean=model.alpha),
+    )
 
 
 def margin_vol(

@@ -44,3 +44,18 @@ def test_present_moves_the_state_and_reprices_a_traded_window() -> None:
     assert parse_model(fitted, "model").forward(MONTH).mean() == pytest.approx(3.0, rel=1e-9)
     with pytest.raises(ValueError, match="at or after the calibration"):
         present(params, calibrated + pd.Timedelta(days=1), history)
+
+
+def test_two_traded_windows_tilt_a_schwartz_curve_instead_of_averaging_it_flat() -> None:
+    calibrated = pd.Timestamp("2026-11-30T00:00Z")
+    params = {"type": "schwartz1f", "spot": 2.5, "kappa": 300.0, "alpha": math.log(2.5), "vol": 1.0}
+    history = pd.Series([2.5], index=[calibrated])
+    december, january = MONTH, MONTH + 31 / 365
+    quotes = [{"fixings": list(december), "price": 2.55}, {"fixings": list(january), "price": 2.5}]
+    fitted = parse_model(present(params, calibrated, history, quotes), "model")
+    assert fitted.forward(december).mean() == pytest.approx(2.55, rel=1e-9)
+    assert fitted.forward(january).mean() == pytest.approx(2.5, rel=1e-9)
+    untouched = parse_model(present(params, calibrated, history), "model")
+    assert untouched.forward(MONTH).mean() == pytest.approx(
+        parse_model(params, "model").forward(MONTH).mean(), rel=1e-12
+    )
