@@ -181,7 +181,23 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
         assert note.balance_micros == 0
         assert note.face_per_lot_micros == 0
         assert note.status == "settled"
-    assert final.periods[1].residual_micros > 0  # the equity's share goes to the sponsor
+    # the worked pool of docs/securitization.md, row by row
+    table = [
+        (
+            p.remitted_micros,
+            p.fees_micros,
+            p.interest_micros,
+            p.principal_micros,
+            p.residual_micros,
+            p.reserve_micros,
+            p.residue_micros,
+        )
+        for p in final.periods
+    ]
+    assert table == [
+        (12_440 * USD, 10 * USD, 40 * USD, 3_000 * USD, 9_290 * USD, 200 * USD, 0),
+        (4_000 * USD, 10 * USD, 25 * USD, 3_000 * USD, 1_165 * USD, 0, 0),
+    ]
     page = save_pool_report(final, tmp_path).read_text()  # the live pool's HTML report
     assert page.count("data:image/png;base64,") == 2
     assert "balanced" in page
