@@ -15,7 +15,9 @@ after every step) can say exactly what is wrong:
 * positions equal the sum of trades, and net to zero per instrument;
 * escrow equals what is owed to providers (unreleased physical trades);
 * the default fund equals the members' contributions, and the settlement account (the counterparty
-  of variation margin and cash settlement) is short by exactly the losses no waterfall step covered.
+  of variation margin and cash settlement) is short by exactly the losses no waterfall step covered;
+* every securitised pool's initial reserve and remittances equal what it paid out plus what its
+  issuing account holds (:func:`market.securitization.reports.conservation`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 
 from market.ledger import DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.listings import whole_days
+from market.securitization import reports as pools
 from market.tables import (
     Balance,
     Capacity,
@@ -262,6 +265,7 @@ def check(connection: sa.Connection) -> list[str]:
     checks.append(
         ("a provider's per-day capacity differs from its listings and forwards", _capacity_rows(connection))
     )
+    checks.append(("a pool's cash in differs from its cash paid out plus held", pools.unbalanced(connection)))
     for name, rows in checks:
         if rows:
             shown = "; ".join(str(tuple(r)) for r in rows[:5])

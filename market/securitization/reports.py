@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from market.ledger import AVAILABLE
 from market.securitization.pools import RESERVE, _pool_row, pool_info
 from market.securitization.records import Conservation, PaymentInfo, PeriodInfo, PoolReport
-from market.securitization.tables import PoolPayment, PoolPeriod
+from market.securitization.tables import Pool, PoolPayment, PoolPeriod
 from market.tables import Balance
 from market.units import from_epoch_us
 
@@ -70,6 +70,17 @@ def _period(p: sa.Row) -> PeriodInfo:
         breaches=tuple(p.breaches.split(",")) if p.breaches else (),
         serviced_at=from_epoch_us(p.serviced_us),
     )
+
+
+def unbalanced(connection: sa.Connection) -> list[tuple[str, int, int, int]]:
+    """``(code, cash in, paid out, held)`` of every pool whose cash identity fails (an invariant of
+    :func:`market.invariants.check`)."""
+    rows = []
+    for pool in connection.execute(sa.select(Pool.__table__).order_by(Pool.__table__.c.id)):
+        c = conservation(connection, pool)
+        if not c.balanced:
+            rows.append((pool.code, c.cash_in_micros, c.paid_out_micros, c.held_micros))
+    return rows
 
 
 def conservation(connection: sa.Connection, pool: sa.Row) -> Conservation:

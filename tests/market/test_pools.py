@@ -292,3 +292,16 @@ def test_rounding_residue_is_carried_and_paid_out(market: Market) -> None:
         assert note.principal_paid_micros == note.lots * note.lot_face_micros
         assert note.interest_paid_micros % note.lots == 0  # every lot was paid the same
         assert note.writedown_micros == 0
+
+
+def test_the_exchange_check_catches_a_pool_losing_cash(pooled: tuple[Market, int]) -> None:
+    market, pool_id = pooled
+    ex = market.exchange
+    issuer = ex.pool(pool_id).issuer_id
+    with ex._house.transaction() as uow:  # a bug paying one micro-dollar out of the pool's reserve
+        uow.ledger.move((issuer, "reserve"), (market.buyer, "available"), 1)
+        uow.ledger.post("bug")
+    assert not ex.pool_report(pool_id).conservation.balanced
+    (problem,) = ex.check()
+    assert problem.startswith("a pool's cash in differs")
+    assert "GPUABS1" in problem
