@@ -224,6 +224,8 @@ class Exchange:
 
     # clearing
     remargin = _use(market.clearing.cases.remargin)
+    remargin_if_moved = _use(market.clearing.cases.remargin_if_moved)
+    moved_products = _use(market.clearing.cases.moved_products)
     margin_calls = _use(market.clearing.cases.margin_calls)
     margins = _use(market.clearing.cases.margins)
     defaults = _use(market.clearing.cases.defaults)

@@ -140,8 +140,19 @@ def _pass(exchange: Exchange) -> RemarginReport:
 
 @command.command("remargin")
 @database_option
-def remargin_command(database_url: str | None) -> None:
+@click.option(
+    "--if-moved",
+    is_flag=True,
+    help="Only when an index moved 5% or more since the last pass (for a feed's cron job).",
+)
+def remargin_command(database_url: str | None, if_moved: bool) -> None:
     """Run one re-margining pass (it needs the books: with a server running, use POST /v1/admin/remargin)."""
+    if if_moved:
+        moved = _with_exchange(database_url, lambda ex: ex.moved_products())
+        if not moved:
+            click.echo("no index moved 5% or more since the last pass: nothing to do")
+            return
+        click.echo(f"large move since the last pass: {', '.join(moved)}")
     r = _with_exchange(database_url, _pass)
     usd = micros_to_dollars
     click.echo(f"marked {r.marked} instruments, re-margined {r.accounts} accounts")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from litestar import Controller, get, post
 from litestar.params import FromQuery, JSONBody
 
+from api.announcements import announce_remargin
 from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
 from api.errors import ApiError
@@ -74,9 +75,14 @@ class IndexController(Controller):
         security=BEARER_SECURITY,
     )
     async def add_fixings(self, ctx: Ctx, product: ProductId, data: JSONBody[FixingsCreate]) -> FixingsAdded:
-        """Store observations of the index (e.g. from a price feed); corrections become revisions."""
+        """Store observations of the index (e.g. from a price feed); corrections become revisions. When
+        the index moved 5% or more since the last clearing pass, a pass runs before the answer."""
         fixings = [
             (f.at, dollars_to_micros(f.price, f"fixings[{i}].price")) for i, f in enumerate(data.fixings)
         ]
         stored = await call(ctx.exchange.add_fixings, product, fixings, data.source)
+        if stored.added or stored.revised:  # a large move is re-margined now, not at the next pass
+            report = await call(ctx.exchange.remargin_if_moved)
+            if report is not None:
+                await announce_remargin(ctx, report)
         return FixingsAdded(added=stored.added, revised=stored.revised)

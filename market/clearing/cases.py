@@ -5,8 +5,8 @@ fund and risk reports."""
 from __future__ import annotations
 
 from market.accounts import account
+from market.clearing import moves, reports
 from market.clearing import remargin as passes
-from market.clearing import reports
 from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, RiskReport
 from market.clearing.remargin import RemarginReport
 from market.errors import InvalidAmountError
@@ -20,6 +20,19 @@ def remargin(house: House) -> RemarginReport:
     """One re-margining pass (:mod:`market.clearing.remargin`) in one transaction."""
     with house.transaction() as uow:
         return passes.run(uow, house.books())
+
+
+def moved_products(house: House) -> tuple[str, ...]:
+    """Products whose index moved by :data:`market.clearing.moves.LARGE_MOVE_BPS` or more since the
+    last pass."""
+    with house.read() as connection:
+        return moves.moved(connection)
+
+
+def remargin_if_moved(house: House) -> RemarginReport | None:
+    """A pass at once when a product's index moved by the large-move threshold since the last pass
+    (:mod:`market.clearing.moves`); None when none did."""
+    return remargin(house) if moved_products(house) else None
 
 
 def margin_calls(

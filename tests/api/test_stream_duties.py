@@ -9,6 +9,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
 from market import db
 from market.clearing import calls
 from market.lifecycle.schedule import SeriesPlan
@@ -107,11 +111,14 @@ def _jump(client: Any, keys: dict[str, str], clock: Clock, price: str) -> None:
 def test_an_admin_remargin_sends_the_margin_call_on_the_private_stream(sqlite_url: str) -> None:
     clock = Clock()
     _, keys, _ = _leveraged(sqlite_url, clock)
+    clock.now += timedelta(hours=1)
+    engine = db.make_engine(sqlite_url)  # a feed writes the fixing straight to the database
+    Exchange(engine, clock=clock).add_fixings("A100", [(clock.now, 1_200_000)], "feed")
+    engine.dispose()
     with make_client(sqlite_url, clock=clock) as client, client.websocket_connect("/v1/stream") as ws:
         inbox = Inbox(ws)
         _subscribe(ws, inbox, keys["trader"], ["orders"])
         inbox.take(lambda m: m.get("type") == "subscribed")
-        _jump(client, keys, clock, "1.20")  # a 20% fall: the long loses its spare cash and most margin
         assert client.post("/v1/admin/remargin", headers={"Authorization": f"Bearer {keys['admin']}"}).json()[
             "calls_opened"
         ]
@@ -151,3 +158,40 @@ def test_the_lifecycle_opens_then_liquidates_a_call_and_says_so_on_the_stream(sq
         assert trade["trade"]["price"] == "1.390"
         sold = _wait(inbox, lambda m: m.get("type") == "order" and m["order"]["side"] == "sell")
         assert (sold["order"]["filled_quantity"], sold["order"]["time_in_force"]) == (1, "ioc")
+
+
+def test_a_large_move_is_re_margined_when_its_fixing_arrives(sqlite_url: str) -> None:
+    """The lifecycle is off: a 2% fixing leaves the last pass alone, a 20% one runs a pass in the
+    fixings request itself (call opened, announced); the CLI's --if-moved does the same."""
+    clock = Clock()
+    _, keys, _ = _leveraged(sqlite_url, clock)
+    trader = {"Authorization": f"Bearer {keys['trader']}"}
+    with make_client(sqlite_url, clock=clock) as client, client.websocket_connect("/v1/stream") as ws:
+        inbox = Inbox(ws)
+        _subscribe(ws, inbox, keys["trader"], ["orders"])
+        inbox.take(lambda m: m.get("type") == "subscribed")
+        before = client.get("/v1/risk", headers=trader).json()["margin"][0]["as_of"]
+        _jump(client, keys, clock, "1.47")  # 2%: below the threshold
+        assert client.get("/v1/risk", headers=trader).json()["margin"][0]["as_of"] == before
+        _jump(client, keys, clock, "1.20")  # 20% below the level of the last pass
+        assert client.get("/v1/risk", headers=trader).json()["margin"][0]["as_of"] != before
+        [call] = client.get("/v1/margin-calls", headers=trader).json()
+        message = inbox.take(lambda m: m.get("type") == "margin_call")
+        assert message["margin_call"] == call
+
+
+def test_remargin_if_moved_from_the_cli(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    _leveraged(sqlite_url, clock)
+    monkeypatch.setenv("FLOPEX_CLOCK_START", (clock.now + timedelta(hours=2)).isoformat())
+    quiet = CliRunner().invoke(main, ["risk", "remargin", "--if-moved", "--db", sqlite_url])
+    assert quiet.exit_code == 0, quiet.output
+    assert "nothing to do" in quiet.output
+    engine = db.make_engine(sqlite_url)
+    ex = Exchange(engine, clock=lambda: clock.now + timedelta(hours=1))
+    ex.add_fixings("A100", [(clock.now + timedelta(hours=1), 1_300_000)], "test")  # -13%
+    engine.dispose()
+    moved = CliRunner().invoke(main, ["risk", "remargin", "--if-moved", "--db", sqlite_url])
+    assert moved.exit_code == 0, moved.output
+    assert "large move since the last pass: A100" in moved.output
+    assert "re-margined 2 accounts" in moved.output
