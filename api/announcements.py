@@ -1,10 +1,11 @@
-"""Announce on the stream what a settlement run or a clearing pass did, whoever ran it.
+"""Announce on the stream what a settlement run, a clearing pass or a pool servicing did, whoever ran it.
 
-An admin's ``POST /v1/admin/settle`` or ``/v1/admin/remargin`` and the lifecycle running the same use
-cases inside ``flopex serve`` announce through these functions, so subscribers see the same messages
-either way: the books, trades and tickers of every instrument touched (expiries empty books,
-exercises trade in the underlying, liquidations trade), order updates for orders an expiry
-cancelled, and each margin call's new state on its account's private channel.
+An admin's ``POST /v1/admin/settle``, ``/v1/admin/remargin`` or ``/v1/admin/pools/service`` and the
+lifecycle running the same use cases inside ``flopex serve`` announce through these functions, so
+subscribers see the same messages either way: the books, trades and tickers of every instrument
+touched (expiries empty books, exercises trade in the underlying, liquidations trade, retired notes
+close their books), order updates for orders an expiry or a retirement cancelled, and each margin
+call's new state on its account's private channel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from api.schemas.orders import OrderOut
 from market.clearing.remargin import RemarginReport
 from market.lifecycle.runner import DutyRun
 from market.records import SettlementReport
+from market.securitization.notes import RETIRED
+from market.securitization.records import ServiceReport
 
 EXPIRED = "instrument_expired"
 """The reason of an order cancelled because its instrument expired."""
@@ -56,6 +59,22 @@ async def announce_remargin(ctx: ApiContext, report: RemarginReport) -> None:
             ctx.hub.margin_call(account_id, msgspec.to_builtins(MarginCallOut.of(latest[0])))
 
 
+async def announce_service(ctx: ApiContext, report: ServiceReport) -> None:
+    """Announce a pool servicing run: orders a retired note's book cancelled to their listening
+    owners, then the books and tickers of the retired notes."""
+    if not report.retired:
+        return
+    for account_id in ctx.hub.private_listeners():
+        for symbol in report.retired:
+            cancelled = await call(
+                ctx.exchange.orders, account_id, status="cancelled", symbol=symbol, limit=TRADE_PAGE
+            )
+            for order in cancelled:
+                if order.reason == RETIRED:
+                    ctx.hub.order(account_id, msgspec.to_builtins(OrderOut.of(order)))
+    await announce(ctx, (), report.retired)
+
+
 async def announce_duties(ctx: ApiContext, runs: Iterable[DutyRun]) -> None:
     """Announce what a lifecycle pass did, duty by duty, as the admin routes announce the same runs."""
     for run in runs:
@@ -63,3 +82,5 @@ async def announce_duties(ctx: ApiContext, runs: Iterable[DutyRun]) -> None:
             await announce_settlement(ctx, run.report)
         elif isinstance(run.report, RemarginReport):
             await announce_remargin(ctx, run.report)
+        elif isinstance(run.report, ServiceReport):
+            await announce_service(ctx, run.report)

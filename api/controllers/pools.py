@@ -8,6 +8,7 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
+from api.announcements import announce_service
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
@@ -23,7 +24,9 @@ from api.schemas.pools import (
 from market.securitization.records import ServiceReport
 
 
-def _service_out(report: ServiceReport) -> ServiceOut:
+async def _serviced(ctx: Ctx, report: ServiceReport) -> ServiceOut:
+    """Announce what the run did (as the lifecycle's run is announced) and render it."""
+    await announce_service(ctx, report)
     return ServiceOut([ServicedOut(code, period) for code, period in report.serviced])
 
 
@@ -104,7 +107,7 @@ class PoolAdminController(Controller):
     async def service_all(self, ctx: Ctx) -> ServiceOut:
         """Run every pool period whose end has passed through the waterfall (what the lifecycle's
         ``service_pools`` duty does); a second call changes nothing."""
-        return _service_out(await call(ctx.exchange.service_pools))
+        return await _serviced(ctx, await call(ctx.exchange.service_pools))
 
     @post(
         "/{pool_id:int}/service",
@@ -114,4 +117,4 @@ class PoolAdminController(Controller):
     )
     async def service(self, ctx: Ctx, pool_id: FromPath[int]) -> ServiceOut:
         """Run the pool's periods whose end has passed through the waterfall, oldest first."""
-        return _service_out(await call(ctx.exchange.service_pools, pool_id))
+        return await _serviced(ctx, await call(ctx.exchange.service_pools, pool_id))

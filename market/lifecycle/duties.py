@@ -33,6 +33,7 @@ from market.errors import NoMarkError
 from market.instruments import InstrumentKind, Settlement, Status, WindowKind
 from market.lifecycle.schedule import next_hour
 from market.records import InstrumentInfo, SettlementReport
+from market.securitization.records import ServiceReport
 from market.service import Exchange
 from market.units import to_epoch_us
 
@@ -47,7 +48,7 @@ class Outcome:
 
     detail: str
     next_run_us: int
-    report: SettlementReport | RemarginReport | None = None
+    report: SettlementReport | RemarginReport | ServiceReport | None = None
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def service_pools(ex: Exchange, _: datetime | None) -> Outcome:
     now_us = to_epoch_us(ex.now())
     due = ex.next_pool_due_us()
     following = next_hour(now_us) if due is None else max(min(due, next_hour(now_us)), now_us + 1)
-    return Outcome(f"serviced {len(report.serviced)} pool period(s)", following)
+    return Outcome(f"serviced {len(report.serviced)} pool period(s)", following, report)
 
 
 def expire_orders(ex: Exchange, _: datetime | None) -> Outcome:

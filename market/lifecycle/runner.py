@@ -23,6 +23,7 @@ from market.clearing.remargin import RemarginReport
 from market.lifecycle.duties import DUTIES, TRIGGERED, Duty
 from market.lifecycle.jobs import FAILED, JobInfo, JobStore
 from market.records import SettlementReport
+from market.securitization.records import ServiceReport
 from market.service import Exchange
 from market.tables import Fixing, Instrument, Listing
 from market.units import to_epoch_us
@@ -38,7 +39,7 @@ class DutyRun:
     name: str
     ok: bool
     detail: str
-    report: SettlementReport | RemarginReport | None = None
+    report: SettlementReport | RemarginReport | ServiceReport | None = None
 
 
 def default_owner() -> str:

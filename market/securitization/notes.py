@@ -36,6 +36,8 @@ CENT = 10_000
 PAR_TICKS = 100 * 1_000_000 // NOTE_TICK_MICROS
 GRACE = timedelta(days=30)
 """Legal final maturity after the last period's end: the notes trade until then at the latest."""
+RETIRED = "note_retired"
+"""The reason of an order cancelled because its note was retired."""
 CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 TRANCHE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 
@@ -121,7 +123,7 @@ def set_face(uow: UnitOfWork, trading: Trading, note_symbol: str, face_micros: i
 def retire(uow: UnitOfWork, trading: Trading, note_symbol: str) -> None:
     """The last period was paid: cancel the book and settle the note (it trades no more)."""
     inst = trading.instrument(note_symbol)
-    trading.cancel_book(uow, note_symbol, "note_retired")
+    trading.cancel_book(uow, note_symbol, RETIRED)
     uow.connection.execute(
         _instruments.update().where(_instruments.c.symbol == note_symbol).values(status=Status.SETTLED.value)
     )

@@ -165,3 +165,6 @@ class ServiceReport:
 
     serviced: tuple[tuple[str, int], ...]
     """(pool code, period) in the order they were serviced."""
+    retired: tuple[str, ...] = ()
+    """Notes whose last period was paid: their books closed (resting orders cancelled, reason
+    ``note_retired``)."""

@@ -70,10 +70,11 @@ def service_due(house: House, pool_id: int | None = None) -> ServiceReport:
     with house.read() as connection:
         ids = list(connection.execute(query).scalars())
     done: list[tuple[str, int]] = []
+    retired: list[str] = []
     for one in ids:
-        while (serviced := _service_next(house, one)) is not None:
+        while (serviced := _service_next(house, one, retired)) is not None:
             done.append(serviced)
-    return ServiceReport(tuple(done))
+    return ServiceReport(tuple(done), tuple(retired))
 
 
 def next_due_us(house: House) -> int | None:
@@ -84,8 +85,9 @@ def next_due_us(house: House) -> int | None:
     return min(ends, default=None)
 
 
-def _service_next(house: House, pool_id: int) -> tuple[str, int] | None:
-    """Service the pool's next period if its end has passed; returns (code, period) or None."""
+def _service_next(house: House, pool_id: int, retired: list[str]) -> tuple[str, int] | None:
+    """Service the pool's next period if its end has passed; returns (code, period) or None, and
+    adds the notes a last period retired to ``retired``."""
     with house.transaction() as uow:
         pool = uow.connection.execute(sa.select(_pools).where(_pools.c.id == pool_id)).one()
         if pool.status != "active" or pool.serviced >= pool.periods:
@@ -93,11 +95,12 @@ def _service_next(house: House, pool_id: int) -> tuple[str, int] | None:
         start, end = period_bounds(pool.start_us, pool.period_months, pool.serviced)
         if end > uow.now_us:
             return None
-        _service(house, uow, pool, pool.serviced, start, end)
+        retired.extend(_service(house, uow, pool, pool.serviced, start, end))
         return pool.code, pool.serviced
 
 
-def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, end: int) -> None:
+def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, end: int) -> list[str]:
+    """Service period ``t`` of ``pool`` (see the module); returns the notes it retired."""
     connection, ledger, issuer = uow.connection, uow.ledger, pool.issuer_id
     ref = f"pool:{pool.code}:{t}"
     owed = collections.owed(connection, pool, t, start, end)
@@ -195,6 +198,7 @@ def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, en
         .where(_pools.c.id == pool.id)
         .values(serviced=t + 1, status="retired" if last else "active")
     )
+    return [n.symbol for n in note_rows] if last else []
 
 
 def _cumulative(flow: np.ndarray) -> int:

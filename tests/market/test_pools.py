@@ -168,7 +168,12 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
     clock.now = FEBRUARY + timedelta(minutes=5)
     ex.report_pool_usage(market.provider, pool_id, 1, 2_000)
     ex.add_fixings("H100", [(JANUARY + timedelta(days=d), 2_000_000) for d in range(31)])
-    assert ex.service_pools(pool_id).serviced == (("GPUABS1", 1),)
+    resting = ex.place_order(market.buyer, order("GPUABS1-A", "sell", 3, 10100))
+    done = ex.service_pools(pool_id)
+    assert done.serviced == (("GPUABS1", 1),)
+    assert done.retired == ("GPUABS1-A", "GPUABS1-B")
+    closed = ex.order(market.buyer, resting.id)
+    assert (closed.status, closed.reason) == ("cancelled", "note_retired")
     check_pool(ex, pool_id)
     final = ex.pool_report(pool_id)
     assert final.pool.status == "retired"
