@@ -6,8 +6,9 @@ The page frame, tables and PNG embedding are the shared ones of ``pricing.htmlre
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -102,11 +103,16 @@ def bills_figure(plan: HedgePlan) -> Figure:
 PLAN_FIGURES = {"forecast": forecast_figure, "hedge": hedge_figure, "bills": bills_figure}
 
 
+def _save_figures(subject: Any, makers: dict[str, Callable[[Any], Figure]], out: Path) -> dict[str, Path]:
+    """Draw each figure of ``subject`` and save it as ``out/<kind>.png``."""
+    return {kind: save_png(make(subject), out / f"{kind}.png") for kind, make in makers.items()}
+
+
 def save_plan(plan: HedgePlan, out: Path) -> Path:
     """Write plan.json, the figures and report.html into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "plan.json").write_text(json.dumps(plan.to_dict(), indent=2))
-    images = {kind: save_png(make(plan), out / f"{kind}.png") for kind, make in PLAN_FIGURES.items()}
+    images = _save_figures(plan, PLAN_FIGURES, out)
     positions = pd.DataFrame(
         [
             {
@@ -202,7 +208,7 @@ def save_effectiveness(result: Effectiveness, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     result.outcomes.to_csv(out / "outcomes.csv", index=False)
     (out / "summary.json").write_text(summary_json(result))
-    images = {kind: save_png(make(result), out / f"{kind}.png") for kind, make in STUDY_FIGURES.items()}
+    images = _save_figures(result, STUDY_FIGURES, out)
     body = [
         "<p>The hedge planner on rolling origins over real GPU rental prices: at each origin the market "
         "model is fitted to the trailing prices only, day forwards are listed at fair value plus the "

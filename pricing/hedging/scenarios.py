@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from numpy.typing import NDArray
 
-from pricing.calendar import year_fraction
+from pricing.calendar import fixing_times, year_fraction
 from pricing.hedging.forecast import UsageForecast
 from pricing.hedging.market import HedgeInstrument, HedgeMarket
 
@@ -183,8 +183,7 @@ def fair_values(
         if item.fair is not None:
             fair[j] = item.fair
         elif item.kind == "forward":
-            window = [item.start + k * HOUR for k in range(item.hours)]
-            times = np.array([year_fraction(market.valuation, h) for h in window])
+            times = np.array(fixing_times(market.valuation, item.start, item.end, "hourly"))
             fair[j] = float(np.mean(market.model(item.product).forward(times)))
         else:
             column = scenarios.gross[:, j] / item.hours
