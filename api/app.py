@@ -49,6 +49,8 @@ from api.controllers.stress import stress
 from api.controllers.system import health
 from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
+from api.feeds import FEEDS
+from api.feeds import snapshot as feed_snapshot
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.openapi import ClosedRequestSchemas, docs_assets, openapi_config
 from api.options import AllowedMethods
@@ -57,7 +59,7 @@ from api.pricing_jobs import PricingPool
 from api.publish import announce_cancelled, load_book, start_fills, start_trades
 from api.ratelimit import RateLimiter, TokenBuckets
 from api.settings import Settings
-from api.stream import BookState, StreamHub, stream_route
+from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
 from market.lifecycle.runner import Runner
@@ -142,8 +144,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             exchange.close()
             engine.dispose()
 
-    async def prepare_channel(channel: str, account_id: str | None) -> BookState | None:
+    async def prepare_channel(channel: str, account_id: str | None) -> BookState | FeedSnapshot | None:
         kind, _, symbol = channel.partition(".")
+        if kind in FEEDS:
+            return await feed_snapshot(ctx, channel, account_id)
         if kind == "book":
             return await load_book(ctx, symbol)
         if kind == "trades":

@@ -1,4 +1,5 @@
-"""Announce committed changes on the stream: order updates, book deltas, new trades and tickers.
+"""Announce committed changes on the stream: order updates, book deltas, new trades and tickers,
+candles and the accounts' positions and balances.
 
 Controllers call :func:`announce` after the exchange service returned, i.e. after the commit. Book and
 trade channels are read back from the exchange (only for symbols someone follows), so trades caused
@@ -13,6 +14,7 @@ from typing import TypeVar
 import msgspec
 
 from api.context import ApiContext, call
+from api.feeds import publish_candles, publish_private
 from api.schemas.market_data import TradeOut
 from api.schemas.orders import OrderOut
 from api.stream import BookState, Levels
@@ -100,6 +102,8 @@ async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterab
                 ctx.hub.trade(symbol, trade.id, msgspec.to_builtins(TradeOut.of(trade)))
         if ctx.hub.has_subscribers(f"ticker.{symbol}"):
             ctx.hub.ticker(symbol, msgspec.to_builtins(await ticker_of(ctx, symbol)))
+    await publish_candles(ctx, sorted(touched))
+    await publish_private(ctx)
 
 
 async def announce_cancelled(

@@ -55,8 +55,9 @@ this plus the authenticator's cache time (``api.auth.CACHE_SECONDS``)."""
 REVOKED_CLOSE_CODE = 1008
 MAX_SUBSCRIPTIONS = 50
 HEARTBEAT_SECONDS = 15.0
-PUBLIC_PREFIXES = ("book.", "trades.", "ticker.")
-PRIVATE_CHANNELS = ("orders",)
+PUBLIC_PREFIXES = ("book.", "trades.", "ticker.", "candles.", "mark.", "index.")
+PRIVATE_CHANNELS = ("orders", "positions", "balances")
+CANDLE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
 
 Levels = dict[str, int]
 """Aggregated quantity by decimal price string, for one side of a book."""
@@ -91,8 +92,28 @@ class Subscriber:
             self.send.close()
 
 
-def _private_topic(account_id: str) -> str:
-    return f"orders#{account_id}"
+def _private_topic(account_id: str, channel: str = "orders") -> str:
+    return f"{channel}#{account_id}"
+
+
+@dataclass(frozen=True)
+class FeedSnapshot:
+    """The first message of a state channel (``positions``, ``balances``, ``candles.``, ``mark.``,
+    ``index.``): its ``body`` and ``seq``, a number taken from durable state (a ledger entry id, a
+    trade id, a fixing id, an instant) so it keeps growing across server restarts; ``state`` is what
+    later updates are compared with."""
+
+    seq: int
+    body: dict[str, Any]
+    state: Any = None
+
+
+def feed_topic(channel: str, account_id: str | None) -> str:
+    """Where a state channel's messages go: one topic per account for the private ones."""
+    if channel in PRIVATE_CHANNELS:
+        assert account_id is not None
+        return _private_topic(account_id, channel)
+    return channel
 
 
 @dataclass(frozen=True)
@@ -113,6 +134,7 @@ class StreamHub:
         self._books: dict[str, BookState] = {}
         self._trade_ids: dict[str, int] = {}
         self._fill_ids: dict[str, int] = {}
+        self._feeds: dict[str, FeedSnapshot] = {}
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -120,15 +142,32 @@ class StreamHub:
         """Why ``channel`` cannot be subscribed by ``subscriber``, or None if it can."""
         if channel in PRIVATE_CHANNELS:
             return None if subscriber.account_id is not None else 'authenticate first: send {"op": "auth"}'
-        if channel.startswith(PUBLIC_PREFIXES) and channel.split(".", 1)[1]:
+        kind, _, rest = channel.partition(".")
+        if kind == "candles":
+            interval, _, symbol = rest.partition(".")
+            return None if interval in CANDLE_INTERVALS and symbol else "use candles.<interval>.<symbol>"
+        if channel.startswith(PUBLIC_PREFIXES) and rest:
             return None
-        return "unknown channel; use book.<symbol>, trades.<symbol>, ticker.<symbol> or orders"
+        return (
+            "unknown channel; use book.<symbol>, trades.<symbol>, ticker.<symbol>,"
+            " candles.<interval>.<symbol>, mark.<symbol>, index.<product>, orders, positions or balances"
+        )
 
-    def subscribe(self, subscriber: Subscriber, channel: str, book: BookState | None = None) -> None:
-        """Add a subscription; a book channel needs the current ``book`` and starts with its snapshot."""
+    def subscribe(
+        self, subscriber: Subscriber, channel: str, book: BookState | FeedSnapshot | None = None
+    ) -> None:
+        """Add a subscription; a book channel needs the current ``book`` and starts with its snapshot,
+        a state channel with its :class:`FeedSnapshot`."""
         if channel in subscriber.channels:
             return
-        if channel.startswith("book."):
+        if isinstance(book, FeedSnapshot):
+            topic = feed_topic(channel, subscriber.account_id)
+            current = self._feeds.get(topic)
+            if current is None or book.seq > current.seq:
+                self._feeds[topic] = book  # earlier subscribers see the jump as a gap and resubscribe
+            message = {"channel": channel, "type": "snapshot", "seq": book.seq, "prev_seq": None}
+            subscriber.deliver({**message, **book.body})
+        elif channel.startswith("book."):
             assert book is not None, "a book subscription needs the current book"
             symbol = channel.removeprefix("book.")
             if symbol in self._books:
@@ -158,10 +197,7 @@ class StreamHub:
 
     @staticmethod
     def _topic(subscriber: Subscriber, channel: str) -> str:
-        if channel in PRIVATE_CHANNELS:
-            assert subscriber.account_id is not None
-            return _private_topic(subscriber.account_id)
-        return channel
+        return feed_topic(channel, subscriber.account_id)
 
     # -- publishing ------------------------------------------------------------------------------
 
@@ -246,12 +282,31 @@ class StreamHub:
         body = {"type": "cancelled_all", "cause": cause, "order_ids": order_ids}
         self._publish(_private_topic(account_id), "orders", body)
 
-    def private_listeners(self) -> list[str]:
-        """Accounts with a live ``orders`` subscription."""
-        prefix = _private_topic("")
+    def private_listeners(self, channel: str = "orders") -> list[str]:
+        """Accounts with a live subscription to the private ``channel``."""
+        prefix = _private_topic("", channel)
         return [
             topic[len(prefix) :] for topic, subs in self._topics.items() if topic.startswith(prefix) and subs
         ]
+
+    def followed(self, prefix: str) -> list[str]:
+        """Public channels starting with ``prefix`` that someone subscribes to."""
+        return [topic for topic, subs in self._topics.items() if topic.startswith(prefix) and subs]
+
+    def feed(self, topic: str) -> FeedSnapshot | None:
+        """The last state published on a state channel's topic (None until someone subscribed)."""
+        return self._feeds.get(topic)
+
+    def feed_update(
+        self, topic: str, channel: str, seq: int, body: dict[str, Any], state: Any = None
+    ) -> None:
+        """Publish an update of a followed state channel if ``seq`` is newer than its last message;
+        ``prev_seq`` is that message's ``seq``."""
+        current = self._feeds.get(topic)
+        if current is None or seq <= current.seq:
+            return
+        self._feeds[topic] = FeedSnapshot(seq, body, state)
+        self._send(topic, {"channel": channel, "type": "update", "seq": seq, "prev_seq": current.seq, **body})
 
     def fill_watermark(self, account_id: str) -> int | None:
         """The last fill (trade id) of the account announced on ``orders``; None while not followed."""
@@ -288,15 +343,18 @@ class ClientMessage(msgspec.Struct, forbid_unknown_fields=True):
     enabled: bool = True
 
 
-ChannelPreparer = Callable[[str, str | None], Awaitable[BookState | None]]
+ChannelPreparer = Callable[[str, str | None], Awaitable[BookState | FeedSnapshot | None]]
 """Readies ``(channel, account_id)`` before it is subscribed: returns the current book for ``book.``
-channels, starts following trades or the account's fills for ``trades.`` and ``orders``; raises
-``MarketError`` for unknown symbols."""
+channels and the first message of state channels, starts following trades or the account's fills for
+``trades.`` and ``orders``; raises ``MarketError`` for unknown symbols."""
 
 
 def canonical_channel(channel: str) -> str:
     """A public channel named with the canonical symbol (``book.X-C1.300`` is ``book.X-C1.30``)."""
     kind, dot, symbol = channel.partition(".")
+    if kind == "candles":
+        interval, dot, symbol = symbol.partition(".")
+        kind = f"candles.{interval}"
     return f"{kind}{dot}{canonical_symbol(symbol)}" if dot else channel
 
 
@@ -355,6 +413,12 @@ async def _handle(
                 book = await prepare(channel, subscriber.account_id)
             except MarketError as exc:
                 subscriber.deliver({**_error(exc.code, exc.message), "channel": channel})
+                continue
+            except Exception:  # e.g. the database is unreachable: say so, keep the connection
+                log.exception("preparing stream channel %s failed", channel)
+                subscriber.deliver(
+                    {**_error("internal_error", "the channel could not be read"), "channel": channel}
+                )
                 continue
             subscriber.deliver({"type": "subscribed", "channels": [channel]})
             hub.subscribe(subscriber, channel, book)

@@ -98,6 +98,16 @@ def _transfer_by_key(house: House, account_id: str, idempotency_key: str) -> sa.
         ).one_or_none()
 
 
+def ledger_version(house: House, account_id: str) -> int:
+    """The id of the account's newest ledger entry (0 when none): it grows with every change of the
+    account's balances, and identifies them (the stream's ``balances`` channel numbers by it)."""
+    with house.read() as connection:
+        newest = connection.execute(
+            sa.select(sa.func.max(_entries.c.id)).where(_entries.c.owner == account_id)
+        )
+        return newest.scalar() or 0
+
+
 def entries(
     house: House, account_id: str, *, after: int | None = None, limit: int = 100, span: Span = ALL
 ) -> list[EntryInfo]:

@@ -224,6 +224,25 @@ def fixings(
         return [_info(r) for r in connection.execute(query)]
 
 
+def fixings_since(
+    house: House, product: str, after: int | None = None, limit: int = 1000
+) -> tuple[int, list[FixingInfo]]:
+    """The id of the product's newest fixing row (0 when none; corrections are new rows, so it grows
+    with every change of the index) and the current fixings stored after row id ``after`` in storage
+    order (at most ``limit``), or with ``after`` None the newest current one: what the stream's
+    ``index`` channel announces."""
+    query = sa.select(_fixings).where(_fixings.c.product == product, _current)
+    if after is None:
+        query = query.order_by(_fixings.c.id.desc()).limit(1)
+    else:
+        query = query.where(_fixings.c.id > after).order_by(_fixings.c.id).limit(page_limit(limit))
+    with house.read() as connection:
+        newest = connection.execute(
+            sa.select(sa.func.max(_fixings.c.id)).where(_fixings.c.product == product)
+        ).scalar()
+        return newest or 0, [_info(r) for r in connection.execute(query)]
+
+
 def _info(row: sa.Row) -> FixingInfo:
     superseded = None if row.superseded_us is None else from_epoch_us(row.superseded_us)
     return FixingInfo(

@@ -159,6 +159,7 @@ class Exchange:
     deposit = _use(market.cash.deposit)
     withdraw = _use(market.cash.withdraw)
     ledger = _use(market.cash.entries)
+    ledger_version = _use(market.cash.ledger_version)
 
     # products and instruments
     create_product = _use(market.catalog.create_product)
@@ -210,6 +211,7 @@ class Exchange:
     add_fixings = _use(market.index.add_fixings)
     fix_index_from_trades = _use(market.index.fix_from_trades)
     fixings = _use(market.index.fixings)
+    fixings_since = _use(market.index.fixings_since)
     settled_on = _use(market.index.settled_on)
     mark = _use(market.marks.mark)
     refresh_marks = _use(market.marks.refresh_marks)

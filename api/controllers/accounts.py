@@ -15,6 +15,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 from api.auth import BEARER_SECURITY, Caller, Principal, authenticated, requires
 from api.context import Ctx, call
 from api.errors import ApiError
+from api.feeds import publish_private
 from api.openapi import ADMIN, PRIVATE, problems
 from api.schemas.accounts import (
     AccountCreate,
@@ -70,7 +71,9 @@ class AccountController(Controller):
         """Credit cash; with an ``Idempotency-Key`` a retry returns the first deposit, across restarts too."""
         amount = dollars_to_micros(data.amount, "amount")
         key = idempotency_key or f"auto-{secrets.token_hex(16)}"
-        return TransferOut.of(await call(ctx.exchange.deposit, account_id, amount, key))
+        transfer = await call(ctx.exchange.deposit, account_id, amount, key)
+        await publish_private(ctx)
+        return TransferOut.of(transfer)
 
     @get("/{account_id:str}/keys", summary="List an account's API keys", responses=problems(*ADMIN, 404))
     async def keys(self, ctx: Ctx, account_id: FromPath[str]) -> list[ApiKeyOut]:

@@ -11,6 +11,7 @@ from api.announcements import announce_remargin
 from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
 from api.errors import ApiError
+from api.feeds import publish_index
 from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, encode_cursor
 from api.schemas.common import Instant, ProductId
@@ -81,6 +82,7 @@ class IndexController(Controller):
             (f.at, dollars_to_micros(f.price, f"fixings[{i}].price")) for i, f in enumerate(data.fixings)
         ]
         stored = await call(ctx.exchange.add_fixings, product, fixings, data.source)
+        await publish_index(ctx, product)
         if stored.added or stored.revised:  # a large move is re-margined now, not at the next pass
             report = await call(ctx.exchange.remargin_if_moved)
             if report is not None:
