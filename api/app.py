@@ -31,6 +31,7 @@ from api.context import ApiContext, call, context_of
 from api.controllers.accounts import AccountController, KeyController, me
 from api.controllers.admin import AdminController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
+from api.controllers.deliveries import DeliveryAdminController, DeliveryController
 from api.controllers.exchange_info import fees, server_time
 from api.controllers.hedges import HedgeController
 from api.controllers.index import IndexController
@@ -187,6 +188,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             OrderController,
             HedgeController,
             PortfolioController,
+            DeliveryController,
+            DeliveryAdminController,
             IndexController,
             AdminController,
             RecoveryController,

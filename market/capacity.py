@@ -12,9 +12,16 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from market import listings, marks
+from market import delivery, listings, marks
 from market.accounts import PROVIDER, account, roles_of
-from market.errors import ForbiddenError, InvalidAmountError, InvalidRequestError, NoMarkError, NotFoundError
+from market.errors import (
+    ForbiddenError,
+    InvalidAmountError,
+    InvalidRequestError,
+    InventoryExceededError,
+    NoMarkError,
+    NotFoundError,
+)
 from market.instruments import Status
 from market.records import ListingInfo, OrderRequest, record_of
 from market.tables import Instrument, Listing, Order, Product
@@ -44,9 +51,14 @@ def create_listing(
     reserve_price_micros: int | None = None,
     auto_offer: str = "none",
     spread_micros: int = 0,
+    spec: str | None = None,
 ) -> ListingInfo:
     """List ``gpus`` GPUs of ``product`` for every hour of ``[start, end)``.
 
+    The listing must match the product: its ``region`` (when given) the product's region, its
+    ``spec`` (when given) the product's spec (its description); a listing without a region takes
+    the product's. The provider posts the product's performance collateral for every GPU-day listed
+    (``insufficient_funds`` when its available cash does not cover it; :mod:`market.delivery`).
     Creates inventory in every physical forward the window covers. ``auto_offer`` ``reserve``
     places asks for the listed GPUs at ``reserve_price_micros`` (rounded up to the tick);
     ``fair_value`` at the pricing core's fair value plus ``spread_micros`` (never below the
@@ -76,12 +88,16 @@ def create_listing(
     with house.transaction() as uow:
         if to_epoch_us(end) <= uow.now_us:
             raise InvalidRequestError("the window is over", field="end")
-        if uow.connection.execute(sa.select(_products.c.id).where(_products.c.id == product)).first() is None:
+        found = uow.connection.execute(sa.select(_products).where(_products.c.id == product)).first()
+        if found is None:
             raise NotFoundError(f"no product {product!r}", field="product")
+        region = _matching(region, found.region, "region")
+        spec = _matching(spec, found.description or None, "spec")
         row = {
             "provider_id": provider_id,
             "product": product,
             "region": region,
+            "spec": spec,
             "gpus": gpus,
             "window_start_us": to_epoch_us(start),
             "window_end_us": to_epoch_us(end),
@@ -91,6 +107,7 @@ def create_listing(
             "created_us": uow.now_us,
         }
         row["id"] = uow.connection.execute(_listings.insert().returning(_listings.c.id), row).scalar_one()
+        row["collateral_micros"] = delivery.post_collateral(uow, row)
         covered = _covered(house, row)
         for symbol in covered:
             listings.add_capacity(uow.connection, symbol, provider_id, gpus)
@@ -99,6 +116,19 @@ def create_listing(
         if auto_offer != "none":
             auto_offer_asks(house, uow, row, covered)
     return _listing(row, covered)
+
+
+def _matching(given: str | None, product_has: str | None, field: str) -> str | None:
+    """The listing's ``field`` checked against the product's (case and surrounding blanks aside)."""
+    if given is not None and (not isinstance(given, str) or not 0 < len(given.strip()) <= 200):
+        raise InvalidRequestError(f"{field} must be 1-200 characters", field=field)
+    if given is None or product_has is None:
+        return given or product_has
+    if given.strip().casefold() != product_has.strip().casefold():
+        raise InvalidRequestError(
+            f"the listing's {field} {given!r} does not match the product's {product_has!r}", field=field
+        )
+    return product_has
 
 
 def _covered(house: House, listing: dict) -> list[str]:
@@ -230,6 +260,12 @@ def _shrink(house: House, listing_id: int, by: int | None) -> ListingInfo:
         )
         covered = _covered(house, row)
         removed = listings.shrink(uow.connection, row, covered, by)
+        if by is None and not removed:
+            raise InventoryExceededError(
+                f"listing {listing_id} has nothing free to withdraw: its GPUs are sold or offered",
+                field="listing_id",
+            )
+        delivery.release_collateral(uow, row, removed)
         row["gpus"] -= removed
     return _listing(row, covered)
 

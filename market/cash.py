@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from market.accounts import account
 from market.errors import IdempotencyKeyReusedError, InvalidAmountError, InvalidRequestError, NotFoundError
 from market.house import page_limit
-from market.ledger import AVAILABLE, EXTERNAL, MARGIN, RESERVED, SYSTEM, Ledger
+from market.ledger import AVAILABLE, COLLATERAL, EXTERNAL, MARGIN, RESERVED, SYSTEM, Ledger
 from market.records import Balances, EntryInfo, TransferInfo
 from market.spans import ALL, Span, keyset
 from market.store import write_transaction
@@ -30,7 +30,7 @@ _entries = Entry.__table__
 
 
 def balances(house: House, account_id: str) -> Balances:
-    """Cash, reserved, margin and available balances of an account, in micro-dollars."""
+    """Cash, reserved, margin, available and collateral balances of an account, in micro-dollars."""
     with house.read() as connection:
         rows = dict(
             connection.execute(
@@ -40,8 +40,13 @@ def balances(house: House, account_id: str) -> Balances:
     if not rows:
         raise NotFoundError(f"no account {account_id!r}", field="account_id")
     available, reserved, margin_ = rows[AVAILABLE], rows[RESERVED], rows[MARGIN]
+    collateral = rows.get(COLLATERAL, 0)
     return Balances(
-        cash=available + reserved + margin_, reserved=reserved, margin=margin_, available=available
+        cash=available + reserved + margin_ + collateral,
+        reserved=reserved,
+        margin=margin_,
+        available=available,
+        collateral=collateral,
     )
 
 

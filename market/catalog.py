@@ -17,6 +17,7 @@ from market import capacity, listings, marks
 from market.errors import (
     AlreadyExistsError,
     InstrumentClosedError,
+    InvalidAmountError,
     InvalidRequestError,
     NotFoundError,
     UnknownInstrumentError,
@@ -48,10 +49,18 @@ _instruments = Instrument.__table__
 
 
 def create_product(
-    house: House, product_id: str, description: str = "", region: str | None = None
+    house: House,
+    product_id: str,
+    description: str = "",
+    region: str | None = None,
+    collateral_per_gpu_day_micros: int = 0,
 ) -> ProductInfo:
-    """Register a GPU class (e.g. ``H100``)."""
+    """Register a GPU class (e.g. ``H100``): its spec (``description``), region and the performance
+    collateral providers post per GPU-day they list (see :mod:`market.delivery`)."""
     check_product_id(product_id)
+    rate = collateral_per_gpu_day_micros
+    if type(rate) is not int or not 0 <= rate <= 10**12:
+        raise InvalidAmountError("collateral per GPU-day must be a non-negative amount", field="collateral")
     try:
         with house.db.begin() as connection:
             connection.execute(
@@ -60,19 +69,20 @@ def create_product(
                     "id": product_id,
                     "description": description,
                     "region": region,
+                    "collateral_per_gpu_day_micros": rate,
                     "created_us": house.now_us(),
                 },
             )
     except sa.exc.IntegrityError:
         raise AlreadyExistsError(f"product {product_id} exists", field="product") from None
-    return ProductInfo(product_id, description, region)
+    return ProductInfo(product_id, description, region, rate)
 
 
 def products(house: House) -> list[ProductInfo]:
     """Every product."""
     with house.read() as connection:
         rows = connection.execute(sa.select(_products).order_by(_products.c.id))
-        return [ProductInfo(r.id, r.description, r.region) for r in rows]
+        return [ProductInfo(r.id, r.description, r.region, r.collateral_per_gpu_day_micros) for r in rows]
 
 
 def product_schedule(house: House, product: str) -> SeriesPlan:

@@ -180,6 +180,12 @@ class InventoryExceededError(ConflictError):
     code = "inventory_exceeded"
 
 
+class DeliveryDayClosedError(ConflictError):
+    """A delivery day that cannot take this step now: not started, already decided, or past its window."""
+
+    code = "delivery_day_closed"
+
+
 class MarginCallError(ConflictError):
     """The account has an open margin call: only orders that reduce its positions are accepted."""
 

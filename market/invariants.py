@@ -9,11 +9,12 @@ after every step) can say exactly what is wrong:
   hold nothing; each account's ``reserved`` equals what its orders hold, its ``margin`` what its
   positions hold;
 * for every physical forward and provider ``sold + reserved <= listed``, ``sold`` equals the GPUs of
-  its sell trades and ``reserved`` what its resting sells hold; per provider, product and day, listed
-  capacity equals the listings covering the day and committed capacity the sold and offered GPUs of
-  the forwards covering it (never above listed);
+  its sell trades (resales aside) and ``reserved`` what its resting sells hold; per provider, product
+  and day, listed capacity equals the listings covering the day and committed capacity the sold and
+  offered GPUs of the forwards covering it (never above listed);
 * positions equal the sum of trades, and net to zero per instrument;
-* escrow equals what is owed to providers (unreleased physical trades);
+* escrow equals what is owed to providers (unreleased physical sales, then the delivery days still
+  pending or disputed); each provider's collateral equals what its listings hold, never negative;
 * the default fund equals the members' contributions, and the settlement account (the counterparty
   of variation margin and cash settlement) is short by exactly the losses no waterfall step covered;
 * every securitised pool's initial reserve and remittances equal what it paid out plus what its
@@ -24,13 +25,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from market.ledger import DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
+from market.delivery import OPEN_DAYS
+from market.ledger import COLLATERAL, DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.listings import whole_days
 from market.securitization import reports as pools
 from market.tables import (
     Balance,
     Capacity,
     Default,
+    DeliveryDay,
     Entry,
     FundContribution,
     Instrument,
@@ -98,7 +101,7 @@ def _checks() -> list[tuple[str, sa.Select]]:
     sold = (
         sa.select(t.c.symbol, t.c.seller_id, sa.func.sum(t.c.qty * i.c.lot_gpus).label("gpus"))
         .join(i, i.c.symbol == t.c.symbol)
-        .where(i.c.kind == "forward", i.c.settlement == "physical")
+        .where(i.c.kind == "forward", i.c.settlement == "physical", ~t.c.resale)
         .group_by(t.c.symbol, t.c.seller_id)
         .subquery()
     )
@@ -108,8 +111,17 @@ def _checks() -> list[tuple[str, sa.Select]]:
         .subquery()
     )
     escrow = sa.select(b.c.amount).where(b.c.owner == SYSTEM, b.c.bucket == "escrow").scalar_subquery()
+    days, listed = DeliveryDay.__table__, Listing.__table__
     owed = (
         sa.select(sa.func.coalesce(sa.func.sum(t.c.escrow_micros), 0)).where(~t.c.released).scalar_subquery()
+        + sa.select(sa.func.coalesce(sa.func.sum(days.c.escrow_micros), 0))
+        .where(days.c.status.in_(OPEN_DAYS))
+        .scalar_subquery()
+    )
+    posted = (
+        sa.select(listed.c.provider_id, sa.func.sum(listed.c.collateral_micros).label("posted"))
+        .group_by(listed.c.provider_id)
+        .subquery()
     )
     fund = sa.select(b.c.amount).where(b.c.owner == SYSTEM, b.c.bucket == DEFAULT_FUND).scalar_subquery()
     contributed = sa.select(sa.func.coalesce(sa.func.sum(f.c.amount_micros), 0)).scalar_subquery()
@@ -213,6 +225,13 @@ def _checks() -> list[tuple[str, sa.Select]]:
             .having(sa.func.sum(p.c.qty) != 0),
         ),
         ("escrow differs from what is owed to providers", sa.select(escrow, owed).where(escrow != owed)),
+        (
+            "a provider's collateral differs from what its listings hold",
+            sa.select(b.c.owner, b.c.amount, posted.c.posted)
+            .select_from(b.outerjoin(posted, posted.c.provider_id == b.c.owner))
+            .where(b.c.bucket == COLLATERAL, b.c.amount != sa.func.coalesce(posted.c.posted, 0)),
+        ),
+        ("a listing's collateral is negative", sa.select(listed.c.id).where(listed.c.collateral_micros < 0)),
         (
             "the default fund differs from the members' contributions",
             sa.select(fund, contributed).where(fund != contributed),

@@ -2,13 +2,14 @@
 
 Every movement takes an amount out of one bucket and puts it into another, so the entries of every
 transfer sum to zero and so does the whole ledger. A bucket belongs to an owner: each account has
-``available`` (free cash), ``reserved`` (held for resting orders) and ``margin`` (held against open
-positions); the exchange (owner ``SYSTEM``) has ``escrow`` (buyers' cash owed to providers until
-delivery), ``fees``, ``settlement`` (the counterparty of cash settlement and variation margin),
-``external`` (the world outside: deposits come from it, withdrawals go to it), ``default_fund`` (the
-members' contributions) and ``capital`` (the exchange's own capital committed to the default
-waterfall). Only ``settlement`` and ``external`` may go negative; the ``balances`` table enforces that
-with a CHECK constraint as a last line of defence.
+``available`` (free cash), ``reserved`` (held for resting orders), ``margin`` (held against open
+positions) and ``collateral`` (a provider's performance collateral, posted with its listings); the
+exchange (owner ``SYSTEM``) has ``escrow`` (buyers' cash owed to providers until delivery),
+``fees``, ``settlement`` (the counterparty of cash settlement and variation margin), ``external``
+(the world outside: deposits come from it, withdrawals go to it), ``default_fund`` (the members'
+contributions) and ``capital`` (the exchange's own capital committed to the default waterfall). Only
+``settlement`` and ``external`` may go negative; the ``balances`` table enforces that with a CHECK
+constraint as a last line of defence.
 Entries are immutable: corrections are new transfers.
 """
 
@@ -23,10 +24,10 @@ from market.tables import Balance, Entry, Transfer
 from market.units import MAX_MICROS, micros_to_dollars
 
 SYSTEM = "exchange"
-AVAILABLE, RESERVED, MARGIN = "available", "reserved", "margin"
+AVAILABLE, RESERVED, MARGIN, COLLATERAL = "available", "reserved", "margin", "collateral"
 ESCROW, FEES, SETTLEMENT, EXTERNAL = "escrow", "fees", "settlement", "external"
 DEFAULT_FUND, CAPITAL = "default_fund", "capital"
-USER_BUCKETS = (AVAILABLE, RESERVED, MARGIN)
+USER_BUCKETS = (AVAILABLE, RESERVED, MARGIN, COLLATERAL)
 SYSTEM_BUCKETS = {  # bucket -> may go negative
     ESCROW: False,
     FEES: False,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from market.catalog import instrument
+from market.delivery import delivery_info
 from market.errors import InvalidRequestError, NotFoundError
 from market.house import page_limit
 from market.records import (
@@ -239,7 +240,7 @@ def deliveries(
         rows = connection.execute(
             _keyset(sa.select(_deliveries).where(parties), _deliveries.c.id, after, limit)
         )
-        return [record_of(DeliveryInfo, r) for r in rows.mappings()]
+        return [delivery_info(connection, dict(r)) for r in rows.mappings()]
 
 
 def _keyset(query: sa.Select, key: sa.ColumnElement, after: object, limit: int | None) -> sa.Select:

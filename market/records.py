@@ -90,12 +90,14 @@ class KeyHolder:
 
 @dataclass(frozen=True)
 class Balances:
-    """Cash in micro-dollars: ``cash = available + reserved + margin``; available never negative."""
+    """Cash in micro-dollars: ``cash = available + reserved + margin + collateral``; available never
+    negative; ``collateral`` is a provider's performance collateral posted with its listings."""
 
     cash: int
     reserved: int
     margin: int
     available: int
+    collateral: int = 0
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,12 @@ class EntryInfo:
 
 @dataclass(frozen=True)
 class ProductInfo:
-    """A GPU class."""
+    """A GPU class: its spec (``description``), region and the providers' collateral per GPU-day."""
 
     id: str
     description: str
     region: str | None
+    collateral_per_gpu_day_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,8 @@ class ListingInfo:
     spread_micros: int
     covers: tuple[str, ...]
     created_at: datetime
+    spec: str | None = None
+    collateral_micros: int = 0
 
 
 @dataclass(frozen=True)
@@ -307,8 +312,22 @@ class PositionInfo:
 
 
 @dataclass(frozen=True)
+class DeliveryDayInfo:
+    """One UTC day of a delivery: its escrow and what became of it (see :mod:`market.delivery`)."""
+
+    day: datetime
+    escrow_micros: int
+    status: str
+    reason: str | None
+    collateral_micros: int
+    decided_at: datetime | None
+
+
+@dataclass(frozen=True)
 class DeliveryInfo:
-    """GPUs of one listing allocated to a buyer for a physical forward's window."""
+    """GPUs of one listing allocated to a buyer for a physical forward's window: where (region), how
+    to reach them (``access_handle``, attached by the provider), the escrow owed for them and its
+    days; ``alert`` warns the provider of a missing handle."""
 
     id: int
     symbol: str
@@ -319,6 +338,22 @@ class DeliveryInfo:
     window_start: datetime
     window_end: datetime
     created_at: datetime
+    region: str | None
+    escrow_micros: int
+    access_handle: str | None
+    handle_at: datetime | None
+    alert: str | None
+    days: tuple[DeliveryDayInfo, ...]
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one run of the delivery duty did: days failed for want of an access handle, days
+    accepted undisputed, collateral released (micro-dollars)."""
+
+    failed: int
+    accepted: int
+    collateral_released_micros: int
 
 
 @dataclass(frozen=True)

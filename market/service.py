@@ -13,6 +13,8 @@ each use case:
 - :mod:`market.queries`: orders, fills, trades, the book, positions and deliveries;
 - :mod:`market.index`, :mod:`market.marks`, :mod:`market.settlement`: fixings, marks and margins,
   and the end of every contract;
+- :mod:`market.delivery`: physical delivery day by day (access handles, confirmations, disputes,
+  the escrow released per day and the providers' collateral);
 - :mod:`market.clearing`: re-margining (variation and portfolio margin, calls, liquidation, the
   default fund and waterfall) and risk reports;
 - :mod:`market.rebuild`: the difference between a refused book and its replay, and its rebuild;
@@ -43,6 +45,7 @@ import market.capacity
 import market.cash
 import market.catalog
 import market.clearing.cases
+import market.delivery
 import market.hedges.cases
 import market.index
 import market.marks
@@ -206,6 +209,14 @@ class Exchange:
     book = _use(market.queries.book)
     positions = _use(market.queries.positions)
     deliveries = _use(market.queries.deliveries)
+
+    # physical delivery: access handles, days confirmed or disputed, collateral
+    delivery = _use(market.delivery.delivery)
+    attach_access = _use(market.delivery.attach_access)
+    confirm_delivery_day = _use(market.delivery.confirm_day)
+    dispute_delivery_day = _use(market.delivery.dispute_day)
+    resolve_delivery_dispute = _use(market.delivery.resolve_dispute)
+    run_deliveries = _use(market.delivery.run_deliveries)
 
     # index, marks, settlement
     add_fixings = _use(market.index.add_fixings)

@@ -8,12 +8,10 @@ forward positions an exercise just created).
 1. **Expiry** (``open``/``halted`` -> ``expired``): at the expiry instant (delivery start for forwards
    and Asian options, n business days before delivery for European options) every live order is
    cancelled and its hold released.
-2. **Physical delivery** (forward -> ``settled`` at delivery start). Allocation rule: the net long
-   positions, in ascending account id, take GPUs from the net short providers, in ascending account
-   id, each provider's GPUs coming from the listings covering the window, best fit first (shortest
-   listing window, then oldest), each giving the GPUs it has not yet delivered on any day of the
-   window to an overlapping forward; each (buyer, listing) pair is one delivery record. Every
-   physical trade's escrow (notional less the seller's fee) is then paid to its seller.
+2. **Physical delivery** (forward -> ``settled`` at delivery start): whoever holds a net long position
+   then receives GPUs from the net short providers' listings, every buyer in proportion from every
+   supplying listing, and the escrow moves onto delivery days released one by one
+   (:mod:`market.delivery`).
 3. **Cash settlement** (cash forward -> ``settled`` at window end, once the index has a fixing in the
    window): at the index average ``S`` each position receives ``qty x S x GPU-hours - cost`` (its
    profit less the variation margin it already received; a loss is paid), after its margin is
@@ -36,14 +34,13 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from market import index, marks
+from market import delivery, index, marks
 from market.clearing import waterfall
 from market.errors import NoMarkError
-from market.ledger import AVAILABLE, ESCROW, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
-from market.listings import whole_days
+from market.ledger import AVAILABLE, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.records import SettlementReport
 from market.store import UnitOfWork
-from market.tables import EXERCISE, Delivery, Instrument, Listing, Position, Trade
+from market.tables import EXERCISE, Instrument, Position
 from market.trading import Trading, book_trade, multiplier
 
 if TYPE_CHECKING:
@@ -51,9 +48,6 @@ if TYPE_CHECKING:
 
 _instruments = Instrument.__table__
 _positions = Position.__table__
-_trades = Trade.__table__
-_listings = Listing.__table__
-_deliveries = Delivery.__table__
 
 
 def settle(house: House) -> SettlementReport:
@@ -113,95 +107,8 @@ def _net_positions(uow: UnitOfWork, symbol: str) -> list[sa.Row]:
     )
 
 
-def _free_listings(connection: sa.Connection, provider_id: str, inst: dict) -> list[tuple[int, int]]:
-    """The provider's listings that can deliver ``inst``, best fit first, with their GPUs not yet
-    delivered on any day of its window (overlapping forwards draw on the same listings)."""
-    start, end = inst["window_start_us"], inst["window_end_us"]
-    candidates = connection.execute(
-        sa.select(_listings.c.id, _listings.c.gpus)
-        .where(
-            _listings.c.provider_id == provider_id,
-            _listings.c.product == inst["product"],
-            _listings.c.window_start_us <= start,
-            _listings.c.window_end_us >= end,
-        )
-        .order_by(_listings.c.window_end_us - _listings.c.window_start_us, _listings.c.id)
-    ).all()
-    delivered = connection.execute(
-        sa.select(
-            _deliveries.c.listing_id,
-            _deliveries.c.gpus,
-            _deliveries.c.window_start_us,
-            _deliveries.c.window_end_us,
-        ).where(
-            _deliveries.c.listing_id.in_([c.id for c in candidates]),
-            _deliveries.c.window_start_us < end,
-            _deliveries.c.window_end_us > start,
-        )
-    ).all()
-    free = []
-    for candidate in candidates:
-        busiest = max(
-            (
-                sum(
-                    d.gpus
-                    for d in delivered
-                    if d.listing_id == candidate.id and d.window_start_us <= day < d.window_end_us
-                )
-                for day in whole_days(start, end)
-            ),
-            default=0,
-        )
-        free.append((candidate.id, candidate.gpus - busiest))
-    return free
-
-
 def _deliver(uow: UnitOfWork, inst: dict) -> None:
-    positions = _net_positions(uow, inst["symbol"])
-    longs = [[p.account_id, p.qty * inst["lot_gpus"]] for p in positions if p.qty > 0]
-    supply = []
-    for p in positions:
-        if p.qty >= 0:
-            continue
-        owed = -p.qty * inst["lot_gpus"]
-        for listing_id, free in _free_listings(uow.connection, p.account_id, inst):
-            take = min(owed, free)
-            if take:
-                supply.append([p.account_id, listing_id, take])
-                owed -= take
-    records = []
-    li = si = 0
-    while li < len(longs) and si < len(supply):
-        gpus = min(longs[li][1], supply[si][2])
-        records.append(
-            {
-                "symbol": inst["symbol"],
-                "buyer_id": longs[li][0],
-                "provider_id": supply[si][0],
-                "listing_id": supply[si][1],
-                "gpus": gpus,
-                "window_start_us": inst["window_start_us"],
-                "window_end_us": inst["window_end_us"],
-                "created_us": uow.now_us,
-            }
-        )
-        longs[li][1] -= gpus
-        supply[si][2] -= gpus
-        li += longs[li][1] == 0
-        si += supply[si][2] == 0
-    if records:
-        uow.connection.execute(_deliveries.insert(), records)
-    owed_trades = uow.connection.execute(
-        sa.select(_trades.c.id, _trades.c.seller_id, _trades.c.escrow_micros).where(
-            _trades.c.symbol == inst["symbol"], ~_trades.c.released
-        )
-    ).all()
-    for trade in owed_trades:
-        uow.ledger.move((SYSTEM, ESCROW), (trade.seller_id, AVAILABLE), trade.escrow_micros)
-    if owed_trades:
-        uow.connection.execute(
-            _trades.update().where(_trades.c.id.in_([t.id for t in owed_trades])).values(released=True)
-        )
+    delivery.allocate(uow, inst)
     _set(uow, inst, status="settled")
 
 

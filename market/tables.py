@@ -89,6 +89,8 @@ class Product(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=40)
     created_us: int = _big()
     schedule: str | None = Field(default=None, max_length=1000)  # JSON series plan; None: the default
+    collateral_per_gpu_day_micros: int = _big(default=0, sa_column_kwargs={"server_default": "0"})
+    # performance collateral a provider posts per GPU-day it lists (see market.delivery)
 
 
 class Instrument(SQLModel, table=True):
@@ -122,13 +124,16 @@ class Listing(SQLModel, table=True):
     """Capacity a provider offers: ``gpus`` GPUs of a product for every hour of ``[start, end)``."""
 
     __tablename__ = "listings"
+    __table_args__ = (sa.CheckConstraint("collateral_micros >= 0", name="ck_listings_collateral"),)
     id: int | None = Field(default=None, primary_key=True)
     provider_id: str = Field(foreign_key="accounts.id", index=True, max_length=40)
     product: str = Field(foreign_key="products.id", max_length=16)
     region: str | None = Field(default=None, max_length=40)
+    spec: str | None = Field(default=None, max_length=200)
     gpus: int
     window_start_us: int = _big()
     window_end_us: int = _big()
+    collateral_micros: int = _big(default=0, sa_column_kwargs={"server_default": "0"})
     reserve_price_micros: int | None = Field(default=None, sa_type=sa.BigInteger)
     auto_offer: str = Field(default="none", max_length=12)
     spread_micros: int = _big(default=0)
@@ -240,6 +245,8 @@ class Trade(SQLModel, table=True):
     seller_fee_micros: int = _big(default=0)
     escrow_micros: int = _big(default=0)
     released: bool = Field(default=False)
+    resale: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # a holder selling what it bought: paid at the trade, no inventory and no escrow involved
     engine_seq: int = _big()
     created_us: int = _big()
 
@@ -309,7 +316,12 @@ class SettlementFixing(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """GPUs of a provider's listing allocated to a buyer for a physical forward's window."""
+    """GPUs of a provider's listing allocated to a buyer for a physical forward's window.
+
+    ``escrow_micros`` is the buyer's payment owed to the provider for it, released (or refunded) day by
+    day (:class:`DeliveryDay`); ``access_handle`` is what the provider attaches for the buyer to reach
+    the GPUs; ``alert`` what the provider is warned of (a missing handle).
+    """
 
     __tablename__ = "deliveries"
     id: int | None = Field(default=None, primary_key=True)
@@ -321,6 +333,31 @@ class Delivery(SQLModel, table=True):
     window_start_us: int = _big()
     window_end_us: int = _big()
     created_us: int = _big()
+    region: str | None = Field(default=None, max_length=40)
+    escrow_micros: int = _big(default=0, sa_column_kwargs={"server_default": "0"})
+    access_handle: str | None = Field(default=None, max_length=500)
+    handle_us: int | None = Field(default=None, sa_type=sa.BigInteger)
+    alert: str | None = Field(default=None, max_length=200)
+
+
+class DeliveryDay(SQLModel, table=True):
+    """One UTC day of a delivery: its share of the escrow and what became of it.
+
+    ``status``: ``pending`` (escrow held), ``confirmed`` (by the buyer) or ``accepted`` (undisputed past
+    the dispute window, or a dispute rejected) -- escrow paid to the provider; ``disputed`` (escrow held
+    until an admin decides); ``failed`` (no access handle in time) or ``upheld`` (a dispute upheld) --
+    escrow refunded to the buyer and ``collateral_micros`` of the provider's collateral paid to it.
+    """
+
+    __tablename__ = "delivery_days"
+    __table_args__ = (sa.CheckConstraint("escrow_micros >= 0", name="ck_delivery_days_escrow"),)
+    delivery_id: int = Field(foreign_key="deliveries.id", primary_key=True)
+    day_us: int = Field(sa_type=sa.BigInteger, primary_key=True)
+    escrow_micros: int = _big()
+    status: str = Field(default="pending", max_length=10, index=True)
+    reason: str | None = Field(default=None, max_length=200)
+    collateral_micros: int = _big(default=0)
+    decided_us: int | None = Field(default=None, sa_type=sa.BigInteger)
 
 
 class MarginRequirement(SQLModel, table=True):

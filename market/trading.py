@@ -8,7 +8,9 @@ What an order holds while it rests (``reserve_per_lot`` micro-dollars per open l
 * a buy or sell of a cash-settled forward, or a sell (write) of an option: the instrument's initial
   margin per lot;
 * a sell of a physical forward: no cash but ``qty x lot_gpus`` GPUs of the provider's unsold
-  inventory.
+  inventory -- unless the seller holds a long position there: then it is a **resale** of what it
+  bought, reduce-only (at most the long position less its resting resales), open to any role, paid
+  at the trade like an option premium, and holding neither cash nor inventory.
 
 At a trade the filled lots' hold is released and the trade's real cash flows are booked: a physical
 buyer pays the notional into escrow (the provider is paid at delivery); an option buyer pays the
@@ -100,7 +102,8 @@ def book_trade(uow: UnitOfWork, inst: dict, trade: dict) -> None:
     short["cost_micros"] -= notional
     margin.rebalance(uow.ledger, inst, long)
     margin.rebalance(uow.ledger, inst, short)
-    uow.trades.append({"symbol": inst["symbol"], **trade, "released": False, "created_us": uow.now_us})
+    row = {"symbol": inst["symbol"], "resale": False, **trade, "released": False, "created_us": uow.now_us}
+    uow.trades.append(row)
 
 
 class Trading:
@@ -186,7 +189,11 @@ class Trading:
         if req.tif == "gtd":
             self.advance(uow, force=True)
         physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
-        if physical and req.side == "sell":
+        resale = physical and req.side == "sell" and uow.position_qty(account_id, req.symbol) > 0
+        if resale:
+            need = {TRADER, PROVIDER}
+            self._check_resale(uow, account_id, req.symbol, req.qty)
+        elif physical and req.side == "sell":
             need = {PROVIDER}
         elif physical or inst["kind"] == "note":
             need = {TRADER, PROVIDER}
@@ -204,7 +211,7 @@ class Trading:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
         if req.reduce_only and not (req.side == "buy" and pays_premium(inst)):
             per_lot = 0  # closing lots releases their position's margin: nothing more to hold
-        gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" else 0
+        gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" and not resale else 0
         if gpus:
             free = self.offerable_gpus(uow, inst, account_id)
             if gpus > free:
@@ -308,6 +315,8 @@ class Trading:
         extra = new_open * self._amended_hold(inst, order, new_price) - order["reserved_micros"]
         if extra > uow.ledger.balance(account_id, AVAILABLE):
             raise InsufficientFundsError(f"the amended order needs USD {micros_to_dollars(extra)} more")
+        if new_open > order["open_qty"] and self.is_resale(order):
+            self._check_resale(uow, account_id, order["symbol"], new_open - order["open_qty"])
         if order["reserved_gpus"] and new_open > order["open_qty"]:
             more = (new_open - order["open_qty"]) * inst["lot_gpus"]
             free = self.offerable_gpus(uow, inst, account_id)
@@ -321,6 +330,27 @@ class Trading:
         events = self.apply(uow, command)
         uow.ledger.post("amend", account_id=account_id, ref=order_id)
         return order, _rejection(events)
+
+    def is_resale(self, order: dict) -> bool:
+        """Whether a live order is a resale: a physical sell holding no inventory (a sell of listed
+        capacity holds the GPUs of its open lots until its last fill)."""
+        inst = self.instruments[order["symbol"]]
+        physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
+        return physical and order["side"] == "sell" and order["reserved_gpus"] == 0
+
+    def _check_resale(self, uow: UnitOfWork, account_id: str, symbol: str, lots: int) -> None:
+        """Refuse a resale of more lots than the account holds and does not already offer."""
+        offered = sum(
+            o["open_qty"]
+            for o in self.live.values()
+            if o["account_id"] == account_id and o["symbol"] == symbol and self.is_resale(o)
+        )
+        free = uow.position_qty(account_id, symbol) - offered
+        if lots > free:
+            raise InventoryExceededError(
+                f"reselling {lots} lots of {symbol} exceeds what you hold and do not already offer: {free}",
+                field="quantity",
+            )
 
     @staticmethod
     def _days(instrument: dict) -> list[int]:
@@ -519,7 +549,8 @@ class Trading:
         seller_fee = fee(notional, inst["taker_fee_ppm"] if sell is taker else inst["maker_fee_ppm"])
         escrow = 0
         long, short = uow.position(buyer, inst["symbol"]), uow.position(seller, inst["symbol"])
-        if inst["kind"] == "forward" and inst["settlement"] == "physical":
+        resale = self.is_resale(sell)
+        if inst["kind"] == "forward" and inst["settlement"] == "physical" and not resale:
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, ESCROW), notional)
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
             uow.ledger.move((SYSTEM, ESCROW), (SYSTEM, FEES), seller_fee)
@@ -529,10 +560,10 @@ class Trading:
             inventory["reserved_gpus"] -= gpus
             inventory["sold_gpus"] += gpus
             sell["reserved_gpus"] -= gpus
-        elif inst["kind"] == "forward":
+        elif inst["kind"] == "forward" and not resale:
             long["fees_due_micros"] += buyer_fee
             short["fees_due_micros"] += seller_fee
-        else:
+        else:  # an option premium, or a resale paid to the reseller at once
             uow.ledger.move((buyer, AVAILABLE), (seller, AVAILABLE), notional)
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
             uow.ledger.move((seller, AVAILABLE), (SYSTEM, FEES), seller_fee)
@@ -551,6 +582,7 @@ class Trading:
                 "buyer_fee_micros": buyer_fee,
                 "seller_fee_micros": seller_fee,
                 "escrow_micros": escrow,
+                "resale": resale,
                 "engine_seq": event["seq"],
             },
         )

@@ -44,7 +44,10 @@ class ProductController(Controller):
     @post("/", status_code=201, summary="Create a product", responses=problems(*ADMIN, 409), **admin_only)
     async def create_product(self, ctx: Ctx, data: JSONBody[ProductCreate]) -> ProductOut:
         """Register a GPU class such as ``H100``."""
-        return ProductOut.of(await call(ctx.exchange.create_product, data.id, data.description, data.region))
+        collateral = dollars_to_micros(data.collateral_per_gpu_day, "collateral_per_gpu_day")
+        return ProductOut.of(
+            await call(ctx.exchange.create_product, data.id, data.description, data.region, collateral)
+        )
 
 
 class InstrumentController(Controller):

@@ -36,6 +36,7 @@ class ListingController(Controller):
             data.start,
             data.end,
             region=data.region,
+            spec=data.spec,
             reserve_price_micros=reserve,
             auto_offer=data.auto_offer,
             spread_micros=dollars_to_micros(data.spread, "spread"),

@@ -91,12 +91,14 @@ class CreatedAccountOut(msgspec.Struct):
 
 
 class BalancesOut(msgspec.Struct):
-    """USD amounts: ``cash = available + reserved + margin``."""
+    """USD amounts: ``cash = available + reserved + margin + collateral`` (a provider's performance
+    collateral, posted with its listings)."""
 
     cash: str
     reserved: str
     margin: str
     available: str
+    collateral: str
 
     @classmethod
     def of(cls, balances: Balances) -> BalancesOut:
@@ -105,6 +107,7 @@ class BalancesOut(msgspec.Struct):
             reserved=micros_to_dollars(balances.reserved),
             margin=micros_to_dollars(balances.margin),
             available=micros_to_dollars(balances.available),
+            collateral=micros_to_dollars(balances.collateral),
         )
 
 

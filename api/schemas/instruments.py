@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from api.schemas.common import Instant, Price, ProductId, Request, Symbol, price_or_none
+from api.schemas.common import Instant, Money, Price, ProductId, Request, Symbol, price_or_none
 from market.records import InstrumentInfo, ProductInfo
 from market.units import micros_to_dollars, micros_to_price, ticks_to_price
 
@@ -25,18 +25,25 @@ class ProductCreate(Request):
     id: ProductId
     description: Annotated[str, msgspec.Meta(max_length=200)] = ""
     region: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    collateral_per_gpu_day: Money = "0"  # USD a provider posts per GPU-day it lists
 
 
 class ProductOut(msgspec.Struct):
-    """A GPU class."""
+    """A GPU class: its spec (``description``), region and providers' collateral per GPU-day (USD)."""
 
     id: str
     description: str
     region: str | None
+    collateral_per_gpu_day: str
 
     @classmethod
     def of(cls, info: ProductInfo) -> ProductOut:
-        return cls(id=info.id, description=info.description, region=info.region)
+        return cls(
+            id=info.id,
+            description=info.description,
+            region=info.region,
+            collateral_per_gpu_day=micros_to_dollars(info.collateral_per_gpu_day_micros),
+        )
 
 
 class ForwardCreate(Request, tag="forward", tag_field="type"):

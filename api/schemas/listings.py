@@ -9,7 +9,7 @@ import msgspec
 
 from api.schemas.common import Instant, Price, ProductId, Region, Request, price_or_none
 from market.records import ListingInfo
-from market.units import micros_to_price
+from market.units import micros_to_dollars, micros_to_price
 
 Gpus = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
 
@@ -18,7 +18,8 @@ class ListingCreate(Request):
     """``gpus`` GPUs of ``product`` for every hour of ``[start, end)`` (whole UTC hours).
 
     ``auto_offer``: ``reserve`` places asks at ``reserve_price``; ``fair_value`` at the pricing
-    core's fair value plus ``spread`` (never below the reserve price).
+    core's fair value plus ``spread`` (never below the reserve price). ``region`` and ``spec`` must
+    match the product's; listing posts the product's collateral per GPU-day from your cash.
     """
 
     product: ProductId
@@ -26,6 +27,7 @@ class ListingCreate(Request):
     start: Instant
     end: Instant
     region: Region | None = None
+    spec: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     reserve_price: Price | None = None
     auto_offer: Literal["none", "reserve", "fair_value"] = "none"
     spread: Price = "0"
@@ -51,6 +53,8 @@ class ListingOut(msgspec.Struct):
     spread: str
     covers: list[str]
     created_at: datetime
+    spec: str | None
+    collateral: str
 
     @classmethod
     def of(cls, info: ListingInfo) -> ListingOut:
@@ -66,4 +70,6 @@ class ListingOut(msgspec.Struct):
             spread=micros_to_price(info.spread_micros),
             covers=list(info.covers),
             created_at=info.created_at,
+            spec=info.spec,
+            collateral=micros_to_dollars(info.collateral_micros),
         )

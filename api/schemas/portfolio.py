@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from market.records import DeliveryInfo, EntryInfo, PositionInfo
+from market.records import DeliveryDayInfo, DeliveryInfo, EntryInfo, PositionInfo
 from market.units import micros_to_dollars
 
 
@@ -52,8 +52,32 @@ class EntryOut(msgspec.Struct):
         )
 
 
+class DeliveryDayOut(msgspec.Struct):
+    """One UTC day of a delivery: ``pending``, ``confirmed``, ``accepted``, ``disputed``, ``failed`` or
+    ``upheld``; its escrow (USD) and the provider's collateral it paid the buyer."""
+
+    day: str
+    escrow: str
+    status: str
+    reason: str | None
+    collateral_charged: str
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, day: DeliveryDayInfo) -> DeliveryDayOut:
+        return cls(
+            day=day.day.date().isoformat(),
+            escrow=micros_to_dollars(day.escrow_micros),
+            status=day.status,
+            reason=day.reason,
+            collateral_charged=micros_to_dollars(day.collateral_micros),
+            decided_at=day.decided_at,
+        )
+
+
 class DeliveryOut(msgspec.Struct):
-    """GPUs of a provider's listing allocated to a buyer for a window."""
+    """GPUs of a provider's listing allocated to a buyer for a window: where, how to reach them, the
+    escrow owed for them and each day's fate."""
 
     id: int
     symbol: str
@@ -64,6 +88,12 @@ class DeliveryOut(msgspec.Struct):
     window_start: datetime
     window_end: datetime
     created_at: datetime
+    region: str | None
+    escrow: str
+    access_handle: str | None
+    handle_at: datetime | None
+    alert: str | None
+    days: list[DeliveryDayOut]
 
     @classmethod
     def of(cls, delivery: DeliveryInfo) -> DeliveryOut:
@@ -77,4 +107,10 @@ class DeliveryOut(msgspec.Struct):
             window_start=delivery.window_start,
             window_end=delivery.window_end,
             created_at=delivery.created_at,
+            region=delivery.region,
+            escrow=micros_to_dollars(delivery.escrow_micros),
+            access_handle=delivery.access_handle,
+            handle_at=delivery.handle_at,
+            alert=delivery.alert,
+            days=[DeliveryDayOut.of(d) for d in delivery.days],
         )

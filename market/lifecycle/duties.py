@@ -19,7 +19,9 @@ and when it is next due:
 7. ``remargin`` -- the clearing house's pass over the fresh marks (variation margin, portfolio margin,
    margin calls, liquidation of calls past their deadline, defaults): hourly and whenever marks are
    brought forward by a new fixing, one call of :meth:`market.service.Exchange.remargin`;
-8. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks.
+8. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks;
+9. ``deliveries`` -- delivery days without an access handle past their grace fail, undisputed days
+   past their window are accepted, finished listings get their collateral back (hourly).
 """
 
 from __future__ import annotations
@@ -201,6 +203,13 @@ def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:
     return Outcome(f"{changed} ask(s) placed or re-priced", next_hour(to_epoch_us(ex.now())))
 
 
+def deliveries(ex: Exchange, _: datetime | None) -> Outcome:
+    """Fail, accept and release what physical delivery owes now (see :mod:`market.delivery`)."""
+    report = ex.run_deliveries()
+    detail = f"{report.failed} day(s) failed, {report.accepted} accepted"
+    return Outcome(detail, next_hour(to_epoch_us(ex.now())))
+
+
 DUTIES: tuple[Duty, ...] = (
     Duty("fix_index", fix_index),
     Duty("settle", settle),
@@ -211,6 +220,7 @@ DUTIES: tuple[Duty, ...] = (
     Duty("refresh_marks", refresh_marks),
     Duty("remargin", remargin),
     Duty("auto_offers", auto_offers),
+    Duty("deliveries", deliveries),
 )
 """Every duty in the order one run takes them (settle before roll, roll before marks, marks before
 the clearing pass and the offers), so a run after a long pause first closes what expired, then lists,

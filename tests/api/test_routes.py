@@ -133,6 +133,7 @@ def test_admin_creates_accounts_and_deposits_idempotently(market: Market) -> Non
         "reserved": "0.000000",
         "margin": "0.000000",
         "available": "0.000000",
+        "collateral": "0.000000",
     }
     path = f"/v1/accounts/{created['account']['id']}/deposits"
     first = market.ok(

@@ -7,7 +7,18 @@ import pytest
 import sqlalchemy as sa
 
 from market.errors import InsufficientFundsError
-from market.ledger import AVAILABLE, EXTERNAL, FEES, MARGIN, RESERVED, SETTLEMENT, SYSTEM, Ledger, bucket_rows
+from market.ledger import (
+    AVAILABLE,
+    COLLATERAL,
+    EXTERNAL,
+    FEES,
+    MARGIN,
+    RESERVED,
+    SETTLEMENT,
+    SYSTEM,
+    Ledger,
+    bucket_rows,
+)
 from market.store import insert_ignore
 from market.tables import Account, Balance, Entry, Transfer
 
@@ -38,6 +49,7 @@ def test_bucket_rows_start_at_zero_and_only_settlement_and_external_may_go_negat
         (AVAILABLE, 0, False),
         (RESERVED, 0, False),
         (MARGIN, 0, False),
+        (COLLATERAL, 0, False),
     }
     negative = {r["bucket"] for r in bucket_rows(SYSTEM) if r["allow_negative"]}
     assert negative == {SETTLEMENT, EXTERNAL}
@@ -57,7 +69,7 @@ def test_a_posted_transfer_is_written_as_entries_that_sum_to_zero(engine: sa.Eng
         assert ledger.flush() == []  # flushed transfers are not written twice
     assert len(ids) == 2
     assert ids[0] < ids[1]
-    assert balances(engine, ALICE) == {AVAILABLE: 3_750_000, RESERVED: 1_000_000, MARGIN: 0}
+    assert balances(engine, ALICE) == {AVAILABLE: 3_750_000, RESERVED: 1_000_000, MARGIN: 0, COLLATERAL: 0}
     assert balances(engine, SYSTEM)[EXTERNAL] == -5_000_000
     assert balances(engine, SYSTEM)[FEES] == 250_000
     entries, transfers = Entry.__table__, Transfer.__table__
@@ -101,7 +113,7 @@ def test_a_negative_amount_moves_the_other_way_and_zero_moves_nothing(engine: sa
         ledger.move((ALICE, AVAILABLE), (ALICE, MARGIN), 0)
         ledger.post("test")
         ledger.flush()
-    assert balances(engine, ALICE) == {AVAILABLE: 300, RESERVED: 0, MARGIN: 0}
+    assert balances(engine, ALICE) == {AVAILABLE: 300, RESERVED: 0, MARGIN: 0, COLLATERAL: 0}
 
 
 def test_unposted_movements_are_not_flushed_and_unknown_buckets_are_refused(engine: sa.Engine) -> None:

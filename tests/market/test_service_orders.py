@@ -22,6 +22,7 @@ from market.errors import (
 )
 from market.records import OrderRequest
 from market.service import Exchange
+from market.units import to_epoch_us
 from tests.market.conftest import DECEMBER, JANUARY, PHYSICAL, Market
 
 HOURS = 744  # December
@@ -229,6 +230,10 @@ def test_maker_and_taker_fees(market: Market) -> None:
     market.check()  # escrow holds the notional less the provider's fee
     market.clock.now = day.window_start
     ex.settle()
+    assert ex.balances(market.provider).available == 0  # paid day by day, once delivered
+    (delivery,) = ex.deliveries(market.buyer)
+    ex.attach_access(market.provider, delivery.id, "ssh://gpu.example")
+    ex.confirm_delivery_day(market.buyer, delivery.id, to_epoch_us(day.window_start))
     assert ex.balances(market.provider).available == notional - notional // 1000
     market.check()
 

@@ -37,17 +37,20 @@ def test_physical_delivery_allocates_listings_and_releases_escrow(market: Market
     assert PHYSICAL in report.delivered
     records = sorted((d.buyer_id, d.listing_id, d.gpus) for d in ex.deliveries(market.provider))
     first_listing = ex.listings(market.provider)[0].id
-    # longs in account-id order take the provider's oldest listing first
-    longs = sorted([(market.buyer, 9), (second, 3)])
-    expected, left = [], {first_listing: 10, first_listing + 1: 4}
-    for account, gpus in longs:
-        for listing in sorted(left):
-            take = min(gpus, left[listing])
-            if take:
-                expected.append((account, listing, take))
-                left[listing] -= take
-                gpus -= take
-    assert records == sorted(expected)
+    # every buyer takes from every supplying listing in proportion (oldest listing first: 10 + 2 GPUs)
+    supply, demand = {first_listing: 10, first_listing + 1: 2}, {market.buyer: 9, second: 3}
+    for buyer, listing, gpus in records:
+        assert demand[buyer] * supply[listing] // 12 <= gpus <= demand[buyer] * supply[listing] // 12 + 1
+    for buyer, gpus in demand.items():
+        assert sum(g for b, _, g in records if b == buyer) == gpus
+    for listing, gpus in supply.items():
+        assert sum(g for _, li, g in records if li == listing) == gpus
+    # the escrow is paid day by day, not at delivery start
+    assert ex.balances(market.provider).available == 0
+    for item in ex.deliveries(market.provider):
+        ex.attach_access(market.provider, item.id, f"ssh://gpu-{item.id}.example")
+    market.clock.now = JANUARY + timedelta(days=1)
+    assert ex.run_deliveries().accepted == len(records) * 31
     assert ex.balances(market.provider).available == 2000 * 1000 * 12 * HOURS
     assert ex.instrument(PHYSICAL).status == "settled"
     again = ex.settle()

@@ -1,6 +1,7 @@
 """A hypothesis state machine drives the exchange through deposits, withdrawals, listings, orders
 (reduce-only too), cancels, amends, the clock, index moves, re-margining (variation margin, margin
-calls, liquidations, defaults) and settlement, and checks every invariant after every step (SQLite; a
+calls, liquidations, defaults), resales, delivery (access, days confirmed, disputed and decided) and
+settlement, and checks every invariant after every step (SQLite; a
 shorter run on PostgreSQL): the ledger sums to zero including the default fund, no balance is negative
 after the waterfall, positions net to zero per instrument, liquidations never trade outside their
 band."""
@@ -32,6 +33,7 @@ from market.errors import MarketError
 from market.records import OrderRequest
 from market.service import Exchange
 from market.tables import Liquidation, Trade
+from market.units import to_epoch_us
 from tests.market.conftest import DECEMBER, JANUARY, START, Clock
 
 SYMBOLS = ["H100-2026-12", "H100-2026-11-25", "H100-2026-11-26", "A100-2026-12", "A100-2026-12-AC1.50"]
@@ -52,7 +54,7 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             self.clock = Clock(START)
             self.ex = Exchange(self.engine, clock=self.clock)
             self.ex.start()
-            self.ex.create_product("H100")
+            self.ex.create_product("H100", collateral_per_gpu_day_micros=1_000_000)
             self.ex.create_product("A100")
             self.ex.create_series("H100", months=1, weeks=0, days=2)
             self.ex.create_series("A100", months=1, weeks=0, days=0, settlement="cash")
@@ -67,6 +69,7 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             self.traders = [self.ex.create_account(n, ["trader"]).account.id for n in ("t1", "t2")]
             for trader in self.traders:
                 self.ex.deposit(trader, 20_000_000_000, f"seed-{trader}")
+            self.ex.deposit(self.provider, 2_000_000_000, "seed-provider")  # listings post collateral
             tomorrow = START.replace(hour=0) + timedelta(days=1)
             self.ex.create_listing(self.provider, "H100", 6, DECEMBER, JANUARY)
             self.ex.create_listing(self.provider, "H100", 6, tomorrow, tomorrow + timedelta(days=2))
@@ -130,6 +133,35 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             )
             self.placed += 1
             self._attempt(self.ex.place_order, account, request)
+
+        @rule(who=st.integers(0, 1), symbol=st.sampled_from(SYMBOLS[:3]), qty=quantities, price=prices)
+        def resell(self, who: int, symbol: str, qty: int, price: int) -> None:
+            """A trader sells physical GPU-hours it bought (refused beyond what it holds)."""
+            request = OrderRequest(symbol=symbol, side="sell", qty=qty, price_ticks=price)
+            self._attempt(self.ex.place_order, self.traders[who], request)
+
+        @rule(data=st.data(), action=st.sampled_from(["access", "confirm", "dispute", "uphold", "reject"]))
+        def deliver(self, data: st.DataObject, action: str) -> None:
+            """The provider attaches access; buyers confirm or dispute days; an admin decides disputes."""
+            deliveries = self.ex.deliveries(self.provider)
+            if not deliveries:
+                return
+            item = data.draw(st.sampled_from(deliveries))
+            if action == "access":
+                self._attempt(self.ex.attach_access, self.provider, item.id, f"ssh://node-{item.id}")
+                return
+            day = data.draw(st.sampled_from(item.days))
+            day_us = to_epoch_us(day.day)
+            if action == "confirm":
+                self._attempt(self.ex.confirm_delivery_day, item.buyer_id, item.id, day_us)
+            elif action == "dispute":
+                self._attempt(self.ex.dispute_delivery_day, item.buyer_id, item.id, day_us, "down")
+            else:
+                self._attempt(self.ex.resolve_delivery_dispute, item.id, day_us, action == "uphold")
+
+        @rule()
+        def delivery_duty(self) -> None:
+            self.ex.run_deliveries()
 
         def _live(self) -> list:
             """Live orders in placement order (order ids are random: sorting by them would make the
@@ -243,6 +275,7 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
                 for account in [self.provider, *self.traders]:
                     balances = self.ex.balances(account)
                     assert min(balances.available, balances.reserved, balances.margin) >= 0
+                    assert balances.collateral >= 0  # check() also ties it to the listings
                 with self.engine.connect() as connection:
                     outside = connection.execute(
                         sa.select(Liquidation.order_id, Trade.price_ticks)

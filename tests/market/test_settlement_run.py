@@ -25,9 +25,9 @@ def test_delivery_run_expires_delivers_and_pays_escrow_once(market: Market) -> N
     market.clock.now = DECEMBER
     with house.transaction() as uow:
         report = settlement.run(uow, house.books())
-        assert uow.ledger.balance(SYSTEM, ESCROW) == 0
+        assert uow.ledger.balance(SYSTEM, ESCROW) == NOTIONAL  # now owed day by day
         assert uow.ledger.balance(market.seller, RESERVED) == 0
-        assert uow.ledger.balance(market.provider, AVAILABLE) == provider_before + NOTIONAL
+        assert uow.ledger.balance(market.provider, AVAILABLE) == provider_before
     assert PHYSICAL in report.expired
     assert PHYSICAL in report.delivered
     assert report.cash_settled == ()
@@ -47,6 +47,6 @@ def test_delivery_run_expires_delivers_and_pays_escrow_once(market: Market) -> N
     with house.transaction() as uow:
         again = settlement.run(uow, house.books())
     assert PHYSICAL not in again.expired + again.delivered
-    assert ex.balances(market.provider).available == provider_before + NOTIONAL
+    assert ex.balances(market.provider).available == provider_before  # nothing paid twice or early
     assert len(ex.deliveries(market.provider)) == 1
     market.check()

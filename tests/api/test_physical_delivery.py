@@ -1,0 +1,156 @@
+"""Physical GPU-hours end to end over HTTP, on SQLite and PostgreSQL: a listing checked against its
+product and posting collateral, a buyer reselling part of what it bought, delivery to whoever holds
+the position, an access handle, days confirmed, disputed and upheld, and a day failed for want of a
+handle -- every refund and collateral charge landing in the ledger."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from market import db
+from market.service import Exchange
+from tests.api.conftest import Clock, Market, make_client
+from tests.api.test_routes import assert_problem
+
+WEEK = datetime(2027, 3, 15, tzinfo=UTC)  # a Monday after the clock's start (2027-03-10)
+RATE = Decimal("2.40")  # the product's collateral per GPU-day
+
+
+def _market(client, clock: Clock, admin_key: str) -> Market:
+    m = Market(client, {"admin": admin_key}, {}, "", ("", ""), clock)
+    for name, roles in (("cloud", ["provider"]), ("alice", ["trader"]), ("bob", ["trader"])):
+        created = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": name, "roles": roles})
+        m.keys[name], m.ids[name] = created["api_key"], created["account"]["id"]
+        m.ok("POST", f"/v1/accounts/{m.ids[name]}/deposits", "admin", 201, json={"amount": "10000"})
+    product = {
+        "id": "H100",
+        "description": "H100 SXM 80GB",
+        "region": "eu-west",
+        "collateral_per_gpu_day": "2.40",
+    }
+    m.ok("POST", "/v1/products", "admin", 201, json=product)
+    forward = {"type": "forward", "product": "H100", "window": "week", "start": WEEK.isoformat()}
+    m.symbol = m.ok("POST", "/v1/instruments", "admin", 201, json=forward)["symbol"]
+    return m
+
+
+def _cash(m: Market, who: str) -> dict[str, Decimal]:
+    return {k: Decimal(v) for k, v in m.ok("GET", "/v1/me", who)["balances"].items()}
+
+
+def test_resale_delivery_handoff_disputes_and_failures(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
+    engine.dispose()
+    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
+    with make_client(db_url, clock=clock) as client:
+        m = _market(client, clock, admin_key)
+        window = {
+            "product": "H100",
+            "gpus": 4,
+            "start": WEEK.isoformat(),
+            "end": (WEEK + timedelta(days=7)).isoformat(),
+        }
+
+        # the listing must match the product's region and spec, and posts collateral
+        wrong = m.call("POST", "/v1/listings", "cloud", json={**window, "region": "us-east-1"})
+        assert_problem(wrong, 400, "invalid_request")
+        assert_problem(
+            m.call("POST", "/v1/listings", "cloud", json={**window, "spec": "A100 PCIe"}),
+            400,
+            "invalid_request",
+        )
+        listing = m.ok("POST", "/v1/listings", "cloud", 201, json={**window, "region": "EU-West"})
+        assert (listing["region"], listing["spec"]) == ("eu-west", "H100 SXM 80GB")
+        assert Decimal(listing["collateral"]) == 4 * 7 * RATE
+        assert _cash(m, "cloud")["collateral"] == 4 * 7 * RATE
+
+        # alice buys 4 GPUs, resells 3 to bob (no provider role needed), cannot resell more than she holds
+        m.ok(
+            "POST",
+            "/v1/orders",
+            "cloud",
+            201,
+            json={"symbol": m.symbol, "side": "sell", "quantity": 4, "price": "2.000"},
+        )
+        m.ok(
+            "POST",
+            "/v1/orders",
+            "alice",
+            201,
+            json={"symbol": m.symbol, "side": "buy", "quantity": 4, "price": "2.000"},
+        )
+        resale = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": "2.500"}
+        assert m.ok("POST", "/v1/orders", "alice", 201, json=resale)["status"] == "open"
+        too_much = m.call("POST", "/v1/orders", "alice", json={**resale, "quantity": 2})
+        assert_problem(too_much, 409, "inventory_exceeded")
+        before = _cash(m, "alice")["available"]
+        bought = m.ok("POST", "/v1/orders", "bob", 201, json={**resale, "side": "buy"})
+        assert bought["status"] == "filled"
+        assert _cash(m, "alice")["available"] - before == 3 * Decimal("2.5") * 168  # paid at the trade
+        held = {p["symbol"]: p["quantity"] for p in m.ok("GET", "/v1/positions", "alice")["items"]}
+        assert held[m.symbol] == 1
+
+        # delivery follows the holders at delivery start
+        clock.now = WEEK + timedelta(minutes=1)
+        assert m.symbol in m.ok("POST", "/v1/admin/settle", "admin")["delivered"]
+        (to_bob,) = m.ok("GET", "/v1/deliveries", "bob")["items"]
+        (to_alice,) = m.ok("GET", "/v1/deliveries", "alice")["items"]
+        assert (to_bob["gpus"], to_alice["gpus"], to_bob["region"]) == (3, 1, "eu-west")
+        assert to_bob["alert"]
+        assert to_bob["access_handle"] is None
+        assert [d["status"] for d in to_bob["days"]] == ["pending"] * 7
+        assert Decimal(to_bob["escrow"]) == 3 * 2 * 168  # at the provider's price, not the resale's
+        assert _cash(m, "cloud")["available"] == 10000 - 4 * 7 * RATE  # nothing paid at the start
+
+        # the provider hands bob access; alice's delivery gets none
+        path = f"/v1/deliveries/{to_bob['id']}"
+        assert_problem(m.call("POST", f"{path}/access", "bob", json={"handle": "x"}), 403, "forbidden")
+        attached = m.ok("POST", f"{path}/access", "cloud", json={"handle": "ssh://h100-7.eu-west.cloud"})
+        assert (attached["access_handle"], attached["alert"]) == ("ssh://h100-7.eu-west.cloud", None)
+
+        # four hours in, alice's first day fails: refund from escrow, collateral charged to the provider
+        clock.now = WEEK + timedelta(hours=4, minutes=1)
+        assert m.ok("POST", "/v1/admin/deliveries/run", "admin")["failed"] == 1
+        day1 = m.ok("GET", f"/v1/deliveries/{to_alice['id']}", "alice")["days"][0]
+        assert (day1["status"], Decimal(day1["escrow"]), Decimal(day1["collateral_charged"])) == (
+            "failed",
+            Decimal(2 * 24),
+            RATE,
+        )
+
+        # bob confirms three days and disputes the fourth; the admin upholds the dispute
+        days = [(WEEK + timedelta(days=d)).date().isoformat() for d in range(4)]
+        assert_problem(m.call("POST", f"{path}/days/{days[1]}/confirm", "bob"), 409, "delivery_day_closed")
+        paid = _cash(m, "cloud")["available"]
+        for n, day in enumerate(days[:3]):
+            clock.now = WEEK + timedelta(days=n, hours=20)
+            m.ok("POST", f"{path}/days/{day}/confirm", "bob")
+        assert _cash(m, "cloud")["available"] - paid == 3 * 3 * 2 * 24
+        clock.now = WEEK + timedelta(days=3, hours=20)
+        assert_problem(m.call("POST", f"{path}/days/{days[0]}/confirm", "bob"), 409, "delivery_day_closed")
+        assert_problem(m.call("POST", f"{path}/days/{days[3]}/confirm", "cloud"), 403, "forbidden")
+        m.ok("POST", f"{path}/days/{days[3]}/dispute", "bob", json={"reason": "nodes unreachable all day"})
+        bob_before = _cash(m, "bob")["available"]
+        decided = m.ok(
+            "POST",
+            f"/v1/admin/deliveries/{to_bob['id']}/days/{days[3]}/resolve",
+            "admin",
+            json={"uphold": True},
+        )
+        assert [d["status"] for d in decided["days"][:4]] == ["confirmed"] * 3 + ["upheld"]
+        assert _cash(m, "bob")["available"] - bob_before == 3 * 2 * 24 + 3 * RATE
+        ledger = m.ok("GET", "/v1/ledger", "bob")["items"]
+        kinds = {e["kind"] for e in ledger}
+        assert "delivery_upheld" in kinds
+        assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+        # the week ends; undisputed days are accepted a day later and the collateral left comes back
+        clock.now = WEEK + timedelta(days=8, hours=1)
+        report = m.ok("POST", "/v1/admin/deliveries/run", "admin")
+        assert report["accepted"] == 3  # bob's last three days; alice's days failed, handle never came
+        cloud = _cash(m, "cloud")
+        assert cloud["collateral"] == 0
+        assert Decimal(report["collateral_released"]) == 4 * 7 * RATE - 1 * RATE - 3 * RATE - 6 * RATE
+        assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
