@@ -4,7 +4,9 @@ A run's cost is counted before it starts, in agent-steps (agents x steps, twice:
 control). A run above :data:`MAX_AGENT_STEPS` is refused (``422 too_expensive``: sweeps and long
 runs belong to ``flopex stress``, on Dask); the estimate, converted at :data:`AGENT_STEPS_PER_SECOND`,
 is charged to the caller's pricing compute budget first (``429`` when it cannot cover it) and
-settled against the time the run really took, as ``POST /v1/price`` does.
+settled against the time the run really took, as ``POST /v1/price`` does. The run happens in a worker
+process (the simulation holds the interpreter while it runs; the server's event loop must not wait
+on it), which is stopped if the client goes away.
 """
 
 from __future__ import annotations
@@ -96,6 +98,6 @@ async def stress(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[Stres
         raise too_many(wait, "pricing compute budget")
     started = time.perf_counter()
     try:
-        return await anyio.to_thread.run_sync(_run, data)
+        return await anyio.to_process.run_sync(_run, data, cancellable=True)
     finally:
         budget.charge(key, time.perf_counter() - started - seconds)

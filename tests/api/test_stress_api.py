@@ -18,7 +18,7 @@ TINY = {
 
 
 def test_a_stress_run_over_http_and_its_bounds(sqlite_url: str, admin_key: str) -> None:
-    with make_client(sqlite_url) as client:
+    with make_client(sqlite_url, price_budget=600.0) as client:  # two runs fit a loaded machine
         headers = {"Authorization": f"Bearer {admin_key}"}
         body = {"scenario": "generation-shock", "changes": TINY, "seed": 3}
         response = client.post("/v1/stress", json=body, headers=headers)
@@ -42,6 +42,9 @@ def test_a_stress_run_over_http_and_its_bounds(sqlite_url: str, admin_key: str) 
         unknown = client.post("/v1/stress", json={"scenario": "meteor"}, headers=headers)
         assert_problem(unknown, 400, "invalid_request")
         assert client.post("/v1/stress", json=body).status_code == 401
+    with make_client(sqlite_url, price_budget=0.1) as client:
+        refused = client.post("/v1/stress", json=body, headers={"Authorization": f"Bearer {admin_key}"})
+        assert_problem(refused, 429, "rate_limited")  # the estimate alone exceeds the budget
 
 
 def test_flopex_stress_writes_its_report(tmp_path) -> None:

@@ -107,3 +107,19 @@ def test_scenarios_load_by_name_or_file(tmp_path) -> None:
         scenario.load(str(path))
     with pytest.raises(ValueError, match="neither a shipped scenario"):
         scenario.load("no-such-thing")
+
+
+@pytest.mark.slow
+def test_validation_relations_over_seeds() -> None:
+    """The full relations of docs/stress.md over six seeds: amplification rises with leverage and with
+    the share of return chasers, falls with market-maker capital, and the control stays at 1."""
+    from market.lab import validation
+
+    results = validation.relations(scenario.named("generation-shock"), list(range(1, 7)))
+    leverage = [r["amplification"] for r in results["population.leverage"]]
+    chasers = [r["amplification"] for r in results["population.chaser_share"]]
+    capital = [r["amplification"] for r in results["population.mm_capital_usd"]]
+    assert leverage == sorted(leverage)
+    assert chasers == sorted(chasers)
+    assert capital[0] >= capital[-1]
+    assert results["population.leverage"][-1]["amplification_lo"] > 1.0
