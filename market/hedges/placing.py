@@ -147,13 +147,14 @@ def place_round(
                 .values(**(changes or {}), rounds=round_, updated_us=uow.now_us)
             )
             connection.execute(sa.delete(_legs).where(_legs.c.hedge_id == hedge_id))
-        connection.execute(
-            sa.insert(_legs),
-            [
-                {"hedge_id": hedge_id, "symbol": s, "planned_lots": p, "target_lots": t}
-                for s, (p, t) in targets.items()
-            ],
-        )
+        if targets:
+            connection.execute(
+                sa.insert(_legs),
+                [
+                    {"hedge_id": hedge_id, "symbol": s, "planned_lots": p, "target_lots": t}
+                    for s, (p, t) in targets.items()
+                ],
+            )
         for order_id in replace:
             if order_id in trading.live:
                 trading.cancel(uow, account_id, order_id)

@@ -118,7 +118,9 @@ def plan_forecast(house: House, request: PlanRequest, held: Mapping[str, int] | 
             seed=request.seed,
         )
         market = exchange_market(house, forecast, held)
-        return plan(forecast, market, settings, held)
+        listed = {item.symbol for item in market.instruments}
+        # a held window already delivering is no longer for sale whole: the planner leaves it out
+        return plan(forecast, market, settings, {s: g for s, g in (held or {}).items() if s in listed})
     except HedgeInputError as exc:
         field = exc.path if exc.path.startswith(("plan.", "market.")) else f"plan.{exc.path}"
         raise InvalidRequestError(exc.reason, field=field) from None

@@ -222,6 +222,13 @@ def test_the_exchange_plans_a_forecast_and_replans_what_is_left(desk: Desk) -> N
     assert replanned["rounds"] == 2
     assert all(o["round"] == 1 for o in replanned["orders"])  # the plan wants what is held: no new order
 
+    desk.clock.now = desk.start + timedelta(days=2, hours=1)  # the month delivers: it is sold no more
+    later = desk.ok("POST", f"/v1/hedges/{hedge['id']}/replan", json={})
+    assert later["rounds"] == 3
+    assert later["legs"][0]["filled_quantity"] == 4
+    assert later["expected_usage_gpu_hours"] == pytest.approx(96.0 * (days - 3))
+    assert all(o["round"] == 1 for o in later["orders"])
+
 
 @pytest.mark.parametrize(
     ("body", "status", "field"),
