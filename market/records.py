@@ -347,6 +347,32 @@ class DeliveryInfo:
 
 
 @dataclass(frozen=True)
+class InventoryLine:
+    """A provider's GPUs in one physical forward: listed, sold, offered (resting sells) and free to
+    offer (also free on every day of the window), and the escrow owed to it there (micro-dollars)."""
+
+    symbol: str
+    status: str
+    listed_gpus: int
+    sold_gpus: int
+    offered_gpus: int
+    free_gpus: int
+    receivable_micros: int
+
+
+@dataclass(frozen=True)
+class InventoryView:
+    """A provider's inventory per forward for one listing (``listing_id``) or all of them (None),
+    with what it is owed and the collateral it has posted."""
+
+    provider_id: str
+    listing_id: int | None
+    forwards: tuple[InventoryLine, ...]
+    receivable_micros: int
+    collateral_micros: int
+
+
+@dataclass(frozen=True)
 class DeliveryReport:
     """What one run of the delivery duty did: days failed for want of an access handle, days
     accepted undisputed, collateral released (micro-dollars)."""

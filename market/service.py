@@ -7,7 +7,8 @@ each use case:
 - :mod:`market.accounts`: accounts, roles and API keys;
 - :mod:`market.cash`: balances, deposits, withdrawals and ledger entries;
 - :mod:`market.catalog`: products, forwards, the rolling series, options and option chains, halts;
-- :mod:`market.capacity`: providers' listings and their auto-offers;
+- :mod:`market.capacity`: providers' listings and their auto-offers; :mod:`market.provider_view`:
+  their inventory per forward, receivables and collateral;
 - :mod:`market.orders`: order entry, cancel and amend (one transaction each, or one per batch);
 - :mod:`market.cancel_timers`: the dead-man switch (cancel all after a timeout unless renewed);
 - :mod:`market.queries`: orders, fills, trades, the book, positions and deliveries;
@@ -51,6 +52,7 @@ import market.index
 import market.marks
 import market.models
 import market.orders
+import market.provider_view
 import market.queries
 import market.rebuild
 import market.securitization.pools
@@ -184,6 +186,8 @@ class Exchange:
     reduce_listing = _use(market.capacity.reduce_listing)
     withdraw_listing = _use(market.capacity.withdraw_listing)
     refresh_auto_offers = _use(market.capacity.refresh_auto_offers)
+    listing_inventory = _use(market.provider_view.listing_inventory)
+    inventory_summary = _use(market.provider_view.inventory_summary)
 
     # orders
     place_order = _use(market.orders.place_order)

@@ -10,7 +10,7 @@ from api.context import Ctx, call
 from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.publish import announce
-from api.schemas.listings import ListingCreate, ListingOut, ListingReduce
+from api.schemas.listings import InventoryOut, ListingCreate, ListingOut, ListingReduce
 from market.units import dollars_to_micros
 
 
@@ -54,6 +54,17 @@ class ListingController(Controller):
         listings = await call(ctx.exchange.listings, principal.account_id)
         listings = [item for item in listings if after is None or item.id > after]
         return page_of(listings[: limit + 1], limit, key=lambda item: item.id, render=ListingOut.of)
+
+    @get("/inventory", summary="Your inventory across listings", responses=problems(*ADMIN))
+    async def inventory_summary(self, ctx: Ctx, principal: Caller) -> InventoryOut:
+        """Per forward: listed, sold, offered and free GPUs and the escrow owed to you; your collateral."""
+        return InventoryOut.of(await call(ctx.exchange.inventory_summary, principal.account_id))
+
+    @get("/{listing_id:int}/inventory", summary="A listing's inventory", responses=problems(*ADMIN, 404))
+    async def listing_inventory(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> InventoryOut:
+        """Per forward the listing covers: your listed, sold, offered and free GPUs; what its
+        deliveries still owe you; its collateral."""
+        return InventoryOut.of(await call(ctx.exchange.listing_inventory, principal.account_id, listing_id))
 
     @get("/{listing_id:int}", summary="Get a listing", responses=problems(*ADMIN, 404))
     async def get_listing(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> ListingOut:

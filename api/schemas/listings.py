@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from api.schemas.common import Instant, Price, ProductId, Region, Request, price_or_none
-from market.records import ListingInfo
+from market.records import InventoryLine, InventoryView, ListingInfo
 from market.units import micros_to_dollars, micros_to_price
 
 Gpus = Annotated[int, msgspec.Meta(ge=1, le=10_000_000)]
@@ -72,4 +72,48 @@ class ListingOut(msgspec.Struct):
             created_at=info.created_at,
             spec=info.spec,
             collateral=micros_to_dollars(info.collateral_micros),
+        )
+
+
+class InventoryLineOut(msgspec.Struct):
+    """Your GPUs in one physical forward and the escrow owed to you there (USD)."""
+
+    symbol: str
+    status: str
+    listed: int
+    sold: int
+    offered: int
+    free: int
+    receivable: str
+
+    @classmethod
+    def of(cls, line: InventoryLine) -> InventoryLineOut:
+        return cls(
+            symbol=line.symbol,
+            status=line.status,
+            listed=line.listed_gpus,
+            sold=line.sold_gpus,
+            offered=line.offered_gpus,
+            free=line.free_gpus,
+            receivable=micros_to_dollars(line.receivable_micros),
+        )
+
+
+class InventoryOut(msgspec.Struct):
+    """Listed, sold, offered and free GPUs per forward for one listing (or all, ``listing_id`` null),
+    the escrow owed to you (``receivable``, paid day by day as delivery is confirmed) and the
+    collateral posted (USD)."""
+
+    listing_id: int | None
+    forwards: list[InventoryLineOut]
+    receivable: str
+    collateral: str
+
+    @classmethod
+    def of(cls, view: InventoryView) -> InventoryOut:
+        return cls(
+            listing_id=view.listing_id,
+            forwards=[InventoryLineOut.of(line) for line in view.forwards],
+            receivable=micros_to_dollars(view.receivable_micros),
+            collateral=micros_to_dollars(view.collateral_micros),
         )

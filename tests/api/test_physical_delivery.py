@@ -154,3 +154,45 @@ def test_resale_delivery_handoff_disputes_and_failures(db_url: str) -> None:
         assert cloud["collateral"] == 0
         assert Decimal(report["collateral_released"]) == 4 * 7 * RATE - 1 * RATE - 3 * RATE - 6 * RATE
         assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+
+def test_provider_inventory_receivables_and_no_op_withdrawal(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
+    engine.dispose()
+    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
+    with make_client(db_url, clock=clock) as client:
+        m = _market(client, clock, admin_key)
+        end = (WEEK + timedelta(days=7)).isoformat()
+        listing = m.ok(
+            "POST",
+            "/v1/listings",
+            "cloud",
+            201,
+            json={"product": "H100", "gpus": 4, "start": WEEK.isoformat(), "end": end},
+        )
+        sell = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": "2.000"}
+        m.ok("POST", "/v1/orders", "cloud", 201, json=sell)
+        m.ok("POST", "/v1/orders", "alice", 201, json={**sell, "side": "buy", "quantity": 2})
+        m.ok("POST", "/v1/orders", "cloud", 201, json={**sell, "quantity": 1, "price": "2.100"})
+        view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
+        (line,) = view["forwards"]
+        assert (line["symbol"], line["listed"], line["sold"], line["offered"], line["free"]) == (
+            m.symbol,
+            4,
+            2,
+            2,
+            0,
+        )
+        assert Decimal(view["collateral"]) == 4 * 7 * RATE
+        summary = m.ok("GET", "/v1/listings/inventory", "cloud")
+        assert Decimal(summary["receivable"]) == 2 * 2 * 168  # sold, not yet delivered
+        assert Decimal(summary["forwards"][0]["receivable"]) == 2 * 2 * 168
+        # nothing is free: a withdrawal that would do nothing says so
+        assert_problem(m.call("DELETE", f"/v1/listings/{listing['id']}", "cloud"), 409, "inventory_exceeded")
+        assert_problem(m.call("GET", "/v1/listings/999/inventory", "cloud"), 404, "not_found")
+        # delivery moves the receivable onto the delivery days, still owed until confirmed
+        clock.now = WEEK + timedelta(minutes=5)
+        m.ok("POST", "/v1/admin/settle", "admin")
+        view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
+        assert Decimal(view["receivable"]) == 2 * 2 * 168
