@@ -32,6 +32,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar.datastructures import UploadFile
 from litestar.exceptions import ValidationException
 
 from api.errors import ApiError
@@ -90,6 +91,8 @@ def _is_json(content_type: str) -> bool:
 
 
 async def _check_body(request: Request[Any, Any, Any], annotation: Any) -> None:
+    if _raw_upload(annotation):
+        return  # a file upload (multipart): its handler reads and checks it
     body = await request.body()
     if not body.strip():
         return  # Litestar answers "a JSON request body is required"
@@ -115,6 +118,11 @@ async def _check_body(request: Request[Any, Any, Any], annotation: Any) -> None:
         ) from None
     for field, value in _instants(decoded, ""):
         _check_instant(value, field)
+
+
+def _raw_upload(annotation: Any) -> bool:
+    base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
+    return base is UploadFile
 
 
 def _check_parameter(name: str, raw: Any, annotation: Any, source: str) -> None:

@@ -7,11 +7,15 @@ import json
 import click
 
 from api.cli._http import base_url, get_json, url_option
+from api.cli._index_import import import_file
 
 
 @click.group("index")
 def command() -> None:
     """A product's index and the market model fitted to it."""
+
+
+command.add_command(import_file)
 
 
 @command.command("model")
