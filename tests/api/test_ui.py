@@ -14,8 +14,10 @@ Needs Chromium and the ``playwright`` package (test extras); without them the mo
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,7 +29,7 @@ import httpx
 import pytest
 
 from tests.api.browser import OFFLINE_FLAGS, chromium
-from tests.api.live_server import serving
+from tests.api.live_server import FLOPEX, serving
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
@@ -329,4 +331,31 @@ def test_provider_listing_shows_its_inventory(market: Market, visit: Visit) -> N
     offered = sum(o["open_quantity"] for o in asks)
     assert figures(market.front) == ["64", str(sold), str(offered), str(64 - sold - offered)]
     visit.shot("provider")
+    visit.assert_clean()
+
+
+def test_pricing_form_checks_as_you_type_and_matches_flopex_price(market: Market, visit: Visit) -> None:
+    page = visit.page
+    visit.sign_in("demo-trader-1")
+    visit.open("/quant", "quant")
+    form = page.locator("#price-form")
+    form.locator("select[name=model_type]").select_option("schwartz_smith")
+    form.locator("select[name=instrument_type]").select_option("asian")
+    form.locator("input[name='model.sigma_chi']").fill("-0.8")  # refused as it is typed
+    page.wait_for_selector("#price-errors li[data-field='model.sigma_chi']")
+    assert form.locator("button[type=submit]").is_disabled()
+    form.locator("input[name='model.sigma_chi']").fill("0.8")
+    form.locator("input[name='request.paths']").fill("4096")
+    form.locator("input[name='request.greeks']").uncheck()
+    page.wait_for_selector("#price-errors li", state="detached")
+    form.locator("button[type=submit]").click()
+    value = page.get_attribute("#price-result .ok", "data-value", timeout=60_000)
+    request = page.inner_text("#price-request")
+    assert json.loads(request)["instrument"]["fixings"] == {"start": 0.0849, "end": 0.1667, "count": 31}
+
+    cli = subprocess.run(
+        [str(FLOPEX), "price", "-"], input=request, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert float(value) == pytest.approx(json.loads(cli.stdout)["value"], rel=1e-12)
+    visit.shot("quant")
     visit.assert_clean()
