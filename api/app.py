@@ -45,6 +45,7 @@ from api.controllers.portfolio import PortfolioController
 from api.controllers.pricing import price
 from api.controllers.quote import quote
 from api.controllers.recovery import RecoveryController
+from api.controllers.reports import ReportController
 from api.controllers.securitization import price_deal
 from api.controllers.stress import stress
 from api.controllers.system import health
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PoolController,
             PoolAdminController,
             stream_route(prepare_channel, disconnected),
+            ReportController,
             docs_assets(),
             *ui_routes(),
         ],

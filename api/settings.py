@@ -19,6 +19,7 @@ working directory, the server listens on loopback only.
 | FLOPEX_MAX_OPEN_ORDERS| 1000                     | open orders an account may hold at once  |
 | FLOPEX_CURSOR_SECRET  | (random per process)     | key that signs pagination cursors        |
 | FLOPEX_CLOCK_START    | (unset: the wall clock)  | RFC 3339 instant the exchange clock starts at |
+| FLOPEX_REPORTS_DIR    | (none)                   | CLI reports published at /v1/reports     |
 
 ``FLOPEX_CLOCK_START`` is for staging, demos and tests: the exchange clock starts at that instant when
 the process starts and runs at the wall clock's pace from there.
@@ -85,6 +86,7 @@ class Settings:
     max_open_orders: int = 1000
     cursor_secret: str = ""
     clock_start: datetime | None = None
+    reports_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -135,6 +137,7 @@ class Settings:
             max_open_orders=_number(env, "FLOPEX_MAX_OPEN_ORDERS", defaults.max_open_orders, int),
             cursor_secret=env.get("FLOPEX_CURSOR_SECRET", defaults.cursor_secret),
             clock_start=_instant(env, "FLOPEX_CLOCK_START"),
+            reports_dir=env.get("FLOPEX_REPORTS_DIR", defaults.reports_dir),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -15,7 +15,16 @@ from api.cli._options import database_option, resolve_database_url
 )
 @database_option
 @click.option("--demo", is_flag=True, help="Seed an empty database with a demo market and print its keys.")
-def command(host: str | None, port: int | None, database_url: str | None, demo: bool) -> None:
+@click.option(
+    "--reports",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Publish the backtest and stress reports under this directory at /v1/reports "
+    "(default: $FLOPEX_REPORTS_DIR).",
+)
+def command(
+    host: str | None, port: int | None, database_url: str | None, demo: bool, reports: str | None
+) -> None:
     """Serve the flopex HTTP and WebSocket API; pending migrations are applied first.
 
     While serving, the market's lifecycle runs in the background (listing, settling, marking,
@@ -41,7 +50,9 @@ def command(host: str | None, port: int | None, database_url: str | None, demo: 
     except MarketError as exc:
         raise UserError(exc.message) from None
     try:
-        settings = Settings.from_env().with_overrides(host=host, port=port, database_url=url)
+        settings = Settings.from_env().with_overrides(
+            host=host, port=port, database_url=url, reports_dir=reports
+        )
         migrate.upgrade(url)
         clock = settings.clock()
     except SettingsError as exc:

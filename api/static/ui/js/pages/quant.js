@@ -1,9 +1,10 @@
 // Quant: a form that builds a POST /v1/price request (checked as it is typed, shown as JSON and as the
 // equivalent curl and CLI commands) and shows the result with its error bars.
 
-import { apiKey, call, problemView } from "../api.js";
-import { facts, field, fill, h, panel, select } from "../dom.js";
+import { apiKey, call, get, problemView } from "../api.js";
+import { facts, field, fill, h, panel, select, table } from "../dom.js";
 import { GENERAL, INSTRUMENTS, MODELS, buildRequest } from "../pricing-form.js";
+import { when } from "../time.js";
 
 const fmt = (x) => (x === null || x === undefined ? "—" : typeof x === "number" ? Number(x.toPrecision(6)).toString() : String(x));
 
@@ -107,6 +108,7 @@ export async function render(root) {
   );
   renderModel();
   renderInstrument();
+  const reportsBox = h("div", { id: "reports" });
   fill(
     root,
     h("h1", {}, "Quant", h("small", {}, "the pricing core over HTTP (docs/pricing.md)")),
@@ -115,8 +117,42 @@ export async function render(root) {
       { class: "grid" },
       h("div", { class: "span-7" }, panel("Pricing request", form)),
       h("div", { class: "span-5" }, panel("Result", resultBox), panel("Request", preview), panel("As a command", commands)),
+      h("div", { class: "span-12" }, panel("Backtest and stress reports", reportsBox)),
     ),
   );
   update();
+  await showReports(reportsBox);
   return null;
+}
+
+/** The reports the CLI wrote into the server's reports directory, one shown in a sandboxed frame. */
+async function showReports(box) {
+  const reports = await get("/v1/reports");
+  if (!reports.configured) {
+    fill(box, h("p", { class: "muted" }, "This server publishes no reports: start it with flopex serve --reports DIR, where DIR holds the --out directories of flopex backtest and flopex stress."));
+    return;
+  }
+  const viewer = h("div", { id: "report-viewer" });
+  const file = (r, name) => `/v1/reports/${encodeURIComponent(r.name)}/${encodeURIComponent(name)}`;
+  const show = (r) =>
+    fill(
+      viewer,
+      h("h3", {}, `${r.kind}: ${r.name}`),
+      h("iframe", { src: file(r, "report.html"), sandbox: "", title: `report ${r.name}`, class: "report-frame" }),
+    );
+  fill(
+    box,
+    table(
+      [
+        ["Report", (r) => h("button", { type: "button", class: "link", dataset: { report: r.name }, onclick: () => show(r) }, r.name)],
+        ["Kind", (r) => r.kind],
+        ["Written", (r) => when(r.modified)],
+        ["Files", (r) => r.files.map((f, i) => [i ? " · " : "", h("a", { href: file(r, f), target: "_blank", rel: "noopener" }, f)])],
+      ],
+      reports.items,
+      { empty: "No reports in the directory yet (each needs a report.html and a metrics.json).", rowAttrs: (r) => ({ dataset: { name: r.name } }) },
+    ),
+    viewer,
+  );
+  if (reports.items.length) show(reports.items[0]);
 }
