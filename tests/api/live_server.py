@@ -26,8 +26,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(url: str, *extra: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
-    """Run ``flopex serve`` on ``url`` until the block ends (then SIGTERM); yields a client, the process."""
+def serving(
+    url: str, *extra: str, ready_within: float = 60
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
+    """Run ``flopex serve`` on ``url`` until the block ends (then SIGTERM); yields a client, the process.
+
+    Fails unless the server answers ``/health`` within ``ready_within`` seconds."""
     port = free_port()
     env = {**os.environ, "FLOPEX_RATE_LIMIT": "0", "FLOPEX_LOG_LEVEL": "warning"}
     process = subprocess.Popen(
@@ -39,7 +43,7 @@ def serving(url: str, *extra: str) -> Iterator[tuple[httpx.Client, subprocess.Po
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_within
         while True:
             if process.poll() is not None:
                 pytest.fail(f"flopex serve exited: {process.stderr.read() if process.stderr else ''}")
@@ -49,7 +53,7 @@ def serving(url: str, *extra: str) -> Iterator[tuple[httpx.Client, subprocess.Po
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("flopex serve did not become healthy within 60 s")
+                pytest.fail(f"flopex serve did not become healthy within {ready_within:g} s")
             time.sleep(0.1)
         with httpx.Client(base_url=base, timeout=30) as client:
             yield client, process

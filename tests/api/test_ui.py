@@ -98,7 +98,9 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     shots.mkdir(parents=True, exist_ok=True)
     reports = where / "reports"
     _backtest_report(reports / "bt-h100")
-    with serving(f"sqlite:///{where / 'ui.db'}", "--demo", "--reports", str(reports)) as (client, process):
+    database = f"sqlite:///{where / 'ui.db'}"
+    # seeding the demo calibrates every product's model: slow on a busy machine, so wait longer
+    with serving(database, "--demo", "--reports", str(reports), ready_within=240) as (client, process):
         keys, front = _demo_output(process.stdout)
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(
@@ -198,12 +200,16 @@ def test_markets_page_shows_curve_index_instruments_and_chain(market: Market, vi
     visit.assert_clean()
 
 
-def test_markets_fit_a_phone_screen(market: Market) -> None:
+def test_markets_and_instrument_fit_a_phone_screen(market: Market) -> None:
     for visit in _visit(market, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True):
         visit.open("/markets/H100", "markets")
         overflow = visit.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow}px wider than the phone's screen"
         visit.shot("markets-phone")
+        visit.open(f"/instrument/{market.front}", "instrument")
+        overflow = visit.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the instrument page is {overflow}px wider than the phone's screen"
+        visit.shot("instrument-phone")
         visit.assert_clean()
 
 
@@ -383,4 +389,29 @@ def test_pricing_form_checks_as_you_type_and_matches_flopex_price(market: Market
     served = market.client.get("/v1/reports/bt-h100/report.html")
     assert served.headers["content-security-policy"].startswith("sandbox")  # its script never runs
     assert market.client.get("/v1/reports/bt-h100/..%2F..%2Fui.db").status_code in {400, 404}
+    visit.assert_clean()
+
+
+def test_desk_quotes_a_window_and_hedges_it(market: Market, visit: Visit) -> None:
+    page, auth = visit.page, market.auth("demo-trader-1")
+    visit.sign_in("demo-trader-1")
+    visit.open("/desk", "desk")
+    page.wait_for_selector("#strip-quote dl")
+    legs = page.eval_on_selector_all("#strip-quote tbody tr", "rows => rows.map(r => r.cells[0].innerText)")
+    start = page.input_value("#quote-form input[name=start]")
+    end = page.input_value("#quote-form input[name=end]")
+    quote = market.client.get(
+        "/v1/quote", params={"product": "H100", "start": f"{start}:00Z", "end": f"{end}:00Z", "gpus": 64}
+    ).json()
+    assert legs == [leg["symbol"] for leg in quote["replication"]]
+    page.click("#hedge-button")
+    hedge_id = page.get_attribute("#strip-quote .ok", "data-hedge", timeout=30_000)
+    hedge = market.client.get(f"/v1/hedges/{hedge_id}", headers=auth).json()
+    assert {leg["symbol"] for leg in hedge["legs"]} == {
+        leg["symbol"] for leg in quote["replication"] if leg["gpus"]
+    }
+    visit.shot("desk")
+    page.click(f"button[data-cancel-hedge='{hedge_id}']")
+    page.wait_for_selector(f"button[data-cancel-hedge='{hedge_id}']", state="detached", timeout=15_000)
+    assert market.client.get(f"/v1/hedges/{hedge_id}", headers=auth).json()["status"] == "cancelled"
     visit.assert_clean()

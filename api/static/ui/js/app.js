@@ -10,6 +10,7 @@ const VIEWS = {
   markets: () => import("./pages/markets.js"),
   instrument: () => import("./pages/instrument.js"),
   portfolio: () => import("./pages/portfolio.js"),
+  desk: () => import("./pages/desk.js"),
   provider: () => import("./pages/provider.js"),
   quant: () => import("./pages/quant.js"),
 };
