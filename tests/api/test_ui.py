@@ -31,6 +31,8 @@ import pytest
 from tests.api.browser import OFFLINE_FLAGS, chromium
 from tests.api.live_server import FLOPEX, serving
 
+CLOCK_START = "2027-03-10T09:00:00Z"
+"""The demo market's day: mid-month, so its front month and options are far from expiry."""
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
 
@@ -100,7 +102,9 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     _backtest_report(reports / "bt-h100")
     database = f"sqlite:///{where / 'ui.db'}"
     # seeding the demo calibrates every product's model: slow on a busy machine, so wait longer
-    with serving(database, "--demo", "--reports", str(reports), ready_within=240) as (client, process):
+    demo = ("--demo", "--reports", str(reports))
+    clock = {"FLOPEX_CLOCK_START": CLOCK_START}  # the exchange's clock, not the wall clock
+    with serving(database, *demo, ready_within=240, env=clock) as (client, process):
         keys, front = _demo_output(process.stdout)
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(

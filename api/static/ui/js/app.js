@@ -5,6 +5,7 @@
 import { Problem, apiKey, get, onKeyChange, problemView, setApiKey } from "./api.js";
 import { fill, h } from "./dom.js";
 import { stream } from "./stream.js";
+import { syncClock } from "./time.js";
 
 const VIEWS = {
   markets: () => import("./pages/markets.js"),
@@ -105,4 +106,4 @@ onKeyChange(async () => {
   route();
 });
 window.addEventListener("hashchange", route);
-refreshSession().then(route);
+Promise.all([syncClock(), refreshSession()]).then(route);

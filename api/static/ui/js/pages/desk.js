@@ -6,7 +6,7 @@ import { apiKey, call, get, getAll, problemView } from "../api.js";
 import { facts, field, fill, h, panel, select, table } from "../dom.js";
 import { price, usd } from "../money.js";
 import { stream } from "../stream.js";
-import { when } from "../time.js";
+import { now, when } from "../time.js";
 
 const HOUR = 3_600_000;
 const local = (ms) => new Date(ms).toISOString().slice(0, 16);
@@ -14,7 +14,7 @@ const link = (symbol) => h("a", { href: `#/instrument/${encodeURIComponent(symbo
 
 export async function render(root) {
   const products = await getAll("/v1/products");
-  const next = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR;
+  const next = Math.ceil(now() / HOUR) * HOUR + 24 * HOUR;
   const product = select("product", products.map((p) => p.id), products.some((p) => p.id === "H100") ? "H100" : products[0]?.id);
   const start = h("input", { name: "start", type: "datetime-local", step: 3600, value: local(next) });
   const end = h("input", { name: "end", type: "datetime-local", step: 3600, value: local(next + 48 * HOUR) });
