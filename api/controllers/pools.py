@@ -5,8 +5,10 @@ the capacity it rented at the index, and an admin can service due periods at onc
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 
 from api.announcements import announce_service
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
@@ -22,6 +24,8 @@ from api.schemas.pools import (
     UsageReport,
 )
 from market.securitization.records import ServiceReport
+
+PoolId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="the pool's id")]
 
 
 async def _serviced(ctx: Ctx, report: ServiceReport) -> ServiceOut:
@@ -60,7 +64,7 @@ class PoolController(Controller):
         return page_of(pools[: limit + 1], limit, key=lambda p: p.id, render=PoolOut.of)
 
     @get("/{pool_id:int}", guards=[authenticated], summary="Get a pool", responses=problems(*PRIVATE, 404))
-    async def get_pool(self, ctx: Ctx, pool_id: FromPath[int]) -> PoolOut:
+    async def get_pool(self, ctx: Ctx, pool_id: PoolId) -> PoolOut:
         """One pool: its terms, listings, notes (balances, face per lot, what each has paid), its cash
         and reserve, and when its next period is due."""
         return PoolOut.of(await call(ctx.exchange.pool, pool_id))
@@ -71,7 +75,7 @@ class PoolController(Controller):
         summary="A pool's periods, payments and triggers",
         responses=problems(*PRIVATE, 404),
     )
-    async def report(self, ctx: Ctx, pool_id: FromPath[int]) -> PoolReportOut:
+    async def report(self, ctx: Ctx, pool_id: PoolId) -> PoolReportOut:
         """Every serviced period (owed, remitted, paid by the waterfall, reserve, residue, breaches),
         every payment to a holder, the breached triggers and the pool's cash identity."""
         return PoolReportOut.of(await call(ctx.exchange.pool_report, pool_id))
@@ -84,7 +88,7 @@ class PoolController(Controller):
         responses=problems(*ADMIN, 404),
     )
     async def usage(
-        self, ctx: Ctx, principal: Caller, pool_id: FromPath[int], data: JSONBody[UsageReport]
+        self, ctx: Ctx, principal: Caller, pool_id: PoolId, data: JSONBody[UsageReport]
     ) -> UsageReport:
         """As the pool's sponsor: the pooled GPU-hours you rented at the index in a period not yet
         serviced (at most what the pooled listings cover); servicing charges you that times the
@@ -115,6 +119,6 @@ class PoolAdminController(Controller):
         summary="Service a pool's due periods",
         responses=problems(*ADMIN, 404),
     )
-    async def service(self, ctx: Ctx, pool_id: FromPath[int]) -> ServiceOut:
+    async def service(self, ctx: Ctx, pool_id: PoolId) -> ServiceOut:
         """Run the pool's periods whose end has passed through the waterfall, oldest first."""
         return await _serviced(ctx, await call(ctx.exchange.service_pools, pool_id))

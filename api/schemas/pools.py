@@ -68,7 +68,9 @@ class PoolCreate(Request):
 
     code: Code
     name: Name
-    listing_ids: Annotated[list[int], msgspec.Meta(min_length=1, max_length=1000)]
+    listing_ids: Annotated[
+        list[Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]], msgspec.Meta(min_length=1, max_length=1000)
+    ]
     start: Instant
     periods: Annotated[int, msgspec.Meta(ge=1, le=120)]
     notes: Annotated[list[NoteCreate], msgspec.Meta(min_length=1, max_length=20)]

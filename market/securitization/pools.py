@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 RESERVE = "reserve"
 """The issuing account's reserve bucket (beside the usual account buckets)."""
 MAX_PERIODS = 120
+FIRST_YEAR, LAST_YEAR = 2000, 2200
 _pools = Pool.__table__
 _pooled = PoolListing.__table__
 _notes = PoolNote.__table__
@@ -159,6 +160,8 @@ def _check_terms(terms: PoolTerms) -> None:
     start = terms.start
     if start.tzinfo is None or start != datetime(start.year, start.month, 1, tzinfo=UTC):
         raise InvalidRequestError("a pool starts at the first instant of a UTC month", field="start")
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise InvalidRequestError(f"a pool starts between {FIRST_YEAR} and {LAST_YEAR}", field="start")
     for field, value, low, high in (
         ("periods", terms.periods, 1, MAX_PERIODS),
         ("period_months", terms.period_months, 1, 12),
