@@ -89,6 +89,7 @@ class HedgeController(Controller):
 
 
 async def _answer(ctx: Ctx, hedge: HedgeInfo) -> HedgeOut:
-    """Announce the latest round's orders on the stream, then render the hedge."""
-    await announce(ctx, [o.order for o in hedge.orders if o.order is not None and o.round == hedge.rounds])
+    """Announce the hedge's orders on the stream (a round may fill, place and cancel them), then
+    render the hedge."""
+    await announce(ctx, [o.order for o in hedge.orders if o.order is not None])
     return HedgeOut.of(hedge)

@@ -329,3 +329,24 @@ def test_the_cli_executes_shows_replans_and_cancels(
     bad = run(main, ["hedge", "execute", str(forecast), "--forecast", *key])
     assert bad.exit_code == 1
     assert "usage" in bad.output
+
+
+def test_a_hedge_announces_its_orders_on_the_stream(desk: Desk) -> None:
+    from tests.api.test_stream import Inbox
+
+    with desk.client.websocket_connect("/v1/stream") as ws:
+        inbox = Inbox(ws)
+        ws.send_json({"op": "auth", "key": desk.keys["buyer"]})
+        inbox.take(lambda m: m.get("type") == "authenticated")
+        ws.send_json({"op": "subscribe", "channels": ["orders", f"book.{desk.symbol}"]})
+        inbox.take(lambda m: m.get("type") == "snapshot")
+        hedge = _execute(desk, 10)
+        mine = inbox.take(lambda m: m.get("channel") == "orders")
+        assert mine["order"]["id"] == hedge["orders"][0]["order"]["id"]
+        assert mine["order"]["status"] == "partially_filled"
+        book = inbox.take(lambda m: m.get("channel") == f"book.{desk.symbol}")
+        assert book["bids"] == [["2.520", 2]]
+        assert book["asks"] == [["2.450", 0], ["2.500", 0]]  # a delta: both offer levels are gone
+        desk.ok("DELETE", f"/v1/hedges/{hedge['id']}")
+        cancelled = inbox.take(lambda m: m.get("channel") == "orders")
+        assert cancelled["order"]["status"] == "cancelled"
