@@ -70,11 +70,14 @@ def plan_command(
     as_json: bool,
 ) -> None:
     """Plan the hedge of FORECAST (CSV or JSON usage) against a market snapshot."""
+    from tqdm import tqdm
+
     from api.cli import UserError
     from pricing.hedging import HedgeInputError, PlanningError, PlanSettings, build_market, parse_market, plan
     from pricing.hedging.errors import instant
     from pricing.hedging.forecast import read_forecast
     from pricing.hedging.listing import standard_series
+    from pricing.hedging.plan import STAGES
     from pricing.request import RequestError
 
     try:
@@ -110,7 +113,13 @@ def plan_command(
             evaluation_scenarios=2 * scenarios,
             seed=seed,
         )
-        result = plan(usage, snapshot, settings)
+        with tqdm(total=len(STAGES), desc="planning", unit="stage", disable=None) as bar:
+
+            def advance(stage: str) -> None:
+                bar.set_postfix_str(stage)
+                bar.update(1)
+
+            result = plan(usage, snapshot, settings, progress=advance)
     except (HedgeInputError, RequestError, PlanningError) as exc:
         raise UserError(str(exc)) from None
     if as_json:

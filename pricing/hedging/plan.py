@@ -12,7 +12,7 @@ value, the option premium and the margin held.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,6 +28,8 @@ from pricing.hedging.optimise import Objective, Solution, solve, whole_gpus
 from pricing.hedging.scenarios import ScenarioSet, fair_values, overlapping, simulate
 
 MAX_SCENARIOS = 200_000
+STAGES: tuple[str, ...] = ("simulate", "optimise", "evaluate")
+"""The stages of a plan, in order, as ``plan``'s ``progress`` callback names them."""
 OBJECTIVES: tuple[str, ...] = ("variance", "cvar")
 
 
@@ -205,13 +207,16 @@ def plan(
     market: HedgeMarket,
     settings: PlanSettings | None = None,
     held: Mapping[str, int] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> HedgePlan:
     """The hedge plan for ``forecast`` over ``market`` (see the module docstring).
 
     ``held``: GPUs already bought per listed symbol (re-planning the rest of a hedge under way). The
     plan keeps at least those holdings, and its positions are totals, held GPUs included; a held
-    instrument must be in ``market`` (its ``max_gpus`` counting the held GPUs).
+    instrument must be in ``market`` (its ``max_gpus`` counting the held GPUs). ``progress`` is
+    called with the name of each of the :data:`STAGES` as it ends (a command's progress bar).
     """
+    step = progress or (lambda stage: None)
     settings = settings or PlanSettings()
     held = dict(held or {})
     listed = {item.symbol for item in market.instruments}
@@ -233,6 +238,7 @@ def plan(
     skipped = tuple(i.symbol for i in market.instruments if i not in instruments)
     scenarios = simulate(forecast, market, instruments, settings.scenarios, settings.seed)
     simulated = clock()
+    step("simulate")
     fair, fair_error = fair_values(market, instruments, scenarios)
     upfront = np.array([_upfront(item) for item in instruments])
     depth = np.array([np.inf if item.max_gpus is None else item.max_gpus for item in instruments])
@@ -253,6 +259,7 @@ def plan(
     else:
         solution = Solution(np.zeros(0), False, "none", "no instrument covers the forecast")
     solved = clock()
+    step("optimise")
     gpus = whole_gpus(solution.gpus, upfront, settings.budget, depth, floor)
     check = simulate(forecast, market, instruments, settings.evaluation_scenarios, settings.seed + 1)
     unhedged_bills = check.cost
@@ -287,6 +294,7 @@ def plan(
     var_before = float(np.var(unhedged_bills, ddof=1))
     windows = _windows(scenarios, instruments, gpus, cost.budget_binding)
     finished = clock()
+    step("evaluate")
     return HedgePlan(
         valuation=market.valuation,
         settings=settings,

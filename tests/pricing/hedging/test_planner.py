@@ -17,7 +17,7 @@ from pricing.hedging import (
     standard_series,
 )
 from pricing.hedging.optimise import solve, whole_gpus
-from pricing.hedging.plan import cvar
+from pricing.hedging.plan import STAGES, cvar
 from pricing.hedging.scenarios import overlapping, simulate
 from pricing.request import parse_model
 
@@ -102,7 +102,9 @@ def test_a_replan_keeps_what_is_held_and_plans_the_rest() -> None:
     market = build_market(VALUATION, {"H100": model}, listed)
     settings = PlanSettings(scenarios=300, evaluation_scenarios=300)
     first = listed[0].symbol
-    free = {p.symbol: p.gpus for p in plan(forecast, market, settings).positions}
+    stages: list[str] = []
+    free = {p.symbol: p.gpus for p in plan(forecast, market, settings, progress=stages.append).positions}
+    assert tuple(stages) == STAGES
     assert free == {i.symbol: 10 for i in listed}
     over = {p.symbol: p.gpus for p in plan(forecast, market, settings, held={first: 25}).positions}
     assert over[first] == 25
