@@ -30,6 +30,13 @@ def _names(value: str) -> list[str]:
     show_default=True,
     help="Also score each model recalibrated on its own past out-of-sample errors (M+conformal).",
 )
+@click.option(
+    "--cqr/--no-cqr",
+    default=False,
+    show_default=True,
+    help="Also score each model with its intervals widened level by level by split-conformal "
+    "quantiles of its past interval misses (M+cqr).",
+)
 @click.option("--horizons", default="1d,7d", show_default=True, help="Delays from origin to window start.")
 @click.option(
     "--window", "windows", default="1d", show_default=True, help="Delivery window lengths (comma-separated)."
@@ -57,6 +64,7 @@ def command(
     max_gap: str,
     models: str,
     conformal: bool,
+    cqr: bool,
     horizons: str,
     windows: str,
     train: str,
@@ -104,6 +112,7 @@ def command(
             workers=workers,
             scheduler=scheduler,
             conformal=conformal,
+            cqr=cqr,
             source=source,
         )
     except ValueError as exc:

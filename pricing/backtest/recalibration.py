@@ -119,3 +119,90 @@ def conformal_rows(
             new.update(forecast_row(recal.apply(ensembles[i]), row["forward"], row["realised"]))
             out.append(new)
     return out
+
+
+CQR_SUFFIX = "+cqr"
+LEVELS = (0.5, 0.8, 0.9, 0.95)
+"""Central interval levels the interval recalibration targets (those the backtest's coverage reports)."""
+
+
+def interval_scores(ensemble: NDArray[np.floating], realised: float) -> NDArray[np.float64]:
+    """Conformity score of ``realised`` for each central interval of :data:`LEVELS`: how far outside
+    (positive) or inside (negative) the interval it fell, in units of the ensemble's standard deviation
+    (NaN when undefined)."""
+    x = np.asarray(ensemble, dtype=float)
+    spread = float(np.std(x))
+    if not (np.isfinite(realised) and spread > 0.0):
+        return np.full(len(LEVELS), np.nan)
+    low = np.quantile(x, [(1 - c) / 2 for c in LEVELS])
+    high = np.quantile(x, [(1 + c) / 2 for c in LEVELS])
+    return np.maximum(low - realised, realised - high) / spread
+
+
+@dataclass(frozen=True)
+class Widening:
+    """Per-level widenings (in ensemble standard deviations) from past conformity scores."""
+
+    q: NDArray[np.float64] = field(default_factory=lambda: np.empty(0))
+    n: int = 0
+    pool: str = "none"
+
+    def apply(self, ensemble: NDArray[np.floating]) -> NDArray[np.float64]:
+        """The ensemble with its quantile function moved out (or in) by q_c standard deviations at
+        each level's interval ends, linearly in between, the median fixed and the tails beyond the
+        95% interval moved with it."""
+        x = np.sort(np.asarray(ensemble, dtype=float))
+        spread = float(np.std(x))
+        if self.n == 0 or spread <= 0.0:
+            return x
+        levels = (np.arange(x.size) + 0.5) / x.size
+        knots = np.concatenate([[(1 - c) / 2 for c in LEVELS[::-1]], [0.5], [(1 + c) / 2 for c in LEVELS]])
+        shifts = np.concatenate([-self.q[::-1], [0.0], self.q])
+        return np.sort(x + spread * np.interp(levels, knots, shifts))
+
+
+def widening_at(origin: pd.Timestamp, horizon: str, scores: Sequence[tuple[str, pd.Timestamp, NDArray]],
+                min_scores: int = MIN_SCORES) -> Widening:  # fmt: skip
+    """Split-conformal widening for a forecast made at ``origin``: for each level c, the
+    ceil((n + 1) c)-th smallest of the n past scores known by then (the largest when that exceeds n),
+    from the same horizon when there are ``min_scores`` of them, else pooled."""
+    known = [s for s in scores if s[1] <= origin]
+    same = [s for s in known if s[0] == horizon]
+    chosen, pool = (same, "horizon") if len(same) >= min_scores else (known, "pooled")
+    if len(chosen) < min_scores:
+        return Widening()
+    table = np.sort(np.array([s[2] for s in chosen]), axis=0)
+    n = table.shape[0]
+    ranks = [min(int(np.ceil((n + 1) * c)), n) - 1 for c in LEVELS]
+    return Widening(np.array([table[r, i] for i, r in enumerate(ranks)]), n, pool)
+
+
+def interval_rows(
+    rows: Sequence[dict], ensembles: Sequence[NDArray[np.floating] | None], min_scores: int = MIN_SCORES
+) -> list[dict]:
+    """Interval-recalibrated copies (model name + ``CQR_SUFFIX``) of every forecast row with an ensemble:
+    conformalised intervals in the manner of conformalised quantile regression (Romano, Patterson and
+    Candès, 2019), each level widened by the quantile of how far past realised averages fell outside
+    that level's interval, scaled by the current ensemble's spread; only forecasts whose window had
+    ended by the origin enter."""
+    by_group: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        if ensembles[i] is not None:
+            by_group.setdefault((row["model"], row["window"]), []).append(i)
+    out = []
+    for (model, window), indices in by_group.items():
+        scores = []
+        for i in indices:
+            row = rows[i]
+            score = interval_scores(ensembles[i], row["realised"])
+            if np.all(np.isfinite(score)):
+                scores.append(
+                    (row["horizon"], row["origin"] + duration(row["horizon"]) + duration(window), score)
+                )
+        for i in indices:
+            row = rows[i]
+            widen = widening_at(row["origin"], row["horizon"], scores, min_scores)
+            new = {**row, "model": model + CQR_SUFFIX, "recal_n": widen.n, "recal_pool": widen.pool}
+            new.update(forecast_row(widen.apply(ensembles[i]), row["forward"], row["realised"]))
+            out.append(new)
+    return out

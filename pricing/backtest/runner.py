@@ -17,7 +17,7 @@ import pandas as pd
 from pricing.backtest.bootstrap import BootstrapModel
 from pricing.backtest.metrics import rank, summarise
 from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
-from pricing.backtest.recalibration import SUFFIX, conformal_rows
+from pricing.backtest.recalibration import CQR_SUFFIX, SUFFIX, conformal_rows, interval_rows
 from pricing.backtest.result import BacktestResult
 from pricing.backtest.tasks import OriginResult, OriginTask, Target, evaluate_origin, fit_models
 from pricing.distributed import compute_on, map_ordered
@@ -87,6 +87,7 @@ def run(
     client: Client | None = None,
     progress: bool | None = None,
     conformal: bool = False,
+    cqr: bool = False,
     source: dict[str, Any] | None = None,
     expanding: bool = False,
 ) -> BacktestResult:
@@ -107,9 +108,11 @@ def run(
     ``progress`` shows a bar on stderr (default: only on a terminal).
     ``conformal`` adds, for every model M, a row set ``M+conformal``: M's forecasts rescaled by the
     recalibration fitted on M's forecasts realised before each origin
-    (:mod:`pricing.backtest.recalibration`). ``source`` (data file, statistic, grid...) is recorded
-    in the run's settings. ``expanding`` fits on everything from the series start to the origin
-    (``train`` is then the minimum history before the first origin).
+    (:mod:`pricing.backtest.recalibration`); ``cqr`` a row set ``M+cqr``: M's central intervals
+    widened (or narrowed) level by level by the split-conformal quantile of how far past realised
+    averages fell outside them (conformalised quantile regression). ``source`` (data file,
+    statistic, grid...) is recorded in the run's settings. ``expanding`` fits on everything from the
+    series start to the origin (``train`` is then the minimum history before the first origin).
     """
     wall = time.perf_counter()
     forecasters = _models(models)
@@ -171,12 +174,17 @@ def run(
     ordered = sorted(results, key=lambda r: r.index)
     rows = [row for result in ordered for row in result.rows]
     names = [m.name for m in forecasters]
-    if conformal:
+    if conformal or cqr:
         ensembles = [ensemble for result in ordered for ensemble in result.ensembles]
         clock = time.process_time()
-        rows += conformal_rows(rows, ensembles)
+        base, added = list(rows), list(names)
+        if conformal:
+            rows += conformal_rows(base, ensembles)
+            names += [name + SUFFIX for name in added]
+        if cqr:
+            rows += interval_rows(base, ensembles)
+            names += [name + CQR_SUFFIX for name in added]
         timings["recalibration"] = time.process_time() - clock
-        names += [name + SUFFIX for name in names]
     for result in results:
         for phase, seconds in result.timings.items():
             timings[phase] += seconds
@@ -192,6 +200,7 @@ def run(
         "step": step,
         "refit_every": refit_every,
         "conformal": conformal,
+        "cqr": cqr,
         "expanding": expanding,
         "n_paths": n_paths,
         "seed": seed,

@@ -86,6 +86,7 @@ def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
         "--models",
         "schwartz1f,bootstrap",
         "--conformal",
+        "--cqr",
         "--horizons",
         "1d,2d",
         "--window",
@@ -112,6 +113,8 @@ def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
         "bootstrap",
         "schwartz1f+conformal",
         "bootstrap+conformal",
+        "schwartz1f+cqr",
+        "bootstrap+cqr",
     }
     config = summary["config"]
     assert config["data"] == str(csv_file)

@@ -71,3 +71,11 @@ def test_the_cli_prints_the_model_of_a_running_server(market: Market, monkeypatc
     assert as_json.exit_code == 0
     assert '"source": "fallback"' in as_json.output
     assert document["product"] == "H100"
+    _fixings(market, 10 * 24)
+    market.client.app.state.ctx.exchange.refresh_models(candidates=["gbm"])
+    table = CliRunner().invoke(main, ["index", "model", "H100", "--url", "http://flopex.test"])
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert lines[0] == "H100: gbm (selected)"
+    (row,) = [line for line in lines if line.startswith("gbm ")]
+    assert len(row.split()) == 5  # model, CRPS, pinball, coverage 50/80/90/95, n

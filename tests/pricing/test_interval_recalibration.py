@@ -1,0 +1,67 @@
+"""Interval recalibration (M+cqr): split-conformal widening of each central interval from past misses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pricing.backtest import run
+from pricing.backtest.recalibration import LEVELS, interval_rows, interval_scores, widening_at
+from pricing.models import Schwartz1F
+from pricing.synthetic import generate
+
+INTERVALS = [("q25", "q75"), ("q10", "q90"), ("q05", "q95"), ("q2.5", "q97.5")]
+
+
+def _forecasts(
+    spread: float, truth: float, n: int = 400, seed: int = 3
+) -> tuple[list[dict], list[np.ndarray]]:
+    """Daily forecasts N(10, spread) of outcomes N(10, truth): too narrow when spread < truth."""
+    rng = np.random.default_rng(seed)
+    rows, ensembles = [], []
+    for origin in pd.date_range("2025-01-01", periods=n, freq="1D", tz="UTC"):
+        ensembles.append(rng.normal(10.0, spread, 1000).astype(np.float32))
+        realised = float(rng.normal(10.0, truth))
+        rows.append({"origin": origin, "model": "m", "horizon": "1d", "window": "1d", "realised": realised,
+                     "forward": 10.0})  # fmt: skip
+    return rows, ensembles
+
+
+@pytest.mark.parametrize(("spread", "truth"), [(0.5, 1.0), (2.0, 1.0)])
+def test_too_narrow_and_too_wide_intervals_are_brought_to_their_levels(spread: float, truth: float) -> None:
+    rows, ensembles = _forecasts(spread, truth)
+    out = pd.DataFrame(interval_rows(rows, ensembles))
+    assert set(out["model"]) == {"m+cqr"}
+    late = out[out["recal_n"] >= 100]
+    assert len(late) > 250
+    for (low, high), level in zip(INTERVALS, LEVELS, strict=True):
+        inside = ((late["realised"] >= late[low]) & (late["realised"] <= late[high])).mean()
+        # binomial standard error over ~300 windows is at most 0.03; allow about 3 of them
+        assert inside == pytest.approx(level, abs=0.09), level
+    assert out.iloc[0]["recal_n"] == 0  # nothing realised before the first origin: the model as it was
+    assert out.iloc[0]["q05"] == pytest.approx(np.quantile(ensembles[0], 0.05), rel=1e-6)
+
+
+def test_scores_say_how_far_outside_each_interval_and_only_the_past_counts() -> None:
+    ensemble = np.linspace(0.0, 1.0, 1001)
+    scores = interval_scores(ensemble, 2.0)
+    spread = float(np.std(ensemble))
+    assert scores[0] == pytest.approx((2.0 - 0.75) / spread)
+    assert interval_scores(ensemble, 0.5)[0] == pytest.approx(-0.25 / spread)
+    origin = pd.Timestamp("2025-01-10", tz="UTC")
+    past = [("1d", origin - pd.Timedelta(days=k), np.full(len(LEVELS), float(k))) for k in range(10)]
+    future = [("1d", origin + pd.Timedelta(days=k), np.full(len(LEVELS), 99.0)) for k in range(1, 10)]
+    widen = widening_at(origin, "1d", past + future)
+    assert widen.n == 10
+    assert widen.pool == "horizon"
+    assert widen.q.max() <= 9.0  # the future's 99s never enter
+
+
+def test_a_run_adds_the_cqr_rows_beside_the_model() -> None:
+    series = generate(Schwartz1F(spot=2.5, kappa=365.0, alpha=0.9, vol=2.7), periods=24 * 24, seed=5)
+    result = run(series, ["schwartz1f"], horizons=["1d"], windows=["1d"], train="7d", step="6h",
+                 n_paths=200, workers=1, progress=False, cqr=True)  # fmt: skip
+    assert result.config["models"] == ["schwartz1f", "schwartz1f+cqr"]
+    assert result.config["cqr"] is True
+    assert {m["model"] for m in result.metrics} == {"schwartz1f", "schwartz1f+cqr"}
