@@ -4,10 +4,9 @@ pooled capacity the sponsor rented at the index.
 The sponsor services the pool: it receives the cash (the escrow of its delivered forwards, the rent of
 its idle GPUs) and remits the pool's share each period (:mod:`market.securitization.servicing`).
 
-- **Escrow**: for every physical forward delivered in the period (``deliveries.created_us`` in
-  ``[start, end)``, when the exchange released the forward's escrow to the sponsor), the sponsor's
-  released escrow in it times the GPUs its pooled listings delivered over all the GPUs it delivered
-  there, rounded down (the sponsor keeps the fraction of a micro-dollar its unpooled listings earned).
+- **Escrow**: the escrow of every delivery day of a pooled listing that the exchange paid to the
+  sponsor in the period (the day confirmed by its buyer, or accepted undisputed after its dispute
+  window: ``delivery_days.decided_us`` in ``[start, end)``), to the micro-dollar.
 - **Index revenue**: the GPU-hours the sponsor reports it rented at the index in the period
   (``POST /v1/pools/{id}/usage``; at most the pooled listed GPU-hours) times the product's index
   average over the period (none without fixings: the revenue is then zero and the period says so).
@@ -15,17 +14,17 @@ its idle GPUs) and remits the pool's share each period (:mod:`market.securitizat
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from market import index
+from market.delivery import PAID
 from market.securitization.tables import PoolListing, PoolUsage
-from market.tables import Delivery, Listing, Trade
+from market.tables import Delivery, DeliveryDay, Listing
 
 _deliveries = Delivery.__table__
-_trades = Trade.__table__
+_days = DeliveryDay.__table__
 _listings = Listing.__table__
 _pooled = PoolListing.__table__
 _usage = PoolUsage.__table__
@@ -50,33 +49,25 @@ class Owed:
 def escrow_released(
     connection: sa.Connection, pool_id: int, sponsor_id: str, start_us: int, end_us: int
 ) -> int:
-    """The pooled listings' share of the escrow released to the sponsor in ``[start, end)``."""
-    pooled = set(
-        connection.execute(sa.select(_pooled.c.listing_id).where(_pooled.c.pool_id == pool_id)).scalars()
-    )
-    delivered = connection.execute(
-        sa.select(_deliveries.c.symbol, _deliveries.c.listing_id, _deliveries.c.gpus).where(
-            _deliveries.c.provider_id == sponsor_id,
-            _deliveries.c.created_us >= start_us,
-            _deliveries.c.created_us < end_us,
-        )
-    ).all()
-    gpus: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # symbol -> [pooled, all]
-    for row in delivered:
-        gpus[row.symbol][1] += row.gpus
-        if row.listing_id in pooled:
-            gpus[row.symbol][0] += row.gpus
-    total = 0
-    for symbol, (mine, every) in sorted(gpus.items()):
-        if not mine:
-            continue
-        escrow = connection.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(_trades.c.escrow_micros), 0)).where(
-                _trades.c.symbol == symbol, _trades.c.seller_id == sponsor_id, _trades.c.released
+    """The escrow paid to the sponsor in ``[start, end)`` for the delivery days of its pooled
+    listings (a day's escrow is paid when its buyer confirms it or when it is accepted undisputed;
+    a failed or upheld day is refunded to the buyer and earns the pool nothing: :mod:`market.delivery`)."""
+    total = connection.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(_days.c.escrow_micros), 0))
+        .select_from(
+            _days.join(_deliveries, _deliveries.c.id == _days.c.delivery_id).join(
+                _pooled, _pooled.c.listing_id == _deliveries.c.listing_id
             )
-        ).scalar_one()
-        total += int(escrow) * mine // every
-    return total
+        )
+        .where(
+            _pooled.c.pool_id == pool_id,
+            _deliveries.c.provider_id == sponsor_id,
+            _days.c.status.in_(PAID),
+            _days.c.decided_us >= start_us,
+            _days.c.decided_us < end_us,
+        )
+    ).scalar_one()
+    return int(total)
 
 
 def listed_gpu_hours(connection: sa.Connection, pool_id: int, start_us: int, end_us: int) -> int:

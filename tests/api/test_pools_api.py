@@ -71,12 +71,16 @@ def test_pool_lifecycle_over_http(any_market: Market) -> None:
     pool_id = pool["id"]
     m.clock.now = start + timedelta(hours=1)
     m.ok("POST", "/v1/admin/settle", "admin")
+    for delivery in m.ok("GET", "/v1/deliveries", "provider")["items"]:
+        m.ok("POST", f"/v1/deliveries/{delivery['id']}/access", "provider", json={"handle": "ssh://h100"})
     usage = {"period": 0, "gpu_hours": 1000}
     assert m.call("POST", f"/v1/pools/{pool_id}/usage", "provider2", json=usage).status_code == 403
     assert m.ok("POST", f"/v1/pools/{pool_id}/usage", "provider", json=usage) == usage
     assert m.ok("POST", f"/v1/admin/pools/{pool_id}/service", "admin") == {"serviced": []}  # not yet due
     end = datetime.fromisoformat(m.window[1])
     fixings = [{"at": (start + timedelta(days=d)).isoformat(), "price": "2.5"} for d in range(28)]
+    m.clock.now = end - timedelta(hours=1)
+    m.ok("POST", "/v1/admin/deliveries/run", "admin")  # days past their dispute window: escrow paid
     m.clock.now = end + timedelta(minutes=1)
     m.ok("POST", "/v1/index/H100/fixings", "admin", 201, json={"fixings": fixings})
     served = m.ok("POST", "/v1/admin/pools/service", "admin")
@@ -84,7 +88,7 @@ def test_pool_lifecycle_over_http(any_market: Market) -> None:
     report = m.ok("GET", f"/v1/pools/{pool_id}/report", "trader")
     (period,) = report["periods"]
     hours = int((end - start).total_seconds()) // 3600
-    assert period["escrow"] == f"{4 * hours * 2}.000000"
+    assert period["escrow"] == f"{4 * (hours - 48) * 2}.000000"  # the last two days are still open
     assert period["index"] == "2.500000"
     assert period["index_revenue"] == "2500.000000"
     assert report["conservation"]["balanced"] is True

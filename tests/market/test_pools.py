@@ -59,6 +59,22 @@ def positions(ex: Exchange, account: str) -> dict[str, int]:
     return {p.symbol: p.qty for p in ex.positions(account)}
 
 
+DAY_ESCROW = 5 * 24 * 2 * USD
+"""What one delivered day of the December forward releases to the provider: 5 GPUs x 24 h x 2.000."""
+
+
+def deliver(market: Market) -> None:
+    """December's forward starts delivery (allocated at 01:00, the provider attaches its access
+    handles) and by 31 December the days to the 29th are accepted undisputed: their escrow is paid."""
+    ex, clock = market.exchange, market.clock
+    clock.now = DECEMBER + timedelta(hours=1)
+    ex.settle()
+    for delivery in ex.deliveries(market.provider):
+        ex.attach_access(market.provider, delivery.id, "ssh://gpus.example/h100")
+    clock.now = datetime(2026, 12, 31, tzinfo=UTC)
+    ex.run_deliveries()
+
+
 def check_pool(ex: Exchange, pool_id: int) -> None:
     """The invariants after every period: cash in = out + held, no negative balance, a sound ledger."""
     report = ex.pool_report(pool_id)
@@ -128,8 +144,7 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
     ex.place_order(market.provider, order("GPUABS1-B", "sell", 5, 9700))
     ex.place_order(market.seller, order("GPUABS1-B", "buy", 5, 9700))
     assert ex.service_pools().serviced == ()  # nothing is due before the first period ends
-    clock.now = DECEMBER + timedelta(hours=1)
-    ex.settle()  # the December forward is delivered: its escrow (5 x 744 x 2.000) goes to the provider
+    deliver(market)
     ex.report_pool_usage(market.provider, pool_id, 0, 2_000)
     with pytest.raises(InvalidRequestError):  # more than the pooled listings cover
         ex.report_pool_usage(market.provider, pool_id, 0, 18 * 744 + 1)
@@ -143,16 +158,16 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
     check_pool(ex, pool_id)
     report = ex.pool_report(pool_id)
     (first,) = report.periods
-    assert first.escrow_micros == 5 * 744 * 2 * USD
+    assert first.escrow_micros == 29 * DAY_ESCROW  # 30 and 31 December are accepted in January
     assert first.index_micros == 2_500_000
     assert first.index_revenue_micros == 2_000 * 2_500_000
-    assert first.remitted_micros == 7_440 * USD + 5_000 * USD
+    assert first.remitted_micros == 6_960 * USD + 5_000 * USD
     assert first.shortfall_micros == 0
     # the same waterfall, run here on the realised cash, says what the period pays
     from market.securitization.terms import deal_of
 
     deal = deal_of(terms((1, 2)), "H100", "x", (), 1)
-    cash = np.array([[12_440.0], [0.0]])
+    cash = np.array([[11_960.0], [0.0]])
     flows = run(deal, cash, run_rate_collateral(cash))
     assert first.fees_micros == round(flows.fees[0, 0] * USD)
     assert first.interest_micros == round(flows.interest[:, 0, 0].sum() * USD)
@@ -165,6 +180,8 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
     assert per_lot[market.buyer] == per_lot[market.provider]
     assert ex.instrument("GPUABS1-A").face_micros == 100 * USD - per_lot[market.buyer][1]
     assert ex.balances(market.provider).available - provider_before < 0  # it remitted
+    clock.now = JANUARY + timedelta(days=1, minutes=5)
+    ex.run_deliveries()  # the last two days of December are accepted: their escrow is January's
     clock.now = FEBRUARY + timedelta(minutes=5)
     ex.report_pool_usage(market.provider, pool_id, 1, 2_000)
     ex.add_fixings("H100", [(JANUARY + timedelta(days=d), 2_000_000) for d in range(31)])
@@ -200,8 +217,8 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
         for p in final.periods
     ]
     assert table == [
-        (12_440 * USD, 10 * USD, 40 * USD, 3_000 * USD, 9_290 * USD, 200 * USD, 0),
-        (4_000 * USD, 10 * USD, 25 * USD, 3_000 * USD, 1_165 * USD, 0, 0),
+        (11_960 * USD, 10 * USD, 40 * USD, 3_000 * USD, 8_810 * USD, 200 * USD, 0),
+        (4_480 * USD, 10 * USD, 25 * USD, 3_000 * USD, 1_645 * USD, 0, 0),
     ]
     page = save_pool_report(final, tmp_path).read_text()  # the live pool's HTML report
     assert page.count("data:image/png;base64,") == 2
@@ -213,14 +230,13 @@ def test_each_period_runs_the_waterfall_and_pays_holders_pro_rata(
 def test_a_sponsor_short_of_cash_remits_what_it_has(pooled: tuple[Market, int]) -> None:
     market, pool_id = pooled
     ex, clock = market.exchange, market.clock
-    clock.now = DECEMBER + timedelta(hours=1)
-    ex.settle()
+    deliver(market)
     ex.withdraw(market.provider, ex.balances(market.provider).available, "all-of-it")
     clock.now = JANUARY + timedelta(minutes=5)
     ex.service_pools()
     (first,) = ex.pool_report(pool_id).periods
     assert first.remitted_micros == 0
-    assert first.shortfall_micros == 7_440 * USD
+    assert first.shortfall_micros == 29 * DAY_ESCROW
     assert first.breaches == ("A",)  # nothing came in: A's OC test fails
     check_pool(ex, pool_id)
     clock.now = FEBRUARY
@@ -276,8 +292,6 @@ def test_rounding_residue_is_carried_and_paid_out(market: Market) -> None:
     pool = ex.create_pool(market.provider, terms((listing,), notes=odd, periods=3, reserve_initial_micros=0))
     for month in range(3):
         ex.report_pool_usage(market.provider, pool.id, month, 1_000)
-    clock.now = DECEMBER + timedelta(hours=1)
-    ex.settle()
     clock.now = datetime(2027, 3, 1, 0, 5, tzinfo=UTC)
     for start in (DECEMBER, JANUARY, FEBRUARY):
         ex.add_fixings("H100", [(start + timedelta(days=d), 1_500_000) for d in range(28)])
