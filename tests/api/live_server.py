@@ -27,13 +27,18 @@ def free_port() -> int:
 
 @contextmanager
 def serving(
-    url: str, *extra: str, ready_within: float = 60, env: dict[str, str] | None = None
+    url: str,
+    *extra: str,
+    ready_within: float = 60,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
     """Run ``flopex serve`` on ``url`` until the block ends (then SIGTERM); yields a client, the process.
 
     ``env`` adds environment variables (``FLOPEX_CLOCK_START``, ...). Fails unless the server answers
-    ``/health`` within ``ready_within`` seconds."""
-    port = free_port()
+    ``/health`` within ``ready_within`` seconds. ``port`` (default: a free one) lets a test restart
+    the server where its clients expect it."""
+    port = port or free_port()
     env = {**os.environ, "FLOPEX_RATE_LIMIT": "0", "FLOPEX_LOG_LEVEL": "warning", **(env or {})}
     process = subprocess.Popen(
         [str(FLOPEX), "serve", "--port", str(port), "--db", url, *extra],
