@@ -17,13 +17,6 @@ from tests.market.conftest import START, Market
 DECEMBER, JANUARY = "A100-2026-12", "A100-2027-01"
 
 
-@pytest.fixture
-def db_url(sqlite_url: str) -> str:
-    """The model room reads and writes one table through plain SQL: SQLite suffices here (the
-    migration is checked on both databases by tests/market/test_db.py)."""
-    return sqlite_url
-
-
 def _ingest(market: Market, days: int, *, kappa: float = 100.0, seed: int = 1) -> None:
     """``days`` of hourly schwartz1f fixings of A100 ending at the clock (mean 2.5, half-life 2.5 days)."""
     vol = 0.15 * math.sqrt(2 * kappa)
