@@ -4,13 +4,13 @@ the engine's events into order, trade, ledger, position and inventory changes.
 What an order holds while it rests (``reserve_per_lot`` micro-dollars per open lot):
 
 * a buy of a physical forward, an option or an Asian option: the premium or notional at its limit
-  price plus the larger fee rate (a market buy: at the worst price it can reach in the book now);
+  price plus the larger fee rate (a market buy: at the worst price it reaches; an IOC one takes
+  only the lots available cash covers, the rest expiring as ``insufficient_funds``);
 * a buy or sell of a cash-settled forward, or a sell (write) of an option: the instrument's initial
   margin per lot;
-* a sell of a physical forward: no cash but ``qty x lot_gpus`` GPUs of the provider's unsold
-  inventory -- unless the seller holds a long position there: then it is a **resale** of what it
-  bought, reduce-only (at most the long position less its resting resales), open to any role, paid
-  at the trade like an option premium, and holding neither cash nor inventory.
+* a sell of a physical forward: no cash but ``qty x lot_gpus`` GPUs of unsold inventory -- unless
+  the seller is long there: a reduce-only **resale**, any role, paid at the trade like a premium
+  (an IOC market sell takes what inventory or holding allows, the rest ``inventory_exceeded``).
 
 At a trade the filled lots' hold is released and the trade's real cash flows are booked: a physical
 buyer pays the notional into escrow (the provider is paid at delivery); an option buyer pays the
@@ -26,8 +26,9 @@ import hashlib
 import secrets
 from collections import Counter
 from dataclasses import replace
+from functools import partial
 
-from market import margin
+from market import depth, margin
 from market.accounts import PROVIDER, TRADER
 from market.clearing import calls
 from market.engine import MatchingEngine
@@ -71,6 +72,11 @@ def multiplier(instrument: dict) -> int:
 def fee(notional: int, ppm: int) -> int:
     """A fee of ``ppm`` parts per million of ``notional``, rounded down to the micro-dollar."""
     return notional * ppm // 1_000_000
+
+
+def is_physical(instrument: dict) -> bool:
+    """Whether an instrument is a physical forward (delivered GPU-hours)."""
+    return instrument["kind"] == "forward" and instrument["settlement"] == "physical"
 
 
 def pays_premium(instrument: dict) -> bool:
@@ -188,11 +194,15 @@ class Trading:
         calls.check_order(uow, account_id, req)
         if req.tif == "gtd":
             self.advance(uow, force=True)
-        physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
+        physical = is_physical(inst)
         resale = physical and req.side == "sell" and uow.position_qty(account_id, req.symbol) > 0
+        # lots sent to the book: an IOC market order fills what cash and inventory allow
+        lots, within_means = req.qty, req.type == "market" and req.tif == "ioc"
         if resale:
             need = {TRADER, PROVIDER}
-            self._check_resale(uow, account_id, req.symbol, req.qty)
+            if within_means:
+                lots = min(lots, max(self.resale_free(uow, account_id, req.symbol), 0)) or lots
+            self.resale_free(uow, account_id, req.symbol, lots)
         elif physical and req.side == "sell":
             need = {PROVIDER}
         elif physical or inst["kind"] == "note":
@@ -206,14 +216,24 @@ class Trading:
                 "a stop-market buy has no price to hold cash against: use stop_limit", field="type"
             )
         if req.type == "market" and req.side == "buy" and pays_premium(inst):
-            per_lot = self.hold_per_lot(inst, "buy", self._worst_ask(req.symbol, account_id, req.qty))
+            asks = self.engine.snapshot(req.symbol)["asks"]
+            if within_means:
+                cash, hold = (
+                    uow.ledger.balance(account_id, AVAILABLE),
+                    partial(self.hold_per_lot, inst, "buy"),
+                )
+                lots = depth.affordable(asks, account_id, req.qty, cash, hold)
+            per_lot = self.hold_per_lot(inst, "buy", depth.worst_ask(asks, account_id, lots))
         else:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
         if req.reduce_only and not (req.side == "buy" and pays_premium(inst)):
             per_lot = 0  # closing lots releases their position's margin: nothing more to hold
-        gpus = req.qty * inst["lot_gpus"] if physical and req.side == "sell" and not resale else 0
+        gpus = lots * inst["lot_gpus"] if physical and req.side == "sell" and not resale else 0
         if gpus:
             free = self.offerable_gpus(uow, inst, account_id)
+            if within_means and free // inst["lot_gpus"] and gpus > free:  # sell what is free
+                lots = free // inst["lot_gpus"]
+                gpus = lots * inst["lot_gpus"]
             if gpus > free:
                 raise InventoryExceededError(
                     f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold",
@@ -226,7 +246,7 @@ class Trading:
                     f"selling {req.qty} lots of {req.symbol} needs notes held; {free} held and not offered",
                     field="quantity",
                 )
-        uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * req.qty, "the order")
+        uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * lots, "the order")
         if gpus:
             self._hold_gpus(uow, inst, account_id, gpus)
         order_id = secrets.token_hex(10)
@@ -241,8 +261,8 @@ class Trading:
             "type": req.type,
             "price_ticks": req.price_ticks,
             "stop_price_ticks": req.stop_price_ticks,
-            "qty": req.qty,
-            "open_qty": req.qty,
+            "qty": lots,
+            "open_qty": lots,
             "filled": 0,
             "cancelled": 0,
             "status": "open",
@@ -254,7 +274,7 @@ class Trading:
             "expire_at_us": expire_us,
             "display_qty": req.display_qty,
             "reserve_per_lot": per_lot,
-            "reserved_micros": per_lot * req.qty,
+            "reserved_micros": per_lot * lots,
             "reserved_gpus": gpus,
             "created_us": uow.now_us,
             "updated_us": uow.now_us,
@@ -267,7 +287,7 @@ class Trading:
             "account": account_id,
             "side": req.side,
             "type": req.type,
-            "qty": req.qty,
+            "qty": lots,
             "tif": req.tif,
             "post_only": req.post_only,
             "stp": req.stp,
@@ -281,6 +301,11 @@ class Trading:
             if value is not None:
                 command[key] = value
         self.apply(uow, command)
+        if lots < req.qty:  # the lots beyond the account's means expire at once, saying why
+            short = "insufficient_funds" if req.side == "buy" else "inventory_exceeded"
+            row.update(qty=req.qty, cancelled=row["cancelled"] + req.qty - lots, reason=short)
+            row["status"] = "expired" if row["status"] == "filled" else row["status"]
+            uow.touch(row)
         uow.ledger.post("order", account_id=account_id, ref=order_id)
         return row
 
@@ -316,7 +341,7 @@ class Trading:
         if extra > uow.ledger.balance(account_id, AVAILABLE):
             raise InsufficientFundsError(f"the amended order needs USD {micros_to_dollars(extra)} more")
         if new_open > order["open_qty"] and self.is_resale(order):
-            self._check_resale(uow, account_id, order["symbol"], new_open - order["open_qty"])
+            self.resale_free(uow, account_id, order["symbol"], new_open - order["open_qty"])
         if order["reserved_gpus"] and new_open > order["open_qty"]:
             more = (new_open - order["open_qty"]) * inst["lot_gpus"]
             free = self.offerable_gpus(uow, inst, account_id)
@@ -332,25 +357,20 @@ class Trading:
         return order, _rejection(events)
 
     def is_resale(self, order: dict) -> bool:
-        """Whether a live order is a resale: a physical sell holding no inventory (a sell of listed
-        capacity holds the GPUs of its open lots until its last fill)."""
+        """Whether a live order is a resale: a physical sell holding no inventory."""
         inst = self.instruments[order["symbol"]]
-        physical = inst["kind"] == "forward" and inst["settlement"] == "physical"
-        return physical and order["side"] == "sell" and order["reserved_gpus"] == 0
+        return is_physical(inst) and order["side"] == "sell" and not order["reserved_gpus"]
 
-    def _check_resale(self, uow: UnitOfWork, account_id: str, symbol: str, lots: int) -> None:
-        """Refuse a resale of more lots than the account holds and does not already offer."""
-        offered = sum(
-            o["open_qty"]
-            for o in self.live.values()
-            if o["account_id"] == account_id and o["symbol"] == symbol and self.is_resale(o)
-        )
-        free = uow.position_qty(account_id, symbol) - offered
+    def resale_free(self, uow: UnitOfWork, account_id: str, symbol: str, lots: int = 0) -> int:
+        """Lots held long in ``symbol`` not yet offered for resale; refuses a resale of ``lots`` more."""
+        mine = (o for o in self.live.values() if o["account_id"] == account_id and o["symbol"] == symbol)
+        free = uow.position_qty(account_id, symbol) - sum(o["open_qty"] for o in mine if self.is_resale(o))
         if lots > free:
             raise InventoryExceededError(
                 f"reselling {lots} lots of {symbol} exceeds what you hold and do not already offer: {free}",
                 field="quantity",
             )
+        return free
 
     @staticmethod
     def _days(instrument: dict) -> list[int]:
@@ -550,7 +570,7 @@ class Trading:
         escrow = 0
         long, short = uow.position(buyer, inst["symbol"]), uow.position(seller, inst["symbol"])
         resale = self.is_resale(sell)
-        if inst["kind"] == "forward" and inst["settlement"] == "physical" and not resale:
+        if is_physical(inst) and not resale:
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, ESCROW), notional)
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
             uow.ledger.move((SYSTEM, ESCROW), (SYSTEM, FEES), seller_fee)
@@ -663,16 +683,6 @@ class Trading:
         if order["id"] not in self.live:
             raise OrderClosedError(f"order {order_id} is {order['status']}")
         return order
-
-    def _worst_ask(self, symbol: str, account_id: str, qty: int) -> int:
-        """The highest ask a market buy of ``qty`` could reach now (other accounts' orders only)."""
-        worst, left = 0, qty
-        for level in self.engine.snapshot(symbol)["asks"]:
-            worst = level["price"]
-            left -= sum(o["qty"] for o in level["orders"] if o["account"] != account_id)
-            if left <= 0:
-                break
-        return worst
 
 
 def _check_ticks(value: object, field: str) -> None:

@@ -196,3 +196,57 @@ def test_provider_inventory_receivables_and_no_op_withdrawal(db_url: str) -> Non
         m.ok("POST", "/v1/admin/settle", "admin")
         view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
         assert Decimal(view["receivable"]) == 2 * 2 * 168
+
+
+def test_market_orders_fill_within_means(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
+    engine.dispose()
+    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
+    with make_client(db_url, clock=clock) as client:
+        m = _market(client, clock, admin_key)
+        end = (WEEK + timedelta(days=7)).isoformat()
+        m.ok(
+            "POST",
+            "/v1/listings",
+            "cloud",
+            201,
+            json={"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end},
+        )
+        for price in ("2.000", "2.500"):
+            m.ok(
+                "POST",
+                "/v1/orders",
+                "cloud",
+                201,
+                json={"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price},
+            )
+        # carol has USD 1,000: 2 lots at 2.00 (USD 336 a week each); a third would cost 420 more
+        carol = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "carol", "roles": ["trader"]})
+        m.keys["carol"] = carol["api_key"]
+        m.ok("POST", f"/v1/accounts/{carol['account']['id']}/deposits", "admin", 201, json={"amount": "1000"})
+        market_buy = {"symbol": m.symbol, "side": "buy", "type": "market", "quantity": 10}
+        order = m.ok("POST", "/v1/orders", "carol", 201, json=market_buy)
+        assert (order["filled_quantity"], order["status"], order["reason"]) == (
+            2,
+            "expired",
+            "insufficient_funds",
+        )
+        assert order["quantity"] == 10
+        assert Decimal(_cash(m, "carol")["available"]) == 1000 - 2 * 336
+        # alice can pay for the whole book: she gets what it offers, the rest expires as any IOC
+        order = m.ok("POST", "/v1/orders", "alice", 201, json=market_buy)
+        assert order["filled_quantity"] == 4
+        # carol resells more than the 2 lots she holds, at market: she sells what she holds
+        assert order["reason"] != "insufficient_funds"
+        bid = {"symbol": m.symbol, "side": "buy", "quantity": 5, "price": "3.000"}
+        m.ok("POST", "/v1/orders", "alice", 201, json=bid)
+        resale = m.ok(
+            "POST",
+            "/v1/orders",
+            "carol",
+            201,
+            json={"symbol": m.symbol, "side": "sell", "type": "market", "quantity": 5},
+        )
+        assert (resale["filled_quantity"], resale["reason"]) == (2, "inventory_exceeded")
+        assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
