@@ -340,21 +340,30 @@ def test_provider_listing_shows_its_inventory(market: Market, visit: Visit) -> N
     )
     page.wait_for_selector(f"#listings tr[data-listing='{listing['id']}']")
 
-    def figures(symbol: str) -> list[str]:
-        cells = page.locator(f"#inventory tr[data-symbol='{symbol}'] td").all_inner_texts()
+    def figures(box: str, symbol: str) -> list[str]:
+        cells = page.locator(f"#{box} tr[data-symbol='{symbol}'] td").all_inner_texts()
         return cells[2:6]  # listed, sold, offered, free
 
-    assert figures(month["symbol"]) == ["16", "0", "0", "16"]
-    sold = -next(
-        p
-        for p in market.client.get("/v1/positions", headers=auth).json()["items"]
-        if p["symbol"] == market.front
-    )["quantity"]
-    asks = market.client.get(
-        "/v1/orders", params={"status": "live", "symbol": market.front}, headers=auth
-    ).json()["items"]
-    offered = sum(o["open_quantity"] for o in asks)
-    assert figures(market.front) == ["64", str(sold), str(offered), str(64 - sold - offered)]
+    def expected(inventory: dict[str, Any], symbol: str) -> list[str]:
+        line = next(line for line in inventory["forwards"] if line["symbol"] == symbol)
+        return [str(line[k]) for k in ("listed", "sold", "offered", "free")]
+
+    everything = market.client.get("/v1/listings/inventory", headers=auth).json()
+    page.wait_for_selector(f"#inventory tr[data-symbol='{month['symbol']}']")
+    assert (
+        figures("inventory", month["symbol"])
+        == expected(everything, month["symbol"])
+        == ["16", "0", "0", "16"]
+    )
+    assert figures("inventory", market.front) == expected(everything, market.front)
+    page.click(f"button[data-inventory='{listing['id']}']")  # the listing's own inventory
+    page.wait_for_selector(f"#listing-inventory tr[data-symbol='{month['symbol']}']")
+    own = market.client.get(f"/v1/listings/{listing['id']}/inventory", headers=auth).json()
+    shown = page.eval_on_selector_all(
+        "#listing-inventory tr[data-symbol]", "rows => rows.map(r => r.dataset.symbol)"
+    )
+    assert shown == [line["symbol"] for line in own["forwards"]]
+    assert figures("listing-inventory", month["symbol"]) == ["16", "0", "0", "16"]
     visit.shot("provider")
     visit.assert_clean()
 

@@ -2,6 +2,7 @@
 // cancel, cancel all), fills, ledger, deliveries, the margin and risk report, and API keys.
 
 import { apiKey, call, get, getAll, mapLimited, problemView, setApiKey } from "../api.js";
+import { deliveriesView } from "../deliveries.js";
 import { fill, h, panel, table } from "../dom.js";
 import { fromMicros, price, toMicros, usd } from "../money.js";
 import { stream } from "../stream.js";
@@ -206,22 +207,7 @@ export async function render(root) {
         { empty: "No ledger entries." },
       ),
     );
-    fill(
-      deliveriesBox,
-      table(
-        [
-          ["#", (d) => d.id],
-          ["Symbol", (d) => link(d.symbol)],
-          ["Role", (d) => (d.buyer_id === me.account.id ? "buyer" : "provider")],
-          ["GPUs", (d) => d.gpus, "num"],
-          ["Window", (d) => `${when(d.window_start)} → ${when(d.window_end)}`],
-          ["Listing", (d) => d.listing_id, "num"],
-          ["Created", (d) => when(d.created_at)],
-        ],
-        deliveries,
-        { empty: "No deliveries." },
-      ),
-    );
+    fill(deliveriesBox, deliveriesView(deliveries, me.account.id, loadHistory));
   }
 
   async function loadRisk() {

@@ -1,7 +1,9 @@
-// Provider (signed in with the provider role): list capacity, reduce or withdraw it, see each covered
-// forward's inventory (listed, sold, offered, free), the deliveries to fulfil and what buyers owe.
+// Provider (signed in with the provider role): list capacity, reduce or withdraw it, see the inventory
+// of every forward the listings back (GET /v1/listings/inventory, or one listing's), the deliveries to
+// fulfil (attach how the buyer reaches the GPUs) and the escrow owed to you.
 
-import { apiKey, call, get, getAll, mapLimited, problemView } from "../api.js";
+import { apiKey, call, get, getAll, problemView } from "../api.js";
+import { deliveriesView } from "../deliveries.js";
 import { field, fill, h, panel, select, table } from "../dom.js";
 import { price, toMicros, usd } from "../money.js";
 import { stream } from "../stream.js";
@@ -10,50 +12,22 @@ import { signInFirst } from "./portfolio.js";
 
 const link = (symbol) => h("a", { href: `#/instrument/${encodeURIComponent(symbol)}` }, symbol);
 const utc = (local) => (local ? `${local.length === 16 ? `${local}:00` : local}Z` : null);
-const sum = (values) => values.reduce((a, b) => a + b, 0);
 
-const DAY = 86_400_000;
-const daysOf = (start, end) => {
-  const days = [];
-  for (let t = Date.parse(start); t < Date.parse(end); t += DAY) days.push(t);
-  return days;
-};
-
-/**
- * Each covered forward's GPUs, by the exchange's rule (market/trading.py, offerable_gpus): `listed` by
- * the listings covering its window, `sold` (your short position), `offered` (your live asks), and
- * `free` to offer: what is left in the forward itself and on every day of its window, where the
- * forwards that overlap a day (a month, its weeks and days) share that day's listed GPUs.
- */
-export function inventoryOf(listings, instruments, positions, orders) {
-  const rows = new Map();
-  for (const listing of listings) {
-    for (const symbol of listing.covers) {
-      const inst = instruments.get(symbol);
-      if (!inst) continue;
-      const row = rows.get(symbol) || { symbol, inst, listed: 0, listings: [] };
-      row.listed += listing.gpus;
-      row.listings.push(listing.id);
-      rows.set(symbol, row);
-    }
-  }
-  const listedOn = new Map(); // day -> GPUs listed for the whole day, per product
-  const committedOn = new Map(); // day -> GPUs sold or offered in forwards covering it, per product
-  const add = (map, key, gpus) => map.set(key, (map.get(key) || 0) + gpus);
-  for (const listing of listings) {
-    for (const day of daysOf(listing.start, listing.end)) if (day + DAY <= Date.parse(listing.end)) add(listedOn, `${listing.product} ${day}`, listing.gpus);
-  }
-  for (const row of rows.values()) {
-    const position = positions.find((p) => p.symbol === row.symbol);
-    row.sold = position && position.quantity < 0 ? -position.quantity * row.inst.lot_gpus : 0;
-    row.offered = sum(orders.filter((o) => o.symbol === row.symbol && o.side === "sell").map((o) => o.open_quantity * row.inst.lot_gpus));
-    for (const day of daysOf(row.inst.window_start, row.inst.window_end)) add(committedOn, `${row.inst.product} ${day}`, row.sold + row.offered);
-  }
-  for (const row of rows.values()) {
-    const days = daysOf(row.inst.window_start, row.inst.window_end).map((d) => `${row.inst.product} ${d}`);
-    row.free = Math.max(0, Math.min(row.listed - row.sold - row.offered, ...days.map((d) => (listedOn.get(d) || 0) - (committedOn.get(d) || 0))));
-  }
-  return [...rows.values()].sort((a, b) => a.inst.window_start.localeCompare(b.inst.window_start) || b.inst.hours - a.inst.hours);
+/** Listed, sold, offered and free GPUs per forward, as the exchange counts them (an InventoryOut). */
+function inventoryTable(inventory, empty) {
+  return table(
+    [
+      ["Forward", (line) => link(line.symbol)],
+      ["Status", (line) => line.status],
+      ["Listed", (line) => line.listed, "num"],
+      ["Sold", (line) => line.sold, "num"],
+      ["Offered", (line) => line.offered, "num"],
+      ["Free", (line) => line.free, "num"],
+      ["Owed to you", (line) => usd(line.receivable), "num"],
+    ],
+    inventory.forwards,
+    { empty, rowAttrs: (line) => ({ dataset: { symbol: line.symbol } }) },
+  );
 }
 
 export async function render(root) {
@@ -69,6 +43,7 @@ export async function render(root) {
   const inventoryBox = h("div", { id: "inventory" });
   const deliveriesBox = h("div", { id: "provider-deliveries" });
   const receivablesBox = h("div", { id: "receivables" });
+  const listingInventoryBox = h("div", { id: "listing-inventory" });
   fill(
     root,
     h("h1", {}, me.account.name, h("small", {}, "provider")),
@@ -76,27 +51,32 @@ export async function render(root) {
       "div",
       { class: "grid" },
       h("div", { class: "span-4" }, panel("List capacity", formBox)),
-      h("div", { class: "span-8" }, panel("Listings", listingsBox)),
+      h("div", { class: "span-8" }, panel("Listings", listingsBox, listingInventoryBox)),
       h("div", { class: "span-12" }, panel("Inventory per forward", inventoryBox)),
       h("div", { class: "span-6" }, panel("Deliveries to fulfil", deliveriesBox)),
       h("div", { class: "span-6" }, panel("Receivables", receivablesBox)),
     ),
   );
 
-  const instruments = new Map();
   async function load() {
-    const [listings, positions, orders, deliveries] = await Promise.all([
+    const [listings, inventory, deliveries] = await Promise.all([
       getAll("/v1/listings", {}, { auth: true }),
-      getAll("/v1/positions", {}, { auth: true }),
-      getAll("/v1/orders", { status: "live" }, { auth: true }),
+      get("/v1/listings/inventory", {}, true),
       getAll("/v1/deliveries", {}, { auth: true, max: 500 }),
     ]);
-    const symbols = [...new Set(listings.flatMap((l) => l.covers).concat(positions.map((p) => p.symbol)))].filter((s) => !instruments.has(s));
-    await mapLimited(symbols, 6, async (s) => instruments.set(s, await get(`/v1/instruments/${encodeURIComponent(s)}`)));
     drawListings(listings);
-    drawInventory(inventoryOf(listings, instruments, positions, orders));
-    drawDeliveries(deliveries.filter((d) => d.provider_id === me.account.id));
-    drawReceivables(positions.filter((p) => p.quantity < 0 && instruments.get(p.symbol)?.settlement === "physical"));
+    fill(inventoryBox, inventoryTable(inventory, "List capacity to see the forwards it backs."));
+    fill(deliveriesBox, deliveriesView(deliveries.filter((d) => d.provider_id === me.account.id), me.account.id, load));
+    drawReceivables(inventory);
+  }
+
+  async function showListing(listing) {
+    try {
+      const inventory = await get(`/v1/listings/${listing.id}/inventory`, {}, true);
+      fill(listingInventoryBox, h("h3", {}, `Listing ${listing.id}: ${listing.gpus} ${listing.product} GPUs, collateral USD ${usd(inventory.collateral)}`), inventoryTable(inventory, "This listing backs no open forward."));
+    } catch (error) {
+      fill(listingInventoryBox, problemView(error));
+    }
   }
 
   function drawForm() {
@@ -159,7 +139,8 @@ export async function render(root) {
           ["GPUs", (l) => l.gpus, "num"],
           ["Window", (l) => `${when(l.start)} → ${when(l.end)}`],
           ["Auto-offer", (l) => (l.auto_offer === "none" ? "—" : l.auto_offer === "reserve" ? `at ${price(l.reserve_price)}` : `fair + ${price(l.spread)}${l.reserve_price ? ` (≥ ${price(l.reserve_price)})` : ""}`)],
-          ["Covers", (l) => `${l.covers.length} forwards`],
+          ["Collateral", (l) => usd(l.collateral), "num"],
+          ["Covers", (l) => h("button", { type: "button", class: "link", dataset: { inventory: l.id }, onclick: () => showListing(l) }, `${l.covers.length} forwards: inventory`)],
           [
             "Reduce to",
             (l) => {
@@ -175,58 +156,20 @@ export async function render(root) {
     );
   }
 
-  function drawInventory(rows) {
-    fill(
-      inventoryBox,
-      table(
-        [
-          ["Forward", (r) => link(r.symbol)],
-          ["Window", (r) => `${r.inst.window_kind} ${r.inst.window_start.slice(0, 10)} → ${r.inst.window_end.slice(0, 10)}`],
-          ["Listed", (r) => r.listed, "num"],
-          ["Sold", (r) => r.sold, "num"],
-          ["Offered", (r) => r.offered, "num"],
-          ["Free", (r) => r.free, "num"],
-          ["Listings", (r) => r.listings.join(", ")],
-        ],
-        rows,
-        { empty: "List capacity to see the forwards it backs.", rowAttrs: (r) => ({ dataset: { symbol: r.symbol } }) },
-      ),
-      h("p", { class: "muted" }, "GPUs per forward. Listed: your listings covering its window; sold: your short position; offered: your live asks; free: what you can still offer in it, on every day of its window (a month, its weeks and its days draw on the same days)."),
-    );
-  }
-
-  function drawDeliveries(deliveries) {
-    fill(
-      deliveriesBox,
-      table(
-        [
-          ["#", (d) => d.id, "num"],
-          ["Forward", (d) => link(d.symbol)],
-          ["GPUs", (d) => d.gpus, "num"],
-          ["Window", (d) => `${when(d.window_start)} → ${when(d.window_end)}`],
-          ["Listing", (d) => d.listing_id, "num"],
-        ],
-        deliveries,
-        { empty: "No deliveries yet: they are created when a sold forward's window starts." },
-      ),
-    );
-  }
-
-  function drawReceivables(shorts) {
-    const total = shorts.reduce((a, p) => a - toMicros(p.cost), 0n);
+  function drawReceivables(inventory) {
     fill(
       receivablesBox,
       table(
         [
-          ["Forward", (p) => link(p.symbol)],
-          ["GPUs sold", (p) => -p.quantity * instruments.get(p.symbol).lot_gpus, "num"],
-          ["Delivery", (p) => `${when(instruments.get(p.symbol).window_start)} → ${when(instruments.get(p.symbol).window_end)}`],
-          ["Proceeds (USD)", (p) => usd(-toMicros(p.cost)), "num"],
+          ["Forward", (line) => link(line.symbol)],
+          ["Status", (line) => line.status],
+          ["GPUs sold", (line) => line.sold, "num"],
+          ["Owed to you (USD)", (line) => usd(line.receivable), "num"],
         ],
-        shorts,
-        { empty: "Nothing sold yet." },
+        inventory.forwards.filter((line) => toMicros(line.receivable) > 0n),
+        { empty: "Nothing owed yet." },
       ),
-      h("p", { class: "muted" }, `Total USD ${usd(total)}, held in escrow from the buyers and paid to you as the GPUs are delivered.`),
+      h("p", { class: "muted" }, `Total USD ${usd(inventory.receivable)} in escrow, paid to you day by day as buyers confirm delivery; collateral posted USD ${usd(inventory.collateral)}.`),
     );
   }
 
