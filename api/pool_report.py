@@ -141,10 +141,11 @@ def render(report: PoolReport, images: dict[str, str]) -> str:
 
 
 def save_pool_report(report: PoolReport, out: str | Path) -> Path:
-    """Write report.json, the figures' PNGs and a self-contained report.html into ``out``."""
+    """Write metrics.json (the report's data, as GET /v1/pools/{id}/report returns it), the figures'
+    PNGs and a self-contained report.html into ``out`` (so `flopex serve --reports` publishes it)."""
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "report.json").write_bytes(
+    (directory / "metrics.json").write_bytes(
         msgspec.json.format(msgspec.json.encode(PoolReportOut.of(report)))
     )
     made = {"cash": cash_figure(_periods(report)), "balances": balance_figure(_balances(report))}

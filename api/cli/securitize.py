@@ -231,7 +231,7 @@ def usage(database_url: str | None, sponsor: str, pool_id: int, period: int, gpu
 @click.argument("pool_id", type=int)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Output directory.")
 def pool_report(database_url: str | None, pool_id: int, out: str) -> None:
-    """Write report.json, figures and a self-contained report.html of the pool to OUT."""
+    """Write metrics.json, figures and a self-contained report.html of the pool to OUT."""
     from api.pool_report import save_pool_report
 
     with _exchange(database_url, books=False) as ex:

@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from api.cli import main
+from api.reports import list_reports
 from market.db import make_engine
 from market.service import Exchange
 
@@ -69,12 +70,15 @@ def test_pool_commands(sqlite_url: str, tmp_path: Path) -> None:
     served = runner.invoke(main, ["securitize", "service", *db])
     assert served.exit_code == 0
     assert "no pool period due" in served.output
-    reported = runner.invoke(main, ["securitize", "pool", "report", *db, "1", "--out", str(tmp_path)])
+    reported = runner.invoke(
+        main, ["securitize", "pool", "report", *db, "1", "--out", str(tmp_path / "pool-1")]
+    )
     assert reported.exit_code == 0, reported.output
-    page = (tmp_path / "report.html").read_text()
+    page = (tmp_path / "pool-1" / "report.html").read_text()
     assert "flopex pool CLIABS" in page
     assert "data:image/png;base64," in page
-    assert json.loads((tmp_path / "report.json").read_text())["pool"]["code"] == "CLIABS"
+    assert json.loads((tmp_path / "pool-1" / "metrics.json").read_text())["pool"]["code"] == "CLIABS"
+    assert [r.name for r in list_reports(str(tmp_path))] == ["pool-1"]  # serve --reports publishes it
     missing = runner.invoke(main, ["securitize", "pool", "show", *db, "9"])
     assert missing.exit_code == 1
     assert "not_found" in missing.output
