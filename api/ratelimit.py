@@ -124,7 +124,7 @@ def compute_budget(budget: TokenBuckets, key: str, estimate: float = 0.0) -> Ite
     """Admit ``key`` to a computation against its compute ``budget``: ``estimate`` seconds are charged
     up front (a 429 ``too_many`` while the key is in debt), and when the block ends, however it ends,
     the difference between the time it really took and the estimate. One rule for every pricing
-    route (``POST /v1/price``, ``POST /v1/securitization/price``)."""
+    route (``POST /v1/price``, ``POST /v1/securitization/price``, ``POST /v1/stress``)."""
     wait = budget.take(key, estimate)
     if wait:
         raise too_many(wait, "pricing compute budget")

@@ -23,7 +23,7 @@ from api.auth import BEARER_SECURITY, authenticated
 from api.context import Ctx
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
-from api.ratelimit import client_id, too_many
+from api.ratelimit import client_id, compute_budget
 from api.schemas.stress import StressRequest, StressResult
 
 MAX_AGENT_STEPS = 60_000
@@ -90,14 +90,5 @@ async def stress(request: Request[Any, Any, Any], ctx: Ctx, data: JSONBody[Stres
             field="changes",
             status=422,
         )
-    budget = ctx.price_budget
-    key = client_id(request.scope)
-    seconds = cost / AGENT_STEPS_PER_SECOND
-    wait = budget.take(key, seconds)
-    if wait:
-        raise too_many(wait, "pricing compute budget")
-    started = time.perf_counter()
-    try:
+    with compute_budget(ctx.price_budget, client_id(request.scope), cost / AGENT_STEPS_PER_SECOND):
         return await anyio.to_process.run_sync(_run, data, cancellable=True)
-    finally:
-        budget.charge(key, time.perf_counter() - started - seconds)
