@@ -37,7 +37,7 @@ def level(run: Run, what: str = "index") -> np.ndarray:
     weights = np.array([run.series[f"value:{s}"][0] for s in run.symbols])
     weights = weights / weights.sum()
     logs = np.array([np.log(_filled(run.series[f"{what}:{s}"])) for s in run.symbols])
-    path = weights @ logs
+    path = (weights[:, None] * logs).sum(axis=0)  # not BLAS: its sums vary with its thread count
     return path - path[run.shock_step]
 
 

@@ -115,7 +115,7 @@ def test_validation_relations_over_seeds() -> None:
     the share of return chasers, falls with market-maker capital, and the control stays at 1."""
     from market.lab import validation
 
-    results = validation.relations(scenario.named("generation-shock"), list(range(1, 7)))
+    results = validation.relations(validation.base(), list(range(1, 7)))
     leverage = [r["amplification"] for r in results["population.leverage"]]
     chasers = [r["amplification"] for r in results["population.chaser_share"]]
     capital = [r["amplification"] for r in results["population.mm_capital_usd"]]
