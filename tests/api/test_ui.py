@@ -428,3 +428,43 @@ def test_desk_quotes_a_window_and_hedges_it(market: Market, visit: Visit) -> Non
     page.wait_for_selector(f"button[data-cancel-hedge='{hedge_id}']", state="detached", timeout=15_000)
     assert market.client.get(f"/v1/hedges/{hedge_id}", headers=auth).json()["status"] == "cancelled"
     visit.assert_clean()
+
+
+def test_pools_page_shows_a_pool_its_notes_and_report(market: Market, visit: Visit) -> None:
+    page, auth = visit.page, market.auth("demo-cloud-b")
+    me = market.client.get("/v1/me", headers=auth).json()
+    deposit = {"amount": "10000"}
+    market.client.post(
+        f"/v1/accounts/{me['account']['id']}/deposits", json=deposit, headers=market.admin()
+    ).raise_for_status()
+    listing = next(
+        item
+        for item in market.client.get("/v1/listings", headers=auth).json()["items"]
+        if item["product"] == "H100"
+    )
+    body = {
+        "code": "UIABS1",
+        "name": "GPU capacity, the interface's test",
+        "periods": 1,
+        "notes": [
+            {"tranche": "A", "face": "2000", "coupon": "0.06", "oc_trigger": "1.05"},
+            {"tranche": "B", "face": "1000", "coupon": "0.12"},
+        ],
+        "fees_fixed": "5",
+        "reserve_initial": "50",
+        "reserve_target": "50",
+        "lot_face": "100",
+        "listing_ids": [listing["id"]],
+        "start": listing["start"],
+    }
+    created = market.client.post("/v1/pools", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    pool = created.json()
+    visit.sign_in("demo-trader-1")
+    visit.open(f"/pools/{pool['id']}", "pools")
+    page.wait_for_selector(f"#pools tr[data-pool='{pool['id']}']")
+    notes = page.eval_on_selector_all("#pool tr[data-note]", "rows => rows.map(r => r.dataset.note)")
+    assert notes == [note["symbol"] for note in pool["notes"]]
+    assert "No period serviced yet" in page.inner_text("#pool")
+    visit.shot("pools")
+    visit.assert_clean()

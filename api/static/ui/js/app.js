@@ -12,6 +12,7 @@ const VIEWS = {
   instrument: () => import("./pages/instrument.js"),
   portfolio: () => import("./pages/portfolio.js"),
   desk: () => import("./pages/desk.js"),
+  pools: () => import("./pages/pools.js"),
   provider: () => import("./pages/provider.js"),
   quant: () => import("./pages/quant.js"),
 };
