@@ -1,12 +1,12 @@
 """Initial margin: what an open position must hold, and keeping positions at that level.
 
-Method (documented in docs/market.md): the margin per lot of a cash-settled forward is the larger of
-the 99% quantile of a two-day loss of the window's forward under the product's lognormal model,
-``F x (exp(z99 x vol x sqrt(2/365)) - 1)``, and a floor of 5% of ``F``; times the GPU-hours of a lot.
-A written (short) option or Asian option holds its premium at the mark plus the forward's margin
-(a short option loses at most what the forward loses, its delta being at most one). Long options
-and physical forwards (paid in full) hold no margin. The amounts per lot live on the instrument
-(``margin_per_lot``) and are refreshed from the marks by the service.
+Method (documented in docs/market.md): the margin per lot of an instrument is the clearing house's
+portfolio scan of a one-lot book (:func:`market.clearing.portfolio.lot_margin`) at the product's margin
+volatility -- for a cash-settled forward the worse of long and short, for a written option or Asian
+option the writer's side (its premium at the mark plus its scan loss). Long options and physical
+forwards (paid in full) hold no margin. The amounts per lot live on the instrument
+(``margin_per_lot``), are refreshed from the marks, and are what orders hold before a trade; the
+re-margining pass then replaces them by each account's portfolio scan.
 """
 
 from __future__ import annotations
@@ -42,11 +42,8 @@ def rebalance(ledger: Ledger, instrument: dict, position: dict) -> None:
 
 
 def forward_margin_micros(forward_micros: float, vol: float, gpu_hours: int) -> int:
-    """Margin per lot of a cash-settled forward marked at ``forward_micros`` per GPU-hour."""
+    """The one-lot scan of a cash-settled forward in closed form, ``F x max(e^L - 1, 5%)`` with
+    ``L = z99 vol sqrt(2/365)`` (the scan's full move, exact while its 35%-weighted double move is
+    smaller, i.e. ``L`` below about 0.7), for callers without a database (the stress lab)."""
     move = max(math.expm1(Z99 * vol * math.sqrt(HORIZON_YEARS)), FLOOR)
     return math.ceil(forward_micros * move * gpu_hours)
-
-
-def writer_margin_micros(premium_micros: float, forward_micros: float, vol: float, gpu_hours: int) -> int:
-    """Margin per lot of a written option: its premium at the mark plus the forward's margin."""
-    return math.ceil(premium_micros * gpu_hours) + forward_margin_micros(forward_micros, vol, gpu_hours)

@@ -268,21 +268,18 @@ def fair_value_micros(connection: sa.Connection, instrument: dict, now_us: int) 
 def margin_per_lot(
     connection: sa.Connection, instrument: dict, now_us: int, chosen: CurrentModel | None = None
 ) -> int:
-    """The initial margin per lot the instrument's positions and orders hold (see :mod:`market.margin`),
-    at the volatility of the window forward over the margin horizon under the product's model."""
-    from pricing.market_model import margin_vol
+    """The initial margin per lot the instrument's positions and orders hold: the clearing house's own
+    rate (:func:`market.clearing.portfolio.lot_margin`, the portfolio scan of one lot at the product's
+    margin volatility), so a pre-trade check never uses a second formula."""
+    from market.clearing.portfolio import lot_margin  # the clearing room builds on the marks
+    from market.clearing.valuation import Mark, product_vol
 
     chosen, result = price(connection, instrument, now_us, chosen=chosen)
-    gpu_hours = (
-        instrument["lot_gpus"]
-        * (instrument["window_end_us"] - instrument["window_start_us"])
-        // 3_600_000_000
-    )
-    forward = result["forward"] * 1e6
-    vol = margin_vol(chosen.params, window_grid(instrument, now_us) or [0.0], margin.HORIZON_YEARS)
-    if instrument["kind"] == "forward":
-        return margin.forward_margin_micros(forward, vol, gpu_hours)
-    return margin.writer_margin_micros(result["value"] * 1e6, forward, vol, gpu_hours)
+    vol = product_vol(connection, instrument["product"], now_us)
+    if vol is None:
+        raise NoMarkError(f"no fixings for {instrument['product']}")
+    mark_ = Mark(instrument["symbol"], round(result["forward"] * 1e6), round(result["value"] * 1e6))
+    return lot_margin(instrument, mark_, vol.margin, now_us)
 
 
 def volatility(connection: sa.Connection, product: str, now_us: int) -> float:

@@ -26,7 +26,7 @@ from market.service import Exchange
 from market.tables import MarginRequirement, Position, Trade
 from market.units import to_epoch_us
 from migrations.commands import upgrade
-from tests.integration.crash_clearing_child import PRODUCT, T0, fixing, instant
+from tests.integration.crash_clearing_child import PRODUCT, T0, instant
 
 CHILD = Path(__file__).with_name("crash_clearing_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,11 +93,13 @@ def _verify(url: str, symbol: str, gpu_hours: int, acks: list[dict]) -> int:
             (at,) = instants
             last = next(i for i in range(10_000) if to_epoch_us(instant(i)) == at)
             touched = {a for pair in traded_after for a in pair}
-            mark = fixing(last)
+            at_pass = Exchange(engine, clock=lambda: instant(last))  # the model's mark the pass used
+            mark = at_pass.mark(symbol, greeks=False).forward_micros
             for p in positions:
                 if p.account_id not in touched:
                     owed = p.qty * mark * gpu_hours - p.cost_micros - p.variation_micros
-                    assert owed == 0, f"{p.account_id} was not settled to pass {last}'s mark"
+                    settled_at = (p.cost_micros + p.variation_micros) / (p.qty * gpu_hours) if p.qty else None
+                    assert owed == 0, f"{p.account_id} settled at {settled_at}, not pass {last}'s mark {mark}"
         if acks:
             assert last >= acks[-1]["i"], "an acknowledged pass is missing"
         exchange = Exchange(engine, clock=lambda: T0)

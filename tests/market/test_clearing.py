@@ -114,6 +114,33 @@ def test_portfolio_margin_is_the_scan_of_the_account_and_offsets_the_week_in_the
     desk.check()
 
 
+def test_orders_hold_the_clearing_houses_own_rate(desk: Desk) -> None:
+    """One formula: what an order holds per lot is what the pass requires of a one-lot book, for a
+    short forward and for a written call (after a jump, so the stressed-period volatility differs)."""
+    ex = desk.ex
+    desk.clock.advance(hours=1)
+    desk.fix(1_800_000)  # +20%: today's and the stressed volatility move apart
+    ex.refresh_marks()
+    call = ex.create_option(CASH, "call", 1900)
+    ex.refresh_marks()
+    for symbol, price in ((CASH, 1800), (call.symbol, 50)):
+        ex.place_order(desk["mm"], order(symbol, "buy", 1, price))
+        ex.place_order(desk["seller"], order(symbol, "sell", 1, price))
+    ex.remargin()
+    per_lot = {s: ex.instrument(s).margin_per_lot_micros for s in (CASH, call.symbol)}
+    assert all(v > 0 for v in per_lot.values())
+    [margin] = ex.margins(desk["seller"])
+    assert margin.per_instrument_micros == sum(per_lot.values())  # each lot held the same rate
+    buyer = ex.margins(desk["mm"])[0]  # long both: only the forward holds margin (options are paid)
+    assert buyer.per_instrument_micros == per_lot[CASH]
+    years = lambda t: (t - desk.clock.now).total_seconds() / (365 * 86400)  # noqa: E731
+    forward = ex.mark(CASH, greeks=False).forward_micros / 1e6
+    short = Book.of([Exposure("forward", -HOURS, forward, years(DECEMBER), years(JANUARY))])
+    expected = scan(short, margin.vol, ScanParameters()).margin  # independently, at the pass's volatility
+    assert per_lot[CASH] == pytest.approx(expected * 1e6, abs=100)  # the stored vol is rounded to 1e-6
+    desk.check()
+
+
 def test_margin_call_refuses_risk_then_liquidation_reduces_inside_the_band(
     exchange: Exchange, clock: Clock
 ) -> None:
