@@ -33,8 +33,8 @@ from api.controllers.admin import AdminController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
 from api.controllers.deliveries import DeliveryAdminController, DeliveryController
 from api.controllers.exchange_info import fees, server_time
-from api.controllers.hedges import HedgeController
-from api.controllers.index import IndexController
+from api.controllers.hedges import MAX_HEDGE_BYTES, HedgeController
+from api.controllers.index import MAX_IMPORT_BYTES, IndexController
 from api.controllers.instruments import InstrumentController, ProductController
 from api.controllers.listings import ListingController
 from api.controllers.market_data import MarketDataController
@@ -213,7 +213,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 IdempotencyMiddleware,
                 store=IdempotencyStore(),
                 authenticator=ctx.authenticator,
-                max_body=MAX_BODY_BYTES,
+                max_body=max(MAX_BODY_BYTES, MAX_HEDGE_BYTES, MAX_IMPORT_BYTES),  # routes allowing more
             )
         ],
         before_request=strict_edge,

@@ -17,6 +17,10 @@ from api.schemas.hedges import HedgeCreate, HedgeOut, HedgeReplan
 from market.hedges.records import HedgeInfo, HedgeRequest, HedgeTarget, PlanRequest
 from market.units import dollars_to_micros
 
+MAX_HEDGE_BYTES = 4 * 1024 * 1024
+"""Largest body of ``POST /v1/hedges``: a forecast of four products, hourly for three months, with
+three quantiles a row (about 1 MiB), fits with room."""
+
 HedgeId = Annotated[int, PathParameter(ge=1, le=2**63 - 1, description="the hedge's id")]
 
 
@@ -29,7 +33,11 @@ class HedgeController(Controller):
     security = BEARER_SECURITY
 
     @post(
-        "/", status_code=201, summary="Execute a hedge plan", responses=problems(*PRIVATE, 403, 404, 409, 422)
+        "/",
+        status_code=201,
+        summary="Execute a hedge plan",
+        responses=problems(*PRIVATE, 403, 404, 409, 413, 422),
+        request_max_body_size=MAX_HEDGE_BYTES,
     )
     async def create(
         self, ctx: Ctx, principal: Caller, data: JSONBody[HedgeCreate], idempotency_key: IdempotencyKey = None

@@ -350,3 +350,17 @@ def test_a_hedge_announces_its_orders_on_the_stream(desk: Desk) -> None:
         desk.ok("DELETE", f"/v1/hedges/{hedge['id']}")
         cancelled = inbox.take(lambda m: m.get("channel") == "orders")
         assert cancelled["order"]["status"] == "cancelled"
+
+
+def test_an_hourly_forecast_larger_than_other_bodies_is_planned(desk: Desk) -> None:
+    rows = [
+        {"product": "H100", "start": (desk.start + timedelta(hours=h)).isoformat(),
+         "quantiles": {"0.1": 3.0, "0.5": 4.0, "0.9": 5.0}}
+        for h in range(desk.hours)
+    ]  # fmt: skip
+    plan = {"forecast": {"resolution": "hour", "usage": rows}, "scenarios": 100}
+    body = {"plan": plan, "max_slippage_bps": 500}
+    assert len(json.dumps(body)) > 64 * 1024  # past the 64 KiB of every other POST
+    hedge = desk.ok("POST", "/v1/hedges", status=201, json=body, headers={"Idempotency-Key": "hourly"})
+    assert hedge["legs"][0]["symbol"] == desk.symbol
+    assert hedge["expected_usage_gpu_hours"] == pytest.approx(4.0 * desk.hours, rel=0.05)  # 100 scenarios
