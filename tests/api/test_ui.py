@@ -292,6 +292,8 @@ def test_portfolio_amends_cancels_and_manages_keys(market: Market, visit: Visit)
     page.click("#cancel-all")
     page.wait_for_selector("#orders tr[data-order-id]", state="detached", timeout=15_000)
     assert market.client.get("/v1/orders", params={"status": "live"}, headers=auth).json()["items"] == []
+    held = "#balances [data-balance='held by orders'] b"
+    page.wait_for_function(f"document.querySelector(\"{held}\").title === '0.000000'", timeout=15_000)
 
     page.uncheck("#new-key-form input[value=trade]")
     page.check("#new-key-form input[value=read]")

@@ -5,7 +5,7 @@
 
 import { apiKey, onKeyChange } from "./api.js";
 
-const PRIVATE = new Set(["orders"]);
+const PRIVATE = new Set(["orders", "balances", "positions"]);
 
 class Stream {
   constructor() {

@@ -40,8 +40,8 @@ export function holdOf(instrument, { side, type, price, quantity, reduceOnly, wo
 }
 
 /**
- * A ticket for `instrument`. `book()` returns the LiveBook (for market buys), `available` is the
- * account's available cash (decimal string) or null; `onPlaced(order)` is told of each new order.
+ * A ticket for `instrument`. `book()` returns the LiveBook (for market buys), `available()` the
+ * account's available cash now (decimal string) or null; `onPlaced(order)` is told of each new order.
  */
 export function orderTicket(instrument, { book, available, onPlaced }) {
   const state = { side: "buy", type: "limit" };
@@ -117,6 +117,7 @@ export function orderTicket(instrument, { book, available, onPlaced }) {
       worstAsk: book().worstAsk(body.quantity),
     });
     const lines = [];
+    const cash = available();
     if (hold.kind === "gpus") lines.push(h("div", {}, "Holds ", h("strong", {}, `${hold.gpus} GPUs`), ` of ${hold.note}; no cash.`));
     else if (hold.kind === "none") lines.push(h("div", {}, "Holds ", h("strong", {}, "nothing"), `: ${hold.note}.`));
     else {
@@ -124,11 +125,11 @@ export function orderTicket(instrument, { book, available, onPlaced }) {
         h("div", {}, "Holds ", h("strong", { dataset: { micros: hold.micros.toString() } }, `USD ${usd(hold.micros)}`), ` ${hold.kind === "cash" ? "of cash" : "as margin"}`),
         h("div", { class: "muted" }, `${fromMicros(hold.perLot)} per lot: ${hold.note}`),
       );
-      if (available !== null && toMicros(available) !== null && hold.micros > toMicros(available)) {
-        lines.push(h("div", { class: "sell-text" }, `more than your available USD ${usd(available)}: the exchange will refuse it (insufficient_funds)`));
+      if (cash !== null && toMicros(cash) !== null && hold.micros > toMicros(cash)) {
+        lines.push(h("div", { class: "sell-text" }, `more than your available USD ${usd(cash)}: the exchange will refuse it (insufficient_funds)`));
       }
     }
-    if (available !== null) lines.push(h("div", { class: "muted" }, `Available: USD ${usd(available)}`));
+    if (cash !== null) lines.push(h("div", { class: "muted" }, `Available: USD ${usd(cash)}`));
     fill(holdBox, lines);
   }
 

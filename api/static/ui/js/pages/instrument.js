@@ -30,6 +30,7 @@ export async function render(root, [symbol]) {
   let trades = lastTrades.items;
   let currentTicker = ticker;
   let interval = "1h";
+  let balances = me ? me.balances : null; // kept current by the private balances channel
 
   const tickerBox = h("div", { class: "cards", id: "ticker" });
   const ladderBox = h("div", { id: "ladder" });
@@ -40,7 +41,7 @@ export async function render(root, [symbol]) {
   const quoteBox = h("div", { id: "quote" });
   const ordersBox = h("div", { id: "my-orders" });
   const ticket = signedIn
-    ? orderTicket(instrument, { book: () => book, available: me.balances.available, onPlaced: () => loadOrders() })
+    ? orderTicket(instrument, { book: () => book, available: () => balances.available, onPlaced: () => loadOrders() })
     : null;
 
   fill(
@@ -230,6 +231,11 @@ export async function render(root, [symbol]) {
     stops.push(
       stream.subscribe("orders", (m) => {
         if (m.type === "order" && m.order.symbol === symbol) loadOrders();
+      }),
+      stream.subscribe("balances", (m) => {
+        if (!m.balances) return;
+        balances = m.balances;
+        ticket.refresh();
       }),
     );
   }

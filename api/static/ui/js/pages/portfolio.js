@@ -52,9 +52,8 @@ export async function render(root) {
     return instruments.get(symbol);
   };
 
-  async function loadBalances() {
-    const now = await get("/v1/me", {}, true);
-    const b = now.balances;
+  let openOrders = me.open_orders;
+  function drawBalances(b) {
     fill(
       balancesBox,
       h(
@@ -63,9 +62,15 @@ export async function render(root) {
         [["Cash", b.cash], ["Available", b.available], ["Held by orders", b.reserved], ["Margin", b.margin]].map(([k, v]) =>
           h("div", { class: "card", dataset: { balance: k.toLowerCase() } }, h("span", {}, k), h("b", { title: v }, usd(v))),
         ),
-        h("div", { class: "card" }, h("span", {}, "Live orders"), h("b", {}, now.open_orders)),
+        h("div", { class: "card" }, h("span", {}, "Live orders"), h("b", {}, openOrders)),
       ),
     );
+  }
+
+  async function loadBalances() {
+    const now = await get("/v1/me", {}, true);
+    openOrders = now.open_orders;
+    drawBalances(now.balances);
     const calls = await get("/v1/margin-calls", {}, true); // a plain list, not paged
     fill(
       callsBox,
@@ -302,6 +307,7 @@ export async function render(root) {
   await Promise.all([loadBalances(), loadPositions(), loadOrders(), loadHistory(), loadKeys()]);
   const risk = loadRisk();
   let timer = null;
+  const stopBalances = stream.subscribe("balances", (m) => m.balances && drawBalances(m.balances)); // live
   const stop = stream.subscribe("orders", (m) => {
     if (m.type !== "order" && m.type !== "margin_call") return;
     timer ??= setTimeout(() => {
@@ -312,6 +318,7 @@ export async function render(root) {
   await risk;
   return () => {
     stop();
+    stopBalances();
     clearTimeout(timer);
   };
 }
