@@ -51,11 +51,15 @@ def test_flopex_stress_writes_its_report(tmp_path) -> None:
     scenario = tmp_path / "tiny.json"
     scenario.write_text(json.dumps({"base": "basket-run", **TINY}))
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["stress", str(scenario), "--seed", "2", "--out", str(out)])
+    args = ["stress", str(scenario), "--seed", "2", "--seeds", "1", "--sweep", "population.leverage=0,8"]
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["scenario"] == "basket-run"
     assert metrics["metrics"]["redeemed_units"] > 0  # the run on the fund reached the APs' redemptions
+    swept = metrics["tables"]["Sweep over population.leverage"]
+    assert [row["label"] for row in swept] == ["population.leverage=0", "population.leverage=8"]
+    assert swept[0]["forced_lots"] == 0 < swept[1]["forced_lots"]  # no leverage, nothing to liquidate
     assert {p.name for p in out.glob("*.png")} == {
         "prices.png",
         "liquidity.png",

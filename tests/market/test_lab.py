@@ -10,7 +10,7 @@ import pytest
 
 from market import basket
 from market.clearing import calls, liquidation, waterfall
-from market.lab import measures, scenario, simulation
+from market.lab import measures, scenario, simulation, sweep
 from market.lab.exchange import ConservationError
 
 SMALL = {"hours": 30, "shock": {"at_hour": 8}}
@@ -41,6 +41,19 @@ def test_controls_are_not_amplified_and_feedback_is() -> None:
     chasing = [amplification(small(leverage=0.0, chaser_share=1.0), seed) for seed in (3, 4)]
     assert min(levered) > 1.05
     assert min(chasing) > 1.01
+
+
+def test_mitigations_are_compared_on_the_same_seeds_against_one_control() -> None:
+    tiny = small(leverage=6.0).with_changes({"hours": 16, "shock": {"at_hour": 4}})
+    rows = sweep.compare_mitigations(tiny, [5], ["exchange rules", "price band 5%"])
+    assert [row["label"] for row in rows] == ["exchange rules", "price band 5%"]
+    control = simulation.run(tiny, 5, feedback=False)
+    assert rows[0]["amplification"] == pytest.approx(rows[0]["drawdown"] / measures.drawdown(control))
+    banded = rows[1]
+    assert banded["mispricing"] > rows[0]["mispricing"]  # the band stops the repricing, it does not damp it
+    summary = sweep.summarize(rows, ["amplification"])
+    assert summary[0]["seeds"] == 1
+    assert summary[0]["amplification_lo"] == summary[0]["amplification"]
 
 
 def test_a_broken_invariant_is_caught() -> None:
