@@ -17,8 +17,9 @@ with carry 0, the Black-76 setting) whose spot is the filtered index and whose v
 Valuation instants become year fractions (ACT/365F) and delivery windows daily fixing grids through
 ``pricing.calendar``. A forward's fair value is the mean forward over its window; a European option
 is valued on that window average (a swap underlying) at its expiry; an Asian option on the
-arithmetic average of the index over the window (Monte Carlo, fixed seed). Margins use the model's
-own two-day volatility of the window forward (:func:`pricing.market_model.margin_vol`).
+arithmetic average of the index over the window (Monte Carlo, fixed seed). Margins are the clearing
+house's scan of one lot at the product's margin volatility, whose current part is the model's own
+two-day volatility of the index (:func:`volatility`, :func:`pricing.market_model.margin_vol`).
 """
 
 from __future__ import annotations
