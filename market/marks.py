@@ -267,20 +267,37 @@ def fair_value_micros(connection: sa.Connection, instrument: dict, now_us: int) 
 
 
 def margin_per_lot(
-    connection: sa.Connection, instrument: dict, now_us: int, chosen: CurrentModel | None = None
+    connection: sa.Connection,
+    instrument: dict,
+    now_us: int,
+    chosen: CurrentModel | None = None,
+    vol: float | None = None,
 ) -> int:
     """The initial margin per lot the instrument's positions and orders hold: the clearing house's own
     rate (:func:`market.clearing.portfolio.lot_margin`, the portfolio scan of one lot at the product's
-    margin volatility), so a pre-trade check never uses a second formula."""
+    margin volatility, ``vol`` when the caller has it for the product already), so a pre-trade check
+    never uses a second formula."""
     from market.clearing.portfolio import lot_margin  # the clearing room builds on the marks
     from market.clearing.valuation import Mark, product_vol
 
     chosen, result = price(connection, instrument, now_us, chosen=chosen)
-    vol = product_vol(connection, instrument["product"], now_us)
     if vol is None:
-        raise NoMarkError(f"no fixings for {instrument['product']}")
+        found = product_vol(connection, instrument["product"], now_us)
+        if found is None:
+            raise NoMarkError(f"no fixings for {instrument['product']}")
+        vol = found.margin
     mark_ = Mark(instrument["symbol"], round(result["forward"] * 1e6), round(result["value"] * 1e6))
-    return lot_margin(instrument, mark_, vol.margin, now_us)
+    return lot_margin(instrument, mark_, vol, now_us)
+
+
+def _margin_vol(connection: sa.Connection, product: str, now_us: int) -> float:
+    """The product's margin volatility (the clearing house's blend); ``no_mark`` without fixings."""
+    from market.clearing.valuation import product_vol
+
+    found = product_vol(connection, product, now_us)
+    if found is None:
+        raise NoMarkError(f"no fixings for {product}")
+    return found.margin
 
 
 def volatility(connection: sa.Connection, product: str, now_us: int) -> float:
@@ -348,6 +365,7 @@ def refresh_marks(house: House) -> dict[str, int]:
     """
     updated: dict[str, int] = {}
     chosen: dict[str, CurrentModel | None] = {}  # each product's model, computed once per pass
+    vols: dict[str, float] = {}  # and its margin volatility
     with house.transaction() as uow:
         for symbol, inst in house.books().instruments.items():
             margined = inst["kind"] != "forward" or inst["settlement"] == "cash"
@@ -362,7 +380,9 @@ def refresh_marks(house: House) -> dict[str, int]:
             if chosen[product] is None:
                 continue
             try:
-                value = margin_per_lot(uow.connection, inst, uow.now_us, chosen[product])
+                if product not in vols:
+                    vols[product] = _margin_vol(uow.connection, product, uow.now_us)
+                value = margin_per_lot(uow.connection, inst, uow.now_us, chosen[product], vols[product])
             except NoMarkError:
                 continue
             uow.connection.execute(

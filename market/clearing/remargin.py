@@ -57,14 +57,19 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
     """Re-margin every account (see the module docstring)."""
     connection, now = uow.connection, uow.now_us
     instruments = {s: i for s, i in trading.instruments.items() if margined(i) and i["status"] != "settled"}
+    vols = {
+        p: v
+        for p in sorted({i["product"] for i in instruments.values()})
+        if (v := product_vol(connection, p, now))
+    }
     marks: dict[str, Mark] = {}
     for symbol, inst in sorted(instruments.items()):
         found = mark(connection, inst, now)
         if found is None:
             continue
         marks[symbol] = found
-        if inst["status"] in ("open", "halted"):
-            per_lot = margin_per_lot(connection, inst, now)
+        if inst["status"] in ("open", "halted") and inst["product"] in vols:
+            per_lot = margin_per_lot(connection, inst, now, vol=vols[inst["product"]].margin)
             if per_lot != inst["margin_per_lot"]:
                 update = _instruments.update().where(_instruments.c.symbol == symbol)
                 connection.execute(update.values(margin_per_lot=per_lot))
@@ -87,11 +92,6 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
             ).items():
                 shortfalls[account] += short
             paid += sum(p["variation_micros"] for p in positions if p["variation_micros"] > 0) - before
-    vols = {
-        p: v
-        for p in sorted({i["product"] for i in instruments.values()})
-        if (v := product_vol(connection, p, now))
-    }
     requirements: dict[str, list[portfolio.Requirement]] = {}
     opened, met = [], []
     in_force = calls.in_force(connection)
