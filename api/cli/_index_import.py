@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from api.cli._options import database_option
+from api.cli.calibrate import file_options
 
 if TYPE_CHECKING:
     from api.index_import import ImportReport
@@ -22,22 +23,7 @@ if TYPE_CHECKING:
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--product", required=True, help="The product whose index the file holds (e.g. H100).")
-@click.option(
-    "--format",
-    "data_format",
-    type=click.Choice(["auto", "csv", "parquet", "gpu-price-tracker"]),
-    default="auto",
-    show_default=True,
-    help="File format (auto: from the suffix).",
-)
-@click.option(
-    "--stat",
-    default="median",
-    show_default=True,
-    help="gpu-price-tracker statistic: min, p10, p25, median, p75, p90, max, mean or provider:NAME.",
-)
-@click.option("--time-column", default="timestamp", show_default=True, help="CSV/Parquet time column.")
-@click.option("--price-column", default="price", show_default=True, help="CSV/Parquet price column.")
+@file_options
 @click.option("--source", default="import", show_default=True, help="The fixings' source name.")
 @database_option
 def import_file(

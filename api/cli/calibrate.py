@@ -12,45 +12,58 @@ import click
 MODELS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou")
 
 
-def series_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that say how to read a price file and put it on a grid (shared with ``backtest``)."""
-    options = [
-        click.option(
-            "--format",
-            "data_format",
-            type=click.Choice(["auto", "csv", "parquet", "gpu-price-tracker"]),
-            default="auto",
-            show_default=True,
-            help="File format (auto: from the suffix).",
-        ),
-        click.option(
-            "--stat",
-            default="median",
-            show_default=True,
-            help="gpu-price-tracker statistic: min, p10, p25, median, p75, p90, max, mean or provider:NAME.",
-        ),
-        click.option(
-            "--time-column", default="timestamp", show_default=True, help="CSV/Parquet time column."
-        ),
-        click.option("--price-column", default="price", show_default=True, help="CSV/Parquet price column."),
-        click.option(
-            "--freq",
-            default="auto",
-            show_default=True,
-            help="Resample to this grid (e.g. 1h, 1D): last price posted at each point. auto: the "
-            "coarsest of 1h, 2h, 3h, 4h, 6h, 12h, 1D, 7D within the data's median spacing.",
-        ),
-        click.option(
-            "--max-gap",
-            default="auto",
-            show_default=True,
-            help="Longest stretch without data that is filled with the last price "
-            "(auto: 12 grid steps, at least 12h).",
-        ),
-    ]
+FILE_OPTIONS = [
+    click.option(
+        "--format",
+        "data_format",
+        type=click.Choice(["auto", "csv", "parquet", "gpu-price-tracker"]),
+        default="auto",
+        show_default=True,
+        help="File format (auto: from the suffix).",
+    ),
+    click.option(
+        "--stat",
+        default="median",
+        show_default=True,
+        help="gpu-price-tracker statistic: min, p10, p25, median, p75, p90, max, mean or provider:NAME.",
+    ),
+    click.option("--time-column", default="timestamp", show_default=True, help="CSV/Parquet time column."),
+    click.option("--price-column", default="price", show_default=True, help="CSV/Parquet price column."),
+]
+"""How to read a price file (shared by every command that reads one)."""
+
+GRID_OPTIONS = [
+    click.option(
+        "--freq",
+        default="auto",
+        show_default=True,
+        help="Resample to this grid (e.g. 1h, 1D): last price posted at each point. auto: the "
+        "coarsest of 1h, 2h, 3h, 4h, 6h, 12h, 1D, 7D within the data's median spacing.",
+    ),
+    click.option(
+        "--max-gap",
+        default="auto",
+        show_default=True,
+        help="Longest stretch without data that is filled with the last price "
+        "(auto: 12 grid steps, at least 12h).",
+    ),
+]
+
+
+def _with(options: list[Callable[..., Any]], command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def file_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that say how to read a price file (``flopex index import``)."""
+    return _with(FILE_OPTIONS, command)
+
+
+def series_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that say how to read a price file and put it on a grid (shared with ``backtest``)."""
+    return _with(FILE_OPTIONS + GRID_OPTIONS, command)
 
 
 def load_cli_series(
