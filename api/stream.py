@@ -11,7 +11,10 @@ Protocol (JSON text frames):
 
 Channels: ``book.<symbol>`` (a ``snapshot`` of aggregated price levels, then ``delta`` messages holding
 the levels that changed, a quantity of 0 meaning the level is gone), ``trades.<symbol>``,
-``ticker.<symbol>`` and the private ``orders`` (the authenticated account's order updates). Every
+``ticker.<symbol>``, the private ``orders`` (the authenticated account's order updates), and the
+state channels of :mod:`api.feeds` (private ``positions`` and ``balances``; ``candles.<interval>.
+<symbol>``, ``mark.<symbol>``, ``index.<product>``), which start with a snapshot and number their
+messages from durable state. Every
 channel numbers its messages and each message repeats the number of the one before it in ``prev_seq``,
 so a client that sees ``prev_seq`` differ from the last ``seq`` it holds has missed a message and must
 resubscribe. Trades, tickers and orders count 1, 2, 3, ...; book messages carry the engine sequence of
