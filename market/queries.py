@@ -15,6 +15,7 @@ from market.catalog import instrument
 from market.delivery import delivery_info
 from market.errors import InvalidRequestError, NotFoundError
 from market.house import page_limit
+from market.pnl import position_pnl
 from market.records import (
     BookInfo,
     BookLevel,
@@ -219,15 +220,44 @@ def book(house: House, symbol: str, depth: int | None = None) -> BookInfo:
 
 
 def positions(
-    house: House, account_id: str, *, after: str | None = None, limit: int | None = None
+    house: House,
+    account_id: str,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+    state: str = "open",
 ) -> list[PositionInfo]:
-    """The account's positions (non-zero or still holding margin) by symbol, after symbol ``after``
-    (at most ``limit``; all by default)."""
-    held = sa.or_(_positions.c.qty != 0, _positions.c.margin_micros != 0)
-    mine = sa.select(_positions).where(_positions.c.account_id == account_id, held)
+    """The account's positions by symbol with their P&L (:mod:`market.pnl`), after symbol ``after``
+    (at most ``limit``; all by default). ``state`` ``open``: lots held in an instrument not yet
+    settled, or margin still held; ``closed``: the rest (flat, delivered or settled) -- history."""
+    if state not in ("open", "closed"):
+        raise InvalidRequestError("state must be open or closed", field="state")
+    live = sa.select(_instruments.c.symbol).where(_instruments.c.status != "settled")
+    held = sa.or_(
+        sa.and_(_positions.c.qty != 0, _positions.c.symbol.in_(live)), _positions.c.margin_micros != 0
+    )
+    mine = sa.select(_positions).where(
+        _positions.c.account_id == account_id, held if state == "open" else ~held
+    )
+    now = house.now_us()
     with house.read() as connection:
-        rows = connection.execute(_keyset(mine, _positions.c.symbol, after, limit)).mappings()
-        return [record_of(PositionInfo, r, tick_micros=tick_of(house, r["symbol"], connection)) for r in rows]
+        rows = connection.execute(_keyset(mine, _positions.c.symbol, after, limit)).mappings().all()
+        instruments = {
+            r["symbol"]: dict(r)
+            for r in connection.execute(
+                sa.select(_instruments).where(_instruments.c.symbol.in_([r["symbol"] for r in rows]))
+            ).mappings()
+        }
+        return [
+            record_of(
+                PositionInfo,
+                r,
+                tick_micros=instruments[r["symbol"]]["tick_micros"],
+                state=state,
+                pnl=position_pnl(connection, account_id, instruments[r["symbol"]], now),
+            )
+            for r in rows
+        ]
 
 
 def deliveries(

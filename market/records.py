@@ -300,8 +300,20 @@ class BookInfo:
 
 
 @dataclass(frozen=True)
+class PositionPnl:
+    """A position's P&L (micro-dollars; prices per GPU-hour): the average price of the open lots, the
+    mark, realised and unrealised P&L (see :mod:`market.pnl`)."""
+
+    average_price_micros: int | None
+    mark_micros: int | None
+    realised_micros: int
+    unrealised_micros: int
+
+
+@dataclass(frozen=True)
 class PositionInfo:
-    """A net position (long positive) with its signed cost and the margin held for it."""
+    """A net position (long positive) with its signed cost, the margin held for it, whether it is
+    ``open`` (lots held in a live instrument) or ``closed`` (flat, or settled), and its P&L."""
 
     account_id: str
     symbol: str
@@ -309,6 +321,8 @@ class PositionInfo:
     cost_micros: int
     margin_micros: int
     tick_micros: int
+    state: str = "open"
+    pnl: PositionPnl | None = None
 
 
 @dataclass(frozen=True)

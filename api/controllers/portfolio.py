@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Annotated, Literal
+
 from litestar import Controller, get
+from litestar.params import QueryParameter
 
 from api.auth import BEARER_SECURITY, Caller, authenticated
 from api.context import Ctx
@@ -48,10 +52,16 @@ class PortfolioController(Controller):
 
     @get("/positions", summary="Your positions", responses=problems(*PRIVATE))
     async def positions(
-        self, ctx: Ctx, principal: Caller, cursor: CursorParam = None, limit: LimitParam = 100
+        self,
+        ctx: Ctx,
+        principal: Caller,
+        cursor: CursorParam = None,
+        limit: LimitParam = 100,
+        held: Annotated[Literal["open", "closed"], QueryParameter(name="state")] = "open",
     ) -> Page[PositionOut]:
-        """Your net positions (long positive) by symbol, with cost and margin held."""
-        fetch = ctx.exchange.positions
+        """Your net positions (long positive) by symbol, with cost, margin held, average price, mark
+        and realised/unrealised P&L; ``state=closed`` lists the flat, delivered and settled ones."""
+        fetch = functools.partial(ctx.exchange.positions, state=held)
         return await owned_page(
             fetch, principal.account_id, cursor, limit, lambda p: p.symbol, PositionOut.of, str
         )

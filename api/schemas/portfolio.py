@@ -6,25 +6,39 @@ from datetime import datetime
 
 import msgspec
 
+from api.schemas.common import price_or_none
 from market.records import DeliveryDayInfo, DeliveryInfo, EntryInfo, PositionInfo
 from market.units import micros_to_dollars
 
 
 class PositionOut(msgspec.Struct):
-    """A net position (long positive), its signed cost and the margin held for it, in USD."""
+    """A net position (long positive), its signed cost and the margin held for it, in USD; its state
+    (``open`` or ``closed``), the average price of the open lots and the mark (USD per GPU-hour), and
+    realised and unrealised P&L (USD; fees aside)."""
 
     symbol: str
     quantity: int
     cost: str
     margin: str
+    state: str
+    average_price: str | None
+    mark: str | None
+    realised_pnl: str
+    unrealised_pnl: str
 
     @classmethod
     def of(cls, position: PositionInfo) -> PositionOut:
+        pnl = position.pnl
         return cls(
             symbol=position.symbol,
             quantity=position.qty,
             cost=micros_to_dollars(position.cost_micros),
             margin=micros_to_dollars(position.margin_micros),
+            state=position.state,
+            average_price=None if pnl is None else price_or_none(pnl.average_price_micros),
+            mark=None if pnl is None else price_or_none(pnl.mark_micros),
+            realised_pnl=micros_to_dollars(0 if pnl is None else pnl.realised_micros),
+            unrealised_pnl=micros_to_dollars(0 if pnl is None else pnl.unrealised_micros),
         )
 
 

@@ -89,12 +89,20 @@ def test_resale_delivery_handoff_disputes_and_failures(db_url: str) -> None:
         bought = m.ok("POST", "/v1/orders", "bob", 201, json={**resale, "side": "buy"})
         assert bought["status"] == "filled"
         assert _cash(m, "alice")["available"] - before == 3 * Decimal("2.5") * 168  # paid at the trade
-        held = {p["symbol"]: p["quantity"] for p in m.ok("GET", "/v1/positions", "alice")["items"]}
-        assert held[m.symbol] == 1
+        (held,) = m.ok("GET", "/v1/positions", "alice")["items"]
+        assert (held["symbol"], held["quantity"], held["state"]) == (m.symbol, 1, "open")
+        assert Decimal(held["average_price"]) == 2
+        assert Decimal(held["realised_pnl"]) == 3 * Decimal("0.5") * 168  # sold 3 at 2.50 bought at 2.00
+        assert Decimal(held["mark"]) == Decimal("2.5")  # no index yet: the last trade
+        assert Decimal(held["unrealised_pnl"]) == Decimal("0.5") * 168
+        assert m.ok("GET", "/v1/positions?state=closed", "alice")["items"] == []
 
         # delivery follows the holders at delivery start
         clock.now = WEEK + timedelta(minutes=1)
         assert m.symbol in m.ok("POST", "/v1/admin/settle", "admin")["delivered"]
+        assert m.ok("GET", "/v1/positions", "alice")["items"] == []  # delivered: no longer open
+        (closed,) = m.ok("GET", "/v1/positions?state=closed", "alice")["items"]
+        assert (closed["state"], Decimal(closed["realised_pnl"])) == ("closed", 3 * Decimal("0.5") * 168)
         (to_bob,) = m.ok("GET", "/v1/deliveries", "bob")["items"]
         (to_alice,) = m.ok("GET", "/v1/deliveries", "alice")["items"]
         assert (to_bob["gpus"], to_alice["gpus"], to_bob["region"]) == (3, 1, "eu-west")

@@ -325,6 +325,11 @@ def test_buy_against_a_listed_ask_trades_and_shows_everywhere(market: Market) ->
             "quantity": 3,
             "cost": market.ok("GET", "/v1/positions", "trader")["items"][0]["cost"],
             "margin": "0.000000",
+            "state": "open",
+            "average_price": "2.500000",
+            "mark": "2.500000",
+            "realised_pnl": "0.000000",
+            "unrealised_pnl": "0.000000",
         }
     ]
     assert market.ok("GET", "/v1/fills", "trader")["items"][0]["order_id"] == order["id"]
