@@ -489,3 +489,30 @@ class CancelSweep:
 
     account_id: str
     orders: tuple[OrderInfo, ...]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One business event on an account: the transfer (``id``), when, what (``kind``, ``ref``), the
+    net change of the account's cash and the cash after it (micro-dollars)."""
+
+    id: int
+    at: datetime
+    kind: str
+    ref: str | None
+    amount_micros: int
+    balance_micros: int
+
+
+@dataclass(frozen=True)
+class Statement:
+    """An account's events over ``[start, end)`` with the cash before (``opening``) and after
+    (``closing``); ``more``: the period holds more lines than were asked for."""
+
+    account_id: str
+    start: datetime | None
+    end: datetime | None
+    opening_micros: int
+    closing_micros: int
+    lines: tuple[StatementLine, ...]
+    more: bool

@@ -5,7 +5,8 @@
 each use case:
 
 - :mod:`market.accounts`: accounts, roles and API keys;
-- :mod:`market.cash`: balances, deposits, withdrawals and ledger entries;
+- :mod:`market.cash`: balances, deposits, withdrawals and ledger entries; :mod:`market.statements`:
+  statements (one line per business event, running balance, CSV);
 - :mod:`market.catalog`: products, forwards, the rolling series, options and option chains, halts;
 - :mod:`market.capacity`: providers' listings and their auto-offers; :mod:`market.provider_view`:
   their inventory per forward, receivables and collateral;
@@ -59,6 +60,7 @@ import market.securitization.pools
 import market.securitization.reports
 import market.securitization.servicing
 import market.settlement
+import market.statements
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
 from market.trading import Trading
@@ -164,6 +166,7 @@ class Exchange:
     deposit = _use(market.cash.deposit)
     withdraw = _use(market.cash.withdraw)
     ledger = _use(market.cash.entries)
+    statement = _use(market.statements.statement)
     ledger_version = _use(market.cash.ledger_version)
 
     # products and instruments

@@ -61,13 +61,20 @@ def send_json(
     return _send(request, base)
 
 
-def _send(request: urllib.request.Request, base: str) -> Any:
+def get_text(base: str, path: str, api_key: str, **params: Any) -> str:
+    """GET ``path`` with the caller's key and query ``params`` as text (CSV); errors as :func:`get_json`."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    url = f"{base}{path}" + (f"?{query}" if query else "")
+    return _send(urllib.request.Request(url, headers={"Authorization": f"Bearer {api_key}"}), base, text=True)
+
+
+def _send(request: urllib.request.Request, base: str, text: bool = False) -> Any:
     from api.cli import UserError
 
     target = request.full_url
     try:
         with urllib.request.urlopen(request, timeout=300) as response:
-            return json.load(response)
+            return response.read().decode() if text else json.load(response)
     except urllib.error.HTTPError as exc:
         try:
             problem = json.load(exc)

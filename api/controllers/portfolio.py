@@ -6,10 +6,10 @@ import functools
 from typing import Annotated, Literal
 
 from litestar import Controller, get
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 
 from api.auth import BEARER_SECURITY, Caller, authenticated
-from api.context import Ctx
+from api.context import Ctx, call
 from api.openapi import PRIVATE, problems
 from api.pagination import (
     CursorParam,
@@ -21,8 +21,10 @@ from api.pagination import (
     owned_page,
     span_of,
 )
+from api.schemas.common import Instant
 from api.schemas.orders import FillOut
-from api.schemas.portfolio import DeliveryOut, EntryOut, PositionOut
+from api.schemas.portfolio import DeliveryOut, EntryOut, PositionOut, StatementOut
+from market.statements import MAX_LINES, to_csv
 
 
 class PortfolioController(Controller):
@@ -83,6 +85,35 @@ class PortfolioController(Controller):
         fetch = ctx.exchange.ledger
         owner = principal.account_id
         return await owned_page(fetch, owner, cursor, limit, lambda e: e.id, EntryOut.of, span=span)
+
+    @get("/statement", summary="Your statement", responses=problems(*PRIVATE))
+    async def statement(
+        self,
+        ctx: Ctx,
+        principal: Caller,
+        start: FromQuery[Instant | None] = None,
+        end: FromQuery[Instant | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LINES)] = 1000,
+    ) -> StatementOut:
+        """One line per business event (a deposit, an order's fills and fees, a settlement, a delivery
+        day paid or refunded) with the running balance of your cash, over ``[start, end)``."""
+        fetch = ctx.exchange.statement
+        return StatementOut.of(await call(fetch, principal.account_id, start=start, end=end, limit=limit))
+
+    @get(
+        "/statement.csv", summary="Your statement as CSV", media_type="text/csv", responses=problems(*PRIVATE)
+    )
+    async def statement_csv(
+        self,
+        ctx: Ctx,
+        principal: Caller,
+        start: FromQuery[Instant | None] = None,
+        end: FromQuery[Instant | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_LINES)] = MAX_LINES,
+    ) -> str:
+        """The statement as CSV: ``id,at,kind,ref,amount,balance``, the opening balance first."""
+        fetch = ctx.exchange.statement
+        return to_csv(await call(fetch, principal.account_id, start=start, end=end, limit=limit))
 
     @get("/deliveries", summary="Your deliveries", responses=problems(*PRIVATE))
     async def deliveries(

@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from api.schemas.common import price_or_none
-from market.records import DeliveryDayInfo, DeliveryInfo, EntryInfo, PositionInfo
+from market.records import DeliveryDayInfo, DeliveryInfo, EntryInfo, PositionInfo, Statement, StatementLine
 from market.units import micros_to_dollars
 
 
@@ -127,4 +127,50 @@ class DeliveryOut(msgspec.Struct):
             handle_at=delivery.handle_at,
             alert=delivery.alert,
             days=[DeliveryDayOut.of(d) for d in delivery.days],
+        )
+
+
+class StatementLineOut(msgspec.Struct):
+    """One business event: the transfer id, when, what, the net change of your cash and the cash
+    after it (USD)."""
+
+    id: int
+    at: datetime
+    kind: str
+    ref: str | None
+    amount: str
+    balance: str
+
+    @classmethod
+    def of(cls, line: StatementLine) -> StatementLineOut:
+        return cls(
+            line.id,
+            line.at,
+            line.kind,
+            line.ref,
+            micros_to_dollars(line.amount_micros),
+            micros_to_dollars(line.balance_micros),
+        )
+
+
+class StatementOut(msgspec.Struct):
+    """Your events over ``[start, end)`` with the cash before and after (USD); ``more``: ask again
+    from the last line's ``at`` for the rest."""
+
+    start: datetime | None
+    end: datetime | None
+    opening_balance: str
+    closing_balance: str
+    lines: list[StatementLineOut]
+    more: bool
+
+    @classmethod
+    def of(cls, statement: Statement) -> StatementOut:
+        return cls(
+            statement.start,
+            statement.end,
+            micros_to_dollars(statement.opening_micros),
+            micros_to_dollars(statement.closing_micros),
+            [StatementLineOut.of(line) for line in statement.lines],
+            statement.more,
         )

@@ -154,6 +154,23 @@ def test_resale_delivery_handoff_disputes_and_failures(db_url: str) -> None:
         assert "delivery_upheld" in kinds
         assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
 
+        # bob's statement: one line per event (no hold/release pairs), the running balance his cash
+        statement = m.ok("GET", "/v1/statement", "bob")
+        kinds = [line["kind"] for line in statement["lines"]]
+        assert kinds[:2] == ["deposit", "order"]
+        assert kinds.count("delivery_upheld") == 1
+        assert statement["lines"][-1]["balance"] == statement["closing_balance"]
+        assert Decimal(statement["closing_balance"]) == _cash(m, "bob")["cash"]
+        since = m.ok("GET", "/v1/statement", "bob", params={"start": statement["lines"][1]["at"]})
+        assert Decimal(since["opening_balance"]) == 10000
+        assert len(since["lines"]) == len(kinds) - 1
+        csv = m.call("GET", "/v1/statement.csv", "bob")
+        assert csv.headers["content-type"].startswith("text/csv")
+        rows = csv.text.strip().split("\r\n")
+        assert rows[0] == "id,at,kind,ref,amount,balance"
+        assert len(rows) == 2 + len(kinds)
+        assert rows[-1].endswith(statement["closing_balance"])
+
         # the week ends; undisputed days are accepted a day later and the collateral left comes back
         clock.now = WEEK + timedelta(days=8, hours=1)
         report = m.ok("POST", "/v1/admin/deliveries/run", "admin")
