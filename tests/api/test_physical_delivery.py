@@ -5,8 +5,11 @@ handle -- every refund and collateral charge landing in the ledger."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from market import db
 from market.service import Exchange
@@ -35,243 +38,237 @@ def _market(client, clock: Clock, admin_key: str) -> Market:
     return m
 
 
+@pytest.fixture
+def m(db_url: str) -> Iterator[Market]:
+    """Admin, a provider (cloud) and two traders (alice, bob) with USD 10,000 each; product H100 in
+    eu-west with USD 2.40 collateral per GPU-day; the week forward starting ``WEEK``."""
+    engine = db.make_engine(db_url)
+    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
+    engine.dispose()
+    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
+    with make_client(db_url, clock=clock) as client:
+        yield _market(client, clock, admin_key)
+
+
 def _cash(m: Market, who: str) -> dict[str, Decimal]:
     return {k: Decimal(v) for k, v in m.ok("GET", "/v1/me", who)["balances"].items()}
 
 
-def test_resale_delivery_handoff_disputes_and_failures(db_url: str) -> None:
-    engine = db.make_engine(db_url)
-    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
-    engine.dispose()
-    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
-    with make_client(db_url, clock=clock) as client:
-        m = _market(client, clock, admin_key)
-        window = {
-            "product": "H100",
-            "gpus": 4,
-            "start": WEEK.isoformat(),
-            "end": (WEEK + timedelta(days=7)).isoformat(),
-        }
+def test_resale_delivery_handoff_disputes_and_failures(m: Market) -> None:
+    window = {
+        "product": "H100",
+        "gpus": 4,
+        "start": WEEK.isoformat(),
+        "end": (WEEK + timedelta(days=7)).isoformat(),
+    }
 
-        # the listing must match the product's region and spec, and posts collateral
-        wrong = m.call("POST", "/v1/listings", "cloud", json={**window, "region": "us-east-1"})
-        assert_problem(wrong, 400, "invalid_request")
-        assert_problem(
-            m.call("POST", "/v1/listings", "cloud", json={**window, "spec": "A100 PCIe"}),
-            400,
-            "invalid_request",
-        )
-        listing = m.ok("POST", "/v1/listings", "cloud", 201, json={**window, "region": "EU-West"})
-        assert (listing["region"], listing["spec"]) == ("eu-west", "H100 SXM 80GB")
-        assert Decimal(listing["collateral"]) == 4 * 7 * RATE
-        assert _cash(m, "cloud")["collateral"] == 4 * 7 * RATE
+    # the listing must match the product's region and spec, and posts collateral
+    wrong = m.call("POST", "/v1/listings", "cloud", json={**window, "region": "us-east-1"})
+    assert_problem(wrong, 400, "invalid_request")
+    assert_problem(
+        m.call("POST", "/v1/listings", "cloud", json={**window, "spec": "A100 PCIe"}),
+        400,
+        "invalid_request",
+    )
+    listing = m.ok("POST", "/v1/listings", "cloud", 201, json={**window, "region": "EU-West"})
+    assert (listing["region"], listing["spec"]) == ("eu-west", "H100 SXM 80GB")
+    assert Decimal(listing["collateral"]) == 4 * 7 * RATE
+    assert _cash(m, "cloud")["collateral"] == 4 * 7 * RATE
 
-        # alice buys 4 GPUs, resells 3 to bob (no provider role needed), cannot resell more than she holds
+    # alice buys 4 GPUs, resells 3 to bob (no provider role needed), cannot resell more than she holds
+    m.ok(
+        "POST",
+        "/v1/orders",
+        "cloud",
+        201,
+        json={"symbol": m.symbol, "side": "sell", "quantity": 4, "price": "2.000"},
+    )
+    m.ok(
+        "POST",
+        "/v1/orders",
+        "alice",
+        201,
+        json={"symbol": m.symbol, "side": "buy", "quantity": 4, "price": "2.000"},
+    )
+    resale = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": "2.500"}
+    assert m.ok("POST", "/v1/orders", "alice", 201, json=resale)["status"] == "open"
+    too_much = m.call("POST", "/v1/orders", "alice", json={**resale, "quantity": 2})
+    assert_problem(too_much, 409, "inventory_exceeded")
+    before = _cash(m, "alice")["available"]
+    bought = m.ok("POST", "/v1/orders", "bob", 201, json={**resale, "side": "buy"})
+    assert bought["status"] == "filled"
+    assert _cash(m, "alice")["available"] - before == 3 * Decimal("2.5") * 168  # paid at the trade
+    (held,) = m.ok("GET", "/v1/positions", "alice")["items"]
+    assert (held["symbol"], held["quantity"], held["state"]) == (m.symbol, 1, "open")
+    assert Decimal(held["average_price"]) == 2
+    assert Decimal(held["realised_pnl"]) == 3 * Decimal("0.5") * 168  # sold 3 at 2.50 bought at 2.00
+    assert Decimal(held["mark"]) == Decimal("2.5")  # no index yet: the last trade
+    assert Decimal(held["unrealised_pnl"]) == Decimal("0.5") * 168
+    assert m.ok("GET", "/v1/positions?state=closed", "alice")["items"] == []
+
+    # delivery follows the holders at delivery start
+    m.clock.now = WEEK + timedelta(minutes=1)
+    assert m.symbol in m.ok("POST", "/v1/admin/settle", "admin")["delivered"]
+    assert m.ok("GET", "/v1/positions", "alice")["items"] == []  # delivered: no longer open
+    (closed,) = m.ok("GET", "/v1/positions?state=closed", "alice")["items"]
+    assert (closed["state"], Decimal(closed["realised_pnl"])) == ("closed", 3 * Decimal("0.5") * 168)
+    (to_bob,) = m.ok("GET", "/v1/deliveries", "bob")["items"]
+    (to_alice,) = m.ok("GET", "/v1/deliveries", "alice")["items"]
+    assert (to_bob["gpus"], to_alice["gpus"], to_bob["region"]) == (3, 1, "eu-west")
+    assert to_bob["alert"]
+    assert to_bob["access_handle"] is None
+    assert [d["status"] for d in to_bob["days"]] == ["pending"] * 7
+    assert Decimal(to_bob["escrow"]) == 3 * 2 * 168  # at the provider's price, not the resale's
+    assert _cash(m, "cloud")["available"] == 10000 - 4 * 7 * RATE  # nothing paid at the start
+
+    # the provider hands bob access; alice's delivery gets none
+    path = f"/v1/deliveries/{to_bob['id']}"
+    assert_problem(m.call("POST", f"{path}/access", "bob", json={"handle": "x"}), 403, "forbidden")
+    attached = m.ok("POST", f"{path}/access", "cloud", json={"handle": "ssh://h100-7.eu-west.cloud"})
+    assert (attached["access_handle"], attached["alert"]) == ("ssh://h100-7.eu-west.cloud", None)
+
+    # four hours in, alice's first day fails: refund from escrow, collateral charged to the provider
+    m.clock.now = WEEK + timedelta(hours=4, minutes=1)
+    assert m.ok("POST", "/v1/admin/deliveries/run", "admin")["failed"] == 1
+    day1 = m.ok("GET", f"/v1/deliveries/{to_alice['id']}", "alice")["days"][0]
+    assert (day1["status"], Decimal(day1["escrow"]), Decimal(day1["collateral_charged"])) == (
+        "failed",
+        Decimal(2 * 24),
+        RATE,
+    )
+
+    # bob confirms three days and disputes the fourth; the admin upholds the dispute
+    days = [(WEEK + timedelta(days=d)).date().isoformat() for d in range(4)]
+    assert_problem(m.call("POST", f"{path}/days/{days[1]}/confirm", "bob"), 409, "delivery_day_closed")
+    paid = _cash(m, "cloud")["available"]
+    for n, day in enumerate(days[:3]):
+        m.clock.now = WEEK + timedelta(days=n, hours=20)
+        m.ok("POST", f"{path}/days/{day}/confirm", "bob")
+    assert _cash(m, "cloud")["available"] - paid == 3 * 3 * 2 * 24
+    m.clock.now = WEEK + timedelta(days=3, hours=20)
+    assert_problem(m.call("POST", f"{path}/days/{days[0]}/confirm", "bob"), 409, "delivery_day_closed")
+    assert_problem(m.call("POST", f"{path}/days/{days[3]}/confirm", "cloud"), 403, "forbidden")
+    m.ok("POST", f"{path}/days/{days[3]}/dispute", "bob", json={"reason": "nodes unreachable all day"})
+    bob_before = _cash(m, "bob")["available"]
+    decided = m.ok(
+        "POST",
+        f"/v1/admin/deliveries/{to_bob['id']}/days/{days[3]}/resolve",
+        "admin",
+        json={"uphold": True},
+    )
+    assert [d["status"] for d in decided["days"][:4]] == ["confirmed"] * 3 + ["upheld"]
+    assert _cash(m, "bob")["available"] - bob_before == 3 * 2 * 24 + 3 * RATE
+    ledger = m.ok("GET", "/v1/ledger", "bob")["items"]
+    kinds = {e["kind"] for e in ledger}
+    assert "delivery_upheld" in kinds
+    assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+    # bob's statement: one line per event (no hold/release pairs), the running balance his cash
+    statement = m.ok("GET", "/v1/statement", "bob")
+    kinds = [line["kind"] for line in statement["lines"]]
+    assert kinds[:2] == ["deposit", "order"]
+    assert kinds.count("delivery_upheld") == 1
+    assert statement["lines"][-1]["balance"] == statement["closing_balance"]
+    assert Decimal(statement["closing_balance"]) == _cash(m, "bob")["cash"]
+    since = m.ok("GET", "/v1/statement", "bob", params={"start": statement["lines"][1]["at"]})
+    assert Decimal(since["opening_balance"]) == 10000
+    assert len(since["lines"]) == len(kinds) - 1
+    csv = m.call("GET", "/v1/statement.csv", "bob")
+    assert csv.headers["content-type"].startswith("text/csv")
+    rows = csv.text.strip().split("\r\n")
+    assert rows[0] == "id,at,kind,ref,amount,balance"
+    assert len(rows) == 2 + len(kinds)
+    assert rows[-1].endswith(statement["closing_balance"])
+
+    # the week ends; undisputed days are accepted a day later and the collateral left comes back
+    m.clock.now = WEEK + timedelta(days=8, hours=1)
+    report = m.ok("POST", "/v1/admin/deliveries/run", "admin")
+    assert report["accepted"] == 3  # bob's last three days; alice's days failed, handle never came
+    cloud = _cash(m, "cloud")
+    assert cloud["collateral"] == 0
+    assert Decimal(report["collateral_released"]) == 4 * 7 * RATE - 1 * RATE - 3 * RATE - 6 * RATE
+    assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+
+def test_provider_inventory_receivables_and_no_op_withdrawal(m: Market) -> None:
+    end = (WEEK + timedelta(days=7)).isoformat()
+    listing = m.ok(
+        "POST",
+        "/v1/listings",
+        "cloud",
+        201,
+        json={"product": "H100", "gpus": 4, "start": WEEK.isoformat(), "end": end},
+    )
+    sell = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": "2.000"}
+    m.ok("POST", "/v1/orders", "cloud", 201, json=sell)
+    m.ok("POST", "/v1/orders", "alice", 201, json={**sell, "side": "buy", "quantity": 2})
+    m.ok("POST", "/v1/orders", "cloud", 201, json={**sell, "quantity": 1, "price": "2.100"})
+    view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
+    (line,) = view["forwards"]
+    assert (line["symbol"], line["listed"], line["sold"], line["offered"], line["free"]) == (
+        m.symbol,
+        4,
+        2,
+        2,
+        0,
+    )
+    assert Decimal(view["collateral"]) == 4 * 7 * RATE
+    summary = m.ok("GET", "/v1/listings/inventory", "cloud")
+    assert Decimal(summary["receivable"]) == 2 * 2 * 168  # sold, not yet delivered
+    assert Decimal(summary["forwards"][0]["receivable"]) == 2 * 2 * 168
+    # nothing is free: a withdrawal that would do nothing says so
+    assert_problem(m.call("DELETE", f"/v1/listings/{listing['id']}", "cloud"), 409, "inventory_exceeded")
+    assert_problem(m.call("GET", "/v1/listings/999/inventory", "cloud"), 404, "not_found")
+    # delivery moves the receivable onto the delivery days, still owed until confirmed
+    m.clock.now = WEEK + timedelta(minutes=5)
+    m.ok("POST", "/v1/admin/settle", "admin")
+    view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
+    assert Decimal(view["receivable"]) == 2 * 2 * 168
+
+
+def test_market_orders_fill_within_means(m: Market) -> None:
+    end = (WEEK + timedelta(days=7)).isoformat()
+    m.ok(
+        "POST",
+        "/v1/listings",
+        "cloud",
+        201,
+        json={"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end},
+    )
+    for price in ("2.000", "2.500"):
         m.ok(
             "POST",
             "/v1/orders",
             "cloud",
             201,
-            json={"symbol": m.symbol, "side": "sell", "quantity": 4, "price": "2.000"},
+            json={"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price},
         )
-        m.ok(
-            "POST",
-            "/v1/orders",
-            "alice",
-            201,
-            json={"symbol": m.symbol, "side": "buy", "quantity": 4, "price": "2.000"},
-        )
-        resale = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": "2.500"}
-        assert m.ok("POST", "/v1/orders", "alice", 201, json=resale)["status"] == "open"
-        too_much = m.call("POST", "/v1/orders", "alice", json={**resale, "quantity": 2})
-        assert_problem(too_much, 409, "inventory_exceeded")
-        before = _cash(m, "alice")["available"]
-        bought = m.ok("POST", "/v1/orders", "bob", 201, json={**resale, "side": "buy"})
-        assert bought["status"] == "filled"
-        assert _cash(m, "alice")["available"] - before == 3 * Decimal("2.5") * 168  # paid at the trade
-        (held,) = m.ok("GET", "/v1/positions", "alice")["items"]
-        assert (held["symbol"], held["quantity"], held["state"]) == (m.symbol, 1, "open")
-        assert Decimal(held["average_price"]) == 2
-        assert Decimal(held["realised_pnl"]) == 3 * Decimal("0.5") * 168  # sold 3 at 2.50 bought at 2.00
-        assert Decimal(held["mark"]) == Decimal("2.5")  # no index yet: the last trade
-        assert Decimal(held["unrealised_pnl"]) == Decimal("0.5") * 168
-        assert m.ok("GET", "/v1/positions?state=closed", "alice")["items"] == []
-
-        # delivery follows the holders at delivery start
-        clock.now = WEEK + timedelta(minutes=1)
-        assert m.symbol in m.ok("POST", "/v1/admin/settle", "admin")["delivered"]
-        assert m.ok("GET", "/v1/positions", "alice")["items"] == []  # delivered: no longer open
-        (closed,) = m.ok("GET", "/v1/positions?state=closed", "alice")["items"]
-        assert (closed["state"], Decimal(closed["realised_pnl"])) == ("closed", 3 * Decimal("0.5") * 168)
-        (to_bob,) = m.ok("GET", "/v1/deliveries", "bob")["items"]
-        (to_alice,) = m.ok("GET", "/v1/deliveries", "alice")["items"]
-        assert (to_bob["gpus"], to_alice["gpus"], to_bob["region"]) == (3, 1, "eu-west")
-        assert to_bob["alert"]
-        assert to_bob["access_handle"] is None
-        assert [d["status"] for d in to_bob["days"]] == ["pending"] * 7
-        assert Decimal(to_bob["escrow"]) == 3 * 2 * 168  # at the provider's price, not the resale's
-        assert _cash(m, "cloud")["available"] == 10000 - 4 * 7 * RATE  # nothing paid at the start
-
-        # the provider hands bob access; alice's delivery gets none
-        path = f"/v1/deliveries/{to_bob['id']}"
-        assert_problem(m.call("POST", f"{path}/access", "bob", json={"handle": "x"}), 403, "forbidden")
-        attached = m.ok("POST", f"{path}/access", "cloud", json={"handle": "ssh://h100-7.eu-west.cloud"})
-        assert (attached["access_handle"], attached["alert"]) == ("ssh://h100-7.eu-west.cloud", None)
-
-        # four hours in, alice's first day fails: refund from escrow, collateral charged to the provider
-        clock.now = WEEK + timedelta(hours=4, minutes=1)
-        assert m.ok("POST", "/v1/admin/deliveries/run", "admin")["failed"] == 1
-        day1 = m.ok("GET", f"/v1/deliveries/{to_alice['id']}", "alice")["days"][0]
-        assert (day1["status"], Decimal(day1["escrow"]), Decimal(day1["collateral_charged"])) == (
-            "failed",
-            Decimal(2 * 24),
-            RATE,
-        )
-
-        # bob confirms three days and disputes the fourth; the admin upholds the dispute
-        days = [(WEEK + timedelta(days=d)).date().isoformat() for d in range(4)]
-        assert_problem(m.call("POST", f"{path}/days/{days[1]}/confirm", "bob"), 409, "delivery_day_closed")
-        paid = _cash(m, "cloud")["available"]
-        for n, day in enumerate(days[:3]):
-            clock.now = WEEK + timedelta(days=n, hours=20)
-            m.ok("POST", f"{path}/days/{day}/confirm", "bob")
-        assert _cash(m, "cloud")["available"] - paid == 3 * 3 * 2 * 24
-        clock.now = WEEK + timedelta(days=3, hours=20)
-        assert_problem(m.call("POST", f"{path}/days/{days[0]}/confirm", "bob"), 409, "delivery_day_closed")
-        assert_problem(m.call("POST", f"{path}/days/{days[3]}/confirm", "cloud"), 403, "forbidden")
-        m.ok("POST", f"{path}/days/{days[3]}/dispute", "bob", json={"reason": "nodes unreachable all day"})
-        bob_before = _cash(m, "bob")["available"]
-        decided = m.ok(
-            "POST",
-            f"/v1/admin/deliveries/{to_bob['id']}/days/{days[3]}/resolve",
-            "admin",
-            json={"uphold": True},
-        )
-        assert [d["status"] for d in decided["days"][:4]] == ["confirmed"] * 3 + ["upheld"]
-        assert _cash(m, "bob")["available"] - bob_before == 3 * 2 * 24 + 3 * RATE
-        ledger = m.ok("GET", "/v1/ledger", "bob")["items"]
-        kinds = {e["kind"] for e in ledger}
-        assert "delivery_upheld" in kinds
-        assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
-
-        # bob's statement: one line per event (no hold/release pairs), the running balance his cash
-        statement = m.ok("GET", "/v1/statement", "bob")
-        kinds = [line["kind"] for line in statement["lines"]]
-        assert kinds[:2] == ["deposit", "order"]
-        assert kinds.count("delivery_upheld") == 1
-        assert statement["lines"][-1]["balance"] == statement["closing_balance"]
-        assert Decimal(statement["closing_balance"]) == _cash(m, "bob")["cash"]
-        since = m.ok("GET", "/v1/statement", "bob", params={"start": statement["lines"][1]["at"]})
-        assert Decimal(since["opening_balance"]) == 10000
-        assert len(since["lines"]) == len(kinds) - 1
-        csv = m.call("GET", "/v1/statement.csv", "bob")
-        assert csv.headers["content-type"].startswith("text/csv")
-        rows = csv.text.strip().split("\r\n")
-        assert rows[0] == "id,at,kind,ref,amount,balance"
-        assert len(rows) == 2 + len(kinds)
-        assert rows[-1].endswith(statement["closing_balance"])
-
-        # the week ends; undisputed days are accepted a day later and the collateral left comes back
-        clock.now = WEEK + timedelta(days=8, hours=1)
-        report = m.ok("POST", "/v1/admin/deliveries/run", "admin")
-        assert report["accepted"] == 3  # bob's last three days; alice's days failed, handle never came
-        cloud = _cash(m, "cloud")
-        assert cloud["collateral"] == 0
-        assert Decimal(report["collateral_released"]) == 4 * 7 * RATE - 1 * RATE - 3 * RATE - 6 * RATE
-        assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
-
-
-def test_provider_inventory_receivables_and_no_op_withdrawal(db_url: str) -> None:
-    engine = db.make_engine(db_url)
-    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
-    engine.dispose()
-    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
-    with make_client(db_url, clock=clock) as client:
-        m = _market(client, clock, admin_key)
-        end = (WEEK + timedelta(days=7)).isoformat()
-        listing = m.ok(
-            "POST",
-            "/v1/listings",
-            "cloud",
-            201,
-            json={"product": "H100", "gpus": 4, "start": WEEK.isoformat(), "end": end},
-        )
-        sell = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": "2.000"}
-        m.ok("POST", "/v1/orders", "cloud", 201, json=sell)
-        m.ok("POST", "/v1/orders", "alice", 201, json={**sell, "side": "buy", "quantity": 2})
-        m.ok("POST", "/v1/orders", "cloud", 201, json={**sell, "quantity": 1, "price": "2.100"})
-        view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
-        (line,) = view["forwards"]
-        assert (line["symbol"], line["listed"], line["sold"], line["offered"], line["free"]) == (
-            m.symbol,
-            4,
-            2,
-            2,
-            0,
-        )
-        assert Decimal(view["collateral"]) == 4 * 7 * RATE
-        summary = m.ok("GET", "/v1/listings/inventory", "cloud")
-        assert Decimal(summary["receivable"]) == 2 * 2 * 168  # sold, not yet delivered
-        assert Decimal(summary["forwards"][0]["receivable"]) == 2 * 2 * 168
-        # nothing is free: a withdrawal that would do nothing says so
-        assert_problem(m.call("DELETE", f"/v1/listings/{listing['id']}", "cloud"), 409, "inventory_exceeded")
-        assert_problem(m.call("GET", "/v1/listings/999/inventory", "cloud"), 404, "not_found")
-        # delivery moves the receivable onto the delivery days, still owed until confirmed
-        clock.now = WEEK + timedelta(minutes=5)
-        m.ok("POST", "/v1/admin/settle", "admin")
-        view = m.ok("GET", f"/v1/listings/{listing['id']}/inventory", "cloud")
-        assert Decimal(view["receivable"]) == 2 * 2 * 168
-
-
-def test_market_orders_fill_within_means(db_url: str) -> None:
-    engine = db.make_engine(db_url)
-    admin_key = Exchange(engine).create_account("ops", ["admin"]).api_key
-    engine.dispose()
-    clock = Clock(datetime(2027, 3, 10, 9, 0, tzinfo=UTC))
-    with make_client(db_url, clock=clock) as client:
-        m = _market(client, clock, admin_key)
-        end = (WEEK + timedelta(days=7)).isoformat()
-        m.ok(
-            "POST",
-            "/v1/listings",
-            "cloud",
-            201,
-            json={"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end},
-        )
-        for price in ("2.000", "2.500"):
-            m.ok(
-                "POST",
-                "/v1/orders",
-                "cloud",
-                201,
-                json={"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price},
-            )
-        # carol has USD 1,000: 2 lots at 2.00 (USD 336 a week each); a third would cost 420 more
-        carol = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "carol", "roles": ["trader"]})
-        m.keys["carol"] = carol["api_key"]
-        m.ok("POST", f"/v1/accounts/{carol['account']['id']}/deposits", "admin", 201, json={"amount": "1000"})
-        market_buy = {"symbol": m.symbol, "side": "buy", "type": "market", "quantity": 10}
-        order = m.ok("POST", "/v1/orders", "carol", 201, json=market_buy)
-        assert (order["filled_quantity"], order["status"], order["reason"]) == (
-            2,
-            "expired",
-            "insufficient_funds",
-        )
-        assert order["quantity"] == 10
-        assert Decimal(_cash(m, "carol")["available"]) == 1000 - 2 * 336
-        # alice can pay for the whole book: she gets what it offers, the rest expires as any IOC
-        order = m.ok("POST", "/v1/orders", "alice", 201, json=market_buy)
-        assert order["filled_quantity"] == 4
-        # carol resells more than the 2 lots she holds, at market: she sells what she holds
-        assert order["reason"] != "insufficient_funds"
-        bid = {"symbol": m.symbol, "side": "buy", "quantity": 5, "price": "3.000"}
-        m.ok("POST", "/v1/orders", "alice", 201, json=bid)
-        resale = m.ok(
-            "POST",
-            "/v1/orders",
-            "carol",
-            201,
-            json={"symbol": m.symbol, "side": "sell", "type": "market", "quantity": 5},
-        )
-        assert (resale["filled_quantity"], resale["reason"]) == (2, "inventory_exceeded")
-        assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+    # carol has USD 1,000: 2 lots at 2.00 (USD 336 a week each); a third would cost 420 more
+    carol = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "carol", "roles": ["trader"]})
+    m.keys["carol"] = carol["api_key"]
+    m.ok("POST", f"/v1/accounts/{carol['account']['id']}/deposits", "admin", 201, json={"amount": "1000"})
+    market_buy = {"symbol": m.symbol, "side": "buy", "type": "market", "quantity": 10}
+    order = m.ok("POST", "/v1/orders", "carol", 201, json=market_buy)
+    assert (order["filled_quantity"], order["status"], order["reason"]) == (
+        2,
+        "expired",
+        "insufficient_funds",
+    )
+    assert order["quantity"] == 10
+    assert Decimal(_cash(m, "carol")["available"]) == 1000 - 2 * 336
+    # alice can pay for the whole book: she gets what it offers, the rest expires as any IOC
+    order = m.ok("POST", "/v1/orders", "alice", 201, json=market_buy)
+    assert order["filled_quantity"] == 4
+    # carol resells more than the 2 lots she holds, at market: she sells what she holds
+    assert order["reason"] != "insufficient_funds"
+    bid = {"symbol": m.symbol, "side": "buy", "quantity": 5, "price": "3.000"}
+    m.ok("POST", "/v1/orders", "alice", 201, json=bid)
+    resale = m.ok(
+        "POST",
+        "/v1/orders",
+        "carol",
+        201,
+        json={"symbol": m.symbol, "side": "sell", "type": "market", "quantity": 5},
+    )
+    assert (resale["filled_quantity"], resale["reason"]) == (2, "inventory_exceeded")
+    assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
