@@ -258,6 +258,14 @@ def test_ticket_order_reaches_the_book_and_open_orders_then_cancels(market: Mark
     refused = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
     assert visit.errors == [refused]  # the browser's own log line of that 400, and nothing else
 
+    page.uncheck("#order-ticket input[name=post_only]")
+    page.select_option("#order-ticket select[name=type]", "market")  # IOC: takes the best ask
+    page.fill("#order-ticket input[name=quantity]", "1")
+    page.click("#order-ticket button[type=submit]")
+    page.wait_for_selector(".ticket-result .ok", timeout=15_000)
+    page.wait_for_selector(f"#candles[data-last-close='{best_ask}']", timeout=15_000)  # candles channel
+    assert page.locator("#trades tbody tr").first.locator("td").nth(1).inner_text() == best_ask
+
 
 def test_portfolio_amends_cancels_and_manages_keys(market: Market, visit: Visit) -> None:
     page, auth = visit.page, market.auth("demo-trader-2")

@@ -133,16 +133,38 @@ export async function render(root, [symbol]) {
     );
   }
 
+  // Candles: the last intervals from REST, then the stream's candles.<interval>.<symbol> replaces
+  // each interval that new trades touch.
+  const candleRows = new Map();
+  let stopCandles = () => {};
+  let candleLoads = 0; // a newer interval choice wins over a load still in flight
+  const drawCandles = () => {
+    const rows = [...candleRows.values()].sort((a, b) => a.start.localeCompare(b.start));
+    candles.update(rows);
+    candleBox.dataset.lastClose = rows.length ? rows[rows.length - 1].close : ""; // what the chart ends on
+  };
   async function loadCandles() {
     fill(
       intervalTabs,
       CANDLE_INTERVALS.map((i) => h("button", { type: "button", class: i === interval ? "active" : null, onclick: () => ((interval = i), loadCandles()) }, i)),
     );
+    stopCandles();
+    const mine = ++candleLoads;
     try {
-      candles.update(await getAll(`${path}/candles`, { interval }));
+      const rows = await getAll(`${path}/candles`, { interval });
+      if (mine !== candleLoads) return;
+      candleRows.clear();
+      for (const row of rows) candleRows.set(row.start, row);
+      drawCandles();
     } catch (error) {
       fill(intervalTabs, problemView(error));
+      return;
     }
+    stopCandles = stream.subscribe(`candles.${interval}.${symbol}`, (m) => {
+      if (!Array.isArray(m.candles)) return;
+      for (const row of m.candles) candleRows.set(row.start, row);
+      drawCandles();
+    });
   }
 
   async function loadQuote() {
@@ -207,7 +229,6 @@ export async function render(root, [symbol]) {
   drawTrades();
   await Promise.all([loadCandles(), loadQuote(), loadOrders()]);
 
-  let candleTimer = null;
   const stops = [
     stream.subscribe(`book.${symbol}`, (m) => {
       if (m.type !== "snapshot" && m.type !== "delta") return;
@@ -219,7 +240,6 @@ export async function render(root, [symbol]) {
       if (m.type !== "trade") return;
       trades = [m.trade, ...trades].slice(0, 50);
       drawTrades();
-      candleTimer ??= setTimeout(() => ((candleTimer = null), loadCandles()), 1000);
     }),
     stream.subscribe(`ticker.${symbol}`, (m) => {
       if (m.type !== "ticker") return;
@@ -241,7 +261,7 @@ export async function render(root, [symbol]) {
   }
   return () => {
     for (const stop of stops) stop();
-    clearTimeout(candleTimer);
+    stopCandles();
     depth.dispose();
     candles.dispose();
   };
