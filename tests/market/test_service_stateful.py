@@ -135,10 +135,25 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             self._attempt(self.ex.place_order, account, request)
 
         @rule(who=st.integers(0, 1), symbol=st.sampled_from(SYMBOLS[:3]), qty=quantities, price=prices)
-        def resell(self, who: int, symbol: str, qty: int, price: int) -> None:
-            """A trader sells physical GPU-hours it bought (refused beyond what it holds)."""
-            request = OrderRequest(symbol=symbol, side="sell", qty=qty, price_ticks=price)
-            self._attempt(self.ex.place_order, self.traders[who], request)
+        def buy_gpu_hours(self, who: int, symbol: str, qty: int, price: int) -> None:
+            """The provider offers physical GPU-hours and a trader takes them (so delivery has holders)."""
+            self._cross(symbol, qty, price, self.provider, self.traders[who])
+
+        @rule(data=st.data(), extra=st.integers(0, 2), price=prices)
+        def resell(self, data: st.DataObject, extra: int, price: int) -> None:
+            """A trader resells physical GPU-hours it holds (``extra`` lots more are refused) and the
+            other trader bids for them."""
+            held = [
+                (who, p.symbol, p.qty)
+                for who, trader in enumerate(self.traders)
+                for p in self.ex.positions(trader)
+                if p.symbol in SYMBOLS[:3] and p.qty > 0
+            ]
+            if not held:
+                return
+            who, symbol, qty = data.draw(st.sampled_from(held))
+            qty += extra if extra == 2 else -min(extra, qty - 1)
+            self._cross(symbol, qty, price, self.traders[who], self.traders[1 - who])
 
         @rule(data=st.data(), action=st.sampled_from(["access", "confirm", "dispute", "uphold", "reject"]))
         def deliver(self, data: st.DataObject, action: str) -> None:
@@ -162,6 +177,24 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
         @rule()
         def delivery_duty(self) -> None:
             self.ex.run_deliveries()
+
+        @precondition(lambda self: self.steps > 8)
+        @rule(hours=st.integers(1, 6))
+        def delivery_begins(self, hours: int) -> None:
+            """The first day forward's delivery starts (and its holders get delivery records)."""
+            first_day = START.replace(hour=0) + timedelta(days=1)
+            if self.clock.now < first_day:
+                self.clock.now = first_day + timedelta(hours=hours)
+                self.ex.settle()
+
+        def _cross(self, symbol: str, qty: int, price: int, seller: str, buyer: str) -> None:
+            """A sell and a buy at one price (client order ids keep :meth:`_live`'s order reproducible)."""
+            for account, side in ((seller, "sell"), (buyer, "buy")):
+                request = OrderRequest(
+                    symbol=symbol, side=side, qty=qty, price_ticks=price, client_order_id=f"{self.placed:06d}"
+                )
+                self.placed += 1
+                self._attempt(self.ex.place_order, account, request)
 
         def _live(self) -> list:
             """Live orders in placement order (order ids are random: sorting by them would make the
