@@ -148,7 +148,10 @@ def _series(fixings: list[tuple[int, int]], now_us: int) -> pd.Series:
 def _traded_forwards(connection: sa.Connection, product: str, index_us: int, now_us: int) -> list[dict]:
     """``{"fixings", "price"}`` quotes of the product's forwards not yet delivering, at the VWAP of
     their trades after the latest fixing (``index_us``: a newer index supersedes older trades) and in
-    the last :data:`TRADED_WITHIN` (exercises excluded), on the marks' daily grid."""
+    the last :data:`TRADED_WITHIN` (exercises excluded), on the marks' daily grid.
+
+    Only trades strictly before ``now_us`` count, so the mark as of an instant is reproducible: a
+    clearing pass prices at T before its liquidations trade at T, and a later replay of T agrees."""
     from pricing.calendar import fixing_times
 
     since = max(index_us, now_us - int(TRADED_WITHIN.total_seconds() * 1_000_000))
@@ -166,7 +169,7 @@ def _traded_forwards(connection: sa.Connection, product: str, index_us: int, now
             _instruments.c.kind == "forward",
             _instruments.c.window_start_us > now_us,
             _trades.c.created_us >= since,
-            _trades.c.created_us <= now_us,
+            _trades.c.created_us < now_us,  # strictly before: a mark as of T never moves with T's own trades
             _trades.c.maker_order_id != EXERCISE,
         )
         .group_by(_instruments.c.symbol, _instruments.c.window_start_us, _instruments.c.window_end_us,

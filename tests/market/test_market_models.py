@@ -84,6 +84,8 @@ def test_the_selected_model_prices_marks_with_a_curve_and_the_trades(market: Mar
     assert ex.refresh_marks()[JANUARY] > 0
     ex.place_order(market.seller, OrderRequest(JANUARY, "sell", 2, price_ticks=3_000))
     ex.place_order(market.buyer, OrderRequest(JANUARY, "buy", 2, price_ticks=3_000))
+    assert ex.mark(JANUARY).fair_value_micros == january.fair_value_micros  # a mark as of T: trades before T
+    clock.advance(seconds=1)
     traded = ex.mark(JANUARY)
     assert traded.fair_value_micros == pytest.approx(3_000_000, abs=2)
     assert traded.model["alpha"] > alpha
