@@ -95,23 +95,35 @@ def recalibration_at(
     return Recalibration(np.array([s.z for s in chosen]), pool)
 
 
-def conformal_rows(
-    rows: Sequence[dict], ensembles: Sequence[NDArray[np.floating] | None], min_scores: int = MIN_SCORES
-) -> list[dict]:
-    """Recalibrated copies (model name + ``SUFFIX``) of every forecast row that has an ensemble."""
+def _groups(
+    rows: Sequence[dict], ensembles: Sequence[NDArray[np.floating] | None]
+) -> dict[tuple[str, str], list[int]]:
+    """Indices of the rows that have an ensemble, by (model, window): each group is recalibrated on
+    its own past."""
     by_group: dict[tuple[str, str], list[int]] = {}
     for i, row in enumerate(rows):
         if ensembles[i] is not None:
             by_group.setdefault((row["model"], row["window"]), []).append(i)
+    return by_group
+
+
+def _known_at(row: dict, window: str) -> pd.Timestamp:
+    """When a forecast row's outcome is known: its origin plus horizon plus averaging window."""
+    return row["origin"] + duration(row["horizon"]) + duration(window)
+
+
+def conformal_rows(
+    rows: Sequence[dict], ensembles: Sequence[NDArray[np.floating] | None], min_scores: int = MIN_SCORES
+) -> list[dict]:
+    """Recalibrated copies (model name + ``SUFFIX``) of every forecast row that has an ensemble."""
     out = []
-    for (model, window), indices in by_group.items():
+    for (model, window), indices in _groups(rows, ensembles).items():
         scores = []
         for i in indices:
             row = rows[i]
             z = standardised_error(ensembles[i], row["realised"])
             if np.isfinite(z):
-                known_at = row["origin"] + duration(row["horizon"]) + duration(window)
-                scores.append(Score(row["horizon"], known_at, z))
+                scores.append(Score(row["horizon"], _known_at(row, window), z))
         for i in indices:
             row = rows[i]
             recal = recalibration_at(row["origin"], row["horizon"], scores, min_scores)
@@ -185,20 +197,14 @@ def interval_rows(
     Candès, 2019), each level widened by the quantile of how far past realised averages fell outside
     that level's interval, scaled by the current ensemble's spread; only forecasts whose window had
     ended by the origin enter."""
-    by_group: dict[tuple[str, str], list[int]] = {}
-    for i, row in enumerate(rows):
-        if ensembles[i] is not None:
-            by_group.setdefault((row["model"], row["window"]), []).append(i)
     out = []
-    for (model, window), indices in by_group.items():
+    for (model, window), indices in _groups(rows, ensembles).items():
         scores = []
         for i in indices:
             row = rows[i]
             score = interval_scores(ensembles[i], row["realised"])
             if np.all(np.isfinite(score)):
-                scores.append(
-                    (row["horizon"], row["origin"] + duration(row["horizon"]) + duration(window), score)
-                )
+                scores.append((row["horizon"], _known_at(row, window), score))
         for i in indices:
             row = rows[i]
             widen = widening_at(row["origin"], row["horizon"], scores, min_scores)
