@@ -74,9 +74,7 @@ def test_db_url_comes_from_environment(tmp_path: Path) -> None:
     ],
 )
 def test_user_mistakes_print_one_line_and_fail(args: list[str], message: str) -> None:
-    result = subprocess.run(
-        [str(FLOPEX), *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = subprocess.run([str(FLOPEX), *args], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(message), result.stderr

@@ -26,9 +26,7 @@ def test_http_cash_forward_trades_once_its_product_has_a_fixing(
     ex.create_product("A100")
     # nothing rolled by the lifecycle: the forward is the one created over HTTP below (a roll racing
     # the POST would list the same month first and answer it 409)
-    ex.set_product_schedule(
-        "A100", SeriesPlan(settlement="cash", months=0, weeks=0, days=0, option_months=0)
-    )
+    ex.set_product_schedule("A100", SeriesPlan(settlement="cash", months=0, weeks=0, days=0, option_months=0))
     engine.dispose()
     admin = {"Authorization": f"Bearer {admin_key}"}
     with make_client(sqlite_url, clock=clock, lifecycle_seconds=0.05) as client:

@@ -36,9 +36,7 @@ def _inputs(days: int) -> tuple:
     forecast = parse_forecast({"resolution": "hour", "usage": rows})
     models = {p: parse_model(s, p) for p, s in SPECS.items()}
     end = VALUATION + timedelta(days=days)
-    listed = tuple(
-        i for p in SPECS for i in standard_series(p, models[p], SPECS[p], VALUATION, end)
-    )
+    listed = tuple(i for p in SPECS for i in standard_series(p, models[p], SPECS[p], VALUATION, end))
     return forecast, build_market(VALUATION, models, listed)
 
 
