@@ -64,7 +64,9 @@ def command(
 
         seed_demo(settings, click.echo, clock)
     app = create_app(settings, clock=clock)
-    click.echo(f"flopex API on http://{settings.host}:{settings.port} (docs: /schema)", err=True)
+    # on stdout with the demo's keys: what a user reads; the server's own logs go to stderr
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"flopex on {base} (web interface: {base}/, API docs: {base}/schema)")
     try:
         uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
     finally:

@@ -117,3 +117,16 @@ def test_downgrade_asks_first(tmp_path: Path) -> None:
     agreed = runner.invoke(main, ["db", "downgrade", "--db", url, "base"], input="y\n")
     assert agreed.exit_code == 0, agreed.output
     assert migrate.current(url) is None
+
+
+def test_serve_says_where_it_serves_on_stdout(tmp_path: Path) -> None:
+    """What a user reads (the address, the web interface, the docs) goes to stdout with the demo's
+    keys; stderr is left to the server's logs."""
+    from tests.api.live_server import serving
+
+    with serving(f"sqlite:///{tmp_path / 'serve.db'}") as (client, process):
+        port = client.base_url.port
+    out, err = process.stdout.read(), process.stderr.read()
+    banner = f"flopex on http://127.0.0.1:{port} (web interface: http://127.0.0.1:{port}/, API docs:"
+    assert banner in out
+    assert "flopex on" not in err
