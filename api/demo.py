@@ -47,6 +47,7 @@ PHYSICAL = ("H100", "H200", "B200")
 PROVIDERS = (("demo-cloud-a", 64, 40_000), ("demo-cloud-b", 32, 60_000))  # name, GPUs listed, spread (micros)
 FIXING_DAYS = 30
 DEPOSIT_MICROS = 5_000_000 * 1_000_000
+COLLATERAL_SHARE = 0.10  # providers post a tenth of a GPU-day's rent at the typical price per GPU-day listed
 OPTION_MONTHS = 2  # A100 months that carry European options
 EXPIRY_BUSINESS_DAYS = 2  # the exchange's default: options expire two business days before delivery
 SCHEDULES = {  # the lifecycle rolls these series on, as the demo lists them
@@ -169,7 +170,8 @@ def _seed(ex: Exchange, names: dict[str, str]) -> tuple[dict[str, str], str]:
     known = {p.id for p in ex.products()}
     for product, (description, level) in PRODUCTS.items():
         if product not in known:
-            ex.create_product(product, description)
+            collateral = round(level * 24 * COLLATERAL_SHARE * 1_000_000)
+            ex.create_product(product, description, collateral_per_gpu_day_micros=collateral)
         ex.set_product_schedule(product, SCHEDULES[product])  # what the lifecycle keeps listed
         series = _fixings(level, now, rng)  # drawn for every product so each gets the same series
         if not ex.fixings(product, limit=1):
@@ -199,6 +201,7 @@ def _seed(ex: Exchange, names: dict[str, str]) -> tuple[dict[str, str], str]:
 
     for name, gpus, spread in PROVIDERS:
         provider = _account(ex, names, name, "provider", keys)
+        ex.deposit(provider, DEPOSIT_MICROS, f"demo-collateral-{name}")  # what its listings post
         have = {listing.product for listing in ex.listings(provider)}
         for product in PHYSICAL:
             front = ex.instrument(fronts[product])
