@@ -6,9 +6,14 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from api.client import Client
 
 url_option = click.option(
     "--url",
@@ -80,9 +85,40 @@ def _send(request: urllib.request.Request, base: str, text: bool = False) -> Any
             problem = json.load(exc)
         except ValueError:
             raise UserError(f"{target}: HTTP {exc.code}") from None
-        fields = "; ".join(f"{e['field']}: {e['reason']}" for e in problem.get("errors", []))
-        raise UserError(f"{problem.get('code', exc.code)}: {fields or problem.get('detail', '')}") from None
-    except (urllib.error.URLError, OSError) as exc:
         raise UserError(
-            f"cannot reach the flopex server at {base} ({exc}); start it with flopex serve"
+            problem_line(problem.get("code", exc.code), problem.get("detail", ""), problem.get("errors"))
         ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise unreachable(base, exc) from None
+
+
+def problem_line(code: object, detail: str, errors: list[dict[str, str]] | None) -> str:
+    """A problem document as one line: its code, then its field errors or else its detail."""
+    fields = "; ".join(f"{e['field']}: {e['reason']}" for e in errors or [])
+    return f"{code}: {fields or detail}"
+
+
+def unreachable(base: str, exc: Exception) -> click.ClickException:
+    """The error of a server that does not answer at ``base``, saying how to start one."""
+    from api.cli import UserError
+
+    return UserError(f"cannot reach the flopex server at {base} ({exc}); start it with flopex serve")
+
+
+@contextmanager
+def api_client(url: str | None, api_key: str) -> Iterator[Client]:
+    """The typed :class:`api.client.Client` of the server at ``url`` with ``api_key``; an error answer
+    or an unreachable server leaving the block becomes a UserError, as in :func:`get_json`."""
+    import httpx
+
+    from api.cli import UserError
+    from api.client import Client, FlopexError
+
+    base = base_url(url)
+    try:
+        with Client(base, api_key) as client:
+            yield client
+    except FlopexError as exc:
+        raise UserError(problem_line(exc.code, exc.detail, exc.errors)) from None
+    except httpx.TransportError as exc:
+        raise unreachable(base, exc) from None

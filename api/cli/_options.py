@@ -7,6 +7,9 @@ from datetime import datetime
 
 import click
 
+UTC_TIME = click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"])
+"""A UTC time on the command line (without offset; the caller attaches UTC)."""
+
 database_option = click.option(
     "--db",
     "database_url",

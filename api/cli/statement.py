@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 import click
 
 from api.cli._http import base_url, get_text, key_option, send_json, url_option
-
-_WHEN = click.DateTime(formats=["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"])
+from api.cli._options import UTC_TIME
 
 
 @click.command(name="statement")
 @url_option
 @key_option
-@click.option("--start", type=_WHEN, default=None, help="From this UTC time (default: the first event).")
-@click.option("--end", type=_WHEN, default=None, help="Up to this UTC time, exclusive (default: now).")
+@click.option("--start", type=UTC_TIME, default=None, help="From this UTC time (default: the first event).")
+@click.option("--end", type=UTC_TIME, default=None, help="Up to this UTC time, exclusive (default: now).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (id,at,kind,ref,amount,balance).")
 def command(
     url: str | None, api_key: str, start: datetime | None, end: datetime | None, as_csv: bool
