@@ -11,10 +11,13 @@ from litestar.params import FromPath, JSONBody
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
+from api.params import row_id
 from api.schemas.deliveries import AccessAttach, DeliveryReportOut, DisputeCreate, DisputeResolve
 from api.schemas.portfolio import DeliveryOut
 from market.errors import InvalidRequestError
 from market.units import to_epoch_us
+
+DeliveryId = row_id("delivery")
 
 
 def day_us(text: str) -> int:
@@ -34,7 +37,7 @@ class DeliveryController(Controller):
     security = BEARER_SECURITY
 
     @get("/{delivery_id:int}", summary="Get a delivery", responses=problems(*PRIVATE, 404))
-    async def get_delivery(self, ctx: Ctx, principal: Caller, delivery_id: FromPath[int]) -> DeliveryOut:
+    async def get_delivery(self, ctx: Ctx, principal: Caller, delivery_id: DeliveryId) -> DeliveryOut:
         """One delivery with its access handle, escrow and days."""
         return DeliveryOut.of(await call(ctx.exchange.delivery, principal.account_id, delivery_id))
 
@@ -45,7 +48,7 @@ class DeliveryController(Controller):
         responses=problems(*ADMIN, 404, 409),
     )
     async def attach(
-        self, ctx: Ctx, principal: Caller, delivery_id: FromPath[int], data: JSONBody[AccessAttach]
+        self, ctx: Ctx, principal: Caller, delivery_id: DeliveryId, data: JSONBody[AccessAttach]
     ) -> DeliveryOut:
         """The provider attaches (or replaces) how the buyer reaches the GPUs; clears the alert."""
         info = await call(ctx.exchange.attach_access, principal.account_id, delivery_id, data.handle)
@@ -58,7 +61,7 @@ class DeliveryController(Controller):
         responses=problems(*ADMIN, 404, 409),
     )
     async def confirm(
-        self, ctx: Ctx, principal: Caller, delivery_id: FromPath[int], day: FromPath[str]
+        self, ctx: Ctx, principal: Caller, delivery_id: DeliveryId, day: FromPath[str]
     ) -> DeliveryOut:
         """The buyer confirms a day (from its start): its escrow is paid to the provider."""
         fn = ctx.exchange.confirm_delivery_day
@@ -74,7 +77,7 @@ class DeliveryController(Controller):
         self,
         ctx: Ctx,
         principal: Caller,
-        delivery_id: FromPath[int],
+        delivery_id: DeliveryId,
         day: FromPath[str],
         data: JSONBody[DisputeCreate],
     ) -> DeliveryOut:
@@ -98,7 +101,7 @@ class DeliveryAdminController(Controller):
         responses=problems(*ADMIN, 404, 409),
     )
     async def resolve(
-        self, ctx: Ctx, delivery_id: FromPath[int], day: FromPath[str], data: JSONBody[DisputeResolve]
+        self, ctx: Ctx, delivery_id: DeliveryId, day: FromPath[str], data: JSONBody[DisputeResolve]
     ) -> DeliveryOut:
         """Uphold (refund the buyer, charge the provider's collateral) or reject (pay the provider)."""
         fn = ctx.exchange.resolve_delivery_dispute

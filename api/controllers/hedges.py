@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, delete, get, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from api.auth import BEARER_SECURITY, Caller, authenticated
 from api.context import Ctx, call
 from api.controllers.accounts import IdempotencyKey
 from api.openapi import PRIVATE, problems
 from api.pagination import CursorParam, LimitParam, Page, owned_page
+from api.params import row_id
 from api.publish import announce
 from api.schemas.hedges import HedgeCreate, HedgeOut, HedgeReplan
 from market.hedges.records import HedgeInfo, HedgeRequest, HedgeTarget, PlanRequest
@@ -21,7 +20,7 @@ MAX_HEDGE_BYTES = 4 * 1024 * 1024
 """Largest body of ``POST /v1/hedges``: a forecast of four products, hourly for three months, with
 three quantiles a row (about 1 MiB), fits with room."""
 
-HedgeId = Annotated[int, PathParameter(ge=1, le=2**63 - 1, description="the hedge's id")]
+HedgeId = row_id("hedge")
 
 
 class HedgeController(Controller):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, patch, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from api.auth import BEARER_SECURITY, Caller, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
+from api.params import row_id
 from api.publish import announce
 from api.schemas.listings import InventoryOut, ListingCreate, ListingOut, ListingReduce
 from market.units import dollars_to_micros
+
+ListingId = row_id("listing")
 
 
 class ListingController(Controller):
@@ -61,19 +64,19 @@ class ListingController(Controller):
         return InventoryOut.of(await call(ctx.exchange.inventory_summary, principal.account_id))
 
     @get("/{listing_id:int}/inventory", summary="A listing's inventory", responses=problems(*ADMIN, 404))
-    async def listing_inventory(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> InventoryOut:
+    async def listing_inventory(self, ctx: Ctx, principal: Caller, listing_id: ListingId) -> InventoryOut:
         """Per forward the listing covers: your listed, sold, offered and free GPUs; what its
         deliveries still owe you; its collateral."""
         return InventoryOut.of(await call(ctx.exchange.listing_inventory, principal.account_id, listing_id))
 
     @get("/{listing_id:int}", summary="Get a listing", responses=problems(*ADMIN, 404))
-    async def get_listing(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> ListingOut:
+    async def get_listing(self, ctx: Ctx, principal: Caller, listing_id: ListingId) -> ListingOut:
         """One of your listings with the forwards it covers."""
         return ListingOut.of(await call(ctx.exchange.listing, principal.account_id, listing_id))
 
     @patch("/{listing_id:int}", summary="Reduce a listing", responses=problems(*ADMIN, 404, 409))
     async def reduce(
-        self, ctx: Ctx, principal: Caller, listing_id: FromPath[int], data: JSONBody[ListingReduce]
+        self, ctx: Ctx, principal: Caller, listing_id: ListingId, data: JSONBody[ListingReduce]
     ) -> ListingOut:
         """Lower the GPUs listed; refused below what is sold or offered in a covered forward."""
         return ListingOut.of(
@@ -83,6 +86,6 @@ class ListingController(Controller):
     @delete(
         "/{listing_id:int}", status_code=200, summary="Withdraw a listing", responses=problems(*ADMIN, 404)
     )
-    async def withdraw(self, ctx: Ctx, principal: Caller, listing_id: FromPath[int]) -> ListingOut:
+    async def withdraw(self, ctx: Ctx, principal: Caller, listing_id: ListingId) -> ListingOut:
         """Withdraw whatever is unsold and not offered; returns what remains listed."""
         return ListingOut.of(await call(ctx.exchange.withdraw_listing, principal.account_id, listing_id))

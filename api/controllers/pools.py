@@ -5,16 +5,15 @@ the capacity it rented at the index, and an admin can service due periods at onc
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 
 from api.announcements import announce_service
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
+from api.params import row_id
 from api.schemas.pools import (
     PoolCreate,
     PoolOut,
@@ -25,7 +24,7 @@ from api.schemas.pools import (
 )
 from market.securitization.records import ServiceReport
 
-PoolId = Annotated[int, PathParameter(ge=1, le=2**31 - 1, description="the pool's id")]
+PoolId = row_id("pool")
 
 
 async def _serviced(ctx: Ctx, report: ServiceReport) -> ServiceOut:

@@ -362,3 +362,29 @@ def test_unknown_query_parameters_are_400_even_when_named_like_a_dependency(
     assert_problem(
         market.call("POST", f"/v1/price?{query}", "trader", json=PRICE_REQUEST), 400, "validation_error"
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"),
+    [
+        ("GET", "/v1/deliveries/{id}", "trader"),
+        ("POST", "/v1/deliveries/{id}/access", "provider"),
+        ("GET", "/v1/listings/{id}/inventory", "provider"),
+        ("GET", "/v1/hedges/{id}", "trader"),
+        ("GET", "/v1/pools/{id}", "provider"),
+    ],
+)
+def test_row_ids_past_the_integer_columns_are_refused_at_the_edge(
+    any_market: Market, method: str, path: str, who: str
+) -> None:
+    """An id no INTEGER key can hold is a 400 naming the parameter on every database (PostgreSQL
+    would otherwise fail the query as out of range: a 422 the document did not promise)."""
+    from api.params import MAX_ROW_ID
+
+    body = {"handle": "ssh://gpu"} if method == "POST" else None
+    for bad in (MAX_ROW_ID + 1, 10**22, 0):
+        response = any_market.call(method, path.format(id=bad), who, json=body)
+        problem = assert_problem(response, 400, "validation_error")
+        assert "id" in str(problem["errors"][0]["field"]), problem
+    found = any_market.call(method, path.format(id=MAX_ROW_ID), who, json=body)
+    assert found.status_code == 404, found.text
