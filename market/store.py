@@ -82,6 +82,9 @@ class UnitOfWork:
         self._new_positions: set[tuple[str, str]] = set()
         self._inventory: dict[tuple[str, str], dict | None] = {}
         self._capacity: dict[tuple[str, str, int], dict] = {}
+        # accounts with a margin call in force, read once per transaction by market.clearing.calls
+        # (None until read; the calls it writes reset it)
+        self.under_call: frozenset[str] | None = None
 
     def touch(self, order: dict) -> None:
         """Mark an order row (new or existing) as changed."""

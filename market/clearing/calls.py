@@ -68,9 +68,18 @@ def check_order(uow: UnitOfWork, account_id: str, request: OrderRequest) -> None
         refuse_more_risk(uow, account_id)
 
 
+def _under_call(uow: UnitOfWork) -> frozenset[str]:
+    """The accounts with a call in force, read once per transaction: a group of orders asks for
+    every order, and a query per order was a third of the order path's time."""
+    if uow.under_call is None:
+        query = sa.select(_calls.c.account_id).where(_calls.c.status.in_(ACTIVE))
+        uow.under_call = frozenset(uow.connection.execute(query).scalars())
+    return uow.under_call
+
+
 def refuse_more_risk(uow: UnitOfWork, account_id: str) -> None:
     """``margin_call`` if the account has a call in force (an order or amend that may add risk)."""
-    if active(uow.connection, account_id) is not None:
+    if account_id in _under_call(uow):
         raise MarginCallError(
             "the account has an open margin call: only reduce-only orders are accepted until it is met"
         )
@@ -98,6 +107,7 @@ def review(uow: UnitOfWork, account_id: str, required: int, held: int, call: sa.
     """Open, meet or close the account's call (``call``: the one in force, if any) for this pass;
     returns what happened (or None)."""
     now = uow.now_us
+    uow.under_call = None  # whatever this writes, the next order reads the calls again
     status = decide(required, held, None if call is None else call.status)
     if status in (MET, CLOSED):
         uow.connection.execute(
@@ -131,6 +141,7 @@ def review(uow: UnitOfWork, account_id: str, required: int, held: int, call: sa.
 
 def due(uow: UnitOfWork) -> list[sa.Row]:
     """Calls past their deadline, turned ``liquidating``, with those already liquidating."""
+    uow.under_call = None
     uow.connection.execute(
         _calls.update()
         .where(_calls.c.status == OPEN, _calls.c.deadline_us <= uow.now_us)
