@@ -494,7 +494,9 @@ class CancelSweep:
 @dataclass(frozen=True)
 class StatementLine:
     """One business event on an account: the transfer (``id``), when, what (``kind``, ``ref``), the
-    net change of the account's cash and the cash after it (micro-dollars)."""
+    net change of the account's cash and the cash after it (micro-dollars), the instrument it concerns
+    and the lots the account traded in it (signed, bought positive), where there are
+    (:mod:`market.statements`)."""
 
     id: int
     at: datetime
@@ -502,6 +504,8 @@ class StatementLine:
     ref: str | None
     amount_micros: int
     balance_micros: int
+    symbol: str | None = None
+    qty: int | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from api.cli._options import UTC_TIME
 @key_option
 @click.option("--start", type=UTC_TIME, default=None, help="From this UTC time (default: the first event).")
 @click.option("--end", type=UTC_TIME, default=None, help="Up to this UTC time, exclusive (default: now).")
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (id,at,kind,ref,amount,balance).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (id,at,kind,ref,symbol,qty,amount,balance).")
 def command(
     url: str | None, api_key: str, start: datetime | None, end: datetime | None, as_csv: bool
 ) -> None:
@@ -35,7 +35,8 @@ def command(
     found = send_json(base, "GET", "/v1/statement" + (f"?{query}" if query else ""), api_key)
     click.echo(f"{'':<26} {'opening balance':<22} {'':>16} {found['opening_balance']:>16}")
     for line in found["lines"]:
-        what = f"{line['kind']} {line['ref'] or ''}".strip()[:40]
+        traded = "" if line["quantity"] is None else f" {line['quantity']:+d}"
+        what = f"{line['kind']} {line['symbol'] or line['ref'] or ''}{traded}".strip()[:40]
         click.echo(f"{line['at'][:25]:<26} {what:<40} {line['amount']:>16} {line['balance']:>16}")
     click.echo(f"{'':<26} {'closing balance':<22} {'':>16} {found['closing_balance']:>16}")
     if found["more"]:

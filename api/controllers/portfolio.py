@@ -111,7 +111,7 @@ class PortfolioController(Controller):
         end: FromQuery[Instant | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LINES)] = MAX_LINES,
     ) -> str:
-        """The statement as CSV: ``id,at,kind,ref,amount,balance``, the opening balance first."""
+        """The statement as CSV: ``id,at,kind,ref,symbol,qty,amount,balance``, the opening balance first."""
         fetch = ctx.exchange.statement
         return to_csv(await call(fetch, principal.account_id, start=start, end=end, limit=limit))
 

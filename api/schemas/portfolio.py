@@ -132,7 +132,8 @@ class DeliveryOut(msgspec.Struct):
 
 class StatementLineOut(msgspec.Struct):
     """One business event: the transfer id, when, what, the net change of your cash and the cash
-    after it (USD)."""
+    after it (USD), the instrument it concerns and the lots you traded in it (signed, bought
+    positive), where there are."""
 
     id: int
     at: datetime
@@ -140,6 +141,8 @@ class StatementLineOut(msgspec.Struct):
     ref: str | None
     amount: str
     balance: str
+    symbol: str | None
+    quantity: int | None
 
     @classmethod
     def of(cls, line: StatementLine) -> StatementLineOut:
@@ -150,6 +153,8 @@ class StatementLineOut(msgspec.Struct):
             line.ref,
             micros_to_dollars(line.amount_micros),
             micros_to_dollars(line.balance_micros),
+            line.symbol,
+            line.qty,
         )
 
 

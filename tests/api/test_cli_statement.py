@@ -30,7 +30,7 @@ def test_statement_prints_events_with_the_running_balance(sqlite_url: str) -> No
         csv = CliRunner().invoke(main, [*args, "--csv"])
         assert csv.exit_code == 0, csv.output
         rows = csv.output.splitlines()
-        assert rows[0] == "id,at,kind,ref,amount,balance"
+        assert rows[0] == "id,at,kind,ref,symbol,qty,amount,balance"
         assert rows[-1].endswith(",50.000000,300.000000")
         bad = CliRunner().invoke(main, ["statement", "--url", base, "--api-key", "flx_nope"])
         assert bad.exit_code == 1

@@ -168,6 +168,16 @@ def test_resale_delivery_handoff_disputes_and_failures(m: Market) -> None:
     kinds = [line["kind"] for line in statement["lines"]]
     assert kinds[:2] == ["deposit", "order"]
     assert kinds.count("delivery_upheld") == 1
+    bought_line, upheld = statement["lines"][1], statement["lines"][kinds.index("delivery_upheld")]
+    assert (bought_line["symbol"], bought_line["quantity"]) == (m.symbol, 3)
+    assert (upheld["symbol"], upheld["quantity"]) == (m.symbol, None)
+    assert (statement["lines"][0]["symbol"], statement["lines"][0]["quantity"]) == (None, None)
+    alice_sold = [
+        line
+        for line in m.ok("GET", "/v1/statement", "alice")["lines"]
+        if line["kind"] == "order" and line["quantity"] == -3
+    ]
+    assert [line["symbol"] for line in alice_sold] == [m.symbol]  # her resale, as the maker
     assert statement["lines"][-1]["balance"] == statement["closing_balance"]
     assert Decimal(statement["closing_balance"]) == _cash(m, "bob")["cash"]
     since = m.ok("GET", "/v1/statement", "bob", params={"start": statement["lines"][1]["at"]})
@@ -176,8 +186,9 @@ def test_resale_delivery_handoff_disputes_and_failures(m: Market) -> None:
     csv = m.call("GET", "/v1/statement.csv", "bob")
     assert csv.headers["content-type"].startswith("text/csv")
     rows = csv.text.strip().split("\r\n")
-    assert rows[0] == "id,at,kind,ref,amount,balance"
+    assert rows[0] == "id,at,kind,ref,symbol,qty,amount,balance"
     assert len(rows) == 2 + len(kinds)
+    assert rows[3].split(",")[4:6] == [m.symbol, "3"]
     assert rows[-1].endswith(statement["closing_balance"])
 
     # the week ends; undisputed days are accepted a day later and the collateral left comes back
