@@ -9,12 +9,10 @@ priority, which gives O(1) append, removal by id and move-to-back (iceberg refre
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, insort
 from collections import OrderedDict
-from operator import itemgetter
 
-_stop_price = itemgetter(0)
-_stop_key = itemgetter(0, 1)
+from market.triggers import Stops
 
 
 class Order:
@@ -23,10 +21,14 @@ class Order:
     ``open`` is the open quantity (including an iceberg's hidden reserve), ``visible`` the displayed
     part, ``display`` the iceberg slice size (``None`` for a plain order). ``priority`` is the engine's
     acceptance counter: it breaks ties between stops triggered together and between equal GTD expiries.
+    A trailing stop has a ``trail`` (ticks) and an optional ``activation`` price; its ``stop_price`` is
+    the current trigger (``None`` until it is armed, see :mod:`market.triggers`). ``sibling`` is the
+    other leg of a one-cancels-other pair while the pair stands.
     """
 
     __slots__ = (
         "account",
+        "activation",
         "display",
         "expire_at",
         "id",
@@ -38,10 +40,12 @@ class Order:
         "post_only",
         "price",
         "priority",
+        "sibling",
         "stop_price",
         "stp",
         "symbol",
         "tif",
+        "trail",
         "visible",
     )
 
@@ -61,6 +65,8 @@ class Order:
         display: int | None,
         stop_price: int | None,
         priority: int,
+        trail: int | None = None,
+        activation: int | None = None,
     ) -> None:
         self.id = id
         self.symbol = symbol
@@ -77,12 +83,15 @@ class Order:
         self.display = display
         self.stop_price = stop_price
         self.priority = priority
-        self.pending = stop_price is not None
+        self.trail = trail
+        self.activation = activation
+        self.sibling: Order | None = None
+        self.pending = stop_price is not None or trail is not None
         self.live = True
 
     def state(self) -> list:
         """Everything about the order that can influence future events (for the state hash)."""
-        return [
+        state = [
             self.id,
             self.account,
             self.is_buy,
@@ -98,6 +107,9 @@ class Order:
             self.stop_price,
             self.priority,
         ]
+        if self.trail is not None or self.sibling is not None:  # plain orders keep their old digest
+            state += [self.trail, self.activation, None if self.sibling is None else self.sibling.id]
+        return state
 
 
 class Level:
@@ -185,50 +197,6 @@ class BookSide:
             [self.sign * key, [o.state() for o in self.levels[key].orders.values()]]
             for key in reversed(self.keys)
         ]
-
-
-class Stops:
-    """Untriggered stop orders of one book, sorted by stop price for an O(log n) trigger test.
-
-    A buy stop triggers when the last trade price is at or above its stop price, a sell stop when it
-    is at or below; entries are ``(stop_price, priority, order)`` and ``priority`` is unique, so
-    orders themselves are never compared.
-    """
-
-    __slots__ = ("buys", "sells")
-
-    def __init__(self) -> None:
-        self.buys: list[tuple[int, int, Order]] = []
-        self.sells: list[tuple[int, int, Order]] = []
-
-    def __bool__(self) -> bool:
-        return bool(self.buys or self.sells)
-
-    def add(self, order: Order) -> None:
-        """Park an accepted stop order until it triggers."""
-        insort(self.buys if order.is_buy else self.sells, (order.stop_price, order.priority, order))
-
-    def remove(self, order: Order) -> None:
-        """Take an untriggered stop out (cancel or expiry)."""
-        entries = self.buys if order.is_buy else self.sells
-        del entries[bisect_left(entries, (order.stop_price, order.priority), key=_stop_key)]
-
-    def pop_triggered(self, last: int) -> list[Order]:
-        """Remove and return the stops that ``last`` triggers, in acceptance order."""
-        buys, sells = self.buys, self.sells
-        n_buys = bisect_right(buys, last, key=_stop_price) if buys else 0
-        first_sell = bisect_left(sells, last, key=_stop_price) if sells else 0
-        if not n_buys and first_sell == len(sells):
-            return []
-        fired = [entry[2] for entry in buys[:n_buys]] + [entry[2] for entry in sells[first_sell:]]
-        del buys[:n_buys]
-        del sells[first_sell:]
-        fired.sort(key=lambda order: order.priority)
-        return fired
-
-    def state(self) -> list:
-        """The pending stops in a canonical order (for the state hash)."""
-        return [entry[2].state() for entry in self.buys + self.sells]
 
 
 class Book:

@@ -3,7 +3,9 @@
 One :class:`MatchingEngine` holds one book per instrument and is their only writer. It takes one
 command at a time and returns that command's events; it reads no clock (time arrives as a ``time``
 command) and does no I/O, so replaying a command log reproduces every event byte for byte. The
-semantics and the event protocol are described in ``docs/matching.md``.
+semantics and the event protocol are described in ``docs/matching.md``. Whether an order (or a
+one-cancels-other pair) may enter lives in :mod:`market.admission`; stops and trailing stops wait in
+:mod:`market.triggers`.
 
 Bad client input never raises: it yields a ``rejected`` event with a stable ``reason`` code. Only
 programming errors raise: a command that is not a ``dict`` (``TypeError``), invalid
@@ -17,40 +19,13 @@ import hashlib
 import heapq
 import json
 
-from market.book import Book, BookSide, Order
-from market.vocabulary import LIMIT_TYPES, ORDER_TYPES, STOP_TYPES, STP_MODES, TIFS
+from market.admission import MAX_INT, check_new, check_oco, crosses
+from market.book import Book, Order
 
-_NEW_KEYS = frozenset(
-    {
-        "op",
-        "symbol",
-        "id",
-        "account",
-        "side",
-        "type",
-        "price",
-        "qty",
-        "tif",
-        "expire_at",
-        "post_only",
-        "stp",
-        "display_qty",
-        "stop_price",
-    }
-)
 _CANCEL_KEYS = frozenset({"op", "symbol", "id", "account"})
 _AMEND_KEYS = frozenset({"op", "symbol", "id", "account", "qty", "price"})
 _TIME_KEYS = frozenset({"op", "now"})
 _RESET_KEYS = frozenset({"op", "symbol"})
-
-_ORDER_TYPES = frozenset(ORDER_TYPES)
-_LIMIT_TYPES = frozenset(LIMIT_TYPES)
-_STOP_TYPES = frozenset(STOP_TYPES)
-_TIFS = frozenset(TIFS)
-_STP_MODES = frozenset(STP_MODES)
-
-MAX_INT = 2**63 - 1
-"""The largest price, quantity or time the engine accepts: every number fits a signed 64-bit column."""
 
 
 class MatchingEngine:
@@ -70,6 +45,7 @@ class MatchingEngine:
         self._now = 0
         self._handlers = {
             "new": self._new,
+            "oco": self._oco,
             "cancel": self._cancel,
             "amend": self._amend,
             "time": self._time,
@@ -156,120 +132,75 @@ class MatchingEngine:
     # ------------------------------------------------------------------ commands
 
     def _new(self, cmd: dict, events: list[dict]) -> None:
-        oid = cmd.get("id")
-        if not _NEW_KEYS.issuperset(cmd):
-            return self._reject(events, oid, "unknown_field")
-        if type(oid) is not str or not oid:
-            return self._reject(events, oid, "invalid_id")
-        if oid in self._ids:
-            return self._reject(events, oid, "duplicate_id")
-        symbol = cmd.get("symbol")
-        book = self._books.get(symbol) if type(symbol) is str else None
-        if book is None:
-            return self._reject(events, oid, "unknown_symbol")
-        account = cmd.get("account")
-        if type(account) is not str or not account:
-            return self._reject(events, oid, "invalid_account")
-        side = cmd.get("side")
-        if side != "buy" and side != "sell":
-            return self._reject(events, oid, "invalid_side")
-        is_buy = side == "buy"
-        order_type = cmd.get("type")
-        if type(order_type) is not str or order_type not in _ORDER_TYPES:
-            return self._reject(events, oid, "invalid_type")
-        qty = cmd.get("qty")
-        if not _positive_int(qty):
-            return self._reject(events, oid, "invalid_qty")
-        price, stop_price = cmd.get("price"), cmd.get("stop_price")
-        for value, needed, reason in (
-            (price, order_type in _LIMIT_TYPES, "invalid_price"),
-            (stop_price, order_type in _STOP_TYPES, "invalid_stop_price"),
-        ):
-            if not _positive_int(value) if needed else value is not None:  # required, or forbidden
-                return self._reject(events, oid, reason)
-        tif = cmd.get("tif")
-        if tif is None:
-            tif = "ioc" if order_type == "market" else "gtc"
-        elif type(tif) is not str or tif not in _TIFS or (order_type == "market" and tif in ("gtc", "gtd")):
-            return self._reject(events, oid, "invalid_tif")
-        expire_at = cmd.get("expire_at")
-        if tif == "gtd":
-            if type(expire_at) is not int or not self._now < expire_at <= MAX_INT:
-                return self._reject(events, oid, "invalid_expire_at")
-        elif expire_at is not None:
-            return self._reject(events, oid, "invalid_expire_at")
-        post_only = cmd.get("post_only")
-        if post_only is None:
-            post_only = False
-        elif type(post_only) is not bool or (post_only and (order_type != "limit" or tif in ("ioc", "fok"))):
-            return self._reject(events, oid, "invalid_post_only")
-        stp = cmd.get("stp")
-        if stp is None:
-            stp = "cancel_newest"
-        elif type(stp) is not str or stp not in _STP_MODES:
-            return self._reject(events, oid, "invalid_stp")
-        display = cmd.get("display_qty")
-        if display is not None and (
-            type(display) is not int
-            or not 0 < display <= qty
-            or order_type not in _LIMIT_TYPES
-            or tif in ("ioc", "fok")
-        ):
-            return self._reject(events, oid, "invalid_display_qty")
-        if order_type == "limit":
-            band = book.band()
-            if band is not None and not band[0] <= price <= band[1]:
-                return self._reject(events, oid, "outside_band")
-            if post_only and _crosses(book.asks if is_buy else book.bids, is_buy, price):
-                return self._reject(events, oid, "post_only_would_take")
-
-        self._priority += 1
-        order = Order(
-            oid,
-            symbol,
-            account,
-            is_buy,
-            order_type,
-            price,
-            qty,
-            tif,
-            expire_at,
-            post_only,
-            stp,
-            display,
-            stop_price,
-            self._priority,
-        )
-        self._ids.add(oid)
-        self._seq += 1
-        events.append(
-            {
-                "type": "accepted",
-                "seq": self._seq,
-                "id": oid,
-                "symbol": symbol,
-                "account": account,
-                "side": side,
-                "order_type": order_type,
-                "price": price,
-                "qty": qty,
-                "tif": tif,
-                "expire_at": expire_at,
-                "post_only": post_only,
-                "stp": stp,
-                "display_qty": display,
-                "stop_price": stop_price,
-            }
-        )
-        if expire_at is not None:
-            heapq.heappush(self._expiries, (expire_at, order.priority, order))
-        if order.pending:
-            self._orders[oid] = order
-            book.stops.add(order)
-        else:
-            self._execute(book, order, events)
+        order = check_new(cmd, self._books, self._ids, self._now)
+        if type(order) is str:
+            return self._reject(events, cmd.get("id"), order)
+        book = self._books[order.symbol]
+        self._accept(order, events)
+        self._place(book, order, events)
         if book.stops and book.last is not None:
             self._fire_stops(book, events)
+        return None
+
+    def _oco(self, cmd: dict, events: list[dict]) -> None:
+        """Admit two linked orders whole or not at all: the stop leg is parked, then the limit leg runs."""
+        legs = check_oco(cmd, self._books, self._ids, self._now)
+        if type(legs[0]) is tuple:
+            for oid, reason in legs:
+                self._reject(events, oid, reason)
+            return
+        first, second = legs
+        book = self._books[first.symbol]
+        for order in legs:
+            self._accept(order, events)
+        first.sibling, second.sibling = second, first
+        self._seq += 1
+        events.append({"type": "linked", "seq": self._seq, "link": cmd["link"], "ids": [first.id, second.id]})
+        for order in sorted(legs, key=lambda o: not o.pending):
+            if order.live:
+                self._place(book, order, events)
+        if book.stops and book.last is not None:
+            self._fire_stops(book, events)
+
+    def _accept(self, order: Order, events: list[dict]) -> None:
+        """Number an admitted order and announce it with all its settings."""
+        self._priority += 1
+        order.priority = self._priority
+        oid = order.id
+        self._ids.add(oid)
+        self._seq += 1
+        event = {
+            "type": "accepted",
+            "seq": self._seq,
+            "id": oid,
+            "symbol": order.symbol,
+            "account": order.account,
+            "side": "buy" if order.is_buy else "sell",
+            "order_type": order.order_type,
+            "price": order.price,
+            "qty": order.open,
+            "tif": order.tif,
+            "expire_at": order.expire_at,
+            "post_only": order.post_only,
+            "stp": order.stp,
+            "display_qty": order.display,
+            "stop_price": order.stop_price,
+        }
+        if order.trail is not None:
+            event["trail"] = order.trail
+            event["activation_price"] = order.activation
+        events.append(event)
+        if order.expire_at is not None:
+            heapq.heappush(self._expiries, (order.expire_at, order.priority, order))
+
+    def _place(self, book: Book, order: Order, events: list[dict]) -> None:
+        """Park an accepted stop (arming a trailing one from the last price) or run an order as a taker."""
+        if order.pending:
+            self._orders[order.id] = order
+            if book.stops.add(order, book.last):
+                self._trailed(order, events)
+        else:
+            self._execute(book, order, events)
 
     def _cancel(self, cmd: dict, events: list[dict]) -> None:
         oid = cmd.get("id")
@@ -278,11 +209,10 @@ class MatchingEngine:
         book, order = self._find(cmd, events)
         if order is None:
             return None
-        if order.pending:
-            book.stops.remove(order)
-        else:
-            (book.bids if order.is_buy else book.asks).remove(order)
+        _lift(book, order)
         self._close(order, "cancelled", "user", events)
+        if order.sibling is not None:
+            self._unlink(order, events)
 
     def _amend(self, cmd: dict, events: list[dict]) -> None:
         oid = cmd.get("id")
@@ -327,12 +257,12 @@ class MatchingEngine:
             )
             return None
         opposite = book.asks if is_buy else book.bids
-        crosses = _crosses(opposite, is_buy, price)
+        crossing = crosses(opposite, is_buy, price)
         if price != order.price:
             band = book.band()
             if band is not None and not band[0] <= price <= band[1]:
                 return self._reject(events, oid, "outside_band")
-            if order.post_only and crosses:
+            if order.post_only and crossing:
                 return self._reject(events, oid, "post_only_would_take")
         side.remove(order)
         order.price = price
@@ -350,7 +280,7 @@ class MatchingEngine:
                 "priority_kept": False,
             }
         )
-        if crosses:
+        if crossing:
             del self._orders[oid]
             self._execute(book, order, events)
             if book.stops and book.last is not None:
@@ -371,12 +301,10 @@ class MatchingEngine:
             order = heapq.heappop(expiries)[2]
             if not order.live:
                 continue
-            book = self._books[order.symbol]
-            if order.pending:
-                book.stops.remove(order)
-            else:
-                (book.bids if order.is_buy else book.asks).remove(order)
+            _lift(self._books[order.symbol], order)
             self._close(order, "expired", "gtd", events)
+            if order.sibling is not None:
+                self._unlink(order, events)
         return None
 
     def _reset(self, cmd: dict, events: list[dict]) -> None:
@@ -390,10 +318,7 @@ class MatchingEngine:
             return self._reject(events, None, "unknown_symbol")
         removed = sorted((o for o in self._orders.values() if o.symbol == symbol), key=lambda o: o.priority)
         for order in removed:
-            if order.pending:
-                book.stops.remove(order)
-            else:
-                (book.bids if order.is_buy else book.asks).remove(order)
+            _lift(book, order)
             del self._orders[order.id]
             order.live = False
         self._seq += 1
@@ -446,7 +371,8 @@ class MatchingEngine:
         orders = self._orders
         rem = taker.open
         reason = None
-        last = None
+        first = last = None
+        linked: list[Order] = []  # one-cancels-other legs whose link this run ends
         seq = self._seq
         while rem and keys:
             key = keys[-1]
@@ -488,6 +414,8 @@ class MatchingEngine:
                             events.append(
                                 {"type": "cancelled", "seq": seq, "id": maker.id, "qty": 0, "reason": "stp"}
                             )
+                            if maker.sibling is not None:
+                                linked.append(maker)
                         if rem == 0:
                             reason = "stp"
                         continue
@@ -502,6 +430,8 @@ class MatchingEngine:
                     events.append(
                         {"type": "cancelled", "seq": seq, "id": maker.id, "qty": maker.open, "reason": "stp"}
                     )
+                    if maker.sibling is not None:
+                        linked.append(maker)
                     if stp == "cancel_both":
                         reason = "stp"
                         break
@@ -526,7 +456,11 @@ class MatchingEngine:
                         "taker_side": taker_side,
                     }
                 )
+                if last is None:
+                    first = price
                 last = price
+                if maker.sibling is not None:
+                    linked.append(maker)
                 if qty < visible:
                     maker.visible = visible - qty
                 elif maker.open == 0:
@@ -547,6 +481,15 @@ class MatchingEngine:
         taker.open = rem
         if last is not None:
             book.last = last
+            if taker.sibling is not None:
+                self._unlink(taker, events)
+        for order in linked:
+            if order.sibling is not None:  # an iceberg leg may trade more than once
+                self._unlink(order, events)
+        if last is not None and book.stops.trailing:
+            low, high = (first, last) if first <= last else (last, first)
+            for order in book.stops.follow(low, high):
+                self._trailed(order, events)
         return reason
 
     def _fok_fillable(self, book: Book, taker: Order, band: tuple[int, int] | None) -> bool:
@@ -615,6 +558,8 @@ class MatchingEngine:
             del self._orders[order.id]
             self._seq += 1
             events.append({"type": "triggered", "seq": self._seq, "id": order.id})
+            if order.sibling is not None:
+                self._unlink(order, events)
         return fired
 
     # ------------------------------------------------------------------ helpers
@@ -647,6 +592,20 @@ class MatchingEngine:
         events.append(
             {"type": "expired", "seq": self._seq, "id": order.id, "qty": order.open, "reason": reason}
         )
+        if order.sibling is not None:
+            self._unlink(order, events)
+
+    def _unlink(self, order: Order, events: list[dict]) -> None:
+        """End a one-cancels-other link from ``order``'s side: its still-live sibling is cancelled."""
+        sibling = order.sibling
+        order.sibling = sibling.sibling = None
+        _lift(self._books[sibling.symbol], sibling)
+        self._close(sibling, "cancelled", "oco", events)
+
+    def _trailed(self, order: Order, events: list[dict]) -> None:
+        """Announce a trailing stop's new trigger."""
+        self._seq += 1
+        events.append({"type": "trailed", "seq": self._seq, "id": order.id, "stop_price": order.stop_price})
 
     def _reject(self, events: list[dict], oid: object, reason: str) -> None:
         self._seq += 1
@@ -655,12 +614,9 @@ class MatchingEngine:
         )
 
 
-def _positive_int(value: object) -> bool:
-    """Whether ``value`` is an int (not a bool) in ``1 .. MAX_INT``."""
-    return type(value) is int and 0 < value <= MAX_INT
-
-
-def _crosses(opposite: BookSide, is_buy: bool, price: int) -> bool:
-    """Whether a ``price`` on the buy (``is_buy``) or sell side would trade against ``opposite``."""
-    best = opposite.best_price()
-    return best is not None and (price >= best if is_buy else price <= best)
+def _lift(book: Book, order: Order) -> None:
+    """Take a live order out of its book: a resting one from its side, a waiting stop from the stops."""
+    if order.pending:
+        book.stops.remove(order)
+    else:
+        (book.bids if order.is_buy else book.asks).remove(order)

@@ -19,8 +19,10 @@ OrderStatus = Literal["open", "partially_filled", "filled", "cancelled", "expire
 
 SIDES: tuple[str, ...] = get_args(Side)
 ORDER_TYPES: tuple[str, ...] = get_args(OrderType)
-LIMIT_TYPES = ("limit", "stop_limit")  # the types with a limit price
+LIMIT_TYPES = ("limit", "stop_limit", "trailing_stop_limit")  # the types with a limit price
 STOP_TYPES = ("stop_limit", "stop_market")  # the types with a stop price
+TRAILING_TYPES = ("trailing_stop_limit", "trailing_stop_market")  # the types with a trail
+CONDITIONAL_TYPES = STOP_TYPES + TRAILING_TYPES  # the types that wait outside the book until triggered
 TIFS: tuple[str, ...] = get_args(TimeInForce)
 STP_MODES: tuple[str, ...] = get_args(SelfTradePrevention)
 ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)

@@ -13,6 +13,8 @@ import random
 
 from market.engine import MatchingEngine
 
+TYPES = ["limit", "market", "stop_limit", "stop_market", "trailing_stop_limit", "trailing_stop_market"]
+
 
 def check_book(snapshot: dict) -> None:
     """No crossed book, levels strictly ordered and non-empty, totals equal to their orders."""
@@ -87,11 +89,26 @@ class EventBooks:
             "id": e["id"], "symbol": e["symbol"], "account": e["account"], "buy": e["side"] == "buy",
             "price": e["price"], "qty": e["qty"], "open": e["qty"], "visible": e["qty"],
             "display": e["display_qty"], "traded": 0, "decremented": 0, "closed": 0, "amended": 0,
-            "resting": False,
+            "resting": False, "stop": e["stop_price"],
         }  # fmt: skip
 
     def on_rejected(self, e: dict) -> None:
         pass
+
+    def on_trailed(self, e: dict) -> None:
+        order = self.orders[e["id"]]
+        assert not order["resting"], "only a waiting trailing stop moves"
+        assert e["id"] not in self.closed
+        assert order["stop"] != e["stop_price"], "a trailed event moves the trigger"
+        order["stop"] = e["stop_price"]
+
+    def on_linked(self, e: dict) -> None:
+        first, second = (self.orders[oid] for oid in e["ids"])
+        assert (first["account"], first["symbol"], first["buy"]) == (
+            second["account"],
+            second["symbol"],
+            second["buy"],
+        )
 
     def on_triggered(self, e: dict) -> None:
         assert e["id"] in self.orders
@@ -187,14 +204,22 @@ def random_commands(seed: int, n: int, symbols: list[str], accounts: int = 5) ->
         account = f"acct{rng.randrange(accounts)}"
         if roll < 0.55 or not ids:
             oid = f"o{i}"
-            kind = rng.choices(["limit", "market", "stop_limit", "stop_market"], [70, 10, 12, 8])[0]
+            kind = rng.choices(TYPES, [70, 10, 12, 8, 6, 6])[0]
             side = rng.choice(["buy", "sell"])
             cmd: dict = {"op": "new", "symbol": symbol, "id": oid, "account": account, "side": side}
             cmd.update(type=kind, qty=rng.randint(1, 12))
-            if kind in ("limit", "stop_limit"):  # buyers and sellers overlap around 100
+            if kind in (
+                "limit",
+                "stop_limit",
+                "trailing_stop_limit",
+            ):  # buyers and sellers overlap around 100
                 cmd["price"] = rng.randint(93, 102) if cmd["side"] == "buy" else rng.randint(98, 107)
             if kind.startswith("stop"):
                 cmd["stop_price"] = rng.randint(96, 104)
+            if kind.startswith("trailing"):
+                cmd["trail"] = rng.randint(1, 4)
+                if rng.random() < 0.3:
+                    cmd["activation_price"] = rng.randint(96, 104)
             tif = rng.choices(["gtc", "ioc", "fok", "gtd", None], [30, 15, 10, 15, 30])[0]
             if tif is not None:
                 cmd["tif"] = tif
@@ -210,6 +235,8 @@ def random_commands(seed: int, n: int, symbols: list[str], accounts: int = 5) ->
                 cmd["display_qty"] = rng.randint(1, cmd["qty"])
             if kind != "market" and tif not in ("ioc", "fok"):  # the orders worth cancelling or amending
                 ids.append((oid, symbol, account))
+            if rng.random() < 0.06:  # a one-cancels-other pair: this order as take-profit, and a stop
+                cmd = _oco(rng, cmd, f"s{i}", ids)
         elif roll < 0.68:
             oid, symbol, account = rng.choice(ids[-60:])
             cmd = {"op": "cancel", "symbol": symbol, "id": oid, "account": account}
@@ -228,6 +255,35 @@ def random_commands(seed: int, n: int, symbols: list[str], accounts: int = 5) ->
             cmd = _spoil(rng, cmd, ids)
         out.append(cmd)
     return out
+
+
+def _oco(rng: random.Random, cmd: dict, stop_id: str, ids: list[tuple[str, str, str]]) -> dict:
+    """Pair a new order with a stop of the same side and quantity; mostly valid, sometimes not."""
+    take = {k: v for k, v in cmd.items() if k not in ("op", "symbol", "account")}
+    is_buy = cmd["side"] == "buy"
+    take.update(type="limit", price=rng.randint(94, 101) if is_buy else rng.randint(99, 106))
+    for key in ("stop_price", "trail", "activation_price"):
+        take.pop(key, None)
+    if take.get("tif") in ("ioc", "fok") and rng.random() < 0.8:
+        take["tif"] = "gtc"
+    stop: dict = {"id": stop_id, "side": cmd["side"], "qty": cmd["qty"]}
+    if rng.random() < 0.5:
+        stop.update(type="trailing_stop_market", trail=rng.randint(1, 4))
+    else:
+        stop.update(type=rng.choice(["stop_market", "stop_limit"]), stop_price=rng.randint(96, 104))
+        if stop["type"] == "stop_limit":
+            stop["price"] = rng.randint(93, 107)
+    if rng.random() < 0.1:
+        stop["qty"] += 1  # not a pair: invalid_oco
+    ids.append((stop_id, cmd["symbol"], cmd["account"]))
+    legs = [take, stop] if rng.random() < 0.5 else [stop, take]
+    return {
+        "op": "oco",
+        "symbol": cmd["symbol"],
+        "account": cmd["account"],
+        "link": f"L{stop_id}",
+        "orders": legs,
+    }
 
 
 def _spoil(rng: random.Random, cmd: dict, ids: list[tuple[str, str, str]]) -> dict:

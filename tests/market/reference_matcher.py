@@ -12,8 +12,10 @@ import copy
 
 NEW_FIELDS = {
     "op", "symbol", "id", "account", "side", "type", "price", "qty", "tif", "expire_at", "post_only", "stp",
-    "display_qty", "stop_price",
+    "display_qty", "stop_price", "trail", "activation_price",
 }  # fmt: skip
+LEG_FIELDS = NEW_FIELDS - {"op", "symbol", "account"}
+TYPES = ("limit", "market", "stop_limit", "stop_market", "trailing_stop_limit", "trailing_stop_market")
 STP_MODES = ("cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none")
 
 
@@ -59,85 +61,184 @@ class ReferenceMatcher:
             self.amend(cmd, out)
         elif op == "time":
             self.time(cmd, out)
+        elif op == "oco":
+            self.oco(cmd, out)
         else:
             self.reject(out, cmd.get("id"), "unknown_op")
         return out
 
-    def new(self, cmd: dict, out: list[dict]) -> list[dict]:
+    def admit(self, cmd: dict, used: set[str]) -> str | dict:
+        """The order a ``new`` command makes (not yet accepted), or the reason it is rejected."""
         oid = cmd.get("id")
         if set(cmd) - NEW_FIELDS:
-            return self.reject(out, oid, "unknown_field")
+            return "unknown_field"
         if not isinstance(oid, str) or oid == "":
-            return self.reject(out, oid, "invalid_id")
-        if oid in self.used_ids:
-            return self.reject(out, oid, "duplicate_id")
+            return "invalid_id"
+        if oid in used:
+            return "duplicate_id"
         symbol = cmd.get("symbol")
         if symbol not in self.symbols:
-            return self.reject(out, oid, "unknown_symbol")
+            return "unknown_symbol"
         if not isinstance(cmd.get("account"), str) or cmd["account"] == "":
-            return self.reject(out, oid, "invalid_account")
+            return "invalid_account"
         if cmd.get("side") not in ("buy", "sell"):
-            return self.reject(out, oid, "invalid_side")
+            return "invalid_side"
         kind = cmd.get("type")
-        if kind not in ("limit", "market", "stop_limit", "stop_market"):
-            return self.reject(out, oid, "invalid_type")
+        if kind not in TYPES:
+            return "invalid_type"
         qty = cmd.get("qty")
         if not is_int(qty) or qty < 1:
-            return self.reject(out, oid, "invalid_qty")
+            return "invalid_qty"
         price = cmd.get("price")
-        has_price = kind in ("limit", "stop_limit")
+        has_price = kind in ("limit", "stop_limit", "trailing_stop_limit")
         if (has_price and not (is_int(price) and price > 0)) or (not has_price and price is not None):
-            return self.reject(out, oid, "invalid_price")
+            return "invalid_price"
         stop = cmd.get("stop_price")
         is_stop = kind.startswith("stop")
         if (is_stop and not (is_int(stop) and stop > 0)) or (not is_stop and stop is not None):
-            return self.reject(out, oid, "invalid_stop_price")
+            return "invalid_stop_price"
+        trail, act = cmd.get("trail"), cmd.get("activation_price")
+        trailing = kind.startswith("trailing")
+        if (trailing and not (is_int(trail) and trail > 0)) or (not trailing and trail is not None):
+            return "invalid_trail"
+        if act is not None and not (trailing and is_int(act) and act > 0):
+            return "invalid_activation_price"
         tif = cmd.get("tif")
         if tif is None:
             tif = "ioc" if kind == "market" else "gtc"
         if tif not in ("gtc", "ioc", "fok", "gtd") or (kind == "market" and tif not in ("ioc", "fok")):
-            return self.reject(out, oid, "invalid_tif")
+            return "invalid_tif"
         expire_at = cmd.get("expire_at")
         if (tif == "gtd" and not (is_int(expire_at) and expire_at > self.now)) or (
             tif != "gtd" and expire_at is not None
         ):
-            return self.reject(out, oid, "invalid_expire_at")
+            return "invalid_expire_at"
         post_only = False if cmd.get("post_only") is None else cmd["post_only"]
         if not isinstance(post_only, bool) or (post_only and (kind != "limit" or tif in ("ioc", "fok"))):
-            return self.reject(out, oid, "invalid_post_only")
+            return "invalid_post_only"
         stp = "cancel_newest" if cmd.get("stp") is None else cmd["stp"]
         if stp not in STP_MODES:
-            return self.reject(out, oid, "invalid_stp")
+            return "invalid_stp"
         display = cmd.get("display_qty")
         if display is not None and not (
             is_int(display) and 1 <= display <= qty and has_price and tif in ("gtc", "gtd")
         ):
-            return self.reject(out, oid, "invalid_display_qty")
+            return "invalid_display_qty"
         is_buy = cmd["side"] == "buy"
         if kind == "limit":
             if not self.in_band(symbol, price):
-                return self.reject(out, oid, "outside_band")
+                return "outside_band"
             if post_only and self.would_cross(symbol, is_buy, price):
-                return self.reject(out, oid, "post_only_would_take")
-        self.accepted += 1
-        self.used_ids.add(oid)
-        order = {
+                return "post_only_would_take"
+        return {
             "id": oid, "symbol": symbol, "account": cmd["account"], "buy": is_buy, "price": price,
             "open": qty, "visible": qty, "tif": tif, "expire_at": expire_at, "post_only": post_only,
-            "stp": stp, "display": display, "stop": stop, "pending": is_stop, "n": self.accepted,
-            "stamp": None,
+            "stp": stp, "display": display, "stop": stop, "pending": is_stop or trailing, "n": None,
+            "stamp": None, "kind": kind, "trail": trail, "act": act, "link": None,
         }  # fmt: skip
+
+    def accept(self, order: dict, out: list[dict]) -> None:
+        self.accepted += 1
+        order["n"] = self.accepted
+        self.used_ids.add(order["id"])
+        extra = {"trail": order["trail"], "activation_price": order["act"]} if order["trail"] else {}
         self.emit(
-            out, "accepted", id=oid, symbol=symbol, account=cmd["account"], side=cmd["side"], order_type=kind,
-            price=price, qty=qty, tif=tif, expire_at=expire_at, post_only=post_only, stp=stp,
-            display_qty=display, stop_price=stop,
+            out, "accepted", id=order["id"], symbol=order["symbol"], account=order["account"],
+            side="buy" if order["buy"] else "sell", order_type=order["kind"], price=order["price"],
+            qty=order["open"], tif=order["tif"], expire_at=order["expire_at"], post_only=order["post_only"],
+            stp=order["stp"], display_qty=order["display"], stop_price=order["stop"], **extra,
         )  # fmt: skip
-        if is_stop:
-            self.orders.append(order)
-        else:
+
+    def place(self, order: dict, out: list[dict]) -> None:
+        if not order["pending"]:
             self.run(order, out)
-        self.run_stops(symbol, out)
+            return
+        self.orders.append(order)
+        last = self.symbols[order["symbol"]]["last"]
+        if order["trail"] and last is not None and self.follow(order, [last]):
+            self.emit(out, "trailed", id=order["id"], stop_price=order["stop"])
+
+    def new(self, cmd: dict, out: list[dict]) -> list[dict]:
+        order = self.admit(cmd, self.used_ids)
+        if isinstance(order, str):
+            return self.reject(out, cmd.get("id"), order)
+        self.accept(order, out)
+        self.place(order, out)
+        self.run_stops(order["symbol"], out)
         return out
+
+    def oco(self, cmd: dict, out: list[dict]) -> list[dict]:
+        """Two linked legs, checked together before either is accepted (see docs/matching.md)."""
+        legs = cmd.get("orders")
+        if not (isinstance(legs, list) and len(legs) == 2 and all(isinstance(leg, dict) for leg in legs)):
+            return self.reject(out, None, "invalid_oco")
+        ids = [leg.get("id") for leg in legs]
+        if set(cmd) - {"op", "symbol", "account", "link", "orders"} or any(
+            set(leg) - LEG_FIELDS for leg in legs
+        ):
+            for oid in ids:
+                self.reject(out, oid, "unknown_field")
+            return out
+        if not isinstance(cmd.get("link"), str) or cmd["link"] == "":
+            for oid in ids:
+                self.reject(out, oid, "invalid_oco")
+            return out
+        used = set(self.used_ids)
+        orders = []
+        for i, leg in enumerate(legs):
+            order = self.admit(
+                {"op": "new", "symbol": cmd.get("symbol"), "account": cmd.get("account"), **leg}, used
+            )
+            if isinstance(order, str):
+                for j, oid in enumerate(ids):
+                    self.reject(out, oid, order if i == j else "oco_leg_rejected")
+                return out
+            used.add(order["id"])
+            orders.append(order)
+        limits = [o for o in orders if o["kind"] == "limit"]
+        stops = [o for o in orders if o["pending"]]
+        ok = (
+            len(limits) == 1 and len(stops) == 1 and orders[0]["buy"] == orders[1]["buy"]
+            and orders[0]["open"] == orders[1]["open"] and limits[0]["tif"] in ("gtc", "gtd")
+        )  # fmt: skip
+        if ok and stops[0]["stop"] is not None:
+            limit, stop = limits[0]["price"], stops[0]["stop"]
+            ok = limit < stop if limits[0]["buy"] else limit > stop
+        if not ok:
+            for oid in ids:
+                self.reject(out, oid, "invalid_oco")
+            return out
+        for order in orders:
+            self.accept(order, out)
+        orders[0]["link"], orders[1]["link"] = orders[1], orders[0]
+        self.emit(out, "linked", link=cmd["link"], ids=ids)
+        self.place(stops[0], out)
+        if limits[0]["link"] is not None:
+            self.place(limits[0], out)
+        self.run_stops(cmd["symbol"], out)
+        return out
+
+    def unlink(self, order: dict, out: list[dict]) -> None:
+        """The link of ``order`` ends: its sibling, still live, is cancelled."""
+        sibling = order["link"]
+        if sibling is None:
+            return
+        order["link"] = sibling["link"] = None
+        self.orders.remove(sibling)
+        self.emit(out, "cancelled", id=sibling["id"], qty=sibling["open"], reason="oco")
+
+    def follow(self, order: dict, prices: list[int]) -> bool:
+        """Fold traded prices into a trailing stop's trigger, one by one; whether it changed."""
+        before = order["stop"]
+        for p in prices:
+            if order["stop"] is None:
+                if order["act"] is None or (p <= order["act"] if order["buy"] else p >= order["act"]):
+                    order["stop"] = p + order["trail"] if order["buy"] else p - order["trail"]
+            elif order["buy"]:
+                order["stop"] = min(order["stop"], p + order["trail"])
+            else:
+                order["stop"] = max(order["stop"], p - order["trail"])
+        return order["stop"] != before
 
     def cancel(self, cmd: dict, out: list[dict]) -> list[dict]:
         if set(cmd) - {"op", "symbol", "id", "account"}:
@@ -146,6 +247,7 @@ class ReferenceMatcher:
         if order is not None:
             self.orders.remove(order)
             self.emit(out, "cancelled", id=order["id"], qty=order["open"], reason="user")
+            self.unlink(order, out)
         return out
 
     def amend(self, cmd: dict, out: list[dict]) -> list[dict]:
@@ -198,8 +300,11 @@ class ReferenceMatcher:
         self.now = now
         due = [o for o in self.orders if o["expire_at"] is not None and o["expire_at"] <= now]
         for order in sorted(due, key=lambda o: (o["expire_at"], o["n"])):
+            if order not in self.orders:  # its sibling's expiry cancelled it
+                continue
             self.orders.remove(order)
             self.emit(out, "expired", id=order["id"], qty=order["open"], reason="gtd")
+            self.unlink(order, out)
         return out
 
     # ---------------------------------------------------------------- rules
@@ -250,18 +355,13 @@ class ReferenceMatcher:
             traded = trial.take(trial_order := copy.deepcopy(order), band, [])
             if traded < order["open"] or trial_order["open"] != 0:
                 self.emit(out, "expired", id=order["id"], qty=order["open"], reason="fok")
+                self.unlink(order, out)
                 return
         self.take(order, band, out)
         reason = order.pop("stopped", None)
-        if reason is not None:
-            self.emit(out, "expired", id=order["id"], qty=order["open"], reason=reason)
-        elif order["open"] == 0:
+        if reason is None and order["open"] == 0:
             self.emit(out, "filled", id=order["id"])
-        elif order["price"] is None:
-            self.emit(out, "expired", id=order["id"], qty=order["open"], reason="no_liquidity")
-        elif order["tif"] == "ioc":
-            self.emit(out, "expired", id=order["id"], qty=order["open"], reason="ioc")
-        else:
+        elif reason is None and order["price"] is not None and order["tif"] != "ioc":
             order["visible"] = (
                 order["open"] if order["display"] is None else min(order["display"], order["open"])
             )
@@ -269,11 +369,17 @@ class ReferenceMatcher:
             order["stamp"] = self.stamp
             self.orders.append(order)
             self.emit(out, "resting", id=order["id"], qty=order["open"])
+        else:
+            why = reason or ("no_liquidity" if order["price"] is None else "ioc")
+            self.emit(out, "expired", id=order["id"], qty=order["open"], reason=why)
+            self.unlink(order, out)
 
     def take(self, taker: dict, band: tuple[int, int] | None, out: list[dict]) -> int:
         """Trade ``taker`` against the book; returns the quantity traded, sets ``stopped`` if cut short."""
         symbol = taker["symbol"]
         traded = 0
+        prices: list[int] = []  # every trade price of this run, in order
+        ended: list[dict] = []  # linked makers that traded or were cancelled, in that order
         while taker["open"] > 0:
             makers = self.makers(symbol, taker["buy"])
             if not makers:
@@ -299,12 +405,14 @@ class ReferenceMatcher:
                     if maker["open"] == 0:
                         self.orders.remove(maker)
                         self.emit(out, "cancelled", id=maker["id"], qty=0, reason="stp")
+                        ended.append(maker)
                     if taker["open"] == 0:
                         taker["stopped"] = "stp"
                     continue
                 if mode in ("cancel_oldest", "cancel_both"):
                     self.orders.remove(maker)
                     self.emit(out, "cancelled", id=maker["id"], qty=maker["open"], reason="stp")
+                    ended.append(maker)
                 if mode in ("cancel_newest", "cancel_both"):
                     taker["stopped"] = "stp"
                     break
@@ -314,6 +422,8 @@ class ReferenceMatcher:
             maker["open"] -= qty
             maker["visible"] -= qty
             traded += qty
+            prices.append(price)
+            ended.append(maker)
             self.symbols[symbol]["last"] = price
             self.emit(
                 out, "trade", symbol=symbol, price=price, qty=qty, maker=maker["id"], taker=taker["id"],
@@ -327,6 +437,13 @@ class ReferenceMatcher:
                 maker["visible"] = min(maker["display"], maker["open"])
                 self.stamp += 1
                 maker["stamp"] = self.stamp
+        # the end of the run: links it ended (the taker's first), then the trailing stops it moved
+        for order in ([taker] if traded else []) + ended:
+            self.unlink(order, out)
+        trailing = [o for o in self.orders if o["symbol"] == symbol and o["pending"] and o["trail"]]
+        for order in sorted(trailing, key=lambda o: o["n"]):
+            if self.follow(order, prices):
+                self.emit(out, "trailed", id=order["id"], stop_price=order["stop"])
         return traded
 
     def run_stops(self, symbol: str, out: list[dict]) -> None:
@@ -340,12 +457,14 @@ class ReferenceMatcher:
                 if o["symbol"] == symbol
                 and o["pending"]
                 and last is not None
+                and o["stop"] is not None
                 and (last >= o["stop"] if o["buy"] else last <= o["stop"])
             ]
             for order in sorted(fired, key=lambda o: o["n"]):
                 order["pending"] = False
                 self.orders.remove(order)
                 self.emit(out, "triggered", id=order["id"])
+                self.unlink(order, out)
                 queue.append(order)
             if not queue:
                 return

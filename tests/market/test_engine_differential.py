@@ -1,6 +1,7 @@
 """The engine against the list-based reference matcher, plus replay determinism and rebuild from events.
 
-30,000 seeded random commands over two instruments (one with a price band) go through both; every
+30,000 seeded random commands over two instruments (one with a price band), trailing stops and
+one-cancels-other pairs among them, go through both; every
 command must give identical events, and after every command the engine's books must equal the
 reference's, satisfy the book invariants, and equal the books rebuilt from the event stream alone.
 """
@@ -45,11 +46,16 @@ def test_engine_matches_reference_event_for_event(seed: int) -> None:
         assert levels_view(snapshot) == rebuilt.snapshot_view(symbol), f"command {i}: {command}"
         for event in got:
             kinds[event["type"]] = kinds.get(event["type"], 0) + 1
+            if event["type"] in ("cancelled", "rejected") and "oco" in event["reason"]:
+                name = f"{event['type']}/{event['reason']}"
+                kinds[name] = kinds.get(name, 0) + 1
     for symbol in SYMBOLS:
         assert levels_view(engine.snapshot(symbol)) == reference.books(symbol)
         assert engine.snapshot(symbol)["last"] == reference.symbols[symbol]["last"]
     # the stream really exercised every part of the protocol
     for kind in ("trade", "resting", "filled", "expired", "cancelled", "amended", "triggered", "decremented"):
+        assert kinds.get(kind, 0) > 20, (kind, kinds)
+    for kind in ("trailed", "linked", "cancelled/oco", "rejected/invalid_oco", "rejected/oco_leg_rejected"):
         assert kinds.get(kind, 0) > 20, (kind, kinds)
 
 
