@@ -99,6 +99,7 @@ def map_ordered(
     *,
     shared: Any = None,
     progress: bool | None = None,
+    advance: Callable[[int], Any] | None = None,
     label: str = "tasks",
 ) -> list[R]:
     """``[fn(task) for task in tasks]`` on the cluster, or ``fn(shared, task)`` when ``shared`` is given.
@@ -106,7 +107,8 @@ def map_ordered(
     ``shared`` is scattered to the workers once (broadcast) and every task receives the worker's
     copy; pass a future from ``client.scatter`` to share one scatter across several maps.
     ``progress`` shows a bar on stderr that advances as tasks complete (default: only when stderr
-    is a terminal). The first task error is raised here, with its original type.
+    is a terminal); ``advance``, when given, is called with 1 as each task completes instead (the
+    caller's own bar). The first task error is raised here, with its original type.
     """
     from distributed import Future, as_completed
 
@@ -117,6 +119,10 @@ def map_ordered(
         fresh = not isinstance(shared, Future)
         handle = client.scatter([shared], broadcast=True, hash=False)[0] if fresh else shared
         futures = client.map(_call_with_shared, tasks, fn=fn, shared=handle, pure=False)
+    if advance is not None:
+        for _ in as_completed(futures):
+            advance(1)
+        return client.gather(futures)
     show = sys.stderr.isatty() if progress is None else progress
     if show and futures:
         import click

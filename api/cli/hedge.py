@@ -12,6 +12,7 @@ from datetime import datetime
 import click
 
 from api.cli._http import base_url, get_json, key_option, send_json, url_option
+from api.cli._options import scheduler_option
 
 
 @click.group("hedge")
@@ -387,6 +388,7 @@ def _show(hedge: dict, as_json: bool) -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--max-gap", default="6h", show_default=True, help="Longest gap filled with the last price.")
 @click.option("--out", type=click.Path(file_okay=False), required=True)
+@scheduler_option
 def report_command(
     data: str,
     products: str,
@@ -401,8 +403,13 @@ def report_command(
     seed: int,
     max_gap: str,
     out: str,
+    scheduler: str | None,
 ) -> None:
-    """Hedge effectiveness on real history: the planner on rolling origins over the price files in DATA."""
+    """Hedge effectiveness on real history: the planner on rolling origins over the price files in DATA.
+
+    Every (product, origin) plan is one task: with --scheduler they run on Dask, with the same
+    results as here in one process (each origin carries its own seed).
+    """
     from pathlib import Path
 
     from tqdm import tqdm
@@ -434,8 +441,10 @@ def report_command(
             len(origins(s, duration(horizon), duration(step), duration(train))) for s in prices.values()
         )
         with tqdm(total=total, desc="hedge origins", unit="plan", disable=None) as bar:
-            result = run(prices, settings, bar.update)
+            result = run(prices, settings, bar.update, scheduler=scheduler)
     except (SeriesError, ValueError) as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:  # the scheduler could not be reached
+        raise UserError(f"scheduler: {exc}") from None
     click.echo(result.summary.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
     click.echo(f"report: {result.save(out) / 'report.html'}")

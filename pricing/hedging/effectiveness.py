@@ -23,17 +23,22 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from pricing.distributed import compute_on, map_ordered
 from pricing.hedging.forecast import parse_forecast
 from pricing.hedging.listing import standard_series
 from pricing.hedging.market import build_market
 from pricing.hedging.optimise import Objective
 from pricing.hedging.plan import PlanSettings, plan
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 TRACKER_FILES = {
     "A100": "A100_80GB_SXM4.jsonl",
@@ -100,12 +105,19 @@ def run(
     prices: Mapping[str, pd.Series],
     settings: StudySettings | None = None,
     progress: Callable[[int], Any] | None = None,
+    *,
+    scheduler: str | None = None,
+    client: Client | None = None,
+    workers: int | None = None,
 ) -> Effectiveness:
     """The study over hourly price series per product (see the module docstring).
 
-    ``progress`` is called with the number of origins done after each plan (a progress bar's update).
+    ``progress`` is called with the number of origins done as each plan finishes (a progress bar's
+    update). Every (product, origin) is one task with its own seed, so with ``scheduler`` (``"local"``
+    or a ``tcp://`` address, or ``$FLOPEX_DASK_SCHEDULER``) or an open Dask ``client`` the plans run on
+    Dask and the outcomes are those of the single-process run, row for row; the price series travel
+    to the workers once (scattered), not with every task.
     """
-    from pricing.calibration import calibrate
     from pricing.series import duration
 
     settings = settings or StudySettings()
@@ -114,20 +126,53 @@ def run(
     if days < 1 or horizon != pd.Timedelta(days=days):
         raise ValueError(f"horizon must be a whole number of days, got {settings.horizon!r}")
     began = time.perf_counter()
-    rows = []
-    for product, series in prices.items():
-        for k, origin in enumerate(origins(series, horizon, step, train)):
-            history = series[(series.index > origin - train) & (series.index <= origin)]
-            with np.errstate(divide="ignore", invalid="ignore"):  # flat stretches of quotes: zero returns
-                fitted = calibrate(history, "gbm", carry=0.0).params
-            fitted["vol"] = min(max(fitted["vol"], VOL_BOUNDS[0]), VOL_BOUNDS[1])
-            rows.append(_one(product, series, origin, days, fitted, settings, settings.seed + 7919 * k))
-            if progress is not None:
-                progress(1)
+    tasks = [
+        _Origin(product, origin, settings.seed + 7919 * k)
+        for product, series in prices.items()
+        for k, origin in enumerate(origins(series, horizon, step, train))
+    ]
+    one = partial(_plan_origin, settings=settings, days=days, train=train)
+    with compute_on(scheduler, client, workers) as dask:
+        if dask is None:
+            rows = []
+            for task in tasks:
+                rows.append(one(prices, task))
+                if progress is not None:
+                    progress(1)
+        else:
+            rows = map_ordered(dask, one, tasks, shared=dict(prices), advance=progress, label="hedge origins")
     outcomes = pd.DataFrame([{**asdict(r), "saving": r.saving} for r in rows])
     return Effectiveness(
         settings, outcomes, summarise(outcomes), dict(prices), {"wall": time.perf_counter() - began}
     )
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """One task of the study: a product, an origin and the seed of its scenarios."""
+
+    product: str
+    origin: pd.Timestamp
+    seed: int
+
+
+def _plan_origin(
+    prices: Mapping[str, pd.Series],
+    task: _Origin,
+    *,
+    settings: StudySettings,
+    days: int,
+    train: pd.Timedelta,
+) -> OriginOutcome:
+    """Fit on the ``train`` before the origin only, plan, and read what the next ``days`` did."""
+    from pricing.calibration import calibrate
+
+    series = prices[task.product]
+    history = series[(series.index > task.origin - train) & (series.index <= task.origin)]
+    with np.errstate(divide="ignore", invalid="ignore"):  # flat stretches of quotes: zero returns
+        fitted = calibrate(history, "gbm", carry=0.0).params
+    fitted["vol"] = min(max(fitted["vol"], VOL_BOUNDS[0]), VOL_BOUNDS[1])
+    return _one(task.product, series, task.origin, days, fitted, settings, task.seed)
 
 
 def origins(series: pd.Series, horizon: pd.Timedelta, step: pd.Timedelta, train: pd.Timedelta) -> list:

@@ -57,3 +57,27 @@ def test_a_malformed_scheduler_is_one_error_line(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "tcp://host:8786" in result.output
     assert "Traceback" not in result.output
+
+
+def test_calibrate_sweep_prints_one_fit_per_file_and_model(address: str, tmp_path: Path) -> None:
+    files = []
+    for name, kappa in (("fast", 365.0), ("slow", 50.0)):
+        series = generate(Schwartz1F(spot=2.5, kappa=kappa, alpha=0.9, vol=1.5), periods=24 * 8, seed=4)
+        files.append(tmp_path / f"{name}.csv")
+        series.rename("price").to_frame().rename_axis("timestamp").to_csv(files[-1])
+    args = ["calibrate-sweep", *map(str, files), "--models", "gbm,schwartz1f", "--json"]
+    here = CliRunner().invoke(main, args)
+    remote = CliRunner().invoke(main, [*args, "--scheduler", address])
+    assert here.exit_code == 0, here.output
+    assert remote.output == here.output
+    rows = [json.loads(line) for line in here.output.splitlines()]
+    assert [(r["series"], r["model"]) for r in rows] == [
+        ("fast", "gbm"), ("fast", "schwartz1f"), ("slow", "gbm"), ("slow", "schwartz1f"),
+    ]  # fmt: skip
+    assert sorted(r["aic_rank"] for r in rows) == [1, 1, 2, 2]  # ranked within each file
+    assert next(r["model"] for r in rows if r["series"] == "fast" and r["aic_rank"] == 1) == "schwartz1f"
+    assert rows[1]["params"]["model"]["type"] == "schwartz1f"
+    wrong = CliRunner().invoke(main, ["calibrate-sweep", str(files[0]), "--models", "heston"])
+    assert wrong.exit_code == 1
+    assert "unknown model 'heston'" in wrong.output
+    assert "Traceback" not in wrong.output

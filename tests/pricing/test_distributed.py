@@ -11,7 +11,10 @@ from distributed import Client, LocalCluster
 
 from pricing import price, price_many
 from pricing.backtest import run
+from pricing.calibration.sweep import sweep
 from pricing.distributed import SCHEDULER_ENV, compute_on, map_ordered, scheduler_from_env
+from pricing.hedging.effectiveness import StudySettings
+from pricing.hedging.effectiveness import run as hedge_study
 from pricing.models import Schwartz1F
 from pricing.synthetic import generate
 
@@ -91,3 +94,40 @@ def test_scheduler_comes_from_the_argument_then_the_environment(monkeypatch: pyt
         scheduler_from_env("10.0.0.5")
     with compute_on(workers=1) as client:  # a caller sizing its own pool keeps it: nothing connects
         assert client is None
+
+
+def test_hedge_effectiveness_on_dask_reproduces_the_serial_study(cluster: LocalCluster) -> None:
+    hours = pd.date_range("2027-03-01", periods=24 * 10, freq="1h", tz="UTC")
+    paths = {
+        product: generate(Schwartz1F(spot=2.4, kappa=50.0, alpha=0.9, vol=0.8), periods=hours.size, seed=seed)
+        for product, seed in (("H100", 1), ("H200", 2))
+    }
+    settings = StudySettings(horizon="2d", step="2d", train="3d", gpus=8, scenarios=200, seed=3)
+    serial = hedge_study(paths, settings)
+    done: list[int] = []
+    with Client(cluster.scheduler_address) as client:
+        on_dask = hedge_study(paths, settings, done.append, client=client)
+    pd.testing.assert_frame_equal(serial.outcomes, on_dask.outcomes)
+    assert sum(done) == len(serial.outcomes) == 6  # three origins per product, each one task
+    assert serial.outcomes["hedged"].nunique() == 6  # seeds differ per origin and product
+
+
+def test_calibration_sweep_on_dask_reproduces_the_serial_table(
+    cluster: LocalCluster, series: pd.Series
+) -> None:
+    named = {"calm": series, "short": series.iloc[:2]}
+    serial = sweep(named, ["gbm", "schwartz1f"])
+    done: list[int] = []
+    on_dask = sweep(named, ["gbm", "schwartz1f"], scheduler=cluster.scheduler_address, progress=done.append)
+    pd.testing.assert_frame_equal(serial, on_dask)
+    assert sum(done) == 4
+    assert list(zip(serial["series"], serial["model"], strict=True)) == [
+        ("calm", "gbm"), ("calm", "schwartz1f"), ("short", "gbm"), ("short", "schwartz1f"),
+    ]  # fmt: skip
+    calm = serial.set_index("model").loc[["gbm", "schwartz1f"]].query("series == 'calm'")
+    assert calm["converged"].all()
+    assert (calm["error"] == "").all()
+    assert calm.loc["schwartz1f", "aic"] < calm.loc["gbm", "aic"]  # the series mean-reverts
+    assert (serial.query("series == 'short'")["error"] != "").all()  # kept, with its reason
+    with pytest.raises(ValueError, match="unknown model 'heston'"):
+        sweep(named, ["gbm", "heston"])
