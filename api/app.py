@@ -59,8 +59,15 @@ from api.options import AllowedMethods
 from api.pagination import use_cursor_secret
 from api.pricing_jobs import PricingPool
 from api.publish import announce_cancelled, load_book, start_fills, start_trades
-from api.ratelimit import RateLimiter, TokenBuckets
+from api.ratelimit import AUTH_FAILURES_PER_MINUTE, Budget, RateLimiter, TokenBuckets
 from api.settings import Settings
+from api.shared_state import (
+    SharedBuckets,
+    SharedIdempotencyStore,
+    purge_loop,
+    revocation_counter,
+    shares_state,
+)
 from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
@@ -109,12 +116,13 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         holder = exchange.key_holder(key)
         return Principal(holder.account.id, frozenset(holder.account.roles), frozenset(holder.scopes))
 
+    shared = shares_state(engine)  # per-client state in the database: several processes may serve it
     ctx = ApiContext(
         settings=settings,
         engine=engine,
         exchange=exchange,
         hub=StreamHub(),
-        authenticator=Authenticator(resolve),
+        authenticator=Authenticator(resolve, revocations=revocation_counter(engine)),
         orders=OrderBatcher(exchange.place_orders),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
         lifecycle=Runner(exchange, engine),
@@ -130,9 +138,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         duties = None
         if settings.lifecycle_seconds > 0:
             duties = asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds))
+        purging = None
+        if shared:
+            idle = max(AUTH_FAILURES_PER_MINUTE, settings.rate_burst / max(settings.rate_limit, 1e-9))
+            purging = asyncio.create_task(purge_loop(engine, idle), name="flopex-purge-shared-state")
         try:
             yield
         finally:
+            if purging is not None:
+                purging.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purging
             if duties is not None:
                 duties.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -211,7 +227,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         middleware=[
             DefineMiddleware(
                 IdempotencyMiddleware,
-                store=IdempotencyStore(),
+                store=SharedIdempotencyStore(engine) if shared else IdempotencyStore(),
                 authenticator=ctx.authenticator,
                 max_body=max(MAX_BODY_BYTES, MAX_HEDGE_BYTES, MAX_IMPORT_BYTES),  # routes allowing more
             )
@@ -222,8 +238,17 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         plugins=[ClosedRequestSchemas()],
         request_max_body_size=MAX_BODY_BYTES,
     )
-    requests = None
+    requests: Budget | None = None
+    failures: Budget | None = None
     if settings.rate_limit > 0:
-        requests = TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst)
-    app.asgi_handler = RateLimiter(AllowedMethods(app.asgi_handler, app.routes), ctx.authenticator, requests)
+        requests = (
+            SharedBuckets(engine, "requests", settings.rate_limit, settings.rate_burst)
+            if shared
+            else TokenBuckets(rate=settings.rate_limit, burst=settings.rate_burst)
+        )
+    if shared:
+        failures = SharedBuckets(engine, "auth", AUTH_FAILURES_PER_MINUTE / 60.0, AUTH_FAILURES_PER_MINUTE)
+    app.asgi_handler = RateLimiter(
+        AllowedMethods(app.asgi_handler, app.routes), ctx.authenticator, requests, failures
+    )
     return app

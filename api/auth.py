@@ -11,12 +11,16 @@ scope a route names in its ``opt`` (``transfer`` for cash movements), ``trade`` 
 A key without it gets ``403 insufficient_scope``.
 
 Resolved keys are cached for :data:`CACHE_SECONDS` so that order entry does not pay a database
-round trip per request; a revoked key therefore stops working within that many seconds.
+round trip per request. Revocations reach the cache through the database, whichever process made them:
+at most every :data:`REVOCATION_POLL_SECONDS` the authenticator reads how many keys were ever revoked
+(``market.sharing.state.revoked_keys``) and drops its cache when the number moved. A revoked key
+therefore stops working everywhere within that poll, and in any case within :data:`CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,6 +38,7 @@ from market.accounts import READ, SCOPES, TRADE
 from market.errors import UnauthorizedError
 
 CACHE_SECONDS = 2.0
+REVOCATION_POLL_SECONDS = 0.25
 MAX_CACHED_KEYS = 10_000
 MAX_KEY_LENGTH = 200
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="flopex"'}
@@ -59,16 +64,37 @@ KeyResolver = Callable[[str], Principal]
 class Authenticator:
     """Resolves bearer keys to principals, with a short-lived cache of successful lookups."""
 
-    def __init__(self, resolve: KeyResolver, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        resolve: KeyResolver,
+        clock: Callable[[], float] = time.monotonic,
+        revocations: Callable[[], int] | None = None,
+    ) -> None:
+        """``revocations`` counts the keys ever revoked (None: rely on :data:`CACHE_SECONDS` alone)."""
         self._resolve = resolve
         self._clock = clock
+        self._revocations = revocations
+        self._revoked: int | None = None
+        self._polled = -math.inf
         self._cache: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+
+    async def _drop_if_revoked(self, now: float) -> None:
+        """Empty the cache if a key was revoked since the last poll (polls at most every
+        :data:`REVOCATION_POLL_SECONDS`)."""
+        if self._revocations is None or now - self._polled < REVOCATION_POLL_SECONDS:
+            return
+        self._polled = now
+        revoked = await anyio.to_thread.run_sync(self._revocations)
+        if revoked != self._revoked:
+            self._cache.clear()
+            self._revoked = revoked
 
     async def principal(self, key: str) -> Principal:
         """The principal for ``key`` or a 401 problem."""
         digest = hashlib.sha256(key.encode()).hexdigest()
-        cached = self._cache.get(digest)
         now = self._clock()
+        await self._drop_if_revoked(now)
+        cached = self._cache.get(digest)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1]
         try:

@@ -12,10 +12,12 @@ The same key with the same request returns the stored response again (marked wit
 ``Idempotent-Replayed: true``); the same key with a different request is ``409 idempotency_key_reused``;
 a retry that arrives while the first is still running is ``409 idempotency_key_in_use``.
 
-Stored responses live in this process for :data:`TTL_SECONDS` (like the 24 hours the big payment and
-exchange APIs keep them). Effects that must be idempotent across restarts are made so in the database
-as well: deposits pass the key to the exchange service, and orders are idempotent by their
-``client_order_id``.
+Stored responses are kept for :data:`TTL_SECONDS` (like the 24 hours the big payment and exchange
+APIs keep them): in this process on SQLite (:class:`IdempotencyStore`; one process serves an SQLite
+file), in the database on PostgreSQL (``api.shared_state.SharedIdempotencyStore``), where every
+``flopex serve`` over the database sees them. Effects that must be idempotent across restarts are
+made so in the database as well: deposits pass the key to the exchange service, and orders are
+idempotent by their ``client_order_id``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,7 +49,9 @@ def is_outcome(status: int) -> bool:
 
 
 @dataclass
-class _Stored:
+class KeptResponse:
+    """A key's record: the fingerprint of its first request and, once ``done``, the response."""
+
     fingerprint: str
     created: float
     status: int = 0
@@ -55,28 +60,51 @@ class _Stored:
     done: bool = False
 
 
+Slot = tuple[str, str]
+"""Where a response is kept: (account id, ``Idempotency-Key``)."""
+
+
+class ResponseStore(Protocol):
+    """Where the middleware keeps responses: this process's memory or the database."""
+
+    async def claim(self, slot: Slot, fingerprint: str) -> KeptResponse | None:
+        """None when the caller now holds ``slot`` (a new request), else what is stored there."""
+        ...
+
+    async def finish(self, slot: Slot, entry: KeptResponse) -> None:
+        """Keep ``entry``, the completed outcome of the request that claimed ``slot``."""
+        ...
+
+    async def abandon(self, slot: Slot) -> None:
+        """Give an unfinished claim up (no outcome: a retry runs afresh)."""
+        ...
+
+
 class IdempotencyStore:
-    """Responses by (client, key), expiring after :data:`TTL_SECONDS`, oldest forgotten first."""
+    """Responses by (client, key) in this process, expiring after :data:`TTL_SECONDS`, oldest
+    forgotten first."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._entries: OrderedDict[tuple[str, str], _Stored] = OrderedDict()
+        self._entries: OrderedDict[Slot, KeptResponse] = OrderedDict()
 
-    def get(self, slot: tuple[str, str]) -> _Stored | None:
+    async def claim(self, slot: Slot, fingerprint: str) -> KeptResponse | None:
         entry = self._entries.get(slot)
-        if entry is not None and self._clock() - entry.created > TTL_SECONDS:
-            del self._entries[slot]
-            return None
-        return entry
-
-    def begin(self, slot: tuple[str, str], fingerprint: str) -> _Stored:
-        entry = _Stored(fingerprint=fingerprint, created=self._clock())
-        self._entries[slot] = entry
+        if entry is not None and self._clock() - entry.created <= TTL_SECONDS:
+            return entry
+        self._entries[slot] = KeptResponse(fingerprint=fingerprint, created=self._clock())
+        self._entries.move_to_end(slot)
         while len(self._entries) > MAX_STORED:
             self._entries.popitem(last=False)
-        return entry
+        return None
 
-    def abandon(self, slot: tuple[str, str]) -> None:
+    async def finish(self, slot: Slot, entry: KeptResponse) -> None:
+        stored = self._entries.get(slot)
+        if stored is not None:
+            stored.status, stored.headers, stored.body = entry.status, entry.headers, entry.body
+            stored.done = True
+
+    async def abandon(self, slot: Slot) -> None:
         self._entries.pop(slot, None)
 
 
@@ -98,7 +126,7 @@ class IdempotencyMiddleware:
     """ASGI middleware implementing the protocol above for every POST route it wraps."""
 
     def __init__(
-        self, app: ASGIApp, store: IdempotencyStore, authenticator: Authenticator, max_body: int
+        self, app: ASGIApp, store: ResponseStore, authenticator: Authenticator, max_body: int
     ) -> None:
         self.app = app
         self.store = store
@@ -145,7 +173,7 @@ class IdempotencyMiddleware:
         slot = (account, key.decode("latin-1"))
         fingerprint = hashlib.sha256(scope["path"].encode() + b"\0" + body).hexdigest()
 
-        stored = self.store.get(slot)
+        stored = await self.store.claim(slot, fingerprint)
         if stored is not None:
             if stored.fingerprint != fingerprint:
                 await _send_problem(
@@ -172,7 +200,7 @@ class IdempotencyMiddleware:
                 await send({"type": "http.response.body", "body": stored.body})
             return
 
-        entry = self.store.begin(slot, fingerprint)
+        entry = KeptResponse(fingerprint=fingerprint, created=0.0)
         replayed = False
 
         async def replay() -> Message:
@@ -194,6 +222,6 @@ class IdempotencyMiddleware:
             await self.app(scope, replay, capture)
         finally:
             if is_outcome(entry.status):
-                entry.done = True
+                await self.store.finish(slot, entry)
             else:
-                self.store.abandon(slot)
+                await self.store.abandon(slot)

@@ -1,7 +1,10 @@
 """Rate limits: a request budget per authenticated key, a failed-authentication budget per address.
 
-Both are token buckets held in the process (one server process serves one shard, see DESIGN.md): a
-bucket refills at ``rate`` tokens per second up to ``burst``; a request spends one token.
+Both are token buckets: a bucket refills at ``rate`` tokens per second up to ``burst``; a request
+spends one token. On SQLite they are held in the process (:class:`TokenBuckets`; one process serves an
+SQLite file); on PostgreSQL in the database (``api.shared_state.SharedBuckets``), so a client spreading
+its requests over several ``flopex serve`` processes spends one budget. The pricing compute budget
+(:func:`compute_budget`) stays per process: it rations this process's CPU.
 
 :class:`RateLimiter` wraps the whole ASGI application (so it also sees requests that match no route)
 and identifies the client *before* any handler runs:
@@ -29,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -97,15 +101,43 @@ class TokenBuckets:
         """Tokens the bucket holds now (negative while in debt)."""
         return self._bucket(key).tokens
 
-    def headers(self, key: str, policy: str) -> list[tuple[bytes, bytes]]:
-        """The draft's ``RateLimit-Policy`` and ``RateLimit`` fields for ``key``'s bucket."""
-        tokens = self._bucket(key).tokens
-        window = math.ceil(self.burst / self.rate)
-        until_full = math.ceil(max(0.0, self.burst - tokens) / self.rate)
-        return [
-            (b"ratelimit-policy", f'"{policy}";q={int(self.burst)};w={window}'.encode()),
-            (b"ratelimit", f'"{policy}";r={max(0, math.floor(tokens))};t={until_full}'.encode()),
-        ]
+    async def spend(self, key: str, cost: float = 1.0, *, force: bool = False) -> tuple[float, float]:
+        """:class:`Budget`'s spend: ``take`` (or, with ``force``, ``charge``) and the tokens left."""
+        if force:
+            self.charge(key, cost)
+            return 0.0, self.remaining(key)
+        wait = self.take(key, cost)
+        return wait, self.remaining(key)
+
+    async def level(self, key: str) -> float:
+        """:class:`Budget`'s level: :meth:`remaining`."""
+        return self.remaining(key)
+
+
+class Budget(Protocol):
+    """A set of token buckets as :class:`RateLimiter` uses them, in this process or in the database."""
+
+    rate: float
+    burst: float
+
+    async def spend(self, key: str, cost: float = 1.0, *, force: bool = False) -> tuple[float, float]:
+        """Spend ``cost`` tokens of ``key``'s bucket if it holds them (always with ``force``, into
+        debt if need be): (0.0 or the seconds until it will hold them, tokens left)."""
+        ...
+
+    async def level(self, key: str) -> float:
+        """Tokens ``key``'s bucket holds now (negative while in debt)."""
+        ...
+
+
+def limit_headers(budget: Budget, tokens: float, policy: str) -> list[tuple[bytes, bytes]]:
+    """The draft's ``RateLimit-Policy`` and ``RateLimit`` fields for a bucket holding ``tokens``."""
+    window = math.ceil(budget.burst / budget.rate)
+    until_full = math.ceil(max(0.0, budget.burst - tokens) / budget.rate)
+    return [
+        (b"ratelimit-policy", f'"{policy}";q={int(budget.burst)};w={window}'.encode()),
+        (b"ratelimit", f'"{policy}";r={max(0, math.floor(tokens))};t={until_full}'.encode()),
+    ]
 
 
 def too_many(retry_after: float, what: str) -> ApiError:
@@ -160,8 +192,8 @@ class RateLimiter:
         self,
         app: ASGIApp,
         authenticator: Authenticator,
-        requests: TokenBuckets | None,
-        failures: TokenBuckets | None = None,
+        requests: Budget | None,
+        failures: Budget | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
@@ -176,14 +208,14 @@ class RateLimiter:
         authorization = _header(scope, b"authorization")
         if not authorization:
             return address, None
-        left = self.failures.remaining(address)
+        left = await self.failures.level(address)
         if left < 1:
             return address, too_many((1 - left) / self.failures.rate, "failed authentication limit")
         try:
             key = bearer_key(authorization)
             await self.authenticator.principal(key)
         except ApiError:
-            self.failures.charge(address, 1.0)
+            await self.failures.spend(address, 1.0, force=True)
             return address, None
         return "k:" + hashlib.sha256(key.encode()).hexdigest()[:32], None
 
@@ -196,10 +228,12 @@ class RateLimiter:
         headers: list[tuple[bytes, bytes]] = []
         if self.requests is not None:
             if refusal is None:
-                wait = self.requests.take(identity)
+                wait, tokens = await self.requests.spend(identity)
                 if wait:
                     refusal = too_many(wait, "request rate limit")
-            headers = self.requests.headers(identity, "requests")
+            else:
+                tokens = await self.requests.level(identity)
+            headers = limit_headers(self.requests, tokens, "requests")
         if refusal is not None:
             await _refuse(send, refusal, scope["path"], headers)
             return

@@ -501,4 +501,5 @@ class MarketModel(SQLModel, table=True):
 
 
 import market.hedges.tables  # noqa: E402 - the desk's tables, on the same metadata
-import market.securitization.tables  # noqa: E402, F401 - the pools' tables, on the same metadata
+import market.securitization.tables  # noqa: E402 - the pools' tables, on the same metadata
+import market.sharing.tables  # noqa: E402, F401 - state the API processes share, on the same metadata

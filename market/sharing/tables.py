@@ -1,0 +1,42 @@
+"""The tables of the state several API processes share (imported by :mod:`market.tables`, so they are
+on the metadata). Their instants are the *database's* clock in epoch microseconds: they measure how
+long ago a request or a refill happened across processes, never a market time (the exchange clock is
+injected and may be anywhere), and one clock shared by every process is the database's.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first completed response to a POST with an ``Idempotency-Key`` (``api.idempotency``).
+
+    ``status`` is 0 while the first request is still running (``done`` false); ``headers`` is the
+    response's header list as JSON ``[[name, value], ...]`` (Latin-1 text), ``body`` its bytes.
+    ``fingerprint`` is the SHA-256 of the path and body the key was first used with.
+    """
+
+    __tablename__ = "idempotency_records"
+    account_id: str = Field(primary_key=True, max_length=40)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    created_us: int = Field(sa_type=sa.BigInteger, index=True)
+    done: bool = Field(default=False)
+    status: int = Field(default=0)
+    headers: str = Field(default="[]", sa_type=sa.Text)
+    body: bytes = Field(default=b"", sa_type=sa.LargeBinary)
+
+
+class RateBucket(SQLModel, table=True):
+    """One token bucket (``api.ratelimit``): ``tokens`` as of ``updated_us``, refilled lazily.
+
+    ``name`` is the budget and the client, e.g. ``requests:k:<key digest>``. Tokens are a float: they
+    count requests and seconds of compute, never money.
+    """
+
+    __tablename__ = "rate_buckets"
+    name: str = Field(primary_key=True, max_length=120)
+    tokens: float
+    updated_us: int = Field(sa_type=sa.BigInteger, index=True)

@@ -1,0 +1,84 @@
+"""The state API processes share through the database (market.sharing.state), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from market.service import Exchange
+from market.sharing import state
+from tests.market.conftest import START
+
+DAY_US = 86_400 * 10**6
+
+
+@pytest.fixture
+def engine(db_engine: sa.Engine) -> sa.Engine:
+    return db_engine
+
+
+def test_a_key_is_claimed_once_then_replayed_or_refused(engine: sa.Engine) -> None:
+    claim = lambda fp: state.claim_key(engine, "acc", "k1", fp, ttl_us=DAY_US, stale_us=DAY_US)  # noqa: E731
+    assert claim("fp-a") is None  # this caller holds it
+    running = claim("fp-a")
+    assert running is not None
+    assert (running.done, running.fingerprint) == (False, "fp-a")
+    state.finish_key(engine, "acc", "k1", 201, [("content-type", "application/json")], b'{"n":1}')
+    done = claim("fp-b")
+    json_type = (("content-type", "application/json"),)
+    assert done == state.StoredResponse("fp-a", True, 201, json_type, b'{"n":1}')
+    assert state.claim_key(engine, "other", "k1", "fp-a", ttl_us=DAY_US, stale_us=DAY_US) is None
+
+
+def test_an_abandoned_or_stale_claim_lets_the_retry_run(engine: sa.Engine) -> None:
+    assert state.claim_key(engine, "acc", "k", "fp", ttl_us=DAY_US, stale_us=DAY_US) is None
+    state.release_key(engine, "acc", "k")
+    assert state.claim_key(engine, "acc", "k", "fp", ttl_us=DAY_US, stale_us=DAY_US) is None
+    # its process died mid-request: once the claim is older than stale_us, a retry takes it over
+    assert state.claim_key(engine, "acc", "k", "fp", ttl_us=DAY_US, stale_us=-1) is None
+    state.finish_key(engine, "acc", "k", 200, [], b"ok")
+    assert state.claim_key(engine, "acc", "k", "fp", ttl_us=DAY_US, stale_us=-1) is not None  # done stays
+    assert state.claim_key(engine, "acc", "k", "fp", ttl_us=-1, stale_us=-1) is None  # expired
+    assert state.purge(engine, records_older_us=-1, buckets_idle_us=DAY_US) == (1, 0)
+
+
+def test_buckets_spend_refuse_and_go_into_debt(engine: sa.Engine) -> None:
+    rate = 1e-6  # a token per 11.6 days: nothing refills during the test
+    spend = lambda cost, **kw: state.spend_tokens(engine, "requests:k", rate, 3, cost, **kw)  # noqa: E731
+    assert [spend(1)[0] for _ in range(3)] == [True, True, True]
+    spent, left = spend(1)
+    assert not spent
+    assert left == pytest.approx(0, abs=1e-3)
+    assert spend(2, force=True) == (True, pytest.approx(-2, abs=1e-3))
+    assert state.bucket_level(engine, "requests:k", rate, 3) == pytest.approx(-2, abs=1e-3)
+    assert state.bucket_level(engine, "requests:new", rate, 3) == 3  # no row: full
+    assert spend(-100, force=True)[1] == 3  # a refund never lifts it above its burst
+
+
+def test_a_fast_bucket_refills_by_the_database_clock(engine: sa.Engine) -> None:
+    assert state.spend_tokens(engine, "b", 1e6, 1, 1) == (True, 0)
+    assert state.spend_tokens(engine, "b", 1e6, 1, 1)[0]  # a million tokens a second: full again
+
+
+@pytest.mark.postgres
+def test_concurrent_processes_never_spend_the_same_token(postgres_url: str) -> None:
+    engines = [sa.create_engine(postgres_url, pool_size=4) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            spent = list(
+                pool.map(lambda i: state.spend_tokens(engines[i % 2], "race", 1e-6, 10, 1)[0], range(40))
+            )
+        assert sum(spent) == 10
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_the_revocation_count_only_grows(engine: sa.Engine) -> None:
+    exchange = Exchange(engine, clock=lambda: START)
+    before = state.revoked_keys(engine)
+    created = exchange.create_account("t", ["trader"])
+    exchange.revoke_api_key(created.api_key)
+    assert state.revoked_keys(engine) == before + 1
