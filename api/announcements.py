@@ -4,13 +4,15 @@ An admin's ``POST /v1/admin/settle``, ``/v1/admin/remargin`` or ``/v1/admin/pool
 lifecycle running the same use cases inside ``flopex serve`` announce through these functions, so
 subscribers see the same messages either way: the books, trades and tickers of every instrument
 touched (expiries empty books, exercises trade in the underlying, liquidations trade, retired notes
-close their books), order updates for orders an expiry or a retirement cancelled, and each margin
-call's new state on its account's private channel.
+close their books), order updates for orders an expiry or a retirement cancelled, each margin
+call's new state on its account's private channel, and each delivery record a settlement run
+allocated or a delivery run changed to its buyer and provider (the provider's carries the alert
+while no access handle is attached).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import msgspec
 
@@ -18,9 +20,10 @@ from api.context import ApiContext, call
 from api.publish import TRADE_PAGE, announce
 from api.schemas.clearing import MarginCallOut
 from api.schemas.orders import OrderOut
+from api.schemas.portfolio import DeliveryOut
 from market.clearing.remargin import RemarginReport
 from market.lifecycle.runner import DutyRun
-from market.records import SettlementReport
+from market.records import DeliveryInfo, DeliveryReport, SettlementReport
 from market.securitization.notes import RETIRED
 from market.securitization.records import ServiceReport
 
@@ -45,7 +48,23 @@ async def announce_settlement(ctx: ApiContext, report: SettlementReport) -> None
             for order in cancelled:
                 if order.reason == EXPIRED:
                     ctx.hub.order(account_id, msgspec.to_builtins(OrderOut.of(order)))
+    if report.delivered:
+        await _announce_deliveries(ctx, lambda d: d.symbol in report.delivered)
     await announce(ctx, (), touched)
+
+
+async def announce_deliveries(ctx: ApiContext, report: DeliveryReport) -> None:
+    """Announce a delivery run: each delivery a day of which failed or was accepted, to its listening
+    buyer and provider."""
+    if report.changed:
+        await _announce_deliveries(ctx, lambda d: d.id in report.changed)
+
+
+async def _announce_deliveries(ctx: ApiContext, which: Callable[[DeliveryInfo], bool]) -> None:
+    for account_id in ctx.hub.private_listeners():
+        for found in await call(ctx.exchange.deliveries, account_id):
+            if which(found):
+                ctx.hub.delivery(account_id, msgspec.to_builtins(DeliveryOut.of(found)))
 
 
 async def announce_remargin(ctx: ApiContext, report: RemarginReport) -> None:
@@ -84,3 +103,5 @@ async def announce_duties(ctx: ApiContext, runs: Iterable[DutyRun]) -> None:
             await announce_remargin(ctx, run.report)
         elif isinstance(run.report, ServiceReport):
             await announce_service(ctx, run.report)
+        elif isinstance(run.report, DeliveryReport):
+            await announce_deliveries(ctx, run.report)

@@ -279,6 +279,12 @@ class StreamHub:
         body = {"type": "margin_call", "margin_call": margin_call}
         self._publish(_private_topic(account_id), "orders", body)
 
+    def delivery(self, account_id: str, delivery: dict[str, Any]) -> None:
+        """Publish a delivery record's new state (allocated at delivery start, with its ``alert`` while
+        no access handle is attached; a day failed or accepted) to the private ``orders`` channel of
+        its buyer or provider."""
+        self._publish(_private_topic(account_id), "orders", {"type": "delivery", "delivery": delivery})
+
     def cancelled_all(self, account_id: str, cause: str, order_ids: list[str]) -> None:
         """Tell an account that its live orders were cancelled for it (``cause``: ``cancel_all_after``
         when its dead-man switch fired, ``disconnect`` when a cancel-on-disconnect session closed)."""

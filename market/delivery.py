@@ -33,6 +33,7 @@ rest once the listing's window and dispute windows are over and none of its days
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -46,7 +47,7 @@ from market.errors import (
 from market.ledger import AVAILABLE, COLLATERAL, ESCROW, SYSTEM
 from market.listings import DAY_US, whole_days
 from market.records import DeliveryDayInfo, DeliveryInfo, DeliveryReport, record_of
-from market.tables import Delivery, DeliveryDay, Listing, Position, Product, Trade
+from market.tables import Delivery, DeliveryAccess, DeliveryDay, Listing, Position, Product, Trade
 
 if TYPE_CHECKING:
     from market.house import House
@@ -67,6 +68,7 @@ _listings = Listing.__table__
 _positions = Position.__table__
 _trades = Trade.__table__
 _products = Product.__table__
+_access = DeliveryAccess.__table__
 
 
 # ---------------------------------------------------------------------------- allocation
@@ -153,11 +155,22 @@ def _shares(total: int, weights: list[int]) -> list[int]:
     return out
 
 
-def allocate(uow: UnitOfWork, inst: dict) -> int:
-    """Allocate a physical forward at delivery start and move its escrow onto delivery days (see the
-    module docstring); returns the number of delivery records."""
+@dataclass(frozen=True)
+class Allocation:
+    """What allocating a physical forward comes to (:func:`plan`): the delivery records (each with its
+    escrow share, and the handle attached ahead of the window if there is one), the escrow paid at once
+    to providers (``paid``: GPUs they bought back, or nothing left to deliver to) and the trades whose
+    escrow it moves."""
+
+    records: list[dict]
+    paid: dict[str, int]
+    trade_ids: list[int]
+
+
+def plan(connection: sa.Connection, inst: dict, now_us: int) -> Allocation:
+    """Allocate ``inst`` as it would be if trading closed now (see the module docstring); writes
+    nothing, so it also previews an upcoming delivery (:mod:`market.handoff`)."""
     symbol, lot = inst["symbol"], inst["lot_gpus"]
-    connection = uow.connection
     net = dict(
         connection.execute(
             sa.select(_positions.c.account_id, _positions.c.qty).where(_positions.c.symbol == symbol)
@@ -178,70 +191,84 @@ def allocate(uow: UnitOfWork, inst: dict) -> int:
     ).scalar_one_or_none()
     supply: list[tuple[tuple[str, int], int]] = []
     kept: dict[str, int] = {}
+    paid: dict[str, int] = {}
     for provider in sorted(escrow):
         delivers = max(0, -net.get(provider, 0) * lot)
         kept[provider] = escrow[provider] * delivers // sold[provider] if sold[provider] else 0
-        bought_back = escrow[provider] - kept[provider]
-        uow.ledger.move((SYSTEM, ESCROW), (provider, AVAILABLE), bought_back)
+        paid[provider] = escrow[provider] - kept[provider]
         for listing_id, free in _free_listings(connection, provider, inst):
             take = min(delivers, free)
             if take > 0:
                 supply.append(((provider, listing_id), take))
                 delivers -= take
     demand = sorted(((a, q * lot) for a, q in net.items() if q > 0), key=lambda d: d[0])
-    cells = pro_rata(demand, supply)
-    records = [
-        {
-            "symbol": symbol,
-            "buyer_id": demand[b][0],
-            "provider_id": supply[s][0][0],
-            "listing_id": supply[s][0][1],
-            "gpus": gpus,
-            "window_start_us": inst["window_start_us"],
-            "window_end_us": inst["window_end_us"],
-            "created_us": uow.now_us,
-            "region": None,
-            "escrow_micros": 0,
-            "access_handle": None,
-            "handle_us": None,
-            "alert": None,
-        }
-        for b, s, gpus in cells
-    ]
+    listing_ids = {listing_id for (_, listing_id), _ in supply}
     regions = dict(
         connection.execute(
-            sa.select(_listings.c.id, _listings.c.region).where(
-                _listings.c.id.in_({r["listing_id"] for r in records})
-            )
+            sa.select(_listings.c.id, _listings.c.region).where(_listings.c.id.in_(listing_ids))
         ).all()
     )
+    ahead = {
+        row.listing_id: row
+        for row in connection.execute(
+            sa.select(_access).where(_access.c.symbol == symbol, _access.c.listing_id.in_(listing_ids))
+        )
+    }
     deadline = inst["window_start_us"] + HANDLE_GRACE_US
+    records = []
+    for b, s, gpus in pro_rata(demand, supply):
+        (provider, listing_id), handle = supply[s][0], ahead.get(supply[s][0][1])
+        records.append(
+            {
+                "symbol": symbol,
+                "buyer_id": demand[b][0],
+                "provider_id": provider,
+                "listing_id": listing_id,
+                "gpus": gpus,
+                "window_start_us": inst["window_start_us"],
+                "window_end_us": inst["window_end_us"],
+                "created_us": now_us,
+                "region": regions.get(listing_id) or region,
+                "escrow_micros": 0,
+                "access_handle": None if handle is None else handle.access_handle,
+                "endpoint": None if handle is None else handle.endpoint,
+                "handle_us": None if handle is None else handle.attached_us,
+                "alert": None
+                if handle is not None
+                else f"attach an access handle before {_iso(deadline)} or the first day fails",
+            }
+        )
     for provider in kept:
         mine = [r for r in records if r["provider_id"] == provider]
         for record, share in zip(mine, _shares(kept[provider], [r["gpus"] for r in mine]), strict=True):
             record["escrow_micros"] = share
         if not mine:  # nothing to deliver to (cannot happen while positions net to zero): pay it out
-            uow.ledger.move((SYSTEM, ESCROW), (provider, AVAILABLE), kept[provider])
-    for record in records:
-        record["region"] = regions.get(record["listing_id"]) or region
-        record["alert"] = f"attach an access handle before {_iso(deadline)} or the first day fails"
-    uow.ledger.post("delivery_start", ref=symbol)
-    if owed:
-        connection.execute(
-            _trades.update().where(_trades.c.id.in_([t.id for t in owed])).values(released=True)
-        )
-    if not records:
-        return 0
+            paid[provider] += kept[provider]
+    return Allocation(records, paid, [t.id for t in owed])
+
+
+def allocate(uow: UnitOfWork, inst: dict) -> list[int]:
+    """Allocate a physical forward at delivery start and move its escrow onto delivery days (see the
+    module docstring); returns the ids of the delivery records."""
+    found = plan(uow.connection, inst, uow.now_us)
+    connection = uow.connection
+    for provider, amount in found.paid.items():
+        uow.ledger.move((SYSTEM, ESCROW), (provider, AVAILABLE), amount)
+    uow.ledger.post("delivery_start", ref=inst["symbol"])
+    if found.trade_ids:
+        connection.execute(_trades.update().where(_trades.c.id.in_(found.trade_ids)).values(released=True))
+    if not found.records:
+        return []
     ids = (
         connection.execute(
-            _deliveries.insert().returning(_deliveries.c.id, sort_by_parameter_order=True), records
+            _deliveries.insert().returning(_deliveries.c.id, sort_by_parameter_order=True), found.records
         )
         .scalars()
         .all()
     )
     days = whole_days(inst["window_start_us"], inst["window_end_us"])
     rows = []
-    for delivery_id, record in zip(ids, records, strict=True):
+    for delivery_id, record in zip(ids, found.records, strict=True):
         for day, share in zip(days, _shares(record["escrow_micros"], [1] * len(days)), strict=True):
             rows.append(
                 {
@@ -255,7 +282,7 @@ def allocate(uow: UnitOfWork, inst: dict) -> int:
                 }
             )
     connection.execute(_days.insert(), rows)
-    return len(records)
+    return list(ids)
 
 
 def _iso(us: int) -> str:
@@ -373,11 +400,22 @@ def delivery_info(connection: sa.Connection, row: dict) -> DeliveryInfo:
     return record_of(DeliveryInfo, row, days=tuple(record_of(DeliveryDayInfo, d) for d in days))
 
 
-def attach_access(house: House, provider_id: str, delivery_id: int, handle: str) -> DeliveryInfo:
-    """Attach (or replace) the access handle of one of the provider's deliveries; clears its alert.
-    Days whose grace period passed without a handle stay failed; the handle serves the rest."""
+def check_handle(handle: str, endpoint: str | None) -> tuple[str, str | None]:
+    """An access handle (1-500 characters) and optional endpoint (1-200), stripped."""
     if not isinstance(handle, str) or not 0 < len(handle.strip()) <= 500:
         raise InvalidRequestError("an access handle is 1-500 characters", field="handle")
+    if endpoint is not None and (not isinstance(endpoint, str) or not 0 < len(endpoint.strip()) <= 200):
+        raise InvalidRequestError("an endpoint is 1-200 characters", field="endpoint")
+    return handle.strip(), None if endpoint is None else endpoint.strip()
+
+
+def attach_access(
+    house: House, provider_id: str, delivery_id: int, handle: str, endpoint: str | None = None
+) -> DeliveryInfo:
+    """Attach (or replace) the access handle and endpoint of one of the provider's deliveries; clears
+    its alert. Days whose grace period passed without a handle stay failed; the handle serves the
+    rest. (Before the window, :func:`market.handoff.attach_ahead` attaches per listing and forward.)"""
+    handle, endpoint = check_handle(handle, endpoint)
     with house.transaction() as uow:
         row = _delivery_row(uow.connection, delivery_id)
         if row["provider_id"] != provider_id:
@@ -386,7 +424,7 @@ def attach_access(house: House, provider_id: str, delivery_id: int, handle: str)
             raise NotFoundError(f"no delivery {delivery_id}", field="delivery_id")
         if uow.now_us >= row["window_end_us"]:
             raise DeliveryDayClosedError(f"delivery {delivery_id}'s window is over")
-        values = {"access_handle": handle.strip(), "handle_us": uow.now_us, "alert": None}
+        values = {"access_handle": handle, "endpoint": endpoint, "handle_us": uow.now_us, "alert": None}
         uow.connection.execute(_deliveries.update().where(_deliveries.c.id == delivery_id).values(**values))
         row.update(values)
         return delivery_info(uow.connection, row)
@@ -466,6 +504,7 @@ def run_deliveries(house: House) -> DeliveryReport:
             .all()
         )
         failed = accepted = 0
+        changed: set[int] = set()
         for found in pending:
             row = dict(found)
             delivery_row = {**row, "id": row["delivery_id"]}
@@ -473,9 +512,11 @@ def run_deliveries(house: House) -> DeliveryReport:
             if row["handle_us"] is None or row["handle_us"] > deadline:
                 _decide(uow, delivery_row, row, "failed", "no access handle by " + _iso(deadline))
                 failed += 1
+                changed.add(row["delivery_id"])
             elif now >= row["day_us"] + DAY_US + DISPUTE_WINDOW_US:
                 _decide(uow, delivery_row, row, "accepted", "not disputed in time")
                 accepted += 1
+                changed.add(row["delivery_id"])
         open_listings = (
             sa.select(_deliveries.c.listing_id)
             .join(_days, _days.c.delivery_id == _deliveries.c.id)
@@ -493,4 +534,4 @@ def run_deliveries(house: House) -> DeliveryReport:
             .all()
         )
         released = sum(release_collateral(uow, dict(listing), None) for listing in done)
-    return DeliveryReport(failed, accepted, released)
+    return DeliveryReport(failed, accepted, released, tuple(sorted(changed)))

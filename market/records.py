@@ -358,6 +358,39 @@ class DeliveryInfo:
     handle_at: datetime | None
     alert: str | None
     days: tuple[DeliveryDayInfo, ...]
+    endpoint: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessAhead:
+    """An access handle (and endpoint) a provider attached ahead of a forward's window for what one
+    of its listings delivers there (:mod:`market.handoff`)."""
+
+    listing_id: int
+    symbol: str
+    access_handle: str
+    endpoint: str | None
+    attached_at: datetime
+
+
+@dataclass(frozen=True)
+class UpcomingDelivery:
+    """A delivery as it would be allocated if trading closed now (provisional until delivery start,
+    as positions can still change): who delivers what to whom, where, the escrow owed and the access
+    handle if the provider attached one ahead; ``alert`` while it has not."""
+
+    symbol: str
+    buyer_id: str
+    provider_id: str
+    listing_id: int
+    gpus: int
+    window_start: datetime
+    window_end: datetime
+    region: str | None
+    escrow_micros: int
+    access_handle: str | None
+    endpoint: str | None
+    alert: str | None
 
 
 @dataclass(frozen=True)
@@ -394,6 +427,7 @@ class DeliveryReport:
     failed: int
     accepted: int
     collateral_released_micros: int
+    changed: tuple[int, ...] = ()  # the deliveries a day of which failed or was accepted
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ each use case:
 - :mod:`market.queries`: orders, fills, trades, the book, positions and deliveries;
 - :mod:`market.index`, :mod:`market.marks`, :mod:`market.settlement`: fixings, marks and margins,
   and the end of every contract;
+- :mod:`market.handoff`: access handles attached ahead of the window, upcoming deliveries;
 - :mod:`market.delivery`: physical delivery day by day (access handles, confirmations, disputes,
   the escrow released per day and the providers' collateral);
 - :mod:`market.clearing`: re-margining (variation and portfolio margin, calls, liquidation, the
@@ -48,6 +49,7 @@ import market.cash
 import market.catalog
 import market.clearing.cases
 import market.delivery
+import market.handoff
 import market.hedges.cases
 import market.index
 import market.marks
@@ -224,6 +226,9 @@ class Exchange:
     dispute_delivery_day = _use(market.delivery.dispute_day)
     resolve_delivery_dispute = _use(market.delivery.resolve_dispute)
     run_deliveries = _use(market.delivery.run_deliveries)
+    attach_access_ahead = _use(market.handoff.attach_ahead)
+    access_ahead = _use(market.handoff.access_ahead)
+    upcoming_deliveries = _use(market.handoff.upcoming)
 
     # index, marks, settlement
     add_fixings = _use(market.index.add_fixings)

@@ -336,8 +336,22 @@ class Delivery(SQLModel, table=True):
     region: str | None = Field(default=None, max_length=40)
     escrow_micros: int = _big(default=0, sa_column_kwargs={"server_default": "0"})
     access_handle: str | None = Field(default=None, max_length=500)
+    endpoint: str | None = Field(default=None, max_length=200)
     handle_us: int | None = Field(default=None, sa_type=sa.BigInteger)
     alert: str | None = Field(default=None, max_length=200)
+
+
+class DeliveryAccess(SQLModel, table=True):
+    """An access handle a provider attached ahead of a window, for what one of its listings will
+    deliver in one physical forward; allocation copies it onto the delivery records
+    (:mod:`market.handoff`)."""
+
+    __tablename__ = "delivery_access"
+    listing_id: int = Field(foreign_key="listings.id", primary_key=True)
+    symbol: str = Field(foreign_key="instruments.symbol", primary_key=True, max_length=64)
+    access_handle: str = Field(max_length=500)
+    endpoint: str | None = Field(default=None, max_length=200)
+    attached_us: int = _big()
 
 
 class DeliveryDay(SQLModel, table=True):

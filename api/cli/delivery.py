@@ -41,16 +41,43 @@ def show(url: str | None, api_key: str, delivery_id: int) -> None:
     _show(send_json(base_url(url), "GET", f"/v1/deliveries/{delivery_id}", api_key))
 
 
+_ENDPOINT = click.option("--endpoint", default=None, help="Where to connect (host:port, URL).")
+
+
 @command.command("attach")
 @url_option
 @key_option
 @click.argument("delivery_id", type=int)
 @click.argument("handle")
-def attach(url: str | None, api_key: str, delivery_id: int, handle: str) -> None:
+@_ENDPOINT
+def attach(url: str | None, api_key: str, delivery_id: int, handle: str, endpoint: str | None) -> None:
     """(Provider) attach or replace the access handle the buyer uses to reach the GPUs."""
-    _show(
-        send_json(base_url(url), "POST", f"/v1/deliveries/{delivery_id}/access", api_key, {"handle": handle})
-    )
+    body = {"handle": handle, "endpoint": endpoint}
+    _show(send_json(base_url(url), "POST", f"/v1/deliveries/{delivery_id}/access", api_key, body))
+
+
+@command.command("attach-ahead")
+@url_option
+@key_option
+@click.argument("listing_id", type=int)
+@click.argument("symbol")
+@click.argument("handle")
+@_ENDPOINT
+def attach_ahead(
+    url: str | None, api_key: str, listing_id: int, symbol: str, handle: str, endpoint: str | None
+) -> None:
+    """(Provider) before SYMBOL's window starts, attach the handle for what LISTING_ID delivers there."""
+    body = {"symbol": symbol, "handle": handle, "endpoint": endpoint}
+    _show(send_json(base_url(url), "POST", f"/v1/listings/{listing_id}/access", api_key, body))
+
+
+@command.command("upcoming")
+@url_option
+@key_option
+def upcoming(url: str | None, api_key: str) -> None:
+    """Your deliveries as they would be allocated if trading closed now (provisional until the
+    window starts): provider, region, GPUs, window, escrow, the handle attached ahead."""
+    _show(send_json(base_url(url), "GET", "/v1/deliveries/upcoming", api_key))
 
 
 @command.command("confirm")

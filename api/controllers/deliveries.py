@@ -8,11 +8,18 @@ from datetime import UTC, date, datetime
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
+from api.announcements import announce_deliveries
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
 from api.params import row_id
-from api.schemas.deliveries import AccessAttach, DeliveryReportOut, DisputeCreate, DisputeResolve
+from api.schemas.deliveries import (
+    AccessAttach,
+    DeliveryReportOut,
+    DisputeCreate,
+    DisputeResolve,
+    UpcomingDeliveryOut,
+)
 from api.schemas.portfolio import DeliveryOut
 from market.errors import InvalidRequestError
 from market.units import to_epoch_us
@@ -36,6 +43,14 @@ class DeliveryController(Controller):
     guards = (authenticated,)
     security = BEARER_SECURITY
 
+    @get("/upcoming", summary="Your upcoming deliveries", responses=problems(*PRIVATE))
+    async def upcoming(self, ctx: Ctx, principal: Caller) -> list[UpcomingDeliveryOut]:
+        """The deliveries you would give or receive if trading closed now, in the physical forwards you
+        hold whose window has not started: provider, region, GPUs, window, escrow and the access
+        handle attached ahead (provisional: positions can change until delivery start)."""
+        found = await call(ctx.exchange.upcoming_deliveries, principal.account_id)
+        return [UpcomingDeliveryOut.of(item) for item in found]
+
     @get("/{delivery_id:int}", summary="Get a delivery", responses=problems(*PRIVATE, 404))
     async def get_delivery(self, ctx: Ctx, principal: Caller, delivery_id: DeliveryId) -> DeliveryOut:
         """One delivery with its access handle, escrow and days."""
@@ -50,8 +65,10 @@ class DeliveryController(Controller):
     async def attach(
         self, ctx: Ctx, principal: Caller, delivery_id: DeliveryId, data: JSONBody[AccessAttach]
     ) -> DeliveryOut:
-        """The provider attaches (or replaces) how the buyer reaches the GPUs; clears the alert."""
-        info = await call(ctx.exchange.attach_access, principal.account_id, delivery_id, data.handle)
+        """The provider attaches (or replaces) how the buyer reaches the GPUs (``handle``, and an
+        ``endpoint``); clears the alert. Before the window: ``POST /v1/listings/{id}/access``."""
+        fn = ctx.exchange.attach_access
+        info = await call(fn, principal.account_id, delivery_id, data.handle, data.endpoint)
         return DeliveryOut.of(info)
 
     @post(
@@ -109,5 +126,8 @@ class DeliveryAdminController(Controller):
 
     @post("/run", status_code=200, summary="Run the delivery duty", responses=problems(*ADMIN))
     async def run(self, ctx: Ctx) -> DeliveryReportOut:
-        """Fail days without access past their grace, accept undisputed days, release collateral."""
-        return DeliveryReportOut.of(await call(ctx.exchange.run_deliveries))
+        """Fail days without access past their grace, accept undisputed days, release collateral;
+        the deliveries it changed are announced to their parties on the stream."""
+        report = await call(ctx.exchange.run_deliveries)
+        await announce_deliveries(ctx, report)
+        return DeliveryReportOut.of(report)

@@ -11,6 +11,7 @@ from api.openapi import ADMIN, problems
 from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.params import row_id
 from api.publish import announce
+from api.schemas.deliveries import AccessAheadCreate, AccessAheadOut
 from api.schemas.listings import InventoryOut, ListingCreate, ListingOut, ListingReduce
 from market.units import dollars_to_micros
 
@@ -68,6 +69,28 @@ class ListingController(Controller):
         """Per forward the listing covers: your listed, sold, offered and free GPUs; what its
         deliveries still owe you; its collateral."""
         return InventoryOut.of(await call(ctx.exchange.listing_inventory, principal.account_id, listing_id))
+
+    @post(
+        "/{listing_id:int}/access",
+        status_code=200,
+        summary="Attach an access handle ahead of a window",
+        responses=problems(*ADMIN, 404, 409),
+    )
+    async def attach_ahead(
+        self, ctx: Ctx, principal: Caller, listing_id: ListingId, data: JSONBody[AccessAheadCreate]
+    ) -> AccessAheadOut:
+        """Before the window of the physical forward ``symbol`` starts: the handle (and endpoint)
+        for what this listing delivers there; delivery records copy it at delivery start, so no day
+        fails for want of it (after the start: ``409 delivery_day_closed``, attach on the record)."""
+        fn = ctx.exchange.attach_access_ahead
+        found = await call(fn, principal.account_id, listing_id, data.symbol, data.handle, data.endpoint)
+        return AccessAheadOut.of(found)
+
+    @get("/{listing_id:int}/access", summary="Handles attached ahead", responses=problems(*ADMIN, 404))
+    async def access_ahead(self, ctx: Ctx, principal: Caller, listing_id: ListingId) -> list[AccessAheadOut]:
+        """The handles attached ahead for this listing, by forward."""
+        found = await call(ctx.exchange.access_ahead, principal.account_id, listing_id)
+        return [AccessAheadOut.of(a) for a in found]
 
     @get("/{listing_id:int}", summary="Get a listing", responses=problems(*ADMIN, 404))
     async def get_listing(self, ctx: Ctx, principal: Caller, listing_id: ListingId) -> ListingOut:

@@ -105,6 +105,7 @@ class DeliveryOut(msgspec.Struct):
     region: str | None
     escrow: str
     access_handle: str | None
+    endpoint: str | None
     handle_at: datetime | None
     alert: str | None
     days: list[DeliveryDayOut]
@@ -124,6 +125,7 @@ class DeliveryOut(msgspec.Struct):
             region=delivery.region,
             escrow=micros_to_dollars(delivery.escrow_micros),
             access_handle=delivery.access_handle,
+            endpoint=delivery.endpoint,
             handle_at=delivery.handle_at,
             alert=delivery.alert,
             days=[DeliveryDayOut.of(d) for d in delivery.days],

@@ -47,8 +47,13 @@ def test_delivery_commands(sqlite_url: str) -> None:
         assert symbol in listed
         assert "no handle" in listed
         delivery_id = int(listed.split()[0])
-        attached = json.loads(run(provider.api_key, "attach", str(delivery_id), "ssh://gpu.eu-west"))
-        assert attached["access_handle"] == "ssh://gpu.eu-west"
+        handle = ("ssh://gpu.eu-west", "--endpoint", "10.1.2.3:22")
+        attached = json.loads(run(provider.api_key, "attach", str(delivery_id), *handle))
+        assert (attached["access_handle"], attached["endpoint"]) == ("ssh://gpu.eu-west", "10.1.2.3:22")
+        assert json.loads(run(buyer.api_key, "upcoming")) == []  # the window has started
+        ahead = ["delivery", "attach-ahead", str(listing.id), symbol, *handle]
+        late = CliRunner().invoke(main, [*ahead, "--url", base, "--api-key", provider.api_key])
+        assert (late.exit_code, "delivery_day_closed" in late.output) == (1, True)
         confirmed = json.loads(run(buyer.api_key, "confirm", str(delivery_id), WEEK.date().isoformat()))
         assert confirmed["days"][0]["status"] == "confirmed"
         inventory = run(provider.api_key, "inventory", str(listing.id))

@@ -15,6 +15,7 @@ from market import db
 from market.service import Exchange
 from tests.api.conftest import Clock, Market, make_client
 from tests.api.test_routes import assert_problem
+from tests.api.test_stream import Inbox
 
 WEEK = datetime(2027, 3, 15, tzinfo=UTC)  # a Monday after the clock's start (2027-03-10)
 RATE = Decimal("2.40")  # the product's collateral per GPU-day
@@ -282,4 +283,73 @@ def test_market_orders_fill_within_means(m: Market) -> None:
         json={"symbol": m.symbol, "side": "sell", "type": "market", "quantity": 5},
     )
     assert (resale["filled_quantity"], resale["reason"]) == (2, "inventory_exceeded")
+    assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+
+def _listen(ws, key: str) -> Inbox:
+    inbox = Inbox(ws)
+    ws.send_json({"op": "auth", "key": key})
+    inbox.take(lambda msg: msg.get("type") == "authenticated")
+    ws.send_json({"op": "subscribe", "channels": ["orders"]})
+    inbox.take(lambda msg: msg.get("type") == "subscribed")
+    return inbox
+
+
+def test_access_attached_ahead_and_the_alert_pushed_on_the_stream(m: Market) -> None:
+    end = (WEEK + timedelta(days=7)).isoformat()
+    week = {"product": "H100", "gpus": 2, "start": WEEK.isoformat(), "end": end}
+    ready = m.ok("POST", "/v1/listings", "cloud", 201, json=week)["id"]
+    late = m.ok("POST", "/v1/listings", "cloud", 201, json=week)["id"]
+    sell = {"symbol": m.symbol, "side": "sell", "quantity": 4, "price": "2.000"}
+    m.ok("POST", "/v1/orders", "cloud", 201, json=sell)
+    m.ok("POST", "/v1/orders", "alice", 201, json={**sell, "side": "buy"})
+
+    # before the window: the provider attaches the handle for what listing `ready` delivers
+    ahead = {"symbol": m.symbol, "handle": "ssh://h100-1.eu-west.cloud", "endpoint": "10.0.0.7:22"}
+    attached = m.ok("POST", f"/v1/listings/{ready}/access", "cloud", json=ahead)
+    assert (attached["symbol"], attached["endpoint"]) == (m.symbol, "10.0.0.7:22")
+    assert m.ok("GET", f"/v1/listings/{ready}/access", "cloud") == [attached]
+    other = {**ahead, "symbol": "H100-2027-M01"}
+    assert_problem(
+        m.call("POST", f"/v1/listings/{ready}/access", "cloud", json=other), 400, "invalid_request"
+    )
+    assert_problem(m.call("POST", "/v1/listings/999/access", "cloud", json=ahead), 404, "not_found")
+    assert_problem(m.call("POST", f"/v1/listings/{ready}/access", "alice", json=ahead), 403, "forbidden")
+    # the buyer sees provider, region, GPUs, window, escrow and the handle before the start
+    upcoming = m.ok("GET", "/v1/deliveries/upcoming", "alice")
+    assert [(u["listing_id"], u["gpus"], u["access_handle"], u["alert"] is None) for u in upcoming] == [
+        (ready, 2, "ssh://h100-1.eu-west.cloud", True),
+        (late, 2, None, False),
+    ]
+    assert {(u["provider_id"], u["region"], u["window_start"][:10]) for u in upcoming} == {
+        (m.ids["cloud"], "eu-west", WEEK.date().isoformat())
+    }
+    assert [Decimal(u["escrow"]) for u in upcoming] == [2 * 2 * 168] * 2
+    assert m.ok("GET", "/v1/deliveries/upcoming", "cloud") == upcoming
+    assert m.ok("GET", "/v1/deliveries/upcoming", "bob") == []
+
+    with (
+        m.client.websocket_connect("/v1/stream") as ws_cloud,
+        m.client.websocket_connect("/v1/stream") as ws_alice,
+    ):
+        cloud, alice = _listen(ws_cloud, m.keys["cloud"]), _listen(ws_alice, m.keys["alice"])
+        m.clock.now = WEEK + timedelta(minutes=1)
+        m.ok("POST", "/v1/admin/settle", "admin")
+        pushed = [cloud.take(lambda msg: msg.get("type") == "delivery")["delivery"] for _ in range(2)]
+        assert [(d["listing_id"], d["alert"] is None) for d in pushed] == [(ready, True), (late, False)]
+        handed = pushed[0]
+        assert (handed["access_handle"], handed["endpoint"]) == ("ssh://h100-1.eu-west.cloud", "10.0.0.7:22")
+        assert handed["handle_at"] < WEEK.isoformat()  # attached ahead
+        to_alice = [alice.take(lambda msg: msg.get("type") == "delivery")["delivery"] for _ in range(2)]
+        assert to_alice == pushed
+        # after the start a handle goes on the record, not ahead
+        closed = m.call("POST", f"/v1/listings/{ready}/access", "cloud", json=ahead)
+        assert_problem(closed, 409, "delivery_day_closed")
+        # no handle by start + grace: the first day of the `late` record fails, the ready one's does not
+        m.clock.now = WEEK + timedelta(hours=4, minutes=1)
+        assert m.ok("POST", "/v1/admin/deliveries/run", "admin")["failed"] == 1
+        failed = cloud.take(lambda msg: msg.get("type") == "delivery")["delivery"]
+        assert (failed["id"], failed["days"][0]["status"]) == (pushed[1]["id"], "failed")
+    assert m.ok("GET", f"/v1/deliveries/{handed['id']}", "alice")["days"][0]["status"] == "pending"
+    assert m.ok("GET", "/v1/deliveries/upcoming", "alice") == []
     assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
