@@ -30,6 +30,7 @@ from api.cancel_timers import CancelTimers
 from api.context import ApiContext, call, context_of
 from api.controllers.accounts import AccountController, KeyController, me
 from api.controllers.admin import AdminController
+from api.controllers.baskets import BasketAdminController, BasketController
 from api.controllers.clearing import ClearingAdminController, margin_calls, risk
 from api.controllers.deliveries import DeliveryAdminController, DeliveryController
 from api.controllers.exchange_info import fees, server_time
@@ -213,6 +214,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PlanController,
             PoolController,
             PoolAdminController,
+            BasketController,
+            BasketAdminController,
             stream_route(prepare_channel, disconnected),
             ReportController,
             docs_assets(),

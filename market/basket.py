@@ -19,7 +19,8 @@ creating and selling. Cash redemption makes the *fund* a forced seller of the st
 which passive outflows become sales in the underlying books (see docs/stress.md).
 
 This module is the exchange's arithmetic for the fund, in integers (micro-dollars, lots, units); it
-reads no database and is used by the stress lab (:mod:`market.lab`).
+reads no database and is used both by the stress lab (:mod:`market.lab`) and by the exchange's listed
+funds (:mod:`market.baskets`, docs/baskets.md), so the two never disagree on a NAV or a fee.
 """
 
 from __future__ import annotations

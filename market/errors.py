@@ -173,6 +173,13 @@ class OutOfRangeError(MarketError):
     status = 422
 
 
+class InsufficientDepthError(ConflictError):
+    """The books cannot fill a fund's strip trade within its limits (a basket's cash creation or
+    redemption is refused whole)."""
+
+    code = "insufficient_depth"
+
+
 class InventoryExceededError(ConflictError):
     """A sell on a physical forward exceeds the provider's unsold listed capacity, or a listing
     reduction would go below what is sold or reserved."""

@@ -25,7 +25,7 @@ from market.errors import InvalidAmountError, InvalidRequestError, NotFoundError
 from market.house import page_limit
 from market.instruments import Window, WindowKind
 from market.records import FixingInfo, FixingsStored
-from market.tables import EXERCISE, Fixing, Instrument, Product, SettlementFixing, Trade
+from market.tables import BASKET, EXERCISE, Fixing, Instrument, Product, SettlementFixing, Trade
 from market.trading import multiplier
 from market.units import from_epoch_us, to_epoch_us
 
@@ -165,7 +165,7 @@ def vwap_micros(connection: sa.Connection, symbol: str, multiplier: int, tick_mi
     """The volume-weighted trade price of an instrument in micro-dollars per GPU-hour, or None."""
     notional, qty = connection.execute(
         sa.select(sa.func.sum(_trades.c.price_ticks * _trades.c.qty), sa.func.sum(_trades.c.qty)).where(
-            _trades.c.symbol == symbol, _trades.c.maker_order_id != EXERCISE
+            _trades.c.symbol == symbol, _trades.c.maker_order_id.notin_((EXERCISE, BASKET))
         )
     ).one()
     if not qty:

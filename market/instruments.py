@@ -47,6 +47,7 @@ class InstrumentKind(StrEnum):
     OPTION = "option"  # European option on a forward, exercised into the forward at expiry
     ASIAN = "asian"  # average-price option on the index over the forward's window, cash settled
     NOTE = "note"  # a securitised pool's tranche note, priced per 100 of face (market.securitization)
+    UNIT = "unit"  # a basket fund's unit, priced per unit, holding a strip of forwards (market.baskets)
 
 
 class OptionKind(StrEnum):

@@ -18,13 +18,15 @@ after every step) can say exactly what is wrong:
 * the default fund equals the members' contributions, and the settlement account (the counterparty
   of variation margin and cash settlement) is short by exactly the losses no waterfall step covered;
 * every securitised pool's initial reserve and remittances equal what it paid out plus what its
-  issuing account holds (:func:`market.securitization.reports.conservation`).
+  issuing account holds (:func:`market.securitization.reports.conservation`);
+* every basket fund holds exactly its units' strip (:func:`market.baskets.funds.unbalanced`).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from market.baskets.funds import unbalanced as unbalanced_funds
 from market.delivery import OPEN_DAYS
 from market.ledger import COLLATERAL, DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.listings import whole_days
@@ -285,6 +287,7 @@ def check(connection: sa.Connection) -> list[str]:
         ("a provider's per-day capacity differs from its listings and forwards", _capacity_rows(connection))
     )
     checks.append(("a pool's cash in differs from its cash paid out plus held", pools.unbalanced(connection)))
+    checks.append(("a basket fund's strip differs from its units'", unbalanced_funds(connection)))
     for name, rows in checks:
         if rows:
             shown = "; ".join(str(tuple(r)) for r in rows[:5])

@@ -37,7 +37,7 @@ from market.errors import NoMarkError, UnknownInstrumentError
 from market.instruments import Status
 from market.lifecycle.schedule import is_stale, stored_plan
 from market.records import MarkInfo
-from market.tables import EXERCISE, Instrument, Product, Trade
+from market.tables import BASKET, EXERCISE, Instrument, Product, Trade
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def _traded_forwards(connection: sa.Connection, product: str, index_us: int, now
             _instruments.c.window_start_us > now_us,
             _trades.c.created_us >= since,
             _trades.c.created_us < now_us,  # strictly before: a mark as of T never moves with T's own trades
-            _trades.c.maker_order_id != EXERCISE,
+            _trades.c.maker_order_id.notin_((EXERCISE, BASKET)),
         )
         .group_by(_instruments.c.symbol, _instruments.c.window_start_us, _instruments.c.window_end_us,
                   _instruments.c.tick_micros)
@@ -198,10 +198,8 @@ def price(
     the product's model at ``now_us`` when the caller already has it)."""
     import pricing
 
-    if instrument["kind"] == "note":
-        raise NoMarkError(
-            f"{instrument['symbol']} is a pool note: its price is its book, not the index model"
-        )
+    if instrument["kind"] in ("note", "unit"):
+        raise NoMarkError(f"{instrument['symbol']} is a {instrument['kind']}: its price is its book")
     if chosen is None:
         chosen = model(connection, instrument["product"], now_us)
     now = from_epoch_us(now_us)

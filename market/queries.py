@@ -27,7 +27,7 @@ from market.records import (
     record_of,
 )
 from market.spans import ALL, Span, keyset
-from market.tables import EXERCISE, ISSUE, Delivery, Instrument, Order, Position, Trade
+from market.tables import BASKET, EXERCISE, ISSUE, Delivery, Instrument, Order, Position, Trade
 from market.units import from_epoch_us, to_epoch_us
 from market.vocabulary import LIVE
 
@@ -182,7 +182,7 @@ def _public_trades(house: House, symbol: str) -> sa.Select:
     else:
         instrument(house, symbol)
     return sa.select(_trades).where(
-        _trades.c.symbol == symbol, _trades.c.maker_order_id.notin_((EXERCISE, ISSUE))
+        _trades.c.symbol == symbol, _trades.c.maker_order_id.notin_((EXERCISE, ISSUE, BASKET))
     )
 
 

@@ -137,7 +137,7 @@ class ProductInfo:
 
 @dataclass(frozen=True)
 class InstrumentInfo:
-    """A forward, an option on one, or a pool's note.
+    """A forward, an option on one, a pool's note or a basket fund's unit (a lot: one unit, priced per unit).
 
     ``multiplier_micros`` is the cash value of one tick on one lot: ``tick_micros x lot_gpus x hours``
     (a note: ``tick_micros x face_micros / 10^8``, its price being per 100 of face), so a price of

@@ -23,6 +23,7 @@ each use case:
 - :mod:`market.rebuild`: the difference between a refused book and its replay, and its rebuild;
 - :mod:`market.securitization`: securitised pools of listings, their notes and their servicing;
 - :mod:`market.hedges`: the buyer's desk (a hedge plan executed as orders, tracked, re-planned);
+- :mod:`market.baskets`: basket funds (units on a strip of forwards, NAV, creation and redemption);
 - :mod:`market.invariants`: the checks that the books, the ledger and the inventory agree.
 
 Each public method is the room's function with the house bound (:func:`_use`): its name, signature and
@@ -43,6 +44,10 @@ from typing import Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 import market.accounts
+import market.baskets.flows
+import market.baskets.funds
+import market.baskets.valuation
+import market.baskets.windup
 import market.cancel_timers
 import market.capacity
 import market.cash
@@ -273,6 +278,19 @@ class Exchange:
     hedges = _use(market.hedges.cases.hedges)
     replan_hedge = _use(market.hedges.cases.replan_hedge)
     cancel_hedge = _use(market.hedges.cases.cancel_hedge)
+
+    # basket funds
+    create_basket = _use(market.baskets.funds.create_basket)
+    authorise_participant = _use(market.baskets.funds.authorise)
+    basket = _use(market.baskets.funds.basket_info)
+    baskets = _use(market.baskets.funds.baskets)
+    basket_nav = _use(market.baskets.valuation.nav)
+    basket_navs = _use(market.baskets.valuation.nav_history)
+    publish_navs = _use(market.baskets.valuation.publish_navs)
+    basket_flow = _use(market.baskets.flows.flow)
+    basket_flows = _use(market.baskets.flows.flows)
+    wind_up_basket = _use(market.baskets.windup.wind_up)
+    wind_up_baskets = _use(market.baskets.windup.wind_up_due)
 
 
 __all__ = ["MAX_PAGE", "Exchange", "utc_now"]

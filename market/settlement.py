@@ -72,8 +72,8 @@ def run(uow: UnitOfWork, trading: Trading) -> SettlementReport:
             uow.ledger.post("exercise", ref=symbol)
     uow.flush()  # exercised positions must be visible to the settlements below
     for symbol, inst in sorted(trading.instruments.items()):
-        if inst["status"] != "expired" or inst["kind"] in ("option", "note"):
-            continue  # options were exercised above; pool notes are paid by their pool's servicing
+        if inst["status"] != "expired" or inst["kind"] in ("option", "note", "unit"):
+            continue  # options were exercised above; notes and units are paid by their pool or fund
         if inst["kind"] == "forward" and inst["settlement"] == "physical":
             if now >= inst["window_start_us"]:
                 _deliver(uow, inst)

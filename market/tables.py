@@ -220,6 +220,9 @@ EXERCISE = "exercise"
 """``maker_order_id`` of an exercise trade: an option becoming a forward position, not a market trade."""
 ISSUE = "issue"
 """``maker_order_id`` of an issue trade: a pool's new note handed to its sponsor, not a market trade."""
+BASKET = "basket"
+"""``maker_order_id`` of a basket fund's creation or redemption: units issued or cancelled and strip
+positions moved between a participant and the fund at the marks (:mod:`market.baskets`), not market trades."""
 
 
 class Trade(SQLModel, table=True):
@@ -514,6 +517,7 @@ class MarketModel(SQLModel, table=True):
     observations: int = Field(default=0)
 
 
+import market.baskets.tables  # noqa: E402 - the basket funds' tables, on the same metadata
 import market.hedges.tables  # noqa: E402 - the desk's tables, on the same metadata
 import market.securitization.tables  # noqa: E402 - the pools' tables, on the same metadata
 import market.sharing.tables  # noqa: E402, F401 - state the API processes share, on the same metadata

@@ -62,9 +62,11 @@ MAX_TICKS = 10**12
 def multiplier(instrument: dict) -> int:
     """Micro-dollars per tick per lot: tick x GPUs per lot x hours of the delivery window (a pool
     note: tick, in millionths of a point, x the face of a lot now / 100; exact, see
-    :mod:`market.securitization.notes`)."""
+    :mod:`market.securitization.notes`; a basket unit: the tick, a lot being one unit)."""
     if instrument["kind"] == "note":
         return instrument["tick_micros"] * instrument["face_micros"] // 100_000_000
+    if instrument["kind"] == "unit":
+        return instrument["tick_micros"]
     hours = (instrument["window_end_us"] - instrument["window_start_us"]) // 3_600_000_000
     return instrument["tick_micros"] * instrument["lot_gpus"] * hours
 
@@ -153,10 +155,8 @@ class Trading:
         if side == "buy" and pays_premium(instrument):
             notional = (price_ticks or 0) * multiplier(instrument)
             return notional + fee(notional, max(instrument["maker_fee_ppm"], instrument["taker_fee_ppm"]))
-        if instrument["kind"] == "note" or (
-            instrument["kind"] == "forward" and instrument["settlement"] == "physical"
-        ):
-            return 0  # a note sell is covered by the notes held (see sellable_notes)
+        if instrument["kind"] in ("note", "unit") or is_physical(instrument):
+            return 0  # a note's or unit's sell is covered by the lots held (see sellable_notes)
         if instrument["kind"] == "forward" or side == "sell":
             if instrument["margin_per_lot"] <= 0:
                 message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
@@ -205,7 +205,7 @@ class Trading:
             self.resale_free(uow, account_id, req.symbol, lots)
         elif physical and req.side == "sell":
             need = {PROVIDER}
-        elif physical or inst["kind"] == "note":
+        elif physical or inst["kind"] in ("note", "unit"):
             need = {TRADER, PROVIDER}
         else:
             need = {TRADER}
@@ -239,11 +239,11 @@ class Trading:
                     f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold",
                     field="quantity",
                 )
-        if inst["kind"] == "note" and req.side == "sell":
+        if inst["kind"] in ("note", "unit") and req.side == "sell":
             free = self.sellable_notes(uow, inst["symbol"], account_id)
             if req.qty > free:
                 raise InventoryExceededError(
-                    f"selling {req.qty} lots of {req.symbol} needs notes held; {free} held and not offered",
+                    f"selling {req.qty} lots of {req.symbol} needs them held; {free} held and not offered",
                     field="quantity",
                 )
         uow.ledger.move((account_id, AVAILABLE), (account_id, RESERVED), per_lot * lots, "the order")
@@ -377,7 +377,7 @@ class Trading:
         return whole_days(instrument["window_start_us"], instrument["window_end_us"])
 
     def sellable_notes(self, uow: UnitOfWork, symbol: str, account_id: str) -> int:
-        """Lots of a note ``account_id`` holds and does not already offer (notes are never sold short)."""
+        """Lots ``account_id`` holds and does not already offer (notes and units are never sold short)."""
         offered = sum(
             o["open_qty"]
             for o in self.live.values()

@@ -5,14 +5,13 @@ create|list|show|usage|report`` and ``flopex securitize service``: pools on the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import IO, Any
 
 import click
 
 from api.cli import UserError
-from api.cli._options import database_option, require_schema, resolve_database_url
+from api.cli._exchange import open_exchange
+from api.cli._options import database_option
 
 
 def _load(file: IO[str], paths: int | None, seed: int | None) -> Any:
@@ -129,32 +128,9 @@ def report(deal: IO[str], paths: int | None, seed: int | None, out: str) -> None
 # ---------------------------------------------------------------- pools on the exchange
 
 
-@contextmanager
-def _exchange(database_url: str | None, *, books: bool) -> Iterator[Any]:
-    """The exchange on the database; with ``books``, started under the writer lock (refused while a
-    ``flopex serve`` holds the books: use the HTTP routes then). Market refusals become UserErrors."""
-    from market.db import make_engine
-    from market.errors import MarketError
-    from market.service import Exchange
-    from market.writer import WriterLock
-
-    url = resolve_database_url(database_url)
-    require_schema(url)
-    engine = make_engine(url)
-    exchange = Exchange(engine)
-    writer = WriterLock(url, "flopex securitize", exchange.now()) if books else None
-    try:
-        if writer is not None:
-            writer.acquire()
-            exchange.start()
-        yield exchange
-    except MarketError as exc:
-        raise UserError(f"{exc.code}: {exc.message}") from None
-    finally:
-        exchange.close()
-        engine.dispose()
-        if writer is not None:
-            writer.release()
+def _exchange(database_url: str | None, *, books: bool) -> Any:
+    """The exchange on the database (:func:`api.cli._exchange.open_exchange`)."""
+    return open_exchange(database_url, books=books, who="flopex securitize")
 
 
 def _pool_line(pool: Any) -> str:

@@ -43,8 +43,9 @@ class ProductVol:
 
 
 def margined(inst: dict) -> bool:
-    """Whether positions in ``inst`` are margined (cash forwards and options)."""
-    return inst["kind"] != "forward" or inst["settlement"] == "cash"
+    """Whether positions in ``inst`` are margined (cash forwards and options; a basket unit is paid in
+    full and its strip is margined in the fund's account, see :mod:`market.baskets`)."""
+    return inst["kind"] != "unit" and (inst["kind"] != "forward" or inst["settlement"] == "cash")
 
 
 def mark(connection: sa.Connection, inst: dict, now_us: int) -> Mark | None:

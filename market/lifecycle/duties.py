@@ -20,7 +20,9 @@ and when it is next due:
    margin calls, liquidation of calls past their deadline, defaults): hourly and whenever marks are
    brought forward by a new fixing, one call of :meth:`market.service.Exchange.remargin`;
 8. ``auto_offers`` -- the asks of auto-offering listings placed and re-priced to the marks;
-9. ``deliveries`` -- delivery days without an access handle past their grace fail, undisputed days
+9. ``baskets`` -- basket funds whose strip has settled are wound up and every active fund's NAV is
+   published from the fresh marks (:mod:`market.baskets`, hourly);
+10. ``deliveries`` -- delivery days without an access handle past their grace fail, undisputed days
    past their window are accepted, finished listings get their collateral back (hourly).
 """
 
@@ -203,6 +205,15 @@ def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:
     return Outcome(f"{changed} ask(s) placed or re-priced", next_hour(to_epoch_us(ex.now())))
 
 
+def baskets(ex: Exchange, _: datetime | None) -> Outcome:
+    """Wind up the basket funds that are due, then publish every active fund's NAV (after the clearing
+    pass: its variation margin is in the funds' cash and the settled funds' contributions are back)."""
+    wound = ex.wind_up_baskets()
+    navs = ex.publish_navs()
+    detail = f"{len(navs)} NAV(s) published, {len(wound)} fund(s) wound up"
+    return Outcome(detail, next_hour(to_epoch_us(ex.now())))
+
+
 def deliveries(ex: Exchange, _: datetime | None) -> Outcome:
     """Fail, accept and release what physical delivery owes now (see :mod:`market.delivery`)."""
     report = ex.run_deliveries()
@@ -220,6 +231,7 @@ DUTIES: tuple[Duty, ...] = (
     Duty("refresh_marks", refresh_marks),
     Duty("remargin", remargin),
     Duty("auto_offers", auto_offers),
+    Duty("baskets", baskets),
     Duty("deliveries", deliveries),
 )
 """Every duty in the order one run takes them (settle before roll, roll before marks, marks before

@@ -61,7 +61,7 @@ def test_http_cash_forward_trades_once_its_product_has_a_fixing(
                 break
             time.sleep(0.2)
         duties = ("fix_index", "settle", "expire_orders", "roll", "refresh_models", "refresh_marks")
-        assert set(jobs) == {*duties, "remargin", "auto_offers", "service_pools", "deliveries"}
+        assert set(jobs) == {*duties, "remargin", "auto_offers", "service_pools", "baskets", "deliveries"}
         assert jobs["refresh_marks"]["outcome"] == "ok"
         assert jobs["refresh_marks"]["runs"] >= 1
         health = client.get("/health").json()
