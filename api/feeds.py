@@ -13,7 +13,8 @@ channel                        ``seq`` is
 ``balances``                   the id of the account's newest ledger entry
 ``positions``                  the exchange clock (microseconds) when the change was seen
 ``candles.<interval>.<sym>``   the id of the newest trade of the instrument
-``mark.<symbol>``              the instant (microseconds) the mark was computed
+``mark.<symbol>``              the instant (microseconds) the mark was computed (a basket
+                               fund's unit, whose symbol has no dash: its NAV, docs/baskets.md)
 ``index.<product>``            the id of the product's newest fixing row
 =============================  ==============================================================
 """
@@ -34,7 +35,7 @@ from api.schemas.portfolio import PositionOut
 from api.stream import FeedSnapshot, feed_topic
 from market.errors import MarketError, NotFoundError
 from market.spans import Span
-from market.units import to_epoch_us
+from market.units import micros_to_dollars, to_epoch_us
 
 FEEDS = frozenset({"balances", "positions", "candles", "mark", "index"})
 """The state channels (their name before any dot)."""
@@ -119,6 +120,20 @@ async def publish_index(ctx: ApiContext, product: str) -> None:
         except MarketError:  # no mark (yet): nothing to announce
             continue
         ctx.hub.feed_update(channel, channel, fresh.seq, fresh.body)
+    await publish_navs(ctx)
+
+
+async def publish_navs(ctx: ApiContext) -> None:
+    """Update ``mark.<unit>`` of every followed basket fund with its NAV now (its legs' marks moved,
+    or units were created or redeemed)."""
+    for channel in ctx.hub.followed("mark."):
+        if "-" in channel:
+            continue  # a forward, an option or a note: not a unit
+        try:
+            fresh = await _mark(ctx, channel.removeprefix("mark."))
+        except MarketError:
+            continue
+        ctx.hub.feed_update(channel, channel, fresh.seq, fresh.body)
 
 
 # -- the bodies ------------------------------------------------------------------------------------
@@ -152,6 +167,11 @@ async def _candles(ctx: ApiContext, symbol: str, interval: str, starts: list[dat
 
 
 async def _mark(ctx: ApiContext, symbol: str) -> FeedSnapshot:
+    if "-" not in symbol:  # a basket fund's unit: its mark is its NAV
+        nav = await call(ctx.exchange.basket_nav, symbol)
+        at = msgspec.to_builtins(nav.at)
+        body = {"symbol": symbol, "mark": micros_to_dollars(nav.nav_micros), "as_of": at, "index_as_of": None}
+        return FeedSnapshot(to_epoch_us(nav.at), {"mark": {**body, "stale": False}})
     tick = await ctx.tick_micros(symbol)
     mark = await call(ctx.exchange.mark, symbol, greeks=False)
     body = {

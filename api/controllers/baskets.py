@@ -12,6 +12,7 @@ from litestar.params import JSONBody, Parameter, PathParameter
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.controllers.accounts import IdempotencyKey
+from api.feeds import publish_navs
 from api.openapi import ADMIN, PRIVATE, problems
 from api.publish import announce
 from api.schemas.baskets import (
@@ -99,6 +100,7 @@ class BasketController(Controller):
         )
         basket = await call(ctx.exchange.basket, symbol)
         await announce(ctx, [], [symbol, *(leg.symbol for leg in basket.legs)])
+        await publish_navs(ctx)
         return FlowOut.of(info)
 
     @get("/{symbol:str}/flows", guards=[authenticated], summary="Your creations and redemptions",

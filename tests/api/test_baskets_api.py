@@ -4,8 +4,11 @@ the refusals as problem details naming the field."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from tests.api.conftest import Market
 from tests.api.test_clearing_api import _cash_forward
+from tests.api.test_stream import Inbox
 
 
 def test_basket_fund_over_http(any_market: Market) -> None:
@@ -80,3 +83,14 @@ def test_basket_fund_over_http(any_market: Market) -> None:
     assert (cash["costs"], m.ok("GET", "/v1/baskets/GPUB", "trader")["units"]) == ("0.000000", 2)
     assert cash["fee"] != "0.000000"
     assert m.ok("POST", "/v1/admin/baskets/wind-up", "admin") == []
+    # the unit's mark channel carries its NAV, updated when its legs' index moves
+    with m.client.websocket_connect("/v1/stream") as ws:
+        inbox = Inbox(ws)
+        ws.send_json({"op": "subscribe", "channels": ["mark.GPUB"]})
+        snap = inbox.take(lambda x: x.get("channel") == "mark.GPUB" and x.get("type") == "snapshot")
+        assert snap["mark"]["mark"] == m.ok("GET", "/v1/baskets/GPUB/nav", "trader")["nav"]
+        m.clock.now += timedelta(minutes=1)
+        fixing = {"at": m.clock.now.replace(second=0, microsecond=0).isoformat(), "price": "1.60"}
+        m.ok("POST", "/v1/index/A100/fixings", "admin", 201, json={"fixings": [fixing]})
+        update = inbox.take(lambda x: x.get("channel") == "mark.GPUB" and x.get("type") == "update")
+        assert update["prev_seq"] == snap["seq"]
