@@ -196,7 +196,7 @@ class Trading:
             self.advance(uow, force=True)
         physical = is_physical(inst)
         resale = physical and req.side == "sell" and uow.position_qty(account_id, req.symbol) > 0
-        # lots sent to the book: an IOC market order fills what cash and inventory allow
+        # lots sent to the book: an IOC market order fills what cash, margin and inventory allow
         lots, within_means = req.qty, req.type == "market" and req.tif == "ioc"
         if resale:
             need = {TRADER, PROVIDER}
@@ -215,17 +215,17 @@ class Trading:
             raise InvalidRequestError(
                 "a stop-market buy has no price to hold cash against: use stop_limit", field="type"
             )
+        cash = uow.ledger.balance(account_id, AVAILABLE) if within_means else 0
         if req.type == "market" and req.side == "buy" and pays_premium(inst):
             asks = self.engine.snapshot(req.symbol)["asks"]
             if within_means:
-                cash, hold = (
-                    uow.ledger.balance(account_id, AVAILABLE),
-                    partial(self.hold_per_lot, inst, "buy"),
-                )
-                lots = depth.affordable(asks, account_id, req.qty, cash, hold)
+                buy_hold = partial(self.hold_per_lot, inst, "buy")
+                lots = depth.affordable(asks, account_id, req.qty, cash, buy_hold)
             per_lot = self.hold_per_lot(inst, "buy", depth.worst_ask(asks, account_id, lots))
         else:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
+            if within_means and per_lot and not req.reduce_only:  # margined: the lots the margin allows
+                lots = min(lots, cash // per_lot) or lots
         if req.reduce_only and not (req.side == "buy" and pays_premium(inst)):
             per_lot = 0  # closing lots releases their position's margin: nothing more to hold
         gpus = lots * inst["lot_gpus"] if physical and req.side == "sell" and not resale else 0
@@ -302,7 +302,7 @@ class Trading:
                 command[key] = value
         self.apply(uow, command)
         if lots < req.qty:  # the lots beyond the account's means expire at once, saying why
-            short = "insufficient_funds" if req.side == "buy" else "inventory_exceeded"
+            short = "insufficient_funds" if req.side == "buy" or not physical else "inventory_exceeded"
             row.update(qty=req.qty, cancelled=row["cancelled"] + req.qty - lots, reason=short)
             row["status"] = "expired" if row["status"] == "filled" else row["status"]
             uow.touch(row)

@@ -353,3 +353,78 @@ def test_access_attached_ahead_and_the_alert_pushed_on_the_stream(m: Market) -> 
     assert m.ok("GET", f"/v1/deliveries/{handed['id']}", "alice")["days"][0]["status"] == "pending"
     assert m.ok("GET", "/v1/deliveries/upcoming", "alice") == []
     assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+
+def test_fok_and_margined_market_orders_within_means(m: Market) -> None:
+    end = (WEEK + timedelta(days=7)).isoformat()
+    m.ok(
+        "POST",
+        "/v1/listings",
+        "cloud",
+        201,
+        json={"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end},
+    )
+    for price in ("2.000", "2.500"):
+        ask = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price}
+        m.ok("POST", "/v1/orders", "cloud", 201, json=ask)
+    carol = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "carol", "roles": ["trader"]})
+    m.keys["carol"], m.ids["carol"] = carol["api_key"], carol["account"]["id"]
+    m.ok("POST", f"/v1/accounts/{m.ids['carol']}/deposits", "admin", 201, json={"amount": "1000"})
+    fok = {"symbol": m.symbol, "side": "buy", "type": "market", "time_in_force": "fok"}
+
+    # FOK is all or nothing against the book: 10 lots, 6 offered -> killed, nothing moved
+    before = _cash(m, "alice")
+    killed = m.ok("POST", "/v1/orders", "alice", 201, json={**fok, "quantity": 10})
+    assert (killed["status"], killed["reason"], killed["filled_quantity"]) == ("expired", "fok", 0)
+    assert _cash(m, "alice") == before
+    # ... and against the buyer's means: 3 lots need USD 1,008 held, carol has 1,000 -> refused, nothing lost
+    refused = m.call("POST", "/v1/orders", "carol", json={**fok, "quantity": 3})
+    assert_problem(refused, 409, "insufficient_funds")
+    assert _cash(m, "carol")["available"] == 1000
+    assert m.ok("GET", "/v1/orders", "carol")["items"] == []
+    filled = m.ok("POST", "/v1/orders", "carol", 201, json={**fok, "quantity": 2})
+    assert (filled["status"], filled["filled_quantity"]) == ("filled", 2)
+    assert _cash(m, "carol")["available"] == 1000 - 2 * 336
+
+    # a margined (cash-settled) market order fills what the margin allows and expires the rest
+    m.ok("POST", "/v1/products", "admin", 201, json={"id": "A100"})
+    now = m.clock().replace(minute=0, second=0, microsecond=0)
+    fixings = [{"at": (now - timedelta(days=d)).isoformat(), "price": "1.50"} for d in range(1, 31)]
+    m.ok("POST", "/v1/index/A100/fixings", "admin", 201, json={"fixings": fixings})
+    cash_forward = {"type": "forward", "product": "A100", "window": "week", "start": WEEK.isoformat()}
+    symbol = m.ok("POST", "/v1/instruments", "admin", 201, json={**cash_forward, "settlement": "cash"})[
+        "symbol"
+    ]
+    m.ok("POST", "/v1/admin/remargin", "admin")
+    per_lot = Decimal(m.ok("GET", f"/v1/instruments/{symbol}")["margin_per_lot"])
+    assert per_lot > 0
+    dave = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "dave", "roles": ["trader"]})
+    m.keys["dave"] = dave["api_key"]
+    deposit = 2 * per_lot + per_lot / 2
+    m.ok(
+        "POST", f"/v1/accounts/{dave['account']['id']}/deposits", "admin", 201, json={"amount": str(deposit)}
+    )
+    m.ok(
+        "POST",
+        "/v1/orders",
+        "bob",
+        201,
+        json={"symbol": symbol, "side": "sell", "quantity": 5, "price": "1.500"},
+    )
+    market_buy = {"symbol": symbol, "side": "buy", "type": "market", "quantity": 5}
+    assert_problem(
+        m.call("POST", "/v1/orders", "dave", json={**market_buy, "time_in_force": "fok"}),
+        409,
+        "insufficient_funds",
+    )
+    assert _cash(m, "dave")["available"] == deposit
+    order = m.ok("POST", "/v1/orders", "dave", 201, json=market_buy)
+    assert (order["quantity"], order["filled_quantity"], order["status"], order["reason"]) == (
+        5,
+        2,
+        "expired",
+        "insufficient_funds",
+    )
+    dave_cash = _cash(m, "dave")
+    assert (dave_cash["available"], dave_cash["margin"]) == (per_lot / 2, 2 * per_lot)
+    assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
