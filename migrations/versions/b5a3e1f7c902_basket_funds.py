@@ -1,7 +1,7 @@
 """basket funds: units on a strip of forwards, participants, NAV history, creations and redemptions
 
 Revision ID: b5a3e1f7c902
-Revises: e4b7d2a9c315
+Revises: b2d6f0a8c417
 Create Date: 2026-12-01 01:10:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "b5a3e1f7c902"
-down_revision: str | None = "e4b7d2a9c315"
+down_revision: str | None = "b2d6f0a8c417"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
