@@ -37,6 +37,13 @@ def _names(value: str) -> list[str]:
     help="Also score each model with its intervals widened level by level by split-conformal "
     "quantiles of its past interval misses (M+cqr).",
 )
+@click.option(
+    "--aci/--no-aci",
+    default=False,
+    show_default=True,
+    help="Also score each model with its intervals steered online by adaptive conformal inference "
+    "from the outcomes known at each origin (M+aci; valid under distribution shift).",
+)
 @click.option("--horizons", default="1d,7d", show_default=True, help="Delays from origin to window start.")
 @click.option(
     "--window", "windows", default="1d", show_default=True, help="Delivery window lengths (comma-separated)."
@@ -65,6 +72,7 @@ def command(
     models: str,
     conformal: bool,
     cqr: bool,
+    aci: bool,
     horizons: str,
     windows: str,
     train: str,
@@ -113,6 +121,7 @@ def command(
             scheduler=scheduler,
             conformal=conformal,
             cqr=cqr,
+            aci=aci,
             source=source,
         )
     except ValueError as exc:

@@ -24,11 +24,17 @@ from pricing.series import HOURS_PER_YEAR
 @dataclass(frozen=True)
 class Replay:
     """The history's prices on its grid (step in years), replayed circularly from random offsets,
-    times a driftless log-normal level exp(level_vol W(t) - level_vol^2 t / 2)."""
+    times a driftless log-normal level exp(level_sd Z + level_vol W(t) - (level_sd^2 + level_vol^2 t) / 2)
+    (``level_sd``: the uncertainty of today's level, 0 for the plain bootstrap). With a finite
+    ``level_dof`` each path draws its own level variance level_vol^2 dof / chi2(dof), the posterior of
+    a variance estimated from dof changes (Jeffreys prior): the estimate's error widens the forecast
+    into a Student-t-like law instead of being ignored."""
 
     prices: NDArray[np.float64]
     step: float
     level_vol: float = 0.0
+    level_sd: float = 0.0
+    level_dof: float = np.inf
 
     def forward(self, t: ArrayLike) -> NDArray[np.float64]:
         return np.full(np.shape(np.asarray(t, dtype=float)), float(self.prices.mean()))
@@ -39,8 +45,12 @@ class Replay:
         starts = rng.integers(0, self.prices.size, size=n_paths)
         replay = self.prices[(starts[:, None] + offsets[None, :]) % self.prices.size]
         increments = rng.standard_normal((n_paths, grid.size)) * np.sqrt(np.diff(grid, prepend=0.0))
-        level = self.level_vol * np.cumsum(increments, axis=1) - 0.5 * self.level_vol**2 * grid
-        return replay * np.exp(level)
+        vol = np.full((n_paths, 1), self.level_vol)
+        if np.isfinite(self.level_dof):
+            vol = vol * np.sqrt(self.level_dof / rng.chisquare(self.level_dof, (n_paths, 1)))
+        level = vol * np.cumsum(increments, axis=1) - 0.5 * vol**2 * grid
+        today = self.level_sd * rng.standard_normal((n_paths, 1)) - 0.5 * self.level_sd**2
+        return replay * np.exp(level + today)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class BootstrapModel:
     name: str = "bootstrap"
     level: bool = True
     block: str = "1D"
+    local: bool = False
+    """Centre the replay on today's filtered level instead of the history's mean (``local_level``)."""
 
     def fit(self, history: pd.Series, previous: object | None = None) -> Replay:
         steps = history.index.to_series().diff().dropna()
@@ -59,17 +71,37 @@ class BootstrapModel:
         prices = history.to_numpy(dtype=float)
         per_block = max(1, round(float(pd.Timedelta(self.block) / steps.iloc[0])))
         n_blocks = prices.size // per_block
-        level_vol = 0.0
+        level_vol = level_sd = 0.0
+        dof = np.inf
         if self.level and n_blocks >= 3:
             means = prices[prices.size - n_blocks * per_block :].reshape(n_blocks, per_block).mean(axis=1)
-            level_vol = float(np.sqrt(_variogram_slope(np.log(means)) / (per_block * step)))
-        return Replay(prices, step, level_vol)
+            walk, noise = _variogram(np.log(means))
+            level_vol = float(np.sqrt(walk / (per_block * step)))
+            if self.local:
+                level, variance = _local_level(np.log(means), walk, noise)
+                prices = prices * np.exp(level - np.log(prices.mean()))
+                level_sd = float(np.sqrt(variance))
+                dof = max(1.0, (n_blocks - 1) / 2.0)
+        return Replay(prices, step, level_vol, level_sd, dof)
 
 
-def _variogram_slope(levels: NDArray[np.float64]) -> float:
-    """Growth per lag of the mean squared change of ``levels`` (a local-level model: noise plus a
-    random walk has E(l[i+k] - l[i])^2 = 2 noise^2 + k walk^2), by least squares, floored at 0."""
+def _variogram(levels: NDArray[np.float64]) -> tuple[float, float]:
+    """The random walk's and the noise's variances per block of a local-level model of ``levels``
+    (noise plus a random walk has E(l[i+k] - l[i])^2 = 2 noise^2 + k walk^2): the slope and half
+    the intercept of the mean squared change against the lag, by least squares, floored at 0."""
     lags = np.arange(1, max(2, levels.size // 2) + 1)
     variogram = np.array([np.mean((levels[k:] - levels[:-k]) ** 2) for k in lags])
-    slope = np.polyfit(lags, variogram, 1)[0]
-    return max(float(slope), 0.0)
+    slope, intercept = np.polyfit(lags, variogram, 1)
+    return max(float(slope), 0.0), max(float(intercept) / 2.0, 0.0)
+
+
+def _local_level(levels: NDArray[np.float64], walk: float, noise: float) -> tuple[float, float]:
+    """Today's level and its variance by the Kalman filter of the local-level model (level l' = l +
+    N(0, walk), observed with N(0, noise)), started diffuse at the first block: an exponentially
+    weighted mean that follows a level shift as fast as the walk's share of the variance says."""
+    level, variance = float(levels[0]), noise
+    for observed in levels[1:]:
+        prior = variance + walk
+        gain = prior / (prior + noise) if prior + noise > 0.0 else 1.0
+        level, variance = level + gain * (observed - level), (1.0 - gain) * prior
+    return level, variance

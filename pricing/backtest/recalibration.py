@@ -167,10 +167,18 @@ class Widening:
         spread = float(np.std(x))
         if self.n == 0 or spread <= 0.0:
             return x
-        levels = (np.arange(x.size) + 0.5) / x.size
-        knots = np.concatenate([[(1 - c) / 2 for c in LEVELS[::-1]], [0.5], [(1 + c) / 2 for c in LEVELS]])
-        shifts = np.concatenate([-self.q[::-1], [0.0], self.q])
-        return np.sort(x + spread * np.interp(levels, knots, shifts))
+        return move_intervals(x, spread * self.q)
+
+
+def move_intervals(ensemble: NDArray[np.floating], moves: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The ensemble with the ends of each central interval of :data:`LEVELS` moved out by ``moves``
+    (price units, one per level; negative moves in), the median fixed, the quantile function moved
+    linearly in between and the tails beyond the 95% interval moved with it."""
+    x = np.sort(np.asarray(ensemble, dtype=float))
+    levels = (np.arange(x.size) + 0.5) / x.size
+    knots = np.concatenate([[(1 - c) / 2 for c in LEVELS[::-1]], [0.5], [(1 + c) / 2 for c in LEVELS]])
+    shifts = np.concatenate([-moves[::-1], [0.0], moves])
+    return np.sort(x + np.interp(levels, knots, shifts))
 
 
 def widening_at(origin: pd.Timestamp, horizon: str, scores: Sequence[tuple[str, pd.Timestamp, NDArray]],

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from pricing.backtest.adaptive import ACI_SUFFIX, adaptive_rows
 from pricing.backtest.bootstrap import BootstrapModel
 from pricing.backtest.metrics import rank, summarise
 from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
@@ -46,14 +47,17 @@ likelihood often ends on its bounds with exploding forwards (docs/backtesting.md
 ``CalibratedModel(name, options)`` for other choices."""
 
 
-FORECASTERS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou", "bootstrap")
-"""Models the backtest knows by name: every calibrated spot model and the model-free bootstrap."""
+FORECASTERS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou", "bootstrap", "local_level")
+"""Models the backtest knows by name: every calibrated spot model, the model-free bootstrap and its
+local-level variant (the replay centred on today's filtered level)."""
 
 
 def named(name: str) -> ForecastModel:
     """The backtest's model of that name (see :data:`FORECASTERS`)."""
     if name == "bootstrap":
         return BootstrapModel()
+    if name == "local_level":
+        return BootstrapModel(name, local=True)
     if name not in FORECASTERS:
         raise ValueError(f"unknown model {name!r}: use one of {', '.join(FORECASTERS)}")
     return CalibratedModel(name, BACKTEST_OPTIONS.get(name, {}))
@@ -88,6 +92,7 @@ def run(
     progress: bool | None = None,
     conformal: bool = False,
     cqr: bool = False,
+    aci: bool = False,
     source: dict[str, Any] | None = None,
     expanding: bool = False,
 ) -> BacktestResult:
@@ -110,7 +115,9 @@ def run(
     recalibration fitted on M's forecasts realised before each origin
     (:mod:`pricing.backtest.recalibration`); ``cqr`` a row set ``M+cqr``: M's central intervals
     widened (or narrowed) level by level by the split-conformal quantile of how far past realised
-    averages fell outside them (conformalised quantile regression). ``source`` (data file,
+    averages fell outside them (conformalised quantile regression); ``aci`` a row set ``M+aci``: M's
+    intervals steered online by adaptive conformal inference, valid under distribution shift
+    (:mod:`pricing.backtest.adaptive`). ``source`` (data file,
     statistic, grid...) is recorded in the run's settings. ``expanding`` fits on everything from the
     series start to the origin (``train`` is then the minimum history before the first origin).
     """
@@ -174,7 +181,7 @@ def run(
     ordered = sorted(results, key=lambda r: r.index)
     rows = [row for result in ordered for row in result.rows]
     names = [m.name for m in forecasters]
-    if conformal or cqr:
+    if conformal or cqr or aci:
         ensembles = [ensemble for result in ordered for ensemble in result.ensembles]
         clock = time.process_time()
         base, added = list(rows), list(names)
@@ -184,6 +191,9 @@ def run(
         if cqr:
             rows += interval_rows(base, ensembles)
             names += [name + CQR_SUFFIX for name in added]
+        if aci:
+            rows += adaptive_rows(base, ensembles)
+            names += [name + ACI_SUFFIX for name in added]
         timings["recalibration"] = time.process_time() - clock
     for result in results:
         for phase, seconds in result.timings.items():
@@ -201,6 +211,7 @@ def run(
         "refit_every": refit_every,
         "conformal": conformal,
         "cqr": cqr,
+        "aci": aci,
         "expanding": expanding,
         "n_paths": n_paths,
         "seed": seed,

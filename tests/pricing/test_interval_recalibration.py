@@ -58,13 +58,17 @@ def test_scores_say_how_far_outside_each_interval_and_only_the_past_counts() -> 
     assert widen.q.max() <= 9.0  # the future's 99s never enter
 
 
-def test_a_run_adds_the_cqr_rows_beside_the_model() -> None:
-    series = generate(Schwartz1F(spot=2.5, kappa=365.0, alpha=0.9, vol=2.7), periods=24 * 24, seed=5)
+@pytest.mark.parametrize("layer", ["cqr", "aci"])
+def test_a_run_adds_the_layer_rows_beside_the_model(layer: str) -> None:
+    series = generate(Schwartz1F(spot=2.5, kappa=365.0, alpha=0.9, vol=2.7), periods=24 * 11, seed=5)
     result = run(series, ["schwartz1f"], horizons=["1d"], windows=["1d"], train="7d", step="6h",
-                 n_paths=200, workers=1, progress=False, cqr=True)  # fmt: skip
-    assert result.config["models"] == ["schwartz1f", "schwartz1f+cqr"]
-    assert result.config["cqr"] is True
-    assert {m["model"] for m in result.metrics} == {"schwartz1f", "schwartz1f+cqr"}
+                 n_paths=100, workers=1, progress=False, **{layer: True})  # fmt: skip
+    assert result.config["models"] == ["schwartz1f", f"schwartz1f+{layer}"]
+    assert result.config[layer] is True
+    assert {m["model"] for m in result.metrics} == {"schwartz1f", f"schwartz1f+{layer}"}
+    rows = result.forecasts.groupby("model").nth(0).set_index("model")
+    # nothing is realised before the first origin: each layer starts as the model itself
+    assert rows.loc[f"schwartz1f+{layer}", "q05"] == pytest.approx(rows.loc["schwartz1f", "q05"], rel=1e-6)
 
 
 @pytest.mark.slow
