@@ -34,7 +34,7 @@ import websockets
 from api.controllers.exchange_info import FeeOut, ServerTime
 from api.pagination import Page
 from api.schemas.market_data import BookOut, CandleOut, TickerOut, TradeOut
-from api.schemas.orders import BatchOut, CancelledOut, CancelTimerOut, FillOut, OrderOut
+from api.schemas.orders import BatchOut, CancelledOut, CancelTimerOut, FillOut, OcoOut, OrderOut
 from api.schemas.portfolio import EntryOut, PositionOut
 
 T = TypeVar("T")
@@ -159,6 +159,10 @@ class Client:
         if price is not None:
             body["price"] = price
         return self._call("POST", "/v1/orders", OrderOut, json=body)
+
+    def place_oco(self, take_profit: dict[str, Any], stop: dict[str, Any]) -> OcoOut:
+        """Place two orders (``POST /v1/orders`` bodies) as a one-cancels-other pair."""
+        return self._call("POST", "/v1/orders/oco", OcoOut, json={"orders": [take_profit, stop]})
 
     def place_batch(self, orders: list[dict[str, Any]]) -> BatchOut:
         """Place up to 20 orders in one commit; one outcome each."""

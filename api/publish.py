@@ -74,10 +74,27 @@ async def _filled_elsewhere(ctx: ApiContext, published: set[str]) -> None:
         if not fills:
             continue
         ctx.hub.set_fill_watermark(account_id, fills[-1].trade_id)
-        for order_id in dict.fromkeys(fill.order_id for fill in fills):
-            if order_id not in published:
-                order = await call(ctx.exchange.order, account_id, order_id)
+        filled = [
+            await call(ctx.exchange.order, account_id, oid)
+            for oid in dict.fromkeys(f.order_id for f in fills)
+            if oid not in published
+        ]
+        for order in await _with_partners(ctx, filled):
+            if order.id not in published:
                 ctx.hub.order(account_id, msgspec.to_builtins(OrderOut.of(order)))
+
+
+async def _with_partners(ctx: ApiContext, orders: list[OrderInfo]) -> list[OrderInfo]:
+    """``orders`` and the other legs of their one-cancels-other pairs (one leg's change often closes
+    the other in the same commit)."""
+    ids = {order.id for order in orders}
+    for order in list(orders):
+        if order.link_id is not None:
+            for leg in await call(ctx.exchange.pair, order.account_id, order.link_id):
+                if leg.id not in ids:
+                    ids.add(leg.id)
+                    orders.append(leg)
+    return orders
 
 
 async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterable[str] = ()) -> None:
@@ -86,7 +103,7 @@ async def announce(ctx: ApiContext, orders: Iterable[OrderInfo], symbols: Iterab
     touched = set(symbols)
     published = set()
     listeners = set(ctx.hub.private_listeners())
-    for order in orders:
+    for order in await _with_partners(ctx, list(orders)):
         touched.add(order.symbol)
         published.add(order.id)
         if order.account_id in listeners:

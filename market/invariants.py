@@ -17,6 +17,9 @@ after every step) can say exactly what is wrong:
   pending or disputed); each provider's collateral equals what its listings hold, never negative;
 * the default fund equals the members' contributions, and the settlement account (the counterparty
   of variation margin and cash settlement) is short by exactly the losses no waterfall step covered;
+* a one-cancels-other pair has two legs, and a leg is live beside a live partner exactly when it has
+  neither traded nor triggered (a trade, trigger or close of one leg cancels the other in the same
+  commit);
 * every securitised pool's initial reserve and remittances equal what it paid out plus what its
   issuing account holds (:func:`market.securitization.reports.conservation`);
 * every basket fund holds exactly its units' strip (:func:`market.baskets.funds.unbalanced`).
@@ -45,6 +48,7 @@ from market.tables import (
     Position,
     Trade,
 )
+from market.vocabulary import LIVE
 
 _balances = Balance.__table__
 _entries = Entry.__table__
@@ -129,7 +133,23 @@ def _checks() -> list[tuple[str, sa.Select]]:
     contributed = sa.select(sa.func.coalesce(sa.func.sum(f.c.amount_micros), 0)).scalar_subquery()
     settled = sa.select(b.c.amount).where(b.c.owner == SYSTEM, b.c.bucket == SETTLEMENT).scalar_subquery()
     uncovered = sa.select(sa.func.coalesce(sa.func.sum(d.c.uncovered_micros), 0)).scalar_subquery()
+    partner = o.alias("partner")
+    untouched = sa.and_(o.c.filled == 0, ~o.c.triggered)
     return [
+        (
+            "a one-cancels-other pair does not have two legs",
+            sa.select(o.c.link_id, sa.func.count())
+            .where(o.c.link_id.is_not(None))
+            .group_by(o.c.link_id)
+            .having(sa.func.count() != 2),
+        ),
+        (
+            "a live one-cancels-other leg and its partner disagree about the link (both live after a "
+            "trade or trigger, or one left alone without either)",
+            sa.select(o.c.id, o.c.link_id, o.c.filled, o.c.triggered, partner.c.status)
+            .join(partner, sa.and_(partner.c.link_id == o.c.link_id, partner.c.id != o.c.id))
+            .where(o.c.status.in_(LIVE), partner.c.status.in_(LIVE) != untouched),
+        ),
         (
             "the ledger does not sum to zero",
             sa.select(sa.func.sum(e.c.amount)).having(sa.func.sum(e.c.amount) != 0),

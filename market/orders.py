@@ -1,4 +1,4 @@
-"""Order entry: place (one or a grouped batch), cancel, cancel all, amend.
+"""Order entry: place (one, a grouped batch, or a one-cancels-other pair), cancel, cancel all, amend.
 
 Each call is one transaction of :meth:`market.house.House.transaction`: the matching engine moves,
 the command log and every consequence (holds, fills, positions, fees) are written, and the records
@@ -7,6 +7,7 @@ are returned after the commit.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from market.accounts import roles_of
-from market.errors import MarketError, OrderRejectedError
+from market.errors import DuplicateClientOrderIdError, InvalidRequestError, MarketError, OrderRejectedError
 from market.queries import order_info
 from market.records import OrderInfo, OrderRequest
 from market.tables import Order
@@ -72,6 +73,61 @@ def place_orders(house: House, batch: Sequence[tuple[str, OrderRequest]]) -> lis
     ]
 
 
+def place_oco(
+    house: House, account_id: str, legs: tuple[OrderRequest, OrderRequest]
+) -> tuple[OrderInfo, OrderInfo]:
+    """Place two orders of one instrument as a one-cancels-other pair, in one transaction.
+
+    Each leg is checked and held like a single order (so the pair holds for both legs), then one
+    engine ``oco`` command admits both or neither (the pair rules are in ``docs/matching.md``): when
+    one leg trades, triggers or closes, the engine cancels the other in the same command, hence in
+    the same commit. Both rows carry the pair's ``link_id``. A pair the book refuses comes back with
+    both legs ``rejected`` (stored, like a single order's rejection); a resend of the same pair under
+    the same ``client_order_id`` values returns the original legs.
+    """
+    first, second = legs
+    if first.symbol != second.symbol:
+        raise InvalidRequestError("both legs of a pair trade one instrument", field="symbol")
+    with house.transaction() as uow:
+        trading = house.books()
+        roles = roles_of(uow.connection, account_id)
+        sent = [trading.resent(uow, account_id, leg) for leg in legs]
+        existing = [found for _, _, found in sent if found is not None]
+        if existing:
+            links = {row["link_id"] for row in existing}
+            if len(existing) == 2 and len(links) == 1 and None not in links:
+                return tuple(order_info(house, row) for row in existing)  # type: ignore[return-value]
+            raise DuplicateClientOrderIdError("a client_order_id of this pair names another order")
+        admitted = [trading.admit(uow, account_id, roles, req, digest) for req, digest, _ in sent]
+        link = secrets.token_hex(10)
+        orders = [
+            {k: v for k, v in cmd.items() if k not in ("op", "symbol", "account")} for _, cmd in admitted
+        ]
+        command = {"op": "oco", "symbol": first.symbol, "account": account_id, "link": link, "orders": orders}
+        trading.apply(uow, command)
+        for row, _ in admitted:
+            uow.ledger.post("order", account_id=account_id, ref=row["id"])
+    rows = [row for row, _ in admitted]
+    ids = {row["id"] for row in rows}
+    fills: dict[str, list[dict]] = {oid: [] for oid in ids}
+    for trade in uow.written_trades:
+        for oid in {trade["maker_order_id"], trade["taker_order_id"]} & ids:
+            fills[oid].append(trade)
+    return tuple(order_info(house, row, fills[row["id"]]) for row in rows)  # type: ignore[return-value]
+
+
+def pair(house: House, account_id: str, link_id: str) -> list[OrderInfo]:
+    """The legs of the account's one-cancels-other pair ``link_id`` (none if it names no pair of it)."""
+    orders = Order.__table__
+    with house.read() as connection:
+        rows = connection.execute(
+            sa.select(orders)
+            .where(orders.c.account_id == account_id, orders.c.link_id == link_id)
+            .order_by(orders.c.created_us, orders.c.id)
+        ).all()
+        return [order_info(house, dict(row._mapping), connection=connection) for row in rows]
+
+
 def open_order_count(house: House, account_id: str) -> int:
     """How many live orders the account holds, in O(1): the books keep the count as orders come and go."""
     return house.books().open_orders[account_id]
@@ -95,11 +151,14 @@ def cancel_live(house: House, uow: UnitOfWork, account_id: str, symbol: str | No
     """Inside a transaction: cancel the account's live orders (of ``symbol``, or all); their rows."""
     trading = house.books()
     mine = [
-        oid
-        for oid, r in trading.live.items()
+        r
+        for r in trading.live.values()
         if r["account_id"] == account_id and (symbol is None or r["symbol"] == symbol)
     ]
-    return [trading.cancel(uow, account_id, oid)[0] for oid in mine]
+    for row in mine:
+        if row["id"] in trading.live:  # not the other leg of a pair cancelled just before
+            trading.cancel(uow, account_id, row["id"])
+    return mine
 
 
 def amend_order(

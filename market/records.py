@@ -192,7 +192,9 @@ class ListingInfo:
 class OrderRequest:
     """A new order. Prices in ticks of the instrument (see :func:`market.units.price_to_ticks`).
 
-    ``type``: ``limit``, ``market``, ``stop_limit``, ``stop_market``; ``tif``: ``gtc``, ``ioc``, ``fok``,
+    ``type``: ``limit``, ``market``, ``stop_limit``, ``stop_market``, ``trailing_stop_limit``,
+    ``trailing_stop_market`` (``trail_ticks`` behind the best price since it was armed, optionally
+    once a trade reaches ``activation_price_ticks``); ``tif``: ``gtc``, ``ioc``, ``fok``,
     ``gtd`` (needs ``expire_at``), by default ``ioc`` for market orders (which never rest) and ``gtc``
     otherwise; ``stp``: ``cancel_newest`` (default), ``cancel_oldest``,
     ``cancel_both``, ``decrement``, ``none``. ``reduce_only`` orders (IOC or FOK) may only shrink the
@@ -212,6 +214,8 @@ class OrderRequest:
     display_qty: int | None = None
     stop_price_ticks: int | None = None
     reduce_only: bool = False
+    trail_ticks: int | None = None
+    activation_price_ticks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,8 @@ class OrderInfo:
     """An order and what became of it. ``filled + cancelled + open_qty == qty``.
 
     ``status``: ``open``, ``partially_filled``, ``filled``, ``cancelled``, ``expired`` or ``rejected``
-    (then ``reason`` holds the engine's code); stops waiting for their trigger are ``open``.
+    (then ``reason`` holds the engine's code); stops waiting for their trigger are ``open``, and
+    ``triggered`` says whether a stop's trigger was reached.
     """
 
     id: str
@@ -245,13 +250,17 @@ class OrderInfo:
     side: str
     type: str
     price_ticks: int | None
-    stop_price_ticks: int | None
+    stop_price_ticks: int | None  # a trailing stop's current trigger (None until it is armed)
+    trail_ticks: int | None
+    activation_price_ticks: int | None
+    link_id: str | None  # the one-cancels-other pair the order was placed in
     qty: int
     open_qty: int
     filled: int
     cancelled: int
     status: str
     reason: str | None
+    triggered: bool
     tif: str
     post_only: bool
     stp: str

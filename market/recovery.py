@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from market.store import dumps
 from market.tables import Command, Instrument, Order
 from market.trading import Trading
-from market.vocabulary import LIVE, STOP_TYPES
+from market.vocabulary import CONDITIONAL_TYPES, LIVE
 
 _commands = Command.__table__
 _instruments = Instrument.__table__
@@ -120,11 +120,11 @@ def _replay(connection: sa.Connection, trading: Trading, replay: Replay) -> Repl
 
 
 def resting(trading: Trading) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
-    """Per book: the open quantity of each order the database holds live (stops not yet triggered
-    left out: they wait outside the book) and of each order resting in the replayed book."""
+    """Per book: the open quantity of each order the database holds live (stops and trailing stops
+    not yet triggered left out: they wait outside the book) and of each order resting in the replayed book."""
     stored: dict[str, dict[str, int]] = {s: {} for s in trading.instruments}
     for order in trading.live.values():
-        if order["type"] in STOP_TYPES and not order["triggered"]:
+        if order["type"] in CONDITIONAL_TYPES and not order["triggered"]:
             continue
         stored.setdefault(order["symbol"], {})[order["id"]] = order["open_qty"]
     books = {}

@@ -202,6 +202,8 @@ class Exchange:
     # orders
     place_order = _use(market.orders.place_order)
     place_orders = _use(market.orders.place_orders)
+    place_oco = _use(market.orders.place_oco)
+    pair = _use(market.orders.pair)
     cancel_order = _use(market.orders.cancel_order)
     cancel_orders = _use(market.orders.cancel_orders)
     amend_order = _use(market.orders.amend_order)

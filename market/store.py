@@ -35,6 +35,7 @@ ORDER_MUTABLE = (
     "status",
     "reason",
     "price_ticks",
+    "stop_price_ticks",
     "reserve_per_lot",
     "reserved_micros",
     "reserved_gpus",

@@ -194,9 +194,14 @@ class Order(SQLModel, table=True):
     client_order_id: str | None = Field(default=None, max_length=64)
     request_hash: str = Field(max_length=64)  # digest of the request when it has a client_order_id
     side: str = Field(max_length=4)
-    type: str = Field(max_length=12)
+    type: str = Field(max_length=20)
     price_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
-    stop_price_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
+    stop_price_ticks: int | None = Field(
+        default=None, sa_type=sa.BigInteger
+    )  # a trailing stop's current trigger
+    trail_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
+    activation_price_ticks: int | None = Field(default=None, sa_type=sa.BigInteger)
+    link_id: str | None = Field(default=None, max_length=32)  # the one-cancels-other pair it belongs to
     qty: int
     open_qty: int = Field(default=0)
     filled: int = Field(default=0)

@@ -49,14 +49,12 @@ from market.errors import (
 )
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
 from market.listings import whole_days
+from market.order_rules import MAX_QTY, check_ticks, validate
 from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
 from market.units import MAX_MICROS, micros_to_dollars, to_epoch_us
-from market.vocabulary import LIMIT_TYPES, ORDER_TYPES, SIDES, STOP_TYPES, STP_MODES, TIFS
-
-MAX_QTY = 10**9
-MAX_TICKS = 10**12
+from market.vocabulary import LIMIT_TYPES
 
 
 def multiplier(instrument: dict) -> int:
@@ -89,8 +87,9 @@ def pays_premium(instrument: dict) -> bool:
 def request_hash(request: OrderRequest) -> str:
     """A digest of everything that defines an order, to recognise a resent ``client_order_id``."""
     fields = dict(request.__dict__)
-    if not request.reduce_only:
-        del fields["reduce_only"]  # orders from before reduce-only existed keep their digests
+    for name in ("reduce_only", "trail_ticks", "activation_price_ticks"):
+        if not fields[name]:
+            del fields[name]  # orders from before these existed keep their digests
     fields["expire_at"] = None if request.expire_at is None else to_epoch_us(request.expire_at)
     return hashlib.sha256(dumps(fields).encode()).hexdigest()
 
@@ -169,20 +168,46 @@ class Trading:
     def new_order(self, uow: UnitOfWork, account_id: str, roles: tuple[str, ...], req: OrderRequest) -> dict:
         """Validate, hold and run a new order; returns its row (``status`` ``rejected`` if the engine
         refused it). A resent ``client_order_id`` with the same order returns the original row."""
+        req, digest, existing = self.resent(uow, account_id, req)
+        if existing is not None:
+            return existing
+        row, command = self.admit(uow, account_id, roles, req, digest)
+        self.apply(uow, command)
+        lots = row["qty"]
+        if lots < req.qty:  # the lots beyond the account's means expire at once, saying why
+            physical = is_physical(self.instruments[req.symbol])
+            short = "insufficient_funds" if req.side == "buy" or not physical else "inventory_exceeded"
+            row.update(qty=req.qty, cancelled=row["cancelled"] + req.qty - lots, reason=short)
+            row["status"] = "expired" if row["status"] == "filled" else row["status"]
+            uow.touch(row)
+        uow.ledger.post("order", account_id=account_id, ref=row["id"])
+        return row
+
+    def resent(
+        self, uow: UnitOfWork, account_id: str, req: OrderRequest
+    ) -> tuple[OrderRequest, str, dict | None]:
+        """The request with its default time in force, its digest, and the row of the same order sent
+        before under its ``client_order_id`` (``duplicate_client_order_id`` if that was another order)."""
         if req.tif is None:
             req = replace(req, tif="ioc" if req.type == "market" else "gtc")
         digest = "" if req.client_order_id is None else request_hash(req)  # only resends are compared
+        existing = None
         if req.client_order_id is not None:
             existing = self._by_client_id(uow, account_id, req.client_order_id)
-            if existing is not None:
-                if existing["request_hash"] != digest:
-                    raise DuplicateClientOrderIdError(
-                        f"client_order_id {req.client_order_id!r} was used for a different order",
-                        field="client_order_id",
-                    )
-                return existing
+            if existing is not None and existing["request_hash"] != digest:
+                raise DuplicateClientOrderIdError(
+                    f"client_order_id {req.client_order_id!r} was used for a different order",
+                    field="client_order_id",
+                )
+        return req, digest, existing
+
+    def admit(
+        self, uow: UnitOfWork, account_id: str, roles: tuple[str, ...], req: OrderRequest, digest: str
+    ) -> tuple[dict, dict]:
+        """Check an order against the account and hold what it needs; its new row and the engine
+        command that will run it (the caller applies it, alone or as a leg of a pair)."""
         inst = self._tradable(req.symbol, uow.now_us)
-        self._validate(req, uow.now_us)
+        validate(req, uow.now_us)
         cap = self.max_open_orders
         if cap is not None and self.open_orders[account_id] >= cap:
             raise OpenOrderLimitError(
@@ -211,9 +236,9 @@ class Trading:
             need = {TRADER}
         if not need & set(roles):
             raise ForbiddenError(f"{req.side} on {req.symbol} needs the role {' or '.join(sorted(need))}")
-        if req.side == "buy" and pays_premium(inst) and req.type == "stop_market":
+        if req.side == "buy" and pays_premium(inst) and req.type in ("stop_market", "trailing_stop_market"):
             raise InvalidRequestError(
-                "a stop-market buy has no price to hold cash against: use stop_limit", field="type"
+                f"a {req.type} buy has no price to hold cash against: use a stop limit", field="type"
             )
         cash = uow.ledger.balance(account_id, AVAILABLE) if within_means else 0
         if req.type == "market" and req.side == "buy" and pays_premium(inst):
@@ -261,6 +286,9 @@ class Trading:
             "type": req.type,
             "price_ticks": req.price_ticks,
             "stop_price_ticks": req.stop_price_ticks,
+            "trail_ticks": req.trail_ticks,
+            "activation_price_ticks": req.activation_price_ticks,
+            "link_id": None,
             "qty": lots,
             "open_qty": lots,
             "filled": 0,
@@ -297,17 +325,12 @@ class Trading:
             ("stop_price", req.stop_price_ticks),
             ("display_qty", req.display_qty),
             ("expire_at", expire_us),
+            ("trail", req.trail_ticks),
+            ("activation_price", req.activation_price_ticks),
         ):
             if value is not None:
                 command[key] = value
-        self.apply(uow, command)
-        if lots < req.qty:  # the lots beyond the account's means expire at once, saying why
-            short = "insufficient_funds" if req.side == "buy" or not physical else "inventory_exceeded"
-            row.update(qty=req.qty, cancelled=row["cancelled"] + req.qty - lots, reason=short)
-            row["status"] = "expired" if row["status"] == "filled" else row["status"]
-            uow.touch(row)
-        uow.ledger.post("order", account_id=account_id, ref=order_id)
-        return row
+        return row, command
 
     def cancel(self, uow: UnitOfWork, account_id: str, order_id: str) -> tuple[dict, str | None]:
         """Cancel a live order of ``account_id``; returns its row and the engine's rejection, if any."""
@@ -331,7 +354,7 @@ class Trading:
         if price_ticks is not None:
             if order["type"] not in LIMIT_TYPES:
                 raise InvalidRequestError("only limit orders have a price to amend", field="price")
-            _check_ticks(price_ticks, "price")
+            check_ticks(price_ticks, "price")
         new_open = order["open_qty"] if qty is None else qty
         if new_open > order["open_qty"]:
             calls.refuse_more_risk(uow, account_id)
@@ -414,7 +437,9 @@ class Trading:
         """Cancel every live order of a book (instrument expiry or halt); returns how many."""
         ids = [oid for oid, row in self.live.items() if row["symbol"] == symbol]
         for oid in ids:
-            row = self.live[oid]
+            row = self.live.get(oid)
+            if row is None:  # the other leg of a one-cancels-other pair cancelled just before
+                continue
             self.apply(uow, {"op": "cancel", "symbol": symbol, "id": oid, "account": row["account_id"]})
             row["reason"] = reason
             uow.ledger.post("cancel", account_id=row["account_id"], ref=oid)
@@ -497,6 +522,15 @@ class Trading:
         order = self._order(uow, event["id"])
         order["triggered"] = True
         uow.touch(order)
+
+    def _on_trailed(self, uow: UnitOfWork, event: dict) -> None:
+        order = self._order(uow, event["id"])
+        order["stop_price_ticks"] = event["stop_price"]
+        uow.touch(order)
+
+    def _on_linked(self, uow: UnitOfWork, event: dict) -> None:
+        for oid in event["ids"]:
+            self._order(uow, oid)["link_id"] = event["link"]
 
     def _on_filled(self, uow: UnitOfWork, event: dict) -> None:
         self._close(uow, self._order(uow, event["id"]), "filled", None)
@@ -617,49 +651,6 @@ class Trading:
             raise InstrumentNotOpenError(f"{symbol} is {inst['status']} and does not trade", field="symbol")
         return inst
 
-    def _validate(self, req: OrderRequest, now_us: int) -> None:
-        if req.side not in SIDES:
-            raise InvalidRequestError("side must be buy or sell", field="side")
-        if req.type not in ORDER_TYPES:
-            raise InvalidRequestError(f"type must be one of {', '.join(ORDER_TYPES)}", field="type")
-        if req.tif not in TIFS or (req.type == "market" and req.tif in ("gtc", "gtd")):
-            message = f"time_in_force must be one of {', '.join(TIFS)} (market orders: ioc or fok)"
-            raise InvalidRequestError(message, field="time_in_force")
-        if req.stp not in STP_MODES:
-            raise InvalidRequestError(f"stp must be one of {', '.join(STP_MODES)}", field="stp")
-        if type(req.qty) is not int or not 0 < req.qty <= MAX_QTY:
-            raise InvalidQuantityError("quantity must be a positive whole number of lots", field="quantity")
-        if req.type in LIMIT_TYPES:
-            _check_ticks(req.price_ticks, "price")
-        elif req.price_ticks is not None:
-            raise InvalidRequestError(f"a {req.type} order takes no price", field="price")
-        if req.type in STOP_TYPES:
-            _check_ticks(req.stop_price_ticks, "stop_price")
-        elif req.stop_price_ticks is not None:
-            raise InvalidRequestError("only stop orders take a stop_price", field="stop_price")
-        if req.display_qty is not None and (
-            type(req.display_qty) is not int
-            or not 0 < req.display_qty <= req.qty
-            or req.type not in LIMIT_TYPES
-            or req.tif in ("ioc", "fok")
-        ):
-            raise InvalidRequestError(
-                "display_quantity must be between 1 and the quantity, on a resting limit order",
-                field="display_quantity",
-            )
-        resting_limit = req.type == "limit" and req.tif not in ("ioc", "fok")
-        if type(req.post_only) is not bool or (req.post_only and not resting_limit):
-            raise InvalidRequestError("post_only applies to gtc/gtd limit orders", field="post_only")
-        if req.tif == "gtd":
-            if req.expire_at is None or to_epoch_us(req.expire_at) <= now_us:
-                raise InvalidRequestError("a gtd order needs an expire_at in the future", field="expire_at")
-        elif req.expire_at is not None:
-            raise InvalidRequestError("expire_at needs time_in_force gtd", field="expire_at")
-        if req.client_order_id is not None and (
-            not isinstance(req.client_order_id, str) or not 0 < len(req.client_order_id) <= 64
-        ):
-            raise InvalidRequestError("client_order_id must be 1-64 characters", field="client_order_id")
-
     def _by_client_id(self, uow: UnitOfWork, account_id: str, client_order_id: str) -> dict | None:
         for row in uow.new_orders.values():
             if row["account_id"] == account_id and row["client_order_id"] == client_order_id:
@@ -683,11 +674,6 @@ class Trading:
         if order["id"] not in self.live:
             raise OrderClosedError(f"order {order_id} is {order['status']}")
         return order
-
-
-def _check_ticks(value: object, field: str) -> None:
-    if type(value) is not int or not 0 < value <= MAX_TICKS:
-        raise InvalidRequestError(f"{field} must be a positive number of ticks", field=field)
 
 
 def _check_notional(instrument: dict, price_ticks: int | None, qty: int) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 Side = Literal["buy", "sell"]
-OrderType = Literal["limit", "market", "stop_limit", "stop_market"]
+OrderType = Literal[
+    "limit", "market", "stop_limit", "stop_market", "trailing_stop_limit", "trailing_stop_market"
+]
 TimeInForce = Literal["gtc", "ioc", "fok", "gtd"]
 SelfTradePrevention = Literal["cancel_newest", "cancel_oldest", "cancel_both", "decrement", "none"]
 OrderStatus = Literal["open", "partially_filled", "filled", "cancelled", "expired", "rejected"]

@@ -42,6 +42,8 @@ def command() -> None:
     "--tif", type=click.Choice(TIFS), default=None, help="Time in force (default: gtc; ioc for market)."
 )
 @click.option("--stop-price", default=None, help="Trigger price of a stop order, a decimal string.")
+@click.option("--trail", default=None, help="How far a trailing stop trails the market, a price amount.")
+@click.option("--activation-price", default=None, help="A trailing stop starts trailing once this trades.")
 @click.option("--expire-at", default=None, help="When a gtd order expires (ISO 8601 with offset).")
 @click.option("--display-quantity", type=int, default=None, help="Lots shown at a time (an iceberg).")
 @click.option("--client-order-id", default=None, help="Your id for the order, unique per account.")
@@ -57,6 +59,8 @@ def place_command(
     type_: str | None,
     tif: str | None,
     stop_price: str | None,
+    trail: str | None,
+    activation_price: str | None,
     expire_at: str | None,
     display_quantity: int | None,
     client_order_id: str | None,
@@ -72,6 +76,8 @@ def place_command(
         "type": type_,
         "time_in_force": tif,
         "stop_price": stop_price,
+        "trail": trail,
+        "activation_price": activation_price,
         "expire_at": expire_at,
         "display_quantity": display_quantity,
         "client_order_id": client_order_id,
@@ -82,6 +88,55 @@ def place_command(
     fields = {name: value for name, value in given.items() if value is not None}
     with api_client(url, api_key) as flopex:
         _show_orders(flopex.place(symbol, side, quantity, price, **fields), as_json)
+
+
+@command.command("oco")
+@click.argument("symbol")
+@click.argument("side", type=click.Choice(SIDES))
+@click.argument("quantity", type=int)
+@click.option("--take-profit", required=True, help="Limit price of the take-profit leg (rests gtc).")
+@click.option("--stop-price", default=None, help="Trigger price of the stop leg.")
+@click.option("--trail", default=None, help="Make the stop leg a trailing stop, trailing by this amount.")
+@click.option(
+    "--activation-price", default=None, help="The trailing stop leg starts trailing once this trades."
+)
+@click.option(
+    "--stop-limit", default=None, help="Limit price of the stop leg once triggered (default: market)."
+)
+@_remote
+def oco_command(
+    symbol: str,
+    side: str,
+    quantity: int,
+    take_profit: str,
+    stop_price: str | None,
+    trail: str | None,
+    activation_price: str | None,
+    stop_limit: str | None,
+    url: str | None,
+    api_key: str,
+    as_json: bool,
+) -> None:
+    """Place a one-cancels-other pair (POST /v1/orders/oco): a take-profit limit and a stop (give
+    --stop-price) or trailing stop (give --trail) of the same SIDE and QUANTITY of SYMBOL. When either
+    trades or triggers, or is cancelled, the other is cancelled."""
+    from api.cli import UserError
+
+    if (stop_price is None) == (trail is None):
+        raise UserError("give the stop leg a --stop-price or a --trail (one of them)")
+    base = {"symbol": symbol, "side": side, "quantity": quantity}
+    kind = ("trailing_stop" if trail is not None else "stop") + ("_limit" if stop_limit else "_market")
+    stop = {"type": kind, "stop_price": stop_price, "trail": trail, "activation_price": activation_price}
+    stop["price"] = stop_limit
+    with api_client(url, api_key) as flopex:
+        pair = flopex.place_oco(
+            {**base, "price": take_profit}, {**base, **{k: v for k, v in stop.items() if v is not None}}
+        )
+    if as_json:
+        _echo_json(pair)
+    else:
+        click.echo(f"link {pair.link_id}")
+        _show_orders(pair.orders, as_json)
 
 
 @command.command("batch")
@@ -241,11 +296,11 @@ def _show_orders(response: Any, as_json: bool) -> None:
         click.echo("no orders")
         return
     click.echo(
-        f"{'id':<28} {'symbol':<22} {'side':<4} {'type':<11} {'price':>10} {'qty':>6} {'filled':>6} "
+        f"{'id':<28} {'symbol':<22} {'side':<4} {'type':<20} {'price':>10} {'qty':>6} {'filled':>6} "
         f"{'open':>6}  {'status':<16} client id"
     )
     for o in orders:
         click.echo(
-            f"{o.id:<28} {o.symbol:<22} {o.side:<4} {o.type:<11} {o.price or '-':>10} {o.quantity:>6} "
+            f"{o.id:<28} {o.symbol:<22} {o.side:<4} {o.type:<20} {o.price or '-':>10} {o.quantity:>6} "
             f"{o.filled_quantity:>6} {o.open_quantity:>6}  {o.status:<16} {o.client_order_id or ''}".rstrip()
         )

@@ -32,6 +32,8 @@ from api.schemas.orders import (
     CancelledOut,
     CancelTimerOut,
     ClientOrderId,
+    OcoCreate,
+    OcoOut,
     OrderAmend,
     OrderBatch,
     OrderCreate,
@@ -78,6 +80,26 @@ class OrderController(Controller):
         what ``POST /v1/orders`` would have answered for it (an order, or an error with the code and
         status it would have had); one order's refusal does not stop the others."""
         return await place_batch(ctx, principal.account_id, data.orders)
+
+    @post(
+        "/oco",
+        status_code=201,
+        summary="Place a one-cancels-other pair",
+        responses=problems(*PRIVATE, 403, 404, 409),
+    )
+    async def place_oco(self, ctx: Ctx, principal: Caller, data: JSONBody[OcoCreate]) -> OcoOut:
+        """Place two orders of one instrument, linked: when either trades (any fill), triggers or
+        closes, the other is cancelled in the same commit; cancelling either cancels both. Each leg
+        is checked and held as a single order would be (the pair holds for both legs). A pair the
+        book refuses is a 400 whose ``code`` is the failing leg's reason (``invalid_oco`` when the
+        pair rules are broken); both legs are kept as ``rejected``."""
+        requests = [await order_request(ctx, leg) for leg in data.orders]
+        legs = await call(ctx.exchange.place_oco, principal.account_id, tuple(requests))
+        await announce(ctx, legs)
+        if legs[0].status == "rejected":
+            reason = next((o.reason for o in legs if o.reason != "oco_leg_rejected"), None) or "rejected"
+            raise OrderRejectedError(reason, f"the book refused the pair: {reason}", field="orders")
+        return OcoOut(link_id=legs[0].link_id, orders=[OrderOut.of(order) for order in legs])
 
     @post(
         "/cancel-all-after",
@@ -205,6 +227,10 @@ async def order_request(ctx: ApiContext, data: OrderCreate) -> OrderRequest:
         if data.stop_price is None
         else price_to_ticks(data.stop_price, tick, "stop_price"),
         reduce_only=data.reduce_only,
+        trail_ticks=None if data.trail is None else price_to_ticks(data.trail, tick, "trail"),
+        activation_price_ticks=None
+        if data.activation_price is None
+        else price_to_ticks(data.activation_price, tick, "activation_price"),
     )
 
 

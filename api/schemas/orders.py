@@ -18,9 +18,16 @@ ClientOrderId = Annotated[
 ]
 
 
+TRAIL = (
+    "trailing stops: how far the trigger trails the best price traded since the stop was armed, a "
+    "price amount in USD per GPU-hour (a whole number of ticks)"
+)
+
+
 class OrderCreate(Request):
-    """A new order. ``price`` is required for limit orders, ``stop_price`` for stops, ``expire_at`` for
-    ``gtd``; ``display_quantity`` makes an iceberg. ``time_in_force`` defaults to ``gtc``, and to
+    """A new order. ``price`` is required for limit orders (and ``stop_limit``, ``trailing_stop_limit``),
+    ``stop_price`` for stops, ``trail`` for trailing stops (``activation_price`` optional), ``expire_at``
+    for ``gtd``; ``display_quantity`` makes an iceberg. ``time_in_force`` defaults to ``gtc``, and to
     ``ioc`` for market orders (which may only be ``ioc`` or ``fok``). A ``reduce_only`` order (``ioc``
     or ``fok``) may only shrink your position; during a margin call only these are accepted."""
 
@@ -37,6 +44,8 @@ class OrderCreate(Request):
     display_quantity: Quantity | None = None
     stop_price: Price | None = None
     reduce_only: bool = False
+    trail: Annotated[Price, msgspec.Meta(description=TRAIL)] | None = None
+    activation_price: Price | None = None
 
     def __post_init__(self) -> None:
         self.symbol = canonical_symbol(self.symbol)  # any spelling of a strike names one instrument
@@ -86,7 +95,11 @@ class OrderOut(msgspec.Struct):
     side: str
     type: str
     price: str | None
-    stop_price: str | None
+    stop_price: str | None  # a trailing stop's current trigger (null until it is armed)
+    trail: str | None
+    activation_price: str | None
+    triggered: bool
+    link_id: str | None  # the one-cancels-other pair of the order
     quantity: int
     open_quantity: int
     filled_quantity: int
@@ -116,6 +129,10 @@ class OrderOut(msgspec.Struct):
             type=order.type,
             price=price(order.price_ticks),
             stop_price=price(order.stop_price_ticks),
+            trail=price(order.trail_ticks),
+            activation_price=price(order.activation_price_ticks),
+            triggered=order.triggered,
+            link_id=order.link_id,
             quantity=order.qty,
             open_quantity=order.open_qty,
             filled_quantity=order.filled,
@@ -132,6 +149,22 @@ class OrderOut(msgspec.Struct):
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
+
+
+class OcoCreate(Request):
+    """Two orders of one instrument placed as a one-cancels-other pair: the same side and quantity, one
+    a ``gtc``/``gtd`` limit (the take-profit) and the other a stop or trailing stop; with a plain stop
+    the limit lies on the profit side (a sell's above the stop price, a buy's below). When either
+    trades (partly or wholly), triggers or closes, the other is cancelled in the same commit."""
+
+    orders: Annotated[list[OrderCreate], msgspec.Meta(min_length=2, max_length=2)]
+
+
+class OcoOut(msgspec.Struct):
+    """The two legs of a pair, in the order sent, and the ``link_id`` they share."""
+
+    link_id: str | None
+    orders: list[OrderOut]
 
 
 class CancelledOut(msgspec.Struct):

@@ -75,7 +75,9 @@ def liquidate(
 ) -> int:
     """Send this pass's slices for ``account_id``; returns the lots filled per symbol slices were sent in."""
     for order_id in [oid for oid, o in trading.live.items() if o["account_id"] == account_id]:
-        order = trading.live[order_id]
+        order = trading.live.get(order_id)
+        if order is None:  # the other leg of a one-cancels-other pair, cancelled with the first
+            continue
         trading.apply(uow, {"op": "cancel", "symbol": order["symbol"], "id": order_id, "account": account_id})
         order["reason"] = "liquidation"
         uow.ledger.post("cancel", account_id=account_id, ref=order_id)

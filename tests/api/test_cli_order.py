@@ -72,3 +72,34 @@ def test_order_commands(sqlite_url: str) -> None:
         refused = run("place", symbol, "buy", "1", "--price", "2.0x", ok=False)
         assert refused.startswith("error: validation_error: ")
         assert "price" in refused
+
+        # a trailing stop and a one-cancels-other pair (the book has no trades: nothing is armed yet)
+        trailing = json.loads(
+            run(
+                "place",
+                symbol,
+                "buy",
+                "1",
+                "--type",
+                "trailing_stop_limit",
+                "--price",
+                "2.500",
+                "--trail",
+                "0.050",
+                "--json",
+            )
+        )
+        assert (trailing["type"], trailing["trail"], trailing["stop_price"]) == (
+            "trailing_stop_limit",
+            "0.050",
+            None,
+        )
+        pair = run(
+            "oco", symbol, "buy", "2", "--take-profit", "1.500", "--trail", "0.100", "--stop-limit", "2.600"
+        )
+        link, legs = pair.splitlines()[0], pair.splitlines()[2:]
+        assert link.startswith("link ")
+        assert [leg.split()[3] for leg in legs] == ["limit", "trailing_stop_limit"]
+        assert run("oco", symbol, "buy", "2", "--take-profit", "1.500", ok=False).startswith("error: ")
+        swept = json.loads(run("cancel-all", "--json"))
+        assert sorted(o["reason"] for o in swept["cancelled"]) == ["oco", "user", "user"]
