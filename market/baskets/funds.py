@@ -272,3 +272,12 @@ def unbalanced(connection: sa.Connection) -> list[tuple]:
             if status != "settled" and held != units * leg.lots:
                 out.append((row.symbol, leg.symbol, held, units * leg.lots))
     return out
+
+
+def fund_accounts(connection: sa.Connection) -> frozenset[str]:
+    """The accounts of active funds. Each holds its strip long and fully funded (its cash is the strip's
+    notional at the marks, all a long forward can lose), so it cannot default: the clearing house
+    margins it but asks it for no default-fund contribution and leaves it out of Cover 1."""
+    return frozenset(
+        connection.execute(sa.select(_baskets.c.fund_id).where(_baskets.c.status == "active")).scalars()
+    )

@@ -25,7 +25,7 @@ from market.baskets.tables import Basket
 from market.errors import ConflictError
 from market.ledger import AVAILABLE, FEES, MARGIN, RESERVED, SYSTEM
 from market.store import UnitOfWork
-from market.tables import FundContribution, Instrument, Position
+from market.tables import Instrument, Position
 from market.trading import Trading
 
 if TYPE_CHECKING:
@@ -34,25 +34,17 @@ if TYPE_CHECKING:
 _baskets = Basket.__table__
 _instruments = Instrument.__table__
 _positions = Position.__table__
-_contributions = FundContribution.__table__
 
 
 def due(trading: Trading, connection: sa.Connection) -> list[str]:
-    """Active funds whose unit has expired, every leg settled, and whose default-fund contribution has
-    come back (the clearing pass after the last settlement returns it)."""
+    """Active funds whose unit has expired and every leg settled."""
     out = []
-    contributed = {
-        r.account_id
-        for r in connection.execute(sa.select(_contributions).where(_contributions.c.amount_micros != 0))
-    }
     for row in connection.execute(
         sa.select(_baskets).where(_baskets.c.status == "active").order_by(_baskets.c.symbol)
     ):
         legs = funds.legs_of(connection, row.id)
-        if (
-            trading.instrument(row.symbol)["status"] == "expired"
-            and row.fund_id not in contributed
-            and all(trading.instrument(leg.symbol)["status"] == "settled" for leg in legs)
+        if trading.instrument(row.symbol)["status"] == "expired" and all(
+            trading.instrument(leg.symbol)["status"] == "settled" for leg in legs
         ):
             out.append(row.symbol)
     return out
@@ -71,10 +63,7 @@ def wind_up(house: House, symbol: str) -> WindUpInfo:
         trading = house.books()
         funds.fund_row(uow.connection, symbol)
         if symbol not in due(trading, uow.connection):
-            raise ConflictError(
-                f"{symbol} winds up once its unit has expired, every leg has settled and a clearing pass "
-                "has returned its default-fund contribution"
-            )
+            raise ConflictError(f"{symbol} winds up once its unit has expired and every leg has settled")
         return _wind_up(uow, trading, symbol)
 
 

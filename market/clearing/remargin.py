@@ -10,7 +10,9 @@
    (:mod:`market.clearing.calls`);
 4. liquidates the accounts whose call is past its deadline (:mod:`market.clearing.liquidation`) and
    re-margins them;
-5. resizes the default fund (Cover 1, :mod:`market.clearing.waterfall`);
+5. resizes the default fund (Cover 1, :mod:`market.clearing.waterfall`) among the members that can
+   default (a basket fund's account, a fully funded long strip, cannot:
+   :func:`market.baskets.funds.fund_accounts`);
 6. runs every shortfall of step 2 through the waterfall.
 """
 
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from market.baskets.funds import fund_accounts
 from market.clearing import calls, liquidation, portfolio, variation, waterfall
 from market.clearing.valuation import Mark, ProductVol, exposure, margined, mark, product_vol
 from market.marks import margin_per_lot
@@ -115,8 +118,9 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
             calls.active(connection, call.account_id),
         )
     portfolio.store(connection, [r for rs in requirements.values() for r in rs], now)
-    target = fund_target(by_account, requirements, marks, vols, now)
-    waterfall.resize(uow, target, {a: sum(r.required for r in rs) for a, rs in requirements.items()})
+    members = {a: p for a, p in by_account.items() if a not in fund_accounts(connection)}
+    target = fund_target(members, requirements, marks, vols, now)
+    waterfall.resize(uow, target, {a: sum(r.required for r in requirements[a]) for a in members})
     covers = tuple(
         waterfall.cover(uow, account, short, f"variation:{now}")
         for account, short in sorted(shortfalls.items())

@@ -236,6 +236,7 @@ def test_the_fund_holds_the_look_through_margin_and_winds_up_after_settlement(fu
     nav = ex.basket_nav("GPUB")
     held = ex.balances(fund.fund).margin
     assert abs(held - 2 * nav.margin_micros) <= 2  # the scan is linear in the strip, up to rounding
+    assert fund.fund not in ex.default_fund().contributions  # fully funded: it cannot default
     ex.place_order(fund["ap"], order("GPUB", "sell", 1, nav.nav_micros // 10_000))
     ex.place_order(fund["investor"], order("GPUB", "buy", 1, nav.nav_micros // 10_000))
     fund.clock.now = DECEMBER
@@ -245,7 +246,6 @@ def test_the_fund_holds_the_look_through_margin_and_winds_up_after_settlement(fu
     for product, price in (("A100", 1_600_000), ("H200", 2_900_000)):
         ex.add_fixings(product, [(DECEMBER + timedelta(days=d), price) for d in range(31)], "test")
     ex.settle()
-    ex.remargin()  # the fund's default-fund contribution comes back
     done = ex.wind_up_baskets()
     assert [d.symbol for d in done] == ["GPUB"]
     [wound] = done
