@@ -69,9 +69,11 @@ from api.shared_state import (
     revocation_counter,
     shares_state,
 )
+from api.standby import Presence, book_elsewhere, heartbeat, take_over
 from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
+from market.errors import BookUnavailableError
 from market.lifecycle.runner import Runner
 from market.records import CancelSweep
 from market.service import Exchange
@@ -131,33 +133,38 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         cancel_timers=CancelTimers(),
     )
 
+    presence = Presence(settings.base_url) if shared else None
+    writing: list[asyncio.Task[None]] = []  # the writer's duties, once this process holds the books
+
+    async def started() -> None:
+        timers = ctx.cancel_timers.run(exchange, fired)
+        writing.append(asyncio.create_task(timers, name="flopex-cancel-timers"))
+        if settings.lifecycle_seconds > 0:
+            writing.append(asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds)))
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(exchange.start)
+        background: list[asyncio.Task[None]] = []
+        if settings.standby:
+            background.append(asyncio.create_task(take_over(exchange, started), name="flopex-take-over"))
+        else:
+            await anyio.to_thread.run_sync(exchange.start)
+            await started()
         ctx.orders.start()
-        timers = asyncio.create_task(ctx.cancel_timers.run(exchange, fired), name="flopex-cancel-timers")
-        duties = None
-        if settings.lifecycle_seconds > 0:
-            duties = asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds))
-        purging = None
-        if shared:
+        if presence is not None:
+            beat = heartbeat(exchange, engine, presence)
+            background.append(asyncio.create_task(beat, name="flopex-heartbeat"))
             idle = max(AUTH_FAILURES_PER_MINUTE, settings.rate_burst / max(settings.rate_limit, 1e-9))
-            purging = asyncio.create_task(purge_loop(engine, idle), name="flopex-purge-shared-state")
+            background.append(asyncio.create_task(purge_loop(engine, idle), name="flopex-purge-shared-state"))
         try:
             yield
         finally:
-            if purging is not None:
-                purging.cancel()
+            for task in [*background, *writing]:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await purging
-            if duties is not None:
-                duties.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await duties
+                    await task
+            if settings.lifecycle_seconds > 0 and writing:
                 await anyio.to_thread.run_sync(ctx.lifecycle.stop)
-            timers.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await timers
             await ctx.orders.stop()
             ctx.pricing.close()
             exchange.close()
@@ -225,8 +232,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             "ctx": Provide(context_of, sync_to_thread=False),
             "principal": Provide(current_principal, sync_to_thread=False),
         },
-        state=State({"ctx": ctx}),
-        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"ctx": ctx, "presence": presence}),
+        exception_handlers={**EXCEPTION_HANDLERS, BookUnavailableError: book_elsewhere},
         middleware=[
             DefineMiddleware(
                 IdempotencyMiddleware,

@@ -4,7 +4,9 @@
 the dead-man switch), fills and the ledger, every list followed across its pages. Responses are
 decoded into the API's own response types (``OrderOut``, ``BookOut``, ...), so a client and the
 server it talks to never disagree about a field; errors raise :class:`FlopexError` carrying the
-problem's stable ``code``.
+problem's stable ``code``. A ``421 book_elsewhere`` (a standby answering for the process that holds
+the books, see ``api.standby``) is sent once more to the process it names; ``503 book_moving`` (the
+books are being taken over) raises: retry it (an order with a ``client_order_id`` is placed once).
 
 :class:`Stream` follows WebSocket channels with the stream's sequence rules: every channel message's
 ``prev_seq`` must equal the ``seq`` of the message before it on that channel (:class:`GapDetector`).
@@ -92,6 +94,11 @@ class Client:
     def _call(self, method: str, path: str, kind: type[T], **kwargs: Any) -> T:
         params = {k: v for k, v in kwargs.pop("params", {}).items() if v is not None}
         response = self._http.request(method, path, headers=self._headers, params=params, **kwargs)
+        if response.status_code == 421:  # book_elsewhere: nothing was done; send it to the owner
+            owner = response.json().get("owner")
+            if isinstance(owner, str) and owner.startswith(("http://", "https://")):
+                url = owner.rstrip("/") + path
+                response = self._http.request(method, url, headers=self._headers, params=params, **kwargs)
         if response.status_code >= 400:
             try:
                 problem = response.json()

@@ -20,6 +20,8 @@ working directory, the server listens on loopback only.
 | FLOPEX_CURSOR_SECRET  | (random per process)     | key that signs pagination cursors        |
 | FLOPEX_CLOCK_START    | (unset: the wall clock)  | RFC 3339 instant the exchange clock starts at |
 | FLOPEX_REPORTS_DIR    | (none)                   | CLI reports published at /v1/reports     |
+| FLOPEX_STANDBY        | 0                        | 1: wait to take the books over (PostgreSQL) |
+| FLOPEX_PUBLIC_URL     | http://HOST:PORT         | base URL other processes send clients to |
 
 ``FLOPEX_CLOCK_START`` is for staging, demos and tests: the exchange clock starts at that instant when
 the process starts and runs at the wall clock's pace from there.
@@ -68,6 +70,14 @@ def _instant(env: Mapping[str, str], name: str) -> datetime | None:
         ) from None
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A 0/1 variable (unset: 0), or a :class:`SettingsError` naming it."""
+    text = env.get(name, "0")
+    if text not in ("0", "1"):
+        raise SettingsError(f"{name} must be 0 or 1, got {text!r}")
+    return text == "1"
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the server and the CLI need to know about their surroundings."""
@@ -87,6 +97,8 @@ class Settings:
     cursor_secret: str = ""
     clock_start: datetime | None = None
     reports_dir: str = ""
+    standby: bool = False
+    public_url: str = ""
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -138,7 +150,14 @@ class Settings:
             cursor_secret=env.get("FLOPEX_CURSOR_SECRET", defaults.cursor_secret),
             clock_start=_instant(env, "FLOPEX_CLOCK_START"),
             reports_dir=env.get("FLOPEX_REPORTS_DIR", defaults.reports_dir),
+            standby=_flag(env, "FLOPEX_STANDBY"),
+            public_url=env.get("FLOPEX_PUBLIC_URL", defaults.public_url),
         )
+
+    @property
+    def base_url(self) -> str:
+        """The base URL clients reach this process at (``public_url``, else built from host and port)."""
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the given fields replaced, skipping those given as None (unset CLI options)."""

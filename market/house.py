@@ -25,11 +25,14 @@ from market.errors import BookUnavailableError, InvalidRequestError, MarketError
 from market.ledger import SYSTEM, bucket_rows
 from market.recovery import rebuild
 from market.store import BookLocks, UnitOfWork, insert_ignore, write_transaction
-from market.tables import Balance
+from market.tables import Balance, Instrument
 from market.trading import Trading
 from market.units import from_epoch_us, to_epoch_us
 
 MAX_PAGE = 1000
+
+WRITER_LOCK = "*writer*"
+"""The name of the exchange's writer lock among the books' locks (no symbol can be spelled so)."""
 
 
 def utc_now() -> datetime:
@@ -64,13 +67,30 @@ class House:
         self._last_us = 0
 
     def start(self) -> None:
-        """Rebuild every book from the command log, check it against the stored orders and lock it."""
+        """Take the exchange's writer lock, then rebuild every book from the command log, check it
+        against the stored orders and lock it.
+
+        The writer lock comes first so that a process waiting to take over (``flopex serve
+        --standby``) never holds a book the writer is about to lock (a book it lists a moment
+        later); it raises :class:`BookUnavailableError` naming the books while another instance
+        holds it."""
         with self.lock:
             with self.db.begin() as connection:
                 insert_ignore(connection, Balance.__table__, bucket_rows(SYSTEM))
+                symbols = connection.execute(sa.select(Instrument.__table__.c.symbol)).scalars().all()
             if self.locks is None:
                 self.locks = BookLocks(self.db)
+            try:
+                self.locks.acquire([WRITER_LOCK])
+            except BookUnavailableError:
+                named = ", ".join(sorted(symbols)) or "none yet"
+                raise BookUnavailableError(f"books held by another service instance: {named}") from None
             self.rebuild()
+
+    @property
+    def started(self) -> bool:
+        """Whether this house holds the books (after :meth:`start`, before :meth:`close`)."""
+        return self.trading is not None
 
     def close(self) -> None:
         """Release the books' locks; the house serves no book afterwards."""

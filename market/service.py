@@ -118,6 +118,11 @@ class Exchange:
         """Release the books' locks; the instance serves no book afterwards."""
         self._house.close()
 
+    @property
+    def started(self) -> bool:
+        """Whether this instance holds the books (it was started and not closed)."""
+        return self._house.started
+
     def __enter__(self) -> Exchange:
         self.start()
         return self

@@ -22,14 +22,27 @@ from api.cli._options import database_option, resolve_database_url
     help="Publish the backtest and stress reports under this directory at /v1/reports "
     "(default: $FLOPEX_REPORTS_DIR).",
 )
+@click.option(
+    "--standby",
+    is_flag=True,
+    default=None,
+    help="PostgreSQL only: serve at once, and take the books over when the process holding them "
+    "dies (default: $FLOPEX_STANDBY). Book requests meanwhile get 421 book_elsewhere naming it.",
+)
 def command(
-    host: str | None, port: int | None, database_url: str | None, demo: bool, reports: str | None
+    host: str | None,
+    port: int | None,
+    database_url: str | None,
+    demo: bool,
+    reports: str | None,
+    standby: bool | None,
 ) -> None:
     """Serve the flopex HTTP and WebSocket API; pending migrations are applied first.
 
     While serving, the market's lifecycle runs in the background (listing, settling, marking,
     offering; see `flopex lifecycle status`). One process serves an SQLite database: a second one is
-    refused, naming the process that holds it.
+    refused, naming the process that holds it. On PostgreSQL one process holds the books and others
+    may wait with --standby to take them over (docs/scaling.md).
 
     The OpenAPI document is at /schema (browsable) and /schema/openapi.json.
     """
@@ -51,8 +64,10 @@ def command(
         raise UserError(exc.message) from None
     try:
         settings = Settings.from_env().with_overrides(
-            host=host, port=port, database_url=url, reports_dir=reports
+            host=host, port=port, database_url=url, reports_dir=reports, standby=standby
         )
+        if settings.standby and sa.make_url(url).get_backend_name() != "postgresql":
+            raise SettingsError("--standby needs a PostgreSQL database (an SQLite file has one process)")
         migrate.upgrade(url)
         clock = settings.clock()
     except SettingsError as exc:

@@ -13,13 +13,16 @@ from api.context import Ctx, call
 class Health(msgspec.Struct):
     """``ok`` when the database answers, every book opened and no lifecycle duty is failing;
     ``degraded`` otherwise. ``stale_indexes`` names products whose index is older than their plan
-    allows (their marks are flagged ``stale``; trading goes on)."""
+    allows (their marks are flagged ``stale``; trading goes on). ``holds_books`` is false on a
+    standby still waiting to take the books over (``flopex serve --standby``): it is healthy, and
+    sends book requests to the process holding them."""
 
     status: str
     database: str
     refused_books: list[str]
     failing_duties: list[str]
     stale_indexes: list[str]
+    holds_books: bool = True
 
 
 def _ping(engine: sa.Engine) -> None:
@@ -45,9 +48,15 @@ async def health(ctx: Ctx) -> Response[Health]:
         stale = await call(ctx.exchange.stale_indexes)
     except sa.exc.SQLAlchemyError as exc:
         database = f"unreachable: {type(exc).__name__}"
-    refused = sorted(ctx.exchange.refused_books)
+    holds_books = ctx.exchange.started
+    refused = sorted(ctx.exchange.refused_books) if holds_books else []
     status = "ok" if database == "ok" and not refused and not failing else "degraded"
     body = Health(
-        status=status, database=database, refused_books=refused, failing_duties=failing, stale_indexes=stale
+        status=status,
+        database=database,
+        refused_books=refused,
+        failing_duties=failing,
+        stale_indexes=stale,
+        holds_books=holds_books,
     )
     return Response(body, status_code=200 if status == "ok" else 503)

@@ -40,3 +40,14 @@ class RateBucket(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=120)
     tokens: float
     updated_us: int = Field(sa_type=sa.BigInteger, index=True)
+
+
+class ServeProcess(SQLModel, table=True):
+    """A ``flopex serve`` process over this database, as it last said (``market.sharing.registry``):
+    the base URL clients reach it at, whether it holds the books (``writer``) and when it last
+    heartbeated (database clock). A row whose heartbeat is stale is a process that is gone."""
+
+    __tablename__ = "serve_processes"
+    url: str = Field(primary_key=True, max_length=200)
+    writer: bool = Field(default=False)
+    heartbeat_us: int = Field(sa_type=sa.BigInteger, index=True)

@@ -1,0 +1,107 @@
+"""Standby and takeover: a second ``flopex serve`` over the same PostgreSQL waits for the books.
+
+The exchange has one writer (the engine's books live in one process; ``market.house.WRITER_LOCK``, a
+PostgreSQL advisory lock, says which). A process started with ``--standby`` (``FLOPEX_STANDBY=1``)
+serves everything that does not touch a book at once (accounts, keys, deposits, reads: their state
+is in the database, see ``api.shared_state``) and tries the writer lock every
+:data:`TAKEOVER_POLL_SECONDS`. When the writer dies its database session ends, the lock is freed and
+the standby takes it: it rebuilds every book from the command log, checks it against the stored
+orders (``market.recovery``), and from then on is the writer (its lifecycle and cancel timers start).
+
+While it waits, a request that needs a book is answered by :func:`book_elsewhere`:
+
+- ``421 book_elsewhere`` with the writer's base URL in ``owner`` while a live writer heartbeats
+  (``market.sharing.registry``): nothing was done; send the same request there (``api.client``
+  does). 421 (*Misdirected Request*), not a 307 redirect: a client library following redirects by
+  itself would resend an order without knowing it moved, and drops the ``Authorization`` header
+  when the host changes; the problem says what happened and where to go instead.
+- ``503 book_moving`` with ``Retry-After: 1`` while no live process holds the books (the writer
+  died and the lock has not been taken over yet): nothing was done; retry shortly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+from litestar import Request, Response
+
+from api.errors import PROBLEM_JSON, problem_body
+from market.errors import BookUnavailableError
+from market.service import Exchange
+from market.sharing import registry
+
+log = logging.getLogger("flopex.api")
+
+TAKEOVER_POLL_SECONDS = 0.5
+"""How often a standby tries the writer lock."""
+
+HEARTBEAT_SECONDS = 1.0
+"""How often every process on PostgreSQL heartbeats into ``serve_processes``."""
+
+
+@dataclass
+class Presence:
+    """This process among the others: its base URL and the writer's, as last read."""
+
+    url: str
+    writer_url: str | None = None
+
+
+async def take_over(exchange: Exchange, started: Callable[[], Awaitable[None]]) -> None:
+    """Try the books every :data:`TAKEOVER_POLL_SECONDS` until this process holds them, then call
+    ``started`` (which starts the writer's background duties)."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(exchange.start)
+            break
+        except BookUnavailableError:
+            pass  # another process writes: wait for its lock
+        except Exception:  # the database may be briefly unreachable: try again
+            log.exception("taking the books over failed")
+        await anyio.sleep(TAKEOVER_POLL_SECONDS)
+    log.warning("this process now holds the books")
+    await started()
+
+
+async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None:
+    """Heartbeat this process and read the writer's URL every :data:`HEARTBEAT_SECONDS`; on
+    cancellation, leave the registry."""
+    try:
+        while True:
+            try:
+                await anyio.to_thread.run_sync(registry.heartbeat, engine, presence.url, exchange.started)
+                presence.writer_url = await anyio.to_thread.run_sync(registry.writer_url, engine)
+            except Exception:
+                log.exception("heartbeat failed")
+            await anyio.sleep(HEARTBEAT_SECONDS)
+    except asyncio.CancelledError:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(registry.leave, engine, presence.url)
+        raise
+
+
+def book_elsewhere(request: Request[Any, Any, Any], exc: BookUnavailableError) -> Response[Any]:
+    """The answer to a request that needs a book this process does not hold (see the module)."""
+    ctx = request.app.state.ctx
+    presence: Presence | None = request.app.state.get("presence")
+    path = request.url.path
+    if ctx.exchange.started or presence is None:  # a refused book, or no standby: as every error
+        return _problem(exc.status, exc.code, exc.message, path)
+    owner = presence.writer_url
+    if owner is not None and owner != presence.url:
+        detail = f"this process does not hold the books; send the request to {owner}"
+        return _problem(421, "book_elsewhere", detail, path, owner=owner)
+    detail = "the books are moving to another process; nothing was done, retry shortly"
+    return _problem(503, "book_moving", detail, path, headers={"Retry-After": "1"})
+
+
+def _problem(
+    status: int, code: str, detail: str, path: str, *, headers: dict[str, str] | None = None, **extra: str
+) -> Response[Any]:
+    body = {**problem_body(status, code, detail, instance=path), **extra}
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
