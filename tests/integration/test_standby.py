@@ -14,9 +14,7 @@ import time
 import pytest
 
 from api.client import Client, FlopexError
-from market import db
-from market.service import Exchange
-from tests.api.conftest import API_NOW, next_month_start
+from tests.api.conftest import API_NOW, _admin_key, next_month_start
 from tests.api.live_server import FLOPEX, free_port, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -26,14 +24,6 @@ ENV = {
     "FLOPEX_LIFECYCLE_SECONDS": "0",
     "FLOPEX_PRICE_WORKERS": "1",
 }
-
-
-def _admin(url: str) -> str:
-    engine = db.make_engine(url)
-    try:
-        return Exchange(engine, clock=lambda: API_NOW).create_account("ops", ["admin"]).api_key
-    finally:
-        engine.dispose()
 
 
 def _until_placed(flopex: Client, within: float, **order: object) -> tuple[str, float]:
@@ -49,7 +39,7 @@ def _until_placed(flopex: Client, within: float, **order: object) -> tuple[str, 
 
 
 def test_the_standby_redirects_then_takes_the_books_over(postgres_url: str) -> None:
-    admin = _admin(postgres_url)
+    admin = _admin_key(postgres_url)
     auth = {"Authorization": f"Bearer {admin}"}
     writer_port, standby_port = free_port(), free_port()
     env = {**ENV, "FLOPEX_PUBLIC_URL": f"http://127.0.0.1:{writer_port}"}
