@@ -1,7 +1,7 @@
 """serve processes: which flopex serve holds the books, for a standby to send clients there
 
 Revision ID: a9d3f1b7c254
-Revises: b5a3e1f7c902
+Revises: f3a9c2e71b05
 Create Date: 2026-12-01 01:45:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision: str = 'a9d3f1b7c254'
-down_revision: str | None = 'b5a3e1f7c902'
+down_revision: str | None = 'f3a9c2e71b05'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
