@@ -75,16 +75,7 @@ def create_listing(
         raise InvalidRequestError("end must be after start", field="end")
     if end - start > timedelta(days=listings.MAX_LISTING_DAYS):
         raise InvalidRequestError(f"a listing spans at most {listings.MAX_LISTING_DAYS} days", field="end")
-    if auto_offer not in AUTO_OFFERS:
-        raise InvalidRequestError(f"auto_offer must be one of {', '.join(AUTO_OFFERS)}", field="auto_offer")
-    if reserve_price_micros is not None and (
-        type(reserve_price_micros) is not int or reserve_price_micros <= 0
-    ):
-        raise InvalidAmountError("reserve price must be positive", field="reserve_price")
-    if auto_offer == "reserve" and reserve_price_micros is None:
-        raise InvalidRequestError("auto_offer reserve needs a reserve price", field="reserve_price")
-    if type(spread_micros) is not int or spread_micros < 0:
-        raise InvalidAmountError("spread must be a non-negative amount", field="spread")
+    _check_offer(auto_offer, reserve_price_micros, spread_micros)
     with house.transaction() as uow:
         if to_epoch_us(end) <= uow.now_us:
             raise InvalidRequestError("the window is over", field="end")
@@ -114,6 +105,59 @@ def create_listing(
         days = listings.whole_days(row["window_start_us"], row["window_end_us"])
         listings.add_days(uow.connection, provider_id, product, days, gpus)
         if auto_offer != "none":
+            auto_offer_asks(house, uow, row, covered)
+    return _listing(row, covered)
+
+
+def _check_offer(auto_offer: str, reserve_price_micros: int | None, spread_micros: int) -> None:
+    """How a listing offers itself: one of :data:`AUTO_OFFERS`, a positive reserve price (required to
+    offer at the reserve), a non-negative spread."""
+    if auto_offer not in AUTO_OFFERS:
+        raise InvalidRequestError(f"auto_offer must be one of {', '.join(AUTO_OFFERS)}", field="auto_offer")
+    if reserve_price_micros is not None and (
+        type(reserve_price_micros) is not int or reserve_price_micros <= 0
+    ):
+        raise InvalidAmountError("reserve price must be positive", field="reserve_price")
+    if auto_offer == "reserve" and reserve_price_micros is None:
+        raise InvalidRequestError("auto_offer reserve needs a reserve price", field="reserve_price")
+    if type(spread_micros) is not int or spread_micros < 0:
+        raise InvalidAmountError("spread must be a non-negative amount", field="spread")
+
+
+def set_auto_offer(
+    house: House,
+    provider_id: str,
+    listing_id: int,
+    auto_offer: str,
+    *,
+    reserve_price_micros: int | None = None,
+    spread_micros: int = 0,
+) -> ListingInfo:
+    """Change how one of the provider's listings offers itself after it was listed (the settings of
+    :func:`create_listing`). Its asks follow at once: placed or re-priced to the new settings, or,
+    with ``none``, cancelled (what they offered is free again; nothing sold is touched)."""
+    _check_offer(auto_offer, reserve_price_micros, spread_micros)
+    listing(house, provider_id, listing_id)  # another provider's listing is not_found
+    settings = {
+        "auto_offer": auto_offer,
+        "reserve_price_micros": reserve_price_micros,
+        "spread_micros": spread_micros,
+    }
+    with house.transaction() as uow:
+        chosen = _listings.c.id == listing_id
+        uow.connection.execute(_listings.update().where(chosen).values(**settings))
+        row = dict(uow.connection.execute(sa.select(_listings).where(chosen)).one()._mapping)
+        covered = _covered(house, row)
+        if auto_offer == "none":
+            trading = house.books()
+            tag = f"auto-{listing_id}-"
+            for order_id in [
+                oid
+                for oid, o in trading.live.items()
+                if o["account_id"] == provider_id and (o["client_order_id"] or "").startswith(tag)
+            ]:
+                trading.cancel(uow, provider_id, order_id)
+        else:
             auto_offer_asks(house, uow, row, covered)
     return _listing(row, covered)
 

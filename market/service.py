@@ -200,6 +200,7 @@ class Exchange:
     listing = _use(market.capacity.listing)
     reduce_listing = _use(market.capacity.reduce_listing)
     withdraw_listing = _use(market.capacity.withdraw_listing)
+    set_auto_offer = _use(market.capacity.set_auto_offer)
     refresh_auto_offers = _use(market.capacity.refresh_auto_offers)
     listing_inventory = _use(market.provider_view.listing_inventory)
     inventory_summary = _use(market.provider_view.inventory_summary)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, patch, post
+from litestar import Controller, delete, get, patch, post, put
 from litestar.params import JSONBody
 
 from api.auth import BEARER_SECURITY, Caller, requires
@@ -12,7 +12,7 @@ from api.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from api.params import row_id
 from api.publish import announce
 from api.schemas.deliveries import AccessAheadCreate, AccessAheadOut
-from api.schemas.listings import InventoryOut, ListingCreate, ListingOut, ListingReduce
+from api.schemas.listings import AutoOffer, InventoryOut, ListingCreate, ListingOut, ListingReduce
 from market.units import dollars_to_micros
 
 ListingId = row_id("listing")
@@ -105,6 +105,29 @@ class ListingController(Controller):
         return ListingOut.of(
             await call(ctx.exchange.reduce_listing, principal.account_id, listing_id, data.gpus)
         )
+
+    @put(
+        "/{listing_id:int}/auto-offer",
+        summary="Change a listing's auto-offer",
+        responses=problems(*ADMIN, 404),
+    )
+    async def auto_offer(
+        self, ctx: Ctx, principal: Caller, listing_id: ListingId, data: JSONBody[AutoOffer]
+    ) -> ListingOut:
+        """Replace how the listing offers itself; its asks are placed, re-priced or cancelled at once."""
+        reserve = (
+            None if data.reserve_price is None else dollars_to_micros(data.reserve_price, "reserve_price")
+        )
+        listing = await call(
+            ctx.exchange.set_auto_offer,
+            principal.account_id,
+            listing_id,
+            data.auto_offer,
+            reserve_price_micros=reserve,
+            spread_micros=dollars_to_micros(data.spread, "spread"),
+        )
+        await announce(ctx, (), listing.covers)
+        return ListingOut.of(listing)
 
     @delete(
         "/{listing_id:int}", status_code=200, summary="Withdraw a listing", responses=problems(*ADMIN, 404)

@@ -39,6 +39,16 @@ class ListingReduce(Request):
     gpus: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)]
 
 
+class AutoOffer(Request):
+    """How a listing offers itself, replacing its settings: ``none`` (its asks are cancelled),
+    ``reserve`` (asks at ``reserve_price``) or ``fair_value`` (at the pricing core's fair value plus
+    ``spread``, never below ``reserve_price`` when one is given)."""
+
+    auto_offer: Literal["none", "reserve", "fair_value"]
+    reserve_price: Price | None = None
+    spread: Price = "0"
+
+
 class ListingOut(msgspec.Struct):
     """A listing and the forwards whose inventory it backs."""
 

@@ -263,6 +263,32 @@ def test_listings_of_another_provider_are_404(market: Market) -> None:
     assert market.ok("GET", "/v1/listings", "provider2")["items"] == []
 
 
+def test_auto_offer_settings_change_after_listing(market: Market) -> None:
+    lid = market.ids["listing"]
+    path = f"/v1/listings/{lid}/auto-offer"
+
+    def asks() -> list[tuple[str, int]]:
+        live = market.ok("GET", "/v1/orders", "provider", params={"status": "live"})["items"]
+        return [(o["price"], o["open_quantity"]) for o in live if o["client_order_id"].startswith("auto-")]
+
+    assert asks() == []
+    changed = market.ok("PUT", path, "provider", json={"auto_offer": "reserve", "reserve_price": "2.7"})
+    assert (changed["auto_offer"], changed["reserve_price"]) == ("reserve", "2.700000")
+    assert asks() == [("2.700", 10)]  # placed at once for the listed GPUs
+    market.ok("PUT", path, "provider", json={"auto_offer": "reserve", "reserve_price": "2.9"})
+    assert asks() == [("2.900", 10)]  # re-priced
+    assert market.ok("PUT", path, "provider", json={"auto_offer": "none"})["auto_offer"] == "none"
+    assert asks() == []  # cancelled: the GPUs are free again
+    inventory = market.ok("GET", f"/v1/listings/{lid}/inventory", "provider")["forwards"][0]
+    assert (inventory["offered"], inventory["free"]) == (0, 10)
+    for who, body, status, code in (
+        ("provider", {"auto_offer": "reserve"}, 400, "invalid_request"),  # needs a reserve price
+        ("provider2", {"auto_offer": "none"}, 404, "not_found"),
+        ("provider", {"auto_offer": "always"}, 400, "validation_error"),
+    ):
+        assert_problem(market.call("PUT", path, who, json=body), status, code)
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [
