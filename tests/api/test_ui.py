@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from market import db
+from market.records import OrderRequest
+from market.service import Exchange
 from tests.api.browser import OFFLINE_FLAGS, chromium
 from tests.api.live_server import FLOPEX, serving
 
@@ -92,29 +97,42 @@ def _backtest_report(directory: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module, every host but loopback cut off."""
     executable = chromium()
     sync_api = _playwright()
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", *OFFLINE_FLAGS],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = DOCS_SHOTS if os.environ.get("FLOPEX_UI_SCREENSHOTS") == "1" else tmp_path_factory.mktemp("shots")
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory, browser: Any, shots: Path) -> Iterator[Market]:
     where = tmp_path_factory.mktemp("ui")
-    shots = DOCS_SHOTS if os.environ.get("FLOPEX_UI_SCREENSHOTS") == "1" else where / "shots"
-    shots.mkdir(parents=True, exist_ok=True)
     reports = where / "reports"
     _backtest_report(reports / "bt-h100")
     database = f"sqlite:///{where / 'ui.db'}"
     # seeding the demo calibrates every product's model: slow on a busy machine, so wait longer
     demo = ("--demo", "--reports", str(reports))
     clock = {"FLOPEX_CLOCK_START": CLOCK_START}  # the exchange's clock, not the wall clock
+    # the forms' pricing, stress and deal runs are charged in wall time, long on a busy machine
+    clock["FLOPEX_PRICE_BUDGET"] = "100000"
     with serving(database, *demo, ready_within=240, env=clock) as (client, process):
         keys, front = _demo_output(process.stdout)
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=executable,
-                args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", *OFFLINE_FLAGS],
-            )
-            try:
-                yield Market(client, keys, front, browser, shots)
-            finally:
-                browser.close()
+        yield Market(client, keys, front, browser, shots)
 
 
 @dataclass
@@ -170,7 +188,7 @@ def _visit(market: Market, **context: Any) -> Iterator[Visit]:
         lambda ws: (urlsplit(ws.url).hostname or "") in LOOPBACK or visit.outside.append(ws.url),
     )
     page.goto(str(market.client.base_url))
-    page.wait_for_selector("#view[data-ready='markets']", timeout=30_000)
+    page.wait_for_selector("#view[data-ready='markets']", timeout=60_000)
     try:
         yield visit
     finally:
@@ -374,6 +392,21 @@ def test_provider_listing_shows_its_inventory(market: Market, visit: Visit) -> N
     )
     assert shown == [line["symbol"] for line in own["forwards"]]
     assert figures("listing-inventory", month["symbol"]) == ["16", "0", "0", "16"]
+
+    row = page.locator(f"#listings tr[data-listing='{listing['id']}']")  # auto-offer, after listing
+    row.locator("select[name=auto_offer]").select_option("reserve")
+    row.locator("input[name=reserve_price]").fill("9.5")
+    row.locator(f"button[data-auto-offer='{listing['id']}']").click()
+    page.wait_for_selector(f"#inventory tr[data-symbol='{month['symbol']}'] td:nth-child(5):text-is('16')")
+    changed = market.client.get(f"/v1/listings/{listing['id']}", headers=auth).json()
+    assert (changed["auto_offer"], changed["reserve_price"]) == ("reserve", "9.500000")
+    live = market.client.get("/v1/orders", params={"status": "live"}, headers=auth).json()["items"]
+    asks = [o for o in live if o["client_order_id"].startswith(f"auto-{listing['id']}-")]
+    placed = [(a["symbol"], Decimal(a["price"]), a["open_quantity"]) for a in asks]
+    assert placed == [(month["symbol"], Decimal("9.5"), 16 // month["lot_gpus"])]
+    everything = market.client.get("/v1/listings/inventory", headers=auth).json()
+    shown = figures("inventory", month["symbol"])
+    assert shown == expected(everything, month["symbol"]) == ["16", "0", "16", "0"]
     visit.shot("provider")
     visit.assert_clean()
 
@@ -477,4 +510,190 @@ def test_pools_page_shows_a_pool_its_notes_and_report(market: Market, visit: Vis
     assert notes == [note["symbol"] for note in pool["notes"]]
     assert "No period serviced yet" in page.inner_text("#pool")
     visit.shot("pools")
+    visit.assert_clean()
+
+
+DELIVERY_WEEK = datetime(2027, 3, 15, tzinfo=UTC)
+"""A Monday: the week forward and the first day forward of the delivering market start then."""
+
+
+@pytest.fixture(scope="module")
+def delivering(
+    tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path, browser: Any, shots: Path
+) -> Iterator[Market]:
+    """A small market already delivering, served with its clock two hours into the week.
+
+    Before the window, a provider lists 4 GPUs for the week and sells 2 in the week forward and 2 in
+    its first day forward to one buyer; delivery starts at the window's start, so the buyer holds two
+    deliveries whose first day (today, on the served clock) is pending, neither with an access handle.
+    The demo's pinned day never reaches a delivery, so this market is built directly and served
+    without the demo (seconds, not minutes)."""
+    where = tmp_path_factory.mktemp("delivering") / "flopex.db"
+    shutil.copyfile(_sqlite_template, where)
+    url = f"sqlite:///{where}"
+    engine = db.make_engine(url)
+    now = [DELIVERY_WEEK - timedelta(days=3)]
+    ex = Exchange(engine, clock=lambda: now[0])
+    ex.start()
+    keys: dict[str, str] = {}
+    try:
+        for name, role in (("admin", "admin"), ("cloud", "provider"), ("lab", "trader")):
+            keys[name] = ex.create_account(name, [role]).api_key
+        buyer = ex.key_holder(keys["lab"]).account.id
+        ex.deposit(buyer, 10_000_000_000, "seed")
+        ex.create_product("H100", region="eu-west")
+        hours = [DELIVERY_WEEK - timedelta(days=3, hours=h) for h in range(48, 0, -1)]
+        ex.add_fixings("H100", [(at, 2_400_000) for at in hours], source="test")
+        week = ex.create_forward("H100", "week", DELIVERY_WEEK).symbol
+        day = ex.create_forward("H100", "day", DELIVERY_WEEK).symbol
+        provider = ex.key_holder(keys["cloud"]).account.id
+        ex.create_listing(provider, "H100", 4, DELIVERY_WEEK, DELIVERY_WEEK + timedelta(days=7))
+        for symbol in (week, day):
+            for who, side in ((provider, "sell"), (buyer, "buy")):
+                ex.place_order(who, OrderRequest(symbol=symbol, side=side, qty=2, price_ticks=2000))
+        now[0] = DELIVERY_WEEK + timedelta(minutes=1)
+        ex.settle()  # delivery starts
+    finally:
+        ex.close()
+        engine.dispose()
+    clock = {"FLOPEX_CLOCK_START": (DELIVERY_WEEK + timedelta(hours=2)).isoformat()}
+    with serving(url, ready_within=240, env=clock) as (client, _):
+        yield Market(client, keys, week, browser, shots)
+
+
+def test_delivery_confirmed_disputed_and_given_access_from_the_pages(delivering: Market) -> None:
+    market = delivering
+    today = DELIVERY_WEEK.date().isoformat()
+    buyer, provider = market.auth("lab"), market.auth("cloud")
+    deliveries = market.client.get("/v1/deliveries", headers=buyer).json()["items"]
+    by_symbol = {d["symbol"]: d["id"] for d in deliveries}
+    assert len(by_symbol) == 2, deliveries
+    week, day = by_symbol[market.front], next(i for s, i in by_symbol.items() if s != market.front)
+
+    for visit in _visit(market, viewport={"width": 1400, "height": 900}):
+        page = visit.page
+        visit.sign_in("cloud")
+        visit.open("/provider", "provider")
+        row = page.locator(f"#provider-deliveries tr[data-delivery='{week}']")
+        row.locator("input[name=handle]").fill("ssh gpu@h100-7.eu-west")
+        row.locator(f"button[data-attach='{week}']").click()
+        handle = "input[name=handle][value='ssh gpu@h100-7.eu-west']"
+        page.wait_for_selector(f"#provider-deliveries tr[data-delivery='{week}'] {handle}")
+        attached = market.client.get(f"/v1/deliveries/{week}", headers=provider).json()
+        assert attached["access_handle"] == "ssh gpu@h100-7.eu-west"
+        visit.shot("provider-deliveries")
+        visit.assert_clean()
+
+    for visit in _visit(market, viewport={"width": 1400, "height": 900}):
+        page = visit.page
+        visit.sign_in("lab")
+        visit.open("/portfolio", "portfolio")
+        assert page.inner_text(f"#deliveries tr[data-delivery='{week}'] code") == "ssh gpu@h100-7.eu-west"
+        page.click(f"button[data-confirm='{week}/{today}']")
+        page.wait_for_selector(f"button[data-confirm='{week}/{today}']", state="detached", timeout=15_000)
+        row = page.locator(f"#deliveries tr[data-delivery='{day}']")
+        row.locator(f"[data-day='{today}'] input[name=reason]").fill("no GPUs answered")
+        row.locator(f"button[data-dispute='{day}/{today}']").click()
+        page.wait_for_selector(f"button[data-dispute='{day}/{today}']", state="detached", timeout=15_000)
+        shown = page.inner_text(f"#deliveries tr[data-delivery='{day}'] [data-day='{today}']")
+        assert "disputed" in shown
+        assert "no GPUs answered" in shown
+
+        confirmed = market.client.get(f"/v1/deliveries/{week}", headers=buyer).json()["days"][0]
+        disputed = market.client.get(f"/v1/deliveries/{day}", headers=buyer).json()["days"][0]
+        assert (confirmed["day"], confirmed["status"]) == (today, "confirmed")
+        assert (disputed["status"], disputed["reason"]) == ("disputed", "no GPUs answered")
+
+        # the statement shows the escrow paid in, line by line, with the API's balances
+        page.fill("#statement-form input[name=from]", "2027-03-01")
+        page.click("#statement-form button[type=submit]")
+        until = page.input_value("#statement-form input[name=until]")
+        span = {"start": "2027-03-01T00:00:00Z", "end": f"{until}T00:00:00Z"}
+        statement = market.client.get("/v1/statement", params=span, headers=buyer).json()
+        page.wait_for_selector(f"#statement [data-closing='{statement['closing_balance']}']")
+        lines = page.eval_on_selector_all("#statement tr[data-line]", "rows => rows.map(r => r.dataset.line)")
+        assert lines == [str(line["id"]) for line in statement["lines"]]
+        with page.expect_download() as caught:
+            page.click("#statement-csv")
+        csv = Path(caught.value.path()).read_bytes()
+        assert csv.startswith(b"id,at,kind,")
+        span = {"start": "2027-03-01T00:00:00Z", "end": statement["end"]}
+        assert csv == market.client.get("/v1/statement.csv", params=span, headers=buyer).content
+        visit.assert_clean()
+
+
+REFUSED = "Failed to load resource: the server responded with a status of {} ({})"
+"""The browser's own console line for a refused request (the page shows the problem itself)."""
+
+
+def test_stress_form_checks_as_you_type_and_shows_a_run_or_its_problem(market: Market, visit: Visit) -> None:
+    page = visit.page
+    visit.sign_in("demo-trader-1")
+    visit.open("/quant", "quant")
+    form = page.locator("#stress-form")
+    form.locator("input[name='changes.hours']").fill("two days")  # refused as it is typed
+    page.wait_for_selector("#stress-errors li[data-field='changes.hours']")
+    assert form.locator("button[type=submit]").is_disabled()
+    form.locator("input[name='changes.hours']").fill("336")  # two weeks: above what one request may run
+    page.wait_for_selector("#stress-errors li", state="detached")
+    form.locator("button[type=submit]").click()
+    problem = page.wait_for_selector("#stress-result .problem", timeout=30_000)
+    assert problem.get_attribute("data-code") == "too_expensive"
+    assert visit.errors == [REFUSED.format(422, "Unprocessable Entity")]
+    visit.errors.clear()
+
+    form.locator("input[name='changes.hours']").fill("12")
+    form.locator("input[name=seed]").fill("3")
+    form.locator("button[type=submit]").click()
+    done = page.wait_for_selector("#stress-result :is(.ok, .problem)", timeout=120_000)
+    assert done.get_attribute("class") == "ok", done.inner_text()
+    shown = page.eval_on_selector_all(
+        "#stress-result tr[data-metric]", "rows => rows.map(r => [r.dataset.metric, r.dataset.value])"
+    )
+    body = {"scenario": "generation-shock", "changes": {"hours": 12}, "seed": 3}
+    run = market.client.post("/v1/stress", json=body, headers=market.auth("demo-trader-1"), timeout=120)
+    assert run.status_code == 200, run.text
+    timing = "commands_per_s"  # the engine's speed during the run, not a result
+    assert {k: None if v == "null" else float(v) for k, v in shown if k != timing} == {
+        k: v for k, v in run.json()["metrics"].items() if k != timing
+    }
+    visit.assert_clean()
+
+
+def test_deal_form_prices_the_notes_as_the_api_does(market: Market, visit: Visit) -> None:
+    page = visit.page
+    visit.sign_in("demo-trader-1")
+    visit.open("/pools", "pools")
+    editor = page.locator("#deal-form textarea[name=deal]")
+    deal = json.loads(editor.input_value())
+    bad = {**deal, "tranches": [deal["tranches"][0], {**deal["tranches"][1], "coupon": 1.5}]}
+    editor.fill(json.dumps(bad))  # refused as it is typed, named by its path
+    page.wait_for_selector("#deal-errors li[data-field='tranches[1].coupon']")
+    assert page.locator("#deal-form button[type=submit]").is_disabled()
+    over = json.loads(json.dumps(deal))
+    over["assets"][0]["forwards"][0]["gpus"] = 100  # more sold forward than installed: the server says so
+    editor.fill(json.dumps(over))
+    page.wait_for_selector("#deal-errors li", state="detached")
+    page.click("#deal-form button[type=submit]")
+    problem = page.wait_for_selector("#deal-result .problem", timeout=30_000)
+    assert problem.get_attribute("data-code") == "invalid_request"
+    assert "assets[0].forwards[0]" in problem.inner_text()
+    assert visit.errors == [REFUSED.format(400, "Bad Request")]
+    visit.errors.clear()
+
+    editor.fill(json.dumps(deal, indent=2))
+    page.click("#deal-form button[type=submit]")
+    done = page.wait_for_selector("#deal-result :is(.ok, .problem)", timeout=120_000)
+    assert done.get_attribute("class") == "ok", done.inner_text()
+    shown = page.eval_on_selector_all(
+        "#deal-result tr[data-note]", "rows => rows.map(r => [r.dataset.note, r.dataset.price])"
+    )
+    api = market.client.post(
+        "/v1/securitization/price", json=deal, headers=market.auth("demo-trader-1"), timeout=120
+    )
+    assert api.status_code == 200, api.text
+    assert [(name, float(price)) for name, price in shown] == [
+        (t["name"], t["price"]) for t in api.json()["tranches"]
+    ]
+    visit.shot("pools-deal")
     visit.assert_clean()

@@ -32,16 +32,13 @@ export class Problem extends Error {
   }
 }
 
-/**
- * Call the API: `query` becomes the query string (null values dropped), `body` is sent as JSON,
- * `auth` sends the signed-in key. Resolves to the decoded JSON (null for 204); rejects with a Problem.
- */
-export async function call(method, path, { query, body, auth = false, idempotent = false } = {}) {
+/** Send a request to the API (headers as `call` describes); resolves to the Response or rejects with a Problem. */
+async function send(method, path, { query, body, auth = false, idempotent = false, accept = "application/json" } = {}) {
   const url = new URL(path, location.origin);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== null && value !== undefined && value !== "") url.searchParams.set(name, value);
   }
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: accept };
   if (auth) {
     const key = apiKey();
     if (!key) throw new Problem({ status: 401, code: "unauthorized", title: "Sign in first", detail: "this needs an API key" });
@@ -55,18 +52,45 @@ export async function call(method, path, { query, body, auth = false, idempotent
   } catch (error) {
     throw new Problem({ status: 0, code: "network_error", title: "Network error", detail: String(error.message || error) });
   }
-  if (response.status === 204) return null;
-  const text = await response.text();
-  let decoded = null;
-  try {
-    decoded = text ? JSON.parse(text) : null;
-  } catch {
-    decoded = null;
-  }
   if (!response.ok) {
+    const text = await response.text();
+    let decoded = null;
+    try {
+      decoded = text ? JSON.parse(text) : null;
+    } catch {
+      decoded = null;
+    }
     throw new Problem(decoded && typeof decoded === "object" ? decoded : { status: response.status, title: response.statusText, detail: text });
   }
-  return decoded;
+  return response;
+}
+
+/**
+ * Call the API: `query` becomes the query string (null values dropped), `body` is sent as JSON,
+ * `auth` sends the signed-in key. Resolves to the decoded JSON (null for 204); rejects with a Problem.
+ */
+export async function call(method, path, options = {}) {
+  const response = await send(method, path, options);
+  if (response.status === 204) return null;
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+/**
+ * Save what GET `path` answers (e.g. a CSV) as the file `filename`: fetched with the signed-in key,
+ * which a plain link could not send, then handed to the browser as a download from memory.
+ */
+export async function download(path, query, filename, accept = "text/csv") {
+  const response = await send("GET", path, { query, auth: true, accept });
+  const url = URL.createObjectURL(await response.blob());
+  try {
+    const link = h("a", { href: url, download: filename, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } finally {
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
 }
 
 export const get = (path, query, auth = false) => call("GET", path, { query, auth });

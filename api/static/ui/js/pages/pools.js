@@ -1,8 +1,10 @@
 // Securitised pools (docs/securitization.md): each pool's terms and notes (tranches that trade on the
 // exchange's books), and its report -- serviced periods, payments to holders, breached triggers and
-// the cash identity. Reading pools needs a key (any account).
+// the cash identity; and a deal priced before it is pooled (POST /v1/securitization/price). Reading
+// pools and pricing deals need a key (any account).
 
 import { apiKey, get, getAll, problemView } from "../api.js";
+import { dealForm } from "../deal-form.js";
 import { facts, fill, h, panel, table } from "../dom.js";
 import { usd } from "../money.js";
 import { when } from "../time.js";
@@ -18,7 +20,13 @@ export async function render(root, [chosen]) {
   fill(
     root,
     h("h1", {}, "Pools", h("small", {}, "securitised GPU capacity: notes paid from the pool's remitted cash by its waterfall")),
-    h("div", { class: "grid" }, h("div", { class: "span-12" }, panel("Pools", listBox)), h("div", { class: "span-12" }, poolBox)),
+    h(
+      "div",
+      { class: "grid" },
+      h("div", { class: "span-12" }, panel("Pools", listBox)),
+      h("div", { class: "span-12" }, poolBox),
+      h("div", { class: "span-12" }, panel("Price a deal", h("div", { class: "grid" }, dealForm().map((part, i) => h("div", { class: i ? "span-7" : "span-5" }, part))))),
+    ),
   );
   fill(
     listBox,

@@ -1,12 +1,13 @@
 // Portfolio (signed in): balances, margin calls, positions with mark and P&L, live orders (amend,
-// cancel, cancel all), fills, ledger, deliveries, the margin and risk report, and API keys.
+// cancel, cancel all), fills, ledger, the statement (with its CSV), deliveries, the margin and risk
+// report, and API keys.
 
-import { apiKey, call, get, getAll, mapLimited, problemView, setApiKey } from "../api.js";
+import { apiKey, call, download, get, getAll, mapLimited, problemView, setApiKey } from "../api.js";
 import { deliveriesView } from "../deliveries.js";
-import { fill, h, panel, table } from "../dom.js";
-import { fromMicros, price, toMicros, usd } from "../money.js";
+import { field, fill, h, panel, table } from "../dom.js";
+import { price, usd } from "../money.js";
 import { stream } from "../stream.js";
-import { when } from "../time.js";
+import { daysAgo, when } from "../time.js";
 
 const SCOPES = ["read", "trade", "transfer"];
 const link = (symbol) => h("a", { href: `#/instrument/${encodeURIComponent(symbol)}` }, symbol);
@@ -25,6 +26,7 @@ export async function render(root) {
   const ordersBox = h("div", { id: "orders" });
   const fillsBox = h("div", { id: "fills" });
   const ledgerBox = h("div", { id: "ledger" });
+  const statementBox = h("div", { id: "statement" });
   const deliveriesBox = h("div", { id: "deliveries" });
   const callsBox = h("div", { id: "margin-calls" });
   const riskBox = h("div", { id: "risk" }, h("p", { class: "loading" }, "Computing the risk report…"));
@@ -40,6 +42,7 @@ export async function render(root) {
       h("div", { class: "span-12" }, panel("Live orders", ordersBox)),
       h("div", { class: "span-6" }, panel("Fills", fillsBox)),
       h("div", { class: "span-6" }, panel("Ledger", ledgerBox)),
+      h("div", { class: "span-12" }, panel("Statement", statementBox)),
       h("div", { class: "span-12" }, panel("Margin and risk", riskBox)),
       h("div", { class: "span-12" }, panel("Deliveries", deliveriesBox)),
       h("div", { class: "span-12" }, panel("API keys", keysBox)),
@@ -92,14 +95,16 @@ export async function render(root) {
     );
   }
 
+  const pnl = (value) => h("span", { class: value.startsWith("-") ? "sell-text" : "buy-text", title: value }, usd(value));
+
   async function loadPositions() {
-    const positions = (await getAll("/v1/positions", {}, { auth: true })).filter((p) => p.quantity !== 0);
-    const rows = await mapLimited(positions, 6, async (p) => {
-      const [inst, ticker] = await Promise.all([instrument(p.symbol), get(`/v1/instruments/${encodeURIComponent(p.symbol)}/ticker`)]);
-      const mark = ticker.mark === null ? null : toMicros(ticker.mark);
-      const value = mark === null ? null : mark * BigInt(p.quantity) * BigInt(inst.lot_gpus) * BigInt(inst.hours);
-      return { ...p, inst, mark: ticker.mark, value, pnl: value === null ? null : value - toMicros(p.cost) };
-    });
+    // average price, mark and P&L are the exchange's (GET /v1/positions), not worked out here
+    const [open, closed] = await Promise.all([
+      getAll("/v1/positions", {}, { auth: true }),
+      get("/v1/positions", { state: "closed", limit: 50 }, true),
+    ]);
+    const held = open.filter((p) => p.quantity !== 0);
+    const rows = await mapLimited(held, 6, async (p) => ({ ...p, inst: await instrument(p.symbol) }));
     fill(
       positionsBox,
       table(
@@ -108,15 +113,26 @@ export async function render(root) {
           ["Lots", (p) => p.quantity, "num"],
           ["GPU-hours", (p) => Math.abs(p.quantity) * p.inst.lot_gpus * p.inst.hours, "num"],
           ["Cost", (p) => usd(p.cost), "num"],
-          ["Mark", (p) => p.mark ?? "—", "num"],
-          ["Value at mark", (p) => (p.value === null ? "—" : usd(p.value)), "num"],
-          ["P&L", (p) => (p.pnl === null ? "—" : h("span", { class: p.pnl < 0n ? "sell-text" : "buy-text", title: fromMicros(p.pnl) }, usd(p.pnl))), "num"],
+          ["Avg price", (p) => price(p.average_price), "num"],
+          ["Mark", (p) => price(p.mark), "num"],
+          ["Unrealised P&L", (p) => pnl(p.unrealised_pnl), "num"],
+          ["Realised P&L", (p) => pnl(p.realised_pnl), "num"],
           ["Margin", (p) => usd(p.margin), "num"],
-          ["Window", (p) => `${p.inst.window_start.slice(0, 10)} → ${p.inst.window_end.slice(0, 10)}`],
+          ["Window", (p) => (p.inst.window_start ? `${p.inst.window_start.slice(0, 10)} → ${p.inst.window_end.slice(0, 10)}` : "—")],
         ],
         rows,
         { empty: "No open positions.", rowAttrs: (p) => ({ dataset: { symbol: p.symbol } }) },
       ),
+      h("h3", {}, "Closed positions"),
+      table(
+        [
+          ["Symbol", (p) => link(p.symbol)],
+          ["Realised P&L", (p) => pnl(p.realised_pnl), "num"],
+        ],
+        closed.items,
+        { empty: "No closed positions.", rowAttrs: (p) => ({ dataset: { closed: p.symbol } }) },
+      ),
+      h("p", { class: "muted" }, "P&L in USD as the exchange reports it (GET /v1/positions)."),
     );
   }
 
@@ -215,6 +231,61 @@ export async function render(root) {
     fill(deliveriesBox, deliveriesView(deliveries, me.account.id, loadHistory));
   }
 
+  /** The statement over [from, until) (UTC days): one line per business event with the running
+   * balance (GET /v1/statement), and the same as CSV (GET /v1/statement.csv) to download. */
+  function drawStatementForm() {
+    const from = h("input", { type: "date", name: "from", value: daysAgo(30).slice(0, 10), required: true });
+    const until = h("input", { type: "date", name: "until", value: daysAgo(-1).slice(0, 10), required: true });
+    const result = h("div", { class: "statement-lines" });
+    const span = () => ({ start: `${from.value}T00:00:00Z`, end: `${until.value}T00:00:00Z` });
+    const show = async (event) => {
+      event?.preventDefault();
+      try {
+        const statement = await get("/v1/statement", span(), true);
+        fill(
+          result,
+          h("p", { class: "muted" }, "Opening balance USD ", h("b", { dataset: { opening: statement.opening_balance } }, usd(statement.opening_balance)), " · closing balance USD ", h("b", { dataset: { closing: statement.closing_balance } }, usd(statement.closing_balance))),
+          table(
+            [
+              ["Time", (l) => when(l.at)],
+              ["Kind", (l) => l.kind],
+              ["Instrument", (l) => (l.symbol ? link(l.symbol) : "")],
+              ["Lots", (l) => l.quantity ?? "", "num"],
+              ["Reference", (l) => l.ref ?? ""],
+              ["Amount", (l) => pnl(l.amount), "num"],
+              ["Balance", (l) => h("span", { title: l.balance }, usd(l.balance)), "num"],
+            ],
+            statement.lines,
+            { empty: "Nothing happened in these days.", rowAttrs: (l) => ({ dataset: { line: l.id } }) },
+          ),
+          statement.more ? h("p", { class: "muted" }, "More lines follow: narrow the dates, or download the CSV.") : null,
+        );
+      } catch (error) {
+        fill(result, problemView(error));
+      }
+    };
+    const csv = async () => {
+      try {
+        await download("/v1/statement.csv", span(), `flopex-statement-${from.value}-${until.value}.csv`);
+      } catch (error) {
+        fill(result, problemView(error));
+      }
+    };
+    fill(
+      statementBox,
+      h(
+        "form",
+        { class: "row", id: "statement-form", onsubmit: show },
+        field("From (UTC day)", from),
+        field("Until (UTC day, excluded)", until),
+        h("button", { type: "submit", class: "primary" }, "Show"),
+        h("button", { type: "button", id: "statement-csv", onclick: csv }, "Download CSV"),
+      ),
+      result,
+    );
+    return show;
+  }
+
   async function loadRisk() {
     try {
       const risk = await get("/v1/risk", {}, true);
@@ -304,7 +375,8 @@ export async function render(root) {
     );
   }
 
-  await Promise.all([loadBalances(), loadPositions(), loadOrders(), loadHistory(), loadKeys()]);
+  const showStatement = drawStatementForm();
+  await Promise.all([loadBalances(), loadPositions(), loadOrders(), loadHistory(), loadKeys(), showStatement()]);
   const risk = loadRisk();
   let timer = null;
   const stopBalances = stream.subscribe("balances", (m) => m.balances && drawBalances(m.balances)); // live

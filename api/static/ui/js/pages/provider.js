@@ -1,4 +1,4 @@
-// Provider (signed in with the provider role): list capacity, reduce or withdraw it, see the inventory
+// Provider (signed in with the provider role): list capacity, change its auto-offer, reduce or withdraw it, see the inventory
 // of every forward the listings back (GET /v1/listings/inventory, or one listing's), the deliveries to
 // fulfil (attach how the buyer reaches the GPUs) and the escrow owed to you.
 
@@ -30,6 +30,29 @@ function inventoryTable(inventory, empty) {
   );
 }
 
+const AUTO_OFFERS = [["none", "no auto-offer"], ["reserve", "ask at the reserve price"], ["fair_value", "ask at fair value + spread"]];
+
+/** A listing's auto-offer settings, changeable in place (PUT /v1/listings/{id}/auto-offer): the
+ * exchange places, re-prices or cancels the listing's asks at once. `act` runs the call and reloads. */
+function autoOfferCell(listing, act) {
+  const mode = select("auto_offer", AUTO_OFFERS, listing.auto_offer);
+  const reserve = h("input", { name: "reserve_price", value: listing.reserve_price ? price(listing.reserve_price) : "", placeholder: "reserve", inputmode: "decimal", style: "width:6em", "aria-label": "reserve price" });
+  const spread = h("input", { name: "spread", value: price(listing.spread), inputmode: "decimal", style: "width:5em", "aria-label": "spread over fair value" });
+  const show = () => {
+    reserve.hidden = mode.value === "none";
+    spread.hidden = mode.value !== "fair_value";
+  };
+  mode.addEventListener("change", show);
+  show();
+  const send = () => {
+    const body = { auto_offer: mode.value };
+    if (mode.value !== "none" && reserve.value.trim()) body.reserve_price = reserve.value.trim();
+    if (mode.value === "fair_value") body.spread = spread.value.trim();
+    act(() => call("PUT", `/v1/listings/${listing.id}/auto-offer`, { body, auth: true }));
+  };
+  return h("span", { class: "row" }, mode, reserve, spread, h("button", { type: "button", class: "small", dataset: { autoOffer: listing.id }, onclick: send }, "Set"));
+}
+
 export async function render(root) {
   if (!apiKey()) return signInFirst(root, "Provider");
   const me = await get("/v1/me", {}, true);
@@ -53,8 +76,8 @@ export async function render(root) {
       h("div", { class: "span-4" }, panel("List capacity", formBox)),
       h("div", { class: "span-8" }, panel("Listings", listingsBox, listingInventoryBox)),
       h("div", { class: "span-12" }, panel("Inventory per forward", inventoryBox)),
-      h("div", { class: "span-6" }, panel("Deliveries to fulfil", deliveriesBox)),
-      h("div", { class: "span-6" }, panel("Receivables", receivablesBox)),
+      h("div", { class: "span-12" }, panel("Deliveries to fulfil", deliveriesBox)),
+      h("div", { class: "span-12" }, panel("Receivables", receivablesBox)),
     ),
   );
 
@@ -85,7 +108,7 @@ export async function render(root) {
     const gpus = h("input", { name: "gpus", type: "number", min: 1, step: 1, value: 8, required: true });
     const start = h("input", { name: "start", type: "datetime-local", step: 3600, required: true });
     const end = h("input", { name: "end", type: "datetime-local", step: 3600, required: true });
-    const mode = select("auto_offer", [["none", "no auto-offer"], ["reserve", "ask at the reserve price"], ["fair_value", "ask at fair value + spread"]], "none");
+    const mode = select("auto_offer", AUTO_OFFERS, "none");
     const reserve = h("input", { name: "reserve_price", inputmode: "decimal", placeholder: "e.g. 2.100" });
     const spread = h("input", { name: "spread", inputmode: "decimal", value: "0.040" });
     const submit = async (event) => {
@@ -138,7 +161,7 @@ export async function render(root) {
           ["Product", (l) => l.product],
           ["GPUs", (l) => l.gpus, "num"],
           ["Window", (l) => `${when(l.start)} → ${when(l.end)}`],
-          ["Auto-offer", (l) => (l.auto_offer === "none" ? "—" : l.auto_offer === "reserve" ? `at ${price(l.reserve_price)}` : `fair + ${price(l.spread)}${l.reserve_price ? ` (≥ ${price(l.reserve_price)})` : ""}`)],
+          ["Auto-offer", (l) => autoOfferCell(l, act)],
           ["Collateral", (l) => usd(l.collateral), "num"],
           ["Covers", (l) => h("button", { type: "button", class: "link", dataset: { inventory: l.id }, onclick: () => showListing(l) }, `${l.covers.length} forwards: inventory`)],
           [

@@ -1,9 +1,11 @@
 // Quant: a form that builds a POST /v1/price request (checked as it is typed, shown as JSON and as the
-// equivalent curl and CLI commands) and shows the result with its error bars.
+// equivalent curl and CLI commands) and shows the result with its error bars; a stress-lab run
+// (POST /v1/stress) with its metrics; and the backtest and stress reports the CLI wrote.
 
 import { apiKey, call, get, problemView } from "../api.js";
 import { facts, field, fill, h, panel, select, table } from "../dom.js";
 import { GENERAL, INSTRUMENTS, MODELS, buildRequest } from "../pricing-form.js";
+import { stressForm } from "../stress-form.js";
 import { when } from "../time.js";
 
 const fmt = (x) => (x === null || x === undefined ? "—" : typeof x === "number" ? Number(x.toPrecision(6)).toString() : String(x));
@@ -117,6 +119,7 @@ export async function render(root) {
       { class: "grid" },
       h("div", { class: "span-7" }, panel("Pricing request", form)),
       h("div", { class: "span-5" }, panel("Result", resultBox), panel("Request", preview), panel("As a command", commands)),
+      h("div", { class: "span-12" }, panel("Stress lab run", h("div", { class: "grid" }, stressForm().map((part) => h("div", { class: "span-6" }, part))))),
       h("div", { class: "span-12" }, panel("Backtest and stress reports", reportsBox)),
     ),
   );
