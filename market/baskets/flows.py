@@ -81,15 +81,16 @@ def flow(house: House, account_id: str, symbol: str, request: FlowRequest) -> Fl
         ppm = row.in_kind_fee_ppm if request.method == IN_KIND else row.fee_ppm
         n = request.units
         ap, fund = account_id, row.fund_id
+        kind = f"basket_{request.action}"
         if request.action == CREATE:
             gross = basket.creation_cash(n, v.nav, ppm)
-            _pay(uow, ap, fund, gross, "creation")
+            _pay(uow, ap, fund, gross, kind, ap, symbol)
             if request.method == IN_KIND:
                 _move_strip(uow, trading, legs, v.mark_ticks, n, giver=ap, taker=fund)
                 costs = 0
             else:
                 costs = _trade_strip(uow, trading, row, legs, v.mark_ticks, n, "buy")
-                _pay(uow, ap, fund, costs, "creation")
+                _pay(uow, ap, fund, costs, kind, ap, symbol)
             _units(uow, unit, n, v.nav, buyer=ap, seller=fund)
             paid = gross + costs
         else:
@@ -113,7 +114,7 @@ def flow(house: House, account_id: str, symbol: str, request: FlowRequest) -> Fl
             if paid < 0:
                 raise InsufficientDepthError(f"selling {symbol}'s strip would cost more than the units' NAV")
             _free(uow, fund, paid)
-            _pay(uow, fund, ap, paid, "redemption")
+            _pay(uow, fund, ap, paid, kind, ap, symbol)
         flow_id = uow.connection.execute(
             _flows.insert().returning(_flows.c.id),
             {
@@ -131,7 +132,7 @@ def flow(house: House, account_id: str, symbol: str, request: FlowRequest) -> Fl
                 "created_us": uow.now_us,
             },
         ).scalar_one()
-        uow.ledger.post(f"basket_{request.action}", account_id=ap, ref=symbol)
+        uow.ledger.post(kind, account_id=ap, ref=symbol)  # the margin the moved positions hold
         found = uow.connection.execute(sa.select(_flows).where(_flows.c.id == flow_id)).one()
         return _info(symbol, found)
 
@@ -175,16 +176,18 @@ def _by_key(
     return found
 
 
-def _pay(uow: UnitOfWork, payer: str, payee: str, amount: int, what: str) -> None:
-    """Move ``amount`` from the payer's available cash to the payee's (a negative amount the other way)."""
+def _pay(uow: UnitOfWork, payer: str, payee: str, amount: int, kind: str, ap: str, symbol: str) -> None:
+    """Move ``amount`` from the payer's available cash to the payee's (a negative amount the other way),
+    posted at once as a ``kind`` transfer of the participant ``ap`` (before any strip order posts its own)."""
     if amount < 0:
         payer, payee, amount = payee, payer, -amount
     have = uow.ledger.balance(payer, AVAILABLE)
     if amount > have:
         raise InsufficientFundsError(
-            f"the {what} needs {amount} micro-dollars available; {have} are", field="units"
+            f"{kind} needs {amount} micro-dollars available; {have} are", field="units"
         )
-    uow.ledger.move((payer, AVAILABLE), (payee, AVAILABLE), amount, what)
+    uow.ledger.move((payer, AVAILABLE), (payee, AVAILABLE), amount, kind)
+    uow.ledger.post(kind, account_id=ap, ref=symbol)
 
 
 def _free(uow: UnitOfWork, fund: str, amount: int) -> None:

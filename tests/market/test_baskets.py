@@ -166,6 +166,8 @@ def test_creation_and_redemption_in_cash_trade_the_strip_and_charge_its_costs(fu
     assert flow.costs_micros == 6 * 1_000 * HOURS  # six lots, one tick over the mark
     assert flow.cash_micros == 2 * nav + fee + flow.costs_micros
     assert fund.cash("ap") - before == -flow.cash_micros
+    creations = [e.amount_micros for e in ex.ledger(fund["ap"], limit=100) if e.kind == "basket_create"]
+    assert sum(creations) == -flow.cash_micros  # its own transfers, not folded into the fund's orders
     assert (fund.qty(fund.fund, A), fund.qty(fund.fund, H), fund.qty("ap", "GPUB")) == (4, 2, 2)
     assert ex.basket_nav("GPUB").equity_micros == 2 * nav + fee  # the costs did not touch the NAV
     # and back: the fund sells one unit's strip into bids one tick under the marks
