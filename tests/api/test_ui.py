@@ -392,6 +392,13 @@ def test_provider_listing_shows_its_inventory(market: Market, visit: Visit) -> N
     )
     assert shown == [line["symbol"] for line in own["forwards"]]
     assert figures("listing-inventory", month["symbol"]) == ["16", "0", "0", "16"]
+    ahead = page.locator(f"#listing-inventory tr[data-symbol='{month['symbol']}']")  # before the window
+    handle = "ssh ops@h100-pool.example"
+    ahead.locator("input[name=handle]").fill(handle)
+    ahead.locator(f"button[data-ahead='{month['symbol']}']").click()
+    page.wait_for_selector(f"#listing-inventory input[name=handle][value='{handle}']")
+    attached = market.client.get(f"/v1/listings/{listing['id']}/access", headers=auth).json()
+    assert [(a["symbol"], a["access_handle"]) for a in attached] == [(month["symbol"], handle)]
 
     row = page.locator(f"#listings tr[data-listing='{listing['id']}']")  # auto-offer, after listing
     row.locator("select[name=auto_offer]").select_option("reserve")

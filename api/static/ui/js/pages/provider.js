@@ -13,8 +13,9 @@ import { signInFirst } from "./portfolio.js";
 const link = (symbol) => h("a", { href: `#/instrument/${encodeURIComponent(symbol)}` }, symbol);
 const utc = (local) => (local ? `${local.length === 16 ? `${local}:00` : local}Z` : null);
 
-/** Listed, sold, offered and free GPUs per forward, as the exchange counts them (an InventoryOut). */
-function inventoryTable(inventory, empty) {
+/** Listed, sold, offered and free GPUs per forward, as the exchange counts them (an InventoryOut);
+ * `more` adds columns. */
+function inventoryTable(inventory, empty, more = []) {
   return table(
     [
       ["Forward", (line) => link(line.symbol)],
@@ -24,6 +25,7 @@ function inventoryTable(inventory, empty) {
       ["Offered", (line) => line.offered, "num"],
       ["Free", (line) => line.free, "num"],
       ["Owed to you", (line) => usd(line.receivable), "num"],
+      ...more,
     ],
     inventory.forwards,
     { empty, rowAttrs: (line) => ({ dataset: { symbol: line.symbol } }) },
@@ -93,10 +95,33 @@ export async function render(root) {
     drawReceivables(inventory);
   }
 
+  /** A listing's own inventory, and per open forward the access handle attached ahead of its window
+   * (POST /v1/listings/{id}/access): delivery records copy it at delivery start. */
   async function showListing(listing) {
+    const message = h("div");
     try {
-      const inventory = await get(`/v1/listings/${listing.id}/inventory`, {}, true);
-      fill(listingInventoryBox, h("h3", {}, `Listing ${listing.id}: ${listing.gpus} ${listing.product} GPUs, collateral USD ${usd(inventory.collateral)}`), inventoryTable(inventory, "This listing backs no open forward."));
+      const [inventory, ahead] = await Promise.all([get(`/v1/listings/${listing.id}/inventory`, {}, true), get(`/v1/listings/${listing.id}/access`, {}, true)]);
+      const handles = new Map(ahead.map((a) => [a.symbol, a.access_handle]));
+      const attach = (line) => {
+        if (line.status !== "open") return handles.get(line.symbol) ? h("code", {}, handles.get(line.symbol)) : "";
+        const handle = h("input", { name: "handle", value: handles.get(line.symbol) ?? "", placeholder: "ssh user@host", style: "width:11em", "aria-label": "access handle ahead" });
+        const send = async () => {
+          fill(message);
+          try {
+            await call("POST", `/v1/listings/${listing.id}/access`, { body: { symbol: line.symbol, handle: handle.value.trim() }, auth: true });
+            await showListing(listing);
+          } catch (error) {
+            fill(message, problemView(error));
+          }
+        };
+        return h("span", { class: "row" }, handle, h("button", { type: "button", class: "small", dataset: { ahead: line.symbol }, onclick: send }, "Attach ahead"));
+      };
+      fill(
+        listingInventoryBox,
+        h("h3", {}, `Listing ${listing.id}: ${listing.gpus} ${listing.product} GPUs, collateral USD ${usd(inventory.collateral)}`),
+        message,
+        inventoryTable(inventory, "This listing backs no open forward.", [["Access ahead", attach]]),
+      );
     } catch (error) {
       fill(listingInventoryBox, problemView(error));
     }
