@@ -5,8 +5,13 @@ it) adds its notional to the open cost; one that shrinks it realises ``proceeds 
 lots closed`` (a sell; the mirror for a buy closing a short) and takes the average cost off the open
 cost; one that crosses zero does both. ``average_price`` is the open cost per GPU-hour; the mark is
 the product model's fair value for forwards, else the last trade; unrealised P&L is the open
-position at the mark less its open cost. A cash-settled forward that settled realises its open
-position at the settlement price. Fees are not part of either (they are in the statement).
+position at the mark less its open cost. A settled contract realises its open position at what it
+paid: a cash-settled forward at the settlement price, an Asian option at its payoff on the index
+average, a European option at nothing (the exercise books the holder's payoff as a trade in the
+underlying forward at the strike, where it shows). Fees its trades cost the account are realised
+(``fees`` shows them apart), so over an account's positions realised plus unrealised P&L is the
+change of its cash plus the value at the mark of what it holds (exact for premium-paid contracts;
+see the reconciliation test in ``tests/api/test_physical_delivery.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ def walk(trades: list[tuple[int, int]]) -> tuple[int, int, int]:
 def position_pnl(connection: sa.Connection, account_id: str, inst: dict, now_us: int) -> PositionPnl:
     """The P&L of ``account_id``'s position in ``inst`` (see the module docstring)."""
     rows = connection.execute(
-        sa.select(_trades.c.buyer_id, _trades.c.qty, _trades.c.notional_micros, _trades.c.price_ticks)
+        sa.select(
+            _trades.c.buyer_id,
+            _trades.c.qty,
+            _trades.c.notional_micros,
+            _trades.c.buyer_fee_micros,
+            _trades.c.seller_fee_micros,
+        )
         .where(
             _trades.c.symbol == inst["symbol"],
             sa.or_(_trades.c.buyer_id == account_id, _trades.c.seller_id == account_id),
@@ -54,16 +65,28 @@ def position_pnl(connection: sa.Connection, account_id: str, inst: dict, now_us:
         (t.qty, t.notional_micros) if t.buyer_id == account_id else (-t.qty, -t.notional_micros) for t in rows
     ]
     qty, cost, realised = walk(signed)
+    fees = sum(t.buyer_fee_micros if t.buyer_id == account_id else t.seller_fee_micros for t in rows)
     gpu_hours = multiplier(inst) // inst["tick_micros"]  # GPU-hours per lot
     average = None if not qty else abs(cost) // (abs(qty) * gpu_hours)
     mark, unrealised = None, 0
-    if inst["status"] == "settled" and inst["kind"] == "forward" and inst["settlement"] == "cash":
-        realised += qty * (inst["settle_price_micros"] or 0) * gpu_hours - cost
+    if inst["status"] == "settled" and inst["settlement"] == "cash":
+        realised += qty * _settled_value(inst) * gpu_hours - cost
         qty, cost = 0, 0
     elif inst["status"] != "settled" and qty:
         mark = _mark(connection, inst, now_us)
         unrealised = 0 if mark is None else qty * mark * gpu_hours - cost
-    return PositionPnl(average, mark, realised, unrealised)
+    return PositionPnl(average, mark, realised - fees, unrealised, fees)
+
+
+def _settled_value(inst: dict) -> int:
+    """What a settled cash contract paid per GPU-hour held (see the module docstring)."""
+    settled = inst["settle_price_micros"] or 0
+    if inst["kind"] == "forward":
+        return settled
+    if inst["kind"] != "asian":
+        return 0  # a European option: its payoff went into the underlying at the strike
+    strike = inst["strike_ticks"] * inst["tick_micros"]
+    return max(settled - strike if inst["option_kind"] == "call" else strike - settled, 0)
 
 
 def _mark(connection: sa.Connection, inst: dict, now_us: int) -> int | None:

@@ -311,12 +311,14 @@ class BookInfo:
 @dataclass(frozen=True)
 class PositionPnl:
     """A position's P&L (micro-dollars; prices per GPU-hour): the average price of the open lots, the
-    mark, realised and unrealised P&L (see :mod:`market.pnl`)."""
+    mark, realised P&L (net of the fees, a settlement's or an option's payoff included) and
+    unrealised P&L, and the fees its trades cost (see :mod:`market.pnl`)."""
 
     average_price_micros: int | None
     mark_micros: int | None
     realised_micros: int
     unrealised_micros: int
+    fees_micros: int = 0
 
 
 @dataclass(frozen=True)

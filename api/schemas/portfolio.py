@@ -14,7 +14,8 @@ from market.units import micros_to_dollars
 class PositionOut(msgspec.Struct):
     """A net position (long positive), its signed cost and the margin held for it, in USD; its state
     (``open`` or ``closed``), the average price of the open lots and the mark (USD per GPU-hour), and
-    realised and unrealised P&L (USD; fees aside)."""
+    realised P&L (net of fees; a settlement's or an expired option's payoff included) and unrealised
+    P&L, and the fees paid (USD)."""
 
     symbol: str
     quantity: int
@@ -25,6 +26,7 @@ class PositionOut(msgspec.Struct):
     mark: str | None
     realised_pnl: str
     unrealised_pnl: str
+    fees: str
 
     @classmethod
     def of(cls, position: PositionInfo) -> PositionOut:
@@ -39,6 +41,7 @@ class PositionOut(msgspec.Struct):
             mark=None if pnl is None else price_or_none(pnl.mark_micros),
             realised_pnl=micros_to_dollars(0 if pnl is None else pnl.realised_micros),
             unrealised_pnl=micros_to_dollars(0 if pnl is None else pnl.unrealised_micros),
+            fees=micros_to_dollars(0 if pnl is None else pnl.fees_micros),
         )
 
 

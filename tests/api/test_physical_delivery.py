@@ -428,3 +428,62 @@ def test_fok_and_margined_market_orders_within_means(m: Market) -> None:
     dave_cash = _cash(m, "dave")
     assert (dave_cash["available"], dave_cash["margin"]) == (per_lot / 2, 2 * per_lot)
     assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}
+
+
+def _pnl(m: Market, who: str) -> tuple[Decimal, Decimal, Decimal]:
+    """Sum of realised and unrealised P&L over the account's positions, open and closed, and the value
+    of what it holds at the mark (USD)."""
+    total = value = fees = Decimal(0)
+    for state in ("open", "closed"):
+        for p in m.ok("GET", f"/v1/positions?state={state}", who)["items"]:
+            total += Decimal(p["realised_pnl"]) + Decimal(p["unrealised_pnl"])
+            fees += Decimal(p["fees"])
+            if p["state"] == "open" and p["quantity"]:
+                value += p["quantity"] * Decimal(p["mark"]) * 24  # a day forward: 24 GPU-hours a lot
+    return total, value, fees
+
+
+def test_pnl_with_fees_and_option_payoff_reconciles_with_the_ledger(m: Market) -> None:
+    day = WEEK + timedelta(days=1)
+    now = m.clock().replace(minute=0, second=0, microsecond=0)
+    history = [{"at": (now - timedelta(days=d)).isoformat(), "price": "2.00"} for d in range(1, 31)]
+    fees = {"maker_fee_ppm": 1000, "taker_fee_ppm": 2000}
+    forward = {"type": "forward", "product": "H100", "window": "day", "start": day.isoformat(), **fees}
+    symbol = m.ok("POST", "/v1/instruments", "admin", 201, json=forward)["symbol"]
+    cash_day = {**forward, "start": (day + timedelta(days=1)).isoformat(), "settlement": "cash"}
+    underlying = m.ok("POST", "/v1/instruments", "admin", 201, json=cash_day)["symbol"]
+    call = {"type": "option", "underlying": underlying, "option_kind": "call", "strike": "3.000"}
+    option = m.ok("POST", "/v1/instruments", "admin", 201, json=call)["symbol"]
+    m.ok("POST", "/v1/index/H100/fixings", "admin", 201, json={"fixings": history})
+    m.ok("POST", "/v1/admin/remargin", "admin")  # marks and margins
+    end = (WEEK + timedelta(days=7)).isoformat()
+    listing = {"product": "H100", "gpus": 4, "start": WEEK.isoformat(), "end": end}
+    m.ok("POST", "/v1/listings", "cloud", 201, json=listing)
+    start_cash = _cash(m, "alice")["cash"]
+
+    def trade(seller: str, buyer: str, on: str, qty: int, price: str) -> None:
+        ask = {"symbol": on, "side": "sell", "quantity": qty, "price": price}
+        m.ok("POST", "/v1/orders", seller, 201, json=ask)
+        assert m.ok("POST", "/v1/orders", buyer, 201, json={**ask, "side": "buy"})["status"] == "filled"
+
+    trade("cloud", "alice", symbol, 3, "2.000")  # alice takes: 2,000 ppm of USD 144
+    trade("alice", "bob", symbol, 1, "2.300")  # alice's resale, as maker: 1,000 ppm of USD 55.20
+    trade("bob", "alice", option, 2, "0.100")  # bob writes the call, alice takes it: 2,000 ppm of 4.80
+    total, value, paid = _pnl(m, "alice")
+    assert paid == Decimal("0.288") + Decimal("0.0552") + Decimal("0.0096")
+    assert total == _cash(m, "alice")["cash"] - start_cash + value  # to the micro-dollar
+
+    # the call expires out of the money (forward 2.00 < strike 3.00): alice realises the premium lost
+    m.clock.now = WEEK + timedelta(hours=1)  # two business days before the cash day's window
+    assert option in m.ok("POST", "/v1/admin/settle", "admin")["exercised"]
+    (expired,) = [
+        p for p in m.ok("GET", "/v1/positions?state=closed", "alice")["items"] if p["symbol"] == option
+    ]
+    assert (Decimal(expired["realised_pnl"]), Decimal(expired["unrealised_pnl"])) == (
+        -2 * Decimal("0.1") * 24 - Decimal("0.0096"),
+        0,
+    )
+    total, value, _ = _pnl(m, "alice")
+    assert value == 2 * Decimal(m.ok("GET", "/v1/positions", "alice")["items"][0]["mark"]) * 24
+    assert total == _cash(m, "alice")["cash"] - start_cash + value  # every P&L micro-dollar is a cash one
+    assert m.ok("GET", "/v1/admin/check", "admin") == {"ok": True, "breaches": []}

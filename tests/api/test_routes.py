@@ -356,6 +356,7 @@ def test_buy_against_a_listed_ask_trades_and_shows_everywhere(market: Market) ->
             "mark": "2.500000",
             "realised_pnl": "0.000000",
             "unrealised_pnl": "0.000000",
+            "fees": "0.000000",
         }
     ]
     assert market.ok("GET", "/v1/fills", "trader")["items"][0]["order_id"] == order["id"]
