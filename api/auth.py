@@ -89,6 +89,11 @@ class Authenticator:
             self._cache.clear()
             self._revoked = revoked
 
+    def knows(self, key: str) -> bool:
+        """Whether ``key`` resolved to a principal within :data:`CACHE_SECONDS` (a cache hit)."""
+        cached = self._cache.get(hashlib.sha256(key.encode()).hexdigest())
+        return cached is not None and self._clock() - cached[0] < CACHE_SECONDS
+
     async def principal(self, key: str) -> Principal:
         """The principal for ``key`` or a 401 problem."""
         digest = hashlib.sha256(key.encode()).hexdigest()
