@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 import sqlalchemy as sa
 
 from market import capacity, listings, marks
+from market.contracts import multiplier
 from market.errors import (
     AlreadyExistsError,
     InstrumentClosedError,
@@ -37,7 +38,6 @@ from market.instruments import (
 from market.lifecycle.schedule import SeriesPlan, stored_plan
 from market.records import InstrumentInfo, ProductInfo, record_of
 from market.tables import Instrument, Product
-from market.trading import multiplier
 from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:

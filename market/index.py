@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from market.contracts import multiplier
 from market.errors import InvalidAmountError, InvalidRequestError, NotFoundError, UnknownInstrumentError
 from market.house import page_limit
 from market.instruments import Window, WindowKind
 from market.records import FixingInfo, FixingsStored
 from market.tables import BASKET, EXERCISE, Fixing, Instrument, Product, SettlementFixing, Trade
-from market.trading import multiplier
 from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:

@@ -12,7 +12,11 @@ after every step) can say exactly what is wrong:
   its sell trades (resales aside) and ``reserved`` what its resting sells hold; per provider, product
   and day, listed capacity equals the listings covering the day and committed capacity the sold and
   offered GPUs of the forwards covering it (never above listed);
-* positions equal the sum of trades, and net to zero per instrument;
+* positions equal the sum of trades, and net to zero per instrument; variation margin nets to zero
+  per instrument (what holders received, writers paid); every position of a settled Asian option
+  received exactly ``qty x payoff x GPU-hours - cost`` over its life (futures-style options,
+  :mod:`market.contracts`; European ones are checked in the tests, as options exercised
+  premium-style before futures-style margining keep their old record);
 * escrow equals what is owed to providers (unreleased physical sales, then the delivery days still
   pending or disputed); each provider's collateral equals what its listings hold, never negative;
 * the default fund equals the members' contributions, and the settlement account (the counterparty
@@ -30,6 +34,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from market.baskets.funds import unbalanced as unbalanced_funds
+from market.contracts import multiplier, payoff
 from market.delivery import OPEN_DAYS
 from market.ledger import COLLATERAL, DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.listings import whole_days
@@ -246,6 +251,12 @@ def _checks() -> list[tuple[str, sa.Select]]:
             .group_by(p.c.symbol)
             .having(sa.func.sum(p.c.qty) != 0),
         ),
+        (
+            "variation margin does not net to zero in an instrument",
+            sa.select(p.c.symbol, sa.func.sum(p.c.variation_micros))
+            .group_by(p.c.symbol)
+            .having(sa.func.sum(p.c.variation_micros) != 0),
+        ),
         ("escrow differs from what is owed to providers", sa.select(escrow, owed).where(escrow != owed)),
         (
             "a provider's collateral differs from what its listings hold",
@@ -299,6 +310,25 @@ def _capacity_rows(connection: sa.Connection) -> list[tuple]:
     )
 
 
+def _option_rows(connection: sa.Connection) -> list[tuple]:
+    """Positions of settled Asian options whose variation differs from ``qty x payoff x GPU-hours -
+    cost`` (what futures-style margining pays over a life, :mod:`market.clearing.variation`)."""
+    p, i = _positions, _instruments
+    rows = connection.execute(
+        sa.select(p, i.c.kind, i.c.option_kind, i.c.strike_ticks, i.c.tick_micros, i.c.settle_price_micros)
+        .add_columns(i.c.lot_gpus, i.c.window_start_us, i.c.window_end_us)
+        .join(i, i.c.symbol == p.c.symbol)
+        .where(i.c.kind == "asian", i.c.status == "settled")
+    ).mappings()
+    wrong = []
+    for row in rows:
+        hours = multiplier(row) // row["tick_micros"]
+        expected = row["qty"] * payoff(row, row["settle_price_micros"]) * hours - row["cost_micros"]
+        if row["variation_micros"] != expected:
+            wrong.append((row["account_id"], row["symbol"], row["variation_micros"], expected))
+    return wrong
+
+
 def check(connection: sa.Connection) -> list[str]:
     """Every breached invariant, as one line each naming the offending rows (empty when all hold)."""
     problems = []
@@ -306,6 +336,7 @@ def check(connection: sa.Connection) -> list[str]:
     checks.append(
         ("a provider's per-day capacity differs from its listings and forwards", _capacity_rows(connection))
     )
+    checks.append(("a settled option was not paid its payoff less its price", _option_rows(connection)))
     checks.append(("a pool's cash in differs from its cash paid out plus held", pools.unbalanced(connection)))
     checks.append(("a basket fund's strip differs from its units'", unbalanced_funds(connection)))
     for name, rows in checks:

@@ -2,9 +2,10 @@
 
 Method (documented in docs/market.md): the margin per lot of an instrument is the clearing house's
 portfolio scan of a one-lot book (:func:`market.clearing.portfolio.lot_margin`) at the product's margin
-volatility -- for a cash-settled forward the worse of long and short, for a written option or Asian
-option the writer's side (its premium at the mark plus its scan loss). Long options and physical
-forwards (paid in full) hold no margin. The amounts per lot live on the instrument
+volatility -- the worse of long and short, for cash-settled forwards and for options alike (options
+are futures-style, :mod:`market.contracts`: a long option can lose its mark value, a writer owes
+no premium up front, each side's loss is settled by variation margin). Physical forwards and notes
+(paid in full) hold no margin. The amounts per lot live on the instrument
 (``margin_per_lot``), are refreshed from the marks, and are what orders hold before a trade; the
 re-margining pass then replaces them by each account's portfolio scan.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from market.contracts import pays_premium
 from market.ledger import AVAILABLE, MARGIN, Ledger
 
 Z99 = 2.3263478740408408  # standard normal 99% quantile
@@ -22,9 +24,9 @@ FLOOR = 0.05
 
 def required(instrument: dict, qty: int) -> int:
     """Micro-dollars a position of ``qty`` lots (long positive) must hold."""
-    if instrument["kind"] == "forward":
-        return 0 if instrument["settlement"] == "physical" else abs(qty) * instrument["margin_per_lot"]
-    return max(0, -qty) * instrument["margin_per_lot"]
+    if pays_premium(instrument):
+        return 0
+    return abs(qty) * instrument["margin_per_lot"]
 
 
 def rebalance(ledger: Ledger, instrument: dict, position: dict) -> None:

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from market.contracts import multiplier
 from market.errors import NoMarkError
 from market.marks import fair_value_micros
 from market.records import PositionPnl
 from market.tables import Instrument, Trade
-from market.trading import multiplier
 
 _trades, _instruments = Trade.__table__, Instrument.__table__
 

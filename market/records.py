@@ -323,14 +323,16 @@ class PositionPnl:
 
 @dataclass(frozen=True)
 class PositionInfo:
-    """A net position (long positive) with its signed cost, the margin held for it, whether it is
-    ``open`` (lots held in a live instrument) or ``closed`` (flat, or settled), and its P&L."""
+    """A net position (long positive) with its signed cost, the margin held for it, the variation
+    margin it has received (paid: negative; cash forwards and options, settled to their marks), whether
+    it is ``open`` (lots held in a live instrument) or ``closed`` (flat, or settled), and its P&L."""
 
     account_id: str
     symbol: str
     qty: int
     cost_micros: int
     margin_micros: int
+    variation_micros: int
     tick_micros: int
     state: str = "open"
     pnl: PositionPnl | None = None

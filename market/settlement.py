@@ -13,19 +13,22 @@ forward positions an exercise just created).
    supplying listing, and the escrow moves onto delivery days released one by one
    (:mod:`market.delivery`).
 3. **Cash settlement** (cash forward -> ``settled`` at window end, once the index has a fixing in the
-   window): at the index average ``S`` each position receives ``qty x S x GPU-hours - cost`` (its
-   profit less the variation margin it already received; a loss is paid), after its margin is
-   released, and pays its fees due. A loser who cannot pay in full pays what it has; the shortfall
-   runs through the default waterfall (:mod:`market.clearing.waterfall`), each step a transfer.
-4. **European exercise** (option -> ``settled`` at expiry): at the product model's forward ``F`` for the
-   window as of the expiry instant (a run that comes late -- a server that was down -- still exercises
-   on what was known at expiry, never on later fixings), an in-the-money option (call: ``F > K``;
-   put: ``F < K``) becomes forward positions at the strike: holders, in ascending account id, are
-   paired with writers, in ascending account id, and each pair books an exercise trade in the
-   underlying (call holders buy, put holders sell). Writers'
-   option margin is released and the new forward positions hold forward margin.
+   window): at the index average ``S`` each position receives ``qty x S x GPU-hours - cost`` less
+   the variation margin it already received (a loss is paid), after its margin is released, and
+   pays its fees due. A loser who cannot pay in full pays what it has; the shortfall runs through
+   the default waterfall (:mod:`market.clearing.waterfall`), each step a transfer.
+4. **European exercise** (option -> ``settled`` at expiry): the exercise settlement price ``X`` is the
+   product model's forward for the window as of the expiry instant (a run that comes late -- a
+   server that was down -- still exercises on what was known at expiry, never on later fixings),
+   rounded to the tick. Options are futures-style (:mod:`market.contracts`), so, as for a cash
+   forward, each position receives ``qty x payoff(X) x GPU-hours - cost - variation received``
+   (call: ``max(X - K, 0)``; put: ``max(K - X, 0)``) and pays its fees due; an in-the-money option
+   then becomes forward positions **at X** (as on Eurex: the option's value has been paid in cash,
+   so the forward starts at the market): holders, in ascending account id, are paired with writers,
+   in ascending account id, and each pair books an exercise trade in the underlying (call holders
+   buy, put holders sell) that holds forward margin.
 5. **Asian settlement** (Asian option -> ``settled`` at window end, with the index average ``A``): each
-   position receives ``qty x max(A - K, 0) x GPU-hours`` (puts: ``max(K - A, 0)``), writers paying.
+   position receives ``qty x payoff(A) x GPU-hours - cost - variation received``, writers paying.
 """
 
 from __future__ import annotations
@@ -36,12 +39,13 @@ import sqlalchemy as sa
 
 from market import delivery, index, marks
 from market.clearing import waterfall
+from market.contracts import multiplier, payoff
 from market.errors import NoMarkError
 from market.ledger import AVAILABLE, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.records import SettlementReport
 from market.store import UnitOfWork
 from market.tables import EXERCISE, Instrument, Position
-from market.trading import Trading, book_trade, multiplier
+from market.trading import Trading, book_trade
 
 if TYPE_CHECKING:
     from market.house import House
@@ -130,29 +134,30 @@ def _release_margin(uow: UnitOfWork, position: dict) -> None:
     position["margin_micros"] = 0
 
 
-def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
+def _settle_positions(uow: UnitOfWork, inst: dict, price_micros: int) -> None:
+    """The last cash of every position in the cash forward or option ``inst``: its margin released,
+    ``qty x payoff x GPU-hours - cost - variation received`` paid (so its life's total is exactly
+    payoff less price), its fees due collected; shortfalls run through the waterfall."""
     gpu_hours = multiplier(inst) // inst["tick_micros"]
+    paid = payoff(inst, price_micros)
     shortfalls = []
     for row in _net_positions(uow, inst["symbol"]):
         position = uow.position(row.account_id, row.symbol)
         _release_margin(uow, position)
-        if inst["kind"] == "forward":
-            due = row.qty * average * gpu_hours - row.cost_micros - position["variation_micros"]
-            shortfalls.append((row.account_id, _pay(uow.ledger, row.account_id, due)))
-            position["variation_micros"] += due
-            fees = min(position["fees_due_micros"], uow.ledger.balance(row.account_id, AVAILABLE))
-            uow.ledger.move((row.account_id, AVAILABLE), (SYSTEM, FEES), fees)
-            position["fees_due_micros"] -= fees
-        else:
-            strike = inst["strike_ticks"] * inst["tick_micros"]
-            payoff = average - strike if inst["option_kind"] == "call" else strike - average
-            shortfalls.append(
-                (row.account_id, _pay(uow.ledger, row.account_id, row.qty * max(payoff, 0) * gpu_hours))
-            )
+        due = row.qty * paid * gpu_hours - row.cost_micros - position["variation_micros"]
+        shortfalls.append((row.account_id, _pay(uow.ledger, row.account_id, due)))
+        position["variation_micros"] += due
+        fees = min(position["fees_due_micros"], uow.ledger.balance(row.account_id, AVAILABLE))
+        uow.ledger.move((row.account_id, AVAILABLE), (SYSTEM, FEES), fees)
+        position["fees_due_micros"] -= fees
     uow.ledger.post("settlement", ref=inst["symbol"])
     for account, short in shortfalls:
         if short:
             waterfall.cover(uow, account, short, inst["symbol"])
+
+
+def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
+    _settle_positions(uow, inst, average)
     _set(uow, inst, status="settled", settle_price_micros=average)
 
 
@@ -161,27 +166,25 @@ def _exercise(uow: UnitOfWork, trading: Trading, inst: dict) -> bool:
         _, result = marks.price(uow.connection, inst, inst["expiry_us"])  # as of expiry, however late
     except NoMarkError:
         return False  # no fixings yet: exercise waits for a mark
-    forward = round(result["forward"] * 1e6)
-    strike = inst["strike_ticks"] * inst["tick_micros"]
-    call = inst["option_kind"] == "call"
-    in_the_money = forward > strike if call else forward < strike
-    positions = _net_positions(uow, inst["symbol"])
-    for row in positions:
-        _release_margin(uow, uow.position(row.account_id, row.symbol))
-    underlying = trading.instruments[inst["underlying"]]
-    if in_the_money:
+    tick = inst["tick_micros"]
+    price_ticks = (2 * round(result["forward"] * 1e6) + tick) // (2 * tick)  # the forward, on the tick
+    _settle_positions(uow, inst, price_ticks * tick)
+    if payoff(inst, price_ticks * tick) > 0:
+        positions = _net_positions(uow, inst["symbol"])
         holders = [[p.account_id, p.qty] for p in positions if p.qty > 0]
         writers = [[p.account_id, -p.qty] for p in positions if p.qty < 0]
+        call = inst["option_kind"] == "call"
+        underlying = trading.instruments[inst["underlying"]]
         hi = wi = 0
         while hi < len(holders) and wi < len(writers):
             qty = min(holders[hi][1], writers[wi][1])
             buyer, seller = (holders[hi][0], writers[wi][0]) if call else (writers[wi][0], holders[hi][0])
-            _exercise_trade(uow, underlying, buyer, seller, qty, inst["strike_ticks"], inst["symbol"])
+            _exercise_trade(uow, underlying, buyer, seller, qty, price_ticks, inst["symbol"])
             holders[hi][1] -= qty
             writers[wi][1] -= qty
             hi += holders[hi][1] == 0
             wi += writers[wi][1] == 0
-    _set(uow, inst, status="settled", settle_price_micros=forward)
+    _set(uow, inst, status="settled", settle_price_micros=price_ticks * tick)
     return True
 
 

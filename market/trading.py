@@ -3,18 +3,19 @@ the engine's events into order, trade, ledger, position and inventory changes.
 
 What an order holds while it rests (``reserve_per_lot`` micro-dollars per open lot):
 
-* a buy of a physical forward, an option or an Asian option: the premium or notional at its limit
-  price plus the larger fee rate (a market buy: at the worst price it reaches; an IOC one takes
-  only the lots available cash covers, the rest expiring as ``insufficient_funds``);
-* a buy or sell of a cash-settled forward, or a sell (write) of an option: the instrument's initial
-  margin per lot;
+* a buy of a physical forward or a pool note: the notional at its limit price plus the larger fee
+  rate (a market buy: at the worst price it reaches; an IOC one takes only the lots available cash
+  covers, the rest expiring as ``insufficient_funds``);
+* a buy or sell of a cash-settled forward or of an option (futures-style, :mod:`market.contracts`):
+  the instrument's initial margin per lot;
 * a sell of a physical forward: no cash but ``qty x lot_gpus`` GPUs of unsold inventory -- unless
   the seller is long there: a reduce-only **resale**, any role, paid at the trade like a premium
   (an IOC market sell takes what inventory or holding allows, the rest ``inventory_exceeded``).
 
 At a trade the filled lots' hold is released and the trade's real cash flows are booked: a physical
-buyer pays the notional into escrow (the provider is paid at delivery); an option buyer pays the
-premium to the writer; cash-settled forwards move no cash until settlement. Positions then hold the
+buyer pays the notional into escrow (the provider is paid at delivery); a note buyer pays its seller;
+cash-settled forwards and options move no cash (their fees fall due at settlement; marks settle
+them as variation margin). Positions then hold the
 margin their size requires (see :mod:`market.margin`). Every hold is released exactly when lots stop
 being open (cancel, expiry, self-trade prevention, amend down), so ``reserved`` always equals the sum
 of open orders' holds.
@@ -31,6 +32,7 @@ from functools import partial
 from market import depth, margin
 from market.accounts import PROVIDER, TRADER
 from market.clearing import calls
+from market.contracts import fee, is_physical, multiplier, pays_premium
 from market.engine import MatchingEngine
 from market.errors import (
     DuplicateClientOrderIdError,
@@ -55,33 +57,6 @@ from market.store import UnitOfWork, dumps
 from market.tables import Order
 from market.units import MAX_MICROS, micros_to_dollars, to_epoch_us
 from market.vocabulary import LIMIT_TYPES
-
-
-def multiplier(instrument: dict) -> int:
-    """Micro-dollars per tick per lot: tick x GPUs per lot x hours of the delivery window (a pool
-    note: tick, in millionths of a point, x the face of a lot now / 100; exact, see
-    :mod:`market.securitization.notes`; a basket unit: the tick, a lot being one unit)."""
-    if instrument["kind"] == "note":
-        return instrument["tick_micros"] * instrument["face_micros"] // 100_000_000
-    if instrument["kind"] == "unit":
-        return instrument["tick_micros"]
-    hours = (instrument["window_end_us"] - instrument["window_start_us"]) // 3_600_000_000
-    return instrument["tick_micros"] * instrument["lot_gpus"] * hours
-
-
-def fee(notional: int, ppm: int) -> int:
-    """A fee of ``ppm`` parts per million of ``notional``, rounded down to the micro-dollar."""
-    return notional * ppm // 1_000_000
-
-
-def is_physical(instrument: dict) -> bool:
-    """Whether an instrument is a physical forward (delivered GPU-hours)."""
-    return instrument["kind"] == "forward" and instrument["settlement"] == "physical"
-
-
-def pays_premium(instrument: dict) -> bool:
-    """Whether a buyer pays cash at the trade (physical forwards and options), not margin."""
-    return instrument["kind"] != "forward" or instrument["settlement"] == "physical"
 
 
 def request_hash(request: OrderRequest) -> str:
@@ -156,12 +131,10 @@ class Trading:
             return notional + fee(notional, max(instrument["maker_fee_ppm"], instrument["taker_fee_ppm"]))
         if instrument["kind"] in ("note", "unit") or is_physical(instrument):
             return 0  # a note's or unit's sell is covered by the lots held (see sellable_notes)
-        if instrument["kind"] == "forward" or side == "sell":
-            if instrument["margin_per_lot"] <= 0:
-                message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
-                raise NoMarkError(message)
-            return instrument["margin_per_lot"]
-        return 0
+        if instrument["margin_per_lot"] <= 0:  # a cash forward or an option, either side
+            message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
+            raise NoMarkError(message)
+        return instrument["margin_per_lot"]
 
     # ------------------------------------------------------------------ commands
 
@@ -614,10 +587,10 @@ class Trading:
             inventory["reserved_gpus"] -= gpus
             inventory["sold_gpus"] += gpus
             sell["reserved_gpus"] -= gpus
-        elif inst["kind"] == "forward" and not resale:
+        elif not pays_premium(inst):  # a cash forward or an option: fees at settlement
             long["fees_due_micros"] += buyer_fee
             short["fees_due_micros"] += seller_fee
-        else:  # an option premium, or a resale paid to the reseller at once
+        else:  # a note, or a resale paid to the reseller at once
             uow.ledger.move((buyer, AVAILABLE), (seller, AVAILABLE), notional)
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
             uow.ledger.move((seller, AVAILABLE), (SYSTEM, FEES), seller_fee)

@@ -12,7 +12,8 @@ from market.units import micros_to_dollars
 
 
 class PositionOut(msgspec.Struct):
-    """A net position (long positive), its signed cost and the margin held for it, in USD; its state
+    """A net position (long positive), its signed cost, the margin held for it and the variation margin
+    received to date (paid: negative; cash forwards and options are settled to their marks), in USD; its state
     (``open`` or ``closed``), the average price of the open lots and the mark (USD per GPU-hour), and
     realised P&L (net of fees; a settlement's or an expired option's payoff included) and unrealised
     P&L, and the fees paid (USD)."""
@@ -21,6 +22,7 @@ class PositionOut(msgspec.Struct):
     quantity: int
     cost: str
     margin: str
+    variation: str
     state: str
     average_price: str | None
     mark: str | None
@@ -36,6 +38,7 @@ class PositionOut(msgspec.Struct):
             quantity=position.qty,
             cost=micros_to_dollars(position.cost_micros),
             margin=micros_to_dollars(position.margin_micros),
+            variation=micros_to_dollars(position.variation_micros),
             state=position.state,
             average_price=None if pnl is None else price_or_none(pnl.average_price_micros),
             mark=None if pnl is None else price_or_none(pnl.mark_micros),

@@ -36,6 +36,7 @@ from market.baskets import funds
 from market.baskets.records import ACTIONS, CREATE, IN_KIND, METHODS, FlowInfo, FlowRequest
 from market.baskets.tables import BasketFlow
 from market.baskets.valuation import record, unit_margin, value
+from market.contracts import multiplier
 from market.errors import (
     ForbiddenError,
     IdempotencyKeyReusedError,
@@ -50,7 +51,7 @@ from market.ledger import AVAILABLE, MARGIN
 from market.records import OrderRequest
 from market.store import UnitOfWork
 from market.tables import BASKET
-from market.trading import MAX_QTY, Trading, book_trade, multiplier
+from market.trading import MAX_QTY, Trading, book_trade
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:

@@ -33,11 +33,12 @@ from market.baskets.records import NavInfo
 from market.baskets.tables import Basket, BasketNav
 from market.clearing import portfolio
 from market.clearing.valuation import Mark, mark, product_vol
+from market.contracts import multiplier
 from market.errors import NoMarkError
 from market.ledger import USER_BUCKETS
 from market.store import UnitOfWork, insert_ignore
 from market.tables import FundContribution
-from market.trading import Trading, multiplier
+from market.trading import Trading
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:

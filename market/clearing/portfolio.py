@@ -49,12 +49,11 @@ def _micros(usd: float) -> int:
 
 def lot_margin(inst: dict, mark: Mark, vol: float, now_us: int) -> int:
     """The margin one lot of ``inst`` holds before any pass nets it with the account's other positions:
-    this scan of a one-lot book, at the product's margin volatility (the worse of long and short for
-    a forward, the writer's side for an option). It is what orders hold per lot and the
+    this scan of a one-lot book, at the product's margin volatility (the worse of long and short: for
+    futures-style options too, whose holder can lose the mark value). It is what orders hold per lot and the
     per-instrument sum the portfolio margin is compared with, so pre-trade checks and the clearing
     house apply one formula. 0 once the window has ended."""
-    sides = (1, -1) if inst["kind"] == "forward" else (-1,)
-    books = [Book.of([e]) for side in sides if (e := exposure(inst, side, mark, now_us)) is not None]
+    books = [Book.of([e]) for side in (1, -1) if (e := exposure(inst, side, mark, now_us)) is not None]
     return max((_micros(scan(book, vol, PARAMETERS).margin) for book in books), default=0)
 
 

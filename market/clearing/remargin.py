@@ -4,7 +4,7 @@
 
 1. marks every margined instrument not yet settled and refreshes its per-instrument margin (what new
    orders hold);
-2. pays variation margin on every cash-forward position (:mod:`market.clearing.variation`);
+2. pays variation margin on every cash-forward and option position (:mod:`market.clearing.variation`);
 3. for every account with margined positions: its portfolio margin per product
    (:mod:`market.clearing.portfolio`), held as far as its cash goes, and its margin call reviewed
    (:mod:`market.clearing.calls`);
@@ -88,10 +88,10 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
     paid = 0
     for symbol, positions in sorted(by_symbol.items()):
         inst = instruments[symbol]
-        if inst["kind"] == "forward" and symbol in marks:
+        if variation.settles(inst) and symbol in marks:
             before = sum(p["variation_micros"] for p in positions if p["variation_micros"] > 0)
             for account, short in variation.settle_to_mark(
-                uow, inst, positions, marks[symbol].forward_micros
+                uow, inst, positions, variation.mark_price(inst, marks[symbol])
             ).items():
                 shortfalls[account] += short
             paid += sum(p["variation_micros"] for p in positions if p["variation_micros"] > 0) - before

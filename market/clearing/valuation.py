@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from market import index, marks
+from market.contracts import futures_style
 from market.errors import NoMarkError
 from pricing.risk.book import Exposure
 from pricing.risk.procyclicality import margin_vol, rolling_vols
@@ -93,5 +94,7 @@ def exposure(inst: dict, qty: int, mark_: Mark, now_us: int) -> Exposure | None:
     strike = inst["strike_ticks"] * inst["tick_micros"] / 1e6
     if inst["kind"] == "option":
         expiry = max((inst["expiry_us"] - now_us) / _US_PER_YEAR, 1e-6)
-        return Exposure(inst["option_kind"], units, forward, start, end, strike, expiry)
-    return Exposure(f"asian_{inst['option_kind']}", units, forward, start, end, strike)
+        return Exposure(inst["option_kind"], units, forward, start, end, strike, expiry, futures_style(inst))
+    return Exposure(
+        f"asian_{inst['option_kind']}", units, forward, start, end, strike, 0.0, futures_style(inst)
+    )

@@ -1,23 +1,28 @@
-"""Variation margin: every cash-settled forward position is settled to its mark at each pass.
+"""Variation margin: every cash-settled forward and every (futures-style) option position is settled
+to its mark at each pass.
 
-A position's profit to date is ``qty x mark x GPU-hours - cost`` (``cost`` the signed sum of its
-trade notionals); what it has already received is ``variation_micros``. Each pass pays the difference
+A position's profit to date is ``qty x price x GPU-hours - cost`` (``cost`` the signed sum of its
+trade notionals; ``price`` the mark per GPU-hour: the window forward for a forward, the option's value
+for an option); what it has already received is ``variation_micros``. Each pass pays the difference
 between the exchange's ``settlement`` bucket and the account (a gain is paid into ``available``; a loss
 is taken from ``available``, then from the account's ``margin``), one ledger transfer per position, and
-adds it to ``variation_micros``. Cash settlement at the window's end then pays only what is left
-(``qty x index average x GPU-hours - cost - variation``), so the total is unchanged; what an account
-cannot pay is a shortfall for the default waterfall.
+adds it to ``variation_micros``. Settlement at the end then pays only what is left (``qty x payoff x
+GPU-hours - cost - variation``, the payoff being the index average for a cash forward, the option's
+payoff at its exercise or settlement price for an option), so over a position's life it receives
+exactly ``qty x payoff x GPU-hours - cost``, whatever the marks were; what an account cannot pay is a
+shortfall for the default waterfall.
 
-Options are premium-paid: their buyer paid the premium in full and their writer holds the premium at
-the mark plus the forward's move as initial margin, re-marked at every pass (the portfolio margin's
-net option value), so no option cash moves before exercise or settlement.
+Options are margined futures-style (:mod:`market.contracts`): no premium moves at the trade, the
+price is the position's cost, and the variation above settles the option's value day by day, as
+Eurex and CME do for options on futures (docs/clearing.md has the reasons and a worked example).
 """
 
 from __future__ import annotations
 
+from market.clearing.valuation import Mark
+from market.contracts import futures_style, multiplier
 from market.ledger import AVAILABLE, MARGIN, SETTLEMENT, SYSTEM
 from market.store import UnitOfWork
-from market.trading import multiplier
 
 
 def gpu_hours(inst: dict) -> int:
@@ -25,13 +30,24 @@ def gpu_hours(inst: dict) -> int:
     return multiplier(inst) // inst["tick_micros"]
 
 
-def settle_to_mark(uow: UnitOfWork, inst: dict, positions: list[dict], mark_micros: int) -> dict[str, int]:
-    """Pay variation margin on ``positions`` of the cash forward ``inst`` at ``mark_micros`` per
-    GPU-hour; returns ``{account: shortfall}`` for losses the account could not pay."""
+def settles(inst: dict) -> bool:
+    """Whether positions in ``inst`` are settled to their mark: cash forwards and options."""
+    return (inst["kind"] == "forward" and inst["settlement"] == "cash") or futures_style(inst)
+
+
+def mark_price(inst: dict, mark: Mark) -> int:
+    """The price per GPU-hour a position in ``inst`` is settled to: the forward or the option's value."""
+    return mark.forward_micros if inst["kind"] == "forward" else mark.value_micros
+
+
+def settle_to_mark(uow: UnitOfWork, inst: dict, positions: list[dict], price_micros: int) -> dict[str, int]:
+    """Pay variation margin on ``positions`` of ``inst`` (a cash forward or an option) at
+    ``price_micros`` per GPU-hour; returns ``{account: shortfall}`` for losses the account could not
+    pay."""
     hours = gpu_hours(inst)
     short: dict[str, int] = {}
     for position in positions:
-        due = position["qty"] * mark_micros * hours - position["cost_micros"] - position["variation_micros"]
+        due = position["qty"] * price_micros * hours - position["cost_micros"] - position["variation_micros"]
         if due == 0:
             continue
         account = position["account_id"]

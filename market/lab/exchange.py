@@ -26,13 +26,13 @@ from market import basket, margin
 from market.clearing import calls, liquidation, portfolio, variation, waterfall
 from market.clearing.remargin import fund_target
 from market.clearing.valuation import Mark, ProductVol
+from market.contracts import multiplier
 from market.engine import MatchingEngine
 from market.lab.ledger import LabLedger
 from market.lab.scenario import Mitigations
 from market.ledger import AVAILABLE, CAPITAL, DEFAULT_FUND, EXTERNAL, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.marks import DEFAULT_VOL, MIN_FIXINGS, VOL_WINDOW
 from market.records import OrderRequest
-from market.trading import multiplier
 from pricing.risk.procyclicality import margin_vol, rolling_vols
 
 _US_PER_YEAR = 365 * 86_400 * 1_000_000

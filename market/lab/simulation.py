@@ -16,12 +16,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from market import basket, margin
+from market.contracts import multiplier
 from market.lab import agents as ag
 from market.lab.exchange import FUND, LabExchange
 from market.lab.scenario import Scenario
 from market.lab.shocks import World, world
 from market.ledger import AVAILABLE, DEFAULT_FUND, SYSTEM
-from market.trading import multiplier
 from market.units import to_epoch_us
 
 START = datetime(2026, 12, 14, tzinfo=UTC)

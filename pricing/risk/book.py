@@ -50,6 +50,9 @@ class Exposure:
     strike: float = 0.0
     expiry: float = 0.0
     """Years to a European option's expiry."""
+    futures_style: bool = False
+    """An option whose value is settled daily as variation margin (no premium paid up front): its
+    value is neither an asset of the holder nor a debt the writer must hold in the scan."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Book:
     end: NDArray[np.float64]
     strike: NDArray[np.float64]
     expiry: NDArray[np.float64]
+    futures_style: NDArray[np.bool_]
 
     @classmethod
     def of(cls, exposures: list[Exposure] | tuple[Exposure, ...]) -> Book:
@@ -82,6 +86,7 @@ class Book:
             end=np.array([e.end for e in exposures], dtype=float),
             strike=np.array([e.strike for e in exposures], dtype=float),
             expiry=np.array([e.expiry for e in exposures], dtype=float),
+            futures_style=np.array([e.futures_style for e in exposures], dtype=bool),
         )
 
     def __len__(self) -> int:

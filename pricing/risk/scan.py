@@ -17,9 +17,12 @@ volatility ``vol``:
    position is spread evenly over the days of its window and netted day by day (so a long month and
    a short week inside it offset exactly on the week's days); what still offsets across different
    days, ``min(sum of long days, sum of short days)``, is charged ``spread_fraction x (e^L - 1)``.
-5. **Net option value** (options are paid in full, premium-style): the value of the long options
-   less the value of the written ones. A long option's loss can never exceed what it is worth, and a
-   writer must hold the premium it would have to pay to close, so the margin nets it out.
+5. **Net option value** of the premium-style options (paid in full at the trade): the value of the
+   long ones less the value of the written ones. A long option's loss can never exceed what it is
+   worth, and a writer must hold the premium it would have to pay to close, so the margin nets it
+   out. Futures-style options (``Exposure.futures_style``: their value is settled daily as variation
+   margin, no premium paid) count for nothing here: the holder has paid nothing to net against, the
+   writer has already paid the value in variation, so only their scan risk is margined.
 6. **Floor**: ``floor_fraction x (e^L - 1)`` of the gross day-netted dollar delta of the forwards
    and written options (an unhedged residual never margins below a fraction of its outright move)
    plus a short option minimum of ``short_option_minimum x F`` per written GPU-hour (deep
@@ -138,7 +141,7 @@ def scan(book: Book, vol: float, params: ScanParameters | None = None) -> ScanRe
     spread = params.spread_fraction * move * max(matched, 0.0) + 0.0
     is_option = book.kind != 0
     value = book.values(np.ones((1, 1)), np.array([[vol]]))[0] * book.units
-    option_value = float(value[is_option].sum()) + 0.0
+    option_value = float(value[is_option & ~book.futures_style].sum()) + 0.0
     charged = _subset(book, ~is_option | (book.units < 0))
     written = np.where(is_option, np.maximum(-book.units, 0.0), 0.0)
     floor = params.floor_fraction * move * float(np.abs(day_exposure(charged, vol)).sum())

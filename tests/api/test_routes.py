@@ -351,6 +351,7 @@ def test_buy_against_a_listed_ask_trades_and_shows_everywhere(market: Market) ->
             "quantity": 3,
             "cost": market.ok("GET", "/v1/positions", "trader")["items"][0]["cost"],
             "margin": "0.000000",
+            "variation": "0.000000",
             "state": "open",
             "average_price": "2.500000",
             "mark": "2.500000",

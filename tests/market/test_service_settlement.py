@@ -88,7 +88,9 @@ def test_cash_forward_holds_margin_and_settles_against_the_index_average(market:
     market.check()
 
 
-def test_in_the_money_european_call_becomes_a_forward_at_the_strike(market: Market) -> None:
+def test_in_the_money_european_call_pays_its_value_and_becomes_a_forward_at_the_exercise_price(
+    market: Market,
+) -> None:
     ex = market.exchange
     underlying = "A100-2027-01"
     call = ex.create_option(underlying, "call", 1500)
@@ -96,25 +98,29 @@ def test_in_the_money_european_call_becomes_a_forward_at_the_strike(market: Mark
     assert call.expiry.date().isoformat() == "2026-12-30"  # two business days before delivery
     fix_daily(ex, "A100", START - timedelta(days=20), 20, 2_000_000)
     ex.refresh_marks()
-    premium = 500  # 0.50 per GPU-hour
-    ex.place_order(market.seller, order(call.symbol, "sell", 1, premium))
+    price = 300  # 0.30 per GPU-hour
+    ex.place_order(market.seller, order(call.symbol, "sell", 1, price))
     cash_before = ex.balances(market.buyer).cash, ex.balances(market.seller).cash
-    ex.place_order(market.buyer, order(call.symbol, "buy", 1, premium))
-    paid = premium * 1000 * call.hours  # the premium changes hands at the trade
-    assert ex.balances(market.buyer).cash == cash_before[0] - paid
-    assert ex.balances(market.seller).cash == cash_before[1] + paid
+    ex.place_order(market.buyer, order(call.symbol, "buy", 1, price))
+    # futures-style: no premium changes hands at the trade, both sides hold margin
+    assert (ex.balances(market.buyer).cash, ex.balances(market.seller).cash) == cash_before
+    assert ex.balances(market.buyer).margin > 0
     assert ex.balances(market.seller).margin > 0
     market.check()
     market.clock.now = call.expiry
     report = ex.settle()
     assert call.symbol in report.exercised
+    assert ex.instrument(call.symbol).settle_price_micros == 2_000_000  # the flat forward, on the tick
+    gain = (2000 - 1500 - price) * 1000 * call.hours  # payoff less price, paid at exercise
+    assert ex.balances(market.buyer).cash == cash_before[0] + gain
+    assert ex.balances(market.seller).cash == cash_before[1] - gain
     positions = {p.symbol: p for p in ex.positions(market.buyer)}
     assert positions[underlying].qty == 1
-    assert positions[underlying].cost_micros == 1500 * 1000 * call.hours
+    assert positions[underlying].cost_micros == 2000 * 1000 * call.hours  # opened at the exercise price
     assert {p.symbol: p.qty for p in ex.positions(market.seller)}[underlying] == -1
     assert ex.trades(underlying) == []  # an exercise is not a market trade
     last_fill = ex.fills(market.buyer)[-1]
-    assert (last_fill.symbol, last_fill.side, last_fill.price_ticks) == (underlying, "buy", 1500)
+    assert (last_fill.symbol, last_fill.side, last_fill.price_ticks) == (underlying, "buy", 2000)
     assert ex.settle().exercised == ()
     market.check()
 
@@ -125,14 +131,15 @@ def test_asian_call_pays_the_average_over_the_strike(market: Market) -> None:
     assert asian.symbol == "A100-2026-12-AC1.50"
     fix_daily(ex, "A100", START - timedelta(days=20), 20, 1_500_000)
     ex.refresh_marks()
-    ex.place_order(market.seller, order(asian.symbol, "sell", 3, 100))
-    ex.place_order(market.buyer, order(asian.symbol, "buy", 3, 100))
+    ex.place_order(market.seller, order(asian.symbol, "sell", 3, 40))
+    ex.place_order(market.buyer, order(asian.symbol, "buy", 3, 40))
     market.clock.now = JANUARY  # fixings are observed, so December's arrive once it is over
     fix_daily(ex, "A100", DECEMBER, 31, 1_600_000)
-    before = ex.balances(market.buyer).cash
+    before = ex.balances(market.buyer).cash  # no premium was paid at the trade (futures-style)
     report = ex.settle()
     assert asian.symbol in report.cash_settled
-    assert ex.balances(market.buyer).cash == before + 3 * 100_000 * HOURS
+    assert ex.balances(market.buyer).cash == before + 3 * (100_000 - 40_000) * HOURS  # payoff - price
+    assert ex.balances(market.seller).margin == 0
     market.check()
 
 
@@ -208,8 +215,8 @@ def test_one_late_settlement_run_exercises_then_settles_the_underlying(market: M
     report = ex.settle()
     assert call.symbol in report.exercised
     assert CASH in report.cash_settled
-    # the holder bought the forward at 1.50 and it settled at the index average 2.00
-    assert ex.balances(market.buyer).cash == before + 2 * 500_000 * HOURS
+    # the option paid 2.00 - 1.50 - 0.30 at exercise; the forward opened at 2.00 settled at 2.00
+    assert ex.balances(market.buyer).cash == before + 2 * 200_000 * HOURS
     market.check()
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from market.contracts import fee, multiplier
 from market.errors import ForbiddenError, InsufficientFundsError, InventoryExceededError, NoMarkError
 from market.ledger import AVAILABLE, ESCROW, RESERVED, SYSTEM
 from market.records import OrderRequest
-from market.trading import fee, multiplier
 from tests.market.conftest import CASH, PHYSICAL, Market
 
 NOTIONAL = 2000 * 744_000
