@@ -70,7 +70,12 @@ def _option(market: Market, strike: str) -> dict:
     cash = {"type": "forward", "product": "A100", "window": "month", "start": start, "settlement": "cash"}
     forward = market.ok("POST", "/v1/instruments", "admin", 201, json=cash)
     body = {"type": "option", "underlying": forward["symbol"], "option_kind": "call", "strike": strike}
-    return market.ok("POST", "/v1/instruments", "admin", 201, json=body)
+    option = market.ok("POST", "/v1/instruments", "admin", 201, json=body)
+    now = market.clock().replace(minute=0, second=0, microsecond=0)
+    fixings = [{"at": (now - timedelta(days=d)).isoformat(), "price": "1.30"} for d in range(1, 31)]
+    market.ok("POST", "/v1/index/A100/fixings", "admin", 201, json={"fixings": fixings})
+    market.ok("POST", "/v1/admin/remargin", "admin")  # options are margined on both sides: marks first
+    return option
 
 
 def test_any_spelling_of_a_strike_finds_the_instrument(any_market: Market) -> None:
