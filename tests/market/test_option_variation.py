@@ -8,7 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from market import db
 from market.service import Exchange
+from migrations import commands as migrate
 from tests.market.conftest import DECEMBER, JANUARY, Clock
 from tests.market.test_clearing import USD, Desk, order
 
@@ -136,3 +138,49 @@ def test_a_long_call_holds_margin_and_a_round_trip_realises_through_variation(de
     assert received(desk, "seller") == -30_000 * JANUARY_HOURS
     assert ex.balances(desk["buyer"]).margin == 0
     desk.check()
+
+
+def test_the_migration_records_premium_style_cash_as_variation(db_url: str, clock: Clock) -> None:
+    """Revision f3a1c5e7b9d2 on a database holding option positions (stepped down to before it and up
+    again): a settled Asian one records its price and payoff -- what futures-style settlement itself
+    recorded, so nothing changes there -- any other its price as cash paid (``-cost``)."""
+    engine = db.make_engine(db_url)
+    ex = Exchange(engine, clock=clock)
+    ex.start()
+    try:
+        desk = Desk(ex, clock, {"buyer": 10_000 * USD, "seller": 10_000 * USD})
+        asian = ex.create_option("A100-2026-12", "call", 1500, style="asian")
+        call = ex.create_option(JAN, "call", 1500)
+        ex.refresh_marks()
+        for symbol in (asian.symbol, call.symbol):
+            ex.place_order(desk["seller"], order(symbol, "sell", 1, 80))
+            ex.place_order(desk["buyer"], order(symbol, "buy", 1, 80))
+        clock.now = JANUARY
+        ex.add_fixings("A100", [(DECEMBER + timedelta(days=d), 1_600_000) for d in range(31)], "test")
+        ex.settle()  # the Asian call settles; the January call has expired and is exercised
+        settled = {p.account_id: p.variation_micros for p in _positions(ex, desk, asian.symbol)}
+        assert settled[desk["buyer"]] == (100_000 - 80_000) * DECEMBER_HOURS
+    finally:
+        ex.close()
+    migrate.downgrade(db_url, "-1")
+    migrate.upgrade(db_url)
+    ex = Exchange(engine, clock=clock)
+    ex.start()
+    try:
+        after = {p.account_id: p.variation_micros for p in _positions(ex, desk, asian.symbol)}
+        assert after == settled
+        # any other option position (open, or a European one) records its price as paid
+        assert all(p.variation_micros == -p.cost_micros != 0 for p in _positions(ex, desk, call.symbol))
+        assert ex.check() == []
+    finally:
+        ex.close()
+        engine.dispose()
+
+
+def _positions(ex: Exchange, desk: Desk, symbol: str) -> list:
+    return [
+        p
+        for account in ("buyer", "seller")
+        for p in ex.positions(desk[account], state="closed")
+        if p.symbol == symbol
+    ]
