@@ -10,7 +10,7 @@ then pays the holder the option's value from the writer, after which both sides 
 marks like every new position. Data only; no schema change.
 
 Revision ID: f3a1c5e7b9d2
-Revises: f3a9c2e71b05
+Revises: a9d3f1b7c254
 Create Date: 2026-12-01 01:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "f3a1c5e7b9d2"
-down_revision: str | None = "f3a9c2e71b05"
+down_revision: str | None = "a9d3f1b7c254"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
