@@ -6,19 +6,20 @@ lots closed`` (a sell; the mirror for a buy closing a short) and takes the avera
 cost; one that crosses zero does both. ``average_price`` is the open cost per GPU-hour; the mark is
 the product model's fair value for forwards, else the last trade; unrealised P&L is the open
 position at the mark less its open cost. A settled contract realises its open position at what it
-paid: a cash-settled forward at the settlement price, an Asian option at its payoff on the index
-average, a European option at nothing (the exercise books the holder's payoff as a trade in the
-underlying forward at the strike, where it shows). Fees its trades cost the account are realised
-(``fees`` shows them apart), so over an account's positions realised plus unrealised P&L is the
-change of its cash plus the value at the mark of what it holds (exact for premium-paid contracts;
-see the reconciliation test in ``tests/api/test_physical_delivery.py``).
+paid: a cash-settled forward at the settlement price, an option at its payoff (an Asian one on the
+index average, a European one at its exercise price; options are futures-style, and the exercise
+opens the underlying forward at that price, :mod:`market.contracts`). Fees its trades cost the
+account are realised (``fees`` shows them apart), so over an account's positions realised plus
+unrealised P&L is the change of its cash plus the value at the mark of what it holds -- for a
+margined position (cash forward, option) the part of that value not yet paid as variation, less
+the fees still due (see the reconciliation test in ``tests/api/test_physical_delivery.py``).
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from market.contracts import multiplier
+from market.contracts import multiplier, payoff
 from market.errors import NoMarkError
 from market.marks import fair_value_micros
 from market.records import PositionPnl
@@ -70,23 +71,12 @@ def position_pnl(connection: sa.Connection, account_id: str, inst: dict, now_us:
     average = None if not qty else abs(cost) // (abs(qty) * gpu_hours)
     mark, unrealised = None, 0
     if inst["status"] == "settled" and inst["settlement"] == "cash":
-        realised += qty * _settled_value(inst) * gpu_hours - cost
+        realised += qty * payoff(inst, inst["settle_price_micros"] or 0) * gpu_hours - cost
         qty, cost = 0, 0
     elif inst["status"] != "settled" and qty:
         mark = _mark(connection, inst, now_us)
         unrealised = 0 if mark is None else qty * mark * gpu_hours - cost
     return PositionPnl(average, mark, realised - fees, unrealised, fees)
-
-
-def _settled_value(inst: dict) -> int:
-    """What a settled cash contract paid per GPU-hour held (see the module docstring)."""
-    settled = inst["settle_price_micros"] or 0
-    if inst["kind"] == "forward":
-        return settled
-    if inst["kind"] != "asian":
-        return 0  # a European option: its payoff went into the underlying at the strike
-    strike = inst["strike_ticks"] * inst["tick_micros"]
-    return max(settled - strike if inst["option_kind"] == "call" else strike - settled, 0)
 
 
 def _mark(connection: sa.Connection, inst: dict, now_us: int) -> int | None:
