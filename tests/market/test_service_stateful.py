@@ -174,6 +174,14 @@ def machine(new_database: Callable[[], str], drop: Callable[[str], None]) -> typ
             else:
                 self._attempt(self.ex.resolve_delivery_dispute, item.id, day_us, action == "uphold")
 
+        @rule(data=st.data())
+        def attach_ahead(self, data: st.DataObject) -> None:
+            """Before a window starts, the provider attaches the handle for a listing and a forward
+            (after the start, or for a forward it does not cover, it is refused)."""
+            listing = data.draw(st.sampled_from(self.ex.listings(self.provider)))
+            symbol = data.draw(st.sampled_from(SYMBOLS[:3]))
+            self._attempt(self.ex.attach_access_ahead, self.provider, listing.id, symbol, f"ssh://{symbol}")
+
         @rule()
         def delivery_duty(self) -> None:
             self.ex.run_deliveries()
