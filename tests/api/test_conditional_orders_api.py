@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.api.conftest import Market
 from tests.api.test_routes import assert_problem
 from tests.api.test_stream import Inbox
@@ -60,21 +58,21 @@ def test_an_activation_price_waits_for_its_trade(any_market: Market) -> None:
     assert market.ok("GET", f"/v1/orders/{placed['id']}", "trader")["stop_price"] == "2.450"
 
 
-@pytest.mark.parametrize(
-    ("extra", "status", "code"),
-    [
-        ({"type": "trailing_stop_limit"}, 400, "invalid_request"),  # no trail
-        ({"type": "trailing_stop_limit", "trail": "0.0001"}, 400, "off_tick"),
-        ({"type": "trailing_stop_limit", "trail": 1}, 400, "validation_error"),  # a number, not a string
-        ({"type": "trailing_stop_limit", "trail": "-0.1"}, 400, "validation_error"),
-        ({"type": "limit", "trail": "0.100"}, 400, "invalid_request"),
-        ({"type": "limit", "activation_price": "2.000"}, 400, "invalid_request"),
-        ({"type": "trailing_stop_market", "trail": "0.100", "price": None}, 400, "invalid_request"),
-    ],
-)
-def test_trailing_stop_fields_are_validated(market: Market, extra: dict, status: int, code: str) -> None:
-    body = {**_limit(market, "buy", "2.500"), **extra}
-    assert_problem(market.call("POST", "/v1/orders", "trader", json=body), status, code)
+TRAILING_MISTAKES = [
+    ({"type": "trailing_stop_limit"}, "invalid_request"),  # no trail
+    ({"type": "trailing_stop_limit", "trail": "0.0001"}, "off_tick"),
+    ({"type": "trailing_stop_limit", "trail": 1}, "validation_error"),  # a number, not a string
+    ({"type": "trailing_stop_limit", "trail": "-0.1"}, "validation_error"),
+    ({"type": "limit", "trail": "0.100"}, "invalid_request"),
+    ({"type": "limit", "activation_price": "2.000"}, "invalid_request"),
+    ({"type": "trailing_stop_market", "trail": "0.100", "price": None}, "invalid_request"),  # a premium buy
+]
+
+
+def test_trailing_stop_fields_are_validated(market: Market) -> None:
+    for extra, code in TRAILING_MISTAKES:
+        body = {**_limit(market, "buy", "2.500"), **extra}
+        assert_problem(market.call("POST", "/v1/orders", "trader", json=body), 400, code)
 
 
 def test_a_take_profit_fill_cancels_the_stop_in_the_same_commit(any_market: Market) -> None:
@@ -101,34 +99,26 @@ def test_cancelling_one_leg_cancels_both(any_market: Market) -> None:
     assert len(market.ok("DELETE", "/v1/orders", "trader")["cancelled"]) == 2
 
 
-@pytest.mark.parametrize(
-    ("legs", "status", "code"),
-    [
-        (  # not a pair: two limits
-            [{"price": "2.300"}, {"price": "2.200"}],
-            400,
-            "invalid_oco",
-        ),
-        (  # a buy take-profit above its stop
-            [{"price": "2.700"}, {"price": "2.600", "type": "stop_limit", "stop_price": "2.550"}],
-            400,
-            "invalid_oco",
-        ),
-        (  # a leg off the tick
-            [{"price": "2.3001"}, {"price": "2.600", "type": "stop_limit", "stop_price": "2.550"}],
-            400,
-            "off_tick",
-        ),
-        (  # two instruments
-            [{"price": "2.300", "symbol": "H100-2099-01"}, {"price": "2.600"}],
-            404,
-            "unknown_instrument",
-        ),
-    ],
-)
-def test_a_bad_pair_is_refused(market: Market, legs: list, status: int, code: str) -> None:
-    orders = [{**_limit(market, "buy", "2.000"), **leg} for leg in legs]
-    assert_problem(market.call("POST", "/v1/orders/oco", "trader", json={"orders": orders}), status, code)
+PAIR_MISTAKES = [
+    ([{"price": "2.300"}, {"price": "2.200"}], 400, "invalid_oco"),  # not a pair: two limits
+    (  # a buy take-profit above its stop
+        [{"price": "2.700"}, {"price": "2.600", "type": "stop_limit", "stop_price": "2.550"}],
+        400,
+        "invalid_oco",
+    ),
+    (  # a leg off the tick
+        [{"price": "2.3001"}, {"price": "2.600", "type": "stop_limit", "stop_price": "2.550"}],
+        400,
+        "off_tick",
+    ),
+    ([{"price": "2.300", "symbol": "H100-2099-01"}, {"price": "2.600"}], 404, "unknown_instrument"),
+]
+
+
+def test_a_bad_pair_is_refused(market: Market) -> None:
+    for legs, status, code in PAIR_MISTAKES:
+        orders = [{**_limit(market, "buy", "2.000"), **leg} for leg in legs]
+        assert_problem(market.call("POST", "/v1/orders/oco", "trader", json={"orders": orders}), status, code)
     assert market.ok("GET", "/v1/orders?status=live", "trader")["items"] == []
 
 

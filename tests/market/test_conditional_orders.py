@@ -54,22 +54,18 @@ def test_a_trailing_stop_row_shows_its_current_trigger(market: Market) -> None:
     market.check()
 
 
-@pytest.mark.parametrize(
-    ("request_", "field"),
-    [
+def test_trailing_stop_requests_are_checked_before_anything_is_held(market: Market) -> None:
+    for request, field in (
         (buy(PHYSICAL, 1, 2000, trail_ticks=5), "trail"),
         (buy(PHYSICAL, 1, 2000, type="trailing_stop_limit"), "trail"),
         (buy(PHYSICAL, 1, 2000, type="trailing_stop_limit", trail_ticks=0), "trail"),
         (buy(PHYSICAL, 1, 2000, activation_price_ticks=5), "activation_price"),
         (buy(PHYSICAL, 1, None, type="trailing_stop_market", trail_ticks=5), "type"),
-    ],
-)
-def test_trailing_stop_requests_are_checked_before_anything_is_held(
-    market: Market, request_: object, field: str
-) -> None:
-    with pytest.raises(InvalidRequestError) as raised:
-        market.exchange.place_order(market.buyer, request_)
-    assert raised.value.field == field
+    ):
+        with pytest.raises(InvalidRequestError) as raised:
+            market.exchange.place_order(market.buyer, request)
+        assert raised.value.field == field
+    assert market.exchange.balances(market.buyer).reserved == 0
 
 
 def test_a_take_profit_fill_cancels_its_stop_in_the_same_commit(market: Market) -> None:

@@ -1,4 +1,5 @@
-"""Hypothesis: book invariants, quantity accounting and determinism hold for any command sequence.
+"""Hypothesis: book invariants, quantity accounting and determinism hold for any command sequence
+(trailing stops and one-cancels-other pairs among them).
 
 After every command: the book is not crossed, levels are ordered and their totals equal their orders,
 every trade took the best price in time priority, each order's accepted quantity plus amendments
@@ -49,9 +50,56 @@ def new_orders(draw: st.DrawFn) -> dict:
     return command
 
 
+@st.composite
+def trailing_orders(draw: st.DrawFn) -> dict:
+    """A new order turned into a trailing stop (its child a limit or a market order)."""
+    command = draw(new_orders())
+    command.pop("stop_price", None)
+    kind = draw(st.sampled_from(["trailing_stop_limit", "trailing_stop_market"]))
+    command.update(type=kind, trail=draw(st.integers(1, 4)))
+    if kind == "trailing_stop_limit":
+        command["price"] = draw(prices)
+    else:
+        command.pop("price", None)
+        command.pop("display_qty", None)
+    if draw(st.booleans()):
+        command["activation_price"] = draw(prices)
+    return command
+
+
+@st.composite
+def oco_pairs(draw: st.DrawFn) -> dict:
+    """Two legs, mostly a valid pair (a resting take-profit and a stop of the same side and size)."""
+    side, qty = draw(st.sampled_from(["buy", "sell"])), draw(quantities)
+    take = {
+        "id": draw(st.sampled_from(IDS)),
+        "side": side,
+        "qty": qty,
+        "type": "limit",
+        "price": draw(prices),
+    }
+    take["tif"] = draw(st.sampled_from(["gtc", "gtc", "gtd", "ioc"]))
+    if take["tif"] == "gtd":
+        take["expire_at"] = draw(st.integers(1, 40))
+    stop = {"id": draw(st.sampled_from(IDS)), "side": side, "qty": qty}
+    kind = draw(st.sampled_from(["stop_market", "stop_limit", "trailing_stop_market"]))
+    stop["type"] = kind
+    if kind == "trailing_stop_market":
+        stop["trail"] = draw(st.integers(1, 4))
+    else:
+        stop["stop_price"] = draw(prices)
+    if kind == "stop_limit":
+        stop["price"] = draw(prices)
+    legs = draw(st.permutations([take, stop]))
+    return {"op": "oco", "symbol": SYMBOL, "account": draw(st.sampled_from(ACCOUNTS)), "link": "L",
+            "orders": legs}  # fmt: skip
+
+
 commands = st.one_of(
     new_orders(),
     new_orders(),
+    trailing_orders(),
+    oco_pairs(),
     st.fixed_dictionaries(
         {"op": st.just("cancel"), "symbol": st.just(SYMBOL), "id": st.sampled_from(IDS),
          "account": st.sampled_from(ACCOUNTS)}
@@ -88,7 +136,7 @@ def test_invariants_hold_after_every_command(sequence: list[dict]) -> None:
         check_book(snapshot)
         assert levels_view(snapshot) == rebuilt.snapshot_view(SYMBOL)
         assert snapshot["last"] == rebuilt.last.get(SYMBOL)
-        assert [e["type"] for e in events].count("accepted") <= 1
+        assert [e["type"] for e in events].count("accepted") <= (2 if command["op"] == "oco" else 1)
     # live orders: what the event accounting says is open is what the book holds
     resting = {o["id"]: o["qty"] for side in ("bids", "asks") for lvl in engine.snapshot(SYMBOL)[side]
                for o in lvl["orders"]}  # fmt: skip
