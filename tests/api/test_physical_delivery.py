@@ -238,27 +238,22 @@ def test_provider_inventory_receivables_and_no_op_withdrawal(m: Market) -> None:
     assert Decimal(view["receivable"]) == 2 * 2 * 168
 
 
-def test_market_orders_fill_within_means(m: Market) -> None:
+def _asks_and_carol(m: Market) -> None:
+    """cloud lists 8 GPUs for the week and asks 3 lots at 2.000 and 3 at 2.500; carol, a trader, has
+    USD 1,000: 2 lots at 2.00 (USD 336 a week each); a third would cost 420 more."""
     end = (WEEK + timedelta(days=7)).isoformat()
-    m.ok(
-        "POST",
-        "/v1/listings",
-        "cloud",
-        201,
-        json={"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end},
-    )
+    listing = {"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end}
+    m.ok("POST", "/v1/listings", "cloud", 201, json=listing)
     for price in ("2.000", "2.500"):
-        m.ok(
-            "POST",
-            "/v1/orders",
-            "cloud",
-            201,
-            json={"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price},
-        )
-    # carol has USD 1,000: 2 lots at 2.00 (USD 336 a week each); a third would cost 420 more
+        ask = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price}
+        m.ok("POST", "/v1/orders", "cloud", 201, json=ask)
     carol = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "carol", "roles": ["trader"]})
-    m.keys["carol"] = carol["api_key"]
-    m.ok("POST", f"/v1/accounts/{carol['account']['id']}/deposits", "admin", 201, json={"amount": "1000"})
+    m.keys["carol"], m.ids["carol"] = carol["api_key"], carol["account"]["id"]
+    m.ok("POST", f"/v1/accounts/{m.ids['carol']}/deposits", "admin", 201, json={"amount": "1000"})
+
+
+def test_market_orders_fill_within_means(m: Market) -> None:
+    _asks_and_carol(m)
     market_buy = {"symbol": m.symbol, "side": "buy", "type": "market", "quantity": 10}
     order = m.ok("POST", "/v1/orders", "carol", 201, json=market_buy)
     assert (order["filled_quantity"], order["status"], order["reason"]) == (
@@ -356,20 +351,7 @@ def test_access_attached_ahead_and_the_alert_pushed_on_the_stream(m: Market) -> 
 
 
 def test_fok_and_margined_market_orders_within_means(m: Market) -> None:
-    end = (WEEK + timedelta(days=7)).isoformat()
-    m.ok(
-        "POST",
-        "/v1/listings",
-        "cloud",
-        201,
-        json={"product": "H100", "gpus": 8, "start": WEEK.isoformat(), "end": end},
-    )
-    for price in ("2.000", "2.500"):
-        ask = {"symbol": m.symbol, "side": "sell", "quantity": 3, "price": price}
-        m.ok("POST", "/v1/orders", "cloud", 201, json=ask)
-    carol = m.ok("POST", "/v1/accounts", "admin", 201, json={"name": "carol", "roles": ["trader"]})
-    m.keys["carol"], m.ids["carol"] = carol["api_key"], carol["account"]["id"]
-    m.ok("POST", f"/v1/accounts/{m.ids['carol']}/deposits", "admin", 201, json={"amount": "1000"})
+    _asks_and_carol(m)
     fok = {"symbol": m.symbol, "side": "buy", "type": "market", "time_in_force": "fok"}
 
     # FOK is all or nothing against the book: 10 lots, 6 offered -> killed, nothing moved
