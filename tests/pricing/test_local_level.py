@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from pricing.backtest import run
 from pricing.backtest.bootstrap import BootstrapModel, _local_level
+from pricing.series import load_series, resample
 
 INTERVALS = [("q25", "q75"), ("q10", "q90"), ("q05", "q95"), ("q2.5", "q97.5")]
 
@@ -59,3 +62,20 @@ def test_on_its_own_data_the_local_level_forecaster_covers_at_nominal_rates() ->
                 model,
                 nominal,
             )
+
+
+H100_PCIE = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "gpu-price-tracker" / "H100_80GB_PCIe.jsonl"
+)
+
+
+@pytest.mark.skipif(not H100_PCIE.is_file(), reason="gpu-price-tracker data not present")
+def test_on_the_h100_pcie_level_shift_the_local_level_beats_the_bootstrap() -> None:
+    """The H100 PCIe median steps from about 1.95 to 2.38 on day nine and stays: the bootstrap
+    averages the week across the step, local_level follows it (13 daily origins, both horizons)."""
+    series = resample(load_series(H100_PCIE, stat="median"), "1h", max_gap="12h")
+    result = run(series, ["bootstrap", "local_level"], horizons=["1d", "7d"], windows=["1d"], train="7d",
+                 step="1d", n_paths=500, workers=1, progress=False)  # fmt: skip
+    crps = {(m["model"], m["horizon"]): m["crps"] for m in result.metrics}
+    for horizon in ("1d", "7d"):
+        assert crps["local_level", horizon] < 0.95 * crps["bootstrap", horizon], horizon
