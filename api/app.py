@@ -69,7 +69,7 @@ from api.shared_state import (
     revocation_counter,
     shares_state,
 )
-from api.standby import Presence, book_elsewhere, heartbeat, take_over
+from api.standby import Presence, book_elsewhere, heartbeat, stream_relay, take_over
 from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
@@ -223,7 +223,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PoolAdminController,
             BasketController,
             BasketAdminController,
-            stream_route(prepare_channel, disconnected),
+            stream_route(prepare_channel, disconnected, stream_relay(presence, exchange)),
             ReportController,
             docs_assets(),
             *ui_routes(),

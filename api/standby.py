@@ -17,20 +17,30 @@ While it waits, a request that needs a book is answered by :func:`book_elsewhere
   when the host changes; the problem says what happened and where to go instead.
 - ``503 book_moving`` with ``Retry-After: 1`` while no live process holds the books (the writer
   died and the lock has not been taken over yet): nothing was done; retry shortly.
+
+A WebSocket ``/v1/stream`` opened on a standby is relayed to the writer's (:func:`relay_stream`):
+every frame passes through unchanged, so the writer's ``seq``/``prev_seq`` reach the client as they
+are. When the writer dies the relayed connection is closed with code 1012 (*service restart*); the
+client reconnects (``api.client.Stream`` does), by then to the new writer's own stream, and the
+snapshots it resubscribes to say whether it missed anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from litestar import Request, Response
+import websockets
+from litestar import Request, Response, WebSocket
+from litestar.exceptions import WebSocketDisconnect
 
 from api.errors import PROBLEM_JSON, problem_body
+from api.stream import Relay
 from market.errors import BookUnavailableError
 from market.service import Exchange
 from market.sharing import registry
@@ -83,6 +93,50 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(registry.leave, engine, presence.url)
         raise
+
+
+RESTART_CLOSE_CODE = 1012
+"""WebSocket close code of a relayed stream whose writer went away (RFC 6455 *service restart*)."""
+
+
+def stream_relay(presence: Presence | None, exchange: Exchange) -> Relay:
+    """The ``relay`` of ``api.stream.stream_route``: relays while this process is a standby and a
+    live writer heartbeats, else lets this process serve the connection."""
+
+    async def relay(socket: WebSocket[Any, Any, Any]) -> bool:
+        if presence is None or exchange.started or presence.writer_url in (None, presence.url):
+            return False
+        await relay_stream(socket, presence.writer_url)
+        return True
+
+    return relay
+
+
+async def relay_stream(socket: WebSocket[Any, Any, Any], writer_url: str) -> None:
+    """Pipe the accepted ``socket`` to the writer's ``/v1/stream`` and back until either side closes;
+    if the writer's side closed first (it died), close the client's with :data:`RESTART_CLOSE_CODE`."""
+    target = "ws" + writer_url.removeprefix("http") + "/v1/stream"
+    client_left = False
+    with contextlib.suppress(OSError):  # the writer cannot be reached: as if it closed
+        async with websockets.connect(target) as upstream, anyio.create_task_group() as tasks:
+
+            async def down() -> None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    async for frame in upstream:
+                        await socket.send_text(frame if isinstance(frame, str) else frame.decode())
+                tasks.cancel_scope.cancel()
+
+            tasks.start_soon(down)
+            try:
+                while True:
+                    await upstream.send(await socket.receive_text())
+            except WebSocketDisconnect:
+                client_left = True
+            except websockets.ConnectionClosed:
+                pass
+            tasks.cancel_scope.cancel()
+    if not client_left:
+        await socket.close(code=RESTART_CLOSE_CODE, reason="the books moved; reconnect")
 
 
 def book_elsewhere(request: Request[Any, Any, Any], exc: BookUnavailableError) -> Response[Any]:

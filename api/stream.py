@@ -466,14 +466,24 @@ Disconnected = Callable[[str], Awaitable[None]]
 """Cancels the live orders of an account whose cancel-on-disconnect session closed, and says so."""
 
 
-def stream_route(prepare: ChannelPreparer, disconnected: Disconnected) -> WebsocketRouteHandler:
-    """The ``/v1/stream`` WebSocket handler (see the protocol at the top)."""
+Relay = Callable[[WebSocket[Any, Any, Any]], Awaitable[bool]]
+"""Serves an accepted connection from another process when this one does not hold the books (True),
+else returns False at once (``api.standby.relay_stream``)."""
+
+
+def stream_route(
+    prepare: ChannelPreparer, disconnected: Disconnected, relay: Relay | None = None
+) -> WebsocketRouteHandler:
+    """The ``/v1/stream`` WebSocket handler (see the protocol at the top); ``relay`` may hand a
+    connection to the process holding the books."""
 
     @websocket("/v1/stream")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
         hub: StreamHub = socket.app.state.ctx.hub
         authenticator: Authenticator = socket.app.state.ctx.authenticator
         await socket.accept()
+        if relay is not None and await relay(socket):
+            return
         subscriber = Subscriber.create()
         try:
             async with anyio.create_task_group() as tasks:

@@ -1,17 +1,22 @@
 """Two real ``flopex serve`` processes on one PostgreSQL: the writer and a standby (api.standby).
 
-The standby answers book requests with 421 ``book_elsewhere`` naming the writer (the client follows
-it) and everything else itself; when the writer is SIGKILLed its advisory lock goes with its
-session, the standby takes the books over, rebuilds them from the database, and every order the
-writer acknowledged is there, with the invariants holding (``flopex admin check``).
+The standby answers book requests with 421 ``book_elsewhere`` naming the writer (the client
+follows it), relays its WebSocket stream to the writer's, and serves everything else itself. When
+the writer is SIGKILLed its advisory lock goes with its session, the relayed stream closes with 1012,
+the standby takes the books over and rebuilds them from the database, and every order the writer
+acknowledged is there, with the invariants holding (``flopex admin check``).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
+from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
 
 from api.client import Client, FlopexError
 from tests.api.conftest import API_NOW, _admin_key, next_month_start
@@ -24,6 +29,20 @@ ENV = {
     "FLOPEX_LIFECYCLE_SECONDS": "0",
     "FLOPEX_PRICE_WORKERS": "1",
 }
+
+
+def _next(stream: ClientConnection, kind: str) -> dict[str, Any]:
+    """The next channel message of type ``kind`` on ``stream`` (heartbeats and acks skipped)."""
+    while True:
+        message = json.loads(stream.recv(timeout=20))
+        if message.get("type") == kind:
+            return message
+
+
+def _drain(stream: ClientConnection) -> None:
+    """Read ``stream`` until it closes (raises ``ConnectionClosed``)."""
+    while True:
+        stream.recv(timeout=10)
 
 
 def _until_placed(flopex: Client, within: float, **order: object) -> tuple[str, float]:
@@ -79,18 +98,28 @@ def test_the_standby_redirects_then_takes_the_books_over(postgres_url: str) -> N
             assert raw.json()["code"] == "book_elsewhere"
             assert raw.json()["owner"] == f"http://127.0.0.1:{writer_port}"
             acknowledged = []
+            stream_url = f"ws://127.0.0.1:{standby_port}/v1/stream"
             with (
                 Client(str(standby.base_url), keys["p"]) as seller,
                 Client(str(standby.base_url), keys["t"]) as buyer,
+                connect(stream_url) as stream,  # relayed to the writer's stream
             ):
+                stream.send(json.dumps({"op": "subscribe", "channels": [f"book.{symbol}"]}))
+                snapshot = _next(stream, "snapshot")
                 for i in range(6):  # the client follows the 421 to the writer
                     acknowledged.append(
                         seller.place(symbol, "sell", 1, price=f"2.{i:03d}", client_order_id=f"s{i}").id
                     )
                 acknowledged.append(buyer.place(symbol, "buy", 2, price="2.001", client_order_id="b0").id)
+                deltas = [_next(stream, "delta") for _ in range(7)]  # six asks rested, one level hit
+                assert [d["prev_seq"] for d in deltas] == [snapshot["seq"]] + [d["seq"] for d in deltas[:-1]]
 
                 process.kill()  # SIGKILL: no clean release, the lock goes with the session
                 process.wait()
+                with pytest.raises(ConnectionClosed) as closed:
+                    _drain(stream)
+                assert closed.value.rcvd is not None
+                assert closed.value.rcvd.code == 1012  # the books moved: reconnect
                 placed, waited = _until_placed(
                     seller, 30, symbol=symbol, side="sell", quantity=1, price="2.100", client_order_id="after"
                 )
