@@ -377,7 +377,7 @@ export async function render(root) {
 
   const showStatement = drawStatementForm();
   await Promise.all([loadBalances(), loadPositions(), loadOrders(), loadHistory(), loadKeys(), showStatement()]);
-  const risk = loadRisk();
+  loadRisk(); // Monte Carlo VaR takes a while: the page is ready before it, its panel says so
   let timer = null;
   const stopBalances = stream.subscribe("balances", (m) => m.balances && drawBalances(m.balances)); // live
   const stop = stream.subscribe("orders", (m) => {
@@ -387,7 +387,6 @@ export async function render(root) {
       Promise.all([loadBalances(), loadOrders(), loadPositions(), loadHistory()]).catch(() => {});
     }, 300);
   });
-  await risk;
   return () => {
     stop();
     stopBalances();
