@@ -6,7 +6,8 @@ decoded into the API's own response types (``OrderOut``, ``BookOut``, ...), so a
 server it talks to never disagree about a field; errors raise :class:`FlopexError` carrying the
 problem's stable ``code``. A ``421 book_elsewhere`` (a standby answering for the process that holds
 the books, see ``api.standby``) is sent once more to the process it names; ``503 book_moving`` (the
-books are being taken over) raises: retry it (an order with a ``client_order_id`` is placed once).
+books are being taken over, or the process named does not answer) raises: retry it (an order with a
+``client_order_id`` is placed once).
 
 :class:`Stream` follows WebSocket channels with the stream's sequence rules: every channel message's
 ``prev_seq`` must equal the ``seq`` of the message before it on that channel (:class:`GapDetector`).
@@ -98,7 +99,12 @@ class Client:
             owner = response.json().get("owner")
             if isinstance(owner, str) and owner.startswith(("http://", "https://")):
                 url = owner.rstrip("/") + path
-                response = self._http.request(method, url, headers=self._headers, params=params, **kwargs)
+                try:
+                    response = self._http.request(method, url, headers=self._headers, params=params, **kwargs)
+                except httpx.ConnectError:  # it died a moment ago (its heartbeat is not stale yet)
+                    raise FlopexError(
+                        503, "book_moving", f"{owner} holds the books but does not answer"
+                    ) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()
