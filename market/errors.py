@@ -212,6 +212,15 @@ class BookUnavailableError(MarketError):
     status = 503
 
 
+class DatabaseBusyError(MarketError):
+    """The database could not take the transaction in time (a lock held past the busy timeout, a
+    serialization conflict or a deadlock): it was rolled back, nothing was written, and the same
+    request may be sent again."""
+
+    code = "database_busy"
+    status = 503
+
+
 class RecoveryMismatchError(BookUnavailableError):
     """Rebuilding a book from the database did not reproduce the stored state."""
 

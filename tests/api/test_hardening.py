@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import base64
 import os
+import sqlite3
 import time
 from typing import Any
 
 import anyio
 import pytest
+import sqlalchemy as sa
 from openapi_spec_validator import validate
 
 from api.edge import json_depth
 from api.pagination import encode_cursor
 from api.pricing_jobs import PricingPool, estimate
+from market import db
 from market.instruments import PRODUCT_PATTERN
 from tests.api.conftest import API_NOW, Market, make_client, next_month_start
 from tests.api.test_routes import PRICE_REQUEST, assert_problem
@@ -388,3 +391,19 @@ def test_row_ids_past_the_integer_columns_are_refused_at_the_edge(
         assert "id" in str(problem["errors"][0]["field"]), problem
     found = any_market.call(method, path.format(id=MAX_ROW_ID), who, json=body)
     assert found.status_code == 404, found.text
+
+
+def test_a_write_the_database_cannot_take_in_time_is_503_and_writes_nothing(
+    sqlite_url: str, admin_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(sa.make_url(sqlite_url).database)
+    admin = {"Authorization": f"Bearer {admin_key}"}
+    with make_client(sqlite_url) as client:
+        holder.execute("BEGIN IMMEDIATE")  # a writer outside the server holds the lock past the timeout
+        busy = client.post("/v1/accounts", json={"name": "late", "roles": ["trader"]}, headers=admin)
+        holder.rollback()
+        holder.close()
+        assert_problem(busy, 503, "database_busy")
+        again = client.post("/v1/accounts", json={"name": "late", "roles": ["trader"]}, headers=admin)
+        assert again.status_code == 201, again.text  # a name already taken would be 409: nothing was written

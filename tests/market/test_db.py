@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -12,6 +14,7 @@ from sqlmodel import SQLModel
 
 import market.tables  # noqa: F401 - registers the tables the migrations must match
 from market import db
+from market.errors import DatabaseBusyError
 from migrations import commands as migrate
 
 
@@ -87,3 +90,22 @@ def test_postgres_engine_uses_a_pool_and_psycopg(postgres_url: str) -> None:
             assert connection.execute(sa.text("SELECT 1")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_a_write_still_locked_after_the_busy_timeout_is_database_busy(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    engine = db.make_engine(sqlite_url)
+    holder = sqlite3.connect(sa.make_url(sqlite_url).database)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another writer holds the database's write lock
+        with pytest.raises(DatabaseBusyError, match="send the request again"), engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE waits (x INTEGER)"))
+        holder.rollback()
+        with engine.begin() as connection:  # the lock gone, the same write goes through
+            connection.execute(sa.text("CREATE TABLE waits (x INTEGER)"))
+    finally:
+        holder.close()
+        engine.dispose()
+    assert DatabaseBusyError("x").status == 503
