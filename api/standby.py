@@ -95,6 +95,14 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
         raise
 
 
+def books_owner(presence: Presence | None, exchange: Exchange) -> str | None:
+    """The base URL of the process holding the books as this one knows it: itself once it holds
+    them, else the writer its heartbeat last read; None on SQLite (no registry: one process)."""
+    if presence is None:
+        return None
+    return presence.url if exchange.started else presence.writer_url
+
+
 RESTART_CLOSE_CODE = 1012
 """WebSocket close code of a relayed stream whose writer went away (RFC 6455 *service restart*)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
+from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from api.auth import BEARER_SECURITY, requires
@@ -20,6 +21,7 @@ from api.schemas.instruments import (
     ProductOut,
     SeriesCreate,
 )
+from api.standby import books_owner
 from market.instruments import canonical_symbol
 from market.units import dollars_to_micros, price_to_ticks
 
@@ -60,13 +62,15 @@ class InstrumentController(Controller):
     async def list_instruments(
         self,
         ctx: Ctx,
+        state: State,
         product: FromQuery[ProductId | None] = None,
         kind: Annotated[Literal["forward", "option", "asian"] | None, QueryParameter(name="type")] = None,
         status: FromQuery[Literal["open", "halted", "expired", "settled"] | None] = None,
         cursor: CursorParam = None,
         limit: LimitParam = 100,
     ) -> Page[InstrumentOut]:
-        """Instruments by product, delivery start and symbol; filter by ``product``, ``type``, ``status``."""
+        """Instruments by product, delivery start and symbol; filter by ``product``, ``type``, ``status``.
+        ``owner`` names the process holding each book (see docs/scaling.md)."""
         after = decode_cursor(cursor, str)
         found = await call(ctx.exchange.instruments, product=product, kind=kind, status=status)
         if after is not None:
@@ -74,13 +78,17 @@ class InstrumentController(Controller):
             if after not in symbols:
                 return Page(items=[], next_cursor=None)
             found = found[symbols.index(after) + 1 :]
-        return page_of(found[: limit + 1], limit, key=lambda i: i.symbol, render=InstrumentOut.of)
+        owner = books_owner(state.presence, ctx.exchange)
+        return page_of(
+            found[: limit + 1], limit, key=lambda i: i.symbol, render=lambda i: InstrumentOut.of(i, owner)
+        )
 
     @get("/{symbol:str}", summary="Get an instrument", responses=problems(404))
-    async def get_instrument(self, ctx: Ctx, symbol: Symbol) -> InstrumentOut:
+    async def get_instrument(self, ctx: Ctx, state: State, symbol: Symbol) -> InstrumentOut:
         """One instrument; any equivalent spelling of an option's strike finds it (``C1.300`` is
-        ``C1.30``), and the answer carries the canonical symbol."""
-        return InstrumentOut.of(await call(ctx.exchange.instrument, canonical_symbol(symbol)))
+        ``C1.30``), and the answer carries the canonical symbol and its book's ``owner``."""
+        info = await call(ctx.exchange.instrument, canonical_symbol(symbol))
+        return InstrumentOut.of(info, books_owner(state.presence, ctx.exchange))
 
     @post(
         "/",

@@ -108,9 +108,12 @@ class InstrumentOut(msgspec.Struct):
     settle_price: str | None
     face_per_lot: str | None = None
     """A pool note's face per lot now, USD (its price is per 100 of it); None for other kinds."""
+    owner: str | None = None
+    """Base URL of the ``flopex serve`` process holding the book (PostgreSQL; None while no live
+    process holds it, and on SQLite, where the one process serving the file holds every book)."""
 
     @classmethod
-    def of(cls, info: InstrumentInfo) -> InstrumentOut:
+    def of(cls, info: InstrumentInfo, owner: str | None = None) -> InstrumentOut:
         tick = info.tick_micros
         return cls(
             symbol=info.symbol,
@@ -133,4 +136,5 @@ class InstrumentOut(msgspec.Struct):
             margin_per_lot=micros_to_dollars(info.margin_per_lot_micros),
             settle_price=price_or_none(info.settle_price_micros),
             face_per_lot=None if info.face_micros is None else micros_to_dollars(info.face_micros),
+            owner=owner,
         )

@@ -20,6 +20,8 @@ from tests.conftest import _fresh_postgres
 pytestmark = pytest.mark.postgres
 
 
+WRITER, STANDBY = "http://writer.test", "http://standby.test"
+
 Pair = tuple[TestClient[Litestar], TestClient[Litestar], str]
 
 
@@ -38,8 +40,8 @@ def pair(_postgres_template: sa.URL) -> Iterator[Pair]:
     refilled at 0.01 a second); the third item is the database's URL."""
     for url in _fresh_postgres(_postgres_template.set(database="postgres"), _postgres_template.database):
         with (
-            make_client(url, rate_limit=0.01, rate_burst=6) as one,
-            make_client(url, rate_limit=0.01, rate_burst=6, standby=True) as two,
+            make_client(url, rate_limit=0.01, rate_burst=6, public_url=WRITER) as one,
+            make_client(url, rate_limit=0.01, rate_burst=6, standby=True, public_url=STANDBY) as two,
         ):
             yield one, two, url
 
@@ -83,3 +85,21 @@ def test_a_key_revoked_on_one_process_stops_on_the_other(pair: Pair) -> None:
     time.sleep(REVOCATION_POLL_SECONDS)
     refused = two.get("/v1/me/keys", headers=mine)
     assert (refused.status_code, refused.json()["code"]) == (401, "unauthorized")
+
+
+def test_every_process_names_the_writer_as_the_books_owner(pair: Pair) -> None:
+    one, two, url = pair
+    auth = {"Authorization": f"Bearer {_admin(url, 'ops-owner')}"}
+    assert (
+        one.post("/v1/products", json={"id": "H100", "description": "H100"}, headers=auth).status_code == 201
+    )
+    body = {"type": "forward", "product": "H100", "window": "month", "start": "2027-04-01T00:00:00Z"}
+    symbol = one.post("/v1/instruments", json=body, headers=auth).json()["symbol"]
+    assert one.get(f"/v1/instruments/{symbol}").json()["owner"] == WRITER
+    deadline = time.monotonic() + 10  # the standby reads the registry at its next heartbeat
+    while two.get("/v1/instruments").json()["items"][0]["owner"] != WRITER:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    order = {"symbol": symbol, "side": "buy", "quantity": 1, "price": "1.000"}
+    elsewhere = two.post("/v1/orders", json=order, headers=auth)
+    assert (elsewhere.status_code, elsewhere.json()["owner"]) == (421, WRITER)
