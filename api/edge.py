@@ -156,11 +156,20 @@ def _query_name(name: str, field: Any) -> str:
     return getattr(kwarg, "name", None) or getattr(kwarg, "query", None) or name
 
 
+def _declared(handler: Any, path_params: Any) -> dict[str, Any]:
+    """The query parameters a route declares: its handler's own and those of the dependencies the
+    handler takes (the :class:`api.pagination.History` of a history list)."""
+    dependencies = handler.resolve_dependencies()
+    own = handler.parsed_fn_signature.parameters
+    signatures = [own] + [p.parsed_fn_signature.parameters for n, p in dependencies.items() if n in own]
+    not_query = _RESERVED | set(dependencies) | set(path_params)
+    return {n: f for parameters in signatures for n, f in parameters.items() if n not in not_query}
+
+
 async def strict_edge(request: Request[Any, Any, Any]) -> None:
     """``before_request`` hook: the checks above, for the route ``request`` was routed to."""
     handler = request.route_handler
-    not_query = _RESERVED | set(handler.resolve_dependencies()) | set(request.path_params)
-    declared = {n: f for n, f in handler.parsed_fn_signature.parameters.items() if n not in not_query}
+    declared = _declared(handler, request.path_params)
     unknown = sorted(
         set(request.query_params) - {_query_name(name, field) for name, field in declared.items()}
     )
@@ -176,5 +185,6 @@ async def strict_edge(request: Request[Any, Any, Any]) -> None:
             await _check_body(request, field.annotation)
         elif name in request.path_params:  # ``raw``: Litestar keeps a path parameter's Meta only there
             _check_parameter(name, request.path_params[name], field.raw, "path")
-        elif name in declared and (alias := _query_name(name, field)) in request.query_params:
+    for name, field in declared.items():
+        if (alias := _query_name(name, field)) in request.query_params:
             _check_parameter(alias, request.query_params[alias], field.raw, "query")

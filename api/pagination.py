@@ -17,10 +17,12 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
 import msgspec
+from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from api.context import call
@@ -63,6 +65,33 @@ def span_of(start: datetime | None, end: datetime | None, order: str) -> Span:
     """The market's :class:`~market.spans.Span` for the ``start``, ``end`` and ``order`` query
     parameters (``invalid_window`` unless ``start < end``)."""
     return Span(start, end, order == "desc")
+
+
+@dataclass(frozen=True)
+class History:
+    """The page and time window a history list (trades, fills, orders, ledger entries) was asked for:
+    its five query parameters, declared once and read by :func:`history_of`."""
+
+    cursor: str | None
+    limit: int
+    span: Span
+
+
+def history_of(
+    cursor: CursorParam = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    start: StartParam = None,
+    end: EndParam = None,
+    order: SortParam = "asc",
+) -> History:
+    """The ``cursor``, ``limit``, ``start``, ``end`` and ``order`` query parameters of a history list."""
+    return History(cursor, limit, span_of(start, end, order))
+
+
+HISTORY = {"history": Provide(history_of, sync_to_thread=False)}
+"""The dependency a history list's route declares to receive a :class:`History`..."""
+Paging = NamedDependency[History]
+"""... as a handler parameter ``history: Paging``."""
 
 
 class Page(msgspec.Struct, Generic[T]):

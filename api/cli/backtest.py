@@ -7,7 +7,7 @@ import json
 import click
 
 from api.cli._options import scheduler_option
-from api.cli.calibrate import load_cli_series, series_options
+from api.cli.calibrate import SeriesReading, load_cli_series, series_options
 from pricing.backtest.runner import FORECASTERS
 
 
@@ -63,12 +63,7 @@ def _names(value: str) -> list[str]:
 @click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Output directory.")
 def command(
     data: str,
-    data_format: str,
-    stat: str,
-    time_column: str,
-    price_column: str,
-    freq: str,
-    max_gap: str,
+    reading: SeriesReading,
     models: str,
     conformal: bool,
     cqr: bool,
@@ -96,15 +91,15 @@ def command(
     unknown = [m for m in chosen if m not in FORECASTERS]
     if unknown:
         raise UserError(f"unknown model {unknown[0]!r}: use one of {', '.join(FORECASTERS)} or auto")
-    series = load_cli_series(data, data_format, stat, time_column, price_column, freq, max_gap)
+    series = load_cli_series(data, reading)
     source = {
         "data": data,
-        "format": data_format,
-        "statistic": stat,
-        "time_column": time_column,
-        "price_column": price_column,
-        "freq": freq,
-        "max_gap": max_gap,
+        "format": reading.data_format,
+        "statistic": reading.stat,
+        "time_column": reading.time_column,
+        "price_column": reading.price_column,
+        "freq": reading.freq,
+        "max_gap": reading.max_gap,
     }
     try:
         result = run(

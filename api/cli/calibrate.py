@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any
 
 import click
@@ -61,24 +63,44 @@ def file_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return _with(FILE_OPTIONS, command)
 
 
+@dataclass(frozen=True)
+class SeriesReading:
+    """How a command reads price files and puts them on a grid: the values of :func:`series_options`."""
+
+    data_format: str
+    stat: str
+    time_column: str
+    price_column: str
+    freq: str
+    max_gap: str
+
+
 def series_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that say how to read a price file and put it on a grid (shared with ``backtest``)."""
-    return _with(FILE_OPTIONS + GRID_OPTIONS, command)
+    """Options that say how to read a price file and put it on a grid (shared by ``calibrate``,
+    ``calibrate-sweep``, ``backtest`` and ``risk backtest``); the command receives them as one
+    :class:`SeriesReading` argument, ``reading``."""
+    names = [f.name for f in fields(SeriesReading)]
+
+    @functools.wraps(command)
+    def with_reading(**kwargs: Any) -> Any:
+        reading = SeriesReading(**{name: kwargs.pop(name) for name in names})
+        return command(reading=reading, **kwargs)
+
+    return _with(FILE_OPTIONS + GRID_OPTIONS, with_reading)
 
 
-def load_cli_series(
-    data: str, data_format: str, stat: str, time_column: str, price_column: str, freq: str, max_gap: str
-) -> Any:
-    """The resampled price series for a command, or a one-line UserError."""
+def load_cli_series(data: str, reading: SeriesReading) -> Any:
+    """The resampled price series in the file ``data``, or a one-line UserError."""
     from api.cli import UserError
     from pricing.series import SeriesError, duration, infer_freq, load_series, resample
 
+    r = reading
     try:
         series = load_series(
-            data, format=data_format, stat=stat, time_column=time_column, price_column=price_column
+            data, format=r.data_format, stat=r.stat, time_column=r.time_column, price_column=r.price_column
         )
-        grid = infer_freq(series) if freq == "auto" else freq
-        gap = max(12 * duration(grid), duration("12h")) if max_gap == "auto" else max_gap
+        grid = infer_freq(series) if r.freq == "auto" else r.freq
+        gap = max(12 * duration(grid), duration("12h")) if r.max_gap == "auto" else r.max_gap
         return resample(series, grid, max_gap=gap)
     except (SeriesError, ValueError) as exc:
         raise UserError(str(exc)) from None
@@ -175,12 +197,7 @@ def render(summary: dict[str, Any]) -> str:
 def command(
     data: str,
     model: str,
-    data_format: str,
-    stat: str,
-    time_column: str,
-    price_column: str,
-    freq: str,
-    max_gap: str,
+    reading: SeriesReading,
     trend: bool,
     periods: tuple[str, ...],
     method: str,
@@ -194,7 +211,7 @@ def command(
     from api.cli import UserError
     from pricing.calibration import calibrate
 
-    series = load_cli_series(data, data_format, stat, time_column, price_column, freq, max_gap)
+    series = load_cli_series(data, reading)
     try:
         summary = calibrate(series, model, trend=trend, periods=periods, method=method).as_dict()
     except ValueError as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from api.cli._options import scheduler_option
-from api.cli.calibrate import MODELS, load_cli_series, series_options
+from api.cli.calibrate import MODELS, SeriesReading, load_cli_series, series_options
 
 
 @click.command("calibrate-sweep")
@@ -27,12 +27,7 @@ from api.cli.calibrate import MODELS, load_cli_series, series_options
 def command(
     data: tuple[str, ...],
     models: str,
-    data_format: str,
-    stat: str,
-    time_column: str,
-    price_column: str,
-    freq: str,
-    max_gap: str,
+    reading: SeriesReading,
     intervals: bool,
     as_json: bool,
     scheduler: str | None,
@@ -51,10 +46,7 @@ def command(
     stems = [Path(path).stem for path in data]
     if len(set(stems)) != len(stems):
         raise UserError("two files share a name: give files with distinct names")
-    series = {
-        stem: load_cli_series(path, data_format, stat, time_column, price_column, freq, max_gap)
-        for stem, path in zip(stems, data, strict=True)
-    }
+    series = {stem: load_cli_series(path, reading) for stem, path in zip(stems, data, strict=True)}
     try:
         with tqdm(total=len(series) * len(names), desc="fits", unit="fit", disable=None) as bar:
             table = sweep(series, names, intervals=intervals, scheduler=scheduler, progress=bar.update)

@@ -13,7 +13,7 @@ import click
 
 from api.cli._options import database_option
 from api.cli.admin import _with_exchange
-from api.cli.calibrate import load_cli_series, series_options
+from api.cli.calibrate import SeriesReading, load_cli_series, series_options
 from market.units import micros_to_dollars
 
 if TYPE_CHECKING:
@@ -66,7 +66,13 @@ def _common_grid(series: dict[str, Any], freq: str) -> str:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def backtest_command(
-    data: tuple[str, ...], window: int, level: float, n_paths: int, seed: int, as_json: bool, **reading: str
+    data: tuple[str, ...],
+    window: int,
+    level: float,
+    n_paths: int,
+    seed: int,
+    as_json: bool,
+    reading: SeriesReading,
 ) -> None:
     """Backtest historical-simulation VaR against model Monte Carlo VaR on DATA (files or directories).
 
@@ -77,8 +83,8 @@ def backtest_command(
     from api.cli import UserError
     from pricing.risk.backtest import backtest
 
-    series = {f.stem: load_cli_series(str(f), **reading) for f in _files(data)}
-    freq = _common_grid(series, reading["freq"])
+    series = {f.stem: load_cli_series(str(f), reading) for f in _files(data)}
+    freq = _common_grid(series, reading.freq)
     try:
         result = backtest(series, window=window, level=level, freq=freq, paths=n_paths, seed=seed)
     except ValueError as exc:

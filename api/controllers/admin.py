@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
 from litestar import Controller, get, post
 
@@ -11,6 +9,7 @@ from api.announcements import announce_settlement
 from api.auth import BEARER_SECURITY, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, problems
+from api.schemas.common import mirror
 from market.lifecycle.jobs import JobInfo
 
 
@@ -30,30 +29,12 @@ class SettlementOut(msgspec.Struct):
     exercised: list[str]
 
 
-class JobOut(msgspec.Struct):
-    """One lifecycle duty: its last run (start, end, outcome, what it did or the error) and next run."""
-
-    name: str
-    last_started: datetime | None
-    last_finished: datetime | None
-    outcome: str | None
-    detail: str | None
-    failures: int
-    runs: int
-    next_run: datetime
-
-    @classmethod
-    def of(cls, job: JobInfo) -> JobOut:
-        return cls(
-            name=job.name,
-            last_started=job.last_started,
-            last_finished=job.last_finished,
-            outcome=job.outcome,
-            detail=job.detail,
-            failures=job.failures,
-            runs=job.runs,
-            next_run=job.next_run,
-        )
+JobOut = mirror(
+    JobInfo,
+    "JobOut",
+    __name__,
+    "One lifecycle duty: its last run (start, end, outcome, what it did or the error) and next run.",
+)
 
 
 class AdminController(Controller):

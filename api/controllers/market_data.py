@@ -12,15 +12,14 @@ from api.context import Ctx, call
 from api.errors import ApiError
 from api.openapi import problems
 from api.pagination import (
+    HISTORY,
     CursorParam,
-    EndParam,
     LimitParam,
     Page,
-    SortParam,
-    StartParam,
+    Paging,
     decode_cursor,
+    owned_page,
     page_of,
-    span_of,
 )
 from api.schemas.common import Instant, Symbol
 from api.schemas.market_data import BookOut, CandleOut, FixingOut, QuoteOut, TickerOut, TradeOut
@@ -49,24 +48,13 @@ class MarketDataController(Controller):
         """Aggregated displayed quantity per price level, best first, with the book's sequence number."""
         return BookOut.of(await call(ctx.exchange.book, canonical_symbol(symbol), depth))
 
-    @get("/trades", summary="Trades", responses=problems(404))
-    async def trades(
-        self,
-        ctx: Ctx,
-        symbol: Symbol,
-        cursor: CursorParam = None,
-        limit: LimitParam = 100,
-        start: StartParam = None,
-        end: EndParam = None,
-        order: SortParam = "asc",
-    ) -> Page[TradeOut]:
+    @get("/trades", summary="Trades", responses=problems(404), dependencies=HISTORY)
+    async def trades(self, ctx: Ctx, symbol: Symbol, history: Paging) -> Page[TradeOut]:
         """Public trades in ``[start, end)``, oldest first (``order=desc``: newest first)."""
-        span = span_of(start, end, order)
-        after = decode_cursor(cursor, int)
-        trades = await call(
-            ctx.exchange.trades, canonical_symbol(symbol), after=after, limit=limit + 1, span=span
+        fetch, h = ctx.exchange.trades, history
+        return await owned_page(
+            fetch, canonical_symbol(symbol), h.cursor, h.limit, lambda t: t.id, TradeOut.of, span=h.span
         )
-        return page_of(trades, limit, key=lambda trade: trade.id, render=TradeOut.of)
 
     @get("/ticker", summary="Ticker", responses=problems(404))
     async def ticker(self, ctx: Ctx, symbol: Symbol) -> TickerOut:

@@ -12,15 +12,10 @@ from api.context import ApiContext, Ctx, call
 from api.errors import ApiError
 from api.openapi import PRIVATE, problems
 from api.pagination import (
-    CursorParam,
-    EndParam,
-    LimitParam,
+    HISTORY,
     Page,
-    SortParam,
-    StartParam,
-    decode_cursor,
-    page_of,
-    span_of,
+    Paging,
+    owned_page,
 )
 from api.publish import announce
 from api.schemas.common import Symbol
@@ -124,33 +119,30 @@ class OrderController(Controller):
         timer = await call(ctx.exchange.cancel_timer, principal.account_id)
         return CancelTimerOut.of(timer, ctx.exchange.now())
 
-    @get("/", summary="List your orders", responses=problems(*PRIVATE))
+    @get("/", summary="List your orders", responses=problems(*PRIVATE), dependencies=HISTORY)
     async def list_orders(
         self,
         ctx: Ctx,
         principal: Caller,
         status: FromQuery[StatusFilter | None] = None,
         symbol: FromQuery[Symbol | None] = None,
-        cursor: CursorParam = None,
-        limit: LimitParam = 100,
-        start: StartParam = None,
-        end: EndParam = None,
-        order: SortParam = "asc",
+        *,
+        history: Paging,
     ) -> Page[OrderOut]:
         """Your orders created in ``[start, end)``, oldest first (``order=desc``: newest first);
         ``status=live`` selects open and partially filled ones."""
-        span = span_of(start, end, order)
-        after = decode_cursor(cursor, str)
-        orders = await call(
+        return await owned_page(
             ctx.exchange.orders,
             principal.account_id,
+            history.cursor,
+            history.limit,
+            lambda order: order.id,
+            OrderOut.of,
+            str,
             status=status,
             symbol=None if symbol is None else canonical_symbol(symbol),
-            after=after,
-            limit=limit + 1,
-            span=span,
+            span=history.span,
         )
-        return page_of(orders, limit, key=lambda order: order.id, render=OrderOut.of)
 
     @get("/{order_id:str}", summary="Get an order", responses=problems(*PRIVATE, 404))
     async def get_order(self, ctx: Ctx, principal: Caller, order_id: OrderId) -> OrderOut:

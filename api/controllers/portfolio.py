@@ -12,14 +12,12 @@ from api.auth import BEARER_SECURITY, Caller, authenticated
 from api.context import Ctx, call
 from api.openapi import PRIVATE, problems
 from api.pagination import (
+    HISTORY,
     CursorParam,
-    EndParam,
     LimitParam,
     Page,
-    SortParam,
-    StartParam,
+    Paging,
     owned_page,
-    span_of,
 )
 from api.schemas.common import Instant
 from api.schemas.orders import FillOut
@@ -35,22 +33,13 @@ class PortfolioController(Controller):
     guards = (authenticated,)
     security = BEARER_SECURITY
 
-    @get("/fills", summary="Your fills", responses=problems(*PRIVATE))
-    async def fills(
-        self,
-        ctx: Ctx,
-        principal: Caller,
-        cursor: CursorParam = None,
-        limit: LimitParam = 100,
-        start: StartParam = None,
-        end: EndParam = None,
-        order: SortParam = "asc",
-    ) -> Page[FillOut]:
+    @get("/fills", summary="Your fills", responses=problems(*PRIVATE), dependencies=HISTORY)
+    async def fills(self, ctx: Ctx, principal: Caller, history: Paging) -> Page[FillOut]:
         """Your fills in ``[start, end)``, oldest first (``order=desc``: newest first)."""
-        span = span_of(start, end, order)
-        fetch = ctx.exchange.fills
-        owner = principal.account_id
-        return await owned_page(fetch, owner, cursor, limit, lambda f: f.trade_id, FillOut.of, span=span)
+        fetch, h = ctx.exchange.fills, history
+        return await owned_page(
+            fetch, principal.account_id, h.cursor, h.limit, lambda f: f.trade_id, FillOut.of, span=h.span
+        )
 
     @get("/positions", summary="Your positions", responses=problems(*PRIVATE))
     async def positions(
@@ -68,23 +57,14 @@ class PortfolioController(Controller):
             fetch, principal.account_id, cursor, limit, lambda p: p.symbol, PositionOut.of, str
         )
 
-    @get("/ledger", summary="Your ledger entries", responses=problems(*PRIVATE))
-    async def ledger(
-        self,
-        ctx: Ctx,
-        principal: Caller,
-        cursor: CursorParam = None,
-        limit: LimitParam = 100,
-        start: StartParam = None,
-        end: EndParam = None,
-        order: SortParam = "asc",
-    ) -> Page[EntryOut]:
+    @get("/ledger", summary="Your ledger entries", responses=problems(*PRIVATE), dependencies=HISTORY)
+    async def ledger(self, ctx: Ctx, principal: Caller, history: Paging) -> Page[EntryOut]:
         """Every movement of your cash between buckets (available, reserved, margin) in
         ``[start, end)``, oldest first (``order=desc``: newest first)."""
-        span = span_of(start, end, order)
-        fetch = ctx.exchange.ledger
-        owner = principal.account_id
-        return await owned_page(fetch, owner, cursor, limit, lambda e: e.id, EntryOut.of, span=span)
+        fetch, h = ctx.exchange.ledger, history
+        return await owned_page(
+            fetch, principal.account_id, h.cursor, h.limit, lambda e: e.id, EntryOut.of, span=h.span
+        )
 
     @get("/statement", summary="Your statement", responses=problems(*PRIVATE))
     async def statement(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -77,3 +79,30 @@ def rounded_greeks(greeks: dict[str, float] | None) -> dict[str, float] | None:
 def price_or_none(micros: int | None) -> str | None:
     """Micro-dollars per GPU-hour as a price string, passing ``None`` through."""
     return None if micros is None else micros_to_price(micros)
+
+
+def mirror(record: type, name: str, module: str, doc: str) -> type[msgspec.Struct]:
+    """The response struct ``name`` of a resource whose market record (a frozen dataclass) already has
+    the wire's shape: the record's fields in its order, each required (a tuple goes out as a list),
+    and ``of(record)`` copying them. The fields are written once, in the record; a resource whose
+    wire shape differs (decimal prices, renamed fields) keeps a struct of its own."""
+    hints = typing.get_type_hints(record)
+    names = [f.name for f in dataclasses.fields(record)]
+
+    def of(cls: type[msgspec.Struct], value: Any) -> msgspec.Struct:
+        return cls(**{n: getattr(value, n) for n in names})
+
+    return msgspec.defstruct(
+        name,
+        [(n, _as_listed(hints[n])) for n in names],
+        module=module,
+        namespace={"__doc__": doc, "of": classmethod(of)},
+    )
+
+
+def _as_listed(hint: Any) -> Any:
+    """``list[X]`` for a record's ``tuple[X, ...]`` (what msgspec writes and the schema promises)."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return list[args[0]]  # type: ignore[valid-type]
+    return hint

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-import msgspec
-
+from api.schemas.common import mirror
 from market.records import ModelInfo
 
-
-class ModelOut(msgspec.Struct):
+ModelOut = mirror(
+    ModelInfo,
+    "ModelOut",
+    __name__,
     """The market model behind a product's marks, margins and quotes.
 
     ``source`` is ``selected`` (the best mean CRPS out of sample among the models the pricing engine
@@ -20,34 +19,5 @@ class ModelOut(msgspec.Struct):
     50/80/90/95% intervals, ``n`` forecasts), ``ranking`` every candidate's, ``calibration`` the fit's
     standard errors, flags and residual diagnostics, ``settings`` the backtest's (horizons, training
     window, origins, data span).
-    """
-
-    product: str
-    source: str
-    model: str
-    params: dict[str, object]
-    calibrated_at: datetime | None
-    refreshed_at: datetime | None
-    observations: int
-    reason: str | None
-    score: dict[str, object] | None
-    ranking: list[dict[str, object]]
-    calibration: dict[str, object] | None
-    settings: dict[str, object] | None
-
-    @classmethod
-    def of(cls, info: ModelInfo) -> ModelOut:
-        return cls(
-            product=info.product,
-            source=info.source,
-            model=info.model,
-            params=info.params,
-            calibrated_at=info.calibrated_at,
-            refreshed_at=info.refreshed_at,
-            observations=info.observations,
-            reason=info.reason,
-            score=info.score,
-            ranking=list(info.ranking),
-            calibration=info.calibration,
-            settings=info.settings,
-        )
+    """,
+)
