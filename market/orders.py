@@ -162,11 +162,19 @@ def cancel_live(house: House, uow: UnitOfWork, account_id: str, symbol: str | No
 
 
 def amend_order(
-    house: House, account_id: str, order_id: str, *, qty: int | None = None, price_ticks: int | None = None
+    house: House,
+    account_id: str,
+    order_id: str,
+    *,
+    qty: int | None = None,
+    price_ticks: int | None = None,
+    price: str | None = None,
 ) -> OrderInfo:
-    """Change a live order's open quantity and/or price (a decrease keeps priority)."""
+    """Change a live order's open quantity and/or price (a decrease keeps priority). The new price is
+    ``price_ticks``, or ``price`` as a decimal string (what the API receives), converted with the
+    order's instrument inside the transaction, so no caller reads the order first for its tick."""
     with house.transaction() as uow:
-        row, rejection = house.books().amend(uow, account_id, order_id, qty, price_ticks)
+        row, rejection = house.books().amend(uow, account_id, order_id, qty, price_ticks, price)
     return _checked(house, row, rejection)
 
 

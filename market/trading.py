@@ -55,7 +55,7 @@ from market.order_rules import MAX_QTY, check_ticks, validate
 from market.records import OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
-from market.units import MAX_MICROS, micros_to_dollars, to_epoch_us
+from market.units import MAX_MICROS, micros_to_dollars, price_to_ticks, to_epoch_us
 from market.vocabulary import LIMIT_TYPES
 
 
@@ -315,11 +315,20 @@ class Trading:
         return order, _rejection(events)
 
     def amend(
-        self, uow: UnitOfWork, account_id: str, order_id: str, qty: int | None, price_ticks: int | None
+        self,
+        uow: UnitOfWork,
+        account_id: str,
+        order_id: str,
+        qty: int | None,
+        price_ticks: int | None,
+        price: str | None = None,
     ) -> tuple[dict, str | None]:
-        """Change a live order's open quantity and/or price (holding more first if it needs more)."""
+        """Change a live order's open quantity and/or price (holding more first if it needs more).
+        A ``price`` given as a decimal string (the API's) is converted with the order's instrument."""
         order = self._own_live(uow, account_id, order_id)
         inst = self._tradable(order["symbol"], uow.now_us)
+        if price is not None:
+            price_ticks = price_to_ticks(price, inst["tick_micros"], "price")
         if qty is None and price_ticks is None:
             raise InvalidRequestError("an amend changes the quantity, the price or both", field="quantity")
         if qty is not None and (type(qty) is not int or not 0 < qty <= MAX_QTY):

@@ -165,16 +165,8 @@ class OrderController(Controller):
         """Change quantity and/or price; a quantity decrease keeps time priority, anything else loses it."""
         if data.quantity is None and data.price is None:
             raise ApiError("invalid_request", "give a new quantity, a new price or both", field="quantity")
-        price_ticks = None
-        if data.price is not None:
-            current = await call(ctx.exchange.order, principal.account_id, order_id)
-            price_ticks = price_to_ticks(data.price, current.tick_micros, "price")
         order = await call(
-            ctx.exchange.amend_order,
-            principal.account_id,
-            order_id,
-            qty=data.quantity,
-            price_ticks=price_ticks,
+            ctx.exchange.amend_order, principal.account_id, order_id, qty=data.quantity, price=data.price
         )
         await announce(ctx, [order])
         return OrderOut.of(order)

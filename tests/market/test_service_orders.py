@@ -17,6 +17,7 @@ from market.errors import (
     InvalidRequestError,
     InventoryExceededError,
     NotFoundError,
+    OffTickError,
     OrderRejectedError,
     RecoveryMismatchError,
 )
@@ -126,6 +127,11 @@ def test_amend_moves_the_hold_and_checks_funds_and_inventory(market: Market) -> 
     assert ex.balances(market.buyer).reserved == 1000 * TICK * 2 * HOURS
     ex.amend_order(market.buyer, bid.id, price_ticks=1500)
     assert ex.balances(market.buyer).reserved == 1500 * TICK * 2 * HOURS
+    # the API's decimal price is converted with the order's instrument inside the transaction
+    assert ex.amend_order(market.buyer, bid.id, price="1.600").price_ticks == 1600
+    with pytest.raises(OffTickError):
+        ex.amend_order(market.buyer, bid.id, price="1.6005")
+    ex.amend_order(market.buyer, bid.id, price="1.500")
     with pytest.raises(InsufficientFundsError):
         ex.amend_order(market.buyer, bid.id, qty=100)
     ask = ex.place_order(market.provider, sell(PHYSICAL, 5, 3000))
