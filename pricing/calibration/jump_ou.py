@@ -1,4 +1,4 @@
-"""jump_ou by a jump-mixture likelihood.
+"""jump_ou by a jump-mixture likelihood (jump_reversion = kappa) or a robust threshold fit (free).
 
 Over one step dt the deviation z = ln S - f(t) = X + Y moves as
 
@@ -6,7 +6,7 @@ Over one step dt the deviation z = ln S - f(t) = X + Y moves as
                              e ~ N(0, v) + Exp(jump_mean) otherwise,
 
 with phi = exp(-kappa dt) and v the exact OU variance. This is the exact law when the jump part
-reverts at the diffusion's speed (jump_reversion = kappa, which this fit assumes and returns) and at
+reverts at the diffusion's speed (jump_reversion = kappa, which this method assumes and returns) and at
 most one jump arrives per step, so it is accurate when jump_rate * dt is small (hourly or daily data
 and a few jumps a week); the jump's partial decay inside the step is neglected. With a common
 reversion speed only X + Y matters, so the fitted model carries the whole deviation in x0 (y0 = 0).
@@ -17,19 +17,25 @@ no forward; near it, forwards explode). The bound on the jump probability matter
 posted prices, which repeat for hours: without it the likelihood grows without limit by explaining
 the repeats as a diffusion of vanishing variance and every move as a jump.
 
-``method="robust"`` is a threshold alternative that never sits on such bounds: fit the Gaussian
-OU (and f) by exact MLE on the steps that are not jumps, call a step a jump when its standardised
-residual exceeds 3, and repeat until the set of jumps settles. Exponential jump sizes are
-memoryless, so the detected excesses over the threshold c estimate jump_mean directly, and the
+``method="robust"`` is a threshold alternative that never sits on such bounds and estimates the
+jump reversion beta apart from kappa. Given a set of jump steps, z = X + Y with Y the sum of one
+jump per step, each decaying at beta from its step's end; the innovations of the OU X are linear in
+the jump sizes, so the exact Gaussian likelihood of X, with the sizes profiled out by least squares,
+is maximised over (kappa, vol, beta, f). A step is a jump when its standardised innovation (its own
+jump added back) exceeds 3; repeat until the set of jumps settles. Exponential jump sizes are
+memoryless, so the detected excesses over the threshold c estimate jump_mean directly (divided by
+the mean decay (1 - e^(-beta dt)) / (beta dt) of a jump arriving uniformly in its step), and the
 jump rate is the detected rate divided by P(J > c) = exp(-c / jump_mean), capped at one jump in ten
-steps like the likelihood's search. Standard errors: the
-Gaussian part's from its likelihood, jump_rate's from the Poisson count, jump_mean's from the
-exponential mean (each treating the jump set as given).
+steps like the likelihood's search. Standard errors: kappa's, vol's, beta's and f's from the
+profile likelihood's curvature, jump_rate's from the Poisson count, jump_mean's from the exponential
+mean (each treating the jump set as given). Without detected jumps beta is not identified: it is
+set to kappa and flagged. The reported log-likelihood is the step mixture above applied to the
+innovations of X (Y's fitted path removed): an approximation for AIC/BIC, not a filtered likelihood.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -86,7 +92,8 @@ def fit_jump_ou(
     method: str = "mle",
     profile: bool = False,
 ) -> Calibration:
-    """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step mixture or the robust threshold method."""
+    """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step mixture (jump_reversion = kappa),
+    or also jump_reversion by the robust threshold method."""
     if method not in ("mle", "robust"):
         raise ValueError(f"unknown jump_ou method {method!r}: use 'mle' or 'robust'")
     y, dt, matrix = np.log(prices), np.diff(t), design.matrix(t)
@@ -112,7 +119,7 @@ def fit_jump_ou(
         **dict(zip(names, beta, strict=True)),
     }
     if method == "robust":
-        est = _robust(start, y, dt, matrix, names, fixed, mixture, profile)
+        est = _robust(start, y, t, matrix, names, fixed, profile)
     else:
         jumps = e[e > 4.0 * scale]
         start["jump_rate"] = min(
@@ -136,10 +143,14 @@ def fit_jump_ou(
         y0=0.0,
         jump_rate=v["jump_rate"],
         jump_mean=v["jump_mean"],
-        jump_reversion=v["kappa"],
+        jump_reversion=v["jump_reversion"] if method == "robust" else v["kappa"],
         seasonality=seasonality,
     )
-    notes = ["jump_reversion is set equal to kappa by the fit"]
+    notes = (
+        ["jump_reversion is set equal to kappa by the jump-mixture likelihood (method='robust' estimates it)"]
+        if method == "mle"
+        else []
+    )
     top_probability = float(np.max(-np.expm1(-v["jump_rate"] * dt)))
     if method == "mle" and (
         v["jump_mean"] > 0.99 * MAX_JUMP_MEAN or top_probability > 0.99 * MAX_JUMP_PROBABILITY
@@ -148,13 +159,13 @@ def fit_jump_ou(
             "the jump parameters sit on their bounds: the data are not a diffusion with rare "
             "upward jumps (try method='robust', schwartz1f, or daily resampling)"
         )
-    label = "jump-mixture MLE" if method == "mle" else "robust threshold fit"
+    label = "jump-mixture MLE (jump_reversion = kappa)" if method == "mle" else "robust threshold fit"
     return to_calibration(
         model,
         est,
         prices,
         as_of,
-        f"{label} (jump_reversion = kappa)",
+        label,
         log_scale=True,
         season_errors=season_errors,
         notes=notes,
@@ -173,42 +184,104 @@ def _variance(p: Mapping[str, float], dt: NDArray) -> NDArray:
     return ou_transition(dt, p["kappa"], p["vol"])[1]
 
 
+def _jump_paths(t: NDArray, steps: NDArray[np.intp], beta: float) -> NDArray:
+    """Paths (observations x jumps) of unit jumps at the ends of ``steps``, decaying at ``beta``."""
+    lag = t[:, None] - t[steps + 1][None, :]
+    return np.exp(-beta * np.maximum(lag, 0.0)) * (lag >= 0.0)
+
+
+def _with_jumps(
+    p: Mapping[str, float],
+    y: NDArray,
+    t: NDArray,
+    matrix: NDArray,
+    names: list[str],
+    steps: NDArray[np.intp],
+) -> tuple[float, NDArray, NDArray]:
+    """Gaussian log-likelihood of the OU X = z - Y, the detected jumps' sizes profiled out.
+
+    Y is the sum of one jump per detected step, each decaying at jump_reversion from the end of its
+    step; given the speeds, the innovations of X are linear in the sizes, which are therefore their
+    weighted least-squares estimates. Returns the log-likelihood, the standardised residuals and the
+    one-step innovations with each detected jump added back at its step (what the threshold tests).
+    """
+    dt = np.diff(t)
+    phi, var = ou_transition(dt, p["kappa"], p["vol"])
+    scale = np.sqrt(var)
+    z = y - matrix @ np.array([p[n] for n in names])
+    b = (z[1:] - phi * z[:-1]) / scale
+    sizes = np.zeros(len(steps))
+    if len(steps):
+        paths = _jump_paths(t, steps, p["jump_reversion"])
+        design = (paths[1:] - phi[:, None] * paths[:-1]) / scale[:, None]
+        sizes = np.linalg.solve(design.T @ design, design.T @ b)  # normal equations: a few jumps
+        b = b - design @ sizes
+    innovations = b * scale
+    innovations[steps] += sizes
+    return float(-0.5 * np.sum(LOG_2PI + np.log(var) + b * b)), b, innovations
+
+
+def _reversion_start(
+    start: Mapping[str, float],
+    y: NDArray,
+    t: NDArray,
+    matrix: NDArray,
+    names: list[str],
+    steps: NDArray[np.intp],
+) -> float:
+    """The best jump reversion on a log grid from kappa / 4 to 20 per step (the optimiser's start)."""
+    grid = np.geomspace(0.25 * start["kappa"], 20.0 / float(np.median(np.diff(t))), 25)
+    fits = [_with_jumps({**start, "jump_reversion": b}, y, t, matrix, names, steps)[0] for b in grid]
+    return float(grid[int(np.argmax(fits))])
+
+
 def _robust(
     start: dict[str, float],
     y: NDArray,
-    dt: NDArray,
+    t: NDArray,
     matrix: NDArray,
     names: list[str],
     fixed: Mapping[str, float],
-    mixture: Callable[[Mapping[str, float]], tuple[float, NDArray[np.float64]]],
     profile: bool = False,
 ) -> Estimate:
     """The threshold method of the module docstring, packaged like a likelihood estimate."""
-    gaussian = [Parameter("kappa", "positive"), Parameter("vol", "positive"), *map(Parameter, names)]
+    dt = np.diff(t)
     held = {k: v for k, v in fixed.items() if k not in ("jump_rate", "jump_mean")}
-    keep = np.ones(len(dt), dtype=bool)
+    steps = np.array([], dtype=np.intp)
     for _ in range(20):
-        mask = keep
+        found = steps
+        gaussian = [Parameter("kappa", "positive"), Parameter("vol", "positive"), *map(Parameter, names)]
+        held_now = held
+        if len(found):
+            gaussian.insert(2, Parameter("jump_reversion", "positive"))
+            start.setdefault("jump_reversion", _reversion_start(start, y, t, matrix, names, found))
+        else:  # no jumps: beta has nothing to act on
+            held_now = {k: v for k, v in held.items() if k != "jump_reversion"}
 
         def loglik(
-            p: Mapping[str, float], mask: NDArray[np.bool_] = mask
+            p: Mapping[str, float], found: NDArray[np.intp] = found
         ) -> tuple[float, NDArray[np.float64]]:
-            return normal_loglik(_innovations(p, y, dt, matrix, names)[mask], _variance(p, dt)[mask])
+            value, residuals, _ = _with_jumps(p, y, t, matrix, names, found)
+            return value, residuals
 
-        diffusion = estimate(gaussian, start, loglik, held)
+        diffusion = estimate(gaussian, start, loglik, held_now)
         start = {**start, **diffusion.values}
-        scaled = _innovations(start, y, dt, matrix, names) / np.sqrt(_variance(start, dt))
-        keep = scaled <= JUMP_THRESHOLD
-        if np.array_equal(keep, mask):
+        scaled = _with_jumps(start, y, t, matrix, names, found)[2] / np.sqrt(_variance(start, dt))
+        steps = np.flatnonzero(scaled > JUMP_THRESHOLD)
+        if np.array_equal(steps, found):
             break
-    if profile:  # intervals of the diffusion given the final jump set
-        diffusion = estimate(gaussian, start, loglik, held, profile=True)
-    sizes = _innovations(start, y, dt, matrix, names)[~keep]
-    cut = JUMP_THRESHOLD * np.sqrt(_variance(start, dt)[~keep])
+    steps = found  # the set the diffusion was fitted with (the last one if 20 rounds did not settle)
+    if profile:  # intervals of the diffusion and the jump reversion given the final jump set
+        diffusion = estimate(gaussian, start, loglik, held_now, profile=True)
+    sizes = _with_jumps(start, y, t, matrix, names, steps)[2][steps]
+    cut = JUMP_THRESHOLD * np.sqrt(_variance(start, dt)[steps])
     span = float(np.sum(dt))
     count = len(sizes)
+    # A jump seen at its step's end has decayed from a uniform arrival time: on average by
+    # (1 - e^(-beta dt)) / (beta dt), which the mean excess is divided by (to first order).
+    decays = start.get("jump_reversion", start["kappa"]) * dt[steps]
     jump_mean = (
-        float(np.mean(sizes - cut))
+        float(np.mean(sizes - cut) / np.mean(-np.expm1(-decays) / decays))
         if count
         else JUMP_THRESHOLD * float(np.sqrt(np.median(_variance(start, dt))))
     )
@@ -235,10 +308,17 @@ def _robust(
                 if name not in fixed
             }
         )
+    if not count:
+        values["jump_reversion"] = fixed.get("jump_reversion", values["kappa"])
+        if "jump_reversion" not in fixed:
+            flags["jump_reversion"] = "is not identified without jumps: set equal to kappa"
+    # The reported likelihood is the step mixture of the innovations of X = z - Y, with Y the
+    # detected jumps' fitted path (an approximation: the exact one needs a filter over Y).
+    innovations = _with_jumps(values, y, t, matrix, names, steps)[2]
     value, residuals = (
-        mixture(values)
+        _mixture(innovations, _variance(values, dt), -np.expm1(-values["jump_rate"] * dt), jump_mean)
         if values["jump_rate"] > 0
-        else normal_loglik(_innovations(values, y, dt, matrix, names), _variance(values, dt))
+        else normal_loglik(innovations, _variance(values, dt))
     )
     return Estimate(
         values=values,
