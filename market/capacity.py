@@ -22,9 +22,10 @@ from market.errors import (
     NoMarkError,
     NotFoundError,
 )
-from market.instruments import Status
+from market.instruments import Instrument, Status
 from market.records import ListingInfo, OrderRequest, record_of
-from market.tables import Instrument, Listing, Order, Product
+from market.tables import Instrument as InstrumentTable
+from market.tables import Listing, Order, Product
 from market.units import to_epoch_us
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 AUTO_OFFERS = ("none", "reserve", "fair_value")
 
 _products = Product.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _listings = Listing.__table__
 _orders = Order.__table__
 
@@ -209,12 +210,12 @@ def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[
     roles = roles_of(uow.connection, provider)
     by_length = sorted(
         (trading.instruments[s] for s in covered),
-        key=lambda i: (i["window_start_us"] - i["window_end_us"], i["window_start_us"], i["symbol"]),
+        key=lambda i: (i.window_start_us - i.window_end_us, i.window_start_us, i.symbol),
     )
     changed = 0
     for inst in by_length:
-        symbol = inst["symbol"]
-        if inst["status"] != Status.OPEN or uow.now_us >= inst["expiry_us"]:
+        symbol = inst.symbol
+        if inst.status != Status.OPEN or uow.now_us >= inst.expiry_us:
             continue
         price = listing["reserve_price_micros"] or 0
         if listing["auto_offer"] == "fair_value":
@@ -223,7 +224,7 @@ def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[
             except NoMarkError:
                 continue  # no fixings for the product yet: the lifecycle offers once there are
             price = max(price, fair + listing["spread_micros"])
-        ticks = -(-price // inst["tick_micros"])
+        ticks = -(-price // inst.tick_micros)
         if ticks <= 0:
             continue
         tag = f"auto-{listing['id']}-{symbol}-"
@@ -238,7 +239,7 @@ def auto_offer_asks(house: House, uow: UnitOfWork, listing: dict, covered: list[
                 changed += 1
             continue
         free = trading.offerable_gpus(uow, inst, provider)
-        lots = min(listing["gpus"], free) // inst["lot_gpus"]
+        lots = min(listing["gpus"], free) // inst.lot_gpus
         if lots > 0:
             placed = uow.connection.execute(
                 sa.select(sa.func.count()).where(
@@ -263,14 +264,14 @@ def provider_listings(house: House, provider_id: str) -> list[ListingInfo]:
             )
         ]
         forwards = [
-            dict(r._mapping)
+            Instrument.of(r._mapping)
             for r in connection.execute(
                 sa.select(_instruments).where(
                     _instruments.c.kind == "forward", _instruments.c.settlement == "physical"
                 )
             )
         ]
-    return [_listing(row, sorted(f["symbol"] for f in forwards if listings.covers(row, f))) for row in rows]
+    return [_listing(row, sorted(f.symbol for f in forwards if listings.covers(row, f))) for row in rows]
 
 
 def listing(house: House, provider_id: str, listing_id: int) -> ListingInfo:

@@ -7,6 +7,7 @@ places the asks of their auto-offers (see :mod:`market.capacity`), in the same t
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 import sqlalchemy as sa
 
 from market import capacity, listings, marks
-from market.contracts import multiplier
 from market.errors import (
     AlreadyExistsError,
     InstrumentClosedError,
@@ -24,6 +24,7 @@ from market.errors import (
     UnknownInstrumentError,
 )
 from market.instruments import (
+    Instrument,
     InstrumentKind,
     OptionKind,
     Settlement,
@@ -37,7 +38,8 @@ from market.instruments import (
 )
 from market.lifecycle.schedule import SeriesPlan, stored_plan
 from market.records import InstrumentInfo, ProductInfo, record_of
-from market.tables import Instrument, Product
+from market.tables import Instrument as InstrumentTable
+from market.tables import Product
 from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from market.store import UnitOfWork
 
 _products = Product.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 
 
 def create_product(
@@ -285,7 +287,7 @@ def _add_instruments(house: House, rows: list[dict]) -> list[InstrumentInfo]:
         return []
     with house.transaction() as uow:
         list_rows(house, uow, rows)
-    return [instrument_info(r) for r in rows]
+    return [instrument_info(Instrument.of(r)) for r in rows]
 
 
 def list_rows(house: House, uow: UnitOfWork, rows: list[dict]) -> None:
@@ -303,18 +305,19 @@ def list_rows(house: House, uow: UnitOfWork, rows: list[dict]) -> None:
     if missing:
         raise NotFoundError(f"no product {', '.join(sorted(missing))}", field="product")
     uow.connection.execute(_instruments.insert(), rows)
-    for row in rows:
-        if row["kind"] == "forward" and row["settlement"] == "physical":
-            for provider, gpus in listings.capacity_for(uow.connection, row).items():
-                listings.add_capacity(uow.connection, row["symbol"], provider, gpus)
+    listed = [Instrument.of(row) for row in rows]
+    for inst in listed:
+        if inst.is_physical:
+            for provider, gpus in listings.capacity_for(uow.connection, inst).items():
+                listings.add_capacity(uow.connection, inst.symbol, provider, gpus)
     if house.locks is not None:
-        house.locks.acquire(r["symbol"] for r in rows)
-    for row in rows:
-        trading.add_instrument(dict(row))
-    for row in rows:
-        if row["kind"] == "forward" and row["settlement"] == "physical":
-            for listing in listings.auto_offering(uow.connection, row):
-                capacity.auto_offer_asks(house, uow, listing, [row["symbol"]])
+        house.locks.acquire(inst.symbol for inst in listed)
+    for inst in listed:
+        trading.add_instrument(inst)
+    for inst in listed:
+        if inst.is_physical:
+            for listing in listings.auto_offering(uow.connection, inst):
+                capacity.auto_offer_asks(house, uow, listing, [inst.symbol])
 
 
 def instruments(
@@ -332,7 +335,7 @@ def instruments(
         if value is not None:
             query = query.where(column == value)
     with house.read() as connection:
-        return [instrument_info(r._mapping) for r in connection.execute(query)]
+        return [instrument_info(Instrument.of(r._mapping)) for r in connection.execute(query)]
 
 
 def instrument(house: House, symbol: str) -> InstrumentInfo:
@@ -341,7 +344,7 @@ def instrument(house: House, symbol: str) -> InstrumentInfo:
         row = connection.execute(sa.select(_instruments).where(_instruments.c.symbol == symbol)).one_or_none()
     if row is None:
         raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
-    return instrument_info(row._mapping)
+    return instrument_info(Instrument.of(row._mapping))
 
 
 def set_status(house: House, symbol: str, status: str) -> InstrumentInfo:
@@ -351,14 +354,14 @@ def set_status(house: House, symbol: str, status: str) -> InstrumentInfo:
             "status can be set to open or halted; expiry and settlement are automatic", field="status"
         )
     with house.transaction() as uow:
-        row = house.books().instrument(symbol)
-        if row["status"] not in (Status.OPEN, Status.HALTED):
-            raise InstrumentClosedError(f"{symbol} is {row['status']}")
+        current = house.books().instrument(symbol)
+        if current.status not in (Status.OPEN, Status.HALTED):
+            raise InstrumentClosedError(f"{symbol} is {current.status}")
         uow.connection.execute(
             _instruments.update().where(_instruments.c.symbol == symbol).values(status=status)
         )
-        row["status"] = status
-    return instrument_info(row)
+        revised = house.books().revise(symbol, status=status)
+    return instrument_info(revised)
 
 
 def _ppm(value: int, field: str) -> int:
@@ -392,12 +395,12 @@ def _option_spec(
     )
 
 
-def instrument_info(row: dict) -> InstrumentInfo:
-    """The record of an instrument row."""
+def instrument_info(inst: Instrument) -> InstrumentInfo:
+    """The record of an instrument (what the API renders)."""
     return record_of(
         InstrumentInfo,
-        row,
-        hours=(row["window_end_us"] - row["window_start_us"]) // 3_600_000_000,
-        multiplier_micros=multiplier(row),
-        margin_per_lot_micros=row["margin_per_lot"],
+        asdict(inst),
+        hours=inst.hours,
+        multiplier_micros=inst.multiplier,
+        margin_per_lot_micros=inst.margin_per_lot,
     )

@@ -44,6 +44,7 @@ from market.errors import (
     InvalidRequestError,
     NotFoundError,
 )
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, COLLATERAL, ESCROW, SYSTEM
 from market.listings import DAY_US, whole_days
 from market.records import DeliveryDayInfo, DeliveryInfo, DeliveryReport, record_of
@@ -74,15 +75,15 @@ _access = DeliveryAccess.__table__
 # ---------------------------------------------------------------------------- allocation
 
 
-def _free_listings(connection: sa.Connection, provider_id: str, inst: dict) -> list[tuple[int, int]]:
+def _free_listings(connection: sa.Connection, provider_id: str, inst: Instrument) -> list[tuple[int, int]]:
     """The provider's listings that can deliver ``inst``, best fit first, with their GPUs not yet
     delivered on any day of its window (overlapping forwards draw on the same listings)."""
-    start, end = inst["window_start_us"], inst["window_end_us"]
+    start, end = inst.window_start_us, inst.window_end_us
     candidates = connection.execute(
         sa.select(_listings.c.id, _listings.c.gpus)
         .where(
             _listings.c.provider_id == provider_id,
-            _listings.c.product == inst["product"],
+            _listings.c.product == inst.product,
             _listings.c.window_start_us <= start,
             _listings.c.window_end_us >= end,
         )
@@ -167,10 +168,10 @@ class Allocation:
     trade_ids: list[int]
 
 
-def plan(connection: sa.Connection, inst: dict, now_us: int) -> Allocation:
+def plan(connection: sa.Connection, inst: Instrument, now_us: int) -> Allocation:
     """Allocate ``inst`` as it would be if trading closed now (see the module docstring); writes
     nothing, so it also previews an upcoming delivery (:mod:`market.handoff`)."""
-    symbol, lot = inst["symbol"], inst["lot_gpus"]
+    symbol, lot = inst.symbol, inst.lot_gpus
     net = dict(
         connection.execute(
             sa.select(_positions.c.account_id, _positions.c.qty).where(_positions.c.symbol == symbol)
@@ -187,7 +188,7 @@ def plan(connection: sa.Connection, inst: dict, now_us: int) -> Allocation:
         escrow[trade.seller_id] += trade.escrow_micros
         sold[trade.seller_id] += trade.qty * lot
     region = connection.execute(
-        sa.select(_products.c.region).where(_products.c.id == inst["product"])
+        sa.select(_products.c.region).where(_products.c.id == inst.product)
     ).scalar_one_or_none()
     supply: list[tuple[tuple[str, int], int]] = []
     kept: dict[str, int] = {}
@@ -214,7 +215,7 @@ def plan(connection: sa.Connection, inst: dict, now_us: int) -> Allocation:
             sa.select(_access).where(_access.c.symbol == symbol, _access.c.listing_id.in_(listing_ids))
         )
     }
-    deadline = inst["window_start_us"] + HANDLE_GRACE_US
+    deadline = inst.window_start_us + HANDLE_GRACE_US
     records = []
     for b, s, gpus in pro_rata(demand, supply):
         (provider, listing_id), handle = supply[s][0], ahead.get(supply[s][0][1])
@@ -225,8 +226,8 @@ def plan(connection: sa.Connection, inst: dict, now_us: int) -> Allocation:
                 "provider_id": provider,
                 "listing_id": listing_id,
                 "gpus": gpus,
-                "window_start_us": inst["window_start_us"],
-                "window_end_us": inst["window_end_us"],
+                "window_start_us": inst.window_start_us,
+                "window_end_us": inst.window_end_us,
                 "created_us": now_us,
                 "region": regions.get(listing_id) or region,
                 "escrow_micros": 0,
@@ -247,14 +248,14 @@ def plan(connection: sa.Connection, inst: dict, now_us: int) -> Allocation:
     return Allocation(records, paid, [t.id for t in owed])
 
 
-def allocate(uow: UnitOfWork, inst: dict) -> list[int]:
+def allocate(uow: UnitOfWork, inst: Instrument) -> list[int]:
     """Allocate a physical forward at delivery start and move its escrow onto delivery days (see the
     module docstring); returns the ids of the delivery records."""
     found = plan(uow.connection, inst, uow.now_us)
     connection = uow.connection
     for provider, amount in found.paid.items():
         uow.ledger.move((SYSTEM, ESCROW), (provider, AVAILABLE), amount)
-    uow.ledger.post("delivery_start", ref=inst["symbol"])
+    uow.ledger.post("delivery_start", ref=inst.symbol)
     if found.trade_ids:
         connection.execute(_trades.update().where(_trades.c.id.in_(found.trade_ids)).values(released=True))
     if not found.records:
@@ -266,7 +267,7 @@ def allocate(uow: UnitOfWork, inst: dict) -> list[int]:
         .scalars()
         .all()
     )
-    days = whole_days(inst["window_start_us"], inst["window_end_us"])
+    days = whole_days(inst.window_start_us, inst.window_end_us)
     rows = []
     for delivery_id, record in zip(ids, found.records, strict=True):
         for day, share in zip(days, _shares(record["escrow_micros"], [1] * len(days)), strict=True):

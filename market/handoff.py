@@ -21,13 +21,15 @@ import sqlalchemy as sa
 from market import listings
 from market.delivery import check_handle, plan
 from market.errors import DeliveryDayClosedError, InvalidRequestError, NotFoundError
+from market.instruments import Instrument
 from market.records import AccessAhead, UpcomingDelivery, record_of
-from market.tables import DeliveryAccess, Instrument, Listing, Position
+from market.tables import DeliveryAccess, Listing, Position
+from market.tables import Instrument as InstrumentTable
 
 if TYPE_CHECKING:
     from market.house import House
 
-_access, _instruments = DeliveryAccess.__table__, Instrument.__table__
+_access, _instruments = DeliveryAccess.__table__, InstrumentTable.__table__
 _listings, _positions = Listing.__table__, Position.__table__
 
 
@@ -47,7 +49,7 @@ def attach_ahead(
             raise DeliveryDayClosedError(
                 f"{symbol}'s window has started: attach the handle on its delivery records", field="symbol"
             )
-        if inst is None or not listings.covers(dict(found._mapping), dict(inst._mapping)):
+        if inst is None or not listings.covers(dict(found._mapping), Instrument.of(inst._mapping)):
             raise InvalidRequestError(
                 f"listing {listing_id} does not back a live physical forward {symbol!r}", field="symbol"
             )
@@ -98,7 +100,7 @@ def upcoming(house: House, account_id: str) -> list[UpcomingDelivery]:
         ).mappings()
         return [
             record_of(UpcomingDelivery, record)
-            for inst in [dict(f) for f in forwards]
+            for inst in [Instrument.of(f) for f in forwards]
             for record in plan(connection, inst, now).records
             if account_id in (record["buyer_id"], record["provider_id"])
         ]

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from market.contracts import multiplier
 from market.errors import InvalidAmountError, InvalidRequestError, NotFoundError, UnknownInstrumentError
 from market.house import page_limit
-from market.instruments import Window, WindowKind
+from market.instruments import Instrument, Window, WindowKind
 from market.records import FixingInfo, FixingsStored
-from market.tables import BASKET, EXERCISE, Fixing, Instrument, Product, SettlementFixing, Trade
+from market.tables import BASKET, EXERCISE, Fixing, Product, SettlementFixing, Trade
+from market.tables import Instrument as InstrumentTable
 from market.units import from_epoch_us, to_epoch_us
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _fixings = Fixing.__table__
 _trades = Trade.__table__
 _products = Product.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _settlement_fixings = SettlementFixing.__table__
 
 
@@ -193,11 +193,11 @@ def fix_from_trades(house: House, product: str, day: datetime) -> FixingInfo | N
         row = connection.execute(sa.select(_instruments).where(_instruments.c.symbol == symbol)).one_or_none()
         if row is None:
             raise UnknownInstrumentError(f"no day forward {symbol}", field="day")
-        inst = dict(row._mapping)
-        vwap = vwap_micros(connection, symbol, multiplier(inst), inst["tick_micros"])
+        inst = Instrument.of(row._mapping)
+        vwap = vwap_micros(connection, symbol, inst.multiplier, inst.tick_micros)
         if vwap is None:
             return None
-        add(connection, product, [(inst["window_start_us"], vwap)], "trades", house.now_us(), observed=False)
+        add(connection, product, [(inst.window_start_us, vwap)], "trades", house.now_us(), observed=False)
     return FixingInfo(product, window.start, vwap, "trades")
 
 

@@ -17,10 +17,12 @@ calendar month. Symbols are readable and parse back to exactly the spec that mad
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from market.errors import InvalidRequestError, InvalidSymbolError
 
@@ -229,3 +231,109 @@ def parse_symbol(symbol: str) -> SymbolSpec:
         message = f"symbol is not canonical: {symbol!r} (expected {spec.symbol!r})"
         raise InvalidSymbolError(message, field="symbol")
     return spec
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A listed contract as the market holds it: a forward, an option or Asian option on one, or a
+    pool's note. Immutable: a change of status, margin or face is a new value (``replace``) that the
+    caller writes to the database and hands to :meth:`market.trading.Trading.revise`, so a failed
+    transaction can never leave a half-changed instrument behind.
+
+    The fields are the ``instruments`` table's columns (times in epoch microseconds), so a row reads
+    in with ``Instrument.of(row)`` and writes back with ``dataclasses.asdict``.
+    """
+
+    symbol: str
+    product: str
+    kind: str
+    settlement: str
+    window_kind: str
+    window_start_us: int
+    window_end_us: int
+    tick_micros: int
+    lot_gpus: int
+    status: str
+    underlying: str | None
+    option_kind: str | None
+    strike_ticks: int | None
+    expiry_us: int
+    maker_fee_ppm: int
+    taker_fee_ppm: int
+    margin_per_lot: int
+    settle_price_micros: int | None
+    created_us: int = 0
+    face_micros: int | None = None
+    """A pool note's face per lot now (None for every other kind)."""
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> Instrument:
+        """The instrument in a row of the ``instruments`` table (other columns of a join are ignored)."""
+        return cls(**{name: row[name] for name in _INSTRUMENT_FIELDS})
+
+    @property
+    def hours(self) -> int:
+        """Whole hours of the delivery window."""
+        return (self.window_end_us - self.window_start_us) // 3_600_000_000
+
+    @property
+    def multiplier(self) -> int:
+        """Micro-dollars per tick per lot: tick x GPUs per lot x hours of the delivery window (a pool
+        note: tick, in millionths of a point, x the face of a lot now / 100; exact, see
+        :mod:`market.securitization.notes`; a basket unit: the tick, a lot being one unit)."""
+        if self.kind == InstrumentKind.NOTE:
+            return self.tick_micros * (self.face_micros or 0) // 100_000_000
+        if self.kind == InstrumentKind.UNIT:
+            return self.tick_micros  # a lot is one unit, priced per unit
+        return self.tick_micros * self.lot_gpus * self.hours
+
+    @property
+    def gpu_hours(self) -> int:
+        """GPU-hours one lot delivers (or settles in cash): the multiplier per tick."""
+        return self.multiplier // self.tick_micros
+
+    @property
+    def is_forward(self) -> bool:
+        """Whether it is a forward (either settlement)."""
+        return self.kind == InstrumentKind.FORWARD
+
+    @property
+    def is_physical(self) -> bool:
+        """Whether it is a physical forward (delivered GPU-hours backed by listed capacity)."""
+        return self.kind == InstrumentKind.FORWARD and self.settlement == Settlement.PHYSICAL
+
+    @property
+    def is_note(self) -> bool:
+        """Whether it is a securitised pool's note."""
+        return self.kind == InstrumentKind.NOTE
+
+    @property
+    def pays_premium(self) -> bool:
+        """Whether a buyer pays cash at the trade (physical forwards, pool notes and basket units), not
+        margin."""
+        return self.kind in (InstrumentKind.NOTE, InstrumentKind.UNIT) or self.is_physical
+
+    @property
+    def futures_style(self) -> bool:
+        """Whether it is an option margined futures-style (every option: all are cash-settled)."""
+        return self.kind in (InstrumentKind.OPTION, InstrumentKind.ASIAN)
+
+    @property
+    def margined(self) -> bool:
+        """Whether positions hold margin and are marked: cash forwards and options (a basket unit is
+        paid in full and its strip is margined in the fund's account, see :mod:`market.baskets`)."""
+        if self.kind == InstrumentKind.UNIT:
+            return False
+        return self.kind != InstrumentKind.FORWARD or self.settlement == Settlement.CASH
+
+    def payoff(self, price_micros: int) -> int:
+        """What one GPU-hour of a cash forward or an option pays at its settlement (or exercise) price
+        ``price_micros``: the price for a forward, the payoff against the strike for an option."""
+        if self.is_forward:
+            return price_micros
+        strike = (self.strike_ticks or 0) * self.tick_micros
+        payoff = price_micros - strike if self.option_kind == OptionKind.CALL else strike - price_micros
+        return max(payoff, 0)
+
+
+_INSTRUMENT_FIELDS = tuple(f.name for f in fields(Instrument))

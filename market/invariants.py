@@ -34,8 +34,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from market.baskets.funds import unbalanced as unbalanced_funds
-from market.contracts import multiplier, payoff
 from market.delivery import OPEN_DAYS
+from market.instruments import Instrument
 from market.ledger import COLLATERAL, DEFAULT_FUND, MARGIN, RESERVED, SETTLEMENT, SYSTEM
 from market.listings import whole_days
 from market.securitization import reports as pools
@@ -46,13 +46,13 @@ from market.tables import (
     DeliveryDay,
     Entry,
     FundContribution,
-    Instrument,
     Inventory,
     Listing,
     Order,
     Position,
     Trade,
 )
+from market.tables import Instrument as InstrumentTable
 from market.vocabulary import LIVE
 
 _balances = Balance.__table__
@@ -61,7 +61,7 @@ _orders = Order.__table__
 _positions = Position.__table__
 _trades = Trade.__table__
 _inventory = Inventory.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 
 
 def _checks() -> list[tuple[str, sa.Select]]:
@@ -282,7 +282,7 @@ def _capacity_rows(connection: sa.Connection) -> list[tuple]:
         Listing.__table__,
         Capacity.__table__,
         Inventory.__table__,
-        Instrument.__table__,
+        InstrumentTable.__table__,
     )
     expected: dict[tuple[str, str, int], list[int]] = {}
     for row in connection.execute(sa.select(listings)):
@@ -315,15 +315,14 @@ def _option_rows(connection: sa.Connection) -> list[tuple]:
     cost`` (what futures-style margining pays over a life, :mod:`market.clearing.variation`)."""
     p, i = _positions, _instruments
     rows = connection.execute(
-        sa.select(p, i.c.kind, i.c.option_kind, i.c.strike_ticks, i.c.tick_micros, i.c.settle_price_micros)
-        .add_columns(i.c.lot_gpus, i.c.window_start_us, i.c.window_end_us)
+        sa.select(p, *(c for c in i.c if c.name != "symbol"))
         .join(i, i.c.symbol == p.c.symbol)
         .where(i.c.kind == "asian", i.c.status == "settled")
     ).mappings()
     wrong = []
     for row in rows:
-        hours = multiplier(row) // row["tick_micros"]
-        expected = row["qty"] * payoff(row, row["settle_price_micros"]) * hours - row["cost_micros"]
+        inst = Instrument.of(row)
+        expected = row["qty"] * inst.payoff(row["settle_price_micros"]) * inst.gpu_hours - row["cost_micros"]
         if row["variation_micros"] != expected:
             wrong.append((row["account_id"], row["symbol"], row["variation_micros"], expected))
     return wrong

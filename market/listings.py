@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from market.errors import InventoryExceededError
+from market.instruments import Instrument
 from market.store import insert_ignore
 from market.tables import Capacity, Inventory, Listing
 
@@ -68,15 +69,14 @@ def free_on_days(connection: sa.Connection, provider_id: str, product: str, days
 COVERABLE = ("open", "halted")
 
 
-def covers(listing: dict, instrument: dict) -> bool:
+def covers(listing: dict, instrument: Instrument) -> bool:
     """Whether ``listing`` backs ``instrument`` (a physical forward of its product inside its window)."""
     return (
-        instrument["kind"] == "forward"
-        and instrument["settlement"] == "physical"
-        and instrument["product"] == listing["product"]
-        and instrument["status"] in COVERABLE
-        and listing["window_start_us"] <= instrument["window_start_us"]
-        and instrument["window_end_us"] <= listing["window_end_us"]
+        instrument.is_physical
+        and instrument.product == listing["product"]
+        and instrument.status in COVERABLE
+        and listing["window_start_us"] <= instrument.window_start_us
+        and instrument.window_end_us <= listing["window_end_us"]
     )
 
 
@@ -127,22 +127,22 @@ def shrink(connection: sa.Connection, listing: dict, covered: list[str], by: int
     return by
 
 
-def _covering(instrument: dict) -> sa.Select:
+def _covering(instrument: Instrument) -> sa.Select:
     return sa.select(_listings).where(
-        _listings.c.product == instrument["product"],
-        _listings.c.window_start_us <= instrument["window_start_us"],
-        _listings.c.window_end_us >= instrument["window_end_us"],
+        _listings.c.product == instrument.product,
+        _listings.c.window_start_us <= instrument.window_start_us,
+        _listings.c.window_end_us >= instrument.window_end_us,
         _listings.c.gpus > 0,
     )
 
 
-def auto_offering(connection: sa.Connection, instrument: dict) -> list[dict]:
+def auto_offering(connection: sa.Connection, instrument: Instrument) -> list[dict]:
     """The listings covering a new physical forward that ask to be offered automatically, oldest first."""
     query = _covering(instrument).where(_listings.c.auto_offer != "none").order_by(_listings.c.id)
     return [dict(r._mapping) for r in connection.execute(query)]
 
 
-def capacity_for(connection: sa.Connection, instrument: dict) -> dict[str, int]:
+def capacity_for(connection: sa.Connection, instrument: Instrument) -> dict[str, int]:
     """Listed GPUs per provider for a new physical forward, from the listings that cover it."""
     rows = connection.execute(_covering(instrument))
     totals: dict[str, int] = {}

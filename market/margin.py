@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from market.contracts import pays_premium
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN, Ledger
 
 Z99 = 2.3263478740408408  # standard normal 99% quantile
@@ -22,14 +22,14 @@ HORIZON_YEARS = 2 / 365
 FLOOR = 0.05
 
 
-def required(instrument: dict, qty: int) -> int:
+def required(instrument: Instrument, qty: int) -> int:
     """Micro-dollars a position of ``qty`` lots (long positive) must hold."""
-    if pays_premium(instrument):
+    if instrument.pays_premium:
         return 0
-    return abs(qty) * instrument["margin_per_lot"]
+    return abs(qty) * instrument.margin_per_lot
 
 
-def rebalance(ledger: Ledger, instrument: dict, position: dict) -> None:
+def rebalance(ledger: Ledger, instrument: Instrument, position: dict) -> None:
     """Move cash between the account's available and margin buckets to hold what the position needs.
 
     Orders hold the margin of their lots while they rest, and a fill releases that hold first, so

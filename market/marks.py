@@ -34,10 +34,11 @@ import sqlalchemy as sa
 
 from market import index, margin, models
 from market.errors import NoMarkError, UnknownInstrumentError
-from market.instruments import Status
+from market.instruments import Instrument, Status
 from market.lifecycle.schedule import is_stale, stored_plan
 from market.records import MarkInfo
-from market.tables import BASKET, EXERCISE, Instrument, Product, Trade
+from market.tables import BASKET, EXERCISE, Product, Trade
+from market.tables import Instrument as InstrumentTable
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
     from market.house import House
 
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _trades = Trade.__table__
 
 DEFAULT_VOL = 0.6
@@ -188,7 +189,7 @@ def _traded_forwards(connection: sa.Connection, product: str, index_us: int, now
 
 def price(
     connection: sa.Connection,
-    instrument: dict,
+    instrument: Instrument,
     now_us: int,
     *,
     greeks: bool = False,
@@ -198,10 +199,10 @@ def price(
     the product's model at ``now_us`` when the caller already has it)."""
     import pricing
 
-    if instrument["kind"] in ("note", "unit"):
-        raise NoMarkError(f"{instrument['symbol']} is a {instrument['kind']}: its price is its book")
+    if instrument.kind in ("note", "unit"):
+        raise NoMarkError(f"{instrument.symbol} is a {instrument.kind}: its price is its book")
     if chosen is None:
-        chosen = model(connection, instrument["product"], now_us)
+        chosen = model(connection, instrument.product, now_us)
     now = from_epoch_us(now_us)
     grid = window_grid(instrument, now_us)
     if not grid:
@@ -211,24 +212,24 @@ def price(
             ]
         )
         return chosen, {"value": spot, "forward": spot, "greeks": None}
-    if instrument["kind"] == "forward":
+    if instrument.is_forward:
         request = {"type": "forward", "fixings": grid}
     else:
-        strike = instrument["strike_ticks"] * instrument["tick_micros"] / 1e6
-        if instrument["kind"] == "option":
+        strike = instrument.strike_ticks * instrument.tick_micros / 1e6
+        if instrument.kind == "option":
             from pricing.calendar import year_fraction
 
-            expiry = max(year_fraction(now, from_epoch_us(instrument["expiry_us"])), 1e-6)
+            expiry = max(year_fraction(now, from_epoch_us(instrument.expiry_us)), 1e-6)
             underlying = {"swap": [max(t, expiry) for t in grid]}
             request = {
                 "type": "european",
-                "kind": instrument["option_kind"],
+                "kind": instrument.option_kind,
                 "strike": strike,
                 "expiry": expiry,
                 "underlying": underlying,
             }
         else:
-            request = {"type": "asian", "kind": instrument["option_kind"], "strike": strike, "fixings": grid}
+            request = {"type": "asian", "kind": instrument.option_kind, "strike": strike, "fixings": grid}
             request["average"] = "arithmetic"
     try:  # a mark that cannot be computed accurately is no mark, never a confident wrong number
         result = pricing.price(
@@ -241,18 +242,18 @@ def price(
             }
         )
     except pricing.NotComputableError as exc:
-        raise NoMarkError(f"{instrument['symbol']} cannot be marked accurately now: {exc}") from None
+        raise NoMarkError(f"{instrument.symbol} cannot be marked accurately now: {exc}") from None
     return chosen, result
 
 
-def window_grid(instrument: dict, now_us: int) -> list[float]:
+def window_grid(instrument: Instrument, now_us: int) -> list[float]:
     """The daily fixing times (years from ``now_us``) of the instrument's window still to come: from
     the first UTC midnight after now (empty once the window has begun its last day)."""
     from pricing.calendar import fixing_times
 
     now = from_epoch_us(now_us)
-    start = max(from_epoch_us(instrument["window_start_us"]), _next_day(now))
-    end = from_epoch_us(instrument["window_end_us"])
+    start = max(from_epoch_us(instrument.window_start_us), _next_day(now))
+    end = from_epoch_us(instrument.window_end_us)
     return list(fixing_times(now, start, end, "daily")) if start < end else []
 
 
@@ -262,14 +263,14 @@ def _next_day(now: datetime) -> datetime:
     return midnight if midnight == now else midnight + timedelta(days=1)
 
 
-def fair_value_micros(connection: sa.Connection, instrument: dict, now_us: int) -> int:
+def fair_value_micros(connection: sa.Connection, instrument: Instrument, now_us: int) -> int:
     """The fair value of an instrument in micro-dollars per GPU-hour."""
     return round(price(connection, instrument, now_us)[1]["value"] * 1e6)
 
 
 def margin_per_lot(
     connection: sa.Connection,
-    instrument: dict,
+    instrument: Instrument,
     now_us: int,
     chosen: CurrentModel | None = None,
     vol: float | None = None,
@@ -283,11 +284,11 @@ def margin_per_lot(
 
     chosen, result = price(connection, instrument, now_us, chosen=chosen)
     if vol is None:
-        found = product_vol(connection, instrument["product"], now_us)
+        found = product_vol(connection, instrument.product, now_us)
         if found is None:
-            raise NoMarkError(f"no fixings for {instrument['product']}")
+            raise NoMarkError(f"no fixings for {instrument.product}")
         vol = found.margin
-    mark_ = Mark(instrument["symbol"], round(result["forward"] * 1e6), round(result["value"] * 1e6))
+    mark_ = Mark(instrument.symbol, round(result["forward"] * 1e6), round(result["value"] * 1e6))
     return lot_margin(instrument, mark_, vol, now_us)
 
 
@@ -320,7 +321,7 @@ def mark(house: House, symbol: str, *, greeks: bool = True) -> MarkInfo:
         row = connection.execute(sa.select(_instruments).where(_instruments.c.symbol == symbol)).one_or_none()
         if row is None:
             raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
-        chosen, result = price(connection, dict(row._mapping), now, greeks=greeks)
+        chosen, result = price(connection, Instrument.of(row._mapping), now, greeks=greeks)
         last = _last_fixing(connection, row.product, now)
         plan = stored_plan(connection, row.product)
     return MarkInfo(
@@ -368,11 +369,10 @@ def refresh_marks(house: House) -> dict[str, int]:
     chosen: dict[str, CurrentModel | None] = {}  # each product's model, computed once per pass
     vols: dict[str, float] = {}  # and its margin volatility
     with house.transaction() as uow:
-        for symbol, inst in house.books().instruments.items():
-            margined = inst["kind"] != "forward" or inst["settlement"] == "cash"
-            if not margined or inst["status"] not in (Status.OPEN, Status.HALTED):
+        for symbol, inst in list(house.books().instruments.items()):
+            if not inst.margined or inst.status not in (Status.OPEN, Status.HALTED):
                 continue
-            product = inst["product"]
+            product = inst.product
             if product not in chosen:
                 try:
                     chosen[product] = model(uow.connection, product, uow.now_us)
@@ -389,6 +389,6 @@ def refresh_marks(house: House) -> dict[str, int]:
             uow.connection.execute(
                 _instruments.update().where(_instruments.c.symbol == symbol).values(margin_per_lot=value)
             )
-            inst["margin_per_lot"] = value
+            house.books().revise(symbol, margin_per_lot=value)
             updated[symbol] = value
     return updated

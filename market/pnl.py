@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from market.contracts import multiplier, payoff
 from market.errors import NoMarkError
+from market.instruments import Instrument
 from market.marks import fair_value_micros
 from market.records import PositionPnl
-from market.tables import Instrument, Trade
+from market.tables import Instrument as InstrumentTable
+from market.tables import Trade
 
-_trades, _instruments = Trade.__table__, Instrument.__table__
+_trades, _instruments = Trade.__table__, InstrumentTable.__table__
 
 
 def walk(trades: list[tuple[int, int]]) -> tuple[int, int, int]:
@@ -46,7 +47,7 @@ def walk(trades: list[tuple[int, int]]) -> tuple[int, int, int]:
     return qty, cost, realised
 
 
-def position_pnl(connection: sa.Connection, account_id: str, inst: dict, now_us: int) -> PositionPnl:
+def position_pnl(connection: sa.Connection, account_id: str, inst: Instrument, now_us: int) -> PositionPnl:
     """The P&L of ``account_id``'s position in ``inst`` (see the module docstring)."""
     rows = connection.execute(
         sa.select(
@@ -57,7 +58,7 @@ def position_pnl(connection: sa.Connection, account_id: str, inst: dict, now_us:
             _trades.c.seller_fee_micros,
         )
         .where(
-            _trades.c.symbol == inst["symbol"],
+            _trades.c.symbol == inst.symbol,
             sa.or_(_trades.c.buyer_id == account_id, _trades.c.seller_id == account_id),
         )
         .order_by(_trades.c.id)
@@ -67,29 +68,29 @@ def position_pnl(connection: sa.Connection, account_id: str, inst: dict, now_us:
     ]
     qty, cost, realised = walk(signed)
     fees = sum(t.buyer_fee_micros if t.buyer_id == account_id else t.seller_fee_micros for t in rows)
-    gpu_hours = multiplier(inst) // inst["tick_micros"]  # GPU-hours per lot
+    gpu_hours = inst.gpu_hours  # GPU-hours per lot
     average = None if not qty else abs(cost) // (abs(qty) * gpu_hours)
     mark, unrealised = None, 0
-    if inst["status"] == "settled" and inst["settlement"] == "cash":
-        realised += qty * payoff(inst, inst["settle_price_micros"] or 0) * gpu_hours - cost
+    if inst.status == "settled" and inst.settlement == "cash":
+        realised += qty * inst.payoff(inst.settle_price_micros or 0) * gpu_hours - cost
         qty, cost = 0, 0
-    elif inst["status"] != "settled" and qty:
+    elif inst.status != "settled" and qty:
         mark = _mark(connection, inst, now_us)
         unrealised = 0 if mark is None else qty * mark * gpu_hours - cost
     return PositionPnl(average, mark, realised - fees, unrealised, fees)
 
 
-def _mark(connection: sa.Connection, inst: dict, now_us: int) -> int | None:
+def _mark(connection: sa.Connection, inst: Instrument, now_us: int) -> int | None:
     """Micro-dollars per GPU-hour: the model's fair value for a forward, else the last trade."""
-    if inst["kind"] == "forward":
+    if inst.is_forward:
         try:
             return fair_value_micros(connection, inst, now_us)
         except NoMarkError:
             pass
     last = connection.execute(
         sa.select(_trades.c.price_ticks)
-        .where(_trades.c.symbol == inst["symbol"])
+        .where(_trades.c.symbol == inst.symbol)
         .order_by(_trades.c.id.desc())
         .limit(1)
     ).scalar()
-    return None if last is None else last * inst["tick_micros"]
+    return None if last is None else last * inst.tick_micros

@@ -15,6 +15,7 @@ from market.catalog import instrument
 from market.delivery import delivery_info
 from market.errors import InvalidRequestError, NotFoundError
 from market.house import page_limit
+from market.instruments import Instrument
 from market.pnl import position_pnl
 from market.records import (
     BookInfo,
@@ -27,7 +28,8 @@ from market.records import (
     record_of,
 )
 from market.spans import ALL, Span, keyset
-from market.tables import BASKET, EXERCISE, ISSUE, Delivery, Instrument, Order, Position, Trade
+from market.tables import BASKET, EXERCISE, ISSUE, Delivery, Order, Position, Trade
+from market.tables import Instrument as InstrumentTable
 from market.units import from_epoch_us, to_epoch_us
 from market.vocabulary import LIVE
 
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from market.house import House
 
 _instruments, _orders, _trades, _positions, _deliveries = (
-    t.__table__ for t in (Instrument, Order, Trade, Position, Delivery)
+    t.__table__ for t in (InstrumentTable, Order, Trade, Position, Delivery)
 )
 
 
@@ -115,7 +117,7 @@ def order_info(
                 .order_by(_trades.c.id)
             )
         ]
-    tick = house.trading.instruments[row["symbol"]]["tick_micros"] if house.trading else None
+    tick = house.trading.instruments[row["symbol"]].tick_micros if house.trading else None
     if tick is None:
         with house.read() as own:
             tick = tick_of(house, row["symbol"], own)
@@ -126,7 +128,7 @@ def order_info(
 def tick_of(house: House, symbol: str, connection: sa.Connection) -> int:
     """An instrument's tick in micro-dollars, from the books when they are open."""
     if house.trading is not None and symbol in house.trading.instruments:
-        return house.trading.instruments[symbol]["tick_micros"]
+        return house.trading.instruments[symbol].tick_micros
     return connection.execute(
         sa.select(_instruments.c.tick_micros).where(_instruments.c.symbol == symbol)
     ).scalar_one()
@@ -215,7 +217,7 @@ def book(house: House, symbol: str, depth: int | None = None) -> BookInfo:
         )
 
     return BookInfo(
-        symbol, snap["seq"], levels(snap["bids"]), levels(snap["asks"]), snap["last"], inst["tick_micros"]
+        symbol, snap["seq"], levels(snap["bids"]), levels(snap["asks"]), snap["last"], inst.tick_micros
     )
 
 
@@ -243,7 +245,7 @@ def positions(
     with house.read() as connection:
         rows = connection.execute(_keyset(mine, _positions.c.symbol, after, limit)).mappings().all()
         instruments = {
-            r["symbol"]: dict(r)
+            r["symbol"]: Instrument.of(r)
             for r in connection.execute(
                 sa.select(_instruments).where(_instruments.c.symbol.in_([r["symbol"] for r in rows]))
             ).mappings()
@@ -252,7 +254,7 @@ def positions(
             record_of(
                 PositionInfo,
                 r,
-                tick_micros=instruments[r["symbol"]]["tick_micros"],
+                tick_micros=instruments[r["symbol"]].tick_micros,
                 state=state,
                 pnl=position_pnl(connection, account_id, instruments[r["symbol"]], now),
             )

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from market.instruments import Instrument
 from market.store import dumps
-from market.tables import Command, Instrument, Order
+from market.tables import Command, Order
+from market.tables import Instrument as InstrumentTable
 from market.trading import Trading
 from market.vocabulary import CONDITIONAL_TYPES, LIVE
 
 _commands = Command.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _orders = Order.__table__
 
 MAX_DIVERGENCES = 20
@@ -68,7 +70,7 @@ def load(connection: sa.Connection, watch: str | None = None) -> tuple[Trading, 
     for row in connection.execute(
         sa.select(_instruments).order_by(_instruments.c.created_us, _instruments.c.symbol)
     ):
-        trading.add_instrument(dict(row._mapping))
+        trading.add_instrument(Instrument.of(row._mapping))
     replay = _replay(connection, trading, Replay(watch=watch))
     for row in connection.execute(sa.select(_orders).where(_orders.c.status.in_(LIVE))):
         order = dict(row._mapping)

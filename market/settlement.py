@@ -39,18 +39,19 @@ import sqlalchemy as sa
 
 from market import delivery, index, marks
 from market.clearing import waterfall
-from market.contracts import multiplier, payoff
 from market.errors import NoMarkError
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
 from market.records import SettlementReport
 from market.store import UnitOfWork
-from market.tables import EXERCISE, Instrument, Position
+from market.tables import EXERCISE, Position
+from market.tables import Instrument as InstrumentTable
 from market.trading import Trading, book_trade
 
 if TYPE_CHECKING:
     from market.house import House
 
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _positions = Position.__table__
 
 
@@ -65,42 +66,41 @@ def run(uow: UnitOfWork, trading: Trading) -> SettlementReport:
     now = uow.now_us
     expired, delivered, cash, exercised = [], [], [], []
     for symbol, inst in sorted(trading.instruments.items()):
-        if inst["status"] in ("open", "halted") and now >= inst["expiry_us"]:
+        if inst.status in ("open", "halted") and now >= inst.expiry_us:
             trading.cancel_book(uow, symbol, "instrument_expired")
-            _set(uow, inst, status="expired")
+            _set(uow, trading, symbol, status="expired")
             expired.append(symbol)
     uow.ledger.post("expiry")
     for symbol, inst in sorted(trading.instruments.items()):
-        if inst["status"] == "expired" and inst["kind"] == "option" and _exercise(uow, trading, inst):
+        if inst.status == "expired" and inst.kind == "option" and _exercise(uow, trading, inst):
             exercised.append(symbol)
             uow.ledger.post("exercise", ref=symbol)
     uow.flush()  # exercised positions must be visible to the settlements below
     for symbol, inst in sorted(trading.instruments.items()):
-        if inst["status"] != "expired" or inst["kind"] in ("option", "note", "unit"):
+        if inst.status != "expired" or inst.kind in ("option", "note", "unit"):
             continue  # options were exercised above; notes and units are paid by their pool or fund
-        if inst["kind"] == "forward" and inst["settlement"] == "physical":
-            if now >= inst["window_start_us"]:
-                _deliver(uow, inst)
+        if inst.is_physical:
+            if now >= inst.window_start_us:
+                delivery.allocate(uow, inst)
+                _set(uow, trading, symbol, status="settled")
                 delivered.append(symbol)
-        elif now >= inst["window_end_us"]:
-            average = index.average(
-                uow.connection, inst["product"], inst["window_start_us"], inst["window_end_us"]
-            )
+        elif now >= inst.window_end_us:
+            average = index.average(uow.connection, inst.product, inst.window_start_us, inst.window_end_us)
             if average is not None:
-                _settle_cash(uow, inst, average)
+                _settle_positions(uow, inst, average)
+                _set(uow, trading, symbol, status="settled", settle_price_micros=average)
                 index.record_settlement(
-                    uow.connection, symbol, inst["product"], inst["window_start_us"], inst["window_end_us"]
+                    uow.connection, symbol, inst.product, inst.window_start_us, inst.window_end_us
                 )
                 cash.append(symbol)
         uow.ledger.post("settlement", ref=symbol)
     return SettlementReport(tuple(expired), tuple(delivered), tuple(cash), tuple(exercised))
 
 
-def _set(uow: UnitOfWork, inst: dict, **values: object) -> None:
-    uow.connection.execute(
-        _instruments.update().where(_instruments.c.symbol == inst["symbol"]).values(**values)
-    )
-    inst.update(values)
+def _set(uow: UnitOfWork, trading: Trading, symbol: str, **values: object) -> None:
+    """Change an instrument's columns, in the database and in the books' copy."""
+    uow.connection.execute(_instruments.update().where(_instruments.c.symbol == symbol).values(**values))
+    trading.revise(symbol, **values)
 
 
 def _net_positions(uow: UnitOfWork, symbol: str) -> list[sa.Row]:
@@ -109,11 +109,6 @@ def _net_positions(uow: UnitOfWork, symbol: str) -> list[sa.Row]:
             sa.select(_positions).where(_positions.c.symbol == symbol).order_by(_positions.c.account_id)
         )
     )
-
-
-def _deliver(uow: UnitOfWork, inst: dict) -> None:
-    delivery.allocate(uow, inst)
-    _set(uow, inst, status="settled")
 
 
 def _pay(ledger: Ledger, account: str, amount: int) -> int:
@@ -134,14 +129,14 @@ def _release_margin(uow: UnitOfWork, position: dict) -> None:
     position["margin_micros"] = 0
 
 
-def _settle_positions(uow: UnitOfWork, inst: dict, price_micros: int) -> None:
+def _settle_positions(uow: UnitOfWork, inst: Instrument, price_micros: int) -> None:
     """The last cash of every position in the cash forward or option ``inst``: its margin released,
     ``qty x payoff x GPU-hours - cost - variation received`` paid (so its life's total is exactly
     payoff less price), its fees due collected; shortfalls run through the waterfall."""
-    gpu_hours = multiplier(inst) // inst["tick_micros"]
-    paid = payoff(inst, price_micros)
+    gpu_hours = inst.gpu_hours
+    paid = inst.payoff(price_micros)
     shortfalls = []
-    for row in _net_positions(uow, inst["symbol"]):
+    for row in _net_positions(uow, inst.symbol):
         position = uow.position(row.account_id, row.symbol)
         _release_margin(uow, position)
         due = row.qty * paid * gpu_hours - row.cost_micros - position["variation_micros"]
@@ -150,46 +145,41 @@ def _settle_positions(uow: UnitOfWork, inst: dict, price_micros: int) -> None:
         fees = min(position["fees_due_micros"], uow.ledger.balance(row.account_id, AVAILABLE))
         uow.ledger.move((row.account_id, AVAILABLE), (SYSTEM, FEES), fees)
         position["fees_due_micros"] -= fees
-    uow.ledger.post("settlement", ref=inst["symbol"])
+    uow.ledger.post("settlement", ref=inst.symbol)
     for account, short in shortfalls:
         if short:
-            waterfall.cover(uow, account, short, inst["symbol"])
+            waterfall.cover(uow, account, short, inst.symbol)
 
 
-def _settle_cash(uow: UnitOfWork, inst: dict, average: int) -> None:
-    _settle_positions(uow, inst, average)
-    _set(uow, inst, status="settled", settle_price_micros=average)
-
-
-def _exercise(uow: UnitOfWork, trading: Trading, inst: dict) -> bool:
+def _exercise(uow: UnitOfWork, trading: Trading, inst: Instrument) -> bool:
     try:
-        _, result = marks.price(uow.connection, inst, inst["expiry_us"])  # as of expiry, however late
+        _, result = marks.price(uow.connection, inst, inst.expiry_us)  # as of expiry, however late
     except NoMarkError:
         return False  # no fixings yet: exercise waits for a mark
-    tick = inst["tick_micros"]
+    tick = inst.tick_micros
     price_ticks = (2 * round(result["forward"] * 1e6) + tick) // (2 * tick)  # the forward, on the tick
     _settle_positions(uow, inst, price_ticks * tick)
-    if payoff(inst, price_ticks * tick) > 0:
-        positions = _net_positions(uow, inst["symbol"])
+    if inst.payoff(price_ticks * tick) > 0:
+        positions = _net_positions(uow, inst.symbol)
         holders = [[p.account_id, p.qty] for p in positions if p.qty > 0]
         writers = [[p.account_id, -p.qty] for p in positions if p.qty < 0]
-        call = inst["option_kind"] == "call"
-        underlying = trading.instruments[inst["underlying"]]
+        call = inst.option_kind == "call"
+        underlying = trading.instruments[inst.underlying]
         hi = wi = 0
         while hi < len(holders) and wi < len(writers):
             qty = min(holders[hi][1], writers[wi][1])
             buyer, seller = (holders[hi][0], writers[wi][0]) if call else (writers[wi][0], holders[hi][0])
-            _exercise_trade(uow, underlying, buyer, seller, qty, price_ticks, inst["symbol"])
+            _exercise_trade(uow, underlying, buyer, seller, qty, price_ticks, inst.symbol)
             holders[hi][1] -= qty
             writers[wi][1] -= qty
             hi += holders[hi][1] == 0
             wi += writers[wi][1] == 0
-    _set(uow, inst, status="settled", settle_price_micros=price_ticks * tick)
+    _set(uow, trading, inst.symbol, status="settled", settle_price_micros=price_ticks * tick)
     return True
 
 
 def _exercise_trade(
-    uow: UnitOfWork, underlying: dict, buyer: str, seller: str, qty: int, price: int, option: str
+    uow: UnitOfWork, underlying: Instrument, buyer: str, seller: str, qty: int, price: int, option: str
 ) -> None:
     book_trade(
         uow,
@@ -202,7 +192,7 @@ def _exercise_trade(
             "buyer_id": buyer,
             "seller_id": seller,
             "taker_side": "buy",
-            "notional_micros": price * qty * multiplier(underlying),
+            "notional_micros": price * qty * underlying.multiplier,
             "buyer_fee_micros": 0,
             "seller_fee_micros": 0,
             "escrow_micros": 0,

@@ -32,7 +32,7 @@ from functools import partial
 from market import depth, margin
 from market.accounts import PROVIDER, TRADER
 from market.clearing import calls
-from market.contracts import fee, is_physical, multiplier, pays_premium
+from market.contracts import fee
 from market.engine import MatchingEngine
 from market.errors import (
     DuplicateClientOrderIdError,
@@ -49,6 +49,7 @@ from market.errors import (
     RecoveryMismatchError,
     UnknownInstrumentError,
 )
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
 from market.listings import whole_days
 from market.order_rules import MAX_QTY, check_ticks, validate
@@ -69,14 +70,14 @@ def request_hash(request: OrderRequest) -> str:
     return hashlib.sha256(dumps(fields).encode()).hexdigest()
 
 
-def book_trade(uow: UnitOfWork, inst: dict, trade: dict) -> None:
+def book_trade(uow: UnitOfWork, inst: Instrument, trade: dict) -> None:
     """Record a trade in ``inst`` (a matched one, or a forward that an exercised option creates):
     the buyer's position grows by its quantity and cost, the seller's shrinks, both re-hold margin,
     and the trade row is written. ``trade`` holds the trade row's fields but the symbol and time."""
     qty, notional = trade["qty"], trade["notional_micros"]
     long, short = (
-        uow.position(trade["buyer_id"], inst["symbol"]),
-        uow.position(trade["seller_id"], inst["symbol"]),
+        uow.position(trade["buyer_id"], inst.symbol),
+        uow.position(trade["seller_id"], inst.symbol),
     )
     long["qty"] += qty
     long["cost_micros"] += notional
@@ -84,7 +85,7 @@ def book_trade(uow: UnitOfWork, inst: dict, trade: dict) -> None:
     short["cost_micros"] -= notional
     margin.rebalance(uow.ledger, inst, long)
     margin.rebalance(uow.ledger, inst, short)
-    row = {"symbol": inst["symbol"], "resale": False, **trade, "released": False, "created_us": uow.now_us}
+    row = {"symbol": inst.symbol, "resale": False, **trade, "released": False, "created_us": uow.now_us}
     uow.trades.append(row)
 
 
@@ -97,7 +98,7 @@ class Trading:
 
     def __init__(self) -> None:
         self.engine = MatchingEngine()
-        self.instruments: dict[str, dict] = {}
+        self.instruments: dict[str, Instrument] = {}
         self.live: dict[str, dict] = {}  # order id -> row, for every order the engine holds
         self.refused: set[str] = set()  # books whose recovery check failed
         self.now_us = 0
@@ -112,29 +113,37 @@ class Trading:
 
     # ------------------------------------------------------------------ instruments
 
-    def add_instrument(self, row: dict) -> None:
-        """Open (an empty) book for an instrument row."""
-        self.instruments[row["symbol"]] = row
-        self.engine.add_instrument(row["symbol"])
+    def add_instrument(self, instrument: Instrument) -> None:
+        """Open (an empty) book for an instrument."""
+        self.instruments[instrument.symbol] = instrument
+        self.engine.add_instrument(instrument.symbol)
 
-    def instrument(self, symbol: str) -> dict:
-        """The instrument row; :class:`UnknownInstrumentError` if there is none."""
+    def revise(self, symbol: str, **changes: object) -> Instrument:
+        """Replace the instrument ``symbol`` by a copy with ``changes`` (its status, margin per lot,
+        settlement price or face) and return it: the caller writes the same change to the database in
+        its transaction; if that fails, the books are rebuilt from the database."""
+        revised = replace(self.instruments[symbol], **changes)
+        self.instruments[symbol] = revised
+        return revised
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The instrument; :class:`UnknownInstrumentError` if there is none."""
         row = self.instruments.get(symbol) if isinstance(symbol, str) else None
         if row is None:
             raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
         return row
 
-    def hold_per_lot(self, instrument: dict, side: str, price_ticks: int | None) -> int:
+    def hold_per_lot(self, instrument: Instrument, side: str, price_ticks: int | None) -> int:
         """Micro-dollars an open lot holds (see the module docstring)."""
-        if side == "buy" and pays_premium(instrument):
-            notional = (price_ticks or 0) * multiplier(instrument)
-            return notional + fee(notional, max(instrument["maker_fee_ppm"], instrument["taker_fee_ppm"]))
-        if instrument["kind"] in ("note", "unit") or is_physical(instrument):
+        if side == "buy" and instrument.pays_premium:
+            notional = (price_ticks or 0) * instrument.multiplier
+            return notional + fee(notional, max(instrument.maker_fee_ppm, instrument.taker_fee_ppm))
+        if instrument.kind in ("note", "unit") or instrument.is_physical:
             return 0  # a note's or unit's sell is covered by the lots held (see sellable_notes)
-        if instrument["margin_per_lot"] <= 0:  # a cash forward or an option, either side
-            message = f"{instrument['symbol']} has no margin yet: post index fixings and refresh marks"
+        if instrument.margin_per_lot <= 0:  # a cash forward or an option, either side
+            message = f"{instrument.symbol} has no margin yet: post index fixings and refresh marks"
             raise NoMarkError(message)
-        return instrument["margin_per_lot"]
+        return instrument.margin_per_lot
 
     # ------------------------------------------------------------------ commands
 
@@ -148,7 +157,7 @@ class Trading:
         self.apply(uow, command)
         lots = row["qty"]
         if lots < req.qty:  # the lots beyond the account's means expire at once, saying why
-            physical = is_physical(self.instruments[req.symbol])
+            physical = self.instruments[req.symbol].is_physical
             short = "insufficient_funds" if req.side == "buy" or not physical else "inventory_exceeded"
             row.update(qty=req.qty, cancelled=row["cancelled"] + req.qty - lots, reason=short)
             row["status"] = "expired" if row["status"] == "filled" else row["status"]
@@ -192,7 +201,7 @@ class Trading:
         calls.check_order(uow, account_id, req)
         if req.tif == "gtd":
             self.advance(uow, force=True)
-        physical = is_physical(inst)
+        physical = inst.is_physical
         resale = physical and req.side == "sell" and uow.position_qty(account_id, req.symbol) > 0
         # lots sent to the book: an IOC market order fills what cash, margin and inventory allow
         lots, within_means = req.qty, req.type == "market" and req.tif == "ioc"
@@ -203,18 +212,18 @@ class Trading:
             self.resale_free(uow, account_id, req.symbol, lots)
         elif physical and req.side == "sell":
             need = {PROVIDER}
-        elif physical or inst["kind"] in ("note", "unit"):
+        elif physical or inst.kind in ("note", "unit"):
             need = {TRADER, PROVIDER}
         else:
             need = {TRADER}
         if not need & set(roles):
             raise ForbiddenError(f"{req.side} on {req.symbol} needs the role {' or '.join(sorted(need))}")
-        if req.side == "buy" and pays_premium(inst) and req.type in ("stop_market", "trailing_stop_market"):
+        if req.side == "buy" and inst.pays_premium and req.type in ("stop_market", "trailing_stop_market"):
             raise InvalidRequestError(
                 f"a {req.type} buy has no price to hold cash against: use a stop limit", field="type"
             )
         cash = uow.ledger.balance(account_id, AVAILABLE) if within_means else 0
-        if req.type == "market" and req.side == "buy" and pays_premium(inst):
+        if req.type == "market" and req.side == "buy" and inst.pays_premium:
             asks = self.engine.snapshot(req.symbol)["asks"]
             if within_means:
                 buy_hold = partial(self.hold_per_lot, inst, "buy")
@@ -224,21 +233,21 @@ class Trading:
             per_lot = self.hold_per_lot(inst, req.side, req.price_ticks)
             if within_means and per_lot and not req.reduce_only:  # margined: the lots the margin allows
                 lots = min(lots, cash // per_lot) or lots
-        if req.reduce_only and not (req.side == "buy" and pays_premium(inst)):
+        if req.reduce_only and not (req.side == "buy" and inst.pays_premium):
             per_lot = 0  # closing lots releases their position's margin: nothing more to hold
-        gpus = lots * inst["lot_gpus"] if physical and req.side == "sell" and not resale else 0
+        gpus = lots * inst.lot_gpus if physical and req.side == "sell" and not resale else 0
         if gpus:
             free = self.offerable_gpus(uow, inst, account_id)
-            if within_means and free // inst["lot_gpus"] and gpus > free:  # sell what is free
-                lots = free // inst["lot_gpus"]
-                gpus = lots * inst["lot_gpus"]
+            if within_means and free // inst.lot_gpus and gpus > free:  # sell what is free
+                lots = free // inst.lot_gpus
+                gpus = lots * inst.lot_gpus
             if gpus > free:
                 raise InventoryExceededError(
                     f"selling {gpus} GPUs of {req.symbol} needs listed capacity; {free} unsold",
                     field="quantity",
                 )
-        if inst["kind"] in ("note", "unit") and req.side == "sell":
-            free = self.sellable_notes(uow, inst["symbol"], account_id)
+        if inst.kind in ("note", "unit") and req.side == "sell":
+            free = self.sellable_notes(uow, inst.symbol, account_id)
             if req.qty > free:
                 raise InventoryExceededError(
                     f"selling {req.qty} lots of {req.symbol} needs them held; {free} held and not offered",
@@ -328,7 +337,7 @@ class Trading:
         order = self._own_live(uow, account_id, order_id)
         inst = self._tradable(order["symbol"], uow.now_us)
         if price is not None:
-            price_ticks = price_to_ticks(price, inst["tick_micros"], "price")
+            price_ticks = price_to_ticks(price, inst.tick_micros, "price")
         if qty is None and price_ticks is None:
             raise InvalidRequestError("an amend changes the quantity, the price or both", field="quantity")
         if qty is not None and (type(qty) is not int or not 0 < qty <= MAX_QTY):
@@ -348,7 +357,7 @@ class Trading:
         if new_open > order["open_qty"] and self.is_resale(order):
             self.resale_free(uow, account_id, order["symbol"], new_open - order["open_qty"])
         if order["reserved_gpus"] and new_open > order["open_qty"]:
-            more = (new_open - order["open_qty"]) * inst["lot_gpus"]
+            more = (new_open - order["open_qty"]) * inst.lot_gpus
             free = self.offerable_gpus(uow, inst, account_id)
             if more > free:
                 raise InventoryExceededError(f"{more} more GPUs exceed the {free} unsold", field="quantity")
@@ -364,7 +373,7 @@ class Trading:
     def is_resale(self, order: dict) -> bool:
         """Whether a live order is a resale: a physical sell holding no inventory."""
         inst = self.instruments[order["symbol"]]
-        return is_physical(inst) and order["side"] == "sell" and not order["reserved_gpus"]
+        return inst.is_physical and order["side"] == "sell" and not order["reserved_gpus"]
 
     def resale_free(self, uow: UnitOfWork, account_id: str, symbol: str, lots: int = 0) -> int:
         """Lots held long in ``symbol`` not yet offered for resale; refuses a resale of ``lots`` more."""
@@ -378,8 +387,8 @@ class Trading:
         return free
 
     @staticmethod
-    def _days(instrument: dict) -> list[int]:
-        return whole_days(instrument["window_start_us"], instrument["window_end_us"])
+    def _days(instrument: Instrument) -> list[int]:
+        return whole_days(instrument.window_start_us, instrument.window_end_us)
 
     def sellable_notes(self, uow: UnitOfWork, symbol: str, account_id: str) -> int:
         """Lots ``account_id`` holds and does not already offer (notes and units are never sold short)."""
@@ -390,28 +399,28 @@ class Trading:
         )
         return uow.position_qty(account_id, symbol) - offered
 
-    def offerable_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str) -> int:
+    def offerable_gpus(self, uow: UnitOfWork, instrument: Instrument, provider_id: str) -> int:
         """GPUs the provider may still offer in a physical forward: free in its inventory there and
         on every day of the window (overlapping forwards share the days)."""
-        inventory = uow.inventory(instrument["symbol"], provider_id)
+        inventory = uow.inventory(instrument.symbol, provider_id)
         if inventory is None:
             return 0
         days = self._days(instrument)
-        rows = uow.capacity(provider_id, instrument["product"], days)
+        rows = uow.capacity(provider_id, instrument.product, days)
         if len(rows) < len(days):
             return 0
         free = inventory["listed_gpus"] - inventory["sold_gpus"] - inventory["reserved_gpus"]
         return min([free] + [r["listed_gpus"] - r["committed_gpus"] for r in rows])
 
-    def _hold_gpus(self, uow: UnitOfWork, instrument: dict, provider_id: str, gpus: int) -> None:
+    def _hold_gpus(self, uow: UnitOfWork, instrument: Instrument, provider_id: str, gpus: int) -> None:
         """Hold (negative: release) GPUs for resting sells, in the forward and on each day it covers."""
-        uow.inventory(instrument["symbol"], provider_id)["reserved_gpus"] += gpus
-        for row in uow.capacity(provider_id, instrument["product"], self._days(instrument)):
+        uow.inventory(instrument.symbol, provider_id)["reserved_gpus"] += gpus
+        for row in uow.capacity(provider_id, instrument.product, self._days(instrument)):
             row["committed_gpus"] += gpus
 
-    def _amended_hold(self, instrument: dict, order: dict, price_ticks: int) -> int:
+    def _amended_hold(self, instrument: Instrument, order: dict, price_ticks: int) -> int:
         """The hold per lot of ``order`` at a new price (only premium-paying buys depend on it)."""
-        if order["side"] == "buy" and pays_premium(instrument):
+        if order["side"] == "buy" and instrument.pays_premium:
             return self.hold_per_lot(instrument, "buy", price_ticks)
         return order["reserve_per_lot"]
 
@@ -463,7 +472,7 @@ class Trading:
             order["reserved_micros"] -= amount
         if gpus_too and order["reserved_gpus"]:
             inst = self.instruments[order["symbol"]]
-            gpus = lots * inst["lot_gpus"]
+            gpus = lots * inst.lot_gpus
             self._hold_gpus(uow, inst, order["account_id"], -gpus)
             order["reserved_gpus"] -= gpus
 
@@ -557,7 +566,7 @@ class Trading:
         uow.ledger.move((account, AVAILABLE), (account, RESERVED), target - order["reserved_micros"])
         order["reserved_micros"] = target
         if order["reserved_gpus"]:
-            gpus = new_open * inst["lot_gpus"]
+            gpus = new_open * inst.lot_gpus
             self._hold_gpus(uow, inst, account, gpus - order["reserved_gpus"])
             order["reserved_gpus"] = gpus
         if new_open < old_open:
@@ -570,7 +579,7 @@ class Trading:
     def _on_trade(self, uow: UnitOfWork, event: dict) -> None:
         inst = self.instruments[event["symbol"]]
         qty, price = event["qty"], event["price"]
-        notional = price * qty * multiplier(inst)
+        notional = price * qty * inst.multiplier
         maker, taker = self._order(uow, event["maker"]), self._order(uow, event["taker"])
         for order in (maker, taker):
             self._release(uow, order, qty, gpus_too=False)
@@ -581,22 +590,22 @@ class Trading:
             uow.touch(order)
         buy, sell = (taker, maker) if event["taker_side"] == "buy" else (maker, taker)
         buyer, seller = buy["account_id"], sell["account_id"]
-        buyer_fee = fee(notional, inst["taker_fee_ppm"] if buy is taker else inst["maker_fee_ppm"])
-        seller_fee = fee(notional, inst["taker_fee_ppm"] if sell is taker else inst["maker_fee_ppm"])
+        buyer_fee = fee(notional, inst.taker_fee_ppm if buy is taker else inst.maker_fee_ppm)
+        seller_fee = fee(notional, inst.taker_fee_ppm if sell is taker else inst.maker_fee_ppm)
         escrow = 0
-        long, short = uow.position(buyer, inst["symbol"]), uow.position(seller, inst["symbol"])
+        long, short = uow.position(buyer, inst.symbol), uow.position(seller, inst.symbol)
         resale = self.is_resale(sell)
-        if is_physical(inst) and not resale:
+        if inst.is_physical and not resale:
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, ESCROW), notional)
             uow.ledger.move((buyer, AVAILABLE), (SYSTEM, FEES), buyer_fee)
             uow.ledger.move((SYSTEM, ESCROW), (SYSTEM, FEES), seller_fee)
             escrow = notional - seller_fee
-            gpus = qty * inst["lot_gpus"]
-            inventory = uow.inventory(inst["symbol"], seller)
+            gpus = qty * inst.lot_gpus
+            inventory = uow.inventory(inst.symbol, seller)
             inventory["reserved_gpus"] -= gpus
             inventory["sold_gpus"] += gpus
             sell["reserved_gpus"] -= gpus
-        elif not pays_premium(inst):  # a cash forward or an option: fees at settlement
+        elif not inst.pays_premium:  # a cash forward or an option: fees at settlement
             long["fees_due_micros"] += buyer_fee
             short["fees_due_micros"] += seller_fee
         else:  # a note, or a resale paid to the reseller at once
@@ -625,12 +634,12 @@ class Trading:
 
     # ------------------------------------------------------------------ checks
 
-    def _tradable(self, symbol: str, now_us: int) -> dict:
+    def _tradable(self, symbol: str, now_us: int) -> Instrument:
         inst = self.instrument(symbol)
         if symbol in self.refused:
             raise RecoveryMismatchError(f"the book of {symbol} failed its recovery check and is closed")
-        if inst["status"] != "open" or now_us >= inst["expiry_us"]:
-            raise InstrumentNotOpenError(f"{symbol} is {inst['status']} and does not trade", field="symbol")
+        if inst.status != "open" or now_us >= inst.expiry_us:
+            raise InstrumentNotOpenError(f"{symbol} is {inst.status} and does not trade", field="symbol")
         return inst
 
     def _by_client_id(self, uow: UnitOfWork, account_id: str, client_order_id: str) -> dict | None:
@@ -658,9 +667,9 @@ class Trading:
         return order
 
 
-def _check_notional(instrument: dict, price_ticks: int | None, qty: int) -> None:
+def _check_notional(instrument: Instrument, price_ticks: int | None, qty: int) -> None:
     """Refuse an order whose notional would not fit the 64-bit money columns."""
-    if price_ticks is not None and price_ticks * qty * multiplier(instrument) > MAX_MICROS:
+    if price_ticks is not None and price_ticks * qty * instrument.multiplier > MAX_MICROS:
         raise InvalidRequestError("price x quantity is beyond any real notional", field="quantity")
 
 

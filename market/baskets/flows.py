@@ -36,7 +36,6 @@ from market.baskets import funds
 from market.baskets.records import ACTIONS, CREATE, IN_KIND, METHODS, FlowInfo, FlowRequest
 from market.baskets.tables import BasketFlow
 from market.baskets.valuation import record, unit_margin, value
-from market.contracts import multiplier
 from market.errors import (
     ForbiddenError,
     IdempotencyKeyReusedError,
@@ -47,6 +46,7 @@ from market.errors import (
     InvalidRequestError,
     InventoryExceededError,
 )
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN
 from market.records import OrderRequest
 from market.store import UnitOfWork
@@ -74,7 +74,7 @@ def flow(house: House, account_id: str, symbol: str, request: FlowRequest) -> Fl
         if not funds.is_participant(uow.connection, row.id, account_id):
             raise ForbiddenError(f"{account_id} is not an authorised participant of {symbol}")
         unit = trading.instrument(symbol)
-        if row.status != "active" or unit["status"] != "open" or uow.now_us >= unit["expiry_us"]:
+        if row.status != "active" or unit.status != "open" or uow.now_us >= unit.expiry_us:
             raise InstrumentNotOpenError(f"{symbol} no longer creates or redeems units", field="symbol")
         legs = funds.legs_of(uow.connection, row.id)
         v = value(uow, trading, row, legs)
@@ -198,9 +198,9 @@ def _free(uow: UnitOfWork, fund: str, amount: int) -> None:
         uow.ledger.move((fund, MARGIN), (fund, AVAILABLE), min(short, uow.ledger.balance(fund, MARGIN)))
 
 
-def _units(uow: UnitOfWork, unit: dict, n: int, nav: int, *, buyer: str, seller: str) -> None:
+def _units(uow: UnitOfWork, unit: Instrument, n: int, nav: int, *, buyer: str, seller: str) -> None:
     """Issue (the fund sells) or cancel (the fund buys back) ``n`` units at the NAV."""
-    transfer(uow, unit, n, nav // unit["tick_micros"], n * nav, buyer=buyer, seller=seller)
+    transfer(uow, unit, n, nav // unit.tick_micros, n * nav, buyer=buyer, seller=seller)
 
 
 def _move_strip(
@@ -216,7 +216,7 @@ def _move_strip(
                 f"the strip needs {lots} lots of {leg.symbol} held and not offered; {free} are", field="units"
             )
         price = ticks[leg.symbol]
-        transfer(uow, inst, lots, price, lots * price * multiplier(inst), buyer=taker, seller=giver)
+        transfer(uow, inst, lots, price, lots * price * inst.multiplier, buyer=taker, seller=giver)
         position = uow.position(taker, leg.symbol)
         if position["margin_micros"] < margin.required(inst, position["qty"]):
             raise InsufficientFundsError(
@@ -225,7 +225,7 @@ def _move_strip(
 
 
 def transfer(
-    uow: UnitOfWork, inst: dict, qty: int, price: int, notional: int, *, buyer: str, seller: str
+    uow: UnitOfWork, inst: Instrument, qty: int, price: int, notional: int, *, buyer: str, seller: str
 ) -> None:
     """Book a ``basket`` trade: ``qty`` lots of ``inst`` from ``seller`` to ``buyer`` at ``price`` ticks for
     ``notional`` (no fees, no engine: a creation's, redemption's or wind-up's move, not a market trade)."""
@@ -270,7 +270,7 @@ def _trade_strip(
             )
         position = uow.position(row.fund_id, leg.symbol)
         bought = position["qty"] - before[0]
-        costs += position["cost_micros"] - before[1] - bought * mark * multiplier(inst)
+        costs += position["cost_micros"] - before[1] - bought * mark * inst.multiplier
         costs += position["fees_due_micros"] - before[2]
     return costs
 

@@ -29,10 +29,11 @@ from market.accounts import TRADER, account, new_account_id
 from market.baskets.records import BasketInfo, BasketTerms, LegTerms
 from market.baskets.tables import Basket, BasketLeg, BasketParticipant
 from market.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
-from market.instruments import InstrumentKind, Settlement, Status
+from market.instruments import Instrument, InstrumentKind, Settlement, Status
 from market.ledger import SYSTEM, bucket_rows
 from market.store import UnitOfWork, insert_ignore
-from market.tables import Account, Balance, Instrument, Position
+from market.tables import Account, Balance, Position
+from market.tables import Instrument as InstrumentTable
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 _baskets = Basket.__table__
 _legs = BasketLeg.__table__
 _participants = BasketParticipant.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _positions = Position.__table__
 
 
@@ -89,7 +90,7 @@ def create_basket(house: House, terms: BasketTerms) -> BasketInfo:
             inst = trading.instruments.get(leg.symbol)
             if inst is None:
                 raise NotFoundError(f"no instrument {leg.symbol}", field=f"legs[{i}].symbol")
-            if inst["kind"] != "forward" or inst["settlement"] != "cash" or inst["status"] != "open":
+            if inst.kind != "forward" or inst.settlement != "cash" or inst.status != "open":
                 message = f"{leg.symbol} is not an open cash-settled forward"
                 raise InvalidRequestError(message, field=f"legs[{i}].symbol")
             legs.append(inst)
@@ -123,23 +124,23 @@ def create_basket(house: House, terms: BasketTerms) -> BasketInfo:
         return info(connection, terms.symbol)
 
 
-def unit_row(symbol: str, legs: list[dict]) -> dict:
+def unit_row(symbol: str, legs: list[Instrument]) -> dict:
     """The instrument row of a fund's unit (``catalog.list_rows`` lists it)."""
     return {
         "symbol": symbol,
-        "product": legs[0]["product"],
+        "product": legs[0].product,
         "kind": InstrumentKind.UNIT.value,
         "settlement": Settlement.CASH.value,
         "window_kind": "term",
-        "window_start_us": min(leg["window_start_us"] for leg in legs),
-        "window_end_us": max(leg["window_end_us"] for leg in legs),
+        "window_start_us": min(leg.window_start_us for leg in legs),
+        "window_end_us": max(leg.window_end_us for leg in legs),
         "tick_micros": UNIT_TICK_MICROS,
         "lot_gpus": 1,
         "status": Status.OPEN.value,
         "underlying": None,
         "option_kind": None,
         "strike_ticks": None,
-        "expiry_us": min(leg["expiry_us"] for leg in legs),
+        "expiry_us": min(leg.expiry_us for leg in legs),
         "maker_fee_ppm": 0,
         "taker_fee_ppm": 0,
         "margin_per_lot": 0,

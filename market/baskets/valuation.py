@@ -33,7 +33,6 @@ from market.baskets.records import NavInfo
 from market.baskets.tables import Basket, BasketNav
 from market.clearing import portfolio
 from market.clearing.valuation import Mark, mark, product_vol
-from market.contracts import multiplier
 from market.errors import NoMarkError
 from market.ledger import USER_BUCKETS
 from market.store import UnitOfWork, insert_ignore
@@ -65,12 +64,12 @@ def mark_ticks(uow: UnitOfWork, trading: Trading, legs: list[sa.Row]) -> dict[st
     out = {}
     for leg in legs:
         inst = trading.instrument(leg.symbol)
-        if inst["status"] == "settled":
+        if inst.status == "settled":
             continue
         found = mark(uow.connection, inst, uow.now_us)
         if found is None:
             raise NoMarkError(f"{leg.symbol} has no mark yet: post index fixings", field="symbol")
-        tick = inst["tick_micros"]
+        tick = inst.tick_micros
         out[leg.symbol] = (2 * found.forward_micros + tick) // (2 * tick)
     return out
 
@@ -91,7 +90,7 @@ def value(uow: UnitOfWork, trading: Trading, row: sa.Row, legs: list[sa.Row]) ->
         if leg.symbol not in ticks:
             continue
         inst, position = trading.instrument(leg.symbol), uow.position(fund, leg.symbol)
-        worth = ticks[leg.symbol] * multiplier(inst)
+        worth = ticks[leg.symbol] * inst.multiplier
         strip += leg.lots * worth
         due += position["qty"] * worth - position["cost_micros"] - position["variation_micros"]
         due -= position["fees_due_micros"]
@@ -108,10 +107,10 @@ def unit_margin(uow: UnitOfWork, trading: Trading, legs: list[sa.Row], row_fund:
     for leg in legs:
         inst = trading.instrument(leg.symbol)
         found = mark(uow.connection, inst, uow.now_us)
-        if found is None or inst["status"] == "settled":
+        if found is None or inst.status == "settled":
             continue
         marks[leg.symbol] = found
-        by_product.setdefault(inst["product"], []).append((inst, {"qty": leg.lots}))
+        by_product.setdefault(inst.product, []).append((inst, {"qty": leg.lots}))
     total = 0
     for product, positions in sorted(by_product.items()):
         vol = product_vol(uow.connection, product, uow.now_us)
@@ -141,7 +140,7 @@ def nav_info(uow: UnitOfWork, trading: Trading, row: sa.Row, legs: list[sa.Row],
     if publish:
         record(uow, row.id, v, margin)
     marks = tuple(
-        (symbol, ticks * trading.instrument(symbol)["tick_micros"])
+        (symbol, ticks * trading.instrument(symbol).tick_micros)
         for symbol, ticks in sorted(v.mark_ticks.items())
     )
     return NavInfo(row.symbol, from_epoch_us(uow.now_us), v.nav, v.equity, v.units, v.strip, margin, marks)

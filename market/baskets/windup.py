@@ -43,8 +43,8 @@ def due(trading: Trading, connection: sa.Connection) -> list[str]:
         sa.select(_baskets).where(_baskets.c.status == "active").order_by(_baskets.c.symbol)
     ):
         legs = funds.legs_of(connection, row.id)
-        if trading.instrument(row.symbol)["status"] == "expired" and all(
-            trading.instrument(leg.symbol)["status"] == "settled" for leg in legs
+        if trading.instrument(row.symbol).status == "expired" and all(
+            trading.instrument(leg.symbol).status == "settled" for leg in legs
         ):
             out.append(row.symbol)
     return out
@@ -85,13 +85,13 @@ def _wind_up(uow: UnitOfWork, trading: Trading, symbol: str) -> WindUpInfo:
     payments = []
     for holder, qty in holders:
         uow.ledger.move((fund, AVAILABLE), (holder, AVAILABLE), qty * nav, "wind-up")
-        transfer(uow, unit, qty, nav // unit["tick_micros"], qty * nav, buyer=fund, seller=holder)
+        transfer(uow, unit, qty, nav // unit.tick_micros, qty * nav, buyer=fund, seller=holder)
         payments.append((holder, qty * nav))
     residue = uow.ledger.balance(fund, AVAILABLE)
     uow.ledger.move((fund, AVAILABLE), (SYSTEM, FEES), residue, "wind-up residue")
     uow.ledger.post("basket_wind_up", account_id=fund, ref=symbol)
     connection.execute(_instruments.update().where(_instruments.c.symbol == symbol).values(status="settled"))
-    unit["status"] = "settled"
+    trading.revise(symbol, status="settled")
     connection.execute(
         _baskets.update().where(_baskets.c.id == row.id).values(status="wound_up", wound_up_us=uow.now_us)
     )

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 
-from market.clearing.valuation import Mark, margined
+from market.clearing.valuation import Mark
 from market.engine import MatchingEngine
 from market.errors import MarketError
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN
 from market.records import OrderRequest
 from market.store import UnitOfWork
@@ -70,7 +71,7 @@ def liquidate(
     trading: Trading,
     call_id: int,
     account_id: str,
-    positions: list[tuple[dict, dict]],
+    positions: list[tuple[Instrument, dict]],
     marks: dict[str, Mark],
 ) -> int:
     """Send this pass's slices for ``account_id``; returns the lots filled per symbol slices were sent in."""
@@ -86,21 +87,21 @@ def liquidate(
     for _, position in positions:
         position["margin_micros"] = 0
     filled: dict[str, int] = {}
-    for inst, position in sorted(positions, key=lambda ip: ip[0]["symbol"]):
-        mark = marks.get(inst["symbol"])
+    for inst, position in sorted(positions, key=lambda ip: ip[0].symbol):
+        mark = marks.get(inst.symbol)
         qty = position["qty"]
-        if mark is None or qty == 0 or not margined(inst) or inst["status"] != "open":
+        if mark is None or qty == 0 or not inst.margined or inst.status != "open":
             continue
-        if uow.now_us >= inst["expiry_us"] or inst["symbol"] in trading.refused:
+        if uow.now_us >= inst.expiry_us or inst.symbol in trading.refused:
             continue
-        low, high = band(mark.value_micros, inst["tick_micros"])
+        low, high = band(mark.value_micros, inst.tick_micros)
         side = "sell" if qty > 0 else "buy"
-        offered = offered_inside(trading.engine, inst["symbol"], side, low, high, account_id)
+        offered = offered_inside(trading.engine, inst.symbol, side, low, high, account_id)
         lots = slice_lots(qty, offered)
         if lots == 0 or low <= 0:
             continue
         request = OrderRequest(
-            inst["symbol"],
+            inst.symbol,
             side,
             lots,
             "limit",
@@ -116,16 +117,16 @@ def liquidate(
             _liquidations.insert().values(
                 call_id=call_id,
                 account_id=account_id,
-                symbol=inst["symbol"],
+                symbol=inst.symbol,
                 order_id=row["id"],
                 side=side,
                 qty=lots,
                 filled=row["filled"],
-                mark_ticks=round(mark.value_micros / inst["tick_micros"]),
+                mark_ticks=round(mark.value_micros / inst.tick_micros),
                 band_low_ticks=low,
                 band_high_ticks=high,
                 created_us=uow.now_us,
             )
         )
-        filled[inst["symbol"]] = row["filled"]
+        filled[inst.symbol] = row["filled"]
     return filled

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from market import margin
 from market.clearing.valuation import Mark, ProductVol, exposure
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN
 from market.store import UnitOfWork
 from market.tables import MarginRequirement
@@ -47,7 +48,7 @@ def _micros(usd: float) -> int:
     return math.ceil(round(usd * 1e6, 3))
 
 
-def lot_margin(inst: dict, mark: Mark, vol: float, now_us: int) -> int:
+def lot_margin(inst: Instrument, mark: Mark, vol: float, now_us: int) -> int:
     """The margin one lot of ``inst`` holds before any pass nets it with the account's other positions:
     this scan of a one-lot book, at the product's margin volatility (the worse of long and short: for
     futures-style options too, whose holder can lose the mark value). It is what orders hold per lot and the
@@ -60,7 +61,7 @@ def lot_margin(inst: dict, mark: Mark, vol: float, now_us: int) -> int:
 def requirement(
     account_id: str,
     product: str,
-    positions: list[tuple[dict, dict]],
+    positions: list[tuple[Instrument, dict]],
     marks: dict[str, Mark],
     vol: ProductVol,
     now_us: int,
@@ -70,7 +71,7 @@ def requirement(
     per_instrument = 0
     for inst, position in positions:
         per_instrument += margin.required(inst, position["qty"])
-        mark = marks.get(inst["symbol"])
+        mark = marks.get(inst.symbol)
         found = None if mark is None else exposure(inst, position["qty"], mark, now_us)
         if found is not None:
             exposures.append(found)
@@ -88,7 +89,7 @@ def requirement(
     )
 
 
-def hold(uow: UnitOfWork, account_id: str, required: int, positions: list[tuple[dict, dict]]) -> int:
+def hold(uow: UnitOfWork, account_id: str, required: int, positions: list[tuple[Instrument, dict]]) -> int:
     """Bring the account's margin bucket to ``required`` as far as its cash allows and share what it
     holds among ``positions`` (every position of the account holding or owing margin); returns the
     amount held."""
@@ -104,7 +105,7 @@ def hold(uow: UnitOfWork, account_id: str, required: int, positions: list[tuple[
     return held
 
 
-def share(held: int, positions: list[tuple[dict, dict]]) -> None:
+def share(held: int, positions: list[tuple[Instrument, dict]]) -> None:
     """Split ``held`` among positions by their per-instrument margins (largest remainder, in order)."""
     weights = [margin.required(inst, p["qty"]) for inst, p in positions]
     total = sum(weights)

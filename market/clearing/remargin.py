@@ -25,15 +25,17 @@ import sqlalchemy as sa
 
 from market.baskets.funds import fund_accounts
 from market.clearing import calls, liquidation, portfolio, variation, waterfall
-from market.clearing.valuation import Mark, ProductVol, exposure, margined, mark, product_vol
+from market.clearing.valuation import Mark, ProductVol, exposure, mark, product_vol
+from market.instruments import Instrument
 from market.marks import margin_per_lot
 from market.store import UnitOfWork
-from market.tables import Instrument, Position
+from market.tables import Instrument as InstrumentTable
+from market.tables import Position
 from market.trading import Trading
 from pricing.risk.book import Book
 from pricing.risk.stress import stress_all
 
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 _positions = Position.__table__
 
 
@@ -59,10 +61,10 @@ class RemarginReport:
 def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
     """Re-margin every account (see the module docstring)."""
     connection, now = uow.connection, uow.now_us
-    instruments = {s: i for s, i in trading.instruments.items() if margined(i) and i["status"] != "settled"}
+    instruments = {s: i for s, i in trading.instruments.items() if i.margined and i.status != "settled"}
     vols = {
         p: v
-        for p in sorted({i["product"] for i in instruments.values()})
+        for p in sorted({i.product for i in instruments.values()})
         if (v := product_vol(connection, p, now))
     }
     marks: dict[str, Mark] = {}
@@ -71,15 +73,15 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
         if found is None:
             continue
         marks[symbol] = found
-        if inst["status"] in ("open", "halted") and inst["product"] in vols:
-            per_lot = margin_per_lot(connection, inst, now, vol=vols[inst["product"]].margin)
-            if per_lot != inst["margin_per_lot"]:
+        if inst.status in ("open", "halted") and inst.product in vols:
+            per_lot = margin_per_lot(connection, inst, now, vol=vols[inst.product].margin)
+            if per_lot != inst.margin_per_lot:
                 update = _instruments.update().where(_instruments.c.symbol == symbol)
                 connection.execute(update.values(margin_per_lot=per_lot))
-                inst["margin_per_lot"] = per_lot
+                instruments[symbol] = trading.revise(symbol, margin_per_lot=per_lot)
     rows = uow.load_positions(_positions.c.symbol.in_(sorted(instruments)))
     uow.ledger.preload(sorted({p["account_id"] for p in rows}))
-    by_account: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    by_account: dict[str, list[tuple[Instrument, dict]]] = defaultdict(list)
     by_symbol: dict[str, list[dict]] = defaultdict(list)
     for position in sorted(rows, key=lambda p: (p["account_id"], p["symbol"])):
         by_account[position["account_id"]].append((instruments[position["symbol"]], position))
@@ -142,14 +144,14 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
 
 def _requirements(
     account: str,
-    positions: list[tuple[dict, dict]],
+    positions: list[tuple[Instrument, dict]],
     marks: dict[str, Mark],
     vols: dict[str, ProductVol],
     now: int,
 ) -> list[portfolio.Requirement]:
-    by_product: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    by_product: dict[str, list[tuple[Instrument, dict]]] = defaultdict(list)
     for inst, position in positions:
-        by_product[inst["product"]].append((inst, position))
+        by_product[inst.product].append((inst, position))
     return [
         portfolio.requirement(account, product, items, marks, vols[product], now)
         for product, items in sorted(by_product.items())
@@ -161,7 +163,7 @@ def _hold(
     uow: UnitOfWork,
     account: str,
     requirements: list[portfolio.Requirement],
-    positions: list[tuple[dict, dict]],
+    positions: list[tuple[Instrument, dict]],
     call: sa.Row | None,
 ) -> str | None:
     required = sum(r.required for r in requirements)
@@ -170,7 +172,7 @@ def _hold(
 
 
 def fund_target(
-    by_account: dict[str, list[tuple[dict, dict]]],
+    by_account: dict[str, list[tuple[Instrument, dict]]],
     requirements: dict[str, list[portfolio.Requirement]],
     marks: dict[str, Mark],
     vols: dict[str, ProductVol],
@@ -182,10 +184,10 @@ def fund_target(
         per_scenario: dict[str, float] = defaultdict(float)
         by_product: dict[str, list] = defaultdict(list)
         for inst, position in positions:
-            found = marks.get(inst["symbol"])
+            found = marks.get(inst.symbol)
             e = None if found is None else exposure(inst, position["qty"], found, now)
-            if e is not None and inst["product"] in vols:
-                by_product[inst["product"]].append(e)
+            if e is not None and inst.product in vols:
+                by_product[inst.product].append(e)
         for product, exposures in by_product.items():
             for result in stress_all(Book.of(exposures), vols[product].margin, portfolio.PARAMETERS):
                 per_scenario[result.name] += result.pnl

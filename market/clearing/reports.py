@@ -22,16 +22,17 @@ import sqlalchemy as sa
 from market import index
 from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, ProductRisk
 from market.clearing.valuation import exposure, mark, product_vol
+from market.instruments import Instrument
 from market.ledger import CAPITAL, DEFAULT_FUND, SYSTEM
 from market.tables import (
     Balance,
     Default,
     FundContribution,
-    Instrument,
     MarginCall,
     MarginRequirement,
     Position,
 )
+from market.tables import Instrument as InstrumentTable
 from market.units import from_epoch_us
 from pricing.risk.book import Book
 from pricing.risk.stress import stress_all
@@ -45,7 +46,7 @@ _defaults = Default.__table__
 _contributions = FundContribution.__table__
 _balances = Balance.__table__
 _positions = Position.__table__
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 
 
 def calls(connection: sa.Connection, account_id: str | None, status: str | None) -> list[MarginCallInfo]:
@@ -150,11 +151,11 @@ def risk(connection: sa.Connection, account_id: str, now_us: int) -> list[Produc
     )
     by_product = defaultdict(list)
     for row in rows:
-        inst = dict(row._mapping)  # physical forwards too: paid in full, but still price risk
+        inst = Instrument.of(row._mapping)  # physical forwards too: paid in full, but still price risk
         found = mark(connection, inst, now_us)
         e = None if found is None else exposure(inst, row.qty, found, now_us)
         if e is not None:
-            by_product[inst["product"]].append(e)
+            by_product[inst.product].append(e)
     reports = []
     for product, exposures in sorted(by_product.items()):
         vol = product_vol(connection, product, now_us)

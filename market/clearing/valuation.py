@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from market import index, marks
-from market.contracts import futures_style
 from market.errors import NoMarkError
+from market.instruments import Instrument
 from pricing.risk.book import Exposure
 from pricing.risk.procyclicality import margin_vol, rolling_vols
 
@@ -43,19 +43,13 @@ class ProductVol:
     margin: float
 
 
-def margined(inst: dict) -> bool:
-    """Whether positions in ``inst`` are margined (cash forwards and options; a basket unit is paid in
-    full and its strip is margined in the fund's account, see :mod:`market.baskets`)."""
-    return inst["kind"] != "unit" and (inst["kind"] != "forward" or inst["settlement"] == "cash")
-
-
-def mark(connection: sa.Connection, inst: dict, now_us: int) -> Mark | None:
+def mark(connection: sa.Connection, inst: Instrument, now_us: int) -> Mark | None:
     """The instrument's mark, or None while its product has no fixings."""
     try:
         _, result = marks.price(connection, inst, now_us)
     except NoMarkError:
         return None
-    return Mark(inst["symbol"], round(result["forward"] * 1e6), round(result["value"] * 1e6))
+    return Mark(inst.symbol, round(result["forward"] * 1e6), round(result["value"] * 1e6))
 
 
 def product_vol(connection: sa.Connection, product: str, now_us: int) -> ProductVol | None:
@@ -80,21 +74,19 @@ def product_vol(connection: sa.Connection, product: str, now_us: int) -> Product
     return ProductVol(now, stress, margin_vol(now, stress))
 
 
-def exposure(inst: dict, qty: int, mark_: Mark, now_us: int) -> Exposure | None:
+def exposure(inst: Instrument, qty: int, mark_: Mark, now_us: int) -> Exposure | None:
     """The scan's view of ``qty`` lots of ``inst``; None once its window has ended (only settlement
     is left)."""
-    end = (inst["window_end_us"] - now_us) / _US_PER_YEAR
+    end = (inst.window_end_us - now_us) / _US_PER_YEAR
     if end <= 0 or qty == 0:
         return None
-    start = max((inst["window_start_us"] - now_us) / _US_PER_YEAR, 0.0)
-    units = qty * inst["lot_gpus"] * (inst["window_end_us"] - inst["window_start_us"]) / 3_600_000_000
+    start = max((inst.window_start_us - now_us) / _US_PER_YEAR, 0.0)
+    units = qty * inst.lot_gpus * (inst.window_end_us - inst.window_start_us) / 3_600_000_000
     forward = mark_.forward_micros / 1e6
-    if inst["kind"] == "forward":
+    if inst.is_forward:
         return Exposure("forward", units, forward, start, end)
-    strike = inst["strike_ticks"] * inst["tick_micros"] / 1e6
-    if inst["kind"] == "option":
-        expiry = max((inst["expiry_us"] - now_us) / _US_PER_YEAR, 1e-6)
-        return Exposure(inst["option_kind"], units, forward, start, end, strike, expiry, futures_style(inst))
-    return Exposure(
-        f"asian_{inst['option_kind']}", units, forward, start, end, strike, 0.0, futures_style(inst)
-    )
+    strike = inst.strike_ticks * inst.tick_micros / 1e6
+    if inst.kind == "option":
+        expiry = max((inst.expiry_us - now_us) / _US_PER_YEAR, 1e-6)
+        return Exposure(inst.option_kind, units, forward, start, end, strike, expiry, inst.futures_style)
+    return Exposure(f"asian_{inst.option_kind}", units, forward, start, end, strike, 0.0, inst.futures_style)

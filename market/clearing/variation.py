@@ -12,7 +12,7 @@ payoff at its exercise or settlement price for an option), so over a position's 
 exactly ``qty x payoff x GPU-hours - cost``, whatever the marks were; what an account cannot pay is a
 shortfall for the default waterfall.
 
-Options are margined futures-style (:mod:`market.contracts`): no premium moves at the trade, the
+Options are margined futures-style (``Instrument.futures_style``): no premium moves at the trade, the
 price is the position's cost, and the variation above settles the option's value day by day, as
 Eurex and CME do for options on futures (docs/clearing.md has the reasons and a worked example).
 """
@@ -20,31 +20,28 @@ Eurex and CME do for options on futures (docs/clearing.md has the reasons and a 
 from __future__ import annotations
 
 from market.clearing.valuation import Mark
-from market.contracts import futures_style, multiplier
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN, SETTLEMENT, SYSTEM
 from market.store import UnitOfWork
 
 
-def gpu_hours(inst: dict) -> int:
-    """GPU-hours per lot of an instrument."""
-    return multiplier(inst) // inst["tick_micros"]
-
-
-def settles(inst: dict) -> bool:
+def settles(inst: Instrument) -> bool:
     """Whether positions in ``inst`` are settled to their mark: cash forwards and options."""
-    return (inst["kind"] == "forward" and inst["settlement"] == "cash") or futures_style(inst)
+    return (inst.is_forward and not inst.is_physical) or inst.futures_style
 
 
-def mark_price(inst: dict, mark: Mark) -> int:
+def mark_price(inst: Instrument, mark: Mark) -> int:
     """The price per GPU-hour a position in ``inst`` is settled to: the forward or the option's value."""
-    return mark.forward_micros if inst["kind"] == "forward" else mark.value_micros
+    return mark.forward_micros if inst.is_forward else mark.value_micros
 
 
-def settle_to_mark(uow: UnitOfWork, inst: dict, positions: list[dict], price_micros: int) -> dict[str, int]:
+def settle_to_mark(
+    uow: UnitOfWork, inst: Instrument, positions: list[dict], price_micros: int
+) -> dict[str, int]:
     """Pay variation margin on ``positions`` of ``inst`` (a cash forward or an option) at
     ``price_micros`` per GPU-hour; returns ``{account: shortfall}`` for losses the account could not
     pay."""
-    hours = gpu_hours(inst)
+    hours = inst.gpu_hours
     short: dict[str, int] = {}
     for position in positions:
         due = position["qty"] * price_micros * hours - position["cost_micros"] - position["variation_micros"]
@@ -62,5 +59,5 @@ def settle_to_mark(uow: UnitOfWork, inst: dict, positions: list[dict], price_mic
             if owed > from_cash + from_margin:
                 short[account] = short.get(account, 0) + owed - from_cash - from_margin
         position["variation_micros"] += due
-        uow.ledger.post("variation", account_id=account, ref=inst["symbol"])
+        uow.ledger.post("variation", account_id=account, ref=inst.symbol)
     return short

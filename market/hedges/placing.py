@@ -73,7 +73,7 @@ def price_legs(house: House, wanted: Mapping[str, int], slippage_ppm: int) -> li
         try:
             inst = trading.instrument(symbol)
             fair = marks.mark(house, symbol, greeks=False).fair_value_micros
-            cap = max(fair * (PPM + slippage_ppm) // (PPM * inst["tick_micros"]), 1)
+            cap = max(fair * (PPM + slippage_ppm) // (PPM * inst.tick_micros), 1)
             limit = limit_ticks(queries.book(house, symbol), lots, cap)
             legs.append(Leg(symbol, lots, limit, trading.hold_per_lot(inst, "buy", limit)))
         except MarketError as error:

@@ -66,7 +66,7 @@ def reference(ex: LabExchange, symbol: str) -> float | None:
         return float(last)
     mark = ex.marks.get(symbol)
     if mark is not None:
-        return mark.forward_micros / ex.instruments[symbol]["tick_micros"]
+        return mark.forward_micros / ex.instruments[symbol].tick_micros
     return None
 
 
@@ -118,12 +118,9 @@ class MarketMaker(Agent):
         self.capital = capital
         self.limits = {}
         for s in symbols:
-            inst = ex.instruments[s]
-            notional = inst["opening_ticks"] * inst["multiplier"]
+            notional = ex.opening[s] * ex.instruments[s].multiplier
             self.limits[s] = max(1, round(self.INVENTORY * capital / notional))
-        self.notionals = {
-            s: ex.instruments[s]["opening_ticks"] * ex.instruments[s]["multiplier"] for s in symbols
-        }
+        self.notionals = {s: ex.opening[s] * ex.instruments[s].multiplier for s in symbols}
         self.var = dict.fromkeys(symbols, self.CALM_VOL**2)
         self.prev: dict[str, float | None] = dict.fromkeys(symbols)
         self.out_until = -1
@@ -138,9 +135,9 @@ class MarketMaker(Agent):
         for s in self.symbols:
             mid = reference(ex, s)
             if mid is not None:
-                prices[s] = round(mid * ex.instruments[s]["tick_micros"])
+                prices[s] = round(mid * ex.instruments[s].tick_micros)
             self.prev[s] = mid
-            history = ex.fixings[ex.instruments[s]["product"]]
+            history = ex.fixings[ex.instruments[s].product]
             if ctx.hour_start and len(history) >= 2 and history[-1][0] != self.seen.get(s):
                 self.seen[s] = history[-1][0]
                 r = math.log(history[-1][1] / history[-2][1])
@@ -188,7 +185,7 @@ class LeveragedHolder(Agent):
             self.reserve -= paid
             return
         qty = ex.qty(self.name, self.symbol)
-        per_lot = ex.instruments[self.symbol]["margin_per_lot"]
+        per_lot = ex.instruments[self.symbol].margin_per_lot
         lots = min(abs(qty), max(1, math.ceil(2 * call.amount / max(per_lot, 1))))
         bid, ask = ex.best(self.symbol)
         if qty > 0 and bid is not None:
@@ -327,7 +324,7 @@ class AuthorisedParticipant(Agent):
             price, mark = reference(ex, leg.symbol), ex.marks.get(leg.symbol)
             if price is not None and mark is not None:
                 inst = ex.instruments[leg.symbol]
-                moved += leg.lots * (price * inst["tick_micros"] - mark.forward_micros) * inst["gpu_hours"]
+                moved += leg.lots * (price * inst.tick_micros - mark.forward_micros) * inst.gpu_hours
         return (ex.nav() + moved) / ex.basket_tick
 
     def act(self, ex: LabExchange, ctx: Context) -> None:
@@ -389,7 +386,7 @@ def fund_trades(ex: LabExchange) -> None:
         mark = ex.marks.get(symbol)
         if lots == 0 or mark is None:
             continue
-        tick = ex.instruments[symbol]["tick_micros"]
+        tick = ex.instruments[symbol].tick_micros
         before = ex.qty(FUND, symbol)
         if lots > 0:
             ex.submit(

@@ -20,14 +20,14 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from market import basket, margin
 from market.clearing import calls, liquidation, portfolio, variation, waterfall
 from market.clearing.remargin import fund_target
 from market.clearing.valuation import Mark, ProductVol
-from market.contracts import multiplier
 from market.engine import MatchingEngine
+from market.instruments import Instrument
 from market.lab.ledger import LabLedger
 from market.lab.scenario import Mitigations
 from market.ledger import AVAILABLE, CAPITAL, DEFAULT_FUND, EXTERNAL, MARGIN, RESERVED, SETTLEMENT, SYSTEM
@@ -99,7 +99,7 @@ class LabExchange:
 
     def __init__(
         self,
-        instruments: dict[str, dict],
+        instruments: dict[str, Instrument],
         spec: basket.BasketSpec,
         basket_tick_micros: int,
         mitigations: Mitigations,
@@ -107,6 +107,8 @@ class LabExchange:
     ) -> None:
         self.engine = MatchingEngine()
         self.instruments = instruments
+        self.opening = references
+        """Each forward's opening price in ticks (the price band's reference)."""
         self.spec = spec
         self.basket_tick = basket_tick_micros
         self.mitigations = mitigations
@@ -170,7 +172,7 @@ class LabExchange:
     def strike(self, buyer: str, seller: str, symbol: str, lots: int, price_micros: int) -> None:
         """Book ``lots`` from ``seller`` to ``buyer`` at ``price_micros`` per GPU-hour off the book
         (the opening positions, in-kind creation and redemption): exactly a trade's bookkeeping."""
-        notional = lots * price_micros * variation.gpu_hours(self.instruments[symbol])
+        notional = lots * price_micros * self.instruments[symbol].gpu_hours
         for account, sign in ((buyer, 1), (seller, -1)):
             row = self.position(account, symbol)
             row["qty"] += sign * lots
@@ -193,7 +195,7 @@ class LabExchange:
         for symbol, inst in self.instruments.items():
             row = self.positions.get((account, symbol))
             if row is not None and symbol in prices:
-                hours = variation.gpu_hours(inst)
+                hours = inst.gpu_hours
                 total += row["qty"] * prices[symbol] * hours - row["cost_micros"] - row["variation_micros"]
         return total
 
@@ -205,7 +207,7 @@ class LabExchange:
 
     def halted(self, symbol: str) -> bool:
         inst = self.instruments.get(symbol)
-        return inst is not None and inst["status"] == "halted"
+        return inst is not None and inst.status == "halted"
 
     def submit(
         self,
@@ -241,7 +243,7 @@ class LabExchange:
             if not reducing:
                 if account in self.calls:
                     return None
-                hold = self.instruments[symbol]["margin_per_lot"]
+                hold = self.instruments[symbol].margin_per_lot
                 if self.ledger.balance(account, AVAILABLE) < hold * qty:
                     return None
         oid = self.next_id(account)
@@ -325,7 +327,7 @@ class LabExchange:
             self.units[seller.account] -= qty
             return
         inst = self.instruments[symbol]
-        notional = price * multiplier(inst) * qty
+        notional = price * inst.multiplier * qty
         for order, sign in ((buyer, 1), (seller, -1)):
             row = self.position(order.account, symbol)
             row["qty"] += sign * qty
@@ -357,13 +359,13 @@ class LabExchange:
         since the last fixing (the last fixing again when nothing traded); a dark product fixes
         nothing."""
         for symbol, inst in self.instruments.items():
-            product = inst["product"]
+            product = inst.product
             sums = self._vwap.pop(symbol, None)
             if product in products_dark:
                 continue
             history = self.fixings[product]
             if sums and sums[1]:
-                price = round(sums[0] * inst["tick_micros"] / sums[1])
+                price = round(sums[0] * inst.tick_micros / sums[1])
             elif history:
                 price = history[-1][1]
             else:
@@ -401,19 +403,16 @@ class LabExchange:
         """Marks from the last fixings, margin volatilities, and each forward's per-lot margin (what
         new orders hold, :func:`market.margin.forward_margin_micros`): the first step of a pass."""
         for symbol, inst in self.instruments.items():
-            history = self.fixings[inst["product"]]
+            history = self.fixings[inst.product]
             if history:
                 self.marks[symbol] = Mark(symbol, history[-1][1], history[-1][1])
-        self.vols = {
-            p: self.product_vol(p) for p in sorted({i["product"] for i in self.instruments.values()})
-        }
+        self.vols = {p: self.product_vol(p) for p in sorted({i.product for i in self.instruments.values()})}
         for symbol, inst in self.instruments.items():
             if symbol in self.marks:
-                inst["margin_per_lot"] = margin.forward_margin_micros(
-                    self.marks[symbol].forward_micros,
-                    self.vols[inst["product"]].now,
-                    variation.gpu_hours(inst),
+                per_lot = margin.forward_margin_micros(
+                    self.marks[symbol].forward_micros, self.vols[inst.product].now, inst.gpu_hours
                 )
+                self.instruments[symbol] = replace(inst, margin_per_lot=per_lot)
 
     def remargin(self, now_us: int) -> PassReport:
         """One clearing pass at ``now_us`` (the order of :func:`market.clearing.remargin.run`)."""
@@ -423,7 +422,7 @@ class LabExchange:
         led = self.ledger
         self.refresh_marks()
         by_symbol: dict[str, list[dict]] = defaultdict(list)
-        by_account: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+        by_account: dict[str, list[tuple[Instrument, dict]]] = defaultdict(list)
         for (account, symbol), row in sorted(self.positions.items()):
             by_symbol[symbol].append(row)
             by_account[account].append((self.instruments[symbol], row))
@@ -476,10 +475,12 @@ class LabExchange:
         self.tally.uncovered += report.uncovered
         return report
 
-    def _requirements(self, account: str, items: list[tuple[dict, dict]]) -> list[portfolio.Requirement]:
-        by_product: dict[str, list[tuple[dict, dict]]] = defaultdict(list)
+    def _requirements(
+        self, account: str, items: list[tuple[Instrument, dict]]
+    ) -> list[portfolio.Requirement]:
+        by_product: dict[str, list[tuple[Instrument, dict]]] = defaultdict(list)
         for inst, row in items:
-            by_product[inst["product"]].append((inst, row))
+            by_product[inst.product].append((inst, row))
         return [
             portfolio.requirement(account, product, rows, self.marks, self.vols[product], self.now_us)
             for product, rows in sorted(by_product.items())
@@ -500,7 +501,7 @@ class LabExchange:
             call.amount = required - held
         return outcome
 
-    def _liquidate(self, account: str, items: list[tuple[dict, dict]]) -> int:
+    def _liquidate(self, account: str, items: list[tuple[Instrument, dict]]) -> int:
         """The liquidation engine's pass for one account (:func:`market.clearing.liquidation.liquidate`)."""
         self.cancel_all(account)
         self.ledger.move((account, MARGIN), (account, AVAILABLE), self.ledger.balance(account, MARGIN))
@@ -508,20 +509,20 @@ class LabExchange:
         for _, row in items:
             row["margin_micros"] = 0
         sent = 0
-        for inst, row in sorted(items, key=lambda ir: ir[0]["symbol"]):
-            mark = self.marks.get(inst["symbol"])
+        for inst, row in sorted(items, key=lambda ir: ir[0].symbol):
+            mark = self.marks.get(inst.symbol)
             qty = row["qty"]
-            if mark is None or qty == 0 or inst["status"] != "open":
+            if mark is None or qty == 0 or inst.status != "open":
                 continue
-            low, high = liquidation.band(mark.value_micros, inst["tick_micros"])
+            low, high = liquidation.band(mark.value_micros, inst.tick_micros)
             side = "sell" if qty > 0 else "buy"
-            offered = liquidation.offered_inside(self.engine, inst["symbol"], side, low, high, account)
+            offered = liquidation.offered_inside(self.engine, inst.symbol, side, low, high, account)
             lots = liquidation.slice_lots(qty, offered, self.mitigations.slice)
             if lots == 0 or low <= 0:
                 continue
             price = low if side == "sell" else high
             if self.submit(
-                account, inst["symbol"], side, lots, price, tif="ioc", reduce_only=True, purpose="liquidation"
+                account, inst.symbol, side, lots, price, tif="ioc", reduce_only=True, purpose="liquidation"
             ):
                 sent += 1
         return sent

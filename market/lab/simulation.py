@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
 
 from market import basket, margin
-from market.contracts import multiplier
+from market.instruments import Instrument
 from market.lab import agents as ag
 from market.lab.exchange import FUND, LabExchange
 from market.lab.scenario import Scenario
@@ -53,49 +53,51 @@ class Run:
     seconds: float
 
 
-def _instruments(scenario: Scenario) -> dict[str, dict]:
+def _instruments(scenario: Scenario) -> tuple[dict[str, Instrument], dict[str, int]]:
+    """The scenario's cash-settled month forwards, and each one's opening price in ticks."""
     start, end = (to_epoch_us(t) for t in WINDOW)
-    out = {}
+    out, opening = {}, {}
     for product in scenario.products:
         symbol = f"{product.name}-2027-01"
-        inst = {
-            "symbol": symbol,
-            "product": product.name,
-            "kind": "forward",
-            "settlement": "cash",
-            "status": "open",
-            "tick_micros": TICK_MICROS,
-            "lot_gpus": 1,
-            "window_start_us": start,
-            "window_end_us": end,
-            "expiry_us": start,
-            "strike_ticks": None,
-            "option_kind": None,
-            "margin_per_lot": 0,
-            "opening_ticks": round(product.price * 1e6 / TICK_MICROS),
-        }
-        inst["multiplier"] = multiplier(inst)
-        inst["gpu_hours"] = inst["multiplier"] // TICK_MICROS
-        out[symbol] = inst
-    return out
+        out[symbol] = Instrument(
+            symbol=symbol,
+            product=product.name,
+            kind="forward",
+            settlement="cash",
+            window_kind="month",
+            window_start_us=start,
+            window_end_us=end,
+            tick_micros=TICK_MICROS,
+            lot_gpus=1,
+            status="open",
+            underlying=None,
+            option_kind=None,
+            strike_ticks=None,
+            expiry_us=start,
+            maker_fee_ppm=0,
+            taker_fee_ppm=0,
+            margin_per_lot=0,
+            settle_price_micros=None,
+        )
+        opening[symbol] = round(product.price * 1e6 / TICK_MICROS)
+    return out, opening
 
 
 def _setup(scenario: Scenario, seed: int, w: World) -> tuple[LabExchange, list[ag.Agent]]:
     """The market at the start: books, the calm index history, accounts and the opening positions
     (leveraged longs bought from providers, leveraged shorts sold to hedgers, the fund's strip
     bought from providers, all struck at the opening price and margined as a trade would be)."""
-    instruments = _instruments(scenario)
+    instruments, opening = _instruments(scenario)
     symbols = list(instruments)
     spec = basket.BasketSpec(
         BASKET, tuple(basket.Leg(s, p.basket_lots) for s, p in zip(symbols, scenario.products, strict=True))
     )
-    opening = {s: inst["opening_ticks"] for s, inst in instruments.items()}
     ex = LabExchange(instruments, spec, BASKET_TICK_MICROS, scenario.mitigations, opening)
     start_us = to_epoch_us(START)
     for inst in instruments.values():
-        past = w.history[inst["product"]]
+        past = w.history[inst.product]
         for i, price in enumerate(past):
-            ex.fixings[inst["product"]].append((start_us - (len(past) - i) * HOUR_US, round(price * 1e6)))
+            ex.fixings[inst.product].append((start_us - (len(past) - i) * HOUR_US, round(price * 1e6)))
     ex.refresh_marks()
     ex.fund_capital(CAPITAL_USD * USD)
     pop = scenario.population
@@ -121,7 +123,7 @@ def _setup(scenario: Scenario, seed: int, w: World) -> tuple[LabExchange, list[a
         name, symbol = f"{kind}{i}", symbols[k % len(symbols)]
         equity = pop.trader_equity_usd * USD
         ex.deposit(name, equity)
-        lots = int(pop.leverage * equity // (opening[symbol] * instruments[symbol]["multiplier"]))
+        lots = int(pop.leverage * equity // (opening[symbol] * instruments[symbol].multiplier))
         if lots:
             other = providers[i % len(providers)] if sign > 0 else hedgers[i % len(hedgers)]
             buyer, seller = (name, other.name) if sign > 0 else (other.name, name)
@@ -131,7 +133,7 @@ def _setup(scenario: Scenario, seed: int, w: World) -> tuple[LabExchange, list[a
         units = pop.basket_units
         nav0 = spec.strip_value(
             {s: opening[s] * TICK_MICROS for s in symbols},
-            {s: i["gpu_hours"] for s, i in instruments.items()},
+            {s: i.gpu_hours for s, i in instruments.items()},
         )
         ex.deposit(FUND, units * nav0)
         for k, leg in enumerate(spec.strip(units)):
@@ -176,13 +178,13 @@ def run(
     ex, agents = _setup(scenario, seed, w)
     ex.check()
     symbols = tuple(ex.instruments)
-    products = {s: ex.instruments[s]["product"] for s in symbols}
+    products = {s: ex.instruments[s].product for s in symbols}
     sph = scenario.steps_per_hour
     step_us = scenario.step_minutes * 60_000_000
     start_us = to_epoch_us(START)
     order_rng = np.random.default_rng([seed, 0x0DE7])
     values_of = {s: w.fundamentals[products[s]] * 1e6 / TICK_MICROS for s in symbols}
-    opening = {s: ex.instruments[s]["opening_ticks"] for s in symbols}
+    opening = dict(ex.opening)
     ap = next((a for a in agents if isinstance(a, ag.AuthorisedParticipant)), None)
     rec = _Recorder(symbols, scenario.steps)
     navs = [ex.nav() if ex.outstanding else 0]
@@ -251,17 +253,17 @@ def _breakers(
     hour, for ``breaker_hours``; resume it after."""
     m = scenario.mitigations
     for symbol, inst in ex.instruments.items():
-        if inst["status"] == "halted" and step >= until.get(symbol, 0):
-            inst["status"] = "open"
+        if inst.status == "halted" and step >= until.get(symbol, 0):
+            inst = ex.instruments[symbol] = replace(inst, status="open")
         price = ag.reference(ex, symbol)
         past = history[symbol]
         if price is not None:
             past.append(price)
             del past[: -scenario.steps_per_hour - 1]
-        if m.breaker_move is None or inst["status"] == "halted" or price is None or len(past) < 2:
+        if m.breaker_move is None or inst.status == "halted" or price is None or len(past) < 2:
             continue
         if abs(price / past[0] - 1) > m.breaker_move:
-            inst["status"] = "halted"
+            ex.instruments[symbol] = replace(inst, status="halted")
             until[symbol] = step + m.breaker_hours * scenario.steps_per_hour
             past.clear()
 
@@ -304,7 +306,7 @@ class _Recorder:
             price = ag.reference(ex, s)
             d[f"price:{s}"][step] = np.nan if price is None else price * TICK_MICROS / USD
             d[f"value:{s}"][step] = values[s][step] * TICK_MICROS / USD
-            history = ex.fixings[ex.instruments[s]["product"]]
+            history = ex.fixings[ex.instruments[s].product]
             d[f"index:{s}"][step] = history[-1][1] / USD
             bid, ask = ex.best(s)
             if bid is not None and ask is not None:

@@ -24,9 +24,10 @@ import re
 from datetime import timedelta
 
 from market.errors import InvalidRequestError
-from market.instruments import InstrumentKind, Settlement, Status
+from market.instruments import Instrument, InstrumentKind, Settlement, Status
 from market.store import UnitOfWork
-from market.tables import ISSUE, Instrument
+from market.tables import ISSUE
+from market.tables import Instrument as InstrumentTable
 from market.trading import Trading, book_trade
 
 NOTE_TICK_MICROS = 10_000
@@ -41,7 +42,7 @@ RETIRED = "note_retired"
 CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
 TRANCHE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 
-_instruments = Instrument.__table__
+_instruments = InstrumentTable.__table__
 
 
 def symbol(code: str, tranche: str) -> str:
@@ -90,7 +91,7 @@ def instrument_row(
     }
 
 
-def issue(uow: UnitOfWork, inst: dict, issuer_id: str, sponsor_id: str, lots: int) -> None:
+def issue(uow: UnitOfWork, inst: Instrument, issuer_id: str, sponsor_id: str, lots: int) -> None:
     """Put every lot of a new note in the sponsor's hands: an issue trade at par, no cash moving."""
     book_trade(
         uow,
@@ -99,11 +100,11 @@ def issue(uow: UnitOfWork, inst: dict, issuer_id: str, sponsor_id: str, lots: in
             "price_ticks": PAR_TICKS,
             "qty": lots,
             "maker_order_id": ISSUE,
-            "taker_order_id": inst["symbol"][-32:],
+            "taker_order_id": inst.symbol[-32:],
             "buyer_id": sponsor_id,
             "seller_id": issuer_id,
             "taker_side": "buy",
-            "notional_micros": lots * inst["face_micros"],
+            "notional_micros": lots * inst.face_micros,
             "buyer_fee_micros": 0,
             "seller_fee_micros": 0,
             "escrow_micros": 0,
@@ -117,14 +118,13 @@ def set_face(uow: UnitOfWork, trading: Trading, note_symbol: str, face_micros: i
     uow.connection.execute(
         _instruments.update().where(_instruments.c.symbol == note_symbol).values(face_micros=face_micros)
     )
-    trading.instrument(note_symbol)["face_micros"] = face_micros
+    trading.revise(note_symbol, face_micros=face_micros)
 
 
 def retire(uow: UnitOfWork, trading: Trading, note_symbol: str) -> None:
     """The last period was paid: cancel the book and settle the note (it trades no more)."""
-    inst = trading.instrument(note_symbol)
     trading.cancel_book(uow, note_symbol, RETIRED)
     uow.connection.execute(
         _instruments.update().where(_instruments.c.symbol == note_symbol).values(status=Status.SETTLED.value)
     )
-    inst["status"] = Status.SETTLED.value
+    trading.revise(note_symbol, status=Status.SETTLED.value)

@@ -165,7 +165,7 @@ def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, en
             values["interest_shortfall_micros"] = round(float(flows.interest_shortfall[j, 0]) * 1e6)
         connection.execute(_notes.update().where(_notes.c.symbol == note.symbol).values(**values))
         if principal:
-            face = trading.instrument(note.symbol)["face_micros"]
+            face = trading.instrument(note.symbol).face_micros
             notes.set_face(uow, trading, note.symbol, face - principal)
         if last:
             notes.retire(uow, trading, note.symbol)

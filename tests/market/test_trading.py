@@ -8,10 +8,13 @@ makes a notional of 1,488,000,000 micro-dollars a lot.
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError, asdict, replace
+
 import pytest
 
-from market.contracts import fee, multiplier
+from market.contracts import fee
 from market.errors import ForbiddenError, InsufficientFundsError, InventoryExceededError, NoMarkError
+from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, RESERVED, SYSTEM
 from market.records import OrderRequest
 from tests.market.conftest import CASH, PHYSICAL, Market
@@ -21,10 +24,25 @@ NOTIONAL = 2000 * 744_000
 
 def test_multiplier_and_fee_by_hand(market: Market) -> None:
     inst = market.exchange._books().instrument(PHYSICAL)
-    assert multiplier(inst) == 1000 * 1 * 744
-    assert multiplier({**inst, "lot_gpus": 8, "tick_micros": 10}) == 10 * 8 * 744
+    assert inst.multiplier == 1000 * 1 * 744
+    assert replace(inst, lot_gpus=8, tick_micros=10).multiplier == 10 * 8 * 744
     assert fee(1_000_000, 2_500) == 2_500
     assert fee(999, 1_000) == 0  # rounded down to the micro-dollar
+
+
+def test_the_books_hold_typed_immutable_instruments(market: Market) -> None:
+    """An instrument is a frozen value: a change is a revision the books swap in, never an edit."""
+    trading = market.exchange._books()
+    physical, cash = trading.instrument(PHYSICAL), trading.instrument(CASH)
+    assert (physical.is_physical, physical.pays_premium, physical.margined) == (True, True, False)
+    assert (cash.is_physical, cash.pays_premium, cash.margined) == (False, False, True)
+    assert (physical.gpu_hours, physical.hours) == (744, 744)
+    with pytest.raises(FrozenInstanceError):
+        physical.status = "halted"  # type: ignore[misc]
+    assert Instrument.of({**asdict(physical), "qty": 3}) == physical  # a join's other columns are ignored
+    revised = trading.revise(PHYSICAL, status="halted")
+    assert (revised.status, physical.status, trading.instrument(PHYSICAL)) == ("halted", "open", revised)
+    trading.revise(PHYSICAL, status="open")
 
 
 def test_a_physical_buy_holds_its_notional_and_a_sell_holds_gpus(market: Market) -> None:
