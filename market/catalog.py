@@ -258,28 +258,19 @@ def _instrument_row(
     if type(tick_micros) is not int or tick_micros <= 0 or type(lot_gpus) is not int or lot_gpus <= 0:
         raise InvalidRequestError("tick and lot must be positive integers", field="tick")
     check_product_id(product)
-    return {
-        "symbol": f"{product}-{window.label}",
-        "product": product,
-        "kind": kind.value,
-        "settlement": settlement,
-        "window_kind": window.kind.value,
-        "window_start_us": to_epoch_us(window.start),
-        "window_end_us": to_epoch_us(window.end),
-        "tick_micros": tick_micros,
-        "lot_gpus": lot_gpus,
-        "status": Status.OPEN.value,
-        "underlying": None,
-        "option_kind": None,
-        "strike_ticks": None,
-        "expiry_us": to_epoch_us(window.start),
-        "maker_fee_ppm": 0,
-        "taker_fee_ppm": 0,
-        "margin_per_lot": 0,
-        "settle_price_micros": None,
-        "created_us": 0,
-        "face_micros": None,
-    }
+    listed = Instrument(
+        symbol=f"{product}-{window.label}",
+        product=product,
+        kind=kind.value,
+        settlement=settlement,
+        window_kind=window.kind.value,
+        window_start_us=to_epoch_us(window.start),
+        window_end_us=to_epoch_us(window.end),
+        tick_micros=tick_micros,
+        lot_gpus=lot_gpus,
+        expiry_us=to_epoch_us(window.start),
+    )
+    return asdict(listed)
 
 
 def _add_instruments(house: House, rows: list[dict]) -> list[InstrumentInfo]:

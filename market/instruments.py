@@ -241,7 +241,8 @@ class Instrument:
     transaction can never leave a half-changed instrument behind.
 
     The fields are the ``instruments`` table's columns (times in epoch microseconds), so a row reads
-    in with ``Instrument.of(row)`` and writes back with ``dataclasses.asdict``.
+    in with ``Instrument.of(row)`` and a new one is written as ``dataclasses.asdict`` of one built with
+    the defaults of a fresh listing (open, no fees, no margin yet, not settled).
     """
 
     symbol: str
@@ -253,15 +254,15 @@ class Instrument:
     window_end_us: int
     tick_micros: int
     lot_gpus: int
-    status: str
-    underlying: str | None
-    option_kind: str | None
-    strike_ticks: int | None
     expiry_us: int
-    maker_fee_ppm: int
-    taker_fee_ppm: int
-    margin_per_lot: int
-    settle_price_micros: int | None
+    status: str = Status.OPEN.value
+    underlying: str | None = None
+    option_kind: str | None = None
+    strike_ticks: int | None = None
+    maker_fee_ppm: int = 0
+    taker_fee_ppm: int = 0
+    margin_per_lot: int = 0
+    settle_price_micros: int | None = None
     created_us: int = 0
     face_micros: int | None = None
     """A pool note's face per lot now (None for every other kind)."""

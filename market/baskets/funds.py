@@ -20,6 +20,7 @@ their issuing account) and long exactly ``units x lots`` of each leg (an invaria
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ from market.accounts import TRADER, account, new_account_id
 from market.baskets.records import BasketInfo, BasketTerms, LegTerms
 from market.baskets.tables import Basket, BasketLeg, BasketParticipant
 from market.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
-from market.instruments import Instrument, InstrumentKind, Settlement, Status
+from market.instruments import Instrument, InstrumentKind, Settlement
 from market.ledger import SYSTEM, bucket_rows
 from market.store import UnitOfWork, insert_ignore
 from market.tables import Account, Balance, Position
@@ -126,28 +127,19 @@ def create_basket(house: House, terms: BasketTerms) -> BasketInfo:
 
 def unit_row(symbol: str, legs: list[Instrument]) -> dict:
     """The instrument row of a fund's unit (``catalog.list_rows`` lists it)."""
-    return {
-        "symbol": symbol,
-        "product": legs[0].product,
-        "kind": InstrumentKind.UNIT.value,
-        "settlement": Settlement.CASH.value,
-        "window_kind": "term",
-        "window_start_us": min(leg.window_start_us for leg in legs),
-        "window_end_us": max(leg.window_end_us for leg in legs),
-        "tick_micros": UNIT_TICK_MICROS,
-        "lot_gpus": 1,
-        "status": Status.OPEN.value,
-        "underlying": None,
-        "option_kind": None,
-        "strike_ticks": None,
-        "expiry_us": min(leg.expiry_us for leg in legs),
-        "maker_fee_ppm": 0,
-        "taker_fee_ppm": 0,
-        "margin_per_lot": 0,
-        "settle_price_micros": None,
-        "created_us": 0,
-        "face_micros": None,
-    }
+    unit = Instrument(
+        symbol=symbol,
+        product=legs[0].product,
+        kind=InstrumentKind.UNIT.value,
+        settlement=Settlement.CASH.value,
+        window_kind="term",
+        window_start_us=min(leg.window_start_us for leg in legs),
+        window_end_us=max(leg.window_end_us for leg in legs),
+        tick_micros=UNIT_TICK_MICROS,
+        lot_gpus=1,
+        expiry_us=min(leg.expiry_us for leg in legs),
+    )
+    return asdict(unit)
 
 
 def authorise(house: House, symbol: str, account_id: str) -> BasketInfo:

@@ -69,15 +69,7 @@ def _instruments(scenario: Scenario) -> tuple[dict[str, Instrument], dict[str, i
             window_end_us=end,
             tick_micros=TICK_MICROS,
             lot_gpus=1,
-            status="open",
-            underlying=None,
-            option_kind=None,
-            strike_ticks=None,
             expiry_us=start,
-            maker_fee_ppm=0,
-            taker_fee_ppm=0,
-            margin_per_lot=0,
-            settle_price_micros=None,
         )
         opening[symbol] = round(product.price * 1e6 / TICK_MICROS)
     return out, opening

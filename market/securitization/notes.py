@@ -21,6 +21,7 @@ the books.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from datetime import timedelta
 
 from market.errors import InvalidRequestError
@@ -67,28 +68,20 @@ def instrument_row(
     code: str, tranche: str, product: str, start_us: int, end_us: int, lot_face_micros: int
 ) -> dict:
     """The instrument row of a new note (``catalog.list_rows`` lists it)."""
-    return {
-        "symbol": symbol(code, tranche),
-        "product": product,
-        "kind": InstrumentKind.NOTE.value,
-        "settlement": Settlement.CASH.value,
-        "window_kind": "term",
-        "window_start_us": start_us,
-        "window_end_us": end_us,
-        "tick_micros": NOTE_TICK_MICROS,
-        "lot_gpus": 1,
-        "status": Status.OPEN.value,
-        "underlying": None,
-        "option_kind": None,
-        "strike_ticks": None,
-        "expiry_us": end_us + int(GRACE.total_seconds()) * 1_000_000,
-        "maker_fee_ppm": 0,
-        "taker_fee_ppm": 0,
-        "margin_per_lot": 0,
-        "settle_price_micros": None,
-        "created_us": 0,
-        "face_micros": lot_face_micros,
-    }
+    note = Instrument(
+        symbol=symbol(code, tranche),
+        product=product,
+        kind=InstrumentKind.NOTE.value,
+        settlement=Settlement.CASH.value,
+        window_kind="term",
+        window_start_us=start_us,
+        window_end_us=end_us,
+        tick_micros=NOTE_TICK_MICROS,
+        lot_gpus=1,
+        expiry_us=end_us + int(GRACE.total_seconds()) * 1_000_000,
+        face_micros=lot_face_micros,
+    )
+    return asdict(note)
 
 
 def issue(uow: UnitOfWork, inst: Instrument, issuer_id: str, sponsor_id: str, lots: int) -> None:
