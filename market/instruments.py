@@ -235,10 +235,11 @@ def parse_symbol(symbol: str) -> SymbolSpec:
 
 @dataclass(frozen=True)
 class Instrument:
-    """A listed contract as the market holds it: a forward, an option or Asian option on one, or a
-    pool's note. Immutable: a change of status, margin or face is a new value (``replace``) that the
-    caller writes to the database and hands to :meth:`market.trading.Trading.revise`, so a failed
-    transaction can never leave a half-changed instrument behind.
+    """A listed contract as the market holds it: a forward, an option or Asian option on one, a
+    pool's note or a basket fund's unit, with what it pays per lot (:mod:`market.contracts`).
+    Immutable: a change of status, margin or face is a new value (``replace``) that the caller writes
+    to the database and hands to :meth:`market.trading.Trading.revise`, so a failed transaction can
+    never leave a half-changed instrument behind.
 
     The fields are the ``instruments`` table's columns (times in epoch microseconds), so a row reads
     in with ``Instrument.of(row)`` and a new one is written as ``dataclasses.asdict`` of one built with
