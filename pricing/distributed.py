@@ -131,3 +131,28 @@ def map_ordered(
             for _ in as_completed(futures):
                 bar.update(1)
     return client.gather(futures)
+
+
+def run_tasks(
+    fn: Callable[[Any, T], R],
+    tasks: Sequence[T],
+    shared: Any,
+    *,
+    scheduler: str | None = None,
+    client: Client | None = None,
+    workers: int | None = None,
+    advance: Callable[[int], Any] | None = None,
+    label: str = "tasks",
+) -> list[R]:
+    """``[fn(shared, task) for task in tasks]``: in this process, or on Dask when :func:`compute_on`
+    opens a client (then ``shared`` is scattered once, see :func:`map_ordered`). ``advance`` is called
+    with 1 as each task finishes, on either path."""
+    with compute_on(scheduler, client, workers) as dask:
+        if dask is not None:
+            return map_ordered(dask, fn, tasks, shared=shared, advance=advance, label=label)
+        results = []
+        for task in tasks:
+            results.append(fn(shared, task))
+            if advance is not None:
+                advance(1)
+        return results

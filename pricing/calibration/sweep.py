@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pricing.distributed import compute_on, map_ordered
+from pricing.distributed import run_tasks
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -73,15 +73,9 @@ def sweep(
         raise ValueError(f"unknown model {unknown[0]!r}: use one of {', '.join(MODELS)}")
     pairs = [Pair(name, model) for name in series for model in models]
     one = partial(_fit, intervals=intervals)
-    with compute_on(scheduler, client) as dask:
-        if dask is None:
-            fits = []
-            for pair in pairs:
-                fits.append(one(series, pair))
-                if progress is not None:
-                    progress(1)
-        else:
-            fits = map_ordered(dask, one, pairs, shared=dict(series), advance=progress, label="fits")
+    fits = run_tasks(
+        one, pairs, dict(series), scheduler=scheduler, client=client, advance=progress, label="fits"
+    )
     return pd.DataFrame([asdict(f) for f in fits], columns=list(COLUMNS))
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from pricing.distributed import compute_on, map_ordered
+from pricing.distributed import run_tasks
 from pricing.hedging.forecast import parse_forecast
 from pricing.hedging.listing import standard_series
 from pricing.hedging.market import build_market
@@ -132,15 +132,10 @@ def run(
         for k, origin in enumerate(origins(series, horizon, step, train))
     ]
     one = partial(_plan_origin, settings=settings, days=days, train=train)
-    with compute_on(scheduler, client, workers) as dask:
-        if dask is None:
-            rows = []
-            for task in tasks:
-                rows.append(one(prices, task))
-                if progress is not None:
-                    progress(1)
-        else:
-            rows = map_ordered(dask, one, tasks, shared=dict(prices), advance=progress, label="hedge origins")
+    rows = run_tasks(
+        one, tasks, dict(prices), scheduler=scheduler, client=client, workers=workers, advance=progress,
+        label="hedge origins",
+    )  # fmt: skip
     outcomes = pd.DataFrame([{**asdict(r), "saving": r.saving} for r in rows])
     return Effectiveness(
         settings, outcomes, summarise(outcomes), dict(prices), {"wall": time.perf_counter() - began}
