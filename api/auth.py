@@ -89,19 +89,23 @@ class Authenticator:
             self._cache.clear()
             self._revoked = revoked
 
+    def _cached(self, digest: str, now: float) -> Principal | None:
+        """The principal ``digest`` resolved to within :data:`CACHE_SECONDS` of ``now``, if any."""
+        cached = self._cache.get(digest)
+        return cached[1] if cached is not None and now - cached[0] < CACHE_SECONDS else None
+
     def knows(self, key: str) -> bool:
         """Whether ``key`` resolved to a principal within :data:`CACHE_SECONDS` (a cache hit)."""
-        cached = self._cache.get(hashlib.sha256(key.encode()).hexdigest())
-        return cached is not None and self._clock() - cached[0] < CACHE_SECONDS
+        return self._cached(hashlib.sha256(key.encode()).hexdigest(), self._clock()) is not None
 
     async def principal(self, key: str) -> Principal:
         """The principal for ``key`` or a 401 problem."""
         digest = hashlib.sha256(key.encode()).hexdigest()
         now = self._clock()
         await self._drop_if_revoked(now)
-        cached = self._cache.get(digest)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
-            return cached[1]
+        cached = self._cached(digest, now)
+        if cached is not None:
+            return cached
         try:
             principal = await anyio.to_thread.run_sync(self._resolve, key)
         except UnauthorizedError:
