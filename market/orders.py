@@ -85,11 +85,11 @@ def place_oco(
     both legs ``rejected`` (stored, like a single order's rejection); a resend of the same pair under
     the same ``client_order_id`` values returns the original legs.
     """
-    first, second = legs
-    if first.symbol != second.symbol:
-        raise InvalidRequestError("both legs of a pair trade one instrument", field="symbol")
     with house.transaction() as uow:
         trading = house.books()
+        first, second = legs = (trading.priced(legs[0]), trading.priced(legs[1]))
+        if first.symbol != second.symbol:
+            raise InvalidRequestError("both legs of a pair trade one instrument", field="symbol")
         roles = roles_of(uow.connection, account_id)
         sent = [trading.resent(uow, account_id, leg) for leg in legs]
         existing = [found for _, _, found in sent if found is not None]

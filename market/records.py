@@ -199,6 +199,11 @@ class OrderRequest:
     otherwise; ``stp``: ``cancel_newest`` (default), ``cancel_oldest``,
     ``cancel_both``, ``decrement``, ``none``. ``reduce_only`` orders (IOC or FOK) may only shrink the
     account's position; they hold no margin, and are the only orders accepted during a margin call.
+
+    A price may come instead as the decimal string the client wrote (``price``, ``stop_price``,
+    ``trail``, ``activation_price``, USD per GPU-hour, as on the wire): :meth:`market.trading.Trading.priced`
+    converts it with the instrument the books hold (``off_tick``, ``invalid_amount`` name the field),
+    so a caller needs no tick first. Giving both forms of one price is ``invalid_request``.
     """
 
     symbol: str
@@ -216,6 +221,14 @@ class OrderRequest:
     reduce_only: bool = False
     trail_ticks: int | None = None
     activation_price_ticks: int | None = None
+    price: str | None = None
+    stop_price: str | None = None
+    trail: str | None = None
+    activation_price: str | None = None
+
+
+DECIMAL_PRICES = ("price", "stop_price", "trail", "activation_price")
+"""The fields of :class:`OrderRequest` that may carry a decimal price; each has a ``<name>_ticks`` twin."""
 
 
 @dataclass(frozen=True)

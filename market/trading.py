@@ -53,7 +53,7 @@ from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
 from market.listings import whole_days
 from market.order_rules import MAX_QTY, check_ticks, validate
-from market.records import OrderRequest
+from market.records import DECIMAL_PRICES, OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
 from market.units import MAX_MICROS, micros_to_dollars, price_to_ticks, to_epoch_us
@@ -63,7 +63,7 @@ from market.vocabulary import LIMIT_TYPES
 def request_hash(request: OrderRequest) -> str:
     """A digest of everything that defines an order, to recognise a resent ``client_order_id``."""
     fields = dict(request.__dict__)
-    for name in ("reduce_only", "trail_ticks", "activation_price_ticks"):
+    for name in ("reduce_only", "trail_ticks", "activation_price_ticks", *DECIMAL_PRICES):
         if not fields[name]:
             del fields[name]  # orders from before these existed keep their digests
     fields["expire_at"] = None if request.expire_at is None else to_epoch_us(request.expire_at)
@@ -133,6 +133,22 @@ class Trading:
             raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
         return row
 
+    def priced(self, req: OrderRequest) -> OrderRequest:
+        """``req`` with its decimal prices converted to ticks of its instrument (the request itself if
+        it has none): ``unknown_instrument``, then ``invalid_amount``/``off_tick`` naming the field,
+        in the order ``price``, ``stop_price``, ``trail``, ``activation_price``."""
+        given = {name: text for name in DECIMAL_PRICES if (text := getattr(req, name)) is not None}
+        if not given:
+            return req
+        tick = self.instrument(req.symbol).tick_micros
+        changes: dict[str, object] = {}
+        for name, text in given.items():
+            if getattr(req, f"{name}_ticks") is not None:
+                raise InvalidRequestError(f"give {name} as a decimal or in ticks, not both", field=name)
+            changes[f"{name}_ticks"] = price_to_ticks(text, tick, name)
+            changes[name] = None
+        return replace(req, **changes)
+
     def hold_per_lot(self, instrument: Instrument, side: str, price_ticks: int | None) -> int:
         """Micro-dollars an open lot holds (see the module docstring)."""
         if side == "buy" and instrument.pays_premium:
@@ -169,7 +185,9 @@ class Trading:
         self, uow: UnitOfWork, account_id: str, req: OrderRequest
     ) -> tuple[OrderRequest, str, dict | None]:
         """The request with its default time in force, its digest, and the row of the same order sent
-        before under its ``client_order_id`` (``duplicate_client_order_id`` if that was another order)."""
+        before under its ``client_order_id`` (``duplicate_client_order_id`` if that was another order).
+        Decimal prices are converted first (:meth:`priced`), so the digest is of ticks, as it always was."""
+        req = self.priced(req)
         if req.tif is None:
             req = replace(req, tif="ioc" if req.type == "market" else "gtc")
         digest = "" if req.client_order_id is None else request_hash(req)  # only resends are compared

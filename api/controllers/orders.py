@@ -37,7 +37,6 @@ from api.schemas.orders import (
 from market.errors import HTTP_STATUS, MarketError, OrderRejectedError
 from market.instruments import canonical_symbol
 from market.records import OrderInfo, OrderRequest
-from market.units import price_to_ticks
 from market.vocabulary import ORDER_STATUSES
 
 OrderId = Annotated[str, PathParameter(max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")]
@@ -60,7 +59,7 @@ class OrderController(Controller):
         ``code`` is the book's reason; it is kept, so ``GET /v1/orders/by-client-id/...`` shows it.
         Resending the same order with the same ``client_order_id`` returns the original result.
         """
-        request = await order_request(ctx, data)
+        request = order_request(data)
         order = await ctx.orders.place(principal.account_id, request)
         await announce(ctx, [order])
         if order.status == "rejected":  # stored (a resend returns it again), but not accepted: a 4xx
@@ -88,7 +87,7 @@ class OrderController(Controller):
         is checked and held as a single order would be (the pair holds for both legs). A pair the
         book refuses is a 400 whose ``code`` is the failing leg's reason (``invalid_oco`` when the
         pair rules are broken); both legs are kept as ``rejected``."""
-        requests = [await order_request(ctx, leg) for leg in data.orders]
+        requests = [order_request(leg) for leg in data.orders]
         legs = await call(ctx.exchange.place_oco, principal.account_id, tuple(requests))
         await announce(ctx, legs)
         if legs[0].status == "rejected":
@@ -191,44 +190,31 @@ class OrderController(Controller):
         return CancelledOut(cancelled=[OrderOut.of(order) for order in orders])
 
 
-async def order_request(ctx: ApiContext, data: OrderCreate) -> OrderRequest:
-    """The market's order for a validated body: decimal prices to the instrument's ticks
-    (``unknown_instrument``, ``off_tick`` raise)."""
-    tick = await ctx.tick_micros(data.symbol)
+def order_request(data: OrderCreate) -> OrderRequest:
+    """The market's order for a validated body. Prices stay the decimals the client wrote: trading
+    converts them with the instrument it holds (``unknown_instrument``, ``off_tick`` raise there)."""
     return OrderRequest(
         symbol=data.symbol,
         side=data.side,
         qty=data.quantity,
         type=data.type,
-        price_ticks=None if data.price is None else price_to_ticks(data.price, tick, "price"),
+        price=data.price,
         tif=data.time_in_force,
         post_only=data.post_only,
         client_order_id=data.client_order_id,
         stp=data.stp,
         expire_at=data.expire_at,
         display_qty=data.display_quantity,
-        stop_price_ticks=None
-        if data.stop_price is None
-        else price_to_ticks(data.stop_price, tick, "stop_price"),
+        stop_price=data.stop_price,
         reduce_only=data.reduce_only,
-        trail_ticks=None if data.trail is None else price_to_ticks(data.trail, tick, "trail"),
-        activation_price_ticks=None
-        if data.activation_price is None
-        else price_to_ticks(data.activation_price, tick, "activation_price"),
+        trail=data.trail,
+        activation_price=data.activation_price,
     )
 
 
 async def place_batch(ctx: ApiContext, account_id: str, orders: list[OrderCreate]) -> BatchOut:
-    """Convert, place in one transaction, announce, and report each order's outcome."""
-    requests: list[OrderRequest | MarketError] = []
-    for data in orders:
-        try:
-            requests.append(await order_request(ctx, data))
-        except MarketError as error:
-            requests.append(error)
-    valid = [(account_id, r) for r in requests if isinstance(r, OrderRequest)]
-    placed = iter(await call(ctx.exchange.place_orders, valid) if valid else [])
-    outcomes = [next(placed) if isinstance(r, OrderRequest) else r for r in requests]
+    """Place in one transaction, announce, and report each order's outcome."""
+    outcomes = await call(ctx.exchange.place_orders, [(account_id, order_request(data)) for data in orders])
     await announce(ctx, [o for o in outcomes if isinstance(o, OrderInfo)])
     return BatchOut(results=[_result(i, outcome) for i, outcome in enumerate(outcomes)])
 

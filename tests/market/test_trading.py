@@ -13,7 +13,15 @@ from dataclasses import FrozenInstanceError, asdict, replace
 import pytest
 
 from market.contracts import fee
-from market.errors import ForbiddenError, InsufficientFundsError, InventoryExceededError, NoMarkError
+from market.errors import (
+    ForbiddenError,
+    InsufficientFundsError,
+    InvalidRequestError,
+    InventoryExceededError,
+    NoMarkError,
+    OffTickError,
+    UnknownInstrumentError,
+)
 from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, RESERVED, SYSTEM
 from market.records import OrderRequest
@@ -131,4 +139,36 @@ def test_account_and_risk_checks(market: Market) -> None:
             trading.new_order(
                 uow, market.buyer, ("trader",), OrderRequest(symbol=CASH, side="buy", qty=1, price_ticks=2000)
             )
+    market.check()
+
+
+def test_decimal_prices_are_converted_with_the_instrument_the_books_hold(market: Market) -> None:
+    """An order may carry the price the client wrote; trading converts it with the instrument's tick
+    (USD 0.001 here), names the offending field, and digests the converted order, so a resend in
+    either form is recognised as the same order."""
+    trading = market.exchange._books()
+    written = OrderRequest(
+        PHYSICAL, "sell", 1, type="trailing_stop_limit", price="2.1", trail="0.05", activation_price="2.2"
+    )
+    in_ticks = OrderRequest(
+        PHYSICAL, "sell", 1, type="trailing_stop_limit", price_ticks=2100, trail_ticks=50,
+        activation_price_ticks=2200,
+    )  # fmt: skip
+    assert trading.priced(written) == in_ticks
+    assert trading.priced(in_ticks) is in_ticks
+    with pytest.raises(OffTickError) as off:
+        trading.priced(OrderRequest(PHYSICAL, "buy", 1, type="stop_limit", price="2", stop_price="2.0005"))
+    assert off.value.field == "stop_price"
+    with pytest.raises(InvalidRequestError) as both:
+        trading.priced(OrderRequest(PHYSICAL, "buy", 1, price="2", price_ticks=2000))
+    assert both.value.field == "price"
+    with pytest.raises(UnknownInstrumentError):
+        trading.priced(OrderRequest("H100-1999-01", "buy", 1, price="2"))
+    first = market.exchange.place_order(
+        market.buyer, OrderRequest(PHYSICAL, "buy", 1, price="1.5", client_order_id="c-1")
+    )
+    again = market.exchange.place_order(
+        market.buyer, OrderRequest(PHYSICAL, "buy", 1, price_ticks=1500, client_order_id="c-1")
+    )
+    assert (first.price_ticks, again.id) == (1500, first.id)
     market.check()
