@@ -44,6 +44,13 @@ def _names(value: str) -> list[str]:
     help="Also score each model with its intervals steered online by adaptive conformal inference "
     "from the outcomes known at each origin (M+aci; valid under distribution shift).",
 )
+@click.option(
+    "--select/--no-select",
+    default=False,
+    show_default=True,
+    help="Also score the model a market would have used: at each origin, the one with the lowest "
+    "mean CRPS over the outcomes known by then (row set 'selected').",
+)
 @click.option("--horizons", default="1d,7d", show_default=True, help="Delays from origin to window start.")
 @click.option(
     "--window", "windows", default="1d", show_default=True, help="Delivery window lengths (comma-separated)."
@@ -68,6 +75,7 @@ def command(
     conformal: bool,
     cqr: bool,
     aci: bool,
+    select: bool,
     horizons: str,
     windows: str,
     train: str,
@@ -117,6 +125,7 @@ def command(
             conformal=conformal,
             cqr=cqr,
             aci=aci,
+            select=select,
             source=source,
         )
     except ValueError as exc:

@@ -64,12 +64,10 @@ class BootstrapModel:
     """Centre the replay on today's filtered level instead of the history's mean (``local_level``)."""
 
     def fit(self, history: pd.Series, previous: object | None = None) -> Replay:
-        steps = history.index.to_series().diff().dropna()
-        if steps.empty or steps.nunique() != 1:
-            raise ValueError("the bootstrap needs a regular history (resample the series first)")
-        step = float(steps.iloc[0] / pd.Timedelta(hours=HOURS_PER_YEAR))
+        grid = regular_step(history, "the bootstrap")
+        step = float(grid / pd.Timedelta(hours=HOURS_PER_YEAR))
         prices = history.to_numpy(dtype=float)
-        per_block = max(1, round(float(pd.Timedelta(self.block) / steps.iloc[0])))
+        per_block = max(1, round(float(pd.Timedelta(self.block) / grid)))
         n_blocks = prices.size // per_block
         level_vol = level_sd = 0.0
         dof = np.inf
@@ -83,6 +81,14 @@ class BootstrapModel:
                 level_sd = float(np.sqrt(variance))
                 dof = max(1.0, (n_blocks - 1) / 2.0)
         return Replay(prices, step, level_vol, level_sd, dof)
+
+
+def regular_step(history: pd.Series, who: str) -> pd.Timedelta:
+    """The one step between the history's observations, or a ValueError naming ``who`` needs it."""
+    steps = history.index.to_series().diff().dropna()
+    if steps.empty or steps.nunique() != 1:
+        raise ValueError(f"{who} needs a regular history (resample the series first)")
+    return pd.Timedelta(steps.iloc[0])
 
 
 def _variogram(levels: NDArray[np.float64]) -> tuple[float, float]:

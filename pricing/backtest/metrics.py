@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pricing.backtest.coverage import expected_coverage, independent_outcomes, nominal_band, overall, verdict
 from pricing.backtest.scores import kupiec
+from pricing.series import duration
 
 INTERVALS = {
     "50": ("q25", "q75", 0.5),
@@ -50,10 +52,23 @@ def summarise(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
             "crps": float(group["crps"].mean()),
             "pinball": float(group["pinball"].mean()),
         }
+        tie = 1e-9 * a.abs()
+        independent = independent_outcomes(group["origin"], duration(horizon) + duration(window))
+        entry["n_independent"] = independent
+        verdicts = []
         for name, (low, high, level) in INTERVALS.items():
-            misses = int(((a < group[low]) | (a > group[high])).sum())
+            misses = int(((a < group[low] - tie) | (a > group[high] + tie)).sum())
             entry[f"coverage{name}"] = 1.0 - misses / n
             entry[f"kupiec{name}_pvalue"] = kupiec(misses, n, level)
+            if "pit_low" in group:
+                randomised = float(np.mean(expected_coverage(group["pit_low"], group["pit_high"], level)))
+            else:
+                randomised = entry[f"coverage{name}"]
+            entry[f"rcoverage{name}"] = randomised
+            entry[f"band{name}"] = list(nominal_band(independent, level))
+            verdicts.append(verdict(randomised, level, independent))
+            entry[f"verdict{name}"] = verdicts[-1]
+        entry["verdict"] = overall(verdicts)
         for baseline in ("last", "trailing_mean"):
             base_err = group[baseline] - a
             entry[f"rmse_{baseline}"] = _rmse(base_err)
@@ -81,6 +96,7 @@ RANKING_COLUMNS = [
     "rmse",
     "mae",
     *(f"coverage{name}" for name in INTERVALS),
+    *(f"rcoverage{name}" for name in INTERVALS),
     "skill_crps_vs_last",
     "cap_pnl_mean",
 ]

@@ -20,6 +20,8 @@ from pricing.backtest.metrics import rank, summarise
 from pricing.backtest.protocol import CalibratedModel, Fitted, ForecastModel
 from pricing.backtest.recalibration import CQR_SUFFIX, SUFFIX, conformal_rows, interval_rows
 from pricing.backtest.result import BacktestResult
+from pricing.backtest.selected import SELECTED, selected_rows
+from pricing.backtest.stay import StayModel
 from pricing.backtest.tasks import OriginResult, OriginTask, Target, evaluate_origin, fit_models
 from pricing.distributed import compute_on, map_ordered
 from pricing.series import HOURS_PER_YEAR, SeriesError, duration
@@ -47,9 +49,20 @@ likelihood often ends on its bounds with exploding forwards (docs/backtesting.md
 ``CalibratedModel(name, options)`` for other choices."""
 
 
-FORECASTERS = ("gbm", "schwartz1f", "schwartz_smith", "arithmetic_ou", "jump_ou", "bootstrap", "local_level")
-"""Models the backtest knows by name: every calibrated spot model, the model-free bootstrap and its
-local-level variant (the replay centred on today's filtered level)."""
+FORECASTERS = (
+    "gbm",
+    "schwartz1f",
+    "schwartz_smith",
+    "arithmetic_ou",
+    "jump_ou",
+    "bootstrap",
+    "local_level",
+    "stay",
+)
+"""Models the backtest knows by name: every calibrated spot model, the model-free bootstrap, its
+local-level variant (the replay centred on today's filtered level) and local_level with an atom at
+"no change" (today's price held for a random time read from the history's runs,
+:mod:`pricing.backtest.stay`)."""
 
 
 def named(name: str) -> ForecastModel:
@@ -58,6 +71,8 @@ def named(name: str) -> ForecastModel:
         return BootstrapModel()
     if name == "local_level":
         return BootstrapModel(name, local=True)
+    if name == "stay":
+        return StayModel()
     if name not in FORECASTERS:
         raise ValueError(f"unknown model {name!r}: use one of {', '.join(FORECASTERS)}")
     return CalibratedModel(name, BACKTEST_OPTIONS.get(name, {}))
@@ -95,11 +110,13 @@ def run(
     aci: bool = False,
     source: dict[str, Any] | None = None,
     expanding: bool = False,
+    select: bool = False,
 ) -> BacktestResult:
     """Backtest ``models`` on a regular price series (see :func:`pricing.series.resample`).
 
     At each origin (every ``step`` once ``train`` of history exists), every model is fitted to the
-    trailing ``train`` window -- or, with ``refit_every = k``, refitted every k origins and only
+    trailing ``train`` window (a model with ``expanding = True`` gets everything before the origin)
+    -- or, with ``refit_every = k``, refitted every k origins and only
     moved to the latest price in between (``0``: fitted once) -- then, for each horizon h and
     window length L, the forward of the delivery window [origin + h, origin + h + L) and the Monte
     Carlo distribution of its average price (``n_paths`` paths) are scored against what happened.
@@ -117,9 +134,11 @@ def run(
     widened (or narrowed) level by level by the split-conformal quantile of how far past realised
     averages fell outside them (conformalised quantile regression); ``aci`` a row set ``M+aci``: M's
     intervals steered online by adaptive conformal inference, valid under distribution shift
-    (:mod:`pricing.backtest.adaptive`). ``source`` (data file,
-    statistic, grid...) is recorded in the run's settings. ``expanding`` fits on everything from the
-    series start to the origin (``train`` is then the minimum history before the first origin).
+    (:mod:`pricing.backtest.adaptive`). ``source`` (data file, statistic, grid...) is recorded in the
+    run's settings. ``select`` adds the row set ``selected``: at each origin, the forecasts of the
+    model with the lowest mean CRPS over the outcomes known by then (no look-ahead;
+    :mod:`pricing.backtest.selected`). ``expanding`` fits on everything from the series start to the
+    origin (``train`` is then the minimum history before the first origin).
     """
     wall = time.perf_counter()
     forecasters = _models(models)
@@ -148,19 +167,21 @@ def run(
             f"than the {series.index[-1] - series.index[0]} covered by the series"
         )
     origins = pd.date_range(first, last, freq=origin_step).intersection(series.index)
+    reach_back = expanding or any(getattr(m, "expanding", False) for m in forecasters)
     if len(origins) == 0:
         raise ValueError("no origin falls on an observation; check step against the series grid")
     tasks = [
         OriginTask(
             index=i,
             origin=origin,
-            history=series.loc[:origin] if expanding else series.loc[origin - train_span : origin],
+            history=series.loc[:origin] if reach_back else series.loc[origin - train_span : origin],
             targets=tuple(
                 _target(series, origin, grid, h, hs, w, ws) for h, hs in horizon_list for w, ws in window_list
             ),
             models=forecasters,
             n_paths=n_paths,
             seed=seed,
+            train=None if expanding else train_span,
         )
         for i, origin in enumerate(origins)
     ]
@@ -195,6 +216,9 @@ def run(
             rows += adaptive_rows(base, ensembles)
             names += [name + ACI_SUFFIX for name in added]
         timings["recalibration"] = time.process_time() - clock
+    if select:
+        rows += selected_rows(rows, [m.name for m in forecasters])
+        names.append(SELECTED)
     for result in results:
         for phase, seconds in result.timings.items():
             timings[phase] += seconds
@@ -213,6 +237,7 @@ def run(
         "cqr": cqr,
         "aci": aci,
         "expanding": expanding,
+        "select": select,
         "n_paths": n_paths,
         "seed": seed,
         "workers": n_workers if executor is None else type(executor).__name__,
@@ -306,6 +331,7 @@ def _keep_parameters(
                 task.n_paths,
                 task.seed,
                 previous=fits[block],
+                train=task.train,
             )
         )
     return out

@@ -34,6 +34,8 @@ FORECAST_COLUMNS = (
     "mean",
     *(quantile_column(q) for q in QUANTILES),
     "pit",
+    "pit_low",
+    "pit_high",
     "crps",
     "pinball",
     "cap_strike",
@@ -65,6 +67,17 @@ class OriginTask:
     n_paths: int
     seed: int
     previous: dict[str, Fitted] = field(default_factory=dict)
+    train: pd.Timedelta | None = None
+    """The trailing window a model fits to; None: the whole ``history``. ``history`` reaches back further
+    when some model wants everything before the origin (``expanding = True`` on the model)."""
+
+    def trailing(self) -> pd.Series:
+        """The trailing training window (the whole history when there is none)."""
+        return self.history if self.train is None else self.history.loc[self.origin - self.train :]
+
+    def history_for(self, model: ForecastModel) -> pd.Series:
+        """The history ``model`` is fitted to: all of it if the model asks, else the trailing window."""
+        return self.history if getattr(model, "expanding", False) else self.trailing()
 
 
 @dataclass
@@ -105,7 +118,7 @@ def fit_models(task: OriginTask) -> OriginResult:
     fitted = {}
     for model in task.models:
         try:
-            fitted[model.name] = model.fit(task.history, task.previous.get(model.name))
+            fitted[model.name] = model.fit(task.history_for(model), task.previous.get(model.name))
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             continue
     return OriginResult(task.index, [], fitted, {"calibration": time.process_time() - start})
@@ -116,7 +129,7 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
     """Fit, simulate and score every model at one origin."""
     timings = {"calibration": 0.0, "simulation": 0.0, "scoring": 0.0}
     last = float(task.history.iloc[-1])
-    trailing = float(task.history.mean())
+    trailing = float(task.trailing().mean())
     all_times = np.unique(np.concatenate([target.times for target in task.targets]))
     rows: list[dict] = []
     ensembles: list[np.ndarray | None] = []
@@ -125,7 +138,7 @@ def evaluate_origin(task: OriginTask) -> OriginResult:
         clock = time.process_time()
         error = ""
         try:
-            fitted = model.fit(task.history, task.previous.get(model.name))
+            fitted = model.fit(task.history_for(model), task.previous.get(model.name))
             fitted_models[model.name] = fitted
         except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
             error = f"fit failed: {exc}"
@@ -171,7 +184,10 @@ def forecast_row(averages: np.ndarray, forward: float, realised: float) -> dict[
     row.update({quantile_column(q): float(v) for q, v in zip(QUANTILES, quantiles, strict=True)})
     row.update({"cap_strike": forward, "cap_premium": premium})
     if np.isfinite(realised):
-        row["pit"] = float(np.mean(averages < realised) + 0.5 * np.mean(averages == realised))
+        # ties within a relative 1e-9 (a flat window's average and a flat path's differ by rounding)
+        tie = 1e-9 * abs(realised)
+        below, at_most = float(np.mean(averages < realised - tie)), float(np.mean(averages <= realised + tie))
+        row.update({"pit": 0.5 * (below + at_most), "pit_low": below, "pit_high": at_most})
         row["crps"] = crps_ensemble(averages, realised)
         row["pinball"] = pinball(quantiles, QUANTILES, realised)
         row["cap_payoff"] = max(realised - forward, 0.0)

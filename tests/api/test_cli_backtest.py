@@ -84,9 +84,10 @@ def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
         "--price-column",
         "usd",
         "--models",
-        "schwartz1f,bootstrap",
+        "schwartz1f,bootstrap,stay",
         "--conformal",
         "--cqr",
+        "--select",
         "--horizons",
         "1d,2d",
         "--window",
@@ -115,13 +116,23 @@ def test_backtest_writes_the_report(csv_file: Path, tmp_path: Path) -> None:
         "bootstrap+conformal",
         "schwartz1f+cqr",
         "bootstrap+cqr",
+        "stay",
+        "stay+conformal",
+        "stay+cqr",
+        "selected",
     }
+    for entry in summary["metrics"]:
+        assert entry["verdict"] in {"within", "consistent", "rejects"}
+        assert 0 < entry["n_independent"] <= entry["n"]
     config = summary["config"]
     assert config["data"] == str(csv_file)
     assert config["price_column"] == "usd"
     assert config["series_step"] == "0 days 01:00:00"  # hourly data read hourly without --freq
     page = (out / "report.html").read_text()
     assert "<h2>Coverage</h2>" in page
+    assert "randomised 90% (band)" in page
+    assert "verdict" in page
+    assert summary["config"]["select"] is True
     assert 'alt="pit"' in page
     assert str(csv_file) in page
 
