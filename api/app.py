@@ -69,11 +69,11 @@ from api.shared_state import (
     revocation_counter,
     shares_state,
 )
-from api.standby import Presence, book_elsewhere, heartbeat, stream_relay, take_over
+from api.standby import Presence, adopt_orphans, book_elsewhere, heartbeat, stream_relay, take_over
 from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
-from market.errors import BookUnavailableError
+from market.errors import BookElsewhereError, BookUnavailableError
 from market.lifecycle.runner import Runner
 from market.records import CancelSweep
 from market.service import Exchange
@@ -89,6 +89,10 @@ def _version() -> str:
         return version("flopex")
     except PackageNotFoundError:
         return "0+unknown"
+
+
+MIRRORED = ("book", "trades", "ticker", "candles")
+"""Stream channels of one book: a shard mirrors those of other shards' books (``api.mirror``)."""
 
 
 async def run_lifecycle(ctx: ApiContext, seconds: float) -> None:
@@ -113,7 +117,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     if settings.cursor_secret:
         use_cursor_secret(settings.cursor_secret)
     engine = make_engine(settings.database_url)
-    exchange = Exchange(engine, clock=clock or settings.clock(), max_open_orders=settings.max_open_orders)
+    exchange = Exchange(
+        engine,
+        clock=clock or settings.clock(),
+        max_open_orders=settings.max_open_orders,
+        products=settings.products,
+    )
 
     def resolve(key: str) -> Principal:
         holder = exchange.key_holder(key)
@@ -139,7 +148,9 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     async def started() -> None:
         timers = ctx.cancel_timers.run(exchange, fired)
         writing.append(asyncio.create_task(timers, name="flopex-cancel-timers"))
-        if settings.lifecycle_seconds > 0:
+        if settings.products is not None:  # a shard: take over the books of shards that die
+            writing.append(asyncio.create_task(adopt_orphans(exchange, engine), name="flopex-adopt"))
+        elif settings.lifecycle_seconds > 0:  # duties touch every product's books: the single writer's
             writing.append(asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds)))
 
     @asynccontextmanager
@@ -170,8 +181,18 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             exchange.close()
             engine.dispose()
 
+    def shard_of(product: str) -> str | None:
+        """The live shard holding ``product``'s books, never this process (None: no live holder)."""
+        owner = presence.owner_of(product) if presence is not None else None
+        return None if presence is None or owner == presence.url else owner
+
     async def prepare_channel(channel: str, account_id: str | None) -> BookState | FeedSnapshot | None:
         kind, _, symbol = channel.partition(".")
+        if kind in MIRRORED and exchange.shard_products is not None:  # another shard's book?
+            book = symbol.partition(".")[2] if kind == "candles" else symbol
+            product = (await call(exchange.instrument, book)).product
+            if not exchange.holds(product):
+                raise BookElsewhereError(f"another shard holds the book of {book}", product)
         if kind in FEEDS:
             return await feed_snapshot(ctx, channel, account_id)
         if kind == "book":
@@ -223,7 +244,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PoolAdminController,
             BasketController,
             BasketAdminController,
-            stream_route(prepare_channel, disconnected, stream_relay(presence, exchange)),
+            stream_route(prepare_channel, disconnected, stream_relay(presence, exchange), shard_of),
             ReportController,
             docs_assets(),
             *ui_routes(),

@@ -22,6 +22,7 @@ working directory, the server listens on loopback only.
 | FLOPEX_REPORTS_DIR    | (none)                   | CLI reports published at /v1/reports     |
 | FLOPEX_STANDBY        | 0                        | 1: wait to take the books over (PostgreSQL) |
 | FLOPEX_PUBLIC_URL     | http://HOST:PORT         | base URL other processes send clients to |
+| FLOPEX_PRODUCTS       | (all)                    | H100,H200: hold these products' books, a shard |
 
 ``FLOPEX_CLOCK_START`` is for staging, demos and tests: the exchange clock starts at that instant when
 the process starts and runs at the wall clock's pace from there.
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -39,6 +41,16 @@ from typing import TypeVar
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 N = TypeVar("N", int, float)
+
+
+_PRODUCT_ID = re.compile(r"[A-Z][A-Z0-9]{0,15}")
+
+
+def parse_products(text: str | None) -> tuple[str, ...] | None:
+    """A shard's products from ``H100,H200`` (``FLOPEX_PRODUCTS`` / ``--products``); None when unset."""
+    if text is None or not text.strip():
+        return None
+    return tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
 
 
 class SettingsError(ValueError):
@@ -99,6 +111,7 @@ class Settings:
     reports_dir: str = ""
     standby: bool = False
     public_url: str = ""
+    products: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -115,6 +128,14 @@ class Settings:
             raise SettingsError("price max cost and workers must be >= 1 and the price timeout > 0")
         if self.max_open_orders < 1:
             raise SettingsError(f"max open orders must be >= 1, got {self.max_open_orders}")
+        if self.products is not None:
+            if not self.products:
+                raise SettingsError("--products needs at least one product id, e.g. H100,H200")
+            if self.standby:
+                raise SettingsError("a shard (--products) takes over dead shards' books itself: no --standby")
+            for product in self.products:
+                if not _PRODUCT_ID.fullmatch(product):
+                    raise SettingsError(f"not a product id: {product!r} (upper-case letters and digits)")
         if self.clock_start is not None and self.clock_start.utcoffset() is None:
             raise SettingsError("the clock start needs a UTC offset, e.g. 2027-03-10T09:00:00Z")
 
@@ -152,6 +173,7 @@ class Settings:
             reports_dir=env.get("FLOPEX_REPORTS_DIR", defaults.reports_dir),
             standby=_flag(env, "FLOPEX_STANDBY"),
             public_url=env.get("FLOPEX_PUBLIC_URL", defaults.public_url),
+            products=parse_products(env.get("FLOPEX_PRODUCTS")),
         )
 
     @property

@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -41,7 +41,7 @@ from litestar.exceptions import WebSocketDisconnect
 
 from api.errors import PROBLEM_JSON, problem_body
 from api.stream import Relay
-from market.errors import BookUnavailableError
+from market.errors import BookElsewhereError, BookUnavailableError
 from market.service import Exchange
 from market.sharing import registry
 
@@ -56,10 +56,18 @@ HEARTBEAT_SECONDS = 1.0
 
 @dataclass
 class Presence:
-    """This process among the others: its base URL and the writer's, as last read."""
+    """This process among the others: its base URL, the holder of each product's books
+    (``owners``, key ``*``: a single writer holding all) and a writer's URL, as last read."""
 
     url: str
     writer_url: str | None = None
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def owner_of(self, product: str | None) -> str | None:
+        """The base URL of the live process holding ``product``'s books (None: no live holder)."""
+        if product is not None and product in self.owners:
+            return self.owners[product]
+        return self.owners.get(registry.ALL_BOOKS, self.writer_url if product is None else None)
 
 
 async def take_over(exchange: Exchange, started: Callable[[], Awaitable[None]]) -> None:
@@ -84,8 +92,12 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
     try:
         while True:
             try:
-                await anyio.to_thread.run_sync(registry.heartbeat, engine, presence.url, exchange.started)
-                presence.writer_url = await anyio.to_thread.run_sync(registry.writer_url, engine)
+                held = exchange.started
+                beat = (engine, presence.url, held, _books(exchange))
+                await anyio.to_thread.run_sync(registry.heartbeat, *beat)
+                owners = await anyio.to_thread.run_sync(registry.owners, engine)
+                presence.owners = owners
+                presence.writer_url = owners.get(registry.ALL_BOOKS) or next(iter(owners.values()), None)
             except Exception:
                 log.exception("heartbeat failed")
             await anyio.sleep(HEARTBEAT_SECONDS)
@@ -95,12 +107,37 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
         raise
 
 
-def books_owner(presence: Presence | None, exchange: Exchange) -> str | None:
-    """The base URL of the process holding the books as this one knows it: itself once it holds
-    them, else the writer its heartbeat last read; None on SQLite (no registry: one process)."""
+def _books(exchange: Exchange) -> str:
+    """What this process heartbeats as held: every book (``*``) or its products, comma-separated."""
+    products = exchange.shard_products
+    return registry.ALL_BOOKS if products is None else ",".join(sorted(products))
+
+
+async def adopt_orphans(exchange: Exchange, engine: Any) -> None:
+    """A shard's failover duty: every :data:`TAKEOVER_POLL_SECONDS`, take over the products whose
+    shard died (its heartbeat went stale and no live process holds them) as soon as their lock frees."""
+    while True:
+        await anyio.sleep(TAKEOVER_POLL_SECONDS)
+        if not exchange.started:
+            continue
+        try:
+            for product in sorted(await anyio.to_thread.run_sync(registry.orphans, engine)):
+                with contextlib.suppress(BookUnavailableError):  # its holder's lock is not free yet
+                    await anyio.to_thread.run_sync(exchange.adopt, product)
+                    log.warning("this process now holds the books of %s", product)
+        except Exception:  # the database may be briefly unreachable: try again
+            log.exception("adopting orphaned books failed")
+
+
+def books_owner(presence: Presence | None, exchange: Exchange, product: str | None = None) -> str | None:
+    """The base URL of the process holding ``product``'s books (any book when None) as this one
+    knows it: itself once it holds them, else the holder its heartbeat last read; None on SQLite
+    (no registry: one process)."""
     if presence is None:
         return None
-    return presence.url if exchange.started else presence.writer_url
+    if exchange.started and (product is None or exchange.holds(product)):
+        return presence.url
+    return presence.owner_of(product)
 
 
 RESTART_CLOSE_CODE = 1012
@@ -152,9 +189,10 @@ def book_elsewhere(request: Request[Any, Any, Any], exc: BookUnavailableError) -
     ctx = request.app.state.ctx
     presence: Presence | None = request.app.state.get("presence")
     path = request.url.path
-    if ctx.exchange.started or presence is None:  # a refused book, or no standby: as every error
+    elsewhere = isinstance(exc, BookElsewhereError)
+    if presence is None or (ctx.exchange.started and not elsewhere):  # a refused book: as every error
         return _problem(exc.status, exc.code, exc.message, path)
-    owner = presence.writer_url
+    owner = presence.owner_of(exc.product) if isinstance(exc, BookElsewhereError) else presence.writer_url
     if owner is not None and owner != presence.url:
         detail = f"this process does not hold the books; send the request to {owner}"
         return _problem(421, "book_elsewhere", detail, path, owner=owner)

@@ -45,8 +45,9 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
+from api.mirror import Mirror, OwnerOf
 from market.accounts import READ, TRADE
-from market.errors import MarketError
+from market.errors import BookElsewhereError, MarketError
 from market.instruments import canonical_symbol
 
 log = logging.getLogger("flopex.api")
@@ -377,6 +378,7 @@ async def _handle(
     hub: StreamHub,
     authenticator: Authenticator,
     prepare: ChannelPreparer,
+    mirror: Mirror | None = None,
 ) -> None:
     if message.op == "ping":
         subscriber.deliver({"type": "pong"})
@@ -408,18 +410,26 @@ async def _handle(
             subscriber.deliver({"type": "cancel_on_disconnect", "enabled": message.enabled})
     elif message.op == "unsubscribe":
         hub.unsubscribe(subscriber, message.channels)
+        if mirror is not None:
+            await mirror.unsubscribe(message.channels)
         subscriber.deliver({"type": "unsubscribed", "channels": message.channels})
     else:
         for requested in message.channels:
             channel = canonical_channel(requested)
             problem = hub.validate_channel(channel, subscriber)
-            if problem is None and len(subscriber.channels) >= MAX_SUBSCRIPTIONS:
+            held = len(subscriber.channels) + (len(mirror.channels) if mirror is not None else 0)
+            if problem is None and held >= MAX_SUBSCRIPTIONS:
                 problem = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
             if problem is not None:
                 subscriber.deliver({**_error("invalid_channel", problem), "channel": channel})
                 continue
             try:
                 book = await prepare(channel, subscriber.account_id)
+            except BookElsewhereError as exc:  # another shard's book: mirrored from its stream
+                moving = exc.message if mirror is None else await mirror.subscribe(channel, exc.product)
+                if moving is not None:
+                    subscriber.deliver({**_error("book_moving", moving), "channel": channel})
+                continue
             except MarketError as exc:
                 subscriber.deliver({**_error(exc.code, exc.message), "channel": channel})
                 continue
@@ -472,10 +482,14 @@ else returns False at once (``api.standby.relay_stream``)."""
 
 
 def stream_route(
-    prepare: ChannelPreparer, disconnected: Disconnected, relay: Relay | None = None
+    prepare: ChannelPreparer,
+    disconnected: Disconnected,
+    relay: Relay | None = None,
+    owner_of: OwnerOf | None = None,
 ) -> WebsocketRouteHandler:
     """The ``/v1/stream`` WebSocket handler (see the protocol at the top); ``relay`` may hand a
-    connection to the process holding the books."""
+    connection to the process holding the books; ``owner_of`` names the shard holding a product's
+    books, whose channels are then mirrored from its stream (:mod:`api.mirror`)."""
 
     @websocket("/v1/stream")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
@@ -498,6 +512,7 @@ def stream_route(
 
                 tasks.start_soon(write_then_stop)
                 tasks.start_soon(watch_then_stop)
+                mirror = None if owner_of is None else Mirror(socket, subscriber.deliver, tasks, owner_of)
                 while True:
                     raw = await socket.receive_text()
                     if len(raw) > MAX_CLIENT_MESSAGE:
@@ -511,7 +526,7 @@ def stream_route(
                     except msgspec.DecodeError:
                         subscriber.deliver(_error("invalid_message", "messages must be JSON objects"))
                         continue
-                    await _handle(message, subscriber, hub, authenticator, prepare)
+                    await _handle(message, subscriber, hub, authenticator, prepare, mirror)
         except WebSocketDisconnect:
             pass
         finally:

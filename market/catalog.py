@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from market import capacity, listings, marks
 from market.errors import (
     AlreadyExistsError,
+    BookElsewhereError,
     InstrumentClosedError,
     InvalidAmountError,
     InvalidRequestError,
@@ -286,6 +287,9 @@ def list_rows(house: House, uow: UnitOfWork, rows: list[dict]) -> None:
     and lock their books and place the auto-offers (the caller's transaction commits it all)."""
     trading = house.books()
     for row in rows:
+        if not house.holds(row["product"]):
+            message = f"{row['product']}'s books are held by another shard"
+            raise BookElsewhereError(message, row["product"])
         if row["expiry_us"] <= uow.now_us:
             raise InvalidRequestError(f"{row['symbol']} would already be expired", field="start")
         if row["symbol"] in trading.instruments:

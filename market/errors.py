@@ -212,6 +212,15 @@ class BookUnavailableError(MarketError):
     status = 503
 
 
+class BookElsewhereError(BookUnavailableError):
+    """The book belongs to a product another shard holds (``product``): the API answers ``421
+    book_elsewhere`` naming that shard, or ``503 book_moving`` while no live process holds it."""
+
+    def __init__(self, message: str, product: str) -> None:
+        super().__init__(message, field="symbol")
+        self.product = product
+
+
 class DatabaseBusyError(MarketError):
     """The database could not take the transaction in time (a lock held past the busy timeout, a
     serialization conflict or a deadlock): it was rolled back, nothing was written, and the same

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from market.errors import BookUnavailableError, InvalidRequestError, MarketError
 from market.ledger import SYSTEM, bucket_rows
 from market.recovery import rebuild
+from market.sharing.shards import claim, product_lock, product_of
 from market.store import BookLocks, UnitOfWork, insert_ignore, write_transaction
 from market.tables import Balance, Instrument
 from market.trading import Trading
@@ -52,15 +53,21 @@ class House:
 
     Cheap to create; serves the account, cash and read-only use cases at once. :meth:`start` rebuilds
     the order books from the database, verifies them and takes the books' writer locks -- needed
-    (once) before anything that touches a book.
+    (once) before anything that touches a book. ``products`` makes it a shard holding the books of
+    those products only (PostgreSQL; see :mod:`market.partitions`); None holds every book.
     """
 
     def __init__(
-        self, engine: sa.Engine, clock: Callable[[], datetime] = utc_now, max_open_orders: int | None = None
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], datetime] = utc_now,
+        max_open_orders: int | None = None,
+        products: frozenset[str] | None = None,
     ) -> None:
         self.db = engine
         self.clock = clock
         self.max_open_orders = max_open_orders
+        self.products = products
         self.lock = threading.RLock()
         self.trading: Trading | None = None
         self.locks: BookLocks | None = None
@@ -80,11 +87,47 @@ class House:
                 symbols = connection.execute(sa.select(Instrument.__table__.c.symbol)).scalars().all()
             if self.locks is None:
                 self.locks = BookLocks(self.db)
+            if self.products is not None:
+                self._start_shard()
+                return
             try:
                 self.locks.acquire([WRITER_LOCK])
             except BookUnavailableError:
                 named = ", ".join(sorted(symbols)) or "none yet"
                 raise BookUnavailableError(f"books held by another service instance: {named}") from None
+            self.rebuild()
+
+    def _start_shard(self) -> None:
+        """Share the writer lock (so no single writer runs beside the shards), take each product's
+        shard lock, split the products off into partitions of their own, and rebuild their books."""
+        assert self.locks is not None
+        assert self.products is not None
+        try:
+            self.locks.acquire_shared(WRITER_LOCK)
+            self.locks.acquire(product_lock(p) for p in sorted(self.products))
+            with write_transaction(self.db) as connection:
+                for product in sorted(self.products):
+                    claim(connection, product, self.now_us())
+        except BaseException:
+            self.locks.release()
+            self.locks = None
+            raise
+        self.rebuild()
+
+    def holds(self, product: str) -> bool:
+        """Whether this house holds (or, started, would hold) the books of ``product``."""
+        return self.products is None or product in self.products
+
+    def adopt(self, product: str) -> None:
+        """Take over the books of ``product`` as well (a shard whose holder died): its shard lock,
+        then a rebuild of every held book. :class:`BookUnavailableError` while another holds it."""
+        with self.lock:
+            if self.products is None or product in self.products or self.locks is None:
+                return
+            self.locks.acquire([product_lock(product)])
+            with write_transaction(self.db) as connection:
+                claim(connection, product, self.now_us())
+            self.products = self.products | {product}
             self.rebuild()
 
     @property
@@ -102,11 +145,19 @@ class House:
 
     def rebuild(self) -> None:
         """Rebuild the books from the database (and lock any new ones)."""
-        trading = rebuild(self.db)
+        trading = rebuild(self.db, self.products)
         trading.max_open_orders = self.max_open_orders
+        if self.products is not None:
+            trading.elsewhere = self._elsewhere
         if self.locks is not None:
             self.locks.acquire(trading.instruments)
         self.trading = trading
+
+    def _elsewhere(self, symbol: str) -> str | None:
+        """The product of ``symbol`` when another process holds its book (None: unknown or ours)."""
+        with self.db.connect() as connection:
+            product = product_of(connection, symbol)
+        return None if product is None or self.holds(product) else product
 
     def books(self) -> Trading:
         """The open books; ``book_unavailable`` before :meth:`start`."""

@@ -117,7 +117,8 @@ def order_info(
                 .order_by(_trades.c.id)
             )
         ]
-    tick = house.trading.instruments[row["symbol"]].tick_micros if house.trading else None
+    held = house.trading.instruments.get(row["symbol"]) if house.trading else None
+    tick = held.tick_micros if held is not None else None
     if tick is None:
         with house.read() as own:
             tick = tick_of(house, row["symbol"], own)
@@ -179,10 +180,10 @@ def trades_between(house: House, symbol: str, start: datetime, end: datetime) ->
 
 def _public_trades(house: House, symbol: str) -> sa.Select:
     """The query of an instrument's market trades (``unknown_instrument`` if there is no instrument)."""
-    if house.trading is not None:
-        house.trading.instrument(symbol)
+    if house.trading is not None and symbol in house.trading.instruments:
+        pass  # a held book: known
     else:
-        instrument(house, symbol)
+        instrument(house, symbol)  # read from the database (no book here, or another shard's)
     return sa.select(_trades).where(
         _trades.c.symbol == symbol, _trades.c.maker_order_id.notin_((EXERCISE, ISSUE, BASKET))
     )

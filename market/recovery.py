@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from market.instruments import Instrument
+from market.partitions import ALL
+from market.sharing.shards import split_products
 from market.store import dumps
 from market.tables import Command, Order
 from market.tables import Instrument as InstrumentTable
@@ -64,50 +66,64 @@ class Replay:
         return {s for s, at in self.last_bad.items() if at > self.last_reset.get(s, -1)}
 
 
-def load(connection: sa.Connection, watch: str | None = None) -> tuple[Trading, Replay]:
-    """Replay the log into a fresh :class:`Trading` and load the live orders (nothing compared yet)."""
-    trading = Trading()
-    for row in connection.execute(
-        sa.select(_instruments).order_by(_instruments.c.created_us, _instruments.c.symbol)
-    ):
+def load(
+    connection: sa.Connection, watch: str | None = None, products: frozenset[str] | None = None
+) -> tuple[Trading, Replay]:
+    """Replay the log into a fresh :class:`Trading` and load the live orders (nothing compared yet).
+
+    ``products``: the books of these products only, each from its own partition (a shard); None:
+    every book, from every partition (the single writer)."""
+    trading = Trading(holds_all=products is None)
+    trading.split = split_products(connection)
+    query = sa.select(_instruments).order_by(_instruments.c.created_us, _instruments.c.symbol)
+    if products is not None:
+        query = query.where(_instruments.c.product.in_(products))
+    for row in connection.execute(query):
         trading.add_instrument(Instrument.of(row._mapping))
-    replay = _replay(connection, trading, Replay(watch=watch))
+    replay = _replay(connection, trading, Replay(watch=watch), products)
     for row in connection.execute(sa.select(_orders).where(_orders.c.status.in_(LIVE))):
         order = dict(row._mapping)
-        trading.live[order["id"]] = order
+        if order["symbol"] in trading.instruments:
+            trading.live[order["id"]] = order
     return trading, replay
 
 
-def rebuild(engine: sa.Engine) -> Trading:
-    """A :class:`Trading` rebuilt from the database, with failed books listed in ``refused``."""
+def rebuild(engine: sa.Engine, products: frozenset[str] | None = None) -> Trading:
+    """A :class:`Trading` rebuilt from the database (the books of ``products`` only, unless None),
+    with failed books listed in ``refused``."""
     with engine.connect() as connection:
-        trading, replay = load(connection)
+        trading, replay = load(connection, products=products)
     trading.refused |= replay.refused()
     trading.refused |= {s for s, (stored, rested) in resting(trading).items() if stored != rested}
     trading.recount()
     return trading
 
 
-def _replay(connection: sa.Connection, trading: Trading, replay: Replay) -> Replay:
+def _replay(
+    connection: sa.Connection, trading: Trading, replay: Replay, products: frozenset[str] | None
+) -> Replay:
     engine = trading.engine
-    result = connection.execution_options(yield_per=2000).execute(
-        sa.select(
-            _commands.c.id,
-            _commands.c.symbol,
-            _commands.c.command,
-            _commands.c.events,
-            _commands.c.created_us,
-        ).order_by(_commands.c.id)
-    )
-    for at, (command_id, symbol, command_text, events_text, created_us) in enumerate(result):
+    query = sa.select(
+        _commands.c.id,
+        _commands.c.partition,
+        _commands.c.symbol,
+        _commands.c.command,
+        _commands.c.events,
+        _commands.c.created_us,
+    ).order_by(_commands.c.id)
+    if products is not None:
+        query = query.where(_commands.c.partition.in_(products))
+    result = connection.execution_options(yield_per=2000).execute(query)
+    for at, (command_id, partition, symbol, command_text, events_text, created_us) in enumerate(result):
         command = json.loads(command_text)
-        events = engine.apply(command)
+        events = engine.apply(command, partition)
         op = command.get("op")
         if op == "time":
-            trading.now_us = command["now"]
+            trading.clocks[partition] = command["now"]
         replayed = dumps(events)
         if replayed != events_text:
-            touched = set(trading.instruments) if symbol is None else {symbol}  # a tick touches every book
+            # a tick touches every book of its partition
+            touched = _books_of(trading, partition) if symbol is None else {symbol}
             for name in touched:
                 replay.last_bad[name] = at
             if replay.watch in touched:
@@ -119,6 +135,13 @@ def _replay(connection: sa.Connection, trading: Trading, replay: Replay) -> Repl
         if op == "reset" and symbol is not None:
             replay.last_reset[symbol] = at
     return replay
+
+
+def _books_of(trading: Trading, partition: str) -> set[str]:
+    """The books whose commands go to ``partition`` (every book for the single writer's)."""
+    if partition == ALL:
+        return set(trading.instruments)
+    return {s for s in trading.instruments if trading.engine.partition_of({"symbol": s}) == partition}
 
 
 def resting(trading: Trading) -> dict[str, tuple[dict[str, int], dict[str, int]]]:

@@ -37,7 +37,7 @@ commit; if anything fails after the engine moved, the books are rebuilt from the
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -100,9 +100,13 @@ class Exchange:
         clock: Callable[[], datetime] = utc_now,
         *,
         max_open_orders: int | None = None,
+        products: Iterable[str] | None = None,
     ) -> None:
-        """``max_open_orders``: the most live orders one account may hold (None: no cap)."""
-        self._house = House(engine, clock, max_open_orders)
+        """``max_open_orders``: the most live orders one account may hold (None: no cap);
+        ``products``: hold the books of these products only, as a shard (PostgreSQL, see
+        docs/scaling.md); None holds every book."""
+        held = None if products is None else frozenset(products)
+        self._house = House(engine, clock, max_open_orders, held)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -129,6 +133,20 @@ class Exchange:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def shard_products(self) -> frozenset[str] | None:
+        """The products whose books this instance holds as a shard (None: every book)."""
+        return self._house.products
+
+    def holds(self, product: str) -> bool:
+        """Whether this instance holds (once started) the books of ``product``."""
+        return self._house.holds(product)
+
+    def adopt(self, product: str) -> None:
+        """A started shard takes over the books of ``product`` too (its holder died); raises
+        :class:`~market.errors.BookUnavailableError` while another process holds them."""
+        self._house.adopt(product)
 
     @property
     def refused_books(self) -> frozenset[str]:

@@ -168,11 +168,13 @@ class UnitOfWork:
                 self._capacity[provider_id, product, row.day_us] = dict(row._mapping)
         return [self._capacity[k] for d in days if (k := (provider_id, product, d)) in self._capacity]
 
-    def log(self, command: dict, events: list[dict]) -> None:
-        """Append a command and its events to the command log."""
+    def log(self, command: dict, events: list[dict], partition: str = "*") -> None:
+        """Append a command and its events to the command log of its ``partition``
+        (:mod:`market.partitions`)."""
         self.applied = True
         self.commands.append(
             {
+                "partition": partition,
                 "symbol": command.get("symbol"),
                 "command": dumps(command),
                 "events": dumps(events),
@@ -269,6 +271,18 @@ class BookLocks:
         if self._connection is not None:
             self._connection.detach()  # never back into the pool: closing it must end the session
         self._held: set[str] = set()
+
+    def acquire_shared(self, name: str) -> None:
+        """Share the lock ``name`` with other holders that share it (shards share the writer lock,
+        which the single writer takes alone); :class:`BookUnavailableError` while one holds it alone."""
+        if self._connection is None or name in self._held:
+            return
+        query = sa.text("SELECT pg_try_advisory_lock_shared(:k)")
+        taken = self._connection.execute(query, {"k": lock_key(name)}).scalar_one()
+        self._connection.commit()
+        if not taken:
+            raise BookUnavailableError("a single writer (flopex serve without --products) holds every book")
+        self._held.add(name)
 
     def acquire(self, symbols: Iterable[str]) -> None:
         """Lock every book in ``symbols``; raises :class:`BookUnavailableError` naming any held elsewhere."""

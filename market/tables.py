@@ -262,11 +262,15 @@ class Trade(SQLModel, table=True):
 class Command(SQLModel, table=True):
     """The command log: every command applied to the engine, with its events, in application order.
 
-    Replaying ``command`` in ``id`` order through a fresh engine rebuilds every book exactly.
+    Replaying ``command`` in ``id`` order through a fresh engine rebuilds every book exactly; each
+    ``partition`` (``*``: the single writer's; a product's id: a shard's, see :mod:`market.partitions`)
+    replays alone.
     """
 
     __tablename__ = "commands"
+    __table_args__ = (sa.Index("ix_commands_partition_id", "partition", "id"),)
     id: int | None = Field(default=None, primary_key=True)
+    partition: str = Field(default="*", max_length=16, sa_column_kwargs={"server_default": "*"})
     symbol: str | None = Field(default=None, max_length=64)
     command: str = Field(sa_type=sa.Text)
     events: str = Field(sa_type=sa.Text)

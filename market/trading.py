@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
@@ -33,8 +34,8 @@ from market import depth, margin
 from market.accounts import PROVIDER, TRADER
 from market.clearing import calls
 from market.contracts import fee
-from market.engine import MatchingEngine
 from market.errors import (
+    BookElsewhereError,
     DuplicateClientOrderIdError,
     ForbiddenError,
     InstrumentNotOpenError,
@@ -53,6 +54,7 @@ from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
 from market.listings import whole_days
 from market.order_rules import MAX_QTY, check_ticks, validate
+from market.partitions import ALL, PartitionedEngine
 from market.records import DECIMAL_PRICES, OrderRequest
 from market.store import UnitOfWork, dumps
 from market.tables import Order
@@ -90,33 +92,42 @@ def book_trade(uow: UnitOfWork, inst: Instrument, trade: dict) -> None:
 
 
 class Trading:
-    """The books (one :class:`MatchingEngine`) plus the live-order state the service keeps in memory.
+    """The books (one engine per partition, :mod:`market.partitions`) plus the live-order state the
+    service keeps in memory.
 
     Only the service instance holding the books' locks uses this; after any failed transaction the
-    service rebuilds it from the database (see :meth:`market.service.Exchange.start`).
+    service rebuilds it from the database (see :meth:`market.service.Exchange.start`). ``holds_all``
+    is false for a shard (it holds some products' partitions, never the single writer's); its
+    ``elsewhere`` names the product of a book another process holds (None: no such book).
     """
 
-    def __init__(self) -> None:
-        self.engine = MatchingEngine()
+    def __init__(self, holds_all: bool = True) -> None:
+        self.engine = PartitionedEngine(holds_all)
         self.instruments: dict[str, Instrument] = {}
         self.live: dict[str, dict] = {}  # order id -> row, for every order the engine holds
         self.refused: set[str] = set()  # books whose recovery check failed
-        self.now_us = 0
-        self._gtd_live = 0
+        self.clocks: Counter[str] = Counter()  # partition -> the engine clock's last tick
+        self._gtd_live: Counter[str] = Counter()  # partition -> live good-till-date orders
         self.open_orders: Counter[str] = Counter()  # account id -> live orders, kept with ``live``
         self.max_open_orders: int | None = None
+        self.elsewhere: Callable[[str], str | None] | None = None
+        self.split: frozenset[str] = frozenset()  # products whose books are partitions of their own
 
     def recount(self) -> None:
         """Recompute derived counters after the live orders were loaded from the database."""
-        self._gtd_live = sum(1 for o in self.live.values() if o["tif"] == "gtd")
+        part = self.engine.partition_of
+        self._gtd_live = Counter(
+            part({"symbol": o["symbol"]}) for o in self.live.values() if o["tif"] == "gtd"
+        )
         self.open_orders = Counter(o["account_id"] for o in self.live.values())
 
     # ------------------------------------------------------------------ instruments
 
     def add_instrument(self, instrument: Instrument) -> None:
-        """Open (an empty) book for an instrument."""
+        """Open (an empty) book for an instrument, in its product's partition if that is split off."""
         self.instruments[instrument.symbol] = instrument
-        self.engine.add_instrument(instrument.symbol)
+        product = instrument.product
+        self.engine.add_instrument(instrument.symbol, product if product in self.split else ALL)
 
     def revise(self, symbol: str, **changes: object) -> Instrument:
         """Replace the instrument ``symbol`` by a copy with ``changes`` (its status, margin per lot,
@@ -130,6 +141,7 @@ class Trading:
         """The instrument; :class:`UnknownInstrumentError` if there is none."""
         row = self.instruments.get(symbol) if isinstance(symbol, str) else None
         if row is None:
+            self._check_elsewhere(symbol)
             raise UnknownInstrumentError(f"no instrument {symbol!r}", field="symbol")
         return row
 
@@ -148,6 +160,12 @@ class Trading:
             changes[f"{name}_ticks"] = price_to_ticks(text, tick, name)
             changes[name] = None
         return replace(req, **changes)
+
+    def _check_elsewhere(self, symbol: object) -> None:
+        """Raise ``book_elsewhere`` when another process holds the book of ``symbol``."""
+        product = self.elsewhere(symbol) if self.elsewhere is not None and isinstance(symbol, str) else None
+        if product is not None:
+            raise BookElsewhereError(f"the book of {symbol} is held by the shard of {product}", product)
 
     def hold_per_lot(self, instrument: Instrument, side: str, price_ticks: int | None) -> int:
         """Micro-dollars an open lot holds (see the module docstring)."""
@@ -218,7 +236,7 @@ class Trading:
         _check_notional(inst, req.price_ticks, req.qty)
         calls.check_order(uow, account_id, req)
         if req.tif == "gtd":
-            self.advance(uow, force=True)
+            self.advance(uow, force=req.symbol)
         physical = inst.is_physical
         resale = physical and req.side == "sell" and uow.position_qty(account_id, req.symbol) > 0
         # lots sent to the book: an IOC market order fills what cash, margin and inventory allow
@@ -454,23 +472,29 @@ class Trading:
             uow.ledger.post("cancel", account_id=row["account_id"], ref=oid)
         return len(ids)
 
-    def advance(self, uow: UnitOfWork, *, force: bool = False) -> None:
-        """Move the engine clock to the transaction's time, expiring good-till-date orders that are due.
+    def advance(self, uow: UnitOfWork, *, force: str | None = None) -> None:
+        """Move each partition's engine clock to the transaction's time, expiring good-till-date
+        orders that are due.
 
-        Only sent when a GTD order is live (or about to be placed, ``force``) so the command log does
-        not fill with clock ticks nobody needs.
+        A partition ticks only while a GTD order is live in it (or about to be placed in the book
+        ``force``) so the command log does not fill with clock ticks nobody needs. A tick of a
+        product's partition names it (``partition``); the single writer's tick stays as it was.
         """
-        if uow.now_us > self.now_us and (force or self._gtd_live):
-            self.now_us = uow.now_us
-            self.apply(uow, {"op": "time", "now": uow.now_us})
-            uow.ledger.post("expiry")
+        forced = None if force is None else self.engine.partition_of({"symbol": force})
+        for part in self.engine.partitions():
+            if uow.now_us > self.clocks[part] and (part == forced or self._gtd_live[part]):
+                self.clocks[part] = uow.now_us
+                tick = {"op": "time", "now": uow.now_us}
+                self.apply(uow, tick if part == ALL else {**tick, "partition": part})
+                uow.ledger.post("expiry")
 
     # ------------------------------------------------------------------ the engine and its events
 
     def apply(self, uow: UnitOfWork, command: dict) -> list[dict]:
         """Run one command through the engine, log it and book its events."""
-        events = self.engine.apply(command)
-        uow.log(command, events)
+        partition = self.engine.partition_of(command)
+        events = self.engine.apply(command, partition)
+        uow.log(command, events, partition)
         for event in events:
             getattr(self, "_on_" + event["type"])(uow, event)
         return events
@@ -503,7 +527,7 @@ class Trading:
             if not self.open_orders[order["account_id"]]:
                 del self.open_orders[order["account_id"]]
             if order["tif"] == "gtd":
-                self._gtd_live -= 1
+                self._gtd_live[self.engine.partition_of(order)] -= 1
         uow.touch(order)
 
     def _on_accepted(self, uow: UnitOfWork, event: dict) -> None:
@@ -512,7 +536,7 @@ class Trading:
             self.open_orders[order["account_id"]] += 1
         self.live[order["id"]] = order
         if order["tif"] == "gtd":
-            self._gtd_live += 1
+            self._gtd_live[self.engine.partition_of(order)] += 1
 
     def _on_rejected(self, uow: UnitOfWork, event: dict) -> None:
         order = uow.new_orders.get(event["id"]) if event["id"] else None
@@ -679,6 +703,8 @@ class Trading:
             ).one_or_none()
             if found is None:
                 raise NotFoundError(f"no order {order_id!r}", field="order_id")
+            if found.symbol not in self.instruments:
+                self._check_elsewhere(found.symbol)
             raise OrderClosedError(f"order {order_id} is {found.status}")
         if order["id"] not in self.live:
             raise OrderClosedError(f"order {order_id} is {order['status']}")

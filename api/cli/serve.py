@@ -29,6 +29,14 @@ from api.cli._options import database_option, resolve_database_url
     help="PostgreSQL only: serve at once, and take the books over when the process holding them "
     "dies (default: $FLOPEX_STANDBY). Book requests meanwhile get 421 book_elsewhere naming it.",
 )
+@click.option(
+    "--products",
+    default=None,
+    metavar="H100,H200",
+    help="PostgreSQL only: hold the books of these products only, as one shard among several "
+    "processes (default: $FLOPEX_PRODUCTS, else every book). Requests for other books get 421 "
+    "book_elsewhere naming their shard; a shard takes over the books of a shard that dies.",
+)
 def command(
     host: str | None,
     port: int | None,
@@ -36,13 +44,15 @@ def command(
     demo: bool,
     reports: str | None,
     standby: bool | None,
+    products: str | None,
 ) -> None:
     """Serve the flopex HTTP and WebSocket API; pending migrations are applied first.
 
     While serving, the market's lifecycle runs in the background (listing, settling, marking,
     offering; see `flopex lifecycle status`). One process serves an SQLite database: a second one is
     refused, naming the process that holds it. On PostgreSQL one process holds the books and others
-    may wait with --standby to take them over (docs/scaling.md).
+    may wait with --standby to take them over, or several shards each hold the books of the
+    --products they name (docs/scaling.md).
 
     The OpenAPI document is at /schema (browsable) and /schema/openapi.json.
     """
@@ -50,7 +60,7 @@ def command(
     import uvicorn
 
     from api.app import create_app
-    from api.settings import Settings, SettingsError
+    from api.settings import Settings, SettingsError, parse_products
     from market.errors import MarketError
     from market.house import utc_now
     from market.writer import WriterLock
@@ -64,10 +74,18 @@ def command(
         raise UserError(exc.message) from None
     try:
         settings = Settings.from_env().with_overrides(
-            host=host, port=port, database_url=url, reports_dir=reports, standby=standby
+            host=host,
+            port=port,
+            database_url=url,
+            reports_dir=reports,
+            standby=standby,
+            products=parse_products(products),
         )
-        if settings.standby and sa.make_url(url).get_backend_name() != "postgresql":
+        on_postgres = sa.make_url(url).get_backend_name() == "postgresql"
+        if settings.standby and not on_postgres:
             raise SettingsError("--standby needs a PostgreSQL database (an SQLite file has one process)")
+        if settings.products is not None and not on_postgres:
+            raise SettingsError("--products needs a PostgreSQL database (an SQLite file has one process)")
         migrate.upgrade(url)
         clock = settings.clock()
     except SettingsError as exc:

@@ -78,9 +78,11 @@ class InstrumentController(Controller):
             if after not in symbols:
                 return Page(items=[], next_cursor=None)
             found = found[symbols.index(after) + 1 :]
-        owner = books_owner(state.presence, ctx.exchange)
         return page_of(
-            found[: limit + 1], limit, key=lambda i: i.symbol, render=lambda i: InstrumentOut.of(i, owner)
+            found[: limit + 1],
+            limit,
+            key=lambda i: i.symbol,
+            render=lambda i: InstrumentOut.of(i, books_owner(state.presence, ctx.exchange, i.product)),
         )
 
     @get("/{symbol:str}", summary="Get an instrument", responses=problems(404))
@@ -88,7 +90,7 @@ class InstrumentController(Controller):
         """One instrument; any equivalent spelling of an option's strike finds it (``C1.300`` is
         ``C1.30``), and the answer carries the canonical symbol and its book's ``owner``."""
         info = await call(ctx.exchange.instrument, canonical_symbol(symbol))
-        return InstrumentOut.of(info, books_owner(state.presence, ctx.exchange))
+        return InstrumentOut.of(info, books_owner(state.presence, ctx.exchange, info.product))
 
     @post(
         "/",

@@ -1,6 +1,7 @@
-"""Which ``flopex serve`` process holds the books: each process heartbeats its base URL and whether it
-is the writer into ``serve_processes``; a process that does not hold them (a standby waiting to take
-over) sends book requests to the writer it finds there.
+"""Which ``flopex serve`` process holds which books: each process heartbeats its base URL, whether it
+holds books and which (``*`` all of them, or a shard's products) into ``serve_processes``; a process
+that does not hold a book (a standby waiting to take over, or another shard) sends its requests to
+the holder it finds there.
 
 The database's advisory lock decides who the writer is (``market.house.WRITER_LOCK``); this table
 only tells clients where that is, so a stale row can misdirect a request for at most
@@ -21,17 +22,58 @@ FRESH_US = 3_000_000
 """A heartbeat older than this (3 s, three missed beats) is a process that is gone."""
 
 
-def heartbeat(engine: sa.Engine, url: str, writer: bool) -> None:
-    """Record that the process at ``url`` is alive, and whether it holds the books."""
+ALL_BOOKS = "*"
+"""``books`` of the single writer: every book."""
+
+
+def heartbeat(engine: sa.Engine, url: str, writer: bool, books: str = ALL_BOOKS) -> None:
+    """Record that the process at ``url`` is alive, whether it holds books, and which: ``books`` is
+    :data:`ALL_BOOKS` or a shard's comma-separated products."""
+    books = books if writer else ""
     with engine.begin() as connection:
         now = database_now_us(connection)
         dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        row = {"url": url, "writer": writer, "heartbeat_us": now}
+        row = {"url": url, "writer": writer, "heartbeat_us": now, "books": books}
         connection.execute(
             dialect.insert(_processes)
             .values(row)
-            .on_conflict_do_update(index_elements=["url"], set_={"writer": writer, "heartbeat_us": now})
+            .on_conflict_do_update(
+                index_elements=["url"], set_={"writer": writer, "heartbeat_us": now, "books": books}
+            )
         )
+
+
+def owners(engine: sa.Engine) -> dict[str, str]:
+    """The base URL of the live process holding each product's books (key :data:`ALL_BOOKS`: the
+    single writer, holding every book), by the freshest heartbeat."""
+    with engine.connect() as connection:
+        now = database_now_us(connection)
+        rows = connection.execute(
+            sa.select(_processes.c.url, _processes.c.books)
+            .where(_processes.c.writer, _processes.c.heartbeat_us >= now - FRESH_US)
+            .order_by(_processes.c.heartbeat_us)
+        ).all()
+    return {product: url for url, books in rows for product in _products(books)}
+
+
+def orphans(engine: sa.Engine) -> set[str]:
+    """Products a shard held when its heartbeat went stale (it died) that no live process holds."""
+    with engine.connect() as connection:
+        now = database_now_us(connection)
+        rows = connection.execute(
+            sa.select(_processes.c.books, _processes.c.heartbeat_us >= now - FRESH_US).where(
+                _processes.c.writer
+            )
+        ).all()
+    held = {p for books, fresh in rows if fresh for p in _products(books)}
+    dead = {p for books, fresh in rows if not fresh for p in _products(books)}
+    if ALL_BOOKS in held:
+        return set()
+    return dead - held - {ALL_BOOKS}
+
+
+def _products(books: str) -> list[str]:
+    return [p for p in books.split(",") if p]
 
 
 def leave(engine: sa.Engine, url: str) -> None:

@@ -44,10 +44,23 @@ class RateBucket(SQLModel, table=True):
 
 class ServeProcess(SQLModel, table=True):
     """A ``flopex serve`` process over this database, as it last said (``market.sharing.registry``):
-    the base URL clients reach it at, whether it holds the books (``writer``) and when it last
-    heartbeated (database clock). A row whose heartbeat is stale is a process that is gone."""
+    the base URL clients reach it at, whether it holds books (``writer``), which (``books``), and
+    when it last heartbeated (database clock). A row whose heartbeat is stale is a process that is gone."""
 
     __tablename__ = "serve_processes"
     url: str = Field(primary_key=True, max_length=200)
     writer: bool = Field(default=False)
     heartbeat_us: int = Field(sa_type=sa.BigInteger, index=True)
+    books: str = Field(default="", max_length=2000, sa_column_kwargs={"server_default": ""})
+    """What it holds: ``*`` every book (the single writer), else the comma-separated products whose
+    books it holds as a shard (empty: none)."""
+
+
+class BookPartition(SQLModel, table=True):
+    """A product whose books a shard holds in a partition of their own (``market.partitions``):
+    its commands are logged under ``partition`` = the product id from the first claim on. Every
+    process replays those books from that partition, whatever mode it runs in."""
+
+    __tablename__ = "book_partitions"
+    product: str = Field(primary_key=True, max_length=16)
+    claimed_us: int = Field(sa_type=sa.BigInteger)

@@ -1,0 +1,127 @@
+"""Books split by product across shards on one PostgreSQL (market.partitions, House(products=...)).
+
+Two :class:`Exchange` instances over one database stand for two ``flopex serve --products``
+processes: each holds its products' books in partitions of their own (own ``seq``, own clock ticks,
+own command log), refuses the other's books with ``book_elsewhere`` naming the product, and takes
+them over when the other goes (its locks freed), replaying only their partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from market import db
+from market.errors import BookElsewhereError, BookUnavailableError
+from market.partitions import ALL, PartitionedEngine
+from market.records import OrderRequest
+from market.service import Exchange
+from market.tables import Command
+from tests.market.conftest import DECEMBER, JANUARY, Clock
+
+H100, H200 = "H100-2026-12", "H200-2026-12"
+
+
+def order(symbol: str, side: str, qty: int, price: int, **kw: object) -> OrderRequest:
+    return OrderRequest(symbol=symbol, side=side, qty=qty, price_ticks=price, **kw)
+
+
+def test_a_partitioned_engine_with_one_partition_is_the_engine() -> None:
+    one, split = PartitionedEngine(), PartitionedEngine(holds_all=False)
+    for symbol, product in ((H100, "H100"), (H200, "H200")):
+        one.add_instrument(symbol)
+        split.add_instrument(symbol, product)
+    new = {"op": "new", "side": "sell", "type": "limit", "qty": 1, "price": 5, "tif": "gtc", "account": "a"}
+    seqs = {}
+    for engine in (one, split):
+        seqs[engine] = [engine.apply({**new, "symbol": s, "id": f"{s}-1"})[-1]["seq"] for s in (H100, H200)]
+    assert seqs[one] == [2, 4]  # one sequence across both books (accepted, resting per order)
+    assert seqs[split] == [2, 2]  # each product counts its own
+    assert split.partitions() == ["H100", "H200"]
+    assert one.partition_of({"op": "time", "now": 1}) == ALL
+    assert split.partition_of({"op": "time", "now": 1, "partition": "H200"}) == "H200"
+    assert split.apply({"op": "time", "now": 1, "partition": "H200"}) == []  # no key left for the engine
+
+
+@pytest.fixture
+def engine(postgres_url: str) -> Iterator[sa.Engine]:
+    engine = db.make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def setup(engine: sa.Engine) -> dict[str, str]:
+    """Products H100 and H200 with a December forward each, a provider listing both, a funded buyer."""
+    clock = Clock()
+    ex = Exchange(engine, clock=clock)
+    ex.start()
+    try:
+        ids = {}
+        for product in ("H100", "H200"):
+            ex.create_product(product, product)
+            ex.create_forward(product, "month", DECEMBER)
+        ids["provider"] = ex.create_account("provider", ["provider"]).account.id
+        ids["buyer"] = ex.create_account("buyer", ["trader"]).account.id
+        for product in ("H100", "H200"):
+            ex.create_listing(ids["provider"], product, 10, DECEMBER, JANUARY)
+        ex.deposit(ids["buyer"], 100_000_000_000, "seed")
+    finally:
+        ex.close()
+    return ids
+
+
+@pytest.mark.postgres
+def test_two_shards_trade_apart_refuse_each_other_and_take_over(
+    engine: sa.Engine, setup: dict[str, str]
+) -> None:
+    clock = Clock()
+    a, b = Exchange(engine, clock=clock, products=["H100"]), Exchange(engine, clock=clock, products=["H200"])
+    a.start()
+    b.start()
+    try:
+        with pytest.raises(BookUnavailableError):  # one owner per product
+            Exchange(engine, clock=clock, products=["H100"]).start()
+        with pytest.raises(BookUnavailableError):  # no single writer beside shards
+            Exchange(engine, clock=clock).start()
+        provider, buyer = setup["provider"], setup["buyer"]
+        expire = clock.now + timedelta(minutes=5)
+        for ex, symbol in ((a, H100), (b, H200)):
+            ex.place_order(provider, order(symbol, "sell", 2, 2000, client_order_id=f"s-{symbol}"))
+            ex.place_order(provider, order(symbol, "sell", 1, 2500, tif="gtd", expire_at=expire))
+            ex.place_order(buyer, order(symbol, "buy", 1, 2000, client_order_id=f"b-{symbol}"))
+        with pytest.raises(BookElsewhereError) as elsewhere:
+            a.place_order(buyer, order(H200, "buy", 1, 2000))
+        assert elsewhere.value.product == "H200"
+        resting = next(o for o in b.orders(provider) if o.symbol == H200 and o.status != "expired")
+        with pytest.raises(BookElsewhereError):
+            a.cancel_order(provider, resting.id)
+        assert a.book(H100).seq == b.book(H200).seq  # each partition numbers its own events
+        clock.advance(minutes=10)  # the GTD orders expire, each by its own partition's tick
+        for ex, symbol in ((a, H100), (b, H200)):
+            ex.place_order(buyer, order(symbol, "buy", 1, 1000))
+        with engine.connect() as connection:
+            partitions = set(connection.execute(sa.select(Command.__table__.c.partition)).scalars())
+        assert partitions == {"H100", "H200"}
+        b.close()  # the shard of H200 goes: its locks are free
+        a.adopt("H200")
+        assert a.holds("H200")
+        assert a.book(H200).asks[0].visible == 1  # rebuilt from H200's own log
+        a.place_order(buyer, order(H200, "buy", 1, 2000, client_order_id="after"))
+        states = {o.client_order_id: o.status for o in a.orders(buyer)}
+        filled = {"b-H100-2026-12": "filled", "b-H200-2026-12": "filled", "after": "filled"}
+        assert states == {**filled, None: "open"}
+        assert a.check() == []
+    finally:
+        a.close()
+        b.close()
+    single = Exchange(engine, clock=clock)  # every shard gone: a single writer replays every partition
+    single.start()
+    try:
+        assert single.refused_books == frozenset()
+        assert {o.status for o in single.orders(setup["buyer"])} == {"filled", "open"}
+    finally:
+        single.close()
