@@ -5,7 +5,8 @@ The first *completed* outcome of a POST that carries the header is stored under 
 value, together with a digest of the path and body. Completed means the request was executed to a
 decision: a success, or a refusal by the exchange (400, 404, 409, 422). Answers that say nothing about
 the request itself are never stored, so a retry is executed afresh: ``401``/``403`` (the key),
-``408``/``413``/``415`` (the transport), ``429`` (the rate limit) and every ``5xx``. A request without
+``408``/``413``/``415`` (the transport), ``421`` (another process holds the book: the same request,
+key included, goes there next), ``429`` (the rate limit) and every ``5xx``. A request without
 a valid key is passed on untouched (the route's guard answers it).
 
 The same key with the same request returns the stored response again (marked with the header
@@ -39,7 +40,7 @@ HEADER = b"idempotency-key"
 TTL_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255
 MAX_STORED = 50_000
-NOT_OUTCOMES = frozenset({401, 403, 408, 413, 415, 429})
+NOT_OUTCOMES = frozenset({401, 403, 408, 413, 415, 421, 429})
 """4xx statuses that are not an outcome of the request (see above): never stored."""
 
 

@@ -1,4 +1,5 @@
-"""Initial margin: what an open position must hold, and keeping positions at that level.
+"""Initial margin: what an open position must hold, and keeping positions at that level as trades
+change them (:func:`book_trade`).
 
 Method (documented in docs/market.md): the margin per lot of an instrument is the clearing house's
 portfolio scan of a one-lot book (:func:`market.clearing.portfolio.lot_margin`) at the product's margin
@@ -13,9 +14,13 @@ re-margining pass then replaces them by each account's portfolio scan.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN, Ledger
+
+if TYPE_CHECKING:
+    from market.store import UnitOfWork
 
 Z99 = 2.3263478740408408  # standard normal 99% quantile
 HORIZON_YEARS = 2 / 365
@@ -49,3 +54,22 @@ def forward_margin_micros(forward_micros: float, vol: float, gpu_hours: int) -> 
     smaller, i.e. ``L`` below about 0.7), for callers without a database (the stress lab)."""
     move = max(math.expm1(Z99 * vol * math.sqrt(HORIZON_YEARS)), FLOOR)
     return math.ceil(forward_micros * move * gpu_hours)
+
+
+def book_trade(uow: UnitOfWork, inst: Instrument, trade: dict) -> None:
+    """Record a trade in ``inst`` (a matched one, or a forward that an exercised option creates):
+    the buyer's position grows by its quantity and cost, the seller's shrinks, both re-hold margin,
+    and the trade row is written. ``trade`` holds the trade row's fields but the symbol and time."""
+    qty, notional = trade["qty"], trade["notional_micros"]
+    long, short = (
+        uow.position(trade["buyer_id"], inst.symbol),
+        uow.position(trade["seller_id"], inst.symbol),
+    )
+    long["qty"] += qty
+    long["cost_micros"] += notional
+    short["qty"] -= qty
+    short["cost_micros"] -= notional
+    rebalance(uow.ledger, inst, long)
+    rebalance(uow.ledger, inst, short)
+    row = {"symbol": inst.symbol, "resale": False, **trade, "released": False, "created_us": uow.now_us}
+    uow.trades.append(row)

@@ -42,11 +42,12 @@ from market.clearing import waterfall
 from market.errors import NoMarkError
 from market.instruments import Instrument
 from market.ledger import AVAILABLE, FEES, MARGIN, SETTLEMENT, SYSTEM, Ledger
+from market.margin import book_trade
 from market.records import SettlementReport
 from market.store import UnitOfWork
 from market.tables import EXERCISE, Position
 from market.tables import Instrument as InstrumentTable
-from market.trading import Trading, book_trade
+from market.trading import Trading
 
 if TYPE_CHECKING:
     from market.house import House

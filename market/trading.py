@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
-from market import depth, margin
+from market import depth
 from market.accounts import PROVIDER, TRADER
 from market.clearing import calls
 from market.contracts import fee
@@ -53,6 +53,7 @@ from market.errors import (
 from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
 from market.listings import whole_days
+from market.margin import book_trade
 from market.order_rules import MAX_QTY, check_ticks, validate
 from market.partitions import ALL, PartitionedEngine
 from market.records import DECIMAL_PRICES, OrderRequest
@@ -70,25 +71,6 @@ def request_hash(request: OrderRequest) -> str:
             del fields[name]  # orders from before these existed keep their digests
     fields["expire_at"] = None if request.expire_at is None else to_epoch_us(request.expire_at)
     return hashlib.sha256(dumps(fields).encode()).hexdigest()
-
-
-def book_trade(uow: UnitOfWork, inst: Instrument, trade: dict) -> None:
-    """Record a trade in ``inst`` (a matched one, or a forward that an exercised option creates):
-    the buyer's position grows by its quantity and cost, the seller's shrinks, both re-hold margin,
-    and the trade row is written. ``trade`` holds the trade row's fields but the symbol and time."""
-    qty, notional = trade["qty"], trade["notional_micros"]
-    long, short = (
-        uow.position(trade["buyer_id"], inst.symbol),
-        uow.position(trade["seller_id"], inst.symbol),
-    )
-    long["qty"] += qty
-    long["cost_micros"] += notional
-    short["qty"] -= qty
-    short["cost_micros"] -= notional
-    margin.rebalance(uow.ledger, inst, long)
-    margin.rebalance(uow.ledger, inst, short)
-    row = {"symbol": inst.symbol, "resale": False, **trade, "released": False, "created_us": uow.now_us}
-    uow.trades.append(row)
 
 
 class Trading:
@@ -116,9 +98,7 @@ class Trading:
     def recount(self) -> None:
         """Recompute derived counters after the live orders were loaded from the database."""
         part = self.engine.partition_of
-        self._gtd_live = Counter(
-            part({"symbol": o["symbol"]}) for o in self.live.values() if o["tif"] == "gtd"
-        )
+        self._gtd_live = Counter(part(o) for o in self.live.values() if o["tif"] == "gtd")
         self.open_orders = Counter(o["account_id"] for o in self.live.values())
 
     # ------------------------------------------------------------------ instruments
@@ -163,8 +143,7 @@ class Trading:
 
     def _check_elsewhere(self, symbol: object) -> None:
         """Raise ``book_elsewhere`` when another process holds the book of ``symbol``."""
-        product = self.elsewhere(symbol) if self.elsewhere is not None and isinstance(symbol, str) else None
-        if product is not None:
+        if self.elsewhere is not None and isinstance(symbol, str) and (product := self.elsewhere(symbol)):
             raise BookElsewhereError(f"the book of {symbol} is held by the shard of {product}", product)
 
     def hold_per_lot(self, instrument: Instrument, side: str, price_ticks: int | None) -> int:
@@ -480,7 +459,7 @@ class Trading:
         ``force``) so the command log does not fill with clock ticks nobody needs. A tick of a
         product's partition names it (``partition``); the single writer's tick stays as it was.
         """
-        forced = None if force is None else self.engine.partition_of({"symbol": force})
+        forced = force and self.engine.partition_of({"symbol": force})
         for part in self.engine.partitions():
             if uow.now_us > self.clocks[part] and (part == forced or self._gtd_live[part]):
                 self.clocks[part] = uow.now_us

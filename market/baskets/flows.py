@@ -48,10 +48,11 @@ from market.errors import (
 )
 from market.instruments import Instrument
 from market.ledger import AVAILABLE, MARGIN
+from market.margin import book_trade
 from market.records import OrderRequest
 from market.store import UnitOfWork
 from market.tables import BASKET
-from market.trading import MAX_QTY, Trading, book_trade
+from market.trading import MAX_QTY, Trading
 from market.units import from_epoch_us
 
 if TYPE_CHECKING:

@@ -26,10 +26,11 @@ from datetime import timedelta
 
 from market.errors import InvalidRequestError
 from market.instruments import Instrument, InstrumentKind, Settlement, Status
+from market.margin import book_trade
 from market.store import UnitOfWork
 from market.tables import ISSUE
 from market.tables import Instrument as InstrumentTable
-from market.trading import Trading, book_trade
+from market.trading import Trading
 
 NOTE_TICK_MICROS = 10_000
 """A tick of 0.01 per 100 of face."""

@@ -105,3 +105,10 @@ def test_an_order_sent_twice_with_one_key_runs_once_across_shards(shards: tuple)
     assert again.headers["idempotent-replayed"] == "true"
     live = one.get("/v1/orders", params={"symbol": h100}, headers=seeded["t"]).json()["items"]
     assert [o["id"] for o in live] == [first.json()["id"]]
+    # a 421 is no outcome: the same request with the same key, sent on to the holder, runs there
+    h200 = seeded["H200"]["symbol"]
+    follow = {**seeded["t"], "Idempotency-Key": "sent-to-the-wrong-shard"}
+    order = {"symbol": h200, "side": "buy", "quantity": 1, "price": "1.500"}
+    assert one.post("/v1/orders", json=order, headers=follow).status_code == 421
+    placed = two.post("/v1/orders", json=order, headers=follow)
+    assert (placed.status_code, placed.headers.get("idempotent-replayed")) == (201, None)
