@@ -203,6 +203,7 @@ class IdempotencyMiddleware:
 
         entry = KeptResponse(fingerprint=fingerprint, created=0.0)
         replayed = False
+        settled = False
 
         async def replay() -> Message:
             nonlocal replayed
@@ -211,18 +212,29 @@ class IdempotencyMiddleware:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
+        async def settle() -> None:
+            nonlocal settled
+            if settled:
+                return
+            settled = True
+            if is_outcome(entry.status):
+                await self.store.finish(slot, entry)
+            else:
+                await self.store.abandon(slot)
+
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry.status = message["status"]
                 entry.headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 entry.body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    # settled before the client has the answer: a retry it sends on reading it (a
+                    # 421's, to the process named, with this key) must not find the key in use
+                    await settle()
             await send(message)
 
         try:
             await self.app(scope, replay, capture)
         finally:
-            if is_outcome(entry.status):
-                await self.store.finish(slot, entry)
-            else:
-                await self.store.abandon(slot)
+            await settle()

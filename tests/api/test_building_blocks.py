@@ -215,6 +215,8 @@ def counting() -> tuple[TestClient[Litestar], list[int]]:
             raise ApiError("rate_limited", "slow down", status=429)
         if len(calls) == 2:
             raise RuntimeError("database went away")
+        if len(calls) == 3:  # a standby: the process holding the book is named, nothing was done
+            raise ApiError("book_elsewhere", "send it to the holder", status=421)
         return {"n": len(calls)}
 
     def resolve(key: str) -> Principal:
@@ -281,18 +283,55 @@ def test_keys_are_scoped_by_account_not_by_the_header_spelling(
 
 
 def test_only_completed_outcomes_are_stored(counting: tuple[TestClient, list[int]]) -> None:
-    """Audit: a 429 was stored and replayed for 24 h; neither a 429 nor a 5xx may be."""
+    """Audit: a 429 was stored and replayed for 24 h; neither a 429, a 5xx nor a 421 (the request
+    goes to another process with the same key, api.standby) may be."""
     client, calls = counting
     headers = {"Idempotency-Key": "retry-me", "Authorization": "Bearer a"}
     assert client.post("/flaky", json={}, headers=headers).status_code == 429
     assert client.post("/flaky", json={}, headers=headers).status_code == 500
+    assert client.post("/flaky", json={}, headers=headers).status_code == 421
     done = client.post("/flaky", json={}, headers=headers)
     assert done.status_code == 201
     assert "idempotent-replayed" not in done.headers
     replay = client.post("/flaky", json={}, headers=headers)
-    assert replay.json() == done.json() == {"n": 3}
+    assert replay.json() == done.json() == {"n": 4}
     assert replay.headers["idempotent-replayed"] == "true"
-    assert len(calls) == 3
+    assert len(calls) == 4
+
+
+@pytest.mark.parametrize(("status", "kept"), [(421, False), (429, False), (201, True)])
+def test_the_key_is_settled_before_the_client_reads_the_answer(status: int, kept: bool) -> None:
+    """Audit: a 421's client resent the request with its key to the process named at once and got
+    409 idempotency_key_in_use: the key was released only after the answer had gone out."""
+    store = IdempotencyStore()
+    seen: list[Any] = []
+
+    async def answer(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def client(message: dict[str, Any]) -> None:  # reads the key's state as the answer arrives
+        if message["type"] == "http.response.body":
+            seen.append(await store.claim(("acc_a", "k"), "probe"))
+
+    async def request() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    middleware = IdempotencyMiddleware(
+        answer,
+        store=store,
+        authenticator=Authenticator(lambda key: Principal("acc_a", frozenset())),
+        max_body=64,
+    )
+    headers = [(b"authorization", b"Bearer a"), (b"idempotency-key", b"k")]
+    scope = {"type": "http", "method": "POST", "path": "/orders", "headers": headers}
+    asyncio.run(middleware(scope, request, client))  # type: ignore[arg-type]
+    [stored] = seen
+    if kept:
+        assert stored is not None
+        assert (stored.done, stored.status) == (True, status)
+    else:
+        assert stored is None  # free: the resent request runs
 
 
 def test_overlong_idempotency_key_is_400(counting: tuple[TestClient, list[int]]) -> None:
