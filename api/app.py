@@ -50,6 +50,7 @@ from api.controllers.reports import ReportController
 from api.controllers.securitization import price_deal
 from api.controllers.stress import stress
 from api.controllers.system import health
+from api.cors import PeerCors
 from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
 from api.feeds import FEEDS
@@ -282,4 +283,6 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
     app.asgi_handler = RateLimiter(
         AllowedMethods(app.asgi_handler, app.routes), ctx.authenticator, requests, failures
     )
+    if presence is not None:  # outermost: a 429 of the rate limiter carries CORS too, so a page reads it
+        app.asgi_handler = PeerCors(app.asgi_handler, presence.peers)
     return app

@@ -39,6 +39,7 @@ import websockets
 from litestar import Request, Response, WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
+from api.cors import PeerOrigins
 from api.errors import PROBLEM_JSON, problem_body
 from api.stream import Relay
 from market.errors import BookElsewhereError, BookUnavailableError
@@ -57,11 +58,13 @@ HEARTBEAT_SECONDS = 1.0
 @dataclass
 class Presence:
     """This process among the others: its base URL, the holder of each product's books
-    (``owners``, key ``*``: a single writer holding all) and a writer's URL, as last read."""
+    (``owners``, key ``*``: a single writer holding all), a writer's URL and the origins of every
+    live process (the pages CORS answers, ``api.cors``), as last read."""
 
     url: str
     writer_url: str | None = None
     owners: dict[str, str] = field(default_factory=dict)
+    peers: PeerOrigins = field(default_factory=PeerOrigins)
 
     def owner_of(self, product: str | None) -> str | None:
         """The base URL of the live process holding ``product``'s books (None: no live holder)."""
@@ -87,8 +90,8 @@ async def take_over(exchange: Exchange, started: Callable[[], Awaitable[None]]) 
 
 
 async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None:
-    """Heartbeat this process and read the writer's URL every :data:`HEARTBEAT_SECONDS`; on
-    cancellation, leave the registry."""
+    """Heartbeat this process and read the writer's URL and the live peers every
+    :data:`HEARTBEAT_SECONDS`; on cancellation, leave the registry."""
     try:
         while True:
             try:
@@ -98,6 +101,7 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
                 owners = await anyio.to_thread.run_sync(registry.owners, engine)
                 presence.owners = owners
                 presence.writer_url = owners.get(registry.ALL_BOOKS) or next(iter(owners.values()), None)
+                presence.peers.update(await anyio.to_thread.run_sync(registry.live_urls, engine))
             except Exception:
                 log.exception("heartbeat failed")
             await anyio.sleep(HEARTBEAT_SECONDS)

@@ -5,37 +5,45 @@ The interface is a client of the public API and the stream like any other: the b
 ``sessionStorage``), so the server adds no route the interface alone could call -- only these static
 files. Everything it loads comes from the package (``api/static/ui``; the charting library is
 vendored with its licence), so it works offline, and a strict Content-Security-Policy keeps a page
-from loading or sending anything to another origin.
+from loading or sending anything to another origin -- but the other ``flopex serve`` processes of
+its deployment (on PostgreSQL), which its API calls may be sent to by a ``421 book_elsewhere``: the
+policy's ``connect-src`` names the live ones when the page loads (``api.cors``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from litestar import Router, get
+from litestar import Request, Router, get
 from litestar.datastructures import CacheControlHeader
 from litestar.response import File
 from litestar.static_files import create_static_files_router
+
+from api.cors import connect_sources
 
 UI = Path(__file__).parent / "static" / "ui"
 ASSETS_PATH = "/ui"
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    "connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-"""Only this origin: no CDN, no beacon, no frame. Inline styles are allowed because the charting
-library positions its canvases with ``style`` attributes; scripts are never inline."""
+"""Only this origin (and, for API calls, the live peers of this deployment): no CDN, no beacon, no
+frame. Inline styles are allowed because the charting library positions its canvases with
+``style`` attributes; scripts are never inline."""
 
 
 @get("/", include_in_schema=False, cache_control=CacheControlHeader(no_cache=True), sync_to_thread=False)
-def shell() -> File:
+def shell(request: Request[Any, Any, Any]) -> File:
     """The single page every view of the interface starts from (views are ``#/...`` fragments)."""
+    presence = request.app.state.get("presence")
+    connect = connect_sources(presence.peers if presence is not None else None)
     return File(
         UI / "index.html",
         content_disposition_type="inline",
         media_type="text/html; charset=utf-8",
         headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(connect=connect),
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         },

@@ -93,3 +93,17 @@ def writer_url(engine: sa.Engine) -> str | None:
             .order_by(_processes.c.heartbeat_us.desc())
             .limit(1)
         ).scalar()
+
+
+def live_urls(engine: sa.Engine) -> list[str]:
+    """The base URLs of every live process (heartbeat within :data:`FRESH_US`), sorted: the peers a
+    web page served by one of them may call (``api.cors``)."""
+    with engine.connect() as connection:
+        now = database_now_us(connection)
+        return list(
+            connection.execute(
+                sa.select(_processes.c.url)
+                .where(_processes.c.heartbeat_us >= now - FRESH_US)
+                .order_by(_processes.c.url)
+            ).scalars()
+        )

@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 FLOPEX = Path(sys.executable).parent / "flopex"
+CHECKOUT = Path(__file__).resolve().parents[2]
+"""The checkout under test: first on the served process's path, so ``flopex serve`` runs its code
+even when the environment's ``flopex`` was installed (editable) from another checkout."""
 
 
 def free_port() -> int:
@@ -40,6 +43,7 @@ def serving(
     the server where its clients expect it."""
     port = port or free_port()
     env = {**os.environ, "FLOPEX_RATE_LIMIT": "0", "FLOPEX_LOG_LEVEL": "warning", **(env or {})}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(CHECKOUT), env.get("PYTHONPATH", "")) if p)
     process = subprocess.Popen(
         [str(FLOPEX), "serve", "--port", str(port), "--db", url, *extra],
         stdout=subprocess.PIPE,

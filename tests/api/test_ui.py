@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -33,24 +32,12 @@ import pytest
 from market import db
 from market.records import OrderRequest
 from market.service import Exchange
-from tests.api.browser import OFFLINE_FLAGS, chromium
+from tests.api.browser import headless_chromium, keep_local
 from tests.api.live_server import FLOPEX, serving
 
 CLOCK_START = "2027-03-10T09:00:00Z"
 """The demo market's day: mid-month, so its front month and options are far from expiry."""
-LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "ui"
-
-
-def _playwright() -> Any:
-    try:
-        from playwright import sync_api
-    except ImportError:
-        reason = "the playwright package is not installed (pip install -e '.[test]')"
-        if os.environ.get("FLOPEX_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"FLOPEX_REQUIRE_BROWSER=1 but {reason}")
-        pytest.skip(reason)
-    return sync_api
 
 
 @dataclass
@@ -99,17 +86,8 @@ def _backtest_report(directory: Path) -> None:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the module, every host but loopback cut off."""
-    executable = chromium()
-    sync_api = _playwright()
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", *OFFLINE_FLAGS],
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with headless_chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -183,21 +161,7 @@ def _visit(market: Market, **context: Any) -> Iterator[Visit]:
     page = ctx.new_page()
     visit = Visit(market, page)
 
-    def gate(route: Any) -> None:
-        host = urlsplit(route.request.url).hostname or ""
-        if host in LOOPBACK or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            visit.outside.append(route.request.url)
-            route.abort()
-
-    ctx.route("**/*", gate)
-    page.on("console", lambda m: m.type == "error" and visit.errors.append(m.text))
-    page.on("pageerror", lambda e: visit.errors.append(str(e)))
-    page.on(
-        "websocket",
-        lambda ws: (urlsplit(ws.url).hostname or "") in LOOPBACK or visit.outside.append(ws.url),
-    )
+    keep_local(ctx, page, visit.outside, visit.errors)
     page.goto(str(market.client.base_url))
     page.wait_for_selector("#view[data-ready='markets']", timeout=60_000)
     try:

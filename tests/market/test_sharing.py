@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from market import db
 from market.service import Exchange
-from market.sharing import state
+from market.sharing import registry, state
+from market.sharing.tables import ServeProcess
 from tests.conftest import _fresh_postgres
 from tests.market.conftest import START
 
@@ -104,3 +105,19 @@ def test_the_revocation_count_only_grows(engine: sa.Engine) -> None:
     created = exchange.create_account("t", ["trader"])
     exchange.revoke_api_key(created.api_key)
     assert state.revoked_keys(engine) == before + 1
+
+
+def test_the_registry_names_the_live_processes_and_the_writer(engine: sa.Engine) -> None:
+    table = ServeProcess.__table__
+    with engine.begin() as connection:
+        connection.execute(table.delete())
+    registry.heartbeat(engine, "http://b.test:8001", False)
+    registry.heartbeat(engine, "http://a.test:8000", True)
+    with engine.begin() as connection:  # a process that stopped beating 4 s ago: gone
+        stale = state.database_now_us(connection) - registry.FRESH_US - 1_000_000
+        connection.execute(table.insert().values(url="http://c.test:8002", writer=True, heartbeat_us=stale))
+    assert registry.live_urls(engine) == ["http://a.test:8000", "http://b.test:8001"]
+    assert registry.writer_url(engine) == "http://a.test:8000"
+    registry.leave(engine, "http://a.test:8000")
+    assert registry.live_urls(engine) == ["http://b.test:8001"]
+    assert registry.writer_url(engine) is None  # only the stale writer is left

@@ -2,10 +2,15 @@
 // prev_seq is not the last seq seen on its channel means something was missed, so the channel is
 // subscribed afresh (a book then starts again from a snapshot). The private `orders` channel
 // authenticates with the signed-in key first. The socket reconnects by itself while anyone listens.
+// On a standby the socket is relayed to the process holding the books; when that process dies the
+// socket closes (1012) and reconnects, and a book channel refused while its book moves is subscribed
+// again after a short wait (with the "book moving" notice) until the new holder serves it.
 
-import { apiKey, onKeyChange } from "./api.js";
+import { apiKey, bookMoving, onKeyChange } from "./api.js";
 
 const PRIVATE = new Set(["orders", "balances", "positions"]);
+const MOVING = new Set(["book_unavailable", "book_moving", "book_elsewhere"]); // a book not served here now
+const MOVING_FOR_MS = 30_000; // how long a channel is subscribed again while its book moves
 
 class Stream {
   constructor() {
@@ -16,6 +21,7 @@ class Stream {
     this.authenticated = false;
     this.retry = 500;
     this.status = new Set();
+    this.moving = new Map(); // channel -> {since, wait, timer} while its book moves
     onKeyChange(() => this.restart());
   }
 
@@ -40,6 +46,7 @@ class Stream {
     if (set.size) return;
     this.handlers.delete(channel);
     this.last.delete(channel);
+    this.settled(channel);
     if (this.ready) this.send({ op: "unsubscribe", channels: [channel] });
   }
 
@@ -109,6 +116,8 @@ class Stream {
     }
     const channel = message.channel;
     if (!channel || !this.handlers.has(channel)) return;
+    if (message.type === "error" && MOVING.has(message.code) && this.resubscribeLater(channel)) return;
+    if (message.type !== "error") this.settled(channel);
     if (message.type !== "error" && message.seq !== undefined) {
       const last = this.last.get(channel);
       if (last !== undefined && message.prev_seq !== last) {
@@ -119,6 +128,35 @@ class Stream {
       this.last.set(channel, message.seq);
     }
     for (const handler of this.handlers.get(channel)) handler(message);
+  }
+
+  /** Subscribe `channel` again after a short wait (its book is moving); false once it waited too long. */
+  resubscribeLater(channel) {
+    let moving = this.moving.get(channel);
+    if (!moving) {
+      moving = { since: Date.now(), wait: 250, timer: null };
+      this.moving.set(channel, moving);
+      bookMoving(+1);
+    }
+    if (Date.now() - moving.since > MOVING_FOR_MS) {
+      this.settled(channel);
+      return false;
+    }
+    clearTimeout(moving.timer);
+    moving.timer = setTimeout(() => {
+      if (this.handlers.has(channel)) this.sendSubscribe([channel]);
+    }, moving.wait);
+    moving.wait = Math.min(moving.wait * 2, 2_000);
+    return true;
+  }
+
+  /** `channel` is served (or given up on, or left): stop waiting for its book. */
+  settled(channel) {
+    const moving = this.moving.get(channel);
+    if (!moving) return;
+    clearTimeout(moving.timer);
+    this.moving.delete(channel);
+    bookMoving(-1);
   }
 }
 
