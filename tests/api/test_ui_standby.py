@@ -3,10 +3,10 @@ holding the book (across origins: the holder answers CORS for its peers' pages, 
 Content-Security-Policy names them), wait out ``503 book_moving`` with a visible notice, and its
 ladder stays live through the relayed stream and a failover.
 
-Two real ``flopex serve`` processes on one PostgreSQL database (a writer and a ``--standby``) and
-Debian's Chromium driven by Playwright, every host but loopback cut off. Nothing here knows which
-process holds the books beyond what the 421 names, so the same page follows any process that answers
-that way (a product shard as well).
+Two real ``flopex serve`` processes on one PostgreSQL database (a writer and a ``--standby``; in the
+last, ``slow`` test two product shards) and Debian's Chromium driven by Playwright, every host but
+loopback cut off. The page knows nothing of which process holds a book beyond what the 421 names,
+so the same code follows a standby's writer and another product's shard.
 """
 
 from __future__ import annotations
@@ -55,25 +55,29 @@ class Pair:
     symbol: str
     tick: Decimal
     key: str
-    browser: Any
 
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
 
-def _market(writer: httpx.Client, admin: str) -> tuple[str, Decimal, str]:
-    """Product H100, next month's forward and a trader with cash: (symbol, tick, trader's key)."""
+def _forward(holder: httpx.Client, admin: str, product: str) -> tuple[str, Decimal]:
+    """``product`` and next month's forward of it, made on the process holding its book: (symbol, tick)."""
     auth = {"Authorization": f"Bearer {admin}"}
-    writer.post("/v1/products", json={"id": "H100", "description": "H100"}, headers=auth).raise_for_status()
+    holder.post("/v1/products", json={"id": product, "description": product}, headers=auth).raise_for_status()
     start = next_month_start(API_NOW).isoformat()
-    body = {"type": "forward", "product": "H100", "window": "month", "start": start}
-    instrument = writer.post("/v1/instruments", json=body, headers=auth).json()
-    trader = writer.post("/v1/accounts", json={"name": "t", "roles": ["trader"]}, headers=auth).json()
-    deposit = {"amount": "1000000"}
+    body = {"type": "forward", "product": product, "window": "month", "start": start}
+    instrument = holder.post("/v1/instruments", json=body, headers=auth).json()
+    return instrument["symbol"], Decimal(instrument["tick"])
+
+
+def _trader(process: httpx.Client, admin: str) -> str:
+    """A trader with USD 1,000,000: its key."""
+    auth = {"Authorization": f"Bearer {admin}"}
+    trader = process.post("/v1/accounts", json={"name": "t", "roles": ["trader"]}, headers=auth).json()
     deposits = f"/v1/accounts/{trader['account']['id']}/deposits"
-    writer.post(deposits, json=deposit, headers=auth).raise_for_status()
-    return instrument["symbol"], Decimal(instrument["tick"]), trader["api_key"]
+    process.post(deposits, json={"amount": "1000000"}, headers=auth).raise_for_status()
+    return str(trader["api_key"])
 
 
 def _peers_see(holder: httpx.Client, origin: str, within: float = 10) -> None:
@@ -96,14 +100,19 @@ def pair(_postgres_template: sa.URL) -> Iterator[Pair]:
             writer, writer_process = stack.enter_context(
                 serving(database, env={**ENV, "FLOPEX_PUBLIC_URL": writer_url}, port=writer_port)
             )
-            symbol, tick, key = _market(writer, admin)
+            (symbol, tick), key = _forward(writer, admin, "H100"), _trader(writer, admin)
             standby_env = {**ENV, "FLOPEX_PUBLIC_URL": standby_url}
             standby, standby_process = stack.enter_context(
                 serving(database, "--standby", env=standby_env, port=standby_port)
             )
             _peers_see(writer, standby_url)
-            browser = stack.enter_context(headless_chromium())
-            yield Pair(database, writer, writer_process, standby, standby_process, symbol, tick, key, browser)
+            yield Pair(database, writer, writer_process, standby, standby_process, symbol, tick, key)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with headless_chromium() as launched:
+        yield launched
 
 
 @dataclass
@@ -117,14 +126,13 @@ class Page:
     answers: list[tuple[int, str]] = field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def tab(pair: Pair) -> Iterator[Page]:
-    """The standby's interface, signed in as the trader, on the instrument's page (one tab for the
-    module: the failover test goes on where the first test left the page)."""
-    context = pair.browser.new_context(viewport={"width": 1400, "height": 900})
+@contextlib.contextmanager
+def _instrument_page(browser: Any, base_url: str, key: str, symbol: str) -> Iterator[Page]:
+    """The interface served at ``base_url``, signed in with ``key``, on ``symbol``'s page, recording
+    what it sends and gets."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     seen = Page(page)
-
     keep_local(context, page, seen.outside, seen.errors)
     page.on("request", lambda r: seen.requests.append((r.method, r.url)))
     page.on("response", lambda r: seen.answers.append((r.status, r.url)))
@@ -137,20 +145,28 @@ def tab(pair: Pair) -> Iterator[Page]:
                .observe(notice, { attributes: true, attributeFilter: ["hidden"] });
            });"""
     )
-    page.goto(str(pair.standby.base_url))
-    page.wait_for_selector("#view[data-ready='markets']", timeout=30_000)
-    page.fill("form.signin input[name=api_key]", pair.key)
-    page.click("form.signin button[type=submit]")
-    page.wait_for_selector(".session .who", timeout=15_000)
-    page.evaluate(
-        "f => { document.getElementById('view').dataset.ready = ''; location.hash = f; }",
-        f"/instrument/{pair.symbol}",
-    )
-    page.wait_for_selector("#view[data-ready='instrument']", timeout=30_000)
     try:
+        page.goto(base_url)
+        page.wait_for_selector("#view[data-ready='markets']", timeout=30_000)
+        page.fill("form.signin input[name=api_key]", key)
+        page.click("form.signin button[type=submit]")
+        page.wait_for_selector(".session .who", timeout=15_000)
+        page.evaluate(
+            "f => { document.getElementById('view').dataset.ready = ''; location.hash = f; }",
+            f"/instrument/{symbol}",
+        )
+        page.wait_for_selector("#view[data-ready='instrument']", timeout=30_000)
         yield seen
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def tab(pair: Pair, browser: Any) -> Iterator[Page]:
+    """The standby's interface on the instrument's page (one tab for the module: the failover test
+    goes on where the first test left the page)."""
+    with _instrument_page(browser, str(pair.standby.base_url), pair.key, pair.symbol) as seen:
+        yield seen
 
 
 def _place(page: Any, price: Decimal, quantity: int) -> None:
@@ -291,3 +307,66 @@ def test_a_failover_shows_the_notice_then_the_page_goes_on_with_the_new_holder(p
     assert page.evaluate("window.movingShown") >= 1
     _only_expected_errors(tab, moving=True)
     print(f"failover: the order placed {placed_after:.2f} s after the lock was released")
+
+
+@pytest.mark.slow
+def test_a_shards_page_places_on_the_shard_holding_the_product_and_follows_its_failover(
+    _postgres_template: sa.URL, browser: Any
+) -> None:
+    """The same page against two product shards (``flopex serve --products``): loaded from the H100
+    shard, on H200's page, its order is answered 421 naming the H200 shard, placed there, and shown
+    in the ladder from the stream the H100 shard mirrors; the H200 shard is SIGKILLed, the page shows
+    the notice until the survivor adopts H200's book, and the next order is placed there."""
+    server = _postgres_template.set(database="postgres")
+    for database in _fresh_postgres(server, _postgres_template.database):
+        admin = _admin_key(database)
+        ports = free_port(), free_port()
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        with contextlib.ExitStack() as stack:
+            one, _ = stack.enter_context(
+                serving(
+                    database, "--products", "H100", env={**ENV, "FLOPEX_PUBLIC_URL": urls[0]}, port=ports[0]
+                )
+            )
+            two, doomed = stack.enter_context(
+                serving(
+                    database, "--products", "H200", env={**ENV, "FLOPEX_PUBLIC_URL": urls[1]}, port=ports[1]
+                )
+            )
+            _forward(one, admin, "H100")
+            h200, tick = _forward(two, admin, "H200")
+            key = _trader(one, admin)
+            _peers_see(two, urls[0])
+            deadline = time.monotonic() + 15  # the H100 shard learns who holds H200 at its next beat
+            while one.get(f"/v1/instruments/{h200}").json()["owner"] != urls[1]:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+            tab = stack.enter_context(_instrument_page(browser, urls[0], key, h200))
+            page = tab.page
+            price = (Decimal("1.5") + 5 * tick).quantize(tick)
+            _place(page, price, 2)
+            first = _placed_order(page)
+            placed = two.get(f"/v1/orders/{first}", headers={"Authorization": f"Bearer {key}"}).json()
+            assert (placed["status"], placed["price"]) == ("open", str(price))
+            assert (421, f"{urls[0]}/v1/orders") in tab.answers
+            assert ("POST", f"{urls[1]}/v1/orders") in tab.requests
+            page.wait_for_selector(f"#ladder tr.bid[data-price='{price}']", timeout=15_000)
+
+            doomed.kill()
+            doomed.wait()
+            killed = time.monotonic()
+            later = (price - tick).quantize(tick)
+            _place(page, later, 1)
+            second = _placed_order(page, other_than=first, timeout=30_000)
+            waited = time.monotonic() - killed
+            page.wait_for_selector("#book-moving", state="hidden", timeout=5_000)
+            assert page.evaluate("window.movingShown") >= 1
+            moved = one.get(f"/v1/orders/{second}", headers={"Authorization": f"Bearer {key}"}).json()
+            assert (moved["status"], moved["price"]) == ("open", str(later))
+            assert one.get(f"/v1/instruments/{h200}").json()["owner"] == urls[0]
+            # the ladder is live again on the survivor's own stream: the first order rebuilt, the second
+            page.wait_for_selector(f"#ladder tr.bid[data-price='{later}']", timeout=20_000)
+            assert page.locator(f"#ladder tr.bid[data-price='{price}']").count() == 1
+            assert not tab.outside, tab.outside
+            _only_expected_errors(tab, moving=True)
+            print(f"shard failover: the order from the ticket placed {waited:.2f} s after the SIGKILL")

@@ -114,6 +114,10 @@ class Stream {
       this.sendSubscribe([...this.handlers.keys()].filter((c) => PRIVATE.has(c)));
       return;
     }
+    if (message.type === "subscribed") {
+      for (const served of message.channels || []) this.settled(served); // its book is served again
+      return;
+    }
     const channel = message.channel;
     if (!channel || !this.handlers.has(channel)) return;
     if (message.type === "error" && MOVING.has(message.code) && this.resubscribeLater(channel)) return;
