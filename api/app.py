@@ -25,7 +25,7 @@ from litestar.middleware import DefineMiddleware
 
 from api.announcements import announce_duties
 from api.auth import Authenticator, Principal, current_principal
-from api.batching import OrderBatcher
+from api.batching import OrderBatcher, place_orders_with_changes
 from api.cancel_timers import CancelTimers
 from api.context import ApiContext, call, context_of
 from api.controllers.accounts import AccountController, KeyController, me
@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         exchange=exchange,
         hub=StreamHub(),
         authenticator=Authenticator(resolve, revocations=revocation_counter(engine)),
-        orders=OrderBatcher(exchange.place_orders),
+        orders=OrderBatcher(place_orders_with_changes(exchange)),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
         lifecycle=Runner(exchange, engine),
         pricing=PricingPool(settings.price_workers, settings.price_timeout),
@@ -207,11 +207,11 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         return None
 
     async def fired(sweep: CancelSweep) -> None:
-        await announce_cancelled(ctx, sweep.account_id, "cancel_all_after", sweep.orders)
+        await announce_cancelled(ctx, sweep.account_id, "cancel_all_after", sweep.orders, sweep.changes)
 
     async def disconnected(account_id: str) -> None:
-        orders = await call(exchange.cancel_orders, account_id)
-        await announce_cancelled(ctx, account_id, "disconnect", orders)
+        cancelled = await call(exchange.cancel_orders_committed, account_id)
+        await announce_cancelled(ctx, account_id, "disconnect", cancelled.value, cancelled.changes)
 
     app = Litestar(
         route_handlers=[

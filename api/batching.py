@@ -12,23 +12,42 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import anyio
 
 from market.errors import BookUnavailableError, MarketError
-from market.records import OrderInfo, OrderRequest
+from market.records import Changes, OrderInfo, OrderRequest
+
+if TYPE_CHECKING:
+    from market.service import Exchange
 
 MAX_BATCH = 256
 
-PlaceOrders = Callable[[Sequence[tuple[str, OrderRequest]]], list[OrderInfo | MarketError]]
+R = TypeVar("R")
+PlaceOrders = Callable[[Sequence[tuple[str, OrderRequest]]], list[R | MarketError]]
 
 
-class OrderBatcher:
-    """Queues orders and places them in grouped transactions (see the module docstring)."""
+def place_orders_with_changes(
+    exchange: Exchange,
+) -> PlaceOrders[tuple[OrderInfo, Changes]]:
+    """What the API's batcher places with: ``Exchange.place_orders_committed``, each placed order
+    paired with the changes of the commit it shared, for the stream (:func:`api.publish.announce`)."""
 
-    def __init__(self, place_orders: PlaceOrders) -> None:
+    def place(batch: Sequence[tuple[str, OrderRequest]]) -> list[tuple[OrderInfo, Changes] | MarketError]:
+        placed = exchange.place_orders_committed(batch)
+        return [r if isinstance(r, MarketError) else (r, placed.changes) for r in placed.value]
+
+    return place
+
+
+class OrderBatcher(Generic[R]):
+    """Queues orders and places them in grouped transactions (see the module docstring); ``R`` is what
+    ``place_orders`` answers for each placed order."""
+
+    def __init__(self, place_orders: PlaceOrders[R]) -> None:
         self._place_orders = place_orders
-        self._queue: list[tuple[str, OrderRequest, asyncio.Future[OrderInfo]]] = []
+        self._queue: list[tuple[str, OrderRequest, asyncio.Future[R]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -48,9 +67,9 @@ class OrderBatcher:
                 future.set_exception(BookUnavailableError("the server is shutting down"))
         self._queue.clear()
 
-    async def place(self, account_id: str, request: OrderRequest) -> OrderInfo:
+    async def place(self, account_id: str, request: OrderRequest) -> R:
         """Place one order; returns after the commit that holds it (or raises its ``MarketError``)."""
-        future: asyncio.Future[OrderInfo] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((account_id, request, future))
         self._wakeup.set()
         return await future

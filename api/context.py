@@ -21,7 +21,7 @@ from api.ratelimit import TokenBuckets
 from api.settings import Settings
 from api.stream import StreamHub
 from market.lifecycle.runner import Runner
-from market.records import MarkInfo
+from market.records import Changes, MarkInfo, OrderInfo
 from market.service import Exchange
 
 MARK_SECONDS = 5.0
@@ -39,7 +39,7 @@ class ApiContext:
     exchange: Exchange
     hub: StreamHub
     authenticator: Authenticator
-    orders: OrderBatcher
+    orders: OrderBatcher[tuple[OrderInfo, Changes]]
     price_budget: TokenBuckets
     lifecycle: Runner
     pricing: PricingPool

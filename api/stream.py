@@ -138,6 +138,7 @@ class StreamHub:
         self._books: dict[str, BookState] = {}
         self._trade_ids: dict[str, int] = {}
         self._fill_ids: dict[str, int] = {}
+        self._through = 0
         self._feeds: dict[str, FeedSnapshot] = {}
 
     # -- subscriptions -------------------------------------------------------------------------
@@ -264,6 +265,20 @@ class StreamHub:
         self._trade_ids[symbol] = trade_id
         channel = f"trades.{symbol}"
         self._publish(channel, channel, {"type": "trade", "trade": trade})
+
+    def trade_symbols(self) -> list[str]:
+        """The symbols whose trades are followed (they have a watermark)."""
+        return list(self._trade_ids)
+
+    def trades_through(self) -> int:
+        """The trade id up to which every commit's trades and fills were announced (0 at start): an
+        order commit whose ``since_trade_id`` is beyond it follows trades the stream was not told of,
+        so :func:`api.publish.announce` reads those back instead of publishing from the change set."""
+        return self._through
+
+    def told_through(self, trade_id: int) -> None:
+        """Every trade up to ``trade_id`` has been announced (never moves back)."""
+        self._through = max(self._through, trade_id)
 
     def ticker(self, symbol: str, ticker: dict[str, Any]) -> None:
         """Publish the new ticker of ``symbol``."""

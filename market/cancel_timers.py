@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from market.changes import changes_of, records
 from market.errors import InvalidRequestError
 from market.orders import cancel_live
-from market.queries import order_info
 from market.records import CancelSweep, CancelTimerInfo
 from market.store import insert_ignore, write_transaction
 from market.tables import CancelTimer
@@ -95,12 +95,12 @@ def fire_cancel_timers(house: House) -> list[CancelSweep]:
                 .where(_timers.c.account_id == account_id, _timers.c.deadline_us <= uow.now_us)
                 .values(deadline_us=None, fired_us=uow.now_us)
             ).rowcount
-            rows = cancel_live(house, uow, account_id) if still_due else []
             if still_due:
+                rows = cancel_live(house, uow, account_id)
                 ids = json.dumps([row["id"] for row in rows])
                 uow.connection.execute(
                     _timers.update().where(_timers.c.account_id == account_id).values(cancelled_ids=ids)
                 )
-        if still_due:
-            sweeps.append(CancelSweep(account_id, tuple(order_info(house, row) for row in rows)))
+                changes = changes_of(house, uow)
+                sweeps.append(CancelSweep(account_id, tuple(records(changes, rows, uow, house)), changes))
     return sweeps

@@ -2,7 +2,10 @@
 
 Each call is one transaction of :meth:`market.house.House.transaction`: the matching engine moves,
 the command log and every consequence (holds, fills, positions, fees) are written, and the records
-are returned after the commit.
+are returned after the commit with what the commit changed (:class:`market.records.Committed`: the
+answer and a :class:`market.records.Changes` of orders, trades and books, for the API's stream).
+The facade offers each as ``Exchange.<use case>`` (the answer alone) and
+``Exchange.<use case>_committed`` (both).
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from market.accounts import roles_of
+from market.changes import changes_of, records
 from market.errors import DuplicateClientOrderIdError, InvalidRequestError, MarketError, OrderRejectedError
 from market.queries import order_info
-from market.records import OrderInfo, OrderRequest
+from market.records import Committed, OrderInfo, OrderRequest
 from market.tables import Order
 from market.units import from_epoch_us
 from market.vocabulary import LIVE
@@ -35,7 +39,7 @@ def place_order(house: House, account_id: str, request: OrderRequest) -> OrderIn
     ``duplicate_client_order_id``, ...) and :class:`OrderRejectedError` with the engine's reason
     when the book refused it (the rejection is stored, so a resend returns it again).
     """
-    result = place_orders(house, [(account_id, request)])[0]
+    result = place_orders(house, [(account_id, request)]).value[0]
     if isinstance(result, MarketError):
         raise result
     if result.status == "rejected":
@@ -43,40 +47,36 @@ def place_order(house: House, account_id: str, request: OrderRequest) -> OrderIn
     return result
 
 
-def place_orders(house: House, batch: Sequence[tuple[str, OrderRequest]]) -> list[OrderInfo | MarketError]:
-    """Place several orders in ONE transaction (grouped commit); one result or error per order.
+def place_orders(
+    house: House, batch: Sequence[tuple[str, OrderRequest]]
+) -> Committed[list[OrderInfo | MarketError]]:
+    """Place several orders in ONE transaction (grouped commit); one result or error per order, and
+    what the commit changed.
 
     Unlike :func:`place_order`, an order the book refused comes back as an ``OrderInfo`` with
     status ``rejected`` (it is stored), not as an error.
     """
     roles = {}
-    results: list[tuple[dict, bool] | MarketError] = []
+    results: list[dict | MarketError] = []
     with house.transaction() as uow:
         trading = house.books()
         for account_id, request in batch:
             try:
                 if account_id not in roles:
                     roles[account_id] = roles_of(uow.connection, account_id)
-                row = trading.new_order(uow, account_id, roles[account_id], request)
-                results.append((row, row["id"] in uow.new_orders))
+                results.append(trading.new_order(uow, account_id, roles[account_id], request))
             except MarketError as error:
                 results.append(error)
-    fills: dict[str, list[dict]] = {}
-    for trade in uow.written_trades:
-        fills.setdefault(trade["maker_order_id"], []).append(trade)
-        fills.setdefault(trade["taker_order_id"], []).append(trade)
-    return [
-        r
-        if isinstance(r, MarketError)
-        else order_info(house, r[0], fills.get(r[0]["id"], []) if r[1] else None)
-        for r in results
-    ]
+        changes = changes_of(house, uow)
+        placed = iter(records(changes, [r for r in results if not isinstance(r, MarketError)], uow, house))
+    return Committed([r if isinstance(r, MarketError) else next(placed) for r in results], changes)
 
 
 def place_oco(
     house: House, account_id: str, legs: tuple[OrderRequest, OrderRequest]
-) -> tuple[OrderInfo, OrderInfo]:
-    """Place two orders of one instrument as a one-cancels-other pair, in one transaction.
+) -> Committed[tuple[OrderInfo, OrderInfo]]:
+    """Place two orders of one instrument as a one-cancels-other pair, in one transaction; the legs
+    and what the commit changed.
 
     Each leg is checked and held like a single order (so the pair holds for both legs), then one
     engine ``oco`` command admits both or neither (the pair rules are in ``docs/matching.md``): when
@@ -96,7 +96,8 @@ def place_oco(
         if existing:
             links = {row["link_id"] for row in existing}
             if len(existing) == 2 and len(links) == 1 and None not in links:
-                return tuple(order_info(house, row) for row in existing)  # type: ignore[return-value]
+                changes = changes_of(house, uow)
+                return Committed(tuple(records(changes, existing, uow, house)), changes)  # type: ignore[arg-type]
             raise DuplicateClientOrderIdError("a client_order_id of this pair names another order")
         admitted = [trading.admit(uow, account_id, roles, req, digest) for req, digest, _ in sent]
         link = secrets.token_hex(10)
@@ -107,13 +108,9 @@ def place_oco(
         trading.apply(uow, command)
         for row, _ in admitted:
             uow.ledger.post("order", account_id=account_id, ref=row["id"])
-    rows = [row for row, _ in admitted]
-    ids = {row["id"] for row in rows}
-    fills: dict[str, list[dict]] = {oid: [] for oid in ids}
-    for trade in uow.written_trades:
-        for oid in {trade["maker_order_id"], trade["taker_order_id"]} & ids:
-            fills[oid].append(trade)
-    return tuple(order_info(house, row, fills[row["id"]]) for row in rows)  # type: ignore[return-value]
+        changes = changes_of(house, uow)
+        pair = records(changes, [row for row, _ in admitted], uow, house)
+    return Committed((pair[0], pair[1]), changes)
 
 
 def pair(house: House, account_id: str, link_id: str) -> list[OrderInfo]:
@@ -133,18 +130,23 @@ def open_order_count(house: House, account_id: str) -> int:
     return house.books().open_orders[account_id]
 
 
-def cancel_order(house: House, account_id: str, order_id: str) -> OrderInfo:
-    """Cancel a live order; ``not_found`` for another account's order, ``order_closed`` if done."""
+def cancel_order(house: House, account_id: str, order_id: str) -> Committed[OrderInfo]:
+    """Cancel a live order (``not_found`` for another account's order, ``order_closed`` if done); the
+    order and what the commit changed."""
     with house.transaction() as uow:
         row, rejection = house.books().cancel(uow, account_id, order_id)
-    return _checked(house, row, rejection)
+        changes = changes_of(house, uow)
+        (order,) = records(changes, [row], uow, house)
+    return _checked(Committed(order, changes), rejection)
 
 
-def cancel_orders(house: House, account_id: str, symbol: str | None = None) -> list[OrderInfo]:
-    """Cancel every live order of the account (in one book, or everywhere)."""
+def cancel_orders(house: House, account_id: str, symbol: str | None = None) -> Committed[list[OrderInfo]]:
+    """Cancel every live order of the account (in one book, or everywhere); the orders and what the
+    commit changed."""
     with house.transaction() as uow:
         rows = cancel_live(house, uow, account_id, symbol)
-    return [order_info(house, r) for r in rows]
+        changes = changes_of(house, uow)
+        return Committed(records(changes, rows, uow, house), changes)
 
 
 def cancel_live(house: House, uow: UnitOfWork, account_id: str, symbol: str | None = None) -> list[dict]:
@@ -169,19 +171,23 @@ def amend_order(
     qty: int | None = None,
     price_ticks: int | None = None,
     price: str | None = None,
-) -> OrderInfo:
-    """Change a live order's open quantity and/or price (a decrease keeps priority). The new price is
-    ``price_ticks``, or ``price`` as a decimal string (what the API receives), converted with the
-    order's instrument inside the transaction, so no caller reads the order first for its tick."""
+) -> Committed[OrderInfo]:
+    """Change a live order's open quantity and/or price (a decrease keeps priority); the order and what
+    the commit changed. The new price is ``price_ticks``, or ``price`` as a decimal string (what the
+    API receives), converted with the order's instrument inside the transaction, so no caller reads
+    the order first for its tick."""
     with house.transaction() as uow:
         row, rejection = house.books().amend(uow, account_id, order_id, qty, price_ticks, price)
-    return _checked(house, row, rejection)
+        changes = changes_of(house, uow)
+        (order,) = records(changes, [row], uow, house)
+    return _checked(Committed(order, changes), rejection)
 
 
-def _checked(house: House, row: dict, rejection: str | None) -> OrderInfo:
+def _checked(committed: Committed[OrderInfo], rejection: str | None) -> Committed[OrderInfo]:
+    """The commit's answer, or the engine's refusal of the command (committed in the log) raised."""
     if rejection is not None:
         raise OrderRejectedError(rejection, f"the book refused the command: {rejection}")
-    return order_info(house, row)
+    return committed
 
 
 def advance_clock(house: House) -> None:

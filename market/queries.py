@@ -6,8 +6,9 @@ tick so the API can render them as decimals.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -35,6 +36,7 @@ from market.vocabulary import LIVE
 
 if TYPE_CHECKING:
     from market.house import House
+    from market.trading import Trading
 
 _instruments, _orders, _trades, _positions, _deliveries = (
     t.__table__ for t in (InstrumentTable, Order, Trade, Position, Delivery)
@@ -192,18 +194,24 @@ def _public_trades(house: House, symbol: str) -> sa.Select:
 def _trade_infos(house: House, symbol: str, query: sa.Select) -> list[TradeInfo]:
     with house.read() as connection:
         tick = tick_of(house, symbol, connection)
-        return [
-            TradeInfo(t.id, t.symbol, t.price_ticks, t.qty, t.taker_side, tick, from_epoch_us(t.created_us))
-            for t in connection.execute(query)
-        ]
+        return [trade_info(t._mapping, tick) for t in connection.execute(query)]
+
+
+def trade_info(trade: Mapping[str, Any], tick: int) -> TradeInfo:
+    """The public record of a trade row."""
+    return record_of(TradeInfo, trade, tick_micros=tick)
 
 
 def book(house: House, symbol: str, depth: int | None = None) -> BookInfo:
     """The order book of an instrument, ``depth`` levels a side (all by default)."""
     with house.lock:
-        trading = house.books()
-        inst = trading.instrument(symbol)
-        snap = trading.engine.snapshot(symbol)
+        return book_of(house.books(), symbol, depth)
+
+
+def book_of(trading: Trading, symbol: str, depth: int | None = None) -> BookInfo:
+    """The book of ``symbol`` as the engine holds it (the caller holds the books' lock)."""
+    inst = trading.instrument(symbol)
+    snap = trading.engine.snapshot(symbol)
 
     def levels(side: list[dict]) -> tuple[BookLevel, ...]:
         chosen = side if depth is None else side[: max(depth, 0)]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from market.units import from_epoch_us
 
@@ -544,11 +544,56 @@ class CancelTimerInfo:
 
 
 @dataclass(frozen=True)
+class Changes:
+    """What one commit of order entry changed, as committed (built inside the transaction, under the
+    books' lock, by :func:`market.changes.changes_of`), so whoever tells others about it -- the API's
+    stream -- reads nothing back.
+
+    ``orders``: every order the commit created or changed (resting orders it filled, stops it
+    triggered, good-till-date orders it expired), then the other legs of their one-cancels-other pairs,
+    each with all its fills; ``trades``: its market trades, by id; ``books``: the book of each symbol
+    in ``orders``; ``since_trade_id``: the newest trade id before the commit (0 if none), so a reader
+    can tell whether trades of commits it was not told about came in between.
+    """
+
+    orders: tuple[OrderInfo, ...]
+    trades: tuple[TradeInfo, ...]
+    books: tuple[BookInfo, ...]
+    since_trade_id: int
+
+    @property
+    def last_trade_id(self) -> int:
+        """The newest trade id once the commit is in (``since_trade_id`` if it made no trade)."""
+        return self.trades[-1].id if self.trades else self.since_trade_id
+
+    def order(self, order_id: str) -> OrderInfo | None:
+        """The order ``order_id`` as committed, if the commit changed it (or it is a changed one's leg)."""
+        return next((o for o in self.orders if o.id == order_id), None)
+
+    def book(self, symbol: str) -> BookInfo | None:
+        """The book of ``symbol`` after the commit, if the commit moved it."""
+        return next((b for b in self.books if b.symbol == symbol), None)
+
+
+NO_CHANGES = Changes((), (), (), 0)
+"""A commit that changed nothing."""
+
+
+@dataclass(frozen=True)
+class Committed(Generic[R]):
+    """A use case's answer (``value``) and what its commit changed (``changes``)."""
+
+    value: R
+    changes: Changes
+
+
+@dataclass(frozen=True)
 class CancelSweep:
-    """The orders a fired dead-man switch cancelled (after the commit)."""
+    """The orders a fired dead-man switch cancelled (after the commit), and the commit's changes."""
 
     account_id: str
     orders: tuple[OrderInfo, ...]
+    changes: Changes = NO_CHANGES
 
 
 @dataclass(frozen=True)

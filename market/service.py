@@ -70,6 +70,7 @@ import market.settlement
 import market.statements
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
+from market.records import Committed
 from market.trading import Trading
 
 P = ParamSpec("P")
@@ -82,6 +83,17 @@ def _use(use_case: Callable[Concatenate[House, P], R]) -> Callable[Concatenate[E
     @functools.wraps(use_case)
     def method(self: Exchange, /, *args: P.args, **kwargs: P.kwargs) -> R:
         return use_case(self._house, *args, **kwargs)
+
+    return method
+
+
+def _value(use_case: Callable[Concatenate[House, P], Committed[R]]) -> Callable[Concatenate[Exchange, P], R]:
+    """A facade method answering what ``use_case`` answers, without what its commit changed (the
+    ``..._committed`` method gives both)."""
+
+    @functools.wraps(use_case)
+    def method(self: Exchange, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return use_case(self._house, *args, **kwargs).value
 
     return method
 
@@ -225,12 +237,17 @@ class Exchange:
 
     # orders
     place_order = _use(market.orders.place_order)
-    place_orders = _use(market.orders.place_orders)
-    place_oco = _use(market.orders.place_oco)
+    place_orders = _value(market.orders.place_orders)
+    place_orders_committed = _use(market.orders.place_orders)
+    place_oco = _value(market.orders.place_oco)
+    place_oco_committed = _use(market.orders.place_oco)
     pair = _use(market.orders.pair)
-    cancel_order = _use(market.orders.cancel_order)
-    cancel_orders = _use(market.orders.cancel_orders)
-    amend_order = _use(market.orders.amend_order)
+    cancel_order = _value(market.orders.cancel_order)
+    cancel_order_committed = _use(market.orders.cancel_order)
+    cancel_orders = _value(market.orders.cancel_orders)
+    cancel_orders_committed = _use(market.orders.cancel_orders)
+    amend_order = _value(market.orders.amend_order)
+    amend_order_committed = _use(market.orders.amend_order)
     advance_clock = _use(market.orders.advance_clock)
     next_order_expiry = _use(market.orders.next_order_expiry)
     open_order_count = _use(market.orders.open_order_count)

@@ -77,6 +77,7 @@ class UnitOfWork:
         self.changed_orders: dict[str, dict] = {}
         self.trades: list[dict] = []
         self.written_trades: list[dict] = []  # trades flushed so far, with their ids
+        self.written_orders: dict[str, dict] = {}  # order rows flushed so far (created or changed)
         self.commands: list[dict] = []
         self.applied = False  # whether a command reached the engine (a failure then needs a rebuild)
         self._positions: dict[tuple[str, str], dict] = {}
@@ -191,8 +192,10 @@ class UnitOfWork:
             conn.execute(_commands.insert(), self.commands)
         if self.new_orders:
             conn.execute(_orders.insert(), list(self.new_orders.values()))
+            self.written_orders.update(self.new_orders)
         if self.changed_orders:
             _update(conn, _orders, ("id",), ORDER_MUTABLE, self.changed_orders.values())
+            self.written_orders.update(self.changed_orders)
         if self.trades:
             ids = conn.execute(
                 _trades.insert().returning(_trades.c.id, sort_by_parameter_order=True), self.trades

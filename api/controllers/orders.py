@@ -60,8 +60,8 @@ class OrderController(Controller):
         Resending the same order with the same ``client_order_id`` returns the original result.
         """
         request = order_request(data)
-        order = await ctx.orders.place(principal.account_id, request)
-        await announce(ctx, [order])
+        order, changes = await ctx.orders.place(principal.account_id, request)
+        await announce(ctx, [order], changes=changes)
         if order.status == "rejected":  # stored (a resend returns it again), but not accepted: a 4xx
             reason = order.reason or "rejected"
             raise OrderRejectedError(reason, f"the book refused order {order.id}: {reason}", field="order")
@@ -88,8 +88,9 @@ class OrderController(Controller):
         book refuses is a 400 whose ``code`` is the failing leg's reason (``invalid_oco`` when the
         pair rules are broken); both legs are kept as ``rejected``."""
         requests = [order_request(leg) for leg in data.orders]
-        legs = await call(ctx.exchange.place_oco, principal.account_id, tuple(requests))
-        await announce(ctx, legs)
+        committed = await call(ctx.exchange.place_oco_committed, principal.account_id, tuple(requests))
+        legs = committed.value
+        await announce(ctx, legs, changes=committed.changes)
         if legs[0].status == "rejected":
             reason = next((o.reason for o in legs if o.reason != "oco_leg_rejected"), None) or "rejected"
             raise OrderRejectedError(reason, f"the book refused the pair: {reason}", field="orders")
@@ -164,20 +165,24 @@ class OrderController(Controller):
         """Change quantity and/or price; a quantity decrease keeps time priority, anything else loses it."""
         if data.quantity is None and data.price is None:
             raise ApiError("invalid_request", "give a new quantity, a new price or both", field="quantity")
-        order = await call(
-            ctx.exchange.amend_order, principal.account_id, order_id, qty=data.quantity, price=data.price
+        amended = await call(
+            ctx.exchange.amend_order_committed,
+            principal.account_id,
+            order_id,
+            qty=data.quantity,
+            price=data.price,
         )
-        await announce(ctx, [order])
-        return OrderOut.of(order)
+        await announce(ctx, [amended.value], changes=amended.changes)
+        return OrderOut.of(amended.value)
 
     @delete(
         "/{order_id:str}", status_code=200, summary="Cancel an order", responses=problems(*PRIVATE, 404, 409)
     )
     async def cancel(self, ctx: Ctx, principal: Caller, order_id: OrderId) -> OrderOut:
         """Cancel what is still open of an order."""
-        order = await call(ctx.exchange.cancel_order, principal.account_id, order_id)
-        await announce(ctx, [order])
-        return OrderOut.of(order)
+        cancelled = await call(ctx.exchange.cancel_order_committed, principal.account_id, order_id)
+        await announce(ctx, [cancelled.value], changes=cancelled.changes)
+        return OrderOut.of(cancelled.value)
 
     @delete("/", status_code=200, summary="Cancel your orders", responses=problems(*PRIVATE))
     async def cancel_all(
@@ -185,9 +190,9 @@ class OrderController(Controller):
     ) -> CancelledOut:
         """Cancel every open order of yours, in one instrument or everywhere."""
         chosen = None if symbol is None else canonical_symbol(symbol)
-        orders = await call(ctx.exchange.cancel_orders, principal.account_id, chosen)
-        await announce(ctx, orders)
-        return CancelledOut(cancelled=[OrderOut.of(order) for order in orders])
+        cancelled = await call(ctx.exchange.cancel_orders_committed, principal.account_id, chosen)
+        await announce(ctx, cancelled.value, changes=cancelled.changes)
+        return CancelledOut(cancelled=[OrderOut.of(order) for order in cancelled.value])
 
 
 def order_request(data: OrderCreate) -> OrderRequest:
@@ -214,8 +219,10 @@ def order_request(data: OrderCreate) -> OrderRequest:
 
 async def place_batch(ctx: ApiContext, account_id: str, orders: list[OrderCreate]) -> BatchOut:
     """Place in one transaction, announce, and report each order's outcome."""
-    outcomes = await call(ctx.exchange.place_orders, [(account_id, order_request(data)) for data in orders])
-    await announce(ctx, [o for o in outcomes if isinstance(o, OrderInfo)])
+    batch = [(account_id, order_request(data)) for data in orders]
+    placed = await call(ctx.exchange.place_orders_committed, batch)
+    outcomes = placed.value
+    await announce(ctx, [o for o in outcomes if isinstance(o, OrderInfo)], changes=placed.changes)
     return BatchOut(results=[_result(i, outcome) for i, outcome in enumerate(outcomes)])
 
 
