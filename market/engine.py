@@ -244,17 +244,7 @@ class MatchingEngine:
             order.open = qty
             if order.visible > qty:
                 order.visible = qty
-            self._seq += 1
-            events.append(
-                {
-                    "type": "amended",
-                    "seq": self._seq,
-                    "id": oid,
-                    "qty": qty,
-                    "price": price,
-                    "priority_kept": True,
-                }
-            )
+            self._amended(events, oid, qty, price, priority_kept=True)
             return None
         opposite = book.asks if is_buy else book.bids
         crossing = crosses(opposite, is_buy, price)
@@ -269,17 +259,7 @@ class MatchingEngine:
         order.open = qty
         display = order.display
         order.visible = display if display is not None and display < qty else qty
-        self._seq += 1
-        events.append(
-            {
-                "type": "amended",
-                "seq": self._seq,
-                "id": oid,
-                "qty": qty,
-                "price": price,
-                "priority_kept": False,
-            }
-        )
+        self._amended(events, oid, qty, price, priority_kept=False)
         if crossing:
             del self._orders[oid]
             self._execute(book, order, events)
@@ -606,6 +586,20 @@ class MatchingEngine:
         """Announce a trailing stop's new trigger."""
         self._seq += 1
         events.append({"type": "trailed", "seq": self._seq, "id": order.id, "stop_price": order.stop_price})
+
+    def _amended(self, events: list[dict], oid: str, qty: int, price: int, *, priority_kept: bool) -> None:
+        """Record an amend: the order's new open quantity and price, and whether it kept its place."""
+        self._seq += 1
+        events.append(
+            {
+                "type": "amended",
+                "seq": self._seq,
+                "id": oid,
+                "qty": qty,
+                "price": price,
+                "priority_kept": priority_kept,
+            }
+        )
 
     def _reject(self, events: list[dict], oid: object, reason: str) -> None:
         self._seq += 1

@@ -14,9 +14,9 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pricing.models.gaussian import decay_integral, linear_recursion, ou_covariance
+from pricing.models.gaussian import linear_recursion, ou_covariance, ou_steps
 from pricing.models.seasonality import Seasonality
-from pricing.models.simulation import PathModel, steps_of
+from pricing.models.simulation import PathModel
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,7 @@ class ArithmeticOU(PathModel):
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
     ) -> NDArray[np.float64]:
-        steps = steps_of(times)
-        decay = np.exp(-self.kappa * steps)
-        scale = self.vol * np.sqrt(decay_integral(2.0 * self.kappa, steps))
+        steps, decay, scale = ou_steps(self.kappa, self.vol, times)
         return linear_recursion(self.x0, decay, np.zeros_like(steps), scale, normals[0])[None]
 
     def spots(self, times: NDArray[np.float64], state: NDArray[np.float64]) -> NDArray[np.float64]:

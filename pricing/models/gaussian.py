@@ -15,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from pricing.models.simulation import steps_of
+
 
 def decay_integral(k: float, t: ArrayLike) -> NDArray[np.float64]:
     """h(k, t) = integral of e^(-k u) du over [0, t] = (1 - e^(-k t)) / k; equals t when k = 0."""
@@ -22,6 +24,16 @@ def decay_integral(k: float, t: ArrayLike) -> NDArray[np.float64]:
     if k == 0.0:
         return t.copy()
     return -np.expm1(-k * t) / k
+
+
+def ou_steps(
+    k: float, s: float, times: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The exact steps of an OU factor (speed k, volatility s) along a grid from t = 0: each step's
+    length d, its decay e^(-k d) and the scale s sqrt(h(2k, d)) of its standard normal shock."""
+    steps = steps_of(times)
+    decay = np.exp(-k * steps)
+    return steps, decay, s * np.sqrt(decay_integral(2.0 * k, steps))
 
 
 def ou_covariance(k: float, s: float, t: ArrayLike, u: ArrayLike) -> NDArray[np.float64]:

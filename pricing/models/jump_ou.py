@@ -29,9 +29,9 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pricing.models.gaussian import decay_integral, linear_recursion
+from pricing.models.gaussian import decay_integral, linear_recursion, ou_steps
 from pricing.models.seasonality import Seasonality
-from pricing.models.simulation import PathModel, steps_of
+from pricing.models.simulation import PathModel
 
 ARRIVAL_ROUND = 16
 """Jump arrivals drawn per path at a time."""
@@ -84,9 +84,7 @@ class JumpOU(PathModel):
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
     ) -> NDArray[np.float64]:
-        steps = steps_of(times)
-        decay = np.exp(-self.kappa * steps)
-        scale = self.vol * np.sqrt(decay_integral(2.0 * self.kappa, steps))
+        steps, decay, scale = ou_steps(self.kappa, self.vol, times)
         state = np.empty((2, *normals.shape[1:]))
         state[0] = linear_recursion(self.x0, decay, np.zeros_like(steps), scale, normals[0])
         self._arrivals(times, rng, out=state[1])

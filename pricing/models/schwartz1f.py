@@ -16,8 +16,8 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from pricing.models.gaussian import decay_integral, linear_recursion, ou_covariance
-from pricing.models.simulation import PathModel, steps_of
+from pricing.models.gaussian import decay_integral, linear_recursion, ou_covariance, ou_steps
+from pricing.models.simulation import PathModel
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,7 @@ class Schwartz1F(PathModel):
     def evolve(
         self, times: NDArray[np.float64], normals: NDArray[np.float64], rng: np.random.Generator
     ) -> NDArray[np.float64]:
-        steps = steps_of(times)
-        decay = np.exp(-self.kappa * steps)
-        scale = self.vol * np.sqrt(decay_integral(2.0 * self.kappa, steps))
+        _, decay, scale = ou_steps(self.kappa, self.vol, times)
         shift = self.alpha * (1.0 - decay)
         return linear_recursion(np.log(self.spot), decay, shift, scale, normals[0])[None]
 
