@@ -311,62 +311,57 @@ def test_a_failover_shows_the_notice_then_the_page_goes_on_with_the_new_holder(p
 
 @pytest.mark.slow
 def test_a_shards_page_places_on_the_shard_holding_the_product_and_follows_its_failover(
-    _postgres_template: sa.URL, browser: Any
+    postgres_url: str, browser: Any
 ) -> None:
     """The same page against two product shards (``flopex serve --products``): loaded from the H100
     shard, on H200's page, its order is answered 421 naming the H200 shard, placed there, and shown
     in the ladder from the stream the H100 shard mirrors; the H200 shard is SIGKILLed, the page shows
     the notice until the survivor adopts H200's book, and the next order is placed there."""
-    server = _postgres_template.set(database="postgres")
-    for database in _fresh_postgres(server, _postgres_template.database):
-        admin = _admin_key(database)
-        ports = free_port(), free_port()
-        urls = [f"http://127.0.0.1:{p}" for p in ports]
-        with contextlib.ExitStack() as stack:
-            one, _ = stack.enter_context(
-                serving(
-                    database, "--products", "H100", env={**ENV, "FLOPEX_PUBLIC_URL": urls[0]}, port=ports[0]
-                )
-            )
-            two, doomed = stack.enter_context(
-                serving(
-                    database, "--products", "H200", env={**ENV, "FLOPEX_PUBLIC_URL": urls[1]}, port=ports[1]
-                )
-            )
-            _forward(one, admin, "H100")
-            h200, tick = _forward(two, admin, "H200")
-            key = _trader(one, admin)
-            _peers_see(two, urls[0])
-            deadline = time.monotonic() + 15  # the H100 shard learns who holds H200 at its next beat
-            while one.get(f"/v1/instruments/{h200}").json()["owner"] != urls[1]:
-                assert time.monotonic() < deadline
-                time.sleep(0.2)
-            tab = stack.enter_context(_instrument_page(browser, urls[0], key, h200))
-            page = tab.page
-            price = (Decimal("1.5") + 5 * tick).quantize(tick)
-            _place(page, price, 2)
-            first = _placed_order(page)
-            placed = two.get(f"/v1/orders/{first}", headers={"Authorization": f"Bearer {key}"}).json()
-            assert (placed["status"], placed["price"]) == ("open", str(price))
-            assert (421, f"{urls[0]}/v1/orders") in tab.answers
-            assert ("POST", f"{urls[1]}/v1/orders") in tab.requests
-            page.wait_for_selector(f"#ladder tr.bid[data-price='{price}']", timeout=15_000)
+    database = postgres_url
+    admin = _admin_key(database)
+    ports = free_port(), free_port()
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    with contextlib.ExitStack() as stack:
+        one, _ = stack.enter_context(
+            serving(database, "--products", "H100", env={**ENV, "FLOPEX_PUBLIC_URL": urls[0]}, port=ports[0])
+        )
+        two, doomed = stack.enter_context(
+            serving(database, "--products", "H200", env={**ENV, "FLOPEX_PUBLIC_URL": urls[1]}, port=ports[1])
+        )
+        _forward(one, admin, "H100")
+        h200, tick = _forward(two, admin, "H200")
+        key = _trader(one, admin)
+        _peers_see(two, urls[0])
+        deadline = time.monotonic() + 15  # the H100 shard learns who holds H200 at its next beat
+        while one.get(f"/v1/instruments/{h200}").json()["owner"] != urls[1]:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        tab = stack.enter_context(_instrument_page(browser, urls[0], key, h200))
+        page = tab.page
+        price = (Decimal("1.5") + 5 * tick).quantize(tick)
+        _place(page, price, 2)
+        first = _placed_order(page)
+        placed = two.get(f"/v1/orders/{first}", headers={"Authorization": f"Bearer {key}"}).json()
+        assert (placed["status"], placed["price"]) == ("open", str(price))
+        assert (421, f"{urls[0]}/v1/orders") in tab.answers
+        assert ("POST", f"{urls[1]}/v1/orders") in tab.requests
+        page.wait_for_selector(f"#ladder tr.bid[data-price='{price}']", timeout=15_000)
 
-            doomed.kill()
-            doomed.wait()
-            killed = time.monotonic()
-            later = (price - tick).quantize(tick)
-            _place(page, later, 1)
-            second = _placed_order(page, other_than=first, timeout=30_000)
-            waited = time.monotonic() - killed
-            page.wait_for_selector("#book-moving", state="hidden", timeout=5_000)
-            assert page.evaluate("window.movingShown") >= 1
-            moved = one.get(f"/v1/orders/{second}", headers={"Authorization": f"Bearer {key}"}).json()
-            assert (moved["status"], moved["price"]) == ("open", str(later))
-            assert one.get(f"/v1/instruments/{h200}").json()["owner"] == urls[0]
-            # the ladder is live again on the survivor's own stream: the first order rebuilt, the second
-            page.wait_for_selector(f"#ladder tr.bid[data-price='{later}']", timeout=20_000)
-            assert page.locator(f"#ladder tr.bid[data-price='{price}']").count() == 1
-            assert not tab.outside, tab.outside
-            _only_expected_errors(tab, moving=True)
-            print(f"shard failover: the order from the ticket placed {waited:.2f} s after the SIGKILL")
+        doomed.kill()
+        doomed.wait()
+        killed = time.monotonic()
+        later = (price - tick).quantize(tick)
+        _place(page, later, 1)
+        second = _placed_order(page, other_than=first, timeout=30_000)
+        waited = time.monotonic() - killed
+        page.wait_for_selector("#book-moving", state="hidden", timeout=5_000)
+        assert page.evaluate("window.movingShown") >= 1
+        moved = one.get(f"/v1/orders/{second}", headers={"Authorization": f"Bearer {key}"}).json()
+        assert (moved["status"], moved["price"]) == ("open", str(later))
+        assert one.get(f"/v1/instruments/{h200}").json()["owner"] == urls[0]
+        # the ladder is live again on the survivor's own stream: the first order rebuilt, the second
+        page.wait_for_selector(f"#ladder tr.bid[data-price='{later}']", timeout=20_000)
+        assert page.locator(f"#ladder tr.bid[data-price='{price}']").count() == 1
+        assert not tab.outside, tab.outside
+        _only_expected_errors(tab, moving=True)
+        print(f"shard failover: the order from the ticket placed {waited:.2f} s after the SIGKILL")
