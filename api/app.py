@@ -108,6 +108,17 @@ async def run_lifecycle(ctx: ApiContext, seconds: float) -> None:
         await anyio.sleep(seconds)
 
 
+async def run_expiries(ctx: ApiContext, seconds: float) -> None:
+    """A shard's clock: every ``seconds``, expire the good-till-date orders of its books whose time
+    came (the lifecycle's other duties span every product and run in the single writer only)."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(ctx.exchange.advance_clock)
+        except Exception:  # the database may be briefly unreachable: try again next time
+            log.exception("expiring orders failed")
+        await anyio.sleep(seconds)
+
+
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> Litestar:
     """The API over the database of ``settings`` (default: from ``FLOPEX_*``); books open at startup.
 
@@ -151,6 +162,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         writing.append(asyncio.create_task(timers, name="flopex-cancel-timers"))
         if settings.products is not None:  # a shard: take over the books of shards that die
             writing.append(asyncio.create_task(adopt_orphans(exchange, engine), name="flopex-adopt"))
+            if settings.lifecycle_seconds > 0:
+                writing.append(asyncio.create_task(run_expiries(ctx, settings.lifecycle_seconds)))
         elif settings.lifecycle_seconds > 0:  # duties touch every product's books: the single writer's
             writing.append(asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds)))
 
@@ -175,7 +188,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if settings.lifecycle_seconds > 0 and writing:
+            if settings.lifecycle_seconds > 0 and writing and settings.products is None:
                 await anyio.to_thread.run_sync(ctx.lifecycle.stop)
             await ctx.orders.stop()
             ctx.pricing.close()

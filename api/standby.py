@@ -18,6 +18,11 @@ While it waits, a request that needs a book is answered by :func:`book_elsewhere
 - ``503 book_moving`` with ``Retry-After: 1`` while no live process holds the books (the writer
   died and the lock has not been taken over yet): nothing was done; retry shortly.
 
+Shards (``flopex serve --products H100,H200``) hold the books of some products each; a request for
+another shard's book (``market.errors.BookElsewhereError``, naming its product) gets the same two
+answers with that product's holder as ``owner``, and every shard adopts the products of a shard
+that died (:func:`adopt_orphans`). See ``docs/scaling.md``.
+
 A WebSocket ``/v1/stream`` opened on a standby is relayed to the writer's (:func:`relay_stream`):
 every frame passes through unchanged, so the writer's ``seq``/``prev_seq`` reach the client as they
 are. When the writer dies the relayed connection is closed with code 1012 (*service restart*); the

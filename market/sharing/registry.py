@@ -82,19 +82,6 @@ def leave(engine: sa.Engine, url: str) -> None:
         connection.execute(_processes.delete().where(_processes.c.url == url))
 
 
-def writer_url(engine: sa.Engine) -> str | None:
-    """The base URL of the live process holding the books, or None while no live process does (the
-    writer died and no process has taken over yet)."""
-    with engine.connect() as connection:
-        now = database_now_us(connection)
-        return connection.execute(
-            sa.select(_processes.c.url)
-            .where(_processes.c.writer, _processes.c.heartbeat_us >= now - FRESH_US)
-            .order_by(_processes.c.heartbeat_us.desc())
-            .limit(1)
-        ).scalar()
-
-
 def live_urls(engine: sa.Engine) -> list[str]:
     """The base URLs of every live process (heartbeat within :data:`FRESH_US`), sorted: the peers a
     web page served by one of them may call (``api.cors``)."""

@@ -85,6 +85,7 @@ def _phase(url: str, groups: list[tuple[list[str] | None, list[Flow]]]) -> float
 def test_two_shards_against_one_writer(postgres_url: str, benchmark: Any) -> None:
     engine = db.make_engine(postgres_url)
     ex = Exchange(engine, clock=lambda: NOW)
+    ex.start()
     products = ["P1", "P2", "Q1", "Q2"]  # P: the single writer's (one partition), Q: the shards'
     symbols, buyers = {}, {}
     for product in products:
@@ -92,6 +93,7 @@ def test_two_shards_against_one_writer(postgres_url: str, benchmark: Any) -> Non
         symbols[product] = ex.create_forward(product, "month", DECEMBER).symbol
         buyers[product] = ex.create_account(f"buyer-{product}", ["trader"]).account.id
         ex.deposit(buyers[product], 10**15, f"seed-{product}")
+    ex.close()
     engine.dispose()
     rates: dict[str, list[float]] = {"one": [], "two": []}
     load = [os.getloadavg()[0]]

@@ -107,7 +107,7 @@ def test_the_revocation_count_only_grows(engine: sa.Engine) -> None:
     assert state.revoked_keys(engine) == before + 1
 
 
-def test_the_registry_names_the_live_processes_and_the_writer(engine: sa.Engine) -> None:
+def test_the_registry_names_the_live_processes_and_the_holders(engine: sa.Engine) -> None:
     table = ServeProcess.__table__
     with engine.begin() as connection:
         connection.execute(table.delete())
@@ -117,7 +117,13 @@ def test_the_registry_names_the_live_processes_and_the_writer(engine: sa.Engine)
         stale = state.database_now_us(connection) - registry.FRESH_US - 1_000_000
         connection.execute(table.insert().values(url="http://c.test:8002", writer=True, heartbeat_us=stale))
     assert registry.live_urls(engine) == ["http://a.test:8000", "http://b.test:8001"]
-    assert registry.writer_url(engine) == "http://a.test:8000"
+    assert registry.owners(engine) == {"*": "http://a.test:8000"}
     registry.leave(engine, "http://a.test:8000")
     assert registry.live_urls(engine) == ["http://b.test:8001"]
-    assert registry.writer_url(engine) is None  # only the stale writer is left
+    assert registry.owners(engine) == {}  # only the stale writer is left
+    registry.heartbeat(engine, "http://d.test:8003", True, "H100,H200")  # a shard
+    with engine.begin() as connection:  # a shard that died holding B200
+        dead = {"url": "http://e.test:8004", "writer": True, "heartbeat_us": stale, "books": "B200,H100"}
+        connection.execute(table.insert().values(dead))
+    assert registry.owners(engine) == {"H100": "http://d.test:8003", "H200": "http://d.test:8003"}
+    assert registry.orphans(engine) == {"B200"}  # H100 is held by a live shard
