@@ -4,8 +4,9 @@
 the dead-man switch), fills and the ledger, every list followed across its pages. Responses are
 decoded into the API's own response types (``OrderOut``, ``BookOut``, ...), so a client and the
 server it talks to never disagree about a field; errors raise :class:`FlopexError` carrying the
-problem's stable ``code``. A ``421 book_elsewhere`` (a standby answering for the process that holds
-the books, see ``api.standby``) is sent once more to the process it names; ``503 book_moving`` (the
+problem's stable ``code``. A ``421 book_elsewhere`` (a standby or another shard answering for the
+process that holds the book, see ``api.standby``) is sent on to the process it names, at most
+:data:`MAX_HOPS` times (a standby may name a shard that names the holder); ``503 book_moving`` (the
 books are being taken over, or the process named does not answer) raises: retry it (an order with a
 ``client_order_id`` is placed once).
 
@@ -41,6 +42,9 @@ from api.schemas.orders import BatchOut, CancelledOut, CancelTimerOut, FillOut, 
 from api.schemas.portfolio import EntryOut, PositionOut
 
 T = TypeVar("T")
+
+MAX_HOPS = 2
+"""How many ``421 book_elsewhere`` answers one call follows (standby -> a shard -> the holder)."""
 
 
 class FlopexError(Exception):
@@ -95,16 +99,18 @@ class Client:
     def _call(self, method: str, path: str, kind: type[T], **kwargs: Any) -> T:
         params = {k: v for k, v in kwargs.pop("params", {}).items() if v is not None}
         response = self._http.request(method, path, headers=self._headers, params=params, **kwargs)
-        if response.status_code == 421:  # book_elsewhere: nothing was done; send it to the owner
+        hops = 0
+        while response.status_code == 421 and hops < MAX_HOPS:  # book_elsewhere: send it to the owner
+            hops += 1
             owner = response.json().get("owner")
-            if isinstance(owner, str) and owner.startswith(("http://", "https://")):
-                url = owner.rstrip("/") + path
-                try:
-                    response = self._http.request(method, url, headers=self._headers, params=params, **kwargs)
-                except httpx.ConnectError:  # it died a moment ago (its heartbeat is not stale yet)
-                    raise FlopexError(
-                        503, "book_moving", f"{owner} holds the books but does not answer"
-                    ) from None
+            if not (isinstance(owner, str) and owner.startswith(("http://", "https://"))):
+                break
+            url = owner.rstrip("/") + path
+            try:
+                response = self._http.request(method, url, headers=self._headers, params=params, **kwargs)
+            except httpx.ConnectError:  # it died a moment ago (its heartbeat is not stale yet)
+                gone = f"{owner} holds the books but does not answer"
+                raise FlopexError(503, "book_moving", gone) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()

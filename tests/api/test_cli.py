@@ -130,3 +130,10 @@ def test_serve_says_where_it_serves_on_stdout(tmp_path: Path) -> None:
     banner = f"flopex on http://127.0.0.1:{port} (web interface: http://127.0.0.1:{port}/, API docs:"
     assert banner in out
     assert "flopex on" not in err
+
+
+def test_serve_refuses_shards_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'flopex.db'}"
+    result = CliRunner().invoke(main, ["serve", "--db", url, "--products", "H100"])
+    assert result.exit_code != 0
+    assert "--products needs a PostgreSQL database" in result.output

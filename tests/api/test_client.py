@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from api.client import Client, FlopexError, GapDetector, Stream
@@ -93,3 +94,28 @@ def test_the_stream_resubscribes_after_a_server_restart(sqlite_url: str) -> None
         assert stream.reconnects >= 1
 
     asyncio.run(scenario())
+
+
+def test_the_client_follows_421_through_a_standby_and_a_shard_to_the_holder() -> None:
+    """A standby names a shard, which names the holder: two hops, then the holder's answer; a third
+    421 is raised (a loop between stale registries never spins)."""
+    seen: list[str] = []
+    book = {"symbol": "H100-2027-01", "sequence": 7, "bids": [], "asks": []}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        if request.headers.get("authorization") != "Bearer k":
+            return httpx.Response(401)
+        nxt = {"standby": "http://shard", "shard": "http://holder", "loop": "http://loop"}.get(request.url.host)
+        if nxt is not None:
+            body = {"status": 421, "code": "book_elsewhere", "title": "x", "detail": "x", "owner": nxt}
+            return httpx.Response(421, json=body)
+        return httpx.Response(200, json=book)
+
+    with httpx.Client(base_url="http://standby", transport=httpx.MockTransport(answer)) as http:
+        assert Client(http=http, key="k").book("H100-2027-01").sequence == 7
+    assert seen == ["standby", "shard", "holder"]
+    loop = httpx.Client(base_url="http://loop", transport=httpx.MockTransport(answer))
+    with loop as http, pytest.raises(FlopexError) as raised:
+        Client(http=http, key="k").book("H100-2027-01")
+    assert raised.value.code == "book_elsewhere"

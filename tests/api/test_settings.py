@@ -30,11 +30,19 @@ def test_environment_overrides_defaults() -> None:
         ({"FLOPEX_PORT": "70000"}, "port must be between"),
         ({"FLOPEX_LOG_LEVEL": "loud"}, "log level must be one of"),
         ({"FLOPEX_DATABASE_URL": " "}, "database URL must not be empty"),
+        ({"FLOPEX_PRODUCTS": "H100,h200"}, "not a product id: 'h200'"),
+        ({"FLOPEX_PRODUCTS": ","}, "--products needs at least one product id"),
+        ({"FLOPEX_PRODUCTS": "H100", "FLOPEX_STANDBY": "1"}, "no --standby"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_a_shard_names_its_products() -> None:
+    assert Settings.from_env({}).products is None  # every book
+    assert Settings.from_env({"FLOPEX_PRODUCTS": " H100, H200,H100 "}).products == ("H100", "H200")
 
 
 def test_overrides_skip_unset_options() -> None:

@@ -8,8 +8,7 @@ with the rate limit off and half with it on (a budget too large to refuse anythi
 the ratio limited / unlimited is the price of the shared bucket. Only the ratio is asserted (a floor
 that guards against the bucket becoming the bottleneck); absolute rates on a shared machine say little.
 
-Two exchange *shards* against one cannot be measured yet: the books have one writer (a standby adds
-availability, not throughput; see docs/scaling.md).
+Two exchange *shards* against one writer: ``test_shards_bench`` (see docs/scaling.md).
 """
 
 from __future__ import annotations
