@@ -75,6 +75,32 @@ def setup(engine: sa.Engine) -> dict[str, str]:
 
 
 @pytest.mark.postgres
+def test_the_single_writer_logs_as_before_and_keeps_its_products(
+    engine: sa.Engine, setup: dict[str, str]
+) -> None:
+    clock = Clock()
+    single = Exchange(engine, clock=clock)
+    single.start()
+    try:
+        expire = clock.now + timedelta(minutes=5)
+        single.place_order(setup["provider"], order(H100, "sell", 1, 2500, tif="gtd", expire_at=expire))
+        clock.advance(minutes=10)
+        single.place_order(setup["buyer"], order(H100, "buy", 1, 1000))  # rests: a live order in '*'
+    finally:
+        single.close()
+    commands = Command.__table__
+    with engine.connect() as connection:
+        logged = connection.execute(sa.select(commands.c.partition, commands.c.command)).all()
+    assert {p for p, _ in logged} == {ALL}
+    assert any(c == f'{{"now":{int(clock.now.timestamp() * 10**6)},"op":"time"}}' for _, c in logged)
+    with pytest.raises(BookUnavailableError, match="live orders rest on H100"):
+        Exchange(engine, clock=clock, products=["H100"]).start()  # its order is in the '*' log
+    shard = Exchange(engine, clock=clock, products=["H200"])  # nothing live there: it splits off
+    shard.start()
+    shard.close()
+
+
+@pytest.mark.postgres
 def test_two_shards_trade_apart_refuse_each_other_and_take_over(
     engine: sa.Engine, setup: dict[str, str]
 ) -> None:
@@ -103,9 +129,17 @@ def test_two_shards_trade_apart_refuse_each_other_and_take_over(
         clock.advance(minutes=10)  # the GTD orders expire, each by its own partition's tick
         for ex, symbol in ((a, H100), (b, H200)):
             ex.place_order(buyer, order(symbol, "buy", 1, 1000))
+        gtd = [o for o in a.orders(provider) if o.tif == "gtd"]
+        assert sorted((o.symbol, o.status) for o in gtd) == [(H100, "expired"), (H200, "expired")]
+        commands = Command.__table__
         with engine.connect() as connection:
-            partitions = set(connection.execute(sa.select(Command.__table__.c.partition)).scalars())
-        assert partitions == {"H100", "H200"}
+            logged = connection.execute(sa.select(commands.c.partition, commands.c.command)).all()
+        assert {p for p, _ in logged} == {"H100", "H200"}
+        ticks = sorted(c for p, c in logged if '"op":"time"' in c)
+        assert [('"partition":"H100"' in t, '"partition":"H200"' in t) for t in ticks] == [
+            (True, False),
+            (False, True),
+        ] * (len(ticks) // 2)
         b.close()  # the shard of H200 goes: its locks are free
         a.adopt("H200")
         assert a.holds("H200")
