@@ -125,10 +125,16 @@ class House:
             if self.products is None or product in self.products or self.locks is None:
                 return
             self.locks.acquire([product_lock(product)])
-            with write_transaction(self.db) as connection:
-                claim(connection, product, self.now_us())
-            self.products = self.products | {product}
-            self.rebuild()
+            held = self.products
+            try:
+                with write_transaction(self.db) as connection:
+                    claim(connection, product, self.now_us())
+                self.products = held | {product}
+                self.rebuild()
+            except BaseException:  # give the product back for another process to take
+                self.products = held
+                self.locks.release_one(product_lock(product))
+                raise
 
     @property
     def started(self) -> bool:

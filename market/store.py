@@ -305,6 +305,13 @@ class BookLocks:
             held = ", ".join(sorted(refused))
             raise BookUnavailableError(f"books held by another service instance: {held}")
 
+    def release_one(self, name: str) -> None:
+        """Drop the lock ``name`` alone (a takeover that failed after taking it)."""
+        if self._connection is not None and name in self._held:
+            self._connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
+            self._connection.commit()
+        self._held.discard(name)
+
     def release(self) -> None:
         """Drop every lock before returning.
 

@@ -97,7 +97,14 @@ def test_the_single_writer_logs_as_before_and_keeps_its_products(
         Exchange(engine, clock=clock, products=["H100"]).start()  # its order is in the '*' log
     shard = Exchange(engine, clock=clock, products=["H200"])  # nothing live there: it splits off
     shard.start()
-    shard.close()
+    try:
+        with pytest.raises(BookUnavailableError, match="live orders rest on H100"):
+            shard.adopt("H100")
+        assert not shard.holds("H100")
+        with pytest.raises(BookUnavailableError, match="live orders rest on H100"):  # not "held"
+            Exchange(engine, clock=clock, products=["H100"]).start()  # the failed adoption let go
+    finally:
+        shard.close()
 
 
 @pytest.mark.postgres
