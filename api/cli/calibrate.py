@@ -187,9 +187,9 @@ def render(summary: dict[str, Any]) -> str:
 @click.option(
     "--method",
     type=click.Choice(["mle", "robust"]),
-    default="mle",
-    show_default=True,
-    help="jump_ou only: jump-mixture likelihood or the robust threshold fit.",
+    default=None,
+    help="jump_ou only: robust (the default: threshold fit, jump reversion free) or mle "
+    "(jump-mixture likelihood, jump reversion = kappa).",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON (parameters in the pricing request format)."
@@ -200,7 +200,7 @@ def command(
     reading: SeriesReading,
     trend: bool,
     periods: tuple[str, ...],
-    method: str,
+    method: str | None,
     as_json: bool,
 ) -> None:
     """Fit MODEL to the prices in DATA by maximum likelihood and print parameters and diagnostics.

@@ -21,7 +21,12 @@ from api.cli.calibrate import MODELS, SeriesReading, load_cli_series, series_opt
     help="Comma-separated models to fit to every file.",
 )
 @series_options
-@click.option("--intervals", is_flag=True, help="Add 95% profile-likelihood intervals (slow).")
+@click.option(
+    "--intervals/--no-intervals",
+    default=True,
+    show_default=True,
+    help="95% profile-likelihood intervals, and flags for parameters they leave open (seconds per fit).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per fit.")
 @scheduler_option
 def command(
@@ -35,7 +40,9 @@ def command(
     """Fit each of MODELS to each price file in DATA and rank the models per file by AIC.
 
     Each (file, model) fit is one task: with --scheduler the fits run on Dask, with the same table as
-    here. A fit that fails is listed with its reason. Files are named by their stem.
+    here. Each model's default fit is used (jump_ou: the robust fit). A fit that fails, or that does
+    not converge (parameters flagged as at a boundary or not identified), is listed below the table
+    with its reason. Files are named by their stem.
     """
     from tqdm import tqdm
 
@@ -61,5 +68,10 @@ def command(
             clean = {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
             click.echo(json.dumps(clean))
         return
-    shown = table.drop(columns=["params"])
+    shown = table.drop(columns=["params", "why", "error"])
     click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    reasons = table[(table["why"] != "") | (table["error"] != "")]
+    if len(reasons):
+        click.echo("\nwhy not converged:")
+    for row in reasons.itertuples():
+        click.echo(f"  {row.series} {row.model}: {row.error or row.why}")

@@ -1,6 +1,7 @@
-"""jump_ou by a jump-mixture likelihood (jump_reversion = kappa) or a robust threshold fit (free).
+"""jump_ou by a robust threshold fit (the default: jump_reversion free) or a jump-mixture likelihood
+(``method="mle"``: jump_reversion = kappa).
 
-Over one step dt the deviation z = ln S - f(t) = X + Y moves as
+The jump-mixture likelihood. Over one step dt the deviation z = ln S - f(t) = X + Y moves as
 
     z(t+dt) = phi z(t) + e,  e ~ N(0, v)            with probability exp(-jump_rate dt)
                              e ~ N(0, v) + Exp(jump_mean) otherwise,
@@ -17,25 +18,30 @@ no forward; near it, forwards explode). The bound on the jump probability matter
 posted prices, which repeat for hours: without it the likelihood grows without limit by explaining
 the repeats as a diffusion of vanishing variance and every move as a jump.
 
-``method="robust"`` is a threshold alternative that never sits on such bounds and estimates the
-jump reversion beta apart from kappa. Given a set of jump steps, z = X + Y with Y the sum of one
-jump per step, each decaying at beta from its step's end; the innovations of the OU X are linear in
-the jump sizes, so the exact Gaussian likelihood of X, with the sizes profiled out by least squares,
-is maximised over (kappa, vol, beta, f). A step is a jump when its standardised innovation (its own
-jump added back) exceeds 3; repeat until the set of jumps settles. Exponential jump sizes are
-memoryless, so the detected excesses over the threshold c estimate jump_mean directly (divided by
-the mean decay (1 - e^(-beta dt)) / (beta dt) of a jump arriving uniformly in its step), and the
-jump rate is the detected rate divided by P(J > c) = exp(-c / jump_mean), capped at one jump in ten
-steps like the likelihood's search. Standard errors: kappa's, vol's, beta's and f's from the
-profile likelihood's curvature, jump_rate's from the Poisson count, jump_mean's from the exponential
-mean (each treating the jump set as given). Without detected jumps beta is not identified: it is
-set to kappa and flagged. The reported log-likelihood is the step mixture above applied to the
-innovations of X (Y's fitted path removed): an approximation for AIC/BIC, not a filtered likelihood.
+The robust threshold fit (``method="robust"``, the default of :func:`pricing.calibrate`) estimates
+the jump reversion beta apart from kappa: a mixture likelihood with beta != kappa is no longer a
+function of z alone (X and Y revert at different speeds), and would need a filter over Y. Given a
+set of jump steps, z = X + Y with Y the sum of one jump per step, each decaying at beta from its
+step's end; the innovations of the OU X are linear in the jump sizes, so the exact Gaussian
+likelihood of X, with the sizes profiled out by least squares, is maximised over (kappa, vol, beta,
+f). A step is a jump when its standardised innovation (its own jump added back) exceeds 3; repeat
+until the set of jumps settles. Exponential jump sizes are memoryless, so the detected excesses over
+the threshold c estimate jump_mean directly (divided by the mean decay (1 - e^(-beta dt)) / (beta
+dt) of a jump arriving uniformly in its step), and the jump rate is the detected rate divided by P(J
+> c) = exp(-c / jump_mean), capped at one jump in ten steps like the likelihood's search (a value on
+that cap, or a mean log-jump on the 0.5 bound, is flagged). Standard errors: kappa's, vol's, beta's
+and f's from the profile likelihood's curvature, jump_rate's from the Poisson count, jump_mean's
+from the exponential mean; 95% intervals: profile likelihood for kappa, vol, beta and f, exact chi-
+square intervals for the count and the mean excess (all treating the jump set as given). Without
+detected jumps beta is not identified: it is set to kappa and flagged. The reported log-likelihood
+is the step mixture above applied to the innovations of X (Y's fitted path removed): an
+approximation for AIC/BIC, not a filtered likelihood.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -89,11 +95,11 @@ def fit_jump_ou(
     as_of: pd.Timestamp,
     fixed: Mapping[str, float],
     design: SeasonalDesign,
-    method: str = "mle",
+    method: str = "robust",
     profile: bool = False,
 ) -> Calibration:
-    """Fit (kappa, vol, jump_rate, jump_mean) and f(t) by the step mixture (jump_reversion = kappa),
-    or also jump_reversion by the robust threshold method."""
+    """Fit (kappa, vol, jump_reversion, jump_rate, jump_mean) and f(t) by the robust threshold method,
+    or all but jump_reversion (= kappa) by the step mixture (``method="mle"``)."""
     if method not in ("mle", "robust"):
         raise ValueError(f"unknown jump_ou method {method!r}: use 'mle' or 'robust'")
     y, dt, matrix = np.log(prices), np.diff(t), design.matrix(t)
@@ -273,42 +279,28 @@ def _robust(
     steps = found  # the set the diffusion was fitted with (the last one if 20 rounds did not settle)
     if profile:  # intervals of the diffusion and the jump reversion given the final jump set
         diffusion = estimate(gaussian, start, loglik, held_now, profile=True)
+        start = {**start, **diffusion.values}  # the profile's optimiser may polish a flat ridge
     sizes = _with_jumps(start, y, t, matrix, names, steps)[2][steps]
     cut = JUMP_THRESHOLD * np.sqrt(_variance(start, dt)[steps])
-    span = float(np.sum(dt))
-    count = len(sizes)
-    # A jump seen at its step's end has decayed from a uniform arrival time: on average by
-    # (1 - e^(-beta dt)) / (beta dt), which the mean excess is divided by (to first order).
     decays = start.get("jump_reversion", start["kappa"]) * dt[steps]
-    jump_mean = (
-        float(np.mean(sizes - cut) / np.mean(-np.expm1(-decays) / decays))
-        if count
-        else JUMP_THRESHOLD * float(np.sqrt(np.median(_variance(start, dt))))
-    )
-    jump_mean = min(jump_mean, MAX_JUMP_MEAN)
-    seen = float(np.mean(np.exp(-cut / jump_mean))) if count else 1.0
     # The exponential extrapolation to jumps below the threshold is capped like the likelihood's
     # search: at most one jump in ten steps.
     top_rate = -float(np.log1p(-MAX_JUMP_PROBABILITY)) / float(dt.max())
-    values = {**start, "jump_rate": min(count / span / seen, top_rate), "jump_mean": jump_mean, **fixed}
-    errors = {
-        **diffusion.std_errors,
-        "jump_rate": float(np.sqrt(count) / span / seen) if count else float("nan"),
-        "jump_mean": jump_mean / float(np.sqrt(count)) if count else float("nan"),
-    }
+    typical = JUMP_THRESHOLD * float(np.sqrt(np.median(_variance(start, dt))))
+    jumps = _jump_part(sizes - cut, cut, decays, float(np.sum(dt)), top_rate, typical)
+    jump_names = [name for name in ("jump_rate", "jump_mean") if name not in fixed]
+    values = {**start, **jumps.values, **fixed}
+    jump_mean = values["jump_mean"]
+    errors = {**diffusion.std_errors, **{name: jumps.errors[name] for name in jump_names}}
     for name in fixed:
         errors.pop(name, None)
-    flags = dict(diffusion.flags)
-    if not count:
-        flags.update(
-            {
-                name: "is not identified: no step of the history exceeds the jump threshold "
-                f"({JUMP_THRESHOLD} standard deviations), so the fit has no jumps to measure"
-                for name in ("jump_rate", "jump_mean")
-                if name not in fixed
-            }
-        )
-    if not count:
+    flags = {**diffusion.flags, **{name: jumps.flags[name] for name in jump_names if name in jumps.flags}}
+    for name in flags:
+        errors[name] = float("nan")
+    intervals = dict(diffusion.intervals)
+    if profile:
+        intervals.update({name: jumps.intervals[name] for name in jump_names if name in jumps.intervals})
+    if not len(sizes):
         values["jump_reversion"] = fixed.get("jump_reversion", values["kappa"])
         if "jump_reversion" not in fixed:
             flags["jump_reversion"] = "is not identified without jumps: set equal to kappa"
@@ -324,12 +316,90 @@ def _robust(
         values=values,
         std_errors=errors,
         loglik=value,
-        n_estimated=diffusion.n_estimated + sum(k not in fixed for k in ("jump_rate", "jump_mean")),
+        n_estimated=diffusion.n_estimated + len(jump_names),
         covariance=diffusion.covariance,
         names=diffusion.names,
         converged=diffusion.converged and not flags,
         message=diffusion.message,
         diagnostics=residual_diagnostics(residuals),
-        intervals=diffusion.intervals,
+        intervals=intervals,
         flags=flags,
+    )
+
+
+@dataclass(frozen=True)
+class _JumpPart:
+    """jump_rate and jump_mean from the detected jumps: values, standard errors, 95% intervals, flags."""
+
+    values: dict[str, float]
+    errors: dict[str, float]
+    intervals: dict[str, tuple[float, float]]
+    flags: dict[str, str]
+
+
+def _jump_part(
+    excess: NDArray[np.float64],
+    cut: NDArray[np.float64],
+    decays: NDArray[np.float64],
+    span: float,
+    top: float,
+    typical: float,
+) -> _JumpPart:
+    """The jump intensity and mean size implied by the detected jumps' ``excess`` over the threshold
+    ``cut``, with exact intervals given the jump set. Without jumps both are flagged as not
+    identified (jump_rate 0, jump_mean the ``typical`` threshold, so that the model still prices).
+
+    Exponential sizes are memoryless, so the excesses (divided by a jump's mean decay inside its step,
+    (1 - e^(-beta dt)) / (beta dt) for a uniform arrival) are n draws of Exp(jump_mean): their sum is
+    Gamma(n, jump_mean) and 2 sum / jump_mean is chi-square with 2n degrees of freedom. The count is
+    Poisson with mean jump_rate * span * P(J > cut); Garwood's chi-square interval bounds it. Both are
+    exact given the jump set (the jump_rate interval holds P(J > cut) at its estimate). A value at its
+    cap (mean log-jump 0.5, one jump in ten steps) is flagged: the cap, not the data, set it.
+    """
+    count = len(excess)
+    if not count:
+        why = (
+            "is not identified: no step of the history exceeds the jump threshold "
+            f"({JUMP_THRESHOLD} standard deviations), so the fit has no jumps to measure"
+        )
+        nan = float("nan")
+        return _JumpPart(
+            {"jump_rate": 0.0, "jump_mean": typical},
+            {"jump_rate": nan, "jump_mean": nan},
+            {},
+            {"jump_rate": why, "jump_mean": why},
+        )
+    mean_decay = float(np.mean(-np.expm1(-decays) / decays))
+    raw_mean = float(np.mean(excess)) / mean_decay
+    jump_mean = min(raw_mean, MAX_JUMP_MEAN)
+    seen = float(np.mean(np.exp(-cut / jump_mean)))
+    raw_rate = count / span / seen
+    total = 2.0 * count * raw_mean
+    mean_interval = (
+        total / float(stats.chi2.ppf(0.975, 2 * count)),
+        total / float(stats.chi2.ppf(0.025, 2 * count)),
+    )
+    exposure = span * seen
+    rate_interval = (
+        float(stats.chi2.ppf(0.025, 2 * count)) / 2.0 / exposure,
+        float(stats.chi2.ppf(0.975, 2 * count + 2)) / 2.0 / exposure,
+    )
+    flags = {}
+    if raw_mean >= MAX_JUMP_MEAN:
+        flags["jump_mean"] = (
+            f"= {MAX_JUMP_MEAN} is at its bound: the detected jumps' mean excess asks for "
+            f"{raw_mean:.3g} (95% interval [{mean_interval[0]:.3g}, {mean_interval[1]:.3g}]); at a mean "
+            "log-jump of 1 the model has no forward"
+        )
+    if raw_rate >= top:
+        flags["jump_rate"] = (
+            f"= {top:.4g} is at its cap of one jump in ten steps: the {count} detected jumps, "
+            f"extrapolated below the threshold, ask for {raw_rate:.4g} a year; moves this frequent are "
+            "not rare jumps"
+        )
+    return _JumpPart(
+        {"jump_rate": min(raw_rate, top), "jump_mean": jump_mean},
+        {"jump_rate": float(np.sqrt(count)) / exposure, "jump_mean": jump_mean / float(np.sqrt(count))},
+        {"jump_rate": rate_interval, "jump_mean": mean_interval},
+        flags,
     )

@@ -62,6 +62,11 @@ class MLEFit:
     converged: bool
     message: str
     intervals: tuple[Interval, ...] | None = None
+    free_errors: NDArray[np.float64] | None = None
+    """Standard errors in the optimiser's coordinates (log scale for positive parameters)."""
+    flat: tuple[int, ...] = ()
+    """Where the observed information is not positive definite: the parameters (indices) that
+    load on its flat or wrongly curved directions."""
 
     @property
     def std_errors(self) -> NDArray[np.float64]:
@@ -94,24 +99,31 @@ def maximise(
         best = again if again.fun <= polished.fun else polished
     hessian = _hessian(objective, best.x)
     jacobian = np.diag([p.derivative(u) for p, u in zip(parameters, best.x, strict=True)])
-    try:
-        if np.any(np.linalg.eigvalsh(hessian) <= 0.0):
-            raise np.linalg.LinAlgError("observed information not positive definite")
-        covariance = jacobian @ np.linalg.inv(hessian) @ jacobian.T
+    free_errors = np.full(len(parameters), np.nan)
+    flat: tuple[int, ...] = ()
+    eigenvalues, eigenvectors = np.linalg.eigh(hessian) if np.all(np.isfinite(hessian)) else (None, None)
+    if eigenvalues is not None and np.all(eigenvalues > 0.0):
+        inverse = np.linalg.inv(hessian)
+        covariance = jacobian @ inverse @ jacobian.T
+        free_errors = np.sqrt(np.abs(np.diag(inverse)))
         converged, message = True, "converged"
-    except np.linalg.LinAlgError as exc:
+    else:
         covariance = np.full((len(parameters), len(parameters)), np.nan)
-        converged, message = False, str(exc)
+        converged = False
+        if eigenvalues is None:
+            flat = tuple(range(len(parameters)))
+        else:  # the parameters that move along the directions where the likelihood does not curve down
+            loadings = np.abs(eigenvectors[:, eigenvalues <= 0.0]).max(axis=1)
+            flat = tuple(int(i) for i in np.flatnonzero(loadings >= 0.5 * loadings.max()))
+        names = ", ".join(parameters[i].name for i in flat)
+        message = f"observed information not positive definite: the likelihood is flat along {names}"
     values = np.array([p.from_free(u) for p, u in zip(parameters, best.x, strict=True)])
     intervals = None
     if profile:
         from pricing.calibration.profile import profile_intervals
 
-        free_errors = np.full(len(parameters), np.nan)
-        if converged:
-            free_errors = np.sqrt(np.abs(np.diag(np.linalg.inv(hessian))))
         intervals = tuple(profile_intervals(parameters, best.x, objective, free_errors))
-    return MLEFit(values, covariance, -float(best.fun), converged, message, intervals)
+    return MLEFit(values, covariance, -float(best.fun), converged, message, intervals, free_errors, flat)
 
 
 def _hessian(f: Callable[[NDArray[np.float64]], float], x: NDArray[np.float64]) -> NDArray[np.float64]:

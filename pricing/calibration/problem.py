@@ -15,6 +15,10 @@ from pricing.calibration.profile import DROP, Interval
 from pricing.calibration.result import Calibration
 from pricing.models import Model
 
+MAX_LOG_ERROR = 2.0
+"""A positive parameter whose log-scale standard error exceeds this (a 95% range of more than a factor
+e^3.9 = 50 either way) is flagged as not identified: its delta-method standard error means nothing."""
+
 LogLik = Callable[[Mapping[str, float]], tuple[float, NDArray[np.float64]]]
 """Parameters by name -> (log-likelihood, standardised one-step residuals)."""
 
@@ -45,9 +49,12 @@ def estimate(
 ) -> Estimate:
     """Maximise ``loglik`` over the parameters not in ``fixed``.
 
-    With ``profile``, each estimated parameter also gets its 95% profile-likelihood interval; a
-    parameter whose interval the data leave open on a side (it runs to a boundary or is flat) is
-    flagged, its standard error is withdrawn (NaN) and the fit is not reported as converged.
+    With ``profile``, each estimated parameter also gets its 95% profile-likelihood interval. A
+    parameter is flagged when the data do not pin it: its interval is open on a side (it runs to a
+    boundary or the profile is flat), the observed information is not positive definite along it, or
+    (positive parameters, with or without the profile) its log-scale standard error exceeds
+    ``MAX_LOG_ERROR``. A flagged parameter's standard error is withdrawn (NaN) and the fit is not
+    reported as converged.
     """
     fixed = dict(fixed or {})
     unknown = set(fixed) - {p.name for p in parameters}
@@ -71,7 +78,25 @@ def estimate(
         intervals[p.name] = (interval.low, interval.high)
         if not interval.bounded:
             flags[p.name] = _unbounded(p, values[p.name], interval)
-            errors[p.name] = float("nan")
+    flat = [free[i].name for i in fit.flat]
+    for i, p in enumerate(free):
+        if p.name in flags:
+            continue
+        shown = _shown(intervals.get(p.name))
+        if p.name in flat:
+            together = f" together with {', '.join(n for n in flat if n != p.name)}" if len(flat) > 1 else ""
+            flags[p.name] = (
+                f"= {values[p.name]:.3g} is not identified: the likelihood does not curve down along it"
+                f"{together} (observed information not positive definite){shown}"
+            )
+        elif p.constraint == "positive" and _loose(fit.free_errors, i):
+            flags[p.name] = (
+                f"= {values[p.name]:.3g} is not identified: its log-scale standard error is "
+                f"{fit.free_errors[i]:.3g}, so the data leave it uncertain by more than a factor "
+                f"e^{MAX_LOG_ERROR:g} either way{shown}"
+            )
+    for name in flags:
+        errors[name] = float("nan")
     message = fit.message
     if flags:
         message = "not identified: " + "; ".join(f"{name} {why}" for name, why in flags.items())
@@ -90,13 +115,31 @@ def estimate(
     )
 
 
+def _loose(free_errors: NDArray[np.float64] | None, i: int) -> bool:
+    return free_errors is not None and bool(free_errors[i] > MAX_LOG_ERROR)
+
+
+def _shown(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return ""
+    return f"; 95% likelihood-ratio interval [{interval[0]:.3g}, {interval[1]:.3g}]"
+
+
 def _unbounded(parameter: Parameter, value: float, interval: Interval) -> str:
-    """Why a parameter is flagged: which side of its likelihood-ratio interval the data leave open."""
+    """Why a parameter is flagged: which side of its likelihood-ratio interval the data leave open.
+
+    Open towards a boundary (0 for a positive parameter, +/-1 for a correlation) with the estimate
+    pressed against it, the parameter is "at its boundary"; with the estimate inside, the data merely
+    do not exclude the boundary ("not bounded away from its boundary"); open on both sides, or
+    towards infinity, it is "not identified".
+    """
     sides = [
         side for side, is_open in (("below", interval.open_low), ("above", interval.open_high)) if is_open
     ]
-    at_boundary = parameter.constraint != "free" and interval.open_low
-    what = "at its boundary or not identified" if at_boundary else "not identified"
+    what = "not identified"
+    if parameter.constraint != "free" and interval.open_low and not interval.open_high:
+        pressed = parameter.constraint == "positive" and value < 1e-3 * interval.high
+        what = "at its boundary" if pressed else "not bounded away from its boundary"
     return (
         f"= {value:.3g} is {what}: the likelihood stays within {DROP:.2f} of its maximum all the way "
         f"{' and '.join(sides)} (95% likelihood-ratio interval [{interval.low:.3g}, {interval.high:.3g}])"

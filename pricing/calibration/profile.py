@@ -65,7 +65,10 @@ def profile_intervals(
     for i, parameter in enumerate(parameters):
         error = float(free_errors[i]) if np.isfinite(free_errors[i]) and free_errors[i] > 0 else 0.05
         step = max(2.0 * error, 1e-3)
-        reach = REACH if parameter.constraint != "free" else max(REACH, 1024.0 * step)
+        if parameter.constraint == "free":
+            reach = max(REACH, 1024.0 * step)
+        else:  # a huge free-scale error (a flat ridge at a boundary) must not step past REACH at once
+            step, reach = min(step, REACH / 16.0), REACH
         ends, opened = [], []
         for direction in (-1.0, 1.0):
             end, is_open = _side(objective, free_estimate, i, best, direction, step, reach)

@@ -115,6 +115,8 @@ def kalman(
         p11, p12, p22 = phi * phi * p11 + q11, phi * p12 + q12, p22 + s_xi * s_xi * step
         nu = obs - chi - xi
         f = p11 + 2.0 * p12 + p22
+        if not f > 0.0:  # extreme trial parameters (a profile's far end): no density, rejected
+            return -math.inf, np.full(len(dt), np.nan), (chi, xi)
         k1, k2 = (p11 + p12) / f, (p12 + p22) / f
         chi, xi = chi + k1 * nu, xi + k2 * nu
         p11, p12, p22 = p11 - k1 * k1 * f, p12 - k1 * k2 * f, p22 - k2 * k2 * f
@@ -124,6 +126,8 @@ def kalman(
             nu = log_forward - b * chi - xi - a
             g1, g2 = b * p11 + p12, b * p12 + p22
             f = b * g1 + g2 + noise
+            if not f > 0.0:
+                return -math.inf, np.full(len(dt), np.nan), (chi, xi)
             k1, k2 = g1 / f, g2 / f
             chi, xi = chi + k1 * nu, xi + k2 * nu
             p11, p12, p22 = p11 - k1 * k1 * f, p12 - k1 * k2 * f, p22 - k2 * k2 * f

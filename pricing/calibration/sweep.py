@@ -25,7 +25,9 @@ from pricing.distributed import run_tasks
 if TYPE_CHECKING:
     from distributed import Client
 
-COLUMNS = ("series", "model", "converged", "loglik", "aic", "bic", "n_obs", "params", "error")
+COLUMNS = (
+    "series", "model", "converged", "loglik", "aic", "bic", "n_obs", "flagged", "params", "error", "why",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ class Pair:
 
 @dataclass(frozen=True)
 class Fit:
-    """What one pair gave: the fit's statistics and parameters (JSON), or why it failed."""
+    """What one pair gave: the fit's statistics and parameters (JSON), or why it failed.
+
+    ``flagged`` names the parameters the data do not pin (comma-separated) and ``why`` gives each
+    one's reason, or the optimiser's when a fit did not converge with nothing flagged.
+    """
 
     series: str
     model: str
@@ -47,8 +53,10 @@ class Fit:
     aic: float
     bic: float
     n_obs: int
+    flagged: str
     params: str
     error: str
+    why: str = ""
 
 
 def sweep(
@@ -87,9 +95,12 @@ def _fit(series: Mapping[str, pd.Series], pair: Pair, *, intervals: bool) -> Fit
             result = calibrate(series[pair.series], pair.model, intervals=intervals)
     except ValueError as exc:
         nan = math.nan
-        return Fit(pair.series, pair.model, False, nan, nan, nan, len(series[pair.series]), "", str(exc))
+        return Fit(pair.series, pair.model, False, nan, nan, nan, len(series[pair.series]), "", "", str(exc))
     summary = result.as_dict()
     params = {key: summary[key] for key in ("model", "std_errors", "intervals", "flags")}
+    why = "; ".join(f"{name} {reason}" for name, reason in result.flags.items())
+    if not result.converged and not why:
+        why = "; ".join(note for note in result.notes if note.startswith("standard errors unavailable"))
     return Fit(
         pair.series,
         pair.model,
@@ -98,6 +109,8 @@ def _fit(series: Mapping[str, pd.Series], pair: Pair, *, intervals: bool) -> Fit
         result.aic,
         result.bic,
         result.n_obs,
+        ",".join(result.flags),
         json.dumps(params, default=str),
         "",
+        why,
     )
