@@ -166,3 +166,25 @@ def test_backtest_on_the_real_h100_median(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert (tmp_path / "forecasts.csv").is_file()
+
+
+def test_calibrate_and_the_sweep_say_why_a_fit_is_not_converged(tmp_path: Path) -> None:
+    """One-factor data: schwartz_smith's sigma_xi collapses to 0. ``calibrate`` marks it FLAGGED
+    beside its interval; the sweep's table names it and lists the reason below (no intervals
+    needed: its log-scale standard error alone says so); jump_ou's default is the robust fit."""
+    series = generate(Schwartz1F(spot=2.5, kappa=40.0, alpha=0.9, vol=0.8), periods=250, freq="1D", seed=3)
+    path = tmp_path / "one_factor.csv"
+    series.rename("price").to_frame().rename_axis("timestamp").to_csv(path)
+    single = CliRunner().invoke(main, ["calibrate", str(path), "--model", "schwartz_smith"])
+    assert single.exit_code == 0, single.output
+    assert "FLAGGED" in next(line for line in single.output.splitlines() if line.startswith("sigma_xi"))
+    assert "note: sigma_xi = " in single.output
+    args = ["calibrate-sweep", str(path), "--models", "schwartz_smith,jump_ou", "--no-intervals"]
+    swept = CliRunner().invoke(main, args)
+    assert swept.exit_code == 0, swept.output
+    assert "why not converged:" in swept.output
+    assert "one_factor schwartz_smith: sigma_xi = " in swept.output
+    rows = [json.loads(line) for line in CliRunner().invoke(main, [*args, "--json"]).output.splitlines()]
+    assert rows[0]["flagged"] == "sigma_xi"
+    jump = CliRunner().invoke(main, ["calibrate", str(path), "--model", "jump_ou", "--json"])
+    assert json.loads(jump.output)["method"] == "robust threshold fit"
