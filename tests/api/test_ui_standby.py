@@ -16,6 +16,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -90,22 +91,52 @@ def _peers_see(holder: httpx.Client, origin: str, within: float = 10) -> None:
         time.sleep(0.1)
 
 
+def _start_together(
+    stack: contextlib.ExitStack, database: str, *processes: tuple[str, ...]
+) -> list[tuple[httpx.Client, subprocess.Popen[str]]]:
+    """Start one ``flopex serve`` per ``processes`` entry (its extra arguments) at once, each on a
+    free port with its public URL set, and stop them when ``stack`` closes: starting them side by
+    side halves the wait (each takes seconds to import and open its database)."""
+    starting = []
+    for extra in processes:
+        port = free_port()
+        env = {**ENV, "FLOPEX_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+        starting.append(serving(database, *extra, env=env, port=port))
+    with ThreadPoolExecutor(len(starting)) as pool:
+        futures = [pool.submit(server.__enter__) for server in starting]
+    for server, future in zip(starting, futures, strict=True):
+        if future.exception() is None:
+            stack.push(server)  # its __exit__ stops it with the stack
+    return [future.result() for future in futures]
+
+
+def _owner_known(process: httpx.Client, symbol: str, owner: str, within: float = 15) -> None:
+    """Wait until ``process`` names ``owner`` as the holder of ``symbol``'s book (it reads the
+    registry at its next heartbeat)."""
+    deadline = time.monotonic() + within
+    while process.get(f"/v1/instruments/{symbol}").json()["owner"] != owner:
+        assert time.monotonic() < deadline, f"{process.base_url} never named {owner} for {symbol}"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def pair(_postgres_template: sa.URL) -> Iterator[Pair]:
+    """Two ``--standby`` processes started together: whichever takes the writer lock first is the
+    writer, the other stays a standby (as when a deployment starts every process the same way)."""
     for database in _fresh_postgres(_postgres_template.set(database="postgres"), _postgres_template.database):
         admin = _admin_key(database)
-        writer_port, standby_port = free_port(), free_port()
-        writer_url, standby_url = f"http://127.0.0.1:{writer_port}", f"http://127.0.0.1:{standby_port}"
         with contextlib.ExitStack() as stack:
-            writer, writer_process = stack.enter_context(
-                serving(database, env={**ENV, "FLOPEX_PUBLIC_URL": writer_url}, port=writer_port)
-            )
+            started = _start_together(stack, database, ("--standby",), ("--standby",))
+            deadline = time.monotonic() + 30
+            while not any(client.get("/health").json()["holds_books"] for client, _ in started):
+                assert time.monotonic() < deadline, "no process took the books"
+                time.sleep(0.1)
+            if not started[0][0].get("/health").json()["holds_books"]:
+                started.reverse()
+            (writer, writer_process), (standby, standby_process) = started
             (symbol, tick), key = _forward(writer, admin, "H100"), _trader(writer, admin)
-            standby_env = {**ENV, "FLOPEX_PUBLIC_URL": standby_url}
-            standby, standby_process = stack.enter_context(
-                serving(database, "--standby", env=standby_env, port=standby_port)
-            )
-            _peers_see(writer, standby_url)
+            _peers_see(writer, str(standby.base_url).rstrip("/"))
+            _owner_known(standby, symbol, str(writer.base_url).rstrip("/"))
             yield Pair(database, writer, writer_process, standby, standby_process, symbol, tick, key)
 
 
@@ -319,23 +350,16 @@ def test_a_shards_page_places_on_the_shard_holding_the_product_and_follows_its_f
     the notice until the survivor adopts H200's book, and the next order is placed there."""
     database = postgres_url
     admin = _admin_key(database)
-    ports = free_port(), free_port()
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
     with contextlib.ExitStack() as stack:
-        one, _ = stack.enter_context(
-            serving(database, "--products", "H100", env={**ENV, "FLOPEX_PUBLIC_URL": urls[0]}, port=ports[0])
+        (one, _), (two, doomed) = _start_together(
+            stack, database, ("--products", "H100"), ("--products", "H200")
         )
-        two, doomed = stack.enter_context(
-            serving(database, "--products", "H200", env={**ENV, "FLOPEX_PUBLIC_URL": urls[1]}, port=ports[1])
-        )
+        urls = [str(one.base_url).rstrip("/"), str(two.base_url).rstrip("/")]
         _forward(one, admin, "H100")
         h200, tick = _forward(two, admin, "H200")
         key = _trader(one, admin)
         _peers_see(two, urls[0])
-        deadline = time.monotonic() + 15  # the H100 shard learns who holds H200 at its next beat
-        while one.get(f"/v1/instruments/{h200}").json()["owner"] != urls[1]:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        _owner_known(one, h200, urls[1])
         tab = stack.enter_context(_instrument_page(browser, urls[0], key, h200))
         page = tab.page
         price = (Decimal("1.5") + 5 * tick).quantize(tick)
