@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import msgspec
 
 from market.instruments import PRODUCT_PATTERN
-from market.units import micros_to_price
+from market.units import micros_to_dollars, micros_to_price
 
 MAX_QUANTITY = 1_000_000_000
 """Largest quantity (GPUs, lots) accepted anywhere: far beyond any real order, far inside int64."""
@@ -81,20 +81,28 @@ def price_or_none(micros: int | None) -> str | None:
     return None if micros is None else micros_to_price(micros)
 
 
-def mirror(record: type, name: str, module: str, doc: str) -> type[msgspec.Struct]:
+def mirror(
+    record: type, name: str, module: str, doc: str, dollars: tuple[str, ...] = ()
+) -> type[msgspec.Struct]:
     """The response struct ``name`` of a resource whose market record (a frozen dataclass) already has
     the wire's shape: the record's fields in its order, each required (a tuple goes out as a list),
-    and ``of(record)`` copying them. The fields are written once, in the record; a resource whose
-    wire shape differs (decimal prices, renamed fields) keeps a struct of its own."""
+    and ``of(record)`` copying them. ``dollars`` names money fields ``x_micros`` (micro-dollars) that go
+    out as ``x``, a decimal string of USD (:func:`market.units.micros_to_dollars`). The fields are
+    written once, in the record; a resource whose wire shape differs otherwise (decimal prices, renamed
+    fields) keeps a struct of its own."""
     hints = typing.get_type_hints(record)
     names = [f.name for f in dataclasses.fields(record)]
+    wire = {n: n.removesuffix("_micros") if n in dollars else n for n in names}
+
+    def out(field: str, value: Any) -> Any:
+        return micros_to_dollars(value) if field in dollars else value
 
     def of(cls: type[msgspec.Struct], value: Any) -> msgspec.Struct:
-        return cls(**{n: getattr(value, n) for n in names})
+        return cls(**{wire[n]: out(n, getattr(value, n)) for n in names})
 
     return msgspec.defstruct(
         name,
-        [(n, _as_listed(hints[n])) for n in names],
+        [(wire[n], str if n in dollars else _as_listed(hints[n])) for n in names],
         module=module,
         namespace={"__doc__": doc, "of": classmethod(of)},
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 
-from api.schemas.common import Request
+from api.schemas.common import Request, mirror
 from market.records import AccessAhead, DeliveryReport, UpcomingDelivery
 from market.units import micros_to_dollars
 
@@ -25,54 +24,21 @@ class AccessAheadCreate(AccessAttach, kw_only=True):
     symbol: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
-class AccessAheadOut(msgspec.Struct):
-    """A handle attached ahead of a forward's window; delivery records copy it at delivery start."""
+AccessAheadOut = mirror(
+    AccessAhead,
+    "AccessAheadOut",
+    __name__,
+    "A handle attached ahead of a forward's window; delivery records copy it at delivery start.",
+)
 
-    listing_id: int
-    symbol: str
-    access_handle: str
-    endpoint: str | None
-    attached_at: datetime
-
-    @classmethod
-    def of(cls, access: AccessAhead) -> AccessAheadOut:
-        a = access
-        return cls(a.listing_id, a.symbol, a.access_handle, a.endpoint, a.attached_at)
-
-
-class UpcomingDeliveryOut(msgspec.Struct):
+UpcomingDeliveryOut = mirror(
+    UpcomingDelivery,
+    "UpcomingDeliveryOut",
+    __name__,
     """A delivery as allocation would make it if trading closed now (provisional until the window
-    starts): provider, region, GPUs, window, the escrow owed (USD) and the handle attached ahead."""
-
-    symbol: str
-    buyer_id: str
-    provider_id: str
-    listing_id: int
-    gpus: int
-    window_start: datetime
-    window_end: datetime
-    region: str | None
-    escrow: str
-    access_handle: str | None
-    endpoint: str | None
-    alert: str | None
-
-    @classmethod
-    def of(cls, item: UpcomingDelivery) -> UpcomingDeliveryOut:
-        return cls(
-            item.symbol,
-            item.buyer_id,
-            item.provider_id,
-            item.listing_id,
-            item.gpus,
-            item.window_start,
-            item.window_end,
-            item.region,
-            micros_to_dollars(item.escrow_micros),
-            item.access_handle,
-            item.endpoint,
-            item.alert,
-        )
+    starts): provider, region, GPUs, window, the escrow owed (USD) and the handle attached ahead.""",
+    dollars=("escrow_micros",),
+)
 
 
 class DisputeCreate(Request):
