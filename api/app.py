@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -75,6 +76,7 @@ from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
 from market.errors import BookElsewhereError, BookUnavailableError
+from market.lifecycle.duties import DUTIES, Duty, shard_duties
 from market.lifecycle.runner import Runner
 from market.records import CancelSweep
 from market.service import Exchange
@@ -108,15 +110,12 @@ async def run_lifecycle(ctx: ApiContext, seconds: float) -> None:
         await anyio.sleep(seconds)
 
 
-async def run_expiries(ctx: ApiContext, seconds: float) -> None:
-    """A shard's clock: every ``seconds``, expire the good-till-date orders of its books whose time
-    came (the lifecycle's other duties span every product and run in the single writer only)."""
-    while True:
-        try:
-            await anyio.to_thread.run_sync(ctx.exchange.advance_clock)
-        except Exception:  # the database may be briefly unreachable: try again next time
-            log.exception("expiring orders failed")
-        await anyio.sleep(seconds)
+def _duties(settings: Settings) -> tuple[Duty, ...]:
+    """The lifecycle duties this process runs: all of them, or a shard's (those of one product's
+    books, under job names of its own: ``<duty>@<8 hex digits of its base URL's digest>``)."""
+    if settings.products is None:
+        return DUTIES
+    return shard_duties(hashlib.sha256(settings.base_url.encode()).hexdigest()[:8])
 
 
 def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None) -> Litestar:
@@ -149,7 +148,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         authenticator=Authenticator(resolve, revocations=revocation_counter(engine)),
         orders=OrderBatcher(place_orders_with_changes(exchange)),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
-        lifecycle=Runner(exchange, engine),
+        lifecycle=Runner(exchange, engine, duties=_duties(settings)),
         pricing=PricingPool(settings.price_workers, settings.price_timeout),
         cancel_timers=CancelTimers(),
     )
@@ -162,9 +161,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         writing.append(asyncio.create_task(timers, name="flopex-cancel-timers"))
         if settings.products is not None:  # a shard: take over the books of shards that die
             writing.append(asyncio.create_task(adopt_orphans(exchange, engine), name="flopex-adopt"))
-            if settings.lifecycle_seconds > 0:
-                writing.append(asyncio.create_task(run_expiries(ctx, settings.lifecycle_seconds)))
-        elif settings.lifecycle_seconds > 0:  # duties touch every product's books: the single writer's
+        if settings.lifecycle_seconds > 0:  # a shard's: the duties of its own books (_duties)
             writing.append(asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds)))
 
     @asynccontextmanager
@@ -188,7 +185,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if settings.lifecycle_seconds > 0 and writing and settings.products is None:
+            if settings.lifecycle_seconds > 0 and writing:
                 await anyio.to_thread.run_sync(ctx.lifecycle.stop)
             await ctx.orders.stop()
             ctx.pricing.close()

@@ -68,7 +68,7 @@ def fix_index(ex: Exchange, previous: datetime | None) -> Outcome:
     now = ex.now()
     fixed = []
     for inst in ex.instruments(kind=InstrumentKind.FORWARD.value):
-        if inst.window_kind != WindowKind.DAY or inst.window_start > now:
+        if inst.window_kind != WindowKind.DAY or inst.window_start > now or not ex.holds(inst.product):
             continue
         if previous is not None and inst.window_start < previous - LOOKBACK:
             continue
@@ -124,6 +124,8 @@ def roll(ex: Exchange, _: datetime | None) -> Outcome:
     now = ex.now()
     listed, waiting = 0, []
     for product in ex.products():
+        if not ex.holds(product.id):  # a shard lists its own products' series
+            continue
         plan = ex.product_schedule(product.id)
         listed += len(
             ex.create_series(
@@ -240,3 +242,16 @@ marks, re-margins and offers anew."""
 
 TRIGGERED = ("roll", "refresh_marks", "remargin", "auto_offers")
 """Duties brought forward when a fixing, an instrument or a listing appears (see the runner)."""
+
+SHARD_DUTIES = ("fix_index", "settle", "expire_orders", "roll", "refresh_marks")
+"""The duties of one product's books, which a shard runs for the products it holds: the index from
+their day forwards' trades, their settlement, good-till-date expiries, listing their series, their
+marks. The others span products -- the clearing pass (a portfolio's margin nets every product, a
+liquidation trades in any book), pools, basket funds, deliveries, model selection, auto-offers --
+and run only in a process holding every book (docs/scaling.md)."""
+
+
+def shard_duties(tag: str) -> tuple[Duty, ...]:
+    """A shard's duties (:data:`SHARD_DUTIES`), each named ``<duty>@<tag>`` so every shard keeps its
+    own job rows (``tag``: a short name of the shard, unique among them)."""
+    return tuple(Duty(f"{d.name}@{tag}", d.run) for d in DUTIES if d.name in SHARD_DUTIES)

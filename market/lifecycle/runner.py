@@ -106,8 +106,9 @@ class Runner:
         """Bring the triggered duties forward when fixings, open instruments or listings changed."""
         seen = self._probe()
         if seen != self._seen:
-            for name in TRIGGERED:
-                self.jobs.bring_forward(name, now_us)
+            for duty in self._duties:  # a shard's duty is named <duty>@<shard>
+                if duty.name.partition("@")[0] in TRIGGERED:
+                    self.jobs.bring_forward(duty.name, now_us)
             self._seen = seen
 
     def _probe(self) -> tuple[int, int, int]:

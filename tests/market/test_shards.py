@@ -16,6 +16,9 @@ import sqlalchemy as sa
 
 from market import db
 from market.errors import BookElsewhereError, BookUnavailableError
+from market.lifecycle.duties import SHARD_DUTIES, shard_duties
+from market.lifecycle.runner import Runner
+from market.lifecycle.schedule import SeriesPlan
 from market.partitions import ALL, PartitionedEngine
 from market.records import OrderRequest
 from market.service import Exchange
@@ -166,3 +169,43 @@ def test_two_shards_trade_apart_refuse_each_other_and_take_over(
         assert {o.status for o in single.orders(setup["buyer"])} == {"filled", "open"}
     finally:
         single.close()
+
+
+@pytest.mark.postgres
+def test_each_shard_runs_the_duties_of_its_own_books(engine: sa.Engine) -> None:
+    """Two shards' lifecycles: each lists its product's series and settles its own expiries, under
+    job rows of its own; neither touches the other's books."""
+    clock = Clock()
+    single = Exchange(engine, clock=clock)
+    single.start()
+    for product in ("H100", "H200"):
+        single.create_product(product, product)
+        single.set_product_schedule(product, SeriesPlan(months=1, weeks=0, days=2, strikes=0))
+    single.close()
+    a, b = Exchange(engine, clock=clock, products=["H100"]), Exchange(engine, clock=clock, products=["H200"])
+    a.start()
+    b.start()
+    try:
+        first = Runner(a, engine, duties=shard_duties("a"))
+        second = Runner(b, engine, duties=shard_duties("b"))
+        ran = first.run_due()
+        assert [r.name for r in ran] == [f"{d}@a" for d in SHARD_DUTIES]
+        assert all(r.ok for r in ran), ran
+        listed = {i.product for i in a.instruments()}
+        assert listed == {"H100"}  # the other shard's product waits for its own runner
+        assert all(r.ok for r in second.run_due())
+        days = {i.symbol: i for i in a.instruments(kind="forward") if i.window_kind == "day"}
+        assert {"H100-2026-11-25", "H200-2026-11-25"} <= set(days)
+        clock.advance(days=1)  # the 25 November forwards' trading ends
+        assert all(r.ok for r in first.run_due())
+        status = {i.symbol: i.status for i in a.instruments(kind="forward")}
+        assert (status["H100-2026-11-25"], status["H200-2026-11-25"]) == ("settled", "open")
+        assert all(r.ok for r in second.run_due())
+        assert a.instrument("H200-2026-11-25").status == "settled"
+        jobs = {j.name for j in first.status()}
+        assert {f"settle@{tag}" for tag in "ab"} <= jobs
+        assert "settle" not in jobs
+        assert a.check() == []
+    finally:
+        a.close()
+        b.close()
