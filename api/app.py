@@ -160,7 +160,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         timers = ctx.cancel_timers.run(exchange, fired)
         writing.append(asyncio.create_task(timers, name="flopex-cancel-timers"))
         if settings.products is not None:  # a shard: take over the books of shards that die
-            writing.append(asyncio.create_task(adopt_orphans(exchange, engine), name="flopex-adopt"))
+            adopting = adopt_orphans(exchange, engine, settings.base_url)
+            writing.append(asyncio.create_task(adopting, name="flopex-adopt"))
         if settings.lifecycle_seconds > 0:  # a shard's: the duties of its own books (_duties)
             writing.append(asyncio.create_task(run_lifecycle(ctx, settings.lifecycle_seconds)))
 

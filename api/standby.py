@@ -122,15 +122,17 @@ def _books(exchange: Exchange) -> str:
     return registry.ALL_BOOKS if products is None else ",".join(sorted(products))
 
 
-async def adopt_orphans(exchange: Exchange, engine: Any) -> None:
-    """A shard's failover duty: every :data:`TAKEOVER_POLL_SECONDS`, take over the products whose
-    shard died (its heartbeat went stale and no live process holds them) as soon as their lock frees."""
+async def adopt_orphans(exchange: Exchange, engine: Any, url: str) -> None:
+    """A shard's failover duty: every :data:`TAKEOVER_POLL_SECONDS`, try the product locks of the
+    other shards' products (``registry.orphans``) and take over the books of any whose lock is free
+    (its shard died)."""
     while True:
         await anyio.sleep(TAKEOVER_POLL_SECONDS)
         if not exchange.started:
             continue
         try:
-            for product in sorted(await anyio.to_thread.run_sync(registry.orphans, engine)):
+            candidates = await anyio.to_thread.run_sync(registry.orphans, engine, url)
+            for product in sorted(p for p in candidates if not exchange.holds(p)):
                 with contextlib.suppress(BookUnavailableError):  # its holder's lock is not free yet
                     await anyio.to_thread.run_sync(exchange.adopt, product)
                     log.warning("this process now holds the books of %s", product)

@@ -56,20 +56,17 @@ def owners(engine: sa.Engine) -> dict[str, str]:
     return {product: url for url, books in rows for product in _products(books)}
 
 
-def orphans(engine: sa.Engine) -> set[str]:
-    """Products a shard held when its heartbeat went stale (it died) that no live process holds."""
+def orphans(engine: sa.Engine, url: str) -> set[str]:
+    """Products other shards' rows name, live or stale: the books a shard at ``url`` may have to
+    adopt. Whether one is orphaned is its product lock's to say: PostgreSQL frees it the moment the
+    holder's session ends, while a live holder keeps it (a row still fresh for up to :data:`FRESH_US`
+    after a SIGKILL does not delay the takeover). A shard stopped cleanly leaves its row first, so
+    its products are not adopted."""
     with engine.connect() as connection:
-        now = database_now_us(connection)
-        rows = connection.execute(
-            sa.select(_processes.c.books, _processes.c.heartbeat_us >= now - FRESH_US).where(
-                _processes.c.writer
-            )
-        ).all()
-    held = {p for books, fresh in rows if fresh for p in _products(books)}
-    dead = {p for books, fresh in rows if not fresh for p in _products(books)}
-    if ALL_BOOKS in held:
-        return set()
-    return dead - held - {ALL_BOOKS}
+        books = connection.execute(
+            sa.select(_processes.c.books).where(_processes.c.writer, _processes.c.url != url)
+        ).scalars()
+        return {p for listed in books for p in _products(listed)} - {ALL_BOOKS}
 
 
 def _products(books: str) -> list[str]:
