@@ -130,8 +130,13 @@ class ListingController(Controller):
         return ListingOut.of(listing)
 
     @delete(
-        "/{listing_id:int}", status_code=200, summary="Withdraw a listing", responses=problems(*ADMIN, 404)
+        "/{listing_id:int}",
+        status_code=200,
+        summary="Withdraw a listing",
+        responses=problems(*ADMIN, 404, 409),
     )
     async def withdraw(self, ctx: Ctx, principal: Caller, listing_id: ListingId) -> ListingOut:
-        """Withdraw whatever is unsold and not offered; returns what remains listed."""
+        """Withdraw whatever is unsold and not offered; returns what remains listed.
+
+        ``409 inventory_exceeded`` when nothing is free to withdraw (every GPU sold or offered)."""
         return ListingOut.of(await call(ctx.exchange.withdraw_listing, principal.account_id, listing_id))
