@@ -150,7 +150,8 @@ def render(summary: dict[str, Any]) -> str:
     lines = [
         f"model {summary['model']['type']} as of {summary['as_of']} ({summary['method']})",
         "",
-        f"{'parameter':<{width}}  {'estimate':>12}  {'std error':>12}  95% likelihood-ratio interval",
+        f"{'parameter':<{width}}  {'estimate':>12}  {'std error':>12}  "
+        "95% interval (likelihood ratio unless noted)",
     ]
     lines += [f"{name:<{width}}  {value:>12}  {se:>12}  {ci}" for name, value, se, ci in rows]
     d = summary["diagnostics"]

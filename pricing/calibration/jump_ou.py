@@ -157,6 +157,12 @@ def fit_jump_ou(
         if method == "mle"
         else []
     )
+    if method == "robust" and {"jump_rate", "jump_mean"} & set(est.intervals):
+        notes.append(
+            "the intervals of jump_rate and jump_mean are exact chi-square intervals of the detected "
+            "jumps' count and mean excess; the others are likelihood-ratio intervals (all given the "
+            "detected jump set)"
+        )
     top_probability = float(np.max(-np.expm1(-v["jump_rate"] * dt)))
     if method == "mle" and (
         v["jump_mean"] > 0.99 * MAX_JUMP_MEAN or top_probability > 0.99 * MAX_JUMP_PROBABILITY
