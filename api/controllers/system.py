@@ -15,7 +15,9 @@ class Health(msgspec.Struct):
     ``degraded`` otherwise. ``stale_indexes`` names products whose index is older than their plan
     allows (their marks are flagged ``stale``; trading goes on). ``holds_books`` is false on a
     standby still waiting to take the books over (``flopex serve --standby``): it is healthy, and
-    sends book requests to the process holding them."""
+    sends book requests to the process holding them. ``products`` lists the products whose books a
+    shard holds now (``flopex serve --products``, with any it adopted); null for a process holding
+    every book."""
 
     status: str
     database: str
@@ -23,6 +25,7 @@ class Health(msgspec.Struct):
     failing_duties: list[str]
     stale_indexes: list[str]
     holds_books: bool = True
+    products: list[str] | None = None
 
 
 def _ping(engine: sa.Engine) -> None:
@@ -58,5 +61,6 @@ async def health(ctx: Ctx) -> Response[Health]:
         failing_duties=failing,
         stale_indexes=stale,
         holds_books=holds_books,
+        products=None if (held := ctx.exchange.shard_products) is None else sorted(held),
     )
     return Response(body, status_code=200 if status == "ok" else 503)

@@ -127,5 +127,7 @@ class Runner:
         return self.jobs.jobs()
 
     def failing(self) -> list[str]:
-        """Duties whose last run failed (``/health`` reports the lifecycle degraded while any do)."""
-        return [j.name for j in self.jobs.jobs() if j.outcome == FAILED]
+        """This runner's duties whose last run failed (``/health`` reports the lifecycle degraded while
+        any do; another shard's failing duties are that shard's to report)."""
+        mine = {d.name for d in self._duties}
+        return [j.name for j in self.jobs.jobs() if j.outcome == FAILED and j.name in mine]

@@ -68,6 +68,7 @@ def _owners(client: TestClient[Litestar]) -> dict[str, str | None]:
 
 def test_each_shard_names_the_holder_of_every_book(shards: tuple) -> None:
     one, two, seeded = shards
+    assert [c.get("/health").json()["products"] for c in (one, two)] == [["H100"], ["H200"]]
     expected = {seeded["H100"]["symbol"]: ONE, seeded["H200"]["symbol"]: TWO}
     deadline = time.monotonic() + 10  # each reads the other's books at its next heartbeat
     while not _owners(one) == _owners(two) == expected:
