@@ -198,6 +198,10 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         owner = presence.owner_of(product) if presence is not None else None
         return None if presence is None or owner == presence.url else owner
 
+    def peers() -> set[str]:
+        """The other live processes holding books (shards): whose ``orders`` a stream merges in."""
+        return set() if presence is None else set(presence.owners.values()) - {presence.url}
+
     async def prepare_channel(channel: str, account_id: str | None) -> BookState | FeedSnapshot | None:
         kind, _, symbol = channel.partition(".")
         if kind in MIRRORED and exchange.shard_products is not None:  # another shard's book?
@@ -256,7 +260,7 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PoolAdminController,
             BasketController,
             BasketAdminController,
-            stream_route(prepare_channel, disconnected, stream_relay(presence, exchange), shard_of),
+            stream_route(prepare_channel, disconnected, stream_relay(presence, exchange), shard_of, peers),
             ReportController,
             docs_assets(),
             *ui_routes(),

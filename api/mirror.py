@@ -8,6 +8,12 @@ holder sent it: its ``seq``/``prev_seq`` reach the client unchanged, so gap dete
 as on the holder. When the holder goes away (it died, its books move), the client's connection is
 closed with 1012 (*service restart*): it reconnects, resubscribes, and the new holder's snapshot says
 whether anything changed meanwhile -- the same contract as a standby's relayed stream.
+
+The private ``orders`` channel is *merged*: an authenticated connection subscribing to it follows
+the account's orders on every other live shard too (authenticated there with the same key), and
+the connection numbers the merged channel itself (:class:`Merged`), so the client sees one unbroken
+``seq``/``prev_seq`` chain whichever shard an update came from; a gap in a shard's own chain is
+passed on as a gap (the client resubscribes). ``positions`` and ``balances`` are not merged.
 """
 
 from __future__ import annotations
@@ -25,8 +31,31 @@ from litestar import WebSocket
 OwnerOf = Callable[[str], str | None]
 """The base URL of the live process holding a product's books (None: no live holder)."""
 
+Peers = Callable[[], set[str]]
+"""The base URLs of the other live shards."""
+
+MERGED = "orders"
+"""The private channel a connection follows on every shard at once."""
+
 MOVED_CLOSE_CODE = 1012
 """WebSocket close code when a mirrored shard went away (RFC 6455 *service restart*)."""
+
+
+class Merged:
+    """One connection's numbering of a merged channel: every message gets the next ``seq`` and the
+    one before as ``prev_seq``; a message marked ``gap`` (its shard's chain broke) skips a number,
+    so the client's gap detection sees it."""
+
+    def __init__(self) -> None:
+        self.last = 0
+
+    def renumber(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``message`` (shared with other subscribers: never changed) numbered in order."""
+        previous = self.last + (1 if message.get("gap") else 0)
+        self.last = previous + 1
+        numbered = {k: v for k, v in message.items() if k != "gap"}
+        numbered.update(seq=self.last, prev_seq=previous)
+        return numbered
 
 
 class Mirror:
@@ -38,8 +67,12 @@ class Mirror:
         deliver: Callable[[dict[str, Any]], None],
         tasks: TaskGroup,
         owner_of: OwnerOf,
+        peers: Peers,
     ) -> None:
         self._owner_of = owner_of
+        self._peers = peers
+        self._chains: dict[tuple[str, str], int] = {}  # (shard, merged channel) -> its last seq
+        self.merged: Merged | None = None
         self._socket = socket
         self._deliver = deliver
         self._tasks = tasks
@@ -52,18 +85,42 @@ class Mirror:
         owner = self._owner_of(product)
         if owner is None:
             return "the book is moving to another process; subscribe again shortly"
+        upstream = await self._upstream(owner)
+        if upstream is None:
+            return f"{owner} holds the book but does not answer; subscribe again shortly"
+        self.channels.add(channel)
+        self._deliver({"type": "subscribed", "channels": [channel]})
+        await upstream.send(json.dumps({"op": "subscribe", "channels": [channel]}))
+        return None
+
+    async def merge(self, key: str) -> None:
+        """Follow the account of ``key`` on :data:`MERGED` at every other live shard as well (the
+        caller subscribed it here); a shard that does not answer is left out."""
+        peers = self._peers()
+        if not peers:  # one process holds every book: its own numbering stands
+            return
+        if self.merged is None:
+            self.merged = Merged()
+        self.channels.add(MERGED)
+        for owner in sorted(peers):
+            upstream = await self._upstream(owner)
+            if upstream is not None:
+                self._chains.pop((owner, MERGED), None)  # its chain starts again
+                await upstream.send(json.dumps({"op": "auth", "key": key}))
+                await upstream.send(json.dumps({"op": "subscribe", "channels": [MERGED]}))
+
+    async def _upstream(self, owner: str) -> Any:
+        """The connection to ``owner``'s stream, opened (and pumped) on first use; None if it does
+        not answer."""
         upstream = self._upstreams.get(owner)
         if upstream is None:
             try:
                 upstream = await websockets.connect("ws" + owner.removeprefix("http") + "/v1/stream")
             except OSError:
-                return f"{owner} holds the book but does not answer; subscribe again shortly"
+                return None
             self._upstreams[owner] = upstream
-            self._tasks.start_soon(self._pump, upstream)
-        self.channels.add(channel)
-        self._deliver({"type": "subscribed", "channels": [channel]})
-        await upstream.send(json.dumps({"op": "subscribe", "channels": [channel]}))
-        return None
+            self._tasks.start_soon(self._pump, owner, upstream)
+        return upstream
 
     async def unsubscribe(self, channels: list[str]) -> None:
         """Drop mirrored ``channels`` (others are not this mirror's)."""
@@ -74,14 +131,21 @@ class Mirror:
                 with contextlib.suppress(websockets.ConnectionClosed):
                     await upstream.send(json.dumps({"op": "unsubscribe", "channels": gone}))
 
-    async def _pump(self, upstream: Any) -> None:
-        """Pass the shard's messages of mirrored channels on; when it closes, close the client's."""
+    async def _pump(self, owner: str, upstream: Any) -> None:
+        """Pass the shard's messages of mirrored channels on (those of :data:`MERGED` marked ``gap``
+        when the shard's own chain broke); when it closes, close the client's."""
         try:
             with contextlib.suppress(websockets.ConnectionClosed):
                 async for frame in upstream:
                     message = json.loads(frame)
-                    if message.get("channel") in self.channels and message.get("type") != "subscribed":
-                        self._deliver(message)
+                    channel = message.get("channel")
+                    if channel not in self.channels or message.get("type") == "subscribed":
+                        continue
+                    if channel == MERGED and "seq" in message:
+                        known = self._chains.get((owner, channel))
+                        message["gap"] = known is not None and message.get("prev_seq") != known
+                        self._chains[owner, channel] = message["seq"]
+                    self._deliver(message)
         finally:
             with anyio.CancelScope(shield=True):
                 await upstream.close()

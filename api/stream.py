@@ -45,7 +45,7 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
-from api.mirror import Mirror, OwnerOf
+from api.mirror import MERGED, Mirror, OwnerOf, Peers
 from market.accounts import READ, TRADE
 from market.errors import BookElsewhereError, MarketError
 from market.instruments import canonical_symbol
@@ -407,6 +407,8 @@ async def _handle(
             subscriber.deliver(_error("insufficient_scope", "this key lacks the read scope"))
             return
         hub.unsubscribe(subscriber, [c for c in subscriber.channels if c in PRIVATE_CHANNELS])
+        if mirror is not None:
+            await mirror.unsubscribe(list(PRIVATE_CHANNELS))
         if principal.account_id != subscriber.account_id:
             subscriber.cancel_on_disconnect = False  # opted in for another account
         subscriber.account_id = principal.account_id
@@ -456,10 +458,13 @@ async def _handle(
                 continue
             subscriber.deliver({"type": "subscribed", "channels": [channel]})
             hub.subscribe(subscriber, channel, book)
+            if channel == MERGED and mirror is not None and subscriber.key is not None:
+                await mirror.merge(subscriber.key)  # the account's orders on the other shards too
 
 
-async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> None:
-    """Send queued messages, a heartbeat after :data:`HEARTBEAT_SECONDS` idle; close a lagging client."""
+async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, mirror: Mirror | None) -> None:
+    """Send queued messages, a heartbeat after :data:`HEARTBEAT_SECONDS` idle; close a lagging client.
+    A merged channel's messages (``api.mirror``) are numbered here, in the order they leave."""
     while True:
         with anyio.move_on_after(HEARTBEAT_SECONDS):
             try:
@@ -467,6 +472,8 @@ async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber) -> No
             except (anyio.EndOfStream, anyio.ClosedResourceError):
                 await socket.close(code=1013, reason="slow consumer: messages were dropped; reconnect")
                 return
+            if mirror is not None and mirror.merged is not None and message.get("channel") == MERGED:
+                message = mirror.merged.renumber(message)
             await socket.send_text(msgspec.json.encode(message).decode())
             continue
         await socket.send_text(msgspec.json.encode({"type": "heartbeat"}).decode())
@@ -501,10 +508,12 @@ def stream_route(
     disconnected: Disconnected,
     relay: Relay | None = None,
     owner_of: OwnerOf | None = None,
+    peers: Peers | None = None,
 ) -> WebsocketRouteHandler:
     """The ``/v1/stream`` WebSocket handler (see the protocol at the top); ``relay`` may hand a
     connection to the process holding the books; ``owner_of`` names the shard holding a product's
-    books, whose channels are then mirrored from its stream (:mod:`api.mirror`)."""
+    books, whose channels are then mirrored from its stream, and ``peers`` the other shards, whose
+    ``orders`` are merged in (:mod:`api.mirror`)."""
 
     @websocket("/v1/stream")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
@@ -517,8 +526,11 @@ def stream_route(
         try:
             async with anyio.create_task_group() as tasks:
 
+                shards = owner_of is not None and peers is not None
+                mirror = Mirror(socket, subscriber.deliver, tasks, owner_of, peers) if shards else None
+
                 async def write_then_stop() -> None:
-                    await _write(socket, subscriber)
+                    await _write(socket, subscriber, mirror)
                     tasks.cancel_scope.cancel()
 
                 async def watch_then_stop() -> None:
@@ -527,7 +539,6 @@ def stream_route(
 
                 tasks.start_soon(write_then_stop)
                 tasks.start_soon(watch_then_stop)
-                mirror = None if owner_of is None else Mirror(socket, subscriber.deliver, tasks, owner_of)
                 while True:
                     raw = await socket.receive_text()
                     if len(raw) > MAX_CLIENT_MESSAGE:

@@ -2,7 +2,8 @@
 
 A client on one shard places orders on both products (it follows the 421 to the other shard), a
 stream on that shard carries both books (the other's mirrored from its own stream, ``seq``/``prev_seq``
-unbroken per book), then the other shard is SIGKILLed: the mirrored channel closes with 1012, the
+unbroken per book; the buyer's ``orders`` merged from both into one chain), then the other shard is
+SIGKILLed: the mirrored channel closes with 1012, the
 survivor adopts the dead shard's books once their lock frees, rebuilding them from their own command
 log, and every acknowledged order is there, with ``flopex admin check`` holding.
 """
@@ -38,6 +39,16 @@ def _next(stream: ClientConnection, channel: str, kind: str) -> dict[str, Any]:
         message = json.loads(stream.recv(timeout=20))
         if message.get("channel") == channel and message.get("type") == kind:
             return message
+
+
+def _collect(stream: ClientConnection, enough: Any) -> dict[str, list[dict[str, Any]]]:
+    """Channel messages by channel (acks and heartbeats skipped) until ``enough(collected)``."""
+    collected: dict[str, list[dict[str, Any]]] = {}
+    while not enough(collected):
+        message = json.loads(stream.recv(timeout=20))
+        if "channel" in message and "seq" in message:
+            collected.setdefault(message["channel"], []).append(message)
+    return collected
 
 
 def _drain(stream: ClientConnection) -> None:
@@ -104,7 +115,8 @@ def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: 
             connect(urls[0].replace("http", "ws") + "/v1/stream") as stream,
         ):
             channels = [f"book.{h100}", f"book.{h200}"]
-            stream.send(json.dumps({"op": "subscribe", "channels": channels}))
+            stream.send(json.dumps({"op": "auth", "key": keys["t"]}))
+            stream.send(json.dumps({"op": "subscribe", "channels": [*channels, "orders"]}))
             snapshots = {c: _next(stream, c, "snapshot") for c in channels}
             for symbol in (h100, h200):  # H200's orders follow the 421 to the other shard
                 for i in range(3):
@@ -112,10 +124,18 @@ def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: 
                     acknowledged.append(ask.id)
                 bid = buyer.place(symbol, "buy", 1, price="2.000", client_order_id=f"b{symbol}")
                 acknowledged.append(bid.id)
+            def enough(got: dict[str, list[dict[str, Any]]]) -> bool:
+                symbols = {m["order"]["symbol"] for m in got.get("orders", []) if m["type"] == "order"}
+                return symbols == {h100, h200} and all(len(got.get(c, [])) >= 4 for c in channels)
+
+            got = _collect(stream, enough)
             for channel in channels:  # three asks rested, one level hit: unbroken per book
-                deltas = [_next(stream, channel, "delta") for _ in range(4)]
+                deltas = got[channel][:4]
                 chain = [snapshots[channel]["seq"]] + [d["seq"] for d in deltas[:-1]]
                 assert [d["prev_seq"] for d in deltas] == chain
+            # the buyer's orders on both shards, merged into one chain by the shard it listens to
+            merged = got["orders"]
+            assert [m["prev_seq"] for m in merged[1:]] == [m["seq"] for m in merged[:-1]]
 
             doomed.kill()  # SIGKILL: no clean release, its locks go with its session
             doomed.wait()
