@@ -65,6 +65,8 @@ def refresh_models(
     with house.read() as connection:
         products = list(connection.execute(sa.select(_products.c.id).order_by(_products.c.id)).scalars())
     for product in products:
+        if not house.holds(product):  # a shard selects its own products' models
+            continue
         with house.read() as connection:
             stored = connection.execute(sa.select(_models).where(_models.c.product == product)).one_or_none()
             fixings = [

@@ -243,12 +243,21 @@ marks, re-margins and offers anew."""
 TRIGGERED = ("roll", "refresh_marks", "remargin", "auto_offers")
 """Duties brought forward when a fixing, an instrument or a listing appears (see the runner)."""
 
-SHARD_DUTIES = ("fix_index", "settle", "expire_orders", "roll", "refresh_marks")
-"""The duties of one product's books, which a shard runs for the products it holds: the index from
-their day forwards' trades, their settlement, good-till-date expiries, listing their series, their
-marks. The others span products -- the clearing pass (a portfolio's margin nets every product, a
-liquidation trades in any book), pools, basket funds, deliveries, model selection, auto-offers --
-and run only in a process holding every book (docs/scaling.md)."""
+SHARD_DUTIES = (
+    "fix_index",
+    "settle",
+    "expire_orders",
+    "roll",
+    "refresh_models",
+    "refresh_marks",
+    "auto_offers",
+)
+"""The duties of one product's books, which a shard runs for the products it holds (in
+:data:`DUTIES` order): the index from their day forwards' trades, their settlement, good-till-date
+expiries, listing their series, their market models and marks, and the auto-offered asks in them.
+The others span products or accounts -- the clearing pass (a portfolio's margin nets every product,
+a liquidation trades in any book), pools, basket funds, deliveries (decided per delivery day, not per
+book) -- and run only in a process holding every book (docs/scaling.md)."""
 
 
 def shard_duties(tag: str) -> tuple[Duty, ...]:
