@@ -23,7 +23,7 @@ the jump reversion beta apart from kappa: a mixture likelihood with beta != kapp
 function of z alone (X and Y revert at different speeds), and would need a filter over Y. Given a
 set of jump steps, z = X + Y with Y the sum of one jump per step, each decaying at beta from its
 step's end; the innovations of the OU X are linear in the jump sizes, so the exact Gaussian
-likelihood of X, with the sizes profiled out by least squares, is maximised over (kappa, vol, beta,
+likelihood of X, with the sizes integrated out (flat prior), is maximised over (kappa, vol, beta,
 f). A step is a jump when its standardised innovation (its own jump added back) exceeds 3; repeat
 until the set of jumps settles. Exponential jump sizes are memoryless, so the detected excesses over
 the threshold c estimate jump_mean directly (divided by the mean decay (1 - e^(-beta dt)) / (beta
@@ -210,7 +210,7 @@ def _with_jumps(
     names: list[str],
     steps: NDArray[np.intp],
 ) -> tuple[float, NDArray, NDArray]:
-    """Gaussian log-likelihood of the OU X = z - Y, the detected jumps' sizes profiled out.
+    """Restricted Gaussian log-likelihood of the OU X = z - Y, the detected jumps' sizes integrated out.
 
     Y is the sum of one jump per detected step, each decaying at jump_reversion from the end of its
     step; given the speeds, the innovations of X are linear in the sizes, which are therefore their
@@ -223,14 +223,19 @@ def _with_jumps(
     z = y - matrix @ np.array([p[n] for n in names])
     b = (z[1:] - phi * z[:-1]) / scale
     sizes = np.zeros(len(steps))
+    restricted = 0.0
     if len(steps):
         paths = _jump_paths(t, steps, p["jump_reversion"])
         design = (paths[1:] - phi[:, None] * paths[:-1]) / scale[:, None]
-        sizes = np.linalg.solve(design.T @ design, design.T @ b)  # normal equations: a few jumps
+        normal = design.T @ design
+        sizes = np.linalg.solve(normal, design.T @ b)  # normal equations: a few jumps
         b = b - design @ sizes
+        # Sizes integrated out under a flat prior (a restricted likelihood): the steps whose
+        # innovations the sizes absorb no longer count as exact zeros towards vol.
+        restricted = 0.5 * len(steps) * LOG_2PI - 0.5 * float(np.linalg.slogdet(normal)[1])
     innovations = b * scale
     innovations[steps] += sizes
-    return float(-0.5 * np.sum(LOG_2PI + np.log(var) + b * b)), b, innovations
+    return float(-0.5 * np.sum(LOG_2PI + np.log(var) + b * b)) + restricted, b, innovations
 
 
 def _reversion_start(
