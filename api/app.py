@@ -76,7 +76,7 @@ from api.stream import BookState, FeedSnapshot, StreamHub, stream_route
 from api.ui import ui_routes
 from market.db import make_engine
 from market.errors import BookElsewhereError, BookUnavailableError
-from market.lifecycle.duties import DUTIES, Duty, shard_duties
+from market.lifecycle.duties import DUTIES, Duty, elected_duties, shard_duties
 from market.lifecycle.runner import Runner
 from market.records import CancelSweep
 from market.service import Exchange
@@ -148,7 +148,12 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
         authenticator=Authenticator(resolve, revocations=revocation_counter(engine)),
         orders=OrderBatcher(place_orders_with_changes(exchange)),
         price_budget=TokenBuckets(rate=settings.price_budget / 60.0, burst=settings.price_budget),
-        lifecycle=Runner(exchange, engine, duties=_duties(settings)),
+        lifecycle=Runner(
+            exchange,
+            engine,
+            duties=_duties(settings),
+            elected=() if settings.products is None else elected_duties(),
+        ),
         pricing=PricingPool(settings.price_workers, settings.price_timeout),
         cancel_timers=CancelTimers(),
     )

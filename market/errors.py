@@ -221,6 +221,14 @@ class BookElsewhereError(BookUnavailableError):
         self.product = product
 
 
+class ClearingElsewhereError(MarketError):
+    """A clearing pass was asked of a shard that is not the elected clearing process: another shard
+    holds the clearing lock and runs the pass (``market.clearing.outbox``); nothing was done."""
+
+    code = "clearing_elsewhere"
+    status = 409
+
+
 class DatabaseBusyError(MarketError):
     """The database could not take the transaction in time (a lock held past the busy timeout, a
     serialization conflict or a deadlock): it was rolled back, nothing was written, and the same

@@ -114,6 +114,23 @@ class House:
             raise
         self.rebuild()
 
+    def elect(self) -> bool:
+        """Whether this house runs the account-wide clearing pass: always for a single writer (it
+        holds every book); for a shard, whether it holds (or now takes) the clearing lock on its
+        book-lock session (:mod:`market.clearing.outbox`), which its death frees for another shard."""
+        from market.clearing.outbox import CLEARING_LOCK  # the clearing package imports the house
+
+        with self.lock:
+            if self.products is None:
+                return True
+            if self.locks is None:
+                return False
+            try:
+                self.locks.acquire([CLEARING_LOCK])
+            except BookUnavailableError:
+                return False
+            return True
+
     def holds(self, product: str) -> bool:
         """Whether this house holds (or, started, would hold) the books of ``product``."""
         return self.products is None or product in self.products

@@ -155,6 +155,11 @@ class Exchange:
         """Whether this instance holds (once started) the books of ``product``."""
         return self._house.holds(product)
 
+    def elect(self) -> bool:
+        """Whether this instance runs the account-wide clearing pass (a single writer always; a shard
+        while it holds the clearing lock, which it takes here if free)."""
+        return self._house.elect()
+
     def adopt(self, product: str) -> None:
         """A started shard takes over the books of ``product`` too (its holder died); raises
         :class:`~market.errors.BookUnavailableError` while another process holds them."""
@@ -298,6 +303,7 @@ class Exchange:
     # clearing
     remargin = _use(market.clearing.cases.remargin)
     remargin_if_moved = _use(market.clearing.cases.remargin_if_moved)
+    drain_clearing = _use(market.clearing.cases.drain_clearing)
     moved_products = _use(market.clearing.cases.moved_products)
     margin_calls = _use(market.clearing.cases.margin_calls)
     margins = _use(market.clearing.cases.margins)

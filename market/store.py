@@ -99,9 +99,9 @@ class UnitOfWork:
         key = (account_id, symbol)
         if key not in self._positions:
             row = self.connection.execute(
-                sa.select(_positions).where(
-                    _positions.c.account_id == account_id, _positions.c.symbol == symbol
-                )
+                sa.select(_positions)
+                .where(_positions.c.account_id == account_id, _positions.c.symbol == symbol)
+                .with_for_update()  # shards' trades and the elected clearing pass write the same rows
             ).one_or_none()
             if row is None:
                 self._new_positions.add(key)
@@ -132,9 +132,12 @@ class UnitOfWork:
 
     def load_positions(self, where: sa.ColumnElement[bool]) -> list[dict]:
         """Read the positions matching ``where`` in one query into this transaction (a pass over many
-        accounts would otherwise read them one by one); returns the rows, as :meth:`position` does."""
+        accounts would otherwise read them one by one); returns the rows, as :meth:`position` does.
+        The rows are locked on PostgreSQL, in key order: the clearing pass writes positions of books
+        other processes (shards) trade in."""
         rows = []
-        for row in self.connection.execute(sa.select(_positions).where(where)):
+        query = sa.select(_positions).where(where).order_by(_positions.c.account_id, _positions.c.symbol)
+        for row in self.connection.execute(query.with_for_update()):
             key = (row.account_id, row.symbol)
             if key not in self._positions:
                 self._positions[key] = dict(row._mapping)

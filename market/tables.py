@@ -468,6 +468,23 @@ class Liquidation(SQLModel, table=True):
     created_us: int = _big()
 
 
+class ClearingInstruction(SQLModel, table=True):
+    """A liquidation the clearing pass asks the shard owning ``product``'s books to carry out (the
+    outbox of :mod:`market.clearing.outbox`): cancel the account's live orders in those books and
+    send this pass's slices there. ``applied_us`` is set in the transaction that executed it, so it is
+    applied exactly once; ``outcome`` says what was done (or why nothing was)."""
+
+    __tablename__ = "clearing_instructions"
+    __table_args__ = (sa.Index("ix_clearing_instructions_pending", "product", "applied_us"),)
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="margin_calls.id", index=True)
+    account_id: str = Field(foreign_key="accounts.id", max_length=40)
+    product: str = Field(max_length=64)
+    created_us: int = _big()
+    applied_us: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
+    outcome: str | None = Field(default=None, max_length=200, nullable=True)
+
+
 class Job(SQLModel, table=True):
     """One duty of the lifecycle (``market.lifecycle``): when it last ran, how, and when it runs next.
 

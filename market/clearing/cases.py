@@ -5,11 +5,11 @@ fund and risk reports."""
 from __future__ import annotations
 
 from market.accounts import account
-from market.clearing import moves, reports
+from market.clearing import moves, outbox, reports
 from market.clearing import remargin as passes
 from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, RiskReport
 from market.clearing.remargin import RemarginReport
-from market.errors import InvalidAmountError
+from market.errors import ClearingElsewhereError, InvalidAmountError
 from market.house import House
 from market.ledger import CAPITAL, EXTERNAL, SYSTEM, Ledger
 from market.store import write_transaction
@@ -17,9 +17,28 @@ from market.units import MAX_MICROS, from_epoch_us
 
 
 def remargin(house: House) -> RemarginReport:
-    """One re-margining pass (:mod:`market.clearing.remargin`) in one transaction."""
+    """One re-margining pass (:mod:`market.clearing.remargin`) in one transaction. On a shard, only
+    the elected one runs it (``clearing_elsewhere`` otherwise), liquidating through instructions to
+    the shards owning the books (:mod:`market.clearing.outbox`)."""
+    sharded = house.products is not None
+    if sharded and not house.elect():
+        raise ClearingElsewhereError("another shard holds the clearing lock and runs the clearing pass")
     with house.transaction() as uow:
-        return passes.run(uow, house.books())
+        return passes.run(uow, house.books(), routed=sharded)
+
+
+def drain_clearing(house: House) -> list[outbox.Applied]:
+    """Execute the clearing instructions pending for the books this house holds, each in a
+    transaction of its own (applied exactly once: see :func:`market.clearing.outbox.apply`)."""
+    with house.read() as connection:
+        ids = outbox.pending(connection, house.products)
+    applied = []
+    for instruction_id in ids:
+        with house.transaction() as uow:
+            done = outbox.apply(uow, house.books(), instruction_id)
+        if done is not None:
+            applied.append(done)
+    return applied
 
 
 def moved_products(house: House) -> tuple[str, ...]:

@@ -73,19 +73,45 @@ def liquidate(
     account_id: str,
     positions: list[tuple[Instrument, dict]],
     marks: dict[str, Mark],
-) -> int:
+) -> dict[str, int]:
     """Send this pass's slices for ``account_id``; returns the lots filled per symbol slices were sent in."""
-    for order_id in [oid for oid, o in trading.live.items() if o["account_id"] == account_id]:
+    cancel_orders(uow, trading, account_id)
+    uow.ledger.move((account_id, MARGIN), (account_id, AVAILABLE), uow.ledger.balance(account_id, MARGIN))
+    uow.ledger.post("liquidation", account_id=account_id)
+    for _, position in positions:
+        position["margin_micros"] = 0
+    return send_slices(uow, trading, positions, marks, call=(call_id, account_id))
+
+
+def cancel_orders(uow: UnitOfWork, trading: Trading, account_id: str, symbols: set[str] | None = None) -> int:
+    """Cancel the account's live orders (in ``symbols`` only, when given); returns how many."""
+    cancelled = 0
+    for order_id in [
+        oid
+        for oid, o in trading.live.items()
+        if o["account_id"] == account_id and (symbols is None or o["symbol"] in symbols)
+    ]:
         order = trading.live.get(order_id)
         if order is None:  # the other leg of a one-cancels-other pair, cancelled with the first
             continue
         trading.apply(uow, {"op": "cancel", "symbol": order["symbol"], "id": order_id, "account": account_id})
         order["reason"] = "liquidation"
         uow.ledger.post("cancel", account_id=account_id, ref=order_id)
-    uow.ledger.move((account_id, MARGIN), (account_id, AVAILABLE), uow.ledger.balance(account_id, MARGIN))
-    uow.ledger.post("liquidation", account_id=account_id)
-    for _, position in positions:
-        position["margin_micros"] = 0
+        cancelled += 1
+    return cancelled
+
+
+def send_slices(
+    uow: UnitOfWork,
+    trading: Trading,
+    positions: list[tuple[Instrument, dict]],
+    marks: dict[str, Mark],
+    *,
+    call: tuple[int, str],
+) -> dict[str, int]:
+    """One reduce-only IOC slice per position inside its band, recorded; the lots filled per symbol.
+    ``call``: the margin call's id and account."""
+    call_id, account_id = call
     filled: dict[str, int] = {}
     for inst, position in sorted(positions, key=lambda ip: ip[0].symbol):
         mark = marks.get(inst.symbol)

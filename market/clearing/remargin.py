@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from market.baskets.funds import fund_accounts
-from market.clearing import calls, liquidation, portfolio, variation, waterfall
+from market.clearing import calls, liquidation, outbox, portfolio, variation, waterfall
 from market.clearing.valuation import Mark, ProductVol, exposure, mark, product_vol
 from market.instruments import Instrument
 from market.marks import margin_per_lot
@@ -58,10 +58,16 @@ class RemarginReport:
     defaults: tuple[waterfall.Cover, ...]
 
 
-def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
-    """Re-margin every account (see the module docstring)."""
+def run(uow: UnitOfWork, trading: Trading, routed: bool = False) -> RemarginReport:
+    """Re-margin every account (see the module docstring).
+
+    ``routed``: the pass of the elected process on a sharded exchange (:mod:`market.clearing.outbox`):
+    it reads every product's instruments, refreshes the per-instrument margin only of the books it
+    holds (each shard's ``refresh_marks`` does its own), and liquidates by writing instructions for
+    the shards owning the books instead of trading in them."""
     connection, now = uow.connection, uow.now_us
-    instruments = {s: i for s, i in trading.instruments.items() if i.margined and i.status != "settled"}
+    every = outbox.every_instrument(connection, trading) if routed else trading.instruments
+    instruments = {s: i for s, i in every.items() if i.margined and i.status != "settled"}
     vols = {
         p: v
         for p in sorted({i.product for i in instruments.values()})
@@ -73,7 +79,7 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
         if found is None:
             continue
         marks[symbol] = found
-        if inst.status in ("open", "halted") and inst.product in vols:
+        if inst.status in ("open", "halted") and inst.product in vols and symbol in trading.instruments:
             per_lot = margin_per_lot(connection, inst, now, vol=vols[inst.product].margin)
             if per_lot != inst.margin_per_lot:
                 update = _instruments.update().where(_instruments.c.symbol == symbol)
@@ -108,7 +114,12 @@ def run(uow: UnitOfWork, trading: Trading) -> RemarginReport:
     due = calls.due(uow)
     for call in due:
         positions = by_account.get(call.account_id, [])
-        sent = liquidation.liquidate(uow, trading, call.id, call.account_id, positions, marks)
+        if routed:
+            products = outbox.products_to_act(connection, call.account_id, positions)
+            outbox.queue(uow, call.id, call.account_id, products)
+            sent: dict[str, int] = {}
+        else:
+            sent = liquidation.liquidate(uow, trading, call.id, call.account_id, positions, marks)
         for symbol, lots in sent.items():
             liquidated[symbol] += lots
         requirements[call.account_id] = _requirements(call.account_id, positions, marks, vols, now)

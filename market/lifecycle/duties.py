@@ -201,6 +201,16 @@ def remargin(ex: Exchange, _: datetime | None) -> Outcome:
     return Outcome(detail, next_hour(to_epoch_us(ex.now())), report)
 
 
+def clearing_orders(ex: Exchange, _: datetime | None) -> Outcome:
+    """A shard's: execute the liquidation instructions the elected clearing pass wrote for its books
+    (:mod:`market.clearing.outbox`); due again at the next pass of the runner."""
+    applied = ex.drain_clearing()
+    lots = sum(sum(a.filled.values()) for a in applied)
+    return Outcome(
+        f"{len(applied)} instruction(s) applied, {lots} lot(s) liquidated", to_epoch_us(ex.now()) + 1
+    )
+
+
 def auto_offers(ex: Exchange, _: datetime | None) -> Outcome:
     """Place the asks auto-offering listings are owed and re-price fair-value asks to the marks."""
     changed = ex.refresh_auto_offers()
@@ -257,10 +267,35 @@ SHARD_DUTIES = (
 expiries, listing their series, their market models and marks, and the auto-offered asks in them.
 The others span products or accounts -- the clearing pass (a portfolio's margin nets every product,
 a liquidation trades in any book), pools, basket funds, deliveries (decided per delivery day, not per
-book) -- and run only in a process holding every book (docs/scaling.md)."""
+book). The clearing pass runs on the elected shard (:data:`ELECTED_DUTIES`), its liquidations
+executed by each book's shard (``clearing_orders``); the others run only in a process holding every
+book (docs/scaling.md)."""
+
+
+ELECTED_DUTIES = ("remargin",)
+"""The account-wide duties a shard runs while it is the elected clearing process (it holds the
+clearing lock, :mod:`market.clearing.outbox`), under the single writer's job names (one process
+runs them at a time)."""
+
+ORDER = (*[d.name for d in DUTIES][: [d.name for d in DUTIES].index("remargin") + 1], "clearing_orders")
+ORDER = (*ORDER, *[d.name for d in DUTIES if d.name not in ORDER])
+"""Every duty a process may run, in the order of a pass: a shard drains the clearing instructions
+right after the pass that may have written them."""
 
 
 def shard_duties(tag: str) -> tuple[Duty, ...]:
-    """A shard's duties (:data:`SHARD_DUTIES`), each named ``<duty>@<tag>`` so every shard keeps its
-    own job rows (``tag``: a short name of the shard, unique among them)."""
-    return tuple(Duty(f"{d.name}@{tag}", d.run) for d in DUTIES if d.name in SHARD_DUTIES)
+    """A shard's duties (:data:`SHARD_DUTIES`, then draining the clearing instructions for its books),
+    each named ``<duty>@<tag>`` so every shard keeps its own job rows (``tag``: a short name of the
+    shard, unique among them)."""
+    own = [d for d in DUTIES if d.name in SHARD_DUTIES] + [Duty("clearing_orders", clearing_orders)]
+    return in_order(tuple(Duty(f"{d.name}@{tag}", d.run) for d in own))
+
+
+def elected_duties() -> tuple[Duty, ...]:
+    """The duties of the elected clearing process (:data:`ELECTED_DUTIES`)."""
+    return tuple(d for d in DUTIES if d.name in ELECTED_DUTIES)
+
+
+def in_order(duties: tuple[Duty, ...]) -> tuple[Duty, ...]:
+    """``duties`` in the order of :data:`ORDER` (a shard's are named ``<duty>@<tag>``)."""
+    return tuple(sorted(duties, key=lambda d: ORDER.index(d.name.partition("@")[0])))

@@ -92,6 +92,16 @@ class JobStore:
             )
         return failures
 
+    def free(self, names: Iterable[str], owner: str) -> None:
+        """Drop the leases other owners hold on ``names`` (their holder is known dead: it lost the
+        clearing lock), so the duties can be claimed at once."""
+        with self._db.begin() as connection:
+            connection.execute(
+                _jobs.update()
+                .where(_jobs.c.name.in_(list(names)), _jobs.c.lease_owner != owner)
+                .values(lease_owner=None, lease_until_us=None)
+            )
+
     def due_at(self, name: str) -> int:
         """When the duty is next due (microseconds since the epoch)."""
         with self._db.connect() as connection:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from market.clearing.remargin import RemarginReport
-from market.lifecycle.duties import DUTIES, TRIGGERED, Duty
+from market.lifecycle.duties import DUTIES, TRIGGERED, Duty, in_order
 from market.lifecycle.jobs import FAILED, JobInfo, JobStore
 from market.records import SettlementReport
 from market.securitization.records import ServiceReport
@@ -57,12 +57,17 @@ class Runner:
         *,
         owner: str | None = None,
         duties: tuple[Duty, ...] = DUTIES,
+        elected: tuple[Duty, ...] = (),
     ) -> None:
+        """``elected``: duties run only while ``exchange.elect()`` says this process is the elected
+        clearing process (a shard's share of the account-wide duties; empty for a single writer)."""
         self._ex = exchange
         self._db = engine
         self.jobs = JobStore(engine)
         self._owner = owner or default_owner()
         self._duties = duties
+        self._elected = elected
+        self._was_elected = False
         self._seen: tuple[int, int, int] | None = None
         self._pass = threading.Lock()  # one pass at a time; stop() waits for the current one
         self._stopped = False
@@ -79,11 +84,12 @@ class Runner:
 
     def _run_due(self) -> list[DutyRun]:
         now_us = to_epoch_us(self._ex.now())
-        self.jobs.ensure((d.name for d in self._duties), now_us)
-        self._trigger(now_us)
+        duties = self._current()
+        self.jobs.ensure((d.name for d in duties), now_us)
+        self._trigger(now_us, duties)
         previous = {j.name: j.last_finished for j in self.jobs.jobs()}
         ran = []
-        for duty in self._duties:
+        for duty in duties:
             now_us = to_epoch_us(self._ex.now())
             if self.jobs.due_at(duty.name) > now_us or not self.jobs.claim(duty.name, self._owner, now_us):
                 continue
@@ -102,11 +108,23 @@ class Runner:
         self._seen = self._probe()  # what this pass listed or marked does not trigger the next one
         return ran
 
-    def _trigger(self, now_us: int) -> None:
+    def _current(self) -> tuple[Duty, ...]:
+        """This pass's duties: this runner's own, with the elected ones while it is elected. On
+        winning the election it frees their leases: the previous holder lost the clearing lock by
+        dying, so a lease it left would block the duty for ``LEASE_US``."""
+        if not self._elected:
+            return self._duties
+        elected = self._ex.elect()
+        if elected and not self._was_elected:
+            self.jobs.free((d.name for d in self._elected), self._owner)
+        self._was_elected = elected
+        return in_order(self._duties + self._elected) if elected else self._duties
+
+    def _trigger(self, now_us: int, duties: tuple[Duty, ...]) -> None:
         """Bring the triggered duties forward when fixings, open instruments or listings changed."""
         seen = self._probe()
         if seen != self._seen:
-            for duty in self._duties:  # a shard's duty is named <duty>@<shard>
+            for duty in duties:  # a shard's duty is named <duty>@<shard>
                 if duty.name.partition("@")[0] in TRIGGERED:
                     self.jobs.bring_forward(duty.name, now_us)
             self._seen = seen
@@ -129,5 +147,5 @@ class Runner:
     def failing(self) -> list[str]:
         """This runner's duties whose last run failed (``/health`` reports the lifecycle degraded while
         any do; another shard's failing duties are that shard's to report)."""
-        mine = {d.name for d in self._duties}
+        mine = {d.name for d in self._duties + (self._elected if self._was_elected else ())}
         return [j.name for j in self.jobs.jobs() if j.outcome == FAILED and j.name in mine]

@@ -1,0 +1,130 @@
+"""The clearing pass on a sharded exchange: one elected process clears, each shard acts on its books.
+
+On a single writer the pass liquidates directly (:func:`market.clearing.liquidation.liquidate`): it
+holds every book. On shards (``flopex serve --products``) the books are spread over processes, while
+a portfolio's margin nets every product. So:
+
+- one shard at a time is **elected** to run the account-wide pass: the one holding the PostgreSQL
+  advisory lock :data:`CLEARING_LOCK` (taken on its book-lock session, so it is freed the moment the
+  shard's process dies, and the next shard to try takes it);
+- the pass reads every product's positions and marks (reads need no book), pays variation margin,
+  holds portfolio margin, opens and reviews calls, and for each call past its deadline writes one
+  **instruction** per product in which the account has a position or a live order
+  (:class:`market.tables.ClearingInstruction`), in the pass's own transaction;
+- each shard's duty loop **drains** the instructions for the products it holds (:func:`apply`): in
+  one transaction of its own engine it marks the instruction applied (a conditional update, so two
+  drainers or a restarted shard never apply it twice), cancels the account's live orders in those
+  books and sends this pass's reduce-only slices there, exactly as the single writer's liquidation
+  does (band around the mark at execution). If the transaction fails, nothing of it happened and the
+  instruction is still pending for the next drain: each instruction is applied exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from market.clearing import calls, liquidation
+from market.clearing.valuation import Mark, mark
+from market.instruments import Instrument
+from market.store import UnitOfWork
+from market.tables import ClearingInstruction, MarginCall, Order, Position
+from market.tables import Instrument as InstrumentTable
+from market.trading import Trading
+from market.vocabulary import LIVE
+
+CLEARING_LOCK = "*clearing*"
+"""The advisory lock whose holder runs the account-wide clearing pass beside shards (no symbol can be
+spelled so)."""
+
+_out = ClearingInstruction.__table__
+_calls = MarginCall.__table__
+_orders = Order.__table__
+_instruments = InstrumentTable.__table__
+_positions = Position.__table__
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One instruction a shard executed: the call, the account, the product, what was done."""
+
+    id: int
+    call_id: int
+    account_id: str
+    product: str
+    cancelled: int
+    filled: dict[str, int]
+
+
+def every_instrument(connection: sa.Connection, trading: Trading) -> dict[str, Instrument]:
+    """Every instrument, as the books hold those this process holds and as stored the others."""
+    stored = {r.symbol: Instrument.of(r._mapping) for r in connection.execute(sa.select(_instruments))}
+    return {**stored, **trading.instruments}
+
+
+def products_to_act(
+    connection: sa.Connection, account_id: str, positions: list[tuple[Instrument, dict]]
+) -> set[str]:
+    """The products whose books a liquidation of ``account_id`` must act in: those of its non-zero
+    positions and of its live orders."""
+    held = {inst.product for inst, p in positions if p["qty"] != 0}
+    query = (
+        sa.select(_instruments.c.product)
+        .join(_orders, _orders.c.symbol == _instruments.c.symbol)
+        .where(_orders.c.account_id == account_id, _orders.c.status.in_(LIVE))
+        .distinct()
+    )
+    return held | set(connection.execute(query).scalars())
+
+
+def queue(uow: UnitOfWork, call_id: int, account_id: str, products: set[str]) -> None:
+    """Write one instruction per product for this pass (in the pass's transaction)."""
+    rows = [
+        {"call_id": call_id, "account_id": account_id, "product": p, "created_us": uow.now_us}
+        for p in sorted(products)
+    ]
+    if rows:
+        uow.connection.execute(_out.insert(), rows)
+
+
+def pending(connection: sa.Connection, products: frozenset[str] | None) -> list[int]:
+    """The ids of the instructions not yet applied in ``products`` (None: every product), oldest first."""
+    query = sa.select(_out.c.id).where(_out.c.applied_us.is_(None)).order_by(_out.c.id)
+    if products is not None:
+        query = query.where(_out.c.product.in_(sorted(products)))
+    return list(connection.execute(query).scalars())
+
+
+def apply(uow: UnitOfWork, trading: Trading, instruction_id: int) -> Applied | None:
+    """Execute one instruction in the caller's transaction; None if it was applied already."""
+    taken = uow.connection.execute(
+        _out.update()
+        .where(_out.c.id == instruction_id, _out.c.applied_us.is_(None))
+        .values(applied_us=uow.now_us, outcome="applying")
+    )
+    if taken.rowcount != 1:
+        return None
+    row = uow.connection.execute(sa.select(_out).where(_out.c.id == instruction_id)).one()
+    status = uow.connection.execute(sa.select(_calls.c.status).where(_calls.c.id == row.call_id)).scalar_one()
+    done = Applied(row.id, row.call_id, row.account_id, row.product, 0, {})
+    if status != calls.LIQUIDATING:
+        _record(uow, instruction_id, f"nothing: the call is {status}")
+        return done
+    symbols = {s for s, i in trading.instruments.items() if i.product == row.product}
+    cancelled = liquidation.cancel_orders(uow, trading, row.account_id, symbols)
+    rows = uow.load_positions(
+        sa.and_(_positions.c.account_id == row.account_id, _positions.c.symbol.in_(sorted(symbols)))
+    )
+    positions = [(trading.instruments[p["symbol"]], p) for p in rows]
+    marks: dict[str, Mark] = {}
+    for inst, _ in positions:
+        if (found := mark(uow.connection, inst, uow.now_us)) is not None:
+            marks[inst.symbol] = found
+    filled = liquidation.send_slices(uow, trading, positions, marks, call=(row.call_id, row.account_id))
+    _record(uow, instruction_id, f"cancelled {cancelled} order(s), filled {sum(filled.values())} lot(s)")
+    return Applied(row.id, row.call_id, row.account_id, row.product, cancelled, filled)
+
+
+def _record(uow: UnitOfWork, instruction_id: int, outcome: str) -> None:
+    uow.connection.execute(_out.update().where(_out.c.id == instruction_id).values(outcome=outcome[:200]))
