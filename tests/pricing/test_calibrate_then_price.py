@@ -98,7 +98,8 @@ def test_accepted_fast_reverting_extremes_never_give_nan(
     else:
         refused_at = None
     if refused_at is not None:
-        assert refused_at == "model"
+        # at share 1 the test's limit can exceed the engine's by a rounding: refused at the vol itself
+        assert refused_at == "model" or (refused_at == "model.vol" and share > 1.0 - 1e-12)
         return
     assert math.isfinite(result["value"])
     assert result["value"] >= 0.0
