@@ -221,6 +221,14 @@ class BookElsewhereError(BookUnavailableError):
         self.product = product
 
 
+class BasketAcrossShardsError(ConflictError):
+    """A basket whose legs are in books of several shards (``flopex serve --products``): its creation
+    and its cash flows trade every leg in one all-or-nothing transaction, which one shard cannot do in
+    another's books. Nothing was done; define baskets within one shard's products."""
+
+    code = "basket_across_shards"
+
+
 class ClearingElsewhereError(MarketError):
     """A clearing pass was asked of a shard that is not the elected clearing process: another shard
     holds the clearing lock and runs the pass (``market.clearing.outbox``); nothing was done."""

@@ -78,6 +78,8 @@ def flow(house: House, account_id: str, symbol: str, request: FlowRequest) -> Fl
         if row.status != "active" or unit.status != "open" or uow.now_us >= unit.expiry_us:
             raise InstrumentNotOpenError(f"{symbol} no longer creates or redeems units", field="symbol")
         legs = funds.legs_of(uow.connection, row.id)
+        if away := [leg.symbol for leg in legs if leg.symbol not in trading.instruments]:
+            raise funds.across_shards(away[0])  # a single writer holds every leg
         v = value(uow, trading, row, legs)
         record(uow, row.id, v, unit_margin(uow, trading, legs, row.fund_id))
         ppm = row.in_kind_fee_ppm if request.method == IN_KIND else row.fee_ppm

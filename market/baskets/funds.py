@@ -29,7 +29,7 @@ from market import basket, catalog
 from market.accounts import TRADER, account, new_account_id
 from market.baskets.records import BasketInfo, BasketTerms, LegTerms
 from market.baskets.tables import Basket, BasketLeg, BasketParticipant
-from market.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
+from market.errors import AlreadyExistsError, BasketAcrossShardsError, InvalidRequestError, NotFoundError
 from market.instruments import Instrument, InstrumentKind, Settlement
 from market.ledger import SYSTEM, bucket_rows
 from market.store import UnitOfWork, insert_ignore
@@ -89,6 +89,8 @@ def create_basket(house: House, terms: BasketTerms) -> BasketInfo:
         legs = []
         for i, leg in enumerate(terms.legs):
             inst = trading.instruments.get(leg.symbol)
+            if inst is None and trading.elsewhere is not None and trading.elsewhere(leg.symbol):
+                raise across_shards(leg.symbol, f"legs[{i}].symbol")
             if inst is None:
                 raise NotFoundError(f"no instrument {leg.symbol}", field=f"legs[{i}].symbol")
             if inst.kind != "forward" or inst.settlement != "cash" or inst.status != "open":
@@ -123,6 +125,12 @@ def create_basket(house: House, terms: BasketTerms) -> BasketInfo:
             _legs.insert(), [{"basket_id": basket_id, "symbol": x.symbol, "lots": x.lots} for x in terms.legs]
         )
         return info(connection, terms.symbol)
+
+
+def across_shards(symbol: str, field: str | None = None) -> BasketAcrossShardsError:
+    """The refusal of a basket action needing ``symbol``'s book, which another shard holds."""
+    message = f"{symbol}'s book is on another shard: a basket trades all its legs in one shard's books"
+    return BasketAcrossShardsError(message, field=field)
 
 
 def unit_row(symbol: str, legs: list[Instrument]) -> dict:

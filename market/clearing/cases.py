@@ -50,7 +50,10 @@ def moved_products(house: House) -> tuple[str, ...]:
 
 def remargin_if_moved(house: House) -> RemarginReport | None:
     """A pass at once when a product's index moved by the large-move threshold since the last pass
-    (:mod:`market.clearing.moves`); None when none did."""
+    (:mod:`market.clearing.moves`); None when none did, and on a shard that is not the elected
+    clearing process (the elected one's lifecycle runs the pass, brought forward by the fixing)."""
+    if house.products is not None and not house.elect():
+        return None
     return remargin(house) if moved_products(house) else None
 
 

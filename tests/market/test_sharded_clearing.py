@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from market import db
+from market.baskets.records import BasketTerms, LegTerms
 from market.clearing import calls, liquidation, outbox
 from market.errors import MarketError
 from market.lifecycle.duties import elected_duties, shard_duties
@@ -194,3 +195,24 @@ def test_the_election_moves_when_the_holder_dies(
         b.close()
         with contextlib.suppress(sa.exc.DBAPIError):  # its session was ended under it
             a.close()
+
+
+@pytest.mark.postgres
+def test_a_basket_across_shards_is_refused_with_its_own_code(
+    engine: sa.Engine, market: tuple[Clock, dict[str, str]]
+) -> None:
+    """A fund's cash flows trade every leg fill-or-kill in one transaction: across shards' books
+    that cannot be done, so the definition is refused (not ``not_found``, not a 421 to nowhere)."""
+    clock, _ = market
+    a, b = shard(engine, clock, "H100"), shard(engine, clock, "H200")
+    try:
+        legs = tuple(LegTerms(MONTH[p], 1) for p in PRODUCTS)
+        with pytest.raises(MarketError) as refused:
+            a.create_basket(BasketTerms("GPUX", "both", legs))
+        assert (refused.value.code, refused.value.status) == ("basket_across_shards", 409)
+        assert refused.value.field == "legs[1].symbol"
+        fund = a.create_basket(BasketTerms("HX", "H100 only", legs[:1]))  # one shard's books: as before
+        assert fund.symbol == "HX"
+    finally:
+        a.close()
+        b.close()
