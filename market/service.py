@@ -304,6 +304,7 @@ class Exchange:
     remargin = _use(market.clearing.cases.remargin)
     remargin_if_moved = _use(market.clearing.cases.remargin_if_moved)
     drain_clearing = _use(market.clearing.cases.drain_clearing)
+    clearing_instructions = _use(market.clearing.cases.clearing_instructions)
     moved_products = _use(market.clearing.cases.moved_products)
     margin_calls = _use(market.clearing.cases.margin_calls)
     margins = _use(market.clearing.cases.margins)

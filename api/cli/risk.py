@@ -167,3 +167,19 @@ def remargin_command(database_url: str | None, if_moved: bool) -> None:
         f"calls opened {len(r.calls_opened)}, met {len(r.calls_met)}; liquidated {r.liquidated_lots} lots"
     )
     click.echo(f"default fund target {usd(r.fund_target_micros)}; defaults covered {len(r.defaults)}")
+
+
+@command.command("instructions")
+@database_option
+@click.option("--pending", is_flag=True, help="Only those no shard has applied yet.")
+@click.option("--limit", default=100, show_default=True, help="How many, newest first.")
+def instructions_command(database_url: str | None, pending: bool, limit: int) -> None:
+    """The elected clearing pass's liquidation instructions to the shards owning the books."""
+    found = _with_exchange(database_url, lambda ex: ex.clearing_instructions(pending, limit))
+    for i in found:
+        state = "pending" if i.applied_at is None else f"applied {i.applied_at.isoformat()}: {i.outcome}"
+        click.echo(
+            f"#{i.id} call {i.call_id} {i.account_id} in {i.product} ({i.created_at.isoformat()}): {state}"
+        )
+    if not found:
+        click.echo("no clearing instructions")

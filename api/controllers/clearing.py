@@ -12,7 +12,15 @@ from api.announcements import announce_remargin
 from api.auth import BEARER_SECURITY, Caller, authenticated, requires
 from api.context import Ctx, call
 from api.openapi import ADMIN, PRIVATE, problems
-from api.schemas.clearing import DefaultOut, DefaultsOut, FundOut, MarginCallOut, RemarginOut, RiskOut
+from api.schemas.clearing import (
+    DefaultOut,
+    DefaultsOut,
+    FundOut,
+    InstructionOut,
+    MarginCallOut,
+    RemarginOut,
+    RiskOut,
+)
 
 CallStatus = Literal["open", "met", "liquidating", "closed"]
 
@@ -61,6 +69,19 @@ class ClearingAdminController(Controller):
         found = await call(ctx.exchange.defaults)
         fund = await call(ctx.exchange.default_fund)
         return DefaultsOut(defaults=[DefaultOut.of(d) for d in found], fund=FundOut.of(fund))
+
+    @get(
+        "/clearing-instructions",
+        summary="The clearing pass's liquidation instructions to shards",
+        responses=problems(*ADMIN),
+    )
+    async def instructions(
+        self, ctx: Ctx, pending: FromQuery[bool] = False, limit: FromQuery[int] = 100
+    ) -> list[InstructionOut]:
+        """Newest first: what the elected clearing pass asked each book's shard to liquidate, and
+        whether (and how) that shard did it (``pending=true``: only those still waiting)."""
+        found = await call(ctx.exchange.clearing_instructions, pending, limit)
+        return [InstructionOut.of(i) for i in found]
 
     @post("/remargin", status_code=200, summary="Run a re-margining pass", responses=problems(*ADMIN))
     async def remargin(self, ctx: Ctx) -> RemarginOut:

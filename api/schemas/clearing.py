@@ -10,6 +10,7 @@ import msgspec
 from market.clearing.records import (
     DefaultInfo,
     FundInfo,
+    InstructionInfo,
     MarginCallInfo,
     MarginInfo,
     ProductRisk,
@@ -173,3 +174,24 @@ class RemarginOut(msgspec.Struct):
             fund_target=micros_to_dollars(r.fund_target_micros),
             defaults=len(r.defaults),
         )
+
+
+class InstructionOut(msgspec.Struct):
+    """A liquidation instruction of the elected clearing pass (sharded exchange): the shard owning
+    ``product``'s books cancels the account's orders there and sends the call's slices; ``applied_at``
+    is null while it waits for that shard, ``outcome`` says what it did."""
+
+    id: int
+    call_id: int
+    account_id: str
+    product: str
+    status: str
+    """``pending`` or ``applied``."""
+    created_at: datetime
+    applied_at: datetime | None
+    outcome: str | None
+
+    @classmethod
+    def of(cls, i: InstructionInfo) -> InstructionOut:
+        status = "pending" if i.applied_at is None else "applied"
+        return cls(i.id, i.call_id, i.account_id, i.product, status, i.created_at, i.applied_at, i.outcome)

@@ -7,10 +7,17 @@ from __future__ import annotations
 from market.accounts import account
 from market.clearing import moves, outbox, reports
 from market.clearing import remargin as passes
-from market.clearing.records import DefaultInfo, FundInfo, MarginCallInfo, MarginInfo, RiskReport
+from market.clearing.records import (
+    DefaultInfo,
+    FundInfo,
+    InstructionInfo,
+    MarginCallInfo,
+    MarginInfo,
+    RiskReport,
+)
 from market.clearing.remargin import RemarginReport
 from market.errors import ClearingElsewhereError, InvalidAmountError
-from market.house import House
+from market.house import House, page_limit
 from market.ledger import CAPITAL, EXTERNAL, SYSTEM, Ledger
 from market.store import write_transaction
 from market.units import MAX_MICROS, from_epoch_us
@@ -39,6 +46,13 @@ def drain_clearing(house: House) -> list[outbox.Applied]:
         if done is not None:
             applied.append(done)
     return applied
+
+
+def clearing_instructions(house: House, pending: bool = False, limit: int = 100) -> list[InstructionInfo]:
+    """The elected pass's liquidation instructions to shards, newest first (``pending``: only those no
+    shard has applied yet)."""
+    with house.read() as connection:
+        return outbox.listing(connection, pending, page_limit(limit))
 
 
 def moved_products(house: House) -> tuple[str, ...]:

@@ -26,12 +26,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from market.clearing import calls, liquidation
+from market.clearing.records import InstructionInfo
 from market.clearing.valuation import Mark, mark
 from market.instruments import Instrument
 from market.store import UnitOfWork
 from market.tables import ClearingInstruction, MarginCall, Order, Position
 from market.tables import Instrument as InstrumentTable
 from market.trading import Trading
+from market.units import from_epoch_us
 from market.vocabulary import LIVE
 
 CLEARING_LOCK = "*clearing*"
@@ -94,6 +96,25 @@ def pending(connection: sa.Connection, products: frozenset[str] | None) -> list[
     if products is not None:
         query = query.where(_out.c.product.in_(sorted(products)))
     return list(connection.execute(query).scalars())
+
+
+def listing(connection: sa.Connection, pending_only: bool, limit: int) -> list[InstructionInfo]:
+    """The newest ``limit`` instructions (only those not yet applied with ``pending_only``)."""
+    query = sa.select(_out).order_by(_out.c.id.desc()).limit(limit)
+    if pending_only:
+        query = query.where(_out.c.applied_us.is_(None))
+    return [
+        InstructionInfo(
+            r.id,
+            r.call_id,
+            r.account_id,
+            r.product,
+            from_epoch_us(r.created_us),
+            None if r.applied_us is None else from_epoch_us(r.applied_us),
+            r.outcome,
+        )
+        for r in connection.execute(query)
+    ]
 
 
 def apply(uow: UnitOfWork, trading: Trading, instruction_id: int) -> Applied | None:

@@ -89,3 +89,17 @@ class RiskReport:
     products: tuple[ProductRisk, ...]
     margin: tuple[MarginInfo, ...]
     as_of: datetime
+
+
+@dataclass(frozen=True)
+class InstructionInfo:
+    """A liquidation instruction of the elected clearing pass for the shard owning ``product``'s books
+    (:mod:`market.clearing.outbox`): ``applied_at`` None while it waits for that shard."""
+
+    id: int
+    call_id: int
+    account_id: str
+    product: str
+    created_at: datetime
+    applied_at: datetime | None
+    outcome: str | None

@@ -50,6 +50,10 @@ def test_remargin_risk_and_calls_over_http(market: Market) -> None:
     assert defaults["defaults"] == []
     assert set(defaults["fund"]["contributions"]) == {m.ids["trader"], m.ids["trader2"]}
     assert m.call("GET", "/v1/admin/defaults", "trader").status_code == 403
+    assert m.ok("GET", "/v1/admin/clearing-instructions", "admin") == []  # a single writer trades itself
+    assert m.call("GET", "/v1/admin/clearing-instructions", "trader").status_code == 403
+    too_many = m.call("GET", "/v1/admin/clearing-instructions?limit=0", "admin")
+    assert (too_many.status_code, too_many.json()["code"]) == (400, "invalid_request")
 
 
 def test_reduce_only_orders_must_reduce(market: Market) -> None:

@@ -16,7 +16,9 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from api.cli import main
 from market import db
 from market.baskets.records import BasketTerms, LegTerms
 from market.clearing import calls, liquidation, outbox
@@ -86,7 +88,10 @@ def instructions(engine: sa.Engine) -> list[sa.Row]:
 
 @pytest.mark.postgres
 def test_the_elected_shard_calls_and_each_shard_liquidates_its_own_books_once(
-    engine: sa.Engine, market: tuple[Clock, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+    engine: sa.Engine,
+    postgres_url: str,
+    market: tuple[Clock, dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock, ids = market
     shards = {p: shard(engine, clock, p) for p in PRODUCTS}
@@ -146,6 +151,12 @@ def test_the_elected_shard_calls_and_each_shard_liquidates_its_own_books_once(
         assert a.drain_clearing() == []
         monkeypatch.undo()
         assert all(r.applied_us is not None for r in instructions(engine))
+        listed = a.clearing_instructions()
+        assert [(i.product, i.outcome) for i in listed] == [
+            ("H200", "cancelled 1 order(s), filled 1 lot(s)"),  # newest first
+            ("H100", "cancelled 1 order(s), filled 1 lot(s)"),
+        ]
+        assert b.clearing_instructions(pending=True) == []
         with engine.connect() as connection:
             slices = connection.execute(sa.select(Liquidation.__table__)).all()
         assert sorted((s.symbol, s.qty, s.filled) for s in slices) == [(MONTH[p], 1, 1) for p in PRODUCTS]
@@ -162,6 +173,9 @@ def test_the_elected_shard_calls_and_each_shard_liquidates_its_own_books_once(
     finally:
         for ex in shards.values():
             ex.close()
+    shown = CliRunner().invoke(main, ["risk", "instructions", "--db", postgres_url])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count(": applied ") == len(instructions(engine)) >= 2
 
 
 @pytest.mark.postgres
