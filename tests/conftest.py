@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from market import db
 from migrations import commands as migrate
+from tests import machine_share
 
 POSTGRES_ENV = "FLOPEX_TEST_POSTGRES_URL"
 REQUIRE_ENV = "FLOPEX_REQUIRE_POSTGRES"
@@ -137,3 +138,14 @@ def db_engine(db_url: str) -> Iterator[sa.Engine]:
     engine = db.make_engine(db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _machine_share(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under pytest-xdist, a benchmark runs alone on the machine (see :mod:`tests.machine_share`)."""
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is None:
+        yield
+        return
+    with machine_share.share(workerinput["testrunuid"], machine_share.exclusive(request.node.path)):
+        yield
