@@ -267,15 +267,18 @@ SHARD_DUTIES = (
 expiries, listing their series, their market models and marks, and the auto-offered asks in them.
 The others span products or accounts -- the clearing pass (a portfolio's margin nets every product,
 a liquidation trades in any book), pools, basket funds, deliveries (decided per delivery day, not per
-book). The clearing pass runs on the elected shard (:data:`ELECTED_DUTIES`), its liquidations
-executed by each book's shard (``clearing_orders``); the others run only in a process holding every
-book (docs/scaling.md)."""
+book). The clearing pass and deliveries run on the elected shard (:data:`ELECTED_DUTIES`), the
+pass's liquidations executed by each book's shard (``clearing_orders``); pools and basket funds run
+only in a process holding every book (docs/scaling.md)."""
 
 
-ELECTED_DUTIES = ("remargin",)
+ELECTED_DUTIES = ("remargin", "deliveries")
 """The account-wide duties a shard runs while it is the elected clearing process (it holds the
 clearing lock, :mod:`market.clearing.outbox`), under the single writer's job names (one process
-runs them at a time)."""
+runs them at a time): the clearing pass, and deliveries (decided per delivery day from rows no book
+owns, and touching no book, so one elected process decides each day once). Pools and basket funds
+stay with a single writer: servicing revises the notes' instruments in their books, a fund trades
+its legs."""
 
 ORDER = (*[d.name for d in DUTIES][: [d.name for d in DUTIES].index("remargin") + 1], "clearing_orders")
 ORDER = (*ORDER, *[d.name for d in DUTIES if d.name not in ORDER])
