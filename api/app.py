@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 import anyio
@@ -54,7 +55,7 @@ from api.controllers.system import health
 from api.cors import PeerCors
 from api.edge import strict_edge
 from api.errors import EXCEPTION_HANDLERS
-from api.feeds import FEEDS
+from api.feeds import FEEDS, publish_account
 from api.feeds import snapshot as feed_snapshot
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.openapi import ClosedRequestSchemas, docs_assets, openapi_config
@@ -265,7 +266,14 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             PoolAdminController,
             BasketController,
             BasketAdminController,
-            stream_route(prepare_channel, disconnected, stream_relay(presence, exchange), shard_of, peers),
+            stream_route(
+                prepare_channel,
+                disconnected,
+                stream_relay(presence, exchange),
+                shard_of,
+                peers,
+                partial(publish_account, ctx),
+            ),
             ReportController,
             docs_assets(),
             *ui_routes(),

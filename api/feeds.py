@@ -40,6 +40,9 @@ from market.units import micros_to_dollars, to_epoch_us
 FEEDS = frozenset({"balances", "positions", "candles", "mark", "index"})
 """The state channels (their name before any dot)."""
 
+PRIVATE_FEEDS = ("balances", "positions")
+"""The account's own state channels."""
+
 TRADE_WINDOW = 1000
 """Most new trades read at once to update candles."""
 
@@ -72,22 +75,34 @@ async def snapshot(ctx: ApiContext, channel: str, account_id: str | None) -> Fee
 
 async def publish_private(ctx: ApiContext) -> None:
     """Update the ``balances`` and ``positions`` channels of every listening account."""
+    for channel in PRIVATE_FEEDS:
+        for account_id in ctx.hub.private_listeners(channel):
+            await publish_account(ctx, channel, account_id)
+
+
+async def publish_account(ctx: ApiContext, channel: str, account_id: str) -> None:
+    """Update one account's ``balances`` or ``positions`` channel from durable state, if it changed.
+
+    Called after this process committed a change, and on a shard when another shard announced a
+    change of the account (:mod:`api.mirror`): either way the message is read from the database, so
+    every update on this process's chain is numbered here and none arrives out of order."""
     hub = ctx.hub
-    for account_id in hub.private_listeners("balances"):
+    topic = feed_topic(channel, account_id)
+    if channel == "balances":
         fresh = await _balances(ctx, account_id)
-        hub.feed_update(feed_topic("balances", account_id), "balances", fresh.seq, fresh.body)
-    for account_id in hub.private_listeners("positions"):
-        topic = feed_topic("positions", account_id)
-        last = hub.feed(topic)
-        if last is None:
-            continue
-        positions = await _positions(ctx, account_id)
-        before: dict[str, Any] = last.state or {}
-        changed = [p for symbol, p in positions.items() if before.get(symbol) != p]
-        closed = sorted(set(before) - set(positions))
-        if changed or closed:
-            body = {"positions": changed, "closed": closed}
-            hub.feed_update(topic, "positions", _clock_seq(ctx, last.seq), body, positions)
+        hub.feed_update(topic, "balances", fresh.seq, fresh.body)
+        return
+    if hub.feed(topic) is None:
+        return
+    positions = await _positions(ctx, account_id)
+    last = hub.feed(topic)  # read after the positions: another update may have run meanwhile
+    assert last is not None
+    before: dict[str, Any] = last.state or {}
+    changed = [p for symbol, p in positions.items() if before.get(symbol) != p]
+    closed = sorted(set(before) - set(positions))
+    if changed or closed:
+        body = {"positions": changed, "closed": closed}
+        hub.feed_update(topic, "positions", _clock_seq(ctx, last.seq), body, positions)
 
 
 async def publish_candles(ctx: ApiContext, symbols: Iterable[str]) -> None:

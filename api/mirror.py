@@ -9,18 +9,25 @@ as on the holder. When the holder goes away (it died, its books move), the clien
 closed with 1012 (*service restart*): it reconnects, resubscribes, and the new holder's snapshot says
 whether anything changed meanwhile -- the same contract as a standby's relayed stream.
 
-The private ``orders`` channel is *merged*: an authenticated connection subscribing to it follows
-the account's orders on every other live shard too (authenticated there with the same key), and
-the connection numbers the merged channel itself (:class:`Merged`), so the client sees one unbroken
-``seq``/``prev_seq`` chain whichever shard an update came from; a gap in a shard's own chain is
-passed on as a gap (the client resubscribes). ``positions`` and ``balances`` are not merged.
+The private channels are *merged*: an authenticated connection subscribing to ``orders``,
+``positions`` or ``balances`` follows the account on that channel at every other live shard too
+(authenticated there once with the same key). What a shard's message becomes depends on the channel:
+
+- ``orders`` carries events (an order's update, a margin call): the shard's message is passed on
+  and the connection numbers the merged channel itself (:class:`Merged`), so the client sees one
+  unbroken ``seq``/``prev_seq`` chain whichever shard an update came from; a gap in a shard's own
+  chain is passed on as a gap (the client resubscribes);
+- ``positions`` and ``balances`` carry the account's state, which is in the database: the shard's
+  message only says that it changed, and this process reads it afresh (``refresh``) and publishes it
+  on its own chain, numbered from durable state as always. Passing the shard's message on would let a
+  stale read from one shard arrive after a newer one from another.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -35,7 +42,14 @@ Peers = Callable[[], set[str]]
 """The base URLs of the other live shards."""
 
 MERGED = "orders"
-"""The private channel a connection follows on every shard at once."""
+"""The private event channel a connection follows on every shard at once, renumbered here."""
+
+REFRESHED = frozenset({"positions", "balances"})
+"""The private state channels a connection follows on every shard at once: a shard's message makes
+this process read the state afresh."""
+
+Refresh = Callable[[str], Awaitable[None]]
+"""Reads one of :data:`REFRESHED` afresh for the connection's account and publishes it if it changed."""
 
 MOVED_CLOSE_CODE = 1012
 """WebSocket close code when a mirrored shard went away (RFC 6455 *service restart*)."""
@@ -68,8 +82,11 @@ class Mirror:
         tasks: TaskGroup,
         owner_of: OwnerOf,
         peers: Peers,
+        refresh: Refresh,
     ) -> None:
         self._owner_of = owner_of
+        self._refresh = refresh
+        self._keys: dict[str, str] = {}  # shard -> the key its upstream is authenticated with
         self._peers = peers
         self._chains: dict[tuple[str, str], int] = {}  # (shard, merged channel) -> its last seq
         self.merged: Merged | None = None
@@ -93,21 +110,24 @@ class Mirror:
         await upstream.send(json.dumps({"op": "subscribe", "channels": [channel]}))
         return None
 
-    async def merge(self, key: str) -> None:
-        """Follow the account of ``key`` on :data:`MERGED` at every other live shard as well (the
-        caller subscribed it here); a shard that does not answer is left out."""
+    async def merge(self, key: str, channel: str) -> None:
+        """Follow the account of ``key`` on the private ``channel`` (:data:`MERGED` or one of
+        :data:`REFRESHED`) at every other live shard as well (the caller subscribed it here); a
+        shard that does not answer is left out."""
         peers = self._peers()
         if not peers:  # one process holds every book: its own numbering stands
             return
-        if self.merged is None:
+        if channel == MERGED and self.merged is None:
             self.merged = Merged()
-        self.channels.add(MERGED)
+        self.channels.add(channel)
         for owner in sorted(peers):
             upstream = await self._upstream(owner)
             if upstream is not None:
-                self._chains.pop((owner, MERGED), None)  # its chain starts again
-                await upstream.send(json.dumps({"op": "auth", "key": key}))
-                await upstream.send(json.dumps({"op": "subscribe", "channels": [MERGED]}))
+                self._chains.pop((owner, channel), None)  # its chain starts again
+                if self._keys.get(owner) != key:  # authenticating again would drop its other channels
+                    self._keys[owner] = key
+                    await upstream.send(json.dumps({"op": "auth", "key": key}))
+                await upstream.send(json.dumps({"op": "subscribe", "channels": [channel]}))
 
     async def _upstream(self, owner: str) -> Any:
         """The connection to ``owner``'s stream, opened (and pumped) on first use; None if it does
@@ -133,13 +153,17 @@ class Mirror:
 
     async def _pump(self, owner: str, upstream: Any) -> None:
         """Pass the shard's messages of mirrored channels on (those of :data:`MERGED` marked ``gap``
-        when the shard's own chain broke); when it closes, close the client's."""
+        when the shard's own chain broke; those of :data:`REFRESHED` read afresh here instead);
+        when it closes, close the client's."""
         try:
             with contextlib.suppress(websockets.ConnectionClosed):
                 async for frame in upstream:
                     message = json.loads(frame)
                     channel = message.get("channel")
                     if channel not in self.channels or message.get("type") == "subscribed":
+                        continue
+                    if channel in REFRESHED:
+                        await self._refresh(channel)
                         continue
                     if channel == MERGED and "seq" in message:
                         known = self._chains.get((owner, channel))

@@ -45,7 +45,7 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
-from api.mirror import MERGED, Mirror, OwnerOf, Peers
+from api.mirror import MERGED, REFRESHED, Mirror, OwnerOf, Peers
 from market.accounts import READ, TRADE
 from market.errors import BookElsewhereError, MarketError
 from market.instruments import canonical_symbol
@@ -458,8 +458,9 @@ async def _handle(
                 continue
             subscriber.deliver({"type": "subscribed", "channels": [channel]})
             hub.subscribe(subscriber, channel, book)
-            if channel == MERGED and mirror is not None and subscriber.key is not None:
-                await mirror.merge(subscriber.key)  # the account's orders on the other shards too
+            merged = channel == MERGED or channel in REFRESHED
+            if merged and mirror is not None and subscriber.key is not None:
+                await mirror.merge(subscriber.key, channel)  # the account on the other shards too
 
 
 async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, mirror: Mirror | None) -> None:
@@ -509,11 +510,13 @@ def stream_route(
     relay: Relay | None = None,
     owner_of: OwnerOf | None = None,
     peers: Peers | None = None,
+    refresh: Callable[[str, str], Awaitable[None]] | None = None,
 ) -> WebsocketRouteHandler:
     """The ``/v1/stream`` WebSocket handler (see the protocol at the top); ``relay`` may hand a
     connection to the process holding the books; ``owner_of`` names the shard holding a product's
     books, whose channels are then mirrored from its stream, and ``peers`` the other shards, whose
-    ``orders`` are merged in (:mod:`api.mirror`)."""
+    private channels are merged in (:mod:`api.mirror`); ``refresh(channel, account_id)`` reads a
+    private state channel afresh when another shard changed it."""
 
     @websocket("/v1/stream")
     async def stream(socket: WebSocket[Any, Any, Any]) -> None:
@@ -526,8 +529,15 @@ def stream_route(
         try:
             async with anyio.create_task_group() as tasks:
 
-                shards = owner_of is not None and peers is not None
-                mirror = Mirror(socket, subscriber.deliver, tasks, owner_of, peers) if shards else None
+                async def refreshed(channel: str) -> None:
+                    if refresh is not None and subscriber.account_id is not None:
+                        await refresh(channel, subscriber.account_id)
+
+                mirror = (
+                    Mirror(socket, subscriber.deliver, tasks, owner_of, peers, refreshed)
+                    if owner_of is not None and peers is not None
+                    else None
+                )
 
                 async def write_then_stop() -> None:
                     await _write(socket, subscriber, mirror)
