@@ -131,3 +131,17 @@ def _seeded_market(url: str, admin_key: str) -> Iterator[Market]:
         )
         m.ids["listing"] = str(listing["id"])
         yield m
+
+
+def seed_forward(shard: Any, auth: dict[str, str], product: str, provider: dict[str, str]) -> str:
+    """List ``product`` and next month's forward of it on the shard holding it, and 50 GPUs of the
+    provider's capacity there; the forward's symbol."""
+    shard.post("/v1/products", json={"id": product, "description": product}, headers=auth)
+    start = next_month_start(API_NOW).isoformat()
+    body = {"type": "forward", "product": product, "window": "month", "start": start}
+    made = shard.post("/v1/instruments", json=body, headers=auth)
+    assert made.status_code == 201, made.text
+    inst = made.json()
+    listing = {"product": product, "gpus": 50, "start": inst["window_start"], "end": inst["window_end"]}
+    assert shard.post("/v1/listings", json=listing, headers=provider).status_code == 201
+    return inst["symbol"]

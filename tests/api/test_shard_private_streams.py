@@ -17,7 +17,7 @@ from litestar import Litestar
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import API_NOW, Clock, _admin_key, make_client, next_month_start
+from tests.api.conftest import Clock, _admin_key, make_client, seed_forward
 from tests.api.live_server import free_port
 
 pytestmark = pytest.mark.postgres
@@ -43,17 +43,6 @@ def serve_in_thread(app: Litestar, port: int) -> Iterator[None]:
         thread.join(timeout=15)
 
 
-def _seed(shard: Any, auth: dict[str, str], product: str, provider: dict[str, str]) -> str:
-    shard.post("/v1/products", json={"id": product, "description": product}, headers=auth)
-    body = {"type": "forward", "product": product, "window": "month", "start": next_month_start(API_NOW).isoformat()}
-    made = shard.post("/v1/instruments", json=body, headers=auth)
-    assert made.status_code == 201, made.text
-    inst = made.json()
-    listing = {"product": product, "gpus": 20, "start": inst["window_start"], "end": inst["window_end"]}
-    assert shard.post("/v1/listings", json=listing, headers=provider).status_code == 201
-    return inst["symbol"]
-
-
 def test_a_trade_on_another_shard_shows_on_positions_and_balances(postgres_url: str) -> None:
     auth = {"Authorization": f"Bearer {_admin_key(postgres_url)}"}
     port = free_port()
@@ -75,8 +64,8 @@ def test_a_trade_on_another_shard_shows_on_positions_and_balances(postgres_url: 
                 keys[name] = {"Authorization": f"Bearer {made['api_key']}"}
                 ids[name] = made["account"]["id"]
             one.post(f"/v1/accounts/{ids['t']}/deposits", json={"amount": "100000"}, headers=auth)
-            _seed(one, auth, "H100", keys["p"])
-            h200 = _seed(two, auth, "H200", keys["p"])
+            seed_forward(one, auth, "H100", keys["p"])
+            h200 = seed_forward(two, auth, "H200", keys["p"])
             _wait(lambda: {i["owner"] for i in one.get("/v1/instruments").json()["items"]} >= {two_url})
 
             with one.websocket_connect("/v1/stream") as stream:
@@ -92,9 +81,12 @@ def test_a_trade_on_another_shard_shows_on_positions_and_balances(postgres_url: 
 
                 read_until(lambda: all(got.values()))  # both snapshots
                 hub = two_app.state.ctx.hub  # TWO follows the trader for ONE's connection
-                _wait(lambda: {ids["t"]} <= set(hub.private_listeners("positions")) & set(
-                    hub.private_listeners("balances")
-                ))
+                _wait(
+                    lambda: (
+                        {ids["t"]}
+                        <= set(hub.private_listeners("positions")) & set(hub.private_listeners("balances"))
+                    )
+                )
                 ask = {"symbol": h200, "side": "sell", "quantity": 2, "price": "2.000"}
                 assert two.post("/v1/orders", json=ask, headers=keys["p"]).status_code == 201
                 bid = {**ask, "side": "buy"}
@@ -113,5 +105,6 @@ def test_a_trade_on_another_shard_shows_on_positions_and_balances(postgres_url: 
         served.close()
 
     for channel, messages in got.items():  # one unbroken chain per channel, starting at the snapshot
-        assert messages[0]["type"] == "snapshot" and len(messages) >= 2, channel
+        assert messages[0]["type"] == "snapshot", channel
+        assert len(messages) >= 2, channel
         assert [m["prev_seq"] for m in messages[1:]] == [m["seq"] for m in messages[:-1]], channel

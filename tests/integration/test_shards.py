@@ -15,13 +15,12 @@ import subprocess
 import time
 from typing import Any
 
-import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from api.client import Client, FlopexError
-from tests.api.conftest import API_NOW, _admin_key, next_month_start
+from tests.api.conftest import API_NOW, _admin_key, seed_forward
 from tests.api.live_server import FLOPEX, free_port, serving
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -57,20 +56,6 @@ def _drain(stream: ClientConnection) -> None:
         stream.recv(timeout=10)
 
 
-def _seed(shard: httpx.Client, auth: dict[str, str], product: str, provider: dict[str, str]) -> str:
-    """List ``product`` and next month's forward of it on the shard holding it, and 50 GPUs of the
-    provider's capacity there; the forward's symbol."""
-    shard.post("/v1/products", json={"id": product, "description": product}, headers=auth)
-    start = next_month_start(API_NOW).isoformat()
-    body = {"type": "forward", "product": product, "window": "month", "start": start}
-    made = shard.post("/v1/instruments", json=body, headers=auth)
-    assert made.status_code == 201, made.text
-    inst = made.json()
-    listing = {"product": product, "gpus": 50, "start": inst["window_start"], "end": inst["window_end"]}
-    assert shard.post("/v1/listings", json=listing, headers=provider).status_code == 201
-    return inst["symbol"]
-
-
 def _until_placed(flopex: Client, within: float, **order: object) -> tuple[str, float]:
     """Place ``order``, retrying while the books move (503 book_moving); its id and the seconds waited."""
     started = time.monotonic()
@@ -102,7 +87,7 @@ def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: 
                 path = f"/v1/accounts/{created['account']['id']}/deposits"
                 one.post(path, json={"amount": "1000000"}, headers=auth)
         provider = {"Authorization": f"Bearer {keys['p']}"}
-        h100, h200 = _seed(one, auth, "H100", provider), _seed(two, auth, "H200", provider)
+        h100, h200 = seed_forward(one, auth, "H100", provider), seed_forward(two, auth, "H200", provider)
         deadline = time.monotonic() + 15  # each learns the other's books at its next heartbeat
         while {i["owner"] for i in one.get("/v1/instruments").json()["items"]} != set(urls):
             assert time.monotonic() < deadline
