@@ -469,17 +469,23 @@ class Liquidation(SQLModel, table=True):
 
 
 class ClearingInstruction(SQLModel, table=True):
-    """A liquidation the clearing pass asks the shard owning ``product``'s books to carry out (the
-    outbox of :mod:`market.clearing.outbox`): cancel the account's live orders in those books and
-    send this pass's slices there. ``applied_us`` is set in the transaction that executed it, so it is
-    applied exactly once; ``outcome`` says what was done (or why nothing was)."""
+    """What an elected process (clearing pass, pool servicing) asks the shard owning ``product``'s
+    books to carry out there (the outbox of :mod:`market.clearing.outbox`). ``kind``: ``liquidate``
+    (cancel ``account_id``'s live orders in those books and send call ``call_id``'s slices),
+    ``note_face`` (a lot of note ``symbol`` is worth ``face_micros`` now) or ``note_retire`` (the
+    note's last period was paid: cancel its book, settle it). ``applied_us`` is set in the transaction
+    that executed it, so it is applied exactly once; ``outcome`` says what was done (or why nothing
+    was)."""
 
     __tablename__ = "clearing_instructions"
     __table_args__ = (sa.Index("ix_clearing_instructions_pending", "product", "applied_us"),)
     id: int | None = Field(default=None, primary_key=True)
-    call_id: int = Field(foreign_key="margin_calls.id", index=True)
-    account_id: str = Field(foreign_key="accounts.id", max_length=40)
+    kind: str = Field(default="liquidate", max_length=16, sa_column_kwargs={"server_default": "liquidate"})
+    call_id: int | None = Field(default=None, foreign_key="margin_calls.id", index=True, nullable=True)
+    account_id: str | None = Field(default=None, foreign_key="accounts.id", max_length=40, nullable=True)
     product: str = Field(max_length=64)
+    symbol: str | None = Field(default=None, max_length=64, nullable=True)
+    face_micros: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
     created_us: int = _big()
     applied_us: int | None = Field(default=None, sa_type=sa.BigInteger, nullable=True)
     outcome: str | None = Field(default=None, max_length=200, nullable=True)

@@ -174,12 +174,11 @@ def remargin_command(database_url: str | None, if_moved: bool) -> None:
 @click.option("--pending", is_flag=True, help="Only those no shard has applied yet.")
 @click.option("--limit", default=100, show_default=True, help="How many, newest first.")
 def instructions_command(database_url: str | None, pending: bool, limit: int) -> None:
-    """The elected clearing pass's liquidation instructions to the shards owning the books."""
+    """The elected process's instructions to the shards owning the books: liquidations, note revisions."""
     found = _with_exchange(database_url, lambda ex: ex.clearing_instructions(pending, limit))
     for i in found:
         state = "pending" if i.applied_at is None else f"applied {i.applied_at.isoformat()}: {i.outcome}"
-        click.echo(
-            f"#{i.id} call {i.call_id} {i.account_id} in {i.product} ({i.created_at.isoformat()}): {state}"
-        )
+        what = f"call {i.call_id} {i.account_id}" if i.kind == "liquidate" else f"{i.kind} {i.symbol}"
+        click.echo(f"#{i.id} {what} in {i.product} ({i.created_at.isoformat()}): {state}")
     if not found:
         click.echo("no clearing instructions")

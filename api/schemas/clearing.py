@@ -182,16 +182,31 @@ class InstructionOut(msgspec.Struct):
     is null while it waits for that shard, ``outcome`` says what it did."""
 
     id: int
-    call_id: int
-    account_id: str
+    call_id: int | None
+    """The margin call a ``liquidate`` instruction executes (null for a note's)."""
+    account_id: str | None
     product: str
     status: str
     """``pending`` or ``applied``."""
     created_at: datetime
     applied_at: datetime | None
     outcome: str | None
+    kind: str = "liquidate"
+    """``liquidate``, or pool servicing's ``note_face`` / ``note_retire`` of note ``symbol``."""
+    symbol: str | None = None
 
     @classmethod
     def of(cls, i: InstructionInfo) -> InstructionOut:
         status = "pending" if i.applied_at is None else "applied"
-        return cls(i.id, i.call_id, i.account_id, i.product, status, i.created_at, i.applied_at, i.outcome)
+        return cls(
+            i.id,
+            i.call_id,
+            i.account_id,
+            i.product,
+            status,
+            i.created_at,
+            i.applied_at,
+            i.outcome,
+            i.kind,
+            i.symbol,
+        )

@@ -39,6 +39,7 @@ from market.units import from_epoch_us
 
 if TYPE_CHECKING:
     from market.house import House
+    from market.trading import Trading
 
 UNIT_TICK_MICROS = 10_000
 """Units are priced in cents."""
@@ -131,6 +132,13 @@ def across_shards(symbol: str, field: str | None = None) -> BasketAcrossShardsEr
     """The refusal of a basket action needing ``symbol``'s book, which another shard holds."""
     message = f"{symbol}'s book is on another shard: a basket trades all its legs in one shard's books"
     return BasketAcrossShardsError(message, field=field)
+
+
+def held_here(trading: Trading, row: sa.Row, legs: list[sa.Row]) -> bool:
+    """Whether this process holds the books of the fund's unit and of every leg (a single writer
+    holds every book; a shard those of its products): the fund's duties -- its NAV, its wind-up --
+    run on the process holding them all, and nowhere for a fund across shards."""
+    return all(s in trading.instruments for s in [row.symbol, *(leg.symbol for leg in legs)])
 
 
 def unit_row(symbol: str, legs: list[Instrument]) -> dict:

@@ -155,14 +155,18 @@ def nav(house: House, symbol: str) -> NavInfo:
 
 
 def publish_navs(house: House) -> list[NavInfo]:
-    """Compute and store every active fund's NAV now (funds without marks yet are left out)."""
+    """Compute and store every active fund's NAV now (funds without marks yet are left out; on a
+    shard, only the funds whose unit and legs it holds)."""
     out = []
     with house.transaction() as uow:
         trading = house.books()
         rows = uow.connection.execute(sa.select(_baskets).where(_baskets.c.status == "active")).all()
         for row in sorted(rows, key=lambda r: r.symbol):
+            legs = funds.legs_of(uow.connection, row.id)
+            if not funds.held_here(trading, row, legs):  # another shard's fund (or one across shards)
+                continue
             try:
-                out.append(nav_info(uow, trading, row, funds.legs_of(uow.connection, row.id), publish=True))
+                out.append(nav_info(uow, trading, row, legs, publish=True))
             except NoMarkError:
                 continue
     return out

@@ -37,12 +37,15 @@ _positions = Position.__table__
 
 
 def due(trading: Trading, connection: sa.Connection) -> list[str]:
-    """Active funds whose unit has expired and every leg settled."""
+    """Active funds whose unit has expired and every leg settled (on a shard: of the funds it holds
+    whole, :func:`market.baskets.funds.held_here`)."""
     out = []
     for row in connection.execute(
         sa.select(_baskets).where(_baskets.c.status == "active").order_by(_baskets.c.symbol)
     ):
         legs = funds.legs_of(connection, row.id)
+        if not funds.held_here(trading, row, legs):  # another shard's fund winds up there
+            continue
         if trading.instrument(row.symbol).status == "expired" and all(
             trading.instrument(leg.symbol).status == "settled" for leg in legs
         ):
@@ -61,7 +64,11 @@ def wind_up(house: House, symbol: str) -> WindUpInfo:
     """Wind up one fund now; ConflictError while it is not due."""
     with house.transaction() as uow:
         trading = house.books()
-        funds.fund_row(uow.connection, symbol)
+        row = funds.fund_row(uow.connection, symbol)
+        trading.instrument(symbol)  # book_elsewhere (421) on a shard not holding the unit's book
+        legs = funds.legs_of(uow.connection, row.id)
+        if away := [leg.symbol for leg in legs if leg.symbol not in trading.instruments]:
+            raise funds.across_shards(away[0])
         if symbol not in due(trading, uow.connection):
             raise ConflictError(f"{symbol} winds up once its unit has expired and every leg has settled")
         return _wind_up(uow, trading, symbol)

@@ -17,6 +17,11 @@ a portfolio's margin nets every product. So:
   books and sends this pass's reduce-only slices there, exactly as the single writer's liquidation
   does (band around the mark at execution). If the transaction fails, nothing of it happened and the
   instruction is still pending for the next drain: each instruction is applied exactly once.
+
+The same outbox carries what pool servicing (:mod:`market.securitization.servicing`), run by the
+elected process too, must do in a note's book: ``note_face`` (a lot's face after the period's
+principal) and ``note_retire`` (the last period paid: the book cancelled, the note settled), applied
+by the shard owning the note's product through the same drain, in id order, exactly once.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from market.clearing import calls, liquidation
 from market.clearing.records import InstructionInfo
 from market.clearing.valuation import Mark, mark
 from market.instruments import Instrument
+from market.securitization import notes
 from market.store import UnitOfWork
 from market.tables import ClearingInstruction, MarginCall, Order, Position
 from market.tables import Instrument as InstrumentTable
@@ -47,16 +53,24 @@ _instruments = InstrumentTable.__table__
 _positions = Position.__table__
 
 
+LIQUIDATE = "liquidate"
+NOTE_FACE = "note_face"
+NOTE_RETIRE = "note_retire"
+
+
 @dataclass(frozen=True)
 class Applied:
-    """One instruction a shard executed: the call, the account, the product, what was done."""
+    """One instruction a shard executed: its kind, the call and account (a liquidation's), the product,
+    the note (a note revision's), what was done."""
 
     id: int
-    call_id: int
-    account_id: str
+    call_id: int | None
+    account_id: str | None
     product: str
     cancelled: int
     filled: dict[str, int]
+    kind: str = LIQUIDATE
+    symbol: str | None = None
 
 
 def every_instrument(connection: sa.Connection, trading: Trading) -> dict[str, Instrument]:
@@ -90,6 +104,14 @@ def queue(uow: UnitOfWork, call_id: int, account_id: str, products: set[str]) ->
         uow.connection.execute(_out.insert(), rows)
 
 
+def revise_note(uow: UnitOfWork, product: str, symbol: str, face_micros: int | None) -> None:
+    """Ask the shard owning ``product``'s books to set a lot's face of note ``symbol`` to
+    ``face_micros`` there, or (None) to retire the note (in the servicing's transaction)."""
+    kind = NOTE_RETIRE if face_micros is None else NOTE_FACE
+    row = {"kind": kind, "product": product, "symbol": symbol, "face_micros": face_micros}
+    uow.connection.execute(_out.insert(), [{**row, "created_us": uow.now_us}])
+
+
 def pending(connection: sa.Connection, products: frozenset[str] | None) -> list[int]:
     """The ids of the instructions not yet applied in ``products`` (None: every product), oldest first."""
     query = sa.select(_out.c.id).where(_out.c.applied_us.is_(None)).order_by(_out.c.id)
@@ -106,12 +128,14 @@ def listing(connection: sa.Connection, pending_only: bool, limit: int) -> list[I
     return [
         InstructionInfo(
             r.id,
+            r.kind,
             r.call_id,
             r.account_id,
             r.product,
             from_epoch_us(r.created_us),
             None if r.applied_us is None else from_epoch_us(r.applied_us),
             r.outcome,
+            r.symbol,
         )
         for r in connection.execute(query)
     ]
@@ -127,6 +151,8 @@ def apply(uow: UnitOfWork, trading: Trading, instruction_id: int) -> Applied | N
     if taken.rowcount != 1:
         return None
     row = uow.connection.execute(sa.select(_out).where(_out.c.id == instruction_id)).one()
+    if row.kind != LIQUIDATE:
+        return _note(uow, trading, row)
     status = uow.connection.execute(sa.select(_calls.c.status).where(_calls.c.id == row.call_id)).scalar_one()
     done = Applied(row.id, row.call_id, row.account_id, row.product, 0, {})
     if status != calls.LIQUIDATING:
@@ -145,6 +171,19 @@ def apply(uow: UnitOfWork, trading: Trading, instruction_id: int) -> Applied | N
     filled = liquidation.send_slices(uow, trading, positions, marks, call=(row.call_id, row.account_id))
     _record(uow, instruction_id, f"cancelled {cancelled} order(s), filled {sum(filled.values())} lot(s)")
     return Applied(row.id, row.call_id, row.account_id, row.product, cancelled, filled)
+
+
+def _note(uow: UnitOfWork, trading: Trading, row: sa.Row) -> Applied:
+    """Revise or retire a note in this shard's book (:mod:`market.securitization.notes`)."""
+    cancelled = 0
+    if row.kind == NOTE_FACE:
+        notes.set_face(uow, trading, row.symbol, row.face_micros)
+        outcome = f"face {row.face_micros} micro-dollar(s) a lot"
+    else:
+        cancelled = notes.retire(uow, trading, row.symbol)
+        outcome = f"retired, cancelled {cancelled} order(s)"
+    _record(uow, row.id, outcome)
+    return Applied(row.id, None, None, row.product, cancelled, {}, row.kind, row.symbol)
 
 
 def _record(uow: UnitOfWork, instruction_id: int, outcome: str) -> None:

@@ -93,13 +93,17 @@ class RiskReport:
 
 @dataclass(frozen=True)
 class InstructionInfo:
-    """A liquidation instruction of the elected clearing pass for the shard owning ``product``'s books
-    (:mod:`market.clearing.outbox`): ``applied_at`` None while it waits for that shard."""
+    """An instruction of an elected process for the shard owning ``product``'s books
+    (:mod:`market.clearing.outbox`): ``kind`` ``liquidate`` (a call's liquidation: ``call_id`` and
+    ``account_id``), ``note_face`` or ``note_retire`` (pool servicing's revision of note ``symbol``);
+    ``applied_at`` None while it waits for that shard."""
 
     id: int
-    call_id: int
-    account_id: str
+    kind: str
+    call_id: int | None
+    account_id: str | None
     product: str
     created_at: datetime
     applied_at: datetime | None
     outcome: str | None
+    symbol: str | None = None

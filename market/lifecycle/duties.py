@@ -261,24 +261,26 @@ SHARD_DUTIES = (
     "refresh_models",
     "refresh_marks",
     "auto_offers",
+    "baskets",
 )
 """The duties of one product's books, which a shard runs for the products it holds (in
 :data:`DUTIES` order): the index from their day forwards' trades, their settlement, good-till-date
-expiries, listing their series, their market models and marks, and the auto-offered asks in them.
-The others span products or accounts -- the clearing pass (a portfolio's margin nets every product,
-a liquidation trades in any book), pools, basket funds, deliveries (decided per delivery day, not per
-book). The clearing pass and deliveries run on the elected shard (:data:`ELECTED_DUTIES`), the
-pass's liquidations executed by each book's shard (``clearing_orders``); pools and basket funds run
-only in a process holding every book (docs/scaling.md)."""
+expiries, listing their series, their market models and marks, the auto-offered asks in them, and
+the basket funds whose unit and every leg are in them (NAVs, wind-ups; a fund across shards is
+refused). The others span products or accounts -- the clearing pass (a portfolio's margin nets every
+product, a liquidation trades in any book), pools, deliveries (decided per delivery day, not per
+book). The clearing pass, pool servicing and deliveries run on the
+elected shard (:data:`ELECTED_DUTIES`), what they need done in a book executed by that book's shard
+(``clearing_orders``: liquidations, note revisions; docs/scaling.md)."""
 
 
-ELECTED_DUTIES = ("remargin", "deliveries")
+ELECTED_DUTIES = ("service_pools", "remargin", "deliveries")
 """The account-wide duties a shard runs while it is the elected clearing process (it holds the
 clearing lock, :mod:`market.clearing.outbox`), under the single writer's job names (one process
-runs them at a time): the clearing pass, and deliveries (decided per delivery day from rows no book
-owns, and touching no book, so one elected process decides each day once). Pools and basket funds
-stay with a single writer: servicing revises the notes' instruments in their books, a fund trades
-its legs."""
+runs them at a time): pool servicing (the waterfall and its payments are ledger rows; a note's face
+and retirement go to the shard holding its book as instructions), the clearing pass, and deliveries
+(decided per delivery day from rows no book owns, and touching no book, so one elected process
+decides each day once)."""
 
 ORDER = (*[d.name for d in DUTIES][: [d.name for d in DUTIES].index("remargin") + 1], "clearing_orders")
 ORDER = (*ORDER, *[d.name for d in DUTIES if d.name not in ORDER])

@@ -115,10 +115,12 @@ def set_face(uow: UnitOfWork, trading: Trading, note_symbol: str, face_micros: i
     trading.revise(note_symbol, face_micros=face_micros)
 
 
-def retire(uow: UnitOfWork, trading: Trading, note_symbol: str) -> None:
-    """The last period was paid: cancel the book and settle the note (it trades no more)."""
-    trading.cancel_book(uow, note_symbol, RETIRED)
+def retire(uow: UnitOfWork, trading: Trading, note_symbol: str) -> int:
+    """The last period was paid: cancel the book and settle the note (it trades no more); returns how
+    many resting orders were cancelled."""
+    cancelled = trading.cancel_book(uow, note_symbol, RETIRED)
     uow.connection.execute(
         _instruments.update().where(_instruments.c.symbol == note_symbol).values(status=Status.SETTLED.value)
     )
     trading.revise(note_symbol, status=Status.SETTLED.value)
+    return cancelled

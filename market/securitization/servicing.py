@@ -24,6 +24,12 @@ For a period ``t`` whose end has passed (the lifecycle duty ``service_pools`` or
    period the pool holds nothing: the final residue goes to the sponsor (recorded as that period's
    ``residue``), unpaid principal is written down and the notes are retired (books closed, settled).
 
+Beside shards (``flopex serve --products``) the elected clearing process services: the waterfall,
+the payments and the period's record are rows any process may write, but a note's face and its
+retirement change the instrument in the book holding it, so for a note whose book another shard
+holds they are written as instructions (``note_face``, ``note_retire``) in the servicing's
+transaction, and that shard applies them in its book exactly once (:mod:`market.clearing.outbox`).
+
 Triggers (OC and IC breaches of each note) are recorded per period. The pool's conservation --
 initial reserve plus remittances equal everything paid plus what the pool holds -- is checked by
 :func:`market.securitization.reports.conservation` after every period in the tests.
@@ -36,6 +42,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import sqlalchemy as sa
 
+from market.clearing import outbox
+from market.errors import ClearingElsewhereError
 from market.ledger import AVAILABLE, FEES, SYSTEM
 from market.securitization import collections, notes
 from market.securitization.pools import RESERVE, period_bounds
@@ -60,7 +68,11 @@ _listings = Listing.__table__
 
 def service_due(house: House, pool_id: int | None = None) -> ServiceReport:
     """Service, in order, every period whose end has passed of every active pool (or of one);
-    idempotent: a period is serviced once."""
+    idempotent: a period is serviced once. On a shard only the elected clearing process services
+    (``clearing_elsewhere`` otherwise); what a note's book needs goes to the shard holding it as
+    instructions (:mod:`market.clearing.outbox`)."""
+    if house.products is not None and not house.elect():
+        raise ClearingElsewhereError("another shard holds the clearing lock and services the pools")
     query = sa.select(_pools.c.id).where(_pools.c.status == "active").order_by(_pools.c.id)
     if pool_id is not None:
         from market.securitization.pools import pool
@@ -164,6 +176,13 @@ def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, en
             values["writedown_micros"] = balance
             values["interest_shortfall_micros"] = round(float(flows.interest_shortfall[j, 0]) * 1e6)
         connection.execute(_notes.update().where(_notes.c.symbol == note.symbol).values(**values))
+        if note.symbol not in trading.instruments:  # a shard's book: its shard revises it
+            face = note.lot_face_micros - note.principal_paid_micros // note.lots
+            if principal:
+                outbox.revise_note(uow, pool.product, note.symbol, face - principal)
+            if last:
+                outbox.revise_note(uow, pool.product, note.symbol, None)
+            continue
         if principal:
             face = trading.instrument(note.symbol).face_micros
             notes.set_face(uow, trading, note.symbol, face - principal)

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 
 from api.cli import main
 from market import db
-from market.baskets.records import BasketTerms, LegTerms
+from market.baskets.records import BasketTerms, FlowRequest, LegTerms
 from market.clearing import calls, liquidation, outbox
-from market.errors import MarketError
+from market.errors import BookElsewhereError, MarketError
 from market.lifecycle.duties import elected_duties, shard_duties
 from market.lifecycle.runner import Runner
 from market.records import OrderRequest
@@ -217,8 +217,10 @@ def test_a_basket_across_shards_is_refused_with_its_own_code(
     engine: sa.Engine, market: tuple[Clock, dict[str, str]]
 ) -> None:
     """A fund's cash flows trade every leg fill-or-kill in one transaction: across shards' books
-    that cannot be done, so the definition is refused (not ``not_found``, not a 421 to nowhere)."""
-    clock, _ = market
+    that cannot be done, so the definition is refused (not ``not_found``, not a 421 to nowhere). A
+    fund of one shard's products is created and redeemed there (421 elsewhere), and its NAV published
+    by that shard's lifecycle."""
+    clock, ids = market
     a, b = shard(engine, clock, "H100"), shard(engine, clock, "H200")
     try:
         legs = tuple(LegTerms(MONTH[p], 1) for p in PRODUCTS)
@@ -228,6 +230,21 @@ def test_a_basket_across_shards_is_refused_with_its_own_code(
         assert refused.value.field == "legs[1].symbol"
         fund = a.create_basket(BasketTerms("HX", "H100 only", legs[:1]))  # one shard's books: as before
         assert fund.symbol == "HX"
+        a.authorise_participant("HX", ids["mm"])
+        a.place_order(ids["seller"], order(MONTH["H100"], "sell", 3, 1510))
+        with pytest.raises(BookElsewhereError) as moved:  # the API's 421 naming H100's shard
+            b.basket_flow(ids["mm"], "HX", FlowRequest("create", "cash", 2))
+        assert moved.value.product == "H100"
+        created = a.basket_flow(ids["mm"], "HX", FlowRequest("create", "cash", 2))
+        assert created.units == 2
+        assert {p.symbol: p.qty for p in a.positions(ids["mm"])} == {"HX": 2}
+        assert {p.symbol: p.qty for p in a.positions(fund.fund_id)} == {MONTH["H100"]: 2, "HX": -2}
+        runners = {x: Runner(x, engine, duties=shard_duties(t), owner=t) for x, t in ((a, "a"), (b, "b"))}
+        ran = {x: {r.name: r for r in runner.run_due()} for x, runner in runners.items()}
+        assert ran[a]["baskets@a"].detail == "1 NAV(s) published, 0 fund(s) wound up"  # its shard's duty
+        assert ran[b]["baskets@b"].detail == "0 NAV(s) published, 0 fund(s) wound up"
+        assert [n.symbol for n in a.basket_navs("HX")] == ["HX"]
+        assert a.check() == []
     finally:
         a.close()
         b.close()
