@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from market.accounts import roles_of
 from market.changes import changes_of, records
 from market.errors import DuplicateClientOrderIdError, InvalidRequestError, MarketError, OrderRejectedError
+from market.limits import live_orders
 from market.queries import order_info
 from market.records import Committed, OrderInfo, OrderRequest
 from market.tables import Order
@@ -126,8 +127,13 @@ def pair(house: House, account_id: str, link_id: str) -> list[OrderInfo]:
 
 
 def open_order_count(house: House, account_id: str) -> int:
-    """How many live orders the account holds, in O(1): the books keep the count as orders come and go."""
-    return house.books().open_orders[account_id]
+    """How many live orders the account holds: counted in memory by the process holding every book
+    (the books keep the count as orders come and go), read from the database on a shard, whose books
+    are only some of the account's (:mod:`market.limits`)."""
+    if house.products is None:
+        return house.books().open_orders[account_id]
+    with house.read() as connection:
+        return live_orders(connection, account_id)
 
 
 def cancel_order(house: House, account_id: str, order_id: str) -> Committed[OrderInfo]:

@@ -45,13 +45,13 @@ from market.errors import (
     InventoryExceededError,
     NoMarkError,
     NotFoundError,
-    OpenOrderLimitError,
     OrderClosedError,
     RecoveryMismatchError,
     UnknownInstrumentError,
 )
 from market.instruments import Instrument
 from market.ledger import AVAILABLE, ESCROW, FEES, RESERVED, SYSTEM
+from market.limits import check_open_orders
 from market.listings import whole_days
 from market.margin import book_trade
 from market.order_rules import MAX_QTY, check_ticks, validate
@@ -85,6 +85,7 @@ class Trading:
 
     def __init__(self, holds_all: bool = True) -> None:
         self.engine = PartitionedEngine(holds_all)
+        self.holds_all = holds_all
         self.instruments: dict[str, Instrument] = {}
         self.live: dict[str, dict] = {}  # order id -> row, for every order the engine holds
         self.refused: set[str] = set()  # books whose recovery check failed
@@ -205,13 +206,8 @@ class Trading:
         command that will run it (the caller applies it, alone or as a leg of a pair)."""
         inst = self._tradable(req.symbol, uow.now_us)
         validate(req, uow.now_us)
-        cap = self.max_open_orders
-        if cap is not None and self.open_orders[account_id] >= cap:
-            raise OpenOrderLimitError(
-                f"the account holds {self.open_orders[account_id]} open orders, the most it may; "
-                "cancel some first",
-                field="symbol",
-            )
+        held = None if self.holds_all else {i.product for i in self.instruments.values()}
+        check_open_orders(uow, account_id, self.max_open_orders, self.open_orders[account_id], held)
         _check_notional(inst, req.price_ticks, req.qty)
         calls.check_order(uow, account_id, req)
         if req.tif == "gtd":

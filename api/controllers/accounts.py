@@ -159,7 +159,7 @@ async def me(ctx: Ctx, principal: Caller) -> MeOut:
     """The caller's account, roles, balances (USD), number of open orders and margin calls in force."""
     account = await call(ctx.exchange.account, principal.account_id)
     balances = await call(ctx.exchange.balances, principal.account_id)
-    open_orders = ctx.exchange.open_order_count(principal.account_id)
+    open_orders = await call(ctx.exchange.open_order_count, principal.account_id)
     calls = await call(ctx.exchange.margin_calls, principal.account_id)
     return MeOut(
         account=AccountOut.of(account),

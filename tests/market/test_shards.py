@@ -8,6 +8,7 @@ them over when the other goes (its locks freed), replaying only their partition.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -15,12 +16,18 @@ import pytest
 import sqlalchemy as sa
 
 from market import db
-from market.errors import BookElsewhereError, BookUnavailableError
+from market.errors import (
+    BookElsewhereError,
+    BookUnavailableError,
+    DatabaseBusyError,
+    MarketError,
+    OpenOrderLimitError,
+)
 from market.lifecycle.duties import SHARD_DUTIES, shard_duties
 from market.lifecycle.runner import Runner
 from market.lifecycle.schedule import SeriesPlan
 from market.partitions import ALL, PartitionedEngine
-from market.records import OrderRequest
+from market.records import OrderInfo, OrderRequest
 from market.service import Exchange
 from market.tables import Command
 from tests.market.conftest import DECEMBER, JANUARY, Clock
@@ -210,3 +217,45 @@ def test_each_shard_runs_the_duties_of_its_own_books(engine: sa.Engine) -> None:
     finally:
         a.close()
         b.close()
+
+
+def _race(shards: list[Exchange], account_id: str, price: int) -> dict[str, OrderInfo | MarketError]:
+    """Each shard places a sell of ``account_id`` in its book at the same instant; the outcomes."""
+    barrier = threading.Barrier(len(shards))
+    outcomes: dict[str, OrderInfo | MarketError] = {}
+
+    def place(shard: Exchange, symbol: str) -> None:
+        barrier.wait()
+        try:
+            outcomes[symbol] = shard.place_order(account_id, order(symbol, "sell", 1, price))
+        except (OpenOrderLimitError, DatabaseBusyError) as exc:
+            outcomes[symbol] = exc
+
+    threads = [threading.Thread(target=place, args=pair) for pair in zip(shards, (H100, H200), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+@pytest.mark.postgres
+def test_two_shards_racing_for_an_accounts_last_open_order_admit_one(
+    engine: sa.Engine, setup: dict[str, str]
+) -> None:
+    """A cap of one open order: two shards place one each at the same instant, ten times over; every
+    time exactly one is admitted (the account's ledger row orders them, market.limits)."""
+    clock = Clock()
+    shards = [Exchange(engine, clock=clock, products=[p], max_open_orders=1) for p in ("H100", "H200")]
+    for shard in shards:
+        shard.start()
+    try:
+        for round_ in range(10):
+            outcomes = _race(shards, setup["provider"], 3000 + round_)
+            admitted = {sym: o for sym, o in outcomes.items() if isinstance(o, OrderInfo)}
+            assert len(admitted) == 1, outcomes
+            ((symbol, placed),) = admitted.items()
+            shards[symbol == H200].cancel_order(setup["provider"], placed.id)
+    finally:
+        for shard in shards:
+            shard.close()
