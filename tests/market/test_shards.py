@@ -240,9 +240,7 @@ def _race(shards: list[Exchange], account_id: str, price: int) -> dict[str, Orde
 
 
 @pytest.mark.postgres
-def test_two_shards_racing_for_an_accounts_last_open_order_admit_one(
-    engine: sa.Engine, setup: dict[str, str]
-) -> None:
+def test_racing_shards_admit_one_last_order(engine: sa.Engine, setup: dict[str, str]) -> None:
     """A cap of one open order: two shards place one each at the same instant, ten times over; every
     time exactly one is admitted (the account's ledger row orders them, market.limits)."""
     clock = Clock()
