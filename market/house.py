@@ -171,7 +171,10 @@ class House:
         trading = rebuild(self.db, self.products)
         trading.max_open_orders = self.max_open_orders
         if self.products is not None:
+            from market.securitization.notes import current  # notes import the trading module
+
             trading.elsewhere = self._elsewhere
+            trading.note_now = current
         if self.locks is not None:
             self.locks.acquire(trading.instruments)
         self.trading = trading

@@ -77,11 +77,10 @@ class Trading:
     """The books (one engine per partition, :mod:`market.partitions`) plus the live-order state the
     service keeps in memory.
 
-    Only the service instance holding the books' locks uses this; after any failed transaction the
-    service rebuilds it from the database (see :meth:`market.service.Exchange.start`). ``holds_all``
-    is false for a shard (it holds some products' partitions, never the single writer's); its
-    ``elsewhere`` names the product of a book another process holds (None: no such book).
-    """
+    Only the service instance holding the books' locks uses this; after a failed transaction the service
+    rebuilds it from the database (:meth:`market.service.Exchange.start`). ``holds_all`` is false for a
+    shard; its ``elsewhere`` names the product of a book another process holds, its ``note_now`` reads
+    a note as stored now (the elected shard services pools: :func:`market.securitization.notes.current`)."""
 
     def __init__(self, holds_all: bool = True) -> None:
         self.engine = PartitionedEngine(holds_all)
@@ -94,6 +93,7 @@ class Trading:
         self.open_orders: Counter[str] = Counter()  # account id -> live orders, kept with ``live``
         self.max_open_orders: int | None = None
         self.elsewhere: Callable[[str], str | None] | None = None
+        self.note_now: Callable[[UnitOfWork, Trading, str], Instrument] | None = None
         self.split: frozenset[str] = frozenset()  # products whose books are partitions of their own
 
     def recount(self) -> None:
@@ -204,7 +204,7 @@ class Trading:
     ) -> tuple[dict, dict]:
         """Check an order against the account and hold what it needs; its new row and the engine
         command that will run it (the caller applies it, alone or as a leg of a pair)."""
-        inst = self._tradable(req.symbol, uow.now_us)
+        inst = self._tradable(uow, req.symbol)
         validate(req, uow.now_us)
         held = None if self.holds_all else {i.product for i in self.instruments.values()}
         check_open_orders(uow, account_id, self.max_open_orders, self.open_orders[account_id], held)
@@ -328,9 +328,8 @@ class Trading:
     def cancel(self, uow: UnitOfWork, account_id: str, order_id: str) -> tuple[dict, str | None]:
         """Cancel a live order of ``account_id``; returns its row and the engine's rejection, if any."""
         order = self._own_live(uow, account_id, order_id)
-        events = self.apply(
-            uow, {"op": "cancel", "symbol": order["symbol"], "id": order_id, "account": account_id}
-        )
+        command = {"op": "cancel", "symbol": order["symbol"], "id": order_id, "account": account_id}
+        events = self.apply(uow, command)
         uow.ledger.post("cancel", account_id=account_id, ref=order_id)
         return order, _rejection(events)
 
@@ -346,7 +345,7 @@ class Trading:
         """Change a live order's open quantity and/or price (holding more first if it needs more).
         A ``price`` given as a decimal string (the API's) is converted with the order's instrument."""
         order = self._own_live(uow, account_id, order_id)
-        inst = self._tradable(order["symbol"], uow.now_us)
+        inst = self._tradable(uow, order["symbol"])
         if price is not None:
             price_ticks = price_to_ticks(price, inst.tick_micros, "price")
         if qty is None and price_ticks is None:
@@ -650,12 +649,13 @@ class Trading:
         )
 
     # ------------------------------------------------------------------ checks
-
-    def _tradable(self, symbol: str, now_us: int) -> Instrument:
+    def _tradable(self, uow: UnitOfWork, symbol: str) -> Instrument:
         inst = self.instrument(symbol)
+        if inst.kind == "note" and self.note_now is not None:  # its face as the elected servicing left it
+            inst = self.note_now(uow, self, symbol)
         if symbol in self.refused:
             raise RecoveryMismatchError(f"the book of {symbol} failed its recovery check and is closed")
-        if inst.status != "open" or now_us >= inst.expiry_us:
+        if inst.status != "open" or uow.now_us >= inst.expiry_us:
             raise InstrumentNotOpenError(f"{symbol} is {inst.status} and does not trade", field="symbol")
         return inst
 

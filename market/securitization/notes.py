@@ -24,6 +24,8 @@ import re
 from dataclasses import asdict
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from market.errors import InvalidRequestError
 from market.instruments import Instrument, InstrumentKind, Settlement, Status
 from market.margin import book_trade
@@ -124,3 +126,39 @@ def retire(uow: UnitOfWork, trading: Trading, note_symbol: str) -> int:
     )
     trading.revise(note_symbol, status=Status.SETTLED.value)
     return cancelled
+
+
+def current(uow: UnitOfWork, trading: Trading, note_symbol: str) -> Instrument:
+    """The note as its row says now, read ``FOR SHARE`` on PostgreSQL, and the book's instrument
+    revised to it (a shard's, before an order on the note). Beside shards the elected process
+    services pools and writes a note's new face and retirement to its row in the servicing's own
+    transaction; the shard holding the book hears of it later (an instruction). Reading the row here
+    makes an order trade at the face the holders were just paid down to, and wait while a servicing
+    of the note is in flight (it locks the rows first), so no trade falls between the two."""
+    query = sa.select(_instruments.c.face_micros, _instruments.c.status).where(
+        _instruments.c.symbol == note_symbol
+    )
+    if uow.connection.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    row = uow.connection.execute(query).one()
+    inst = trading.instruments[note_symbol]
+    if (row.face_micros, row.status) != (inst.face_micros, inst.status):
+        inst = trading.revise(note_symbol, face_micros=row.face_micros, status=row.status)
+    return inst
+
+
+def lock(uow: UnitOfWork, symbols: list[str]) -> None:
+    """Lock the notes' rows (``FOR UPDATE`` on PostgreSQL) before a servicing moves any cash: an
+    order on a note reads its row first too (:func:`current`), so the two take locks in one order."""
+    if symbols and uow.connection.dialect.name == "postgresql":
+        query = sa.select(_instruments.c.symbol).where(_instruments.c.symbol.in_(sorted(symbols)))
+        uow.connection.execute(query.order_by(_instruments.c.symbol).with_for_update())
+
+
+def write(uow: UnitOfWork, note_symbol: str, face_micros: int, retired: bool) -> None:
+    """The note's new face (and its retirement) in its row only: the shard holding its book applies
+    them there from an instruction (:mod:`market.clearing.outbox`)."""
+    values: dict[str, object] = {"face_micros": face_micros}
+    if retired:
+        values["status"] = Status.SETTLED.value
+    uow.connection.execute(_instruments.update().where(_instruments.c.symbol == note_symbol).values(**values))

@@ -26,9 +26,12 @@ For a period ``t`` whose end has passed (the lifecycle duty ``service_pools`` or
 
 Beside shards (``flopex serve --products``) the elected clearing process services: the waterfall,
 the payments and the period's record are rows any process may write, but a note's face and its
-retirement change the instrument in the book holding it, so for a note whose book another shard
-holds they are written as instructions (``note_face``, ``note_retire``) in the servicing's
-transaction, and that shard applies them in its book exactly once (:mod:`market.clearing.outbox`).
+retirement change the instrument in the book holding it. For a note whose book another shard holds,
+the servicing locks the note's row before moving any cash, writes the new face (and the retirement)
+to it, and writes instructions (``note_face``, ``note_retire``) that the shard applies in its book
+exactly once (:mod:`market.clearing.outbox`: the book's instrument revised, a retired note's resting
+orders cancelled). Until then that shard reads the row before any order on the note
+(:func:`market.securitization.notes.current`), so no trade falls between the payment and the face.
 
 Triggers (OC and IC breaches of each note) are recorded per period. The pool's conservation --
 initial reserve plus remittances equal everything paid plus what the pool holds -- is checked by
@@ -115,6 +118,9 @@ def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, en
     """Service period ``t`` of ``pool`` (see the module); returns the notes it retired."""
     connection, ledger, issuer = uow.connection, uow.ledger, pool.issuer_id
     ref = f"pool:{pool.code}:{t}"
+    trading = house.books()
+    symbols = connection.execute(sa.select(_notes.c.symbol).where(_notes.c.pool_id == pool.id)).scalars()
+    notes.lock(uow, [s for s in symbols if s not in trading.instruments])  # another shard's books
     owed = collections.owed(connection, pool, t, start, end)
     remitted = min(owed.total_micros, ledger.balance(pool.sponsor_id, AVAILABLE))
     ledger.move((pool.sponsor_id, AVAILABLE), (issuer, AVAILABLE), remitted, "the pool's collections")
@@ -162,7 +168,6 @@ def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, en
         ledger.move((issuer, AVAILABLE), (issuer, RESERVE), shift)
     ledger.post("pool_waterfall", account_id=pool.sponsor_id, ref=ref)
 
-    trading = house.books()
     for j, note in enumerate(note_rows):
         interest, principal = per_lot[j]
         _pay_holders(uow, pool, note, t, interest, principal)
@@ -176,10 +181,11 @@ def _service(house: House, uow: UnitOfWork, pool: sa.Row, t: int, start: int, en
             values["writedown_micros"] = balance
             values["interest_shortfall_micros"] = round(float(flows.interest_shortfall[j, 0]) * 1e6)
         connection.execute(_notes.update().where(_notes.c.symbol == note.symbol).values(**values))
-        if note.symbol not in trading.instruments:  # a shard's book: its shard revises it
-            face = note.lot_face_micros - note.principal_paid_micros // note.lots
+        if note.symbol not in trading.instruments:  # another shard's book: the row now, the book by it
+            face = note.lot_face_micros - note.principal_paid_micros // note.lots - principal
+            notes.write(uow, note.symbol, face, retired=last)
             if principal:
-                outbox.revise_note(uow, pool.product, note.symbol, face - principal)
+                outbox.revise_note(uow, pool.product, note.symbol, face)
             if last:
                 outbox.revise_note(uow, pool.product, note.symbol, None)
             continue

@@ -110,7 +110,12 @@ def test_the_elected_shard_services_and_the_notes_shard_revises_them_once(
         assert principal > 0
         face = 100 * USD - principal
         assert (A, face) in [(s, f) for _, s, f in pending(engine)]  # not yet in the notes' book
-        assert notes.instrument(A).face_micros == 100 * USD
+        assert notes._house.books().instrument(A).face_micros == 100 * USD  # the book has not heard yet
+        assert elected.instrument(A).face_micros == face  # its row has, in the servicing's transaction
+        seller_before = elected.balances(market.seller).available
+        notes.place_order(market.buyer, order(A, "sell", 1, 10000))  # at par: per 100 of the new face
+        notes.place_order(market.seller, order(A, "buy", 1, 10000))
+        assert seller_before - elected.balances(market.seller).available == face  # not the old 100
         applied = notes.drain_clearing()
         assert {(d.kind, d.symbol) for d in applied} >= {("note_face", A)}
         assert notes.instrument(A).face_micros == face  # the book's instrument and its row
@@ -128,6 +133,8 @@ def test_the_elected_shard_services_and_the_notes_shard_revises_them_once(
         done = elected.service_pools(pool_id)
         assert done.serviced == (("GPUABS1", 1),)
         assert done.retired == (A, B)
+        with pytest.raises(MarketError, match="does not trade"):  # retired in its row: refused at once
+            notes.place_order(market.seller, order(B, "buy", 1, 9000))
         assert [(k, s) for k, s, _ in pending(engine)] == [
             ("note_face", A),
             ("note_retire", A),
