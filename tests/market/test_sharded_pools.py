@@ -15,10 +15,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
+from api.cli import main
 from market import db
 from market.clearing import outbox
-from market.errors import MarketError
+from market.errors import BookElsewhereError, MarketError
 from market.service import Exchange
 from market.tables import ClearingInstruction
 from tests.market.conftest import DECEMBER, JANUARY, PHYSICAL, Clock, Market
@@ -85,7 +87,7 @@ def pooled(engine: sa.Engine) -> tuple[Market, int]:
 
 @pytest.mark.postgres
 def test_the_elected_shard_services_and_the_notes_shard_revises_them_once(
-    engine: sa.Engine, pooled: tuple[Market, int], monkeypatch: pytest.MonkeyPatch
+    engine: sa.Engine, postgres_url: str, pooled: tuple[Market, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     market, pool_id = pooled
     clock = market.clock
@@ -187,3 +189,37 @@ def test_the_elected_shard_services_and_the_notes_shard_revises_them_once(
         elected.close()
         with contextlib.suppress(sa.exc.DBAPIError):
             notes.close()
+    shown = CliRunner().invoke(main, ["risk", "instructions", "--db", postgres_url])
+    assert shown.exit_code == 0, shown.output
+    assert f"note_retire {A} in H100" in shown.output
+    assert shown.output.count(": applied ") == 5  # A's face twice, B's once, two retirements
+
+
+@pytest.mark.postgres
+def test_a_pool_is_formed_on_the_shard_of_its_product(engine: sa.Engine) -> None:
+    """Forming a pool lists and issues its notes in its product's books: on that product's shard; the
+    other shard answers ``book_elsewhere`` (the API's 421 naming the holder) and forms nothing."""
+    clock = Clock()
+    single = Exchange(engine, clock=clock)
+    single.start()
+    try:
+        for product in ("H100", "A100"):
+            single.create_product(product, product)
+        provider = single.create_account("p", ["provider"]).account.id
+        single.deposit(provider, 10_000 * USD, "seed")
+    finally:
+        single.close()
+    other, own = shard(engine, clock, "A100"), shard(engine, clock, "H100")
+    try:
+        listing = own.create_listing(provider, "H100", 10, DECEMBER, FEBRUARY).id
+        with pytest.raises(BookElsewhereError) as elsewhere:
+            other.create_pool(provider, terms((listing,)))
+        assert elsewhere.value.product == "H100"
+        assert other.pools() == []
+        pool = own.create_pool(provider, terms((listing,)))
+        assert [(n.symbol, n.lots) for n in pool.notes] == [(A, 40), (B, 20)]
+        assert own.positions(provider)[0].qty == 40
+        assert own.check() == []
+    finally:
+        other.close()
+        own.close()
