@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from market.accounts import roles_of
-from market.changes import changes_of, records
+from market.changes import answers_only, changes_of, records
 from market.errors import DuplicateClientOrderIdError, InvalidRequestError, MarketError, OrderRejectedError
 from market.limits import live_orders
 from market.queries import order_info
@@ -40,7 +40,8 @@ def place_order(house: House, account_id: str, request: OrderRequest) -> OrderIn
     ``duplicate_client_order_id``, ...) and :class:`OrderRejectedError` with the engine's reason
     when the book refused it (the rejection is stored, so a resend returns it again).
     """
-    result = place_orders(house, [(account_id, request)]).value[0]
+    with answers_only():  # the answer is all it returns
+        result = place_orders(house, [(account_id, request)]).value[0]
     if isinstance(result, MarketError):
         raise result
     if result.status == "rejected":

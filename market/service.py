@@ -68,6 +68,7 @@ import market.securitization.reports
 import market.securitization.servicing
 import market.settlement
 import market.statements
+from market.changes import answers_only
 from market.house import MAX_PAGE, House, utc_now
 from market.invariants import check
 from market.records import Committed
@@ -93,7 +94,8 @@ def _value(use_case: Callable[Concatenate[House, P], Committed[R]]) -> Callable[
 
     @functools.wraps(use_case)
     def method(self: Exchange, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return use_case(self._house, *args, **kwargs).value
+        with answers_only():
+            return use_case(self._house, *args, **kwargs).value
 
     return method
 

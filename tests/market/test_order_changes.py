@@ -70,3 +70,25 @@ def test_amend_cancel_and_a_pair_return_what_they_changed(market: Market) -> Non
     assert [(o.id, o.status) for o in every.value] == [(bid.id, "cancelled")]
     _as_stored(market, every.changes)
     market.check()
+
+
+def test_the_plain_methods_answer_as_the_committed_ones_without_gathering_the_changes(market: Market) -> None:
+    """``place_orders`` & co. skip gathering what the commit changed (``market.changes.answers_only``)
+    and still answer with the records the database holds -- an order that had traded before included."""
+    ex = market.exchange
+    maker = ex.place_orders([(market.provider, OrderRequest(PHYSICAL, "sell", 5, price_ticks=2000))])[0]
+    assert maker == ex.order(market.provider, maker.id)
+    taken = ex.place_orders([(market.buyer, OrderRequest(PHYSICAL, "buy", 2, price_ticks=2000))])
+    assert taken == [ex.order(market.buyer, taken[0].id)]
+    assert [f.qty for f in taken[0].fills] == [2]
+    # the maker traded in an earlier commit: its record is read, with both fills
+    amended = ex.amend_order(market.provider, maker.id, qty=2)
+    assert amended == ex.order(market.provider, maker.id)
+    assert ([f.qty for f in amended.fills], amended.open_qty) == ([2], 2)
+    again = ex.place_orders([(market.buyer, OrderRequest(PHYSICAL, "buy", 1, price_ticks=2000))])[0]
+    assert again == ex.order(market.buyer, again.id)
+    assert [f.qty for f in ex.order(market.provider, maker.id).fills] == [2, 1]
+    cancelled = ex.cancel_order(market.provider, maker.id)
+    assert cancelled == ex.order(market.provider, maker.id)
+    assert (cancelled.status, [f.qty for f in cancelled.fills]) == ("cancelled", [2, 1])
+    market.check()
