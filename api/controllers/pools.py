@@ -106,18 +106,22 @@ class PoolAdminController(Controller):
     guards = (requires("admin"),)
     security = BEARER_SECURITY
 
-    @post("/service", status_code=200, summary="Service every due pool period", responses=problems(*ADMIN))
+    @post(
+        "/service", status_code=200, summary="Service every due pool period", responses=problems(*ADMIN, 409)
+    )
     async def service_all(self, ctx: Ctx) -> ServiceOut:
         """Run every pool period whose end has passed through the waterfall (what the lifecycle's
-        ``service_pools`` duty does); a second call changes nothing."""
+        ``service_pools`` duty does); a second call changes nothing. On a shard that is not the elected
+        clearing process: ``409 clearing_elsewhere``, nothing done."""
         return await _serviced(ctx, await call(ctx.exchange.service_pools))
 
     @post(
         "/{pool_id:int}/service",
         status_code=200,
         summary="Service a pool's due periods",
-        responses=problems(*ADMIN, 404),
+        responses=problems(*ADMIN, 404, 409),
     )
     async def service(self, ctx: Ctx, pool_id: PoolId) -> ServiceOut:
-        """Run the pool's periods whose end has passed through the waterfall, oldest first."""
+        """Run the pool's periods whose end has passed through the waterfall, oldest first
+        (``409 clearing_elsewhere`` on a shard that is not the elected clearing process)."""
         return await _serviced(ctx, await call(ctx.exchange.service_pools, pool_id))

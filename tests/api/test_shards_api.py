@@ -34,9 +34,10 @@ def shards(_postgres_template: sa.URL) -> Iterator[tuple[TestClient[Litestar], T
         finally:
             engine.dispose()
         auth = {"Authorization": f"Bearer {admin}"}
-        with make_client(url, products=("H100",), public_url=ONE) as one, make_client(
-            url, products=("H200",), public_url=TWO
-        ) as two:
+        with (
+            make_client(url, products=("H100",), public_url=ONE) as one,
+            make_client(url, products=("H200",), public_url=TWO) as two,
+        ):
             start = next_month_start(API_NOW).isoformat()
             seeded: dict = {"auth": auth}
             for shard, product in ((one, "H100"), (two, "H200")):
@@ -113,3 +114,15 @@ def test_an_order_sent_twice_with_one_key_runs_once_across_shards(shards: tuple)
     assert one.post("/v1/orders", json=order, headers=follow).status_code == 421
     placed = two.post("/v1/orders", json=order, headers=follow)
     assert (placed.status_code, placed.headers.get("idempotent-replayed")) == (201, None)
+
+
+def test_pools_are_serviced_by_the_elected_shard_only(shards: tuple) -> None:
+    """Pool servicing is an elected duty beside shards: the shard holding the clearing lock services
+    (nothing is due here), the other answers 409 clearing_elsewhere and does nothing."""
+    one, two, seeded = shards
+    answers = [c.post("/v1/admin/pools/service", headers=seeded["auth"]) for c in (one, two)]
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+    served = next(a for a in answers if a.status_code == 200).json()
+    assert served["serviced"] == []
+    refused = next(a for a in answers if a.status_code == 409).json()
+    assert refused["code"] == "clearing_elsewhere"
