@@ -50,6 +50,7 @@ from api.controllers.quote import quote
 from api.controllers.recovery import RecoveryController
 from api.controllers.reports import ReportController
 from api.controllers.securitization import price_deal
+from api.controllers.shards import adopt_books, move_books
 from api.controllers.stress import stress
 from api.controllers.system import health
 from api.cors import PeerCors
@@ -261,6 +262,8 @@ def create_app(settings: Settings | None = None, *, clock: Callable[[], datetime
             IndexController,
             AdminController,
             RecoveryController,
+            move_books,
+            adopt_books,
             PlanController,
             PoolController,
             PoolAdminController,

@@ -40,6 +40,7 @@ from api.pagination import Page
 from api.schemas.market_data import BookOut, CandleOut, TickerOut, TradeOut
 from api.schemas.orders import BatchOut, CancelledOut, CancelTimerOut, FillOut, OcoOut, OrderOut
 from api.schemas.portfolio import EntryOut, PositionOut
+from api.schemas.shards import BookMoveOut
 
 T = TypeVar("T")
 
@@ -235,6 +236,11 @@ class Client:
     def positions(self) -> list[PositionOut]:
         """Your positions."""
         return list(self._pages("/v1/positions", PositionOut, {}))
+
+    def move_book(self, product: str, to: str) -> BookMoveOut:
+        """Move ``product``'s books to the live shard at ``to`` (an admin key; asked of any process,
+        the 421 leads to the holder)."""
+        return self._call("POST", f"/v1/admin/products/{product}/move", BookMoveOut, json={"to": to})
 
 
 # -- the stream -----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,7 @@ class Presence:
     writer_url: str | None = None
     owners: dict[str, str] = field(default_factory=dict)
     peers: PeerOrigins = field(default_factory=PeerOrigins)
+    beating: threading.Lock = field(default_factory=threading.Lock)
 
     def owner_of(self, product: str | None) -> str | None:
         """The base URL of the live process holding ``product``'s books (None: no live holder)."""
@@ -100,9 +102,7 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
     try:
         while True:
             try:
-                held = exchange.started
-                beat = (engine, presence.url, held, _books(exchange))
-                await anyio.to_thread.run_sync(registry.heartbeat, *beat)
+                await anyio.to_thread.run_sync(announce_books, exchange, engine, presence)
                 owners = await anyio.to_thread.run_sync(registry.owners, engine)
                 presence.owners = owners
                 presence.writer_url = owners.get(registry.ALL_BOOKS) or next(iter(owners.values()), None)
@@ -114,6 +114,15 @@ async def heartbeat(exchange: Exchange, engine: Any, presence: Presence) -> None
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(registry.leave, engine, presence.url)
         raise
+
+
+def announce_books(exchange: Exchange, engine: Any, presence: Presence) -> None:
+    """Heartbeat now, with the books this process holds at this moment: every beat, and a planned move
+    at once (another shard's failover reads the registry to know which products are orphaned). The
+    books are read and written under :attr:`Presence.beating`, so a beat that read them before a move
+    cannot write them after the move's own beat."""
+    with presence.beating:
+        registry.heartbeat(engine, presence.url, exchange.started, _books(exchange))
 
 
 def _books(exchange: Exchange) -> str:

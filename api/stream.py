@@ -45,7 +45,7 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
-from api.mirror import MERGED, REFRESHED, Mirror, OwnerOf, Peers
+from api.mirror import MERGED, MOVED_CLOSE_CODE, REFRESHED, Mirror, OwnerOf, Peers
 from market.accounts import READ, TRADE
 from market.errors import BookElsewhereError, MarketError
 from market.instruments import canonical_symbol
@@ -61,6 +61,8 @@ MAX_SUBSCRIPTIONS = 50
 HEARTBEAT_SECONDS = 15.0
 PUBLIC_PREFIXES = ("book.", "trades.", "ticker.", "candles.", "mark.", "index.")
 PRIVATE_CHANNELS = ("orders", "positions", "balances")
+BOOK_CHANNELS = ("book", "trades", "ticker", "candles")
+"""The public channels a book's holder numbers (a shard mirrors them from the holder)."""
 CANDLE_INTERVALS = ("1m", "5m", "15m", "1h", "4h", "1d")
 
 Levels = dict[str, int]
@@ -79,6 +81,7 @@ class Subscriber:
     overflowed: bool = False
     can_trade: bool = False
     cancel_on_disconnect: bool = False
+    moved: bool = False  # a book it follows moved to another process: closed with 1012
 
     @classmethod
     def create(cls) -> Subscriber:
@@ -249,6 +252,22 @@ class StreamHub:
                 "asks": _levels(asks, reverse=False),
             },
         )
+
+    def books_moved(self, symbols: Iterable[str]) -> None:
+        """Close every connection following one of ``symbols``' public channels (their books moved to
+        another process, which numbers them from now on): it gets 1012 and resubscribes elsewhere."""
+        wanted = set(symbols)
+        for topic, subscribers in list(self._topics.items()):
+            kind, _, symbol = topic.partition(".")
+            if kind == "candles":
+                symbol = symbol.partition(".")[2]
+            if kind in BOOK_CHANNELS and symbol in wanted:
+                for subscriber in list(subscribers):
+                    subscriber.moved = True
+                    subscriber.send.close()
+        for symbol in wanted:
+            self._books.pop(symbol, None)
+            self._trade_ids.pop(symbol, None)
 
     def trade_watermark(self, symbol: str) -> int | None:
         """The id of the last trade of ``symbol`` published, or None while its trades are not followed."""
@@ -471,7 +490,10 @@ async def _write(socket: WebSocket[Any, Any, Any], subscriber: Subscriber, mirro
             try:
                 message = await subscriber.receive.receive()
             except (anyio.EndOfStream, anyio.ClosedResourceError):
-                await socket.close(code=1013, reason="slow consumer: messages were dropped; reconnect")
+                if subscriber.moved:
+                    await socket.close(code=MOVED_CLOSE_CODE, reason="a book moved; reconnect")
+                else:
+                    await socket.close(code=1013, reason="slow consumer: messages were dropped; reconnect")
                 return
             if mirror is not None and mirror.merged is not None and message.get("channel") == MERGED:
                 message = mirror.merged.renumber(message)

@@ -205,6 +205,14 @@ class ReduceOnlyError(ConflictError):
     code = "reduce_only"
 
 
+class BookMoveRefusedError(ConflictError):
+    """A planned move of a product's books between shards cannot be done as asked (not a shard, the
+    target is not a live shard, the target would not take them, another process holds them); the
+    books stay where they were."""
+
+    code = "book_move_refused"
+
+
 class BookUnavailableError(MarketError):
     """The book is owned by another service instance or failed its recovery check."""
 

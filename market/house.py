@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from market.errors import BookUnavailableError, InvalidRequestError, MarketError
+from market.errors import BookElsewhereError, BookUnavailableError, InvalidRequestError, MarketError
 from market.ledger import SYSTEM, bucket_rows
 from market.recovery import rebuild
 from market.sharing.shards import claim, product_lock, product_of
@@ -152,6 +152,29 @@ class House:
                 self.products = held
                 self.locks.release_one(product_lock(product))
                 raise
+
+    def release(self, product: str, announce: Callable[[], None]) -> None:
+        """Hand the books of ``product`` over (a planned move, :mod:`api.controllers.shards`): stop
+        serving them (an order waiting for the house lock finds them gone, ``book_elsewhere``), let
+        ``announce`` say so (the registry must stop naming this process before the locks go, or
+        another shard's failover would take them), then free their locks for the target to adopt.
+        Everything acknowledged on them committed before, so the target's replay of their partition
+        has it. :class:`BookElsewhereError` when this house does not hold them."""
+        with self.lock:
+            if self.products is None or product not in self.products or self.locks is None:
+                raise BookElsewhereError(f"this process does not hold the books of {product}", product)
+            held = self.products
+            symbols = [s for s, i in self.books().instruments.items() if i.product == product]
+            self.products = held - {product}
+            try:
+                self.rebuild()
+                announce()
+            except BaseException:  # nothing was let go: keep serving them
+                self.products = held
+                self.rebuild()
+                raise
+            for name in (*symbols, product_lock(product)):
+                self.locks.release_one(name)
 
     @property
     def started(self) -> bool:

@@ -167,6 +167,11 @@ class Exchange:
         :class:`~market.errors.BookUnavailableError` while another process holds them."""
         self._house.adopt(product)
 
+    def release(self, product: str, announce: Callable[[], None]) -> None:
+        """A shard hands the books of ``product`` over to another (a planned move): it stops serving
+        them, calls ``announce``, then frees their locks (:meth:`market.house.House.release`)."""
+        self._house.release(product, announce)
+
     @property
     def refused_books(self) -> frozenset[str]:
         """Books that failed their recovery check and do not trade."""

@@ -8,6 +8,7 @@ from typing import TypeVar
 import click
 
 from api.cli import UserError
+from api.cli._http import api_client, key_option, url_option
 from api.cli._options import database_option, exchange_clock, require_schema, resolve_database_url
 
 T = TypeVar("T")
@@ -242,3 +243,15 @@ def rebuild_book(database_url: str | None, symbol: str, yes: bool) -> None:
         click.echo("the book is still refused" if done.refused else "the book trades again")
 
     _with_exchange(database_url, rebuild)
+
+
+@command.command("move-book")
+@click.argument("product")
+@click.option("--to", "target", required=True, metavar="URL", help="The base URL of the shard taking them.")
+@url_option
+@key_option
+def move_book(product: str, target: str, url: str | None, api_key: str) -> None:
+    """Move PRODUCT's books to another live shard (asked of any process; an admin key)."""
+    with api_client(url, api_key) as client:
+        moved = client.move_book(product, target)
+    click.echo(f"{moved.product}: now held by {moved.owner}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,3 +146,19 @@ def seed_forward(shard: Any, auth: dict[str, str], product: str, provider: dict[
     listing = {"product": product, "gpus": 50, "start": inst["window_start"], "end": inst["window_end"]}
     assert shard.post("/v1/listings", json=listing, headers=provider).status_code == 201
     return inst["symbol"]
+
+
+@contextmanager
+def shard_in_thread(url: str, products: tuple[str, ...]) -> Iterator[tuple[Litestar, str]]:
+    """A shard holding ``products`` served for real from a thread of this process (the app and its
+    base URL), for in-process tests whose other shard must reach it over the network."""
+    from tests.api.live_server import free_port, serving_in_thread
+
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        database_url=url, products=products, public_url=public, rate_limit=0.0, lifecycle_seconds=0.0
+    )
+    app = create_app(settings, clock=Clock())
+    with serving_in_thread(app, port):
+        yield app, public
