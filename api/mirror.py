@@ -51,6 +51,11 @@ this process read the state afresh."""
 Refresh = Callable[[str], Awaitable[None]]
 """Reads one of :data:`REFRESHED` afresh for the connection's account and publishes it if it changed."""
 
+UPSTREAM_PARAM = "upstream"
+"""Query parameter marking a mirror's own connection to another shard's stream: that connection is
+served from the shard's own books and hub only, never merged or mirrored further (else each shard's
+upstream would follow the account back on the first, and so on, one connection per hop)."""
+
 MOVED_CLOSE_CODE = 1012
 """WebSocket close code when a mirrored shard went away (RFC 6455 *service restart*)."""
 
@@ -135,7 +140,8 @@ class Mirror:
         upstream = self._upstreams.get(owner)
         if upstream is None:
             try:
-                upstream = await websockets.connect("ws" + owner.removeprefix("http") + "/v1/stream")
+                url = "ws" + owner.removeprefix("http") + f"/v1/stream?{UPSTREAM_PARAM}=1"
+                upstream = await websockets.connect(url)
             except OSError:
                 return None
             self._upstreams[owner] = upstream

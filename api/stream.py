@@ -45,7 +45,7 @@ from litestar.handlers import WebsocketRouteHandler
 
 from api.auth import Authenticator
 from api.errors import ApiError
-from api.mirror import MERGED, MOVED_CLOSE_CODE, REFRESHED, Mirror, OwnerOf, Peers
+from api.mirror import MERGED, MOVED_CLOSE_CODE, REFRESHED, UPSTREAM_PARAM, Mirror, OwnerOf, Peers
 from market.accounts import READ, TRADE
 from market.errors import BookElsewhereError, MarketError
 from market.instruments import canonical_symbol
@@ -555,9 +555,11 @@ def stream_route(
                     if refresh is not None and subscriber.account_id is not None:
                         await refresh(channel, subscriber.account_id)
 
+                shards = owner_of is not None and peers is not None
+                upstream = socket.query_params.get(UPSTREAM_PARAM) is not None  # another shard's mirror
                 mirror = (
                     Mirror(socket, subscriber.deliver, tasks, owner_of, peers, refreshed)
-                    if owner_of is not None and peers is not None
+                    if shards and not upstream
                     else None
                 )
 

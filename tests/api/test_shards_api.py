@@ -97,6 +97,7 @@ def test_a_request_for_the_other_shards_book_is_421_naming_it(shards: tuple) -> 
 
 def test_an_order_sent_twice_with_one_key_runs_once_across_shards(shards: tuple) -> None:
     one, two, seeded = shards
+    test_each_shard_names_the_holder_of_every_book(shards)  # each knows the other (own xdist worker)
     h100 = seeded["H100"]["symbol"]
     order = {"symbol": h100, "side": "buy", "quantity": 1, "price": "1.500"}
     headers = {**seeded["t"], "Idempotency-Key": "buy-once"}
