@@ -69,7 +69,8 @@ class SchwartzSmith(PathModel):
 
     def forward(self, t: ArrayLike) -> NDArray[np.float64]:
         mean, variance = self._log_moments(self.chi0, self.xi0, np.asarray(t, dtype=float))
-        return np.exp(mean + 0.5 * variance)
+        with np.errstate(over="ignore"):  # past the float range it is inf, which a request refuses
+            return np.exp(mean + 0.5 * variance)
 
     def log_mean(self, t: ArrayLike) -> NDArray[np.float64]:
         """E[ln S(t)]."""
