@@ -42,7 +42,7 @@ def drain_clearing(house: House) -> list[outbox.Applied]:
     applied = []
     for instruction_id in ids:
         with house.transaction() as uow:
-            done = outbox.apply(uow, house.books(), instruction_id)
+            done = outbox.apply(uow, house.books(), instruction_id, house.products)
         if done is not None:
             applied.append(done)
     return applied

@@ -141,13 +141,17 @@ def listing(connection: sa.Connection, pending_only: bool, limit: int) -> list[I
     ]
 
 
-def apply(uow: UnitOfWork, trading: Trading, instruction_id: int) -> Applied | None:
-    """Execute one instruction in the caller's transaction; None if it was applied already."""
-    taken = uow.connection.execute(
-        _out.update()
-        .where(_out.c.id == instruction_id, _out.c.applied_us.is_(None))
-        .values(applied_us=uow.now_us, outcome="applying")
-    )
+def apply(
+    uow: UnitOfWork, trading: Trading, instruction_id: int, products: frozenset[str] | None = None
+) -> Applied | None:
+    """Execute one instruction in the caller's transaction; None if it was applied already, or if
+    its product is not in ``products`` (the products whose books the caller holds now; None: every
+    product). A drainer's pending list may name a product moved away since it was read: the
+    instruction stays pending for its new holder instead of being marked applied with nothing done."""
+    query = _out.update().where(_out.c.id == instruction_id, _out.c.applied_us.is_(None))
+    if products is not None:
+        query = query.where(_out.c.product.in_(sorted(products)))
+    taken = uow.connection.execute(query.values(applied_us=uow.now_us, outcome="applying"))
     if taken.rowcount != 1:
         return None
     row = uow.connection.execute(sa.select(_out).where(_out.c.id == instruction_id)).one()

@@ -124,6 +124,11 @@ def test_the_elected_shard_calls_and_each_shard_liquidates_its_own_books_once(
         assert report.liquidated_accounts == (ids["buyer"],)
         assert report.liquidated_lots == 0  # nothing traded by the pass itself: instructions written
         assert [(r.product, r.applied_us) for r in instructions(engine)] == [("H100", None), ("H200", None)]
+        h200 = instructions(engine)[1].id  # a drainer that listed it while holding H200, moved since
+        monkeypatch.setattr(outbox, "pending", lambda connection, products: [h200])
+        assert a.drain_clearing() == []
+        monkeypatch.undo()
+        assert instructions(engine)[1].applied_us is None  # still pending for H200's holder
 
         # H200's shard fails mid-drain (after cancelling, before its slice): nothing of it stays
         real = liquidation.send_slices
