@@ -9,7 +9,7 @@ NaN, infinities and absurd magnitudes raise a :class:`~market.errors.MarketError
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, Inexact, InvalidOperation, Overflow, Underflow
 
 from market.errors import InvalidAmountError, OffTickError
 
@@ -17,6 +17,8 @@ MICROS_PER_DOLLAR = 1_000_000
 DEFAULT_TICK_MICROS = 1_000  # USD 0.001 per GPU-hour
 MAX_MICROS = 2**62  # far beyond any real balance, far inside int64
 _MICRO = Decimal(1).scaleb(-6)
+_EXACT = Context(prec=64, traps=[Inexact, InvalidOperation, Overflow, Underflow])
+"""Scaling a parsed string (at most 40 digits) to micro-dollars: exact, or a trap (never a rounding)."""
 
 
 def _decimal(text: str, field: str) -> Decimal:
@@ -32,11 +34,22 @@ def _decimal(text: str, field: str) -> Decimal:
     return value
 
 
-def dollars_to_micros(text: str, field: str = "amount") -> int:
-    """``"12.5"`` -> ``12_500_000``; refuses amounts finer than one micro-dollar."""
-    micros = _decimal(text, field) * MICROS_PER_DOLLAR
+def _micros(text: str, field: str) -> Decimal:
+    """``text`` dollars as micro-dollars, exactly (the default context would round past 28 digits and
+    raise :class:`decimal.Overflow`, no ``MarketError``, on an exponent like ``1E+999999``)."""
+    value = _decimal(text, field)
+    try:
+        micros = _EXACT.multiply(value, MICROS_PER_DOLLAR)
+    except (Inexact, Overflow, Underflow):
+        raise InvalidAmountError(f"{field} is out of range", field=field) from None
     if abs(micros) > MAX_MICROS:
         raise InvalidAmountError(f"{field} is out of range", field=field)
+    return micros
+
+
+def dollars_to_micros(text: str, field: str = "amount") -> int:
+    """``"12.5"`` -> ``12_500_000``; refuses amounts finer than one micro-dollar."""
+    micros = _micros(text, field)
     if micros != micros.to_integral_value():
         raise InvalidAmountError(f"{field} has more precision than one micro-dollar", field=field)
     return int(micros)
@@ -49,9 +62,7 @@ def micros_to_dollars(micros: int) -> str:
 
 def price_to_ticks(text: str, tick_micros: int, field: str = "price") -> int:
     """A USD/GPU-hour price string -> ticks of ``tick_micros`` micro-dollars; refuses off-tick prices."""
-    micros = _decimal(text, field) * MICROS_PER_DOLLAR
-    if abs(micros) > MAX_MICROS:
-        raise InvalidAmountError(f"{field} is out of range", field=field)
+    micros = _micros(text, field)
     ticks, remainder = divmod(micros, tick_micros)
     if remainder != 0:
         tick = micros_to_price(tick_micros)

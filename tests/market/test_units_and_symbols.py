@@ -49,6 +49,22 @@ def test_prices_convert_exactly_or_refuse() -> None:
             price_to_ticks(bad, 1000)
 
 
+def test_conversions_never_round_and_never_escape_as_decimal_errors() -> None:
+    """Past 28 significant digits the default decimal context rounds (an off-tick price became on-tick,
+    an amount finer than a micro-dollar whole), and a huge exponent raised decimal.Overflow (no
+    MarketError, so no 400)."""
+    with pytest.raises(OffTickError):
+        price_to_ticks("1.0010000000000000000000000001", 1000)
+    with pytest.raises(InvalidAmountError):
+        dollars_to_micros("1.0000000000000000000000000001")
+    for bad in ("1E+999999", "-9e999999", "1e-999999999"):
+        with pytest.raises(InvalidAmountError):
+            price_to_ticks(bad, 1000)
+        with pytest.raises(InvalidAmountError):
+            dollars_to_micros(bad)
+    assert price_to_ticks("1.0010000000000000000000000000", 1000) == 1001  # exact zeros are fine
+
+
 def test_money_converts_to_whole_micro_dollars() -> None:
     assert dollars_to_micros("12.5") == 12_500_000
     assert dollars_to_micros("-0.000001") == -1
