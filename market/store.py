@@ -291,18 +291,25 @@ class BookLocks:
         self._held.add(name)
 
     def acquire(self, symbols: Iterable[str]) -> None:
-        """Lock every book in ``symbols``; raises :class:`BookUnavailableError` naming any held elsewhere."""
+        """Lock every book in ``symbols``; raises :class:`BookUnavailableError` naming any held elsewhere.
+        All or nothing: when one is refused, those this call took are freed again, so a failed
+        adoption, rebuild or listing leaves no book locked that this process does not serve."""
         if self._connection is None:
             return
-        refused = []
+        refused, taken = [], []
         for symbol in symbols:
-            if symbol in self._held:
+            if symbol in self._held or symbol in taken:
                 continue
             query = sa.text("SELECT pg_try_advisory_lock(:k)")
             if self._connection.execute(query, {"k": lock_key(symbol)}).scalar_one():
-                self._held.add(symbol)
+                taken.append(symbol)
             else:
                 refused.append(symbol)
+        if refused:
+            for symbol in taken:
+                self._connection.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(symbol)})
+        else:
+            self._held.update(taken)
         self._connection.commit()
         if refused:
             held = ", ".join(sorted(refused))
