@@ -80,7 +80,11 @@ def next_cancel_deadline(house: House) -> datetime | None:
 
 def fire_cancel_timers(house: House) -> list[CancelSweep]:
     """Fire every switch whose deadline the exchange clock has reached: in one transaction each,
-    disarm it, cancel the account's live orders and record their ids. Returns what was cancelled."""
+    disarm it, cancel the account's live orders and record their ids. Returns what was cancelled.
+
+    When one account's firing fails after others committed, the committed sweeps are returned (their
+    timers are disarmed, so raising would lose their announcement for good) and the failed switch,
+    rolled back and still due, fires on the next pass; a failure before any commit is raised."""
     now = house.now_us()
     with house.read() as connection:
         due = connection.execute(
@@ -89,18 +93,32 @@ def fire_cancel_timers(house: House) -> list[CancelSweep]:
         accounts = list(due)
     sweeps = []
     for account_id in accounts:
-        with house.transaction() as uow:
-            still_due = uow.connection.execute(
-                _timers.update()
-                .where(_timers.c.account_id == account_id, _timers.c.deadline_us <= uow.now_us)
-                .values(deadline_us=None, fired_us=uow.now_us)
-            ).rowcount
-            if still_due:
-                rows = cancel_live(house, uow, account_id)
-                ids = json.dumps([row["id"] for row in rows])
-                uow.connection.execute(
-                    _timers.update().where(_timers.c.account_id == account_id).values(cancelled_ids=ids)
-                )
-                changes = changes_of(house, uow)
-                sweeps.append(CancelSweep(account_id, tuple(records(changes, rows, uow, house)), changes))
+        try:
+            sweep = _fire(house, account_id)
+        except Exception:
+            if not sweeps:
+                raise
+            break
+        if sweep is not None:
+            sweeps.append(sweep)
     return sweeps
+
+
+def _fire(house: House, account_id: str) -> CancelSweep | None:
+    """One account's firing in one transaction (None when a renewal committed first)."""
+    with house.transaction() as uow:
+        still_due = uow.connection.execute(
+            _timers.update()
+            .where(_timers.c.account_id == account_id, _timers.c.deadline_us <= uow.now_us)
+            .values(deadline_us=None, fired_us=uow.now_us)
+        ).rowcount
+        if not still_due:
+            return None
+        rows = cancel_live(house, uow, account_id)
+        ids = json.dumps([row["id"] for row in rows])
+        uow.connection.execute(
+            _timers.update().where(_timers.c.account_id == account_id).values(cancelled_ids=ids)
+        )
+        changes = changes_of(house, uow)
+        sweep = CancelSweep(account_id, tuple(records(changes, rows, uow, house)), changes)
+    return sweep
