@@ -142,7 +142,7 @@ class Mirror:
             try:
                 url = "ws" + owner.removeprefix("http") + f"/v1/stream?{UPSTREAM_PARAM}=1"
                 upstream = await websockets.connect(url)
-            except OSError:
+            except (OSError, websockets.InvalidHandshake):  # unreachable, or an HTTP answer (429, 503)
                 return None
             self._upstreams[owner] = upstream
             self._tasks.start_soon(self._pump, owner, upstream)
