@@ -56,6 +56,20 @@ async def _newest_id(fetch: Callable[..., list[T]], owner: str, id_of: Callable[
             return last
 
 
+async def _all_after(
+    fetch: Callable[..., list[T]], owner: str, after: int, id_of: Callable[[T], int]
+) -> list[T]:
+    """Every record ``fetch`` lists for ``owner`` after id ``after``, page by page: a read-back must
+    reach the newest, since the stream is then told it announced everything up to this commit."""
+    found: list[T] = []
+    while True:
+        page = await call(fetch, owner, after=after, limit=TRADE_PAGE)
+        found += page
+        if len(page) < TRADE_PAGE:
+            return found
+        after = id_of(page[-1])
+
+
 async def start_trades(ctx: ApiContext, symbol: str) -> None:
     """Begin following ``symbol``'s trades: later trades are published, earlier ones never."""
     if ctx.hub.trade_watermark(symbol) is None:
@@ -76,7 +90,7 @@ async def _filled_elsewhere(ctx: ApiContext, published: set[str]) -> None:
         watermark = ctx.hub.fill_watermark(account_id)
         if watermark is None:
             continue
-        fills = await call(ctx.exchange.fills, account_id, after=watermark, limit=TRADE_PAGE)
+        fills = await _all_after(ctx.exchange.fills, account_id, watermark, lambda f: f.trade_id)
         if not fills:
             continue
         ctx.hub.set_fill_watermark(account_id, fills[-1].trade_id)
@@ -176,7 +190,7 @@ async def announce(
             if changes is not None and told:
                 trades = [trade for trade in changes.trades if trade.symbol == symbol]
             else:
-                trades = await call(ctx.exchange.trades, symbol, after=watermark, limit=TRADE_PAGE)
+                trades = await _all_after(ctx.exchange.trades, symbol, watermark, lambda t: t.id)
             for trade in trades:
                 ctx.hub.trade(symbol, trade.id, msgspec.to_builtins(TradeOut.of(trade)))
         if symbol in touched and ctx.hub.has_subscribers(f"ticker.{symbol}"):

@@ -11,7 +11,9 @@ from dataclasses import replace
 from typing import Any
 
 import anyio
+import pytest
 
+import api.publish
 from api.context import ApiContext
 from api.publish import announce, load_book, start_fills, start_trades
 from api.stream import StreamHub, Subscriber
@@ -122,3 +124,24 @@ def test_trades_the_stream_was_not_told_of_are_read_back(market: Market) -> None
     assert sent == [_drain(s) for s in read[1]]
     assert [m["type"] for m in sent[0]] == ["order", "delta", "trade"]  # the provider's fill, the trade
     assert told[0].hub.trades_through() == committed.changes.last_trade_id
+
+
+def test_a_read_back_reaches_past_one_page(market: Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More unannounced trades than one page: the read-back publishes them all (it once read a single
+    page and then told the hub every trade up to the commit was announced, so the rest, and their fills'
+    order updates, were never published)."""
+    monkeypatch.setattr(api.publish, "TRADE_PAGE", 2)
+    ctx: ApiContext = market.client.app.state.ctx
+    ex, symbol = ctx.exchange, market.symbol
+    provider, trader = market.ids["provider"], market.ids["trader"]
+    told = _hub(ctx, symbol, [provider, trader])
+    for subscriber in told[1]:
+        _drain(subscriber)
+    ex.place_orders([(provider, OrderRequest(symbol, "sell", 3, price="2.5"))])
+    unannounced = [ex.place_order(trader, OrderRequest(symbol, "buy", 1, price="2.5")).id for _ in range(3)]
+    committed = ex.place_orders_committed([(trader, OrderRequest(symbol, "buy", 1, price="2.0"))])
+    asyncio.run(announce(told[0], committed.value, changes=committed.changes))
+    sent = _drain(told[1][1])  # the trader's subscriber
+    assert len([m for m in sent if m["type"] == "trade"]) == 3
+    updated = {m["order"]["id"] for m in sent if m["type"] == "order"}
+    assert set(unannounced) <= updated
