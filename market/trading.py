@@ -347,6 +347,8 @@ class Trading:
         order = self._own_live(uow, account_id, order_id)
         inst = self._tradable(uow, order["symbol"])
         if price is not None:
+            if price_ticks is not None:  # as Trading.priced refuses it for a new order
+                raise InvalidRequestError("give price as a decimal or in ticks, not both", field="price")
             price_ticks = price_to_ticks(price, inst.tick_micros, "price")
         if qty is None and price_ticks is None:
             raise InvalidRequestError("an amend changes the quantity, the price or both", field="quantity")

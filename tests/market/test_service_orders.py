@@ -131,6 +131,9 @@ def test_amend_moves_the_hold_and_checks_funds_and_inventory(market: Market) -> 
     assert ex.amend_order(market.buyer, bid.id, price="1.600").price_ticks == 1600
     with pytest.raises(OffTickError):
         ex.amend_order(market.buyer, bid.id, price="1.6005")
+    with pytest.raises(InvalidRequestError):  # both forms: refused, as for a new order (not one ignored)
+        ex.amend_order(market.buyer, bid.id, price_ticks=1700, price="1.800")
+    assert ex.order(market.buyer, bid.id).price_ticks == 1600
     ex.amend_order(market.buyer, bid.id, price="1.500")
     with pytest.raises(InsufficientFundsError):
         ex.amend_order(market.buyer, bid.id, qty=100)
