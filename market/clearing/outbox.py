@@ -178,11 +178,14 @@ def apply(
 
 
 def _note(uow: UnitOfWork, trading: Trading, row: sa.Row) -> Applied:
-    """Revise or retire a note in this shard's book (:mod:`market.securitization.notes`)."""
+    """Revise or retire a note in this shard's book (:mod:`market.securitization.notes`). A face is
+    taken from the note's row, which the servicing wrote in its own transaction, not from the
+    instruction: with two periods serviced before a drain, the older instruction would otherwise
+    write its older face back over the newer one until the next applied."""
     cancelled = 0
     if row.kind == NOTE_FACE:
-        notes.set_face(uow, trading, row.symbol, row.face_micros)
-        outcome = f"face {row.face_micros} micro-dollar(s) a lot"
+        face = notes.current(uow, trading, row.symbol).face_micros
+        outcome = f"face {face} micro-dollar(s) a lot"
     else:
         cancelled = notes.retire(uow, trading, row.symbol)
         outcome = f"retired, cancelled {cancelled} order(s)"

@@ -196,6 +196,52 @@ def test_the_elected_shard_services_and_the_notes_shard_revises_them_once(
 
 
 @pytest.mark.postgres
+def test_an_older_face_instruction_never_writes_its_face_back(
+    engine: sa.Engine, pooled: tuple[Market, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two periods serviced before the notes' shard drains: applying the first period's ``note_face``
+    leaves the row at the newest face (the book revised to it), never back at the first period's."""
+    market, pool_id = pooled
+    clock = market.clock
+    elected, notes = shard(engine, clock, "A100"), shard(engine, clock, "H100")
+    try:
+        assert elected.elect()
+        clock.now = JANUARY + timedelta(minutes=5)
+        elected.add_fixings("H100", [(DECEMBER + timedelta(days=d), 2_500_000) for d in range(31)])
+        assert elected.service_pools().serviced == (("GPUABS1", 0),)
+        clock.now = JANUARY + timedelta(days=1, minutes=5)
+        elected.run_deliveries()
+        clock.now = FEBRUARY + timedelta(minutes=5)
+        elected.report_pool_usage(market.provider, pool_id, 1, 2_000)
+        elected.add_fixings("H100", [(JANUARY + timedelta(days=d), 2_000_000) for d in range(31)])
+        assert elected.service_pools(pool_id).serviced == (("GPUABS1", 1),)
+        faces = [
+            (r.id, r.face_micros) for r in _instructions(engine) if r.kind == "note_face" and r.symbol == A
+        ]
+        (first, older), (_, newest) = faces
+        assert older != newest
+        monkeypatch.setattr(outbox, "pending", lambda connection, products: [first])  # a drain cut short
+        [done] = notes.drain_clearing()
+        monkeypatch.undo()
+        assert (done.kind, done.symbol) == ("note_face", A)
+        assert elected.instrument(A).face_micros == newest  # the row, as the servicing left it
+        assert notes.instrument(A).face_micros == newest
+        left = len(pending(engine))
+        assert len(notes.drain_clearing()) == left  # the rest, once
+        assert pending(engine) == []
+        check_pool(elected, pool_id)
+    finally:
+        elected.close()
+        notes.close()
+
+
+def _instructions(engine: sa.Engine) -> list[sa.Row]:
+    table = ClearingInstruction.__table__
+    with engine.connect() as connection:
+        return list(connection.execute(sa.select(table).order_by(table.c.id)))
+
+
+@pytest.mark.postgres
 def test_a_pool_is_formed_on_the_shard_of_its_product(engine: sa.Engine) -> None:
     """Forming a pool lists and issues its notes in its product's books: on that product's shard; the
     other shard answers ``book_elsewhere`` (the API's 421 naming the holder) and forms nothing."""
