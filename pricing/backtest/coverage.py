@@ -18,9 +18,10 @@ that is 7 one-day outcomes and 2 seven-day outcomes per series: the coverage of 
 worth about that many coin flips, not 50.
 
 **Band.** :func:`nominal_band` gives the central 95% range of a binomial(n, c) share with n the
-independent outcomes: where a calibrated forecaster's coverage lands 95% of the time. A measured
-coverage inside ±5 points of nominal is ``within``; outside it but inside the band ``consistent``
-(the data cannot tell it from nominal); outside the band ``rejects``.
+independent outcomes (its 2.5% and 97.5% quantiles): where a calibrated forecaster's coverage lands
+at least 95% of the time (the share moves in steps of 1/n, so on few outcomes more: 99.7% for 7 at
+90%). A measured coverage inside ±5 points of nominal is ``within``; outside it but inside the band
+``consistent`` (the data cannot tell it from nominal); outside the band ``rejects``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ bands and verdicts; the online (no look-ahead) selected model; nominal coverage 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -42,6 +44,22 @@ def test_the_band_is_the_binomial_range_and_the_verdicts_follow_it() -> None:
     assert overall(["within", "consistent"]) == "consistent"
     assert overall(["within", "rejects"]) == "rejects"
     assert overall(["within"] * 4) == "within"
+
+
+def test_the_band_holds_at_least_95_percent_by_exact_binomial_sums() -> None:
+    """Independent of scipy: with 7 outcomes at 90%, P(X <= 3) < 2.5% <= P(X <= 4), so the band starts
+    at 4/7; it ends at 7/7; and it holds 99.7% (not 95%: the share moves in steps of 1/7)."""
+
+    def cdf(k: int, n: int, c: float) -> float:
+        return sum(math.comb(n, j) * c**j * (1 - c) ** (n - j) for j in range(k + 1))
+
+    assert cdf(3, 7, 0.9) < 0.025 <= cdf(4, 7, 0.9)
+    assert nominal_band(7, 0.9) == (4 / 7, 1.0)
+    assert cdf(7, 7, 0.9) - cdf(3, 7, 0.9) == pytest.approx(0.99727, abs=1e-5)
+    for n in (1, 2, 7, 10, 14, 49, 70):
+        for c in (0.5, 0.8, 0.9, 0.95):
+            low, high = (round(x * n) for x in nominal_band(n, c))
+            assert cdf(high, n, c) - (cdf(low - 1, n, c) if low else 0.0) >= 0.95
 
 
 def _row(model: str, origin: str, horizon: str, crps: float, realised: float = 1.0) -> dict:
