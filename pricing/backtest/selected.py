@@ -6,7 +6,8 @@ makes the choice the way a live market would (``pricing.selection`` reruns it on
 origin t, each candidate's mean CRPS over its forecasts whose windows had ended by t (every horizon
 pooled, so the one-day outcomes steer the choice long before any seven-day one is known), and the
 forecasts of the lowest at t become the ``selected`` rows of t, with the chosen model in
-``selected_from``. A candidate whose known forecasts include a failure is not chosen. **Warm-up**:
+``selected_from``. A candidate whose known forecasts include a failure is not chosen, nor one whose
+fit or simulation failed at t itself (a market knows that at t). **Warm-up**:
 origins before any outcome is known have no selected forecast (they are left out, not filled with a
 default picked from the results), so the selected row set is a little shorter than the candidates'.
 """
@@ -38,6 +39,9 @@ def selected_rows(rows: Sequence[dict], candidates: Sequence[str]) -> list[dict]
             scores[k] = _known_means(
                 [r for r in group if r["model"] == name and np.isfinite(r["realised"])], window, origins
             )
+        for k, name in enumerate(candidates):  # a fit that failed at t is known at t: not chosen at t
+            issued = {r["origin"] for r in group if r["model"] == name and not r.get("error")}
+            scores[k, [origin not in issued for origin in origins]] = np.inf
         for j, origin in enumerate(origins):
             if not np.isfinite(scores[:, j].min()):
                 continue  # warm-up: nothing known yet (or every candidate failed)

@@ -91,6 +91,12 @@ def test_the_selected_model_at_an_origin_uses_only_outcomes_known_then() -> None
     # a failed forecast among the known ones rules a model out
     failed = [dict(r, crps=np.nan) if r["model"] == "a" and r["origin"].day == 1 else r for r in rows]
     assert {r["selected_from"] for r in selected_rows(failed, ["a", "b"])} == {"b"}
+    # a model whose fit fails at day 3 itself is not chosen there (its copy would be a failed row,
+    # dropped from the metrics, so the origin silently went missing from the selected set)
+    down = [dict(r, error="fit failed: x", crps=np.nan) if r["model"] == "a" and r["origin"].day == 3 else r
+            for r in rows]  # fmt: skip
+    picks = {(r["origin"].day, r["horizon"]): r["selected_from"] for r in selected_rows(down, ["a", "b"])}
+    assert picks[(3, "1d")] == picks[(3, "7d")] == "b"
 
 
 # Log price reverting with a half-life of 7 days around ln 2.46, stationary log spread 0.1 (daily data).
