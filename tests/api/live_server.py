@@ -15,6 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import ClientConnection
+
+from api.client import Client, FlopexError
 
 FLOPEX = Path(sys.executable).parent / "flopex"
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -78,6 +81,19 @@ def serving(
 
 
 @contextmanager
+def serving_shard(
+    url: str, products: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[httpx.Client, subprocess.Popen[str], str]]:
+    """:func:`serving` of a shard (``flopex serve --products``) on a free port, its
+    ``FLOPEX_PUBLIC_URL`` set to that port; yields a client, the process and the shard's base URL."""
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    shard_env = {**(env or {}), "FLOPEX_PUBLIC_URL": public}
+    with serving(url, "--products", products, env=shard_env, port=port) as (client, process):
+        yield client, process, public
+
+
+@contextmanager
 def serving_in_thread(app: Any, port: int) -> Iterator[None]:
     """Serve the ASGI ``app`` on loopback ``port`` from a thread of this process until the block
     ends: a peer another in-process app can open connections to (a shard's mirror, a move)."""
@@ -97,3 +113,21 @@ def serving_in_thread(app: Any, port: int) -> Iterator[None]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def drain(stream: ClientConnection) -> None:
+    """Read ``stream`` until it closes (raises ``ConnectionClosed``)."""
+    while True:
+        stream.recv(timeout=10)
+
+
+def until_placed(flopex: Client, within: float, **order: object) -> tuple[str, float]:
+    """Place ``order``, retrying while the books move (503 book_moving); its id and the seconds waited."""
+    started = time.monotonic()
+    while True:
+        try:
+            return flopex.place(**order).id, time.monotonic() - started  # type: ignore[arg-type]
+        except FlopexError as exc:
+            if exc.code != "book_moving" or time.monotonic() - started > within:
+                raise
+            time.sleep(0.2)

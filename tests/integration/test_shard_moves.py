@@ -22,7 +22,7 @@ from websockets.sync.client import connect
 
 from api.client import Client, FlopexError
 from tests.api.conftest import API_NOW, _admin_key, seed_forward
-from tests.api.live_server import CHECKOUT, FLOPEX, free_port, serving
+from tests.api.live_server import CHECKOUT, FLOPEX, serving_shard
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -52,13 +52,11 @@ def _keep_placing(bidder: Client, symbol: str, stop: threading.Event, acknowledg
 def test_a_move_under_load_keeps_every_order_and_private_channels_follow_trades(postgres_url: str) -> None:
     admin = _admin_key(postgres_url)
     auth = {"Authorization": f"Bearer {admin}"}
-    ports = free_port(), free_port()
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
-    one_env, two_env = ({**ENV, "FLOPEX_PUBLIC_URL": u} for u in urls)
     with (
-        serving(postgres_url, "--products", "H100,H200", env=one_env, port=ports[0]) as (one, _),
-        serving(postgres_url, "--products", "A100", env=two_env, port=ports[1]) as (two, _),
+        serving_shard(postgres_url, "H100,H200", ENV) as (one, _, first),
+        serving_shard(postgres_url, "A100", ENV) as (two, _, second),
     ):
+        urls = [first, second]
         keys = {}
         for name, role in (("p", "provider"), ("t", "trader")):
             created = one.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=auth).json()

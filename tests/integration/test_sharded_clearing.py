@@ -23,7 +23,7 @@ from market import db
 from market.records import OrderRequest
 from market.service import Exchange
 from tests.api.conftest import API_NOW, _admin_key
-from tests.api.live_server import free_port, serving
+from tests.api.live_server import serving_shard
 from tests.market.conftest import Clock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -95,15 +95,9 @@ def _until(predicate: Callable[[], object], within: float) -> object:
 def test_two_servers_clear_one_elected_each_liquidating_its_own_books(postgres_url: str) -> None:
     month = _seed(postgres_url)
     auth = {"Authorization": f"Bearer {_admin_key(postgres_url)}"}
-    ports = free_port(), free_port()
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
     with (
-        serving(
-            postgres_url, "--products", "H100", env={**ENV, "FLOPEX_PUBLIC_URL": urls[0]}, port=ports[0]
-        ) as (one, first),
-        serving(
-            postgres_url, "--products", "H200", env={**ENV, "FLOPEX_PUBLIC_URL": urls[1]}, port=ports[1]
-        ) as (two, second),
+        serving_shard(postgres_url, "H100", ENV) as (one, first, _),
+        serving_shard(postgres_url, "H200", ENV) as (two, second, _),
     ):
 
         def applied() -> list[dict] | None:

@@ -19,9 +19,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from api.client import Client, FlopexError
+from api.client import Client
 from tests.api.conftest import API_NOW, _admin_key, seed_forward
-from tests.api.live_server import FLOPEX, free_port, serving
+from tests.api.live_server import FLOPEX, drain, serving_shard, until_placed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -50,35 +50,14 @@ def _collect(stream: ClientConnection, enough: Any) -> dict[str, list[dict[str, 
     return collected
 
 
-def _drain(stream: ClientConnection) -> None:
-    """Read ``stream`` until it closes (raises ``ConnectionClosed``)."""
-    while True:
-        stream.recv(timeout=10)
-
-
-def _until_placed(flopex: Client, within: float, **order: object) -> tuple[str, float]:
-    """Place ``order``, retrying while the books move (503 book_moving); its id and the seconds waited."""
-    started = time.monotonic()
-    while True:
-        try:
-            return flopex.place(**order).id, time.monotonic() - started  # type: ignore[arg-type]
-        except FlopexError as exc:
-            if exc.code != "book_moving" or time.monotonic() - started > within:
-                raise
-            time.sleep(0.2)
-
-
 def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: str) -> None:
     admin = _admin_key(postgres_url)
     auth = {"Authorization": f"Bearer {admin}"}
-    ports = free_port(), free_port()
-    urls = [f"http://127.0.0.1:{p}" for p in ports]
     with (
-        serving(postgres_url, "--products", "H100", env={**ENV, "FLOPEX_PUBLIC_URL": urls[0]}, port=ports[0])
-        as (one, _),
-        serving(postgres_url, "--products", "H200", env={**ENV, "FLOPEX_PUBLIC_URL": urls[1]}, port=ports[1])
-        as (two, doomed),
+        serving_shard(postgres_url, "H100", ENV) as (one, _, first),
+        serving_shard(postgres_url, "H200", ENV) as (two, doomed, second),
     ):
+        urls = [first, second]
         keys = {}
         for name, role in (("p", "provider"), ("t", "trader")):
             created = one.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=auth).json()
@@ -109,6 +88,7 @@ def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: 
                     acknowledged.append(ask.id)
                 bid = buyer.place(symbol, "buy", 1, price="2.000", client_order_id=f"b{symbol}")
                 acknowledged.append(bid.id)
+
             def enough(got: dict[str, list[dict[str, Any]]]) -> bool:
                 symbols = {m["order"]["symbol"] for m in got.get("orders", []) if m["type"] == "order"}
                 return symbols == {h100, h200} and all(len(got.get(c, [])) >= 4 for c in channels)
@@ -125,10 +105,10 @@ def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: 
             doomed.kill()  # SIGKILL: no clean release, its locks go with its session
             doomed.wait()
             with pytest.raises(ConnectionClosed) as closed:
-                _drain(stream)
+                drain(stream)
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 1012  # the mirrored shard went away: reconnect
-            placed, waited = _until_placed(
+            placed, waited = until_placed(
                 seller, 30, symbol=h200, side="sell", quantity=1, price="2.100", client_order_id="after"
             )
             acknowledged.append(placed)

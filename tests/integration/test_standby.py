@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from api.client import Client, FlopexError
+from api.client import Client
 from tests.api.conftest import API_NOW, _admin_key, next_month_start
-from tests.api.live_server import FLOPEX, free_port, serving
+from tests.api.live_server import FLOPEX, drain, free_port, serving, until_placed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -37,24 +36,6 @@ def _next(stream: ClientConnection, kind: str) -> dict[str, Any]:
         message = json.loads(stream.recv(timeout=20))
         if message.get("type") == kind:
             return message
-
-
-def _drain(stream: ClientConnection) -> None:
-    """Read ``stream`` until it closes (raises ``ConnectionClosed``)."""
-    while True:
-        stream.recv(timeout=10)
-
-
-def _until_placed(flopex: Client, within: float, **order: object) -> tuple[str, float]:
-    """Place ``order``, retrying while the books move (503 book_moving); its id and the seconds waited."""
-    started = time.monotonic()
-    while True:
-        try:
-            return flopex.place(**order).id, time.monotonic() - started  # type: ignore[arg-type]
-        except FlopexError as exc:
-            if exc.code != "book_moving" or time.monotonic() - started > within:
-                raise
-            time.sleep(0.2)
 
 
 def test_the_standby_redirects_then_takes_the_books_over(postgres_url: str) -> None:
@@ -117,10 +98,10 @@ def test_the_standby_redirects_then_takes_the_books_over(postgres_url: str) -> N
                 process.kill()  # SIGKILL: no clean release, the lock goes with the session
                 process.wait()
                 with pytest.raises(ConnectionClosed) as closed:
-                    _drain(stream)
+                    drain(stream)
                 assert closed.value.rcvd is not None
                 assert closed.value.rcvd.code == 1012  # the books moved: reconnect
-                placed, waited = _until_placed(
+                placed, waited = until_placed(
                     seller, 30, symbol=symbol, side="sell", quantity=1, price="2.100", client_order_id="after"
                 )
                 acknowledged.append(placed)
