@@ -113,12 +113,13 @@ def _side(
         return min(float(fitted.fun), restricted(others)) - best
 
     inside = 0.0
-    distance = step
-    while distance <= reach:
+    distance = min(step, reach)
+    while True:
         if drop(distance) > DROP:
             return estimate[i] + direction * _crossing(drop, inside, distance), False
-        inside, distance = distance, 2.0 * distance
-    return float("nan"), True
+        if distance >= reach:  # the last step lands on the reach itself, not up to half of it short
+            return float("nan"), True
+        inside, distance = distance, min(2.0 * distance, reach)
 
 
 def _crossing(drop: Callable[[float], float], inside: float, outside: float) -> float:

@@ -8,6 +8,8 @@ import pytest
 from scipy import optimize, stats
 
 from pricing.calibration import calibrate
+from pricing.calibration.mle import Parameter
+from pricing.calibration.profile import DROP, profile_intervals
 from pricing.models import GBM, Schwartz1F
 from pricing.synthetic import generate
 
@@ -71,3 +73,18 @@ def test_backtests_skip_the_profile() -> None:
         index=pd.date_range("2025-01-01", periods=50, freq="1D", tz="UTC"),
     )
     assert calibrate(series, "gbm", intervals=False).intervals == {}
+
+
+def test_the_profile_search_reaches_its_whole_reach() -> None:
+    """A positive parameter whose profile drops only 20 free units (a factor e^20) from the estimate is
+    bounded, as REACH = 30 promises: doubling from a small first step once stopped at 16.4 (the next
+    step, 32.8, was past the reach and never tried) and called the side open."""
+    def objective(u: np.ndarray) -> float:
+        return 10.0 * max(abs(float(u[0])) - 20.0, 0.0)
+
+    (interval,) = profile_intervals(
+        [Parameter("vol", "positive")], np.array([0.0]), objective, np.array([5e-4])
+    )
+    assert interval.bounded
+    assert np.log(interval.high) == pytest.approx(20.0 + DROP / 10.0, abs=1e-2)
+    assert np.log(interval.low) == pytest.approx(-20.0 - DROP / 10.0, abs=1e-2)
