@@ -28,7 +28,12 @@ ALL_BOOKS = "*"
 
 def heartbeat(engine: sa.Engine, url: str, writer: bool, books: str = ALL_BOOKS) -> None:
     """Record that the process at ``url`` is alive, whether it holds books, and which: ``books`` is
-    :data:`ALL_BOOKS` or a shard's comma-separated products."""
+    :data:`ALL_BOOKS` or a shard's comma-separated products.
+
+    A shard holds its products' locks, so any other row naming one of them is stale (a dead shard's
+    whose books it adopted): the product is struck from those rows. Left there, it would stay an
+    orphan to every shard (:func:`orphans`) long after the adoption, and a later planned move of the
+    product would find its lock free for a moment and let any shard's failover snatch it."""
     books = books if writer else ""
     with engine.begin() as connection:
         now = database_now_us(connection)
@@ -41,6 +46,22 @@ def heartbeat(engine: sa.Engine, url: str, writer: bool, books: str = ALL_BOOKS)
                 index_elements=["url"], set_={"writer": writer, "heartbeat_us": now, "books": books}
             )
         )
+        held = set(_products(books)) - {ALL_BOOKS}
+        if held:
+            _strike(connection, url, held)
+
+
+def _strike(connection: sa.Connection, url: str, held: set[str]) -> None:
+    """Strike ``held`` (the products the process at ``url`` holds) from every other row."""
+    others = connection.execute(
+        sa.select(_processes.c.url, _processes.c.books).where(_processes.c.url != url, _processes.c.writer)
+    ).all()
+    for other, listed in others:
+        kept = [p for p in _products(listed) if p not in held]
+        if len(kept) != len(_products(listed)):
+            connection.execute(
+                _processes.update().where(_processes.c.url == other).values(books=",".join(kept))
+            )
 
 
 def owners(engine: sa.Engine) -> dict[str, str]:

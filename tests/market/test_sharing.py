@@ -129,3 +129,6 @@ def test_the_registry_names_the_live_processes_and_the_holders(engine: sa.Engine
     # what d.test may have to adopt: e.test's products (their locks say whether e.test is gone)
     assert registry.orphans(engine, "http://d.test:8003") == {"B200", "H100"}
     assert registry.orphans(engine, "http://e.test:8004") == {"H100", "H200"}
+    registry.heartbeat(engine, "http://d.test:8003", True, "H100,H200")  # d holds H100's lock
+    assert registry.orphans(engine, "http://d.test:8003") == {"B200"}  # e's stale H100 struck
+    assert registry.orphans(engine, "http://a.test:8000") == {"B200", "H100", "H200"}
