@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,12 @@ def read_history(
 
 
 def _micros(price: Any) -> int:
-    text = str(Decimal(repr(float(price))).quantize(_MICRO, rounding=ROUND_HALF_EVEN))
+    """A file's price (a positive finite float) as micro-dollars, to the nearest micro-dollar; a price
+    too large for the micro-dollar grid (1e300) is the file's fault, not a decimal error (a 500)."""
+    try:
+        text = str(Decimal(repr(float(price))).quantize(_MICRO, rounding=ROUND_HALF_EVEN))
+    except InvalidOperation:
+        raise HistoryError(f"price {price!r} is out of range") from None
     return dollars_to_micros(text, "price")
 
 

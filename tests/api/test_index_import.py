@@ -88,6 +88,8 @@ def test_http_import_is_idempotent_and_refuses_what_it_cannot_read(any_market: M
         400,
         "invalid_request",
     )
+    huge = _csv(2).replace(",2.40\n", ",1e300\n", 1).encode()  # a decimal.InvalidOperation once: a 500
+    assert_problem(market.call("POST", url, "admin", files={"data": ("h.csv", huge)}), 400, "invalid_request")
     assert market.call("POST", url, "trader", files=upload).status_code == 403
     unknown = "/v1/index/NOPE/fixings/import?format=csv"
     assert_problem(market.call("POST", unknown, "admin", files=upload), 404, "not_found")
