@@ -44,9 +44,18 @@ class CancelTimers:
                 try:
                     self._earliest = None
                     for sweep in await anyio.to_thread.run_sync(exchange.fire_cancel_timers):
-                        await announce(sweep)
+                        await _announce(announce, sweep)
                     self.armed(await anyio.to_thread.run_sync(exchange.next_cancel_deadline))
                 except Exception:  # the database may be briefly unreachable: try again shortly
                     log.exception("firing cancel-all-after timers failed")
                     self.armed(exchange.now())
             await anyio.sleep(POLL_SECONDS)
+
+
+async def _announce(announce: Callable[[CancelSweep], Awaitable[None]], sweep: CancelSweep) -> None:
+    """Publish one committed sweep; a failure is logged and the pass goes on with the next account's,
+    since the cancellations are committed and firing again would find nothing to announce."""
+    try:
+        await announce(sweep)
+    except Exception:
+        log.exception("announcing the dead-man switch of %s failed", sweep.account_id)
