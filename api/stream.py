@@ -453,7 +453,8 @@ async def _handle(
         for requested in message.channels:
             channel = canonical_channel(requested)
             problem = hub.validate_channel(channel, subscriber)
-            held = len(subscriber.channels) + (len(mirror.channels) if mirror is not None else 0)
+            # a merged private channel is in both sets (here and at the other shards): count it once
+            held = len(subscriber.channels | (mirror.channels if mirror is not None else set()))
             if problem is None and held >= MAX_SUBSCRIPTIONS:
                 problem = f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
             if problem is not None:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+import api.stream as stream_module
 from tests.api.conftest import _admin_key, make_client, seed_forward, shard_in_thread
 
 pytestmark = pytest.mark.postgres
@@ -79,3 +80,37 @@ def test_a_trade_on_another_shard_shows_on_positions_and_balances(postgres_url: 
         assert messages[0]["type"] == "snapshot", channel
         assert len(messages) >= 2, channel
         assert [m["prev_seq"] for m in messages[1:]] == [m["seq"] for m in messages[:-1]], channel
+
+
+def test_a_merged_channel_counts_once_towards_the_subscription_cap(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``orders``, ``positions`` and ``balances`` followed here and on the other shard are three
+    subscriptions, not six: with a cap of four, a fourth channel is still admitted, a fifth is not."""
+    monkeypatch.setattr(stream_module, "MAX_SUBSCRIPTIONS", 4)
+    auth = {"Authorization": f"Bearer {_admin_key(postgres_url)}"}
+    with (
+        shard_in_thread(postgres_url, ("H200",)) as (_, two_url),
+        make_client(postgres_url, products=("H100",), public_url="http://shard-one.test") as one,
+    ):
+        keys = {}
+        for name, role in (("p", "provider"), ("t", "trader")):
+            made = one.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=auth).json()
+            keys[name] = made["api_key"]
+        h100 = seed_forward(one, auth, "H100", {"Authorization": f"Bearer {keys['p']}"})
+        _wait(lambda: two_url in one.app.state.presence.owners.values())  # a peer: private channels merge
+        with one.websocket_connect("/v1/stream") as stream:
+            stream.send_json({"op": "auth", "key": keys["t"]})
+            private = ["orders", "positions", "balances"]
+            stream.send_json({"op": "subscribe", "channels": [*private, f"ticker.{h100}"]})
+            stream.send_json({"op": "subscribe", "channels": [f"trades.{h100}"]})
+            answers: dict[str, str] = {}
+            while len(answers) < 5:
+                message = stream.receive_json(timeout=20)
+                if message.get("type") == "subscribed":
+                    answers.update(dict.fromkeys(message["channels"], "subscribed"))
+                elif message.get("type") == "error" and "channel" in message:
+                    answers[message["channel"]] = message["code"]
+    assert all(answers[c] == "subscribed" for c in private)
+    assert answers[f"ticker.{h100}"] == "subscribed"
+    assert answers[f"trades.{h100}"] == "invalid_channel"
