@@ -24,6 +24,7 @@ idempotent by their ``client_order_id``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator, bearer_key
 from api.errors import PROBLEM_JSON, ApiError, problem_body
+
+log = logging.getLogger(__name__)
 
 HEADER = b"idempotency-key"
 TTL_SECONDS = 24 * 3600
@@ -230,8 +233,13 @@ class IdempotencyMiddleware:
                 entry.body += message.get("body", b"")
                 if not message.get("more_body", False):
                     # settled before the client has the answer: a retry it sends on reading it (a
-                    # 421's, to the process named, with this key) must not find the key in use
-                    await settle()
+                    # 421's, to the process named, with this key) must not find the key in use.
+                    # The request ran, so a store that fails here must not withhold its answer
+                    # (the key stays claimed: a resend is refused, never run twice)
+                    try:
+                        await settle()
+                    except Exception:
+                        log.exception("keeping the outcome of Idempotency-Key %r failed", slot[1])
             await send(message)
 
         try:

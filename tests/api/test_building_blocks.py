@@ -338,6 +338,43 @@ def test_the_key_is_settled_before_the_client_reads_the_answer(status: int, kept
         assert stored is None  # free: the resent request runs
 
 
+def test_a_store_failing_to_keep_the_answer_does_not_withhold_it() -> None:
+    """The request ran: if the store cannot record its outcome (the shared store's database is busy),
+    the client still gets the answer (the key stays claimed, so a resend is never run twice)."""
+
+    class Failing(IdempotencyStore):
+        async def finish(self, slot: Any, entry: Any) -> None:
+            raise RuntimeError("the database is busy")
+
+    store = Failing()
+    sent: list[dict[str, Any]] = []
+
+    async def answer(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"id": "o1"}'})
+
+    async def client(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def request() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    middleware = IdempotencyMiddleware(
+        answer,
+        store=store,
+        authenticator=Authenticator(lambda key: Principal("acc_a", frozenset())),
+        max_body=64,
+    )
+    headers = [(b"authorization", b"Bearer a"), (b"idempotency-key", b"k")]
+    scope = {"type": "http", "method": "POST", "path": "/orders", "headers": headers}
+    asyncio.run(middleware(scope, request, client))  # type: ignore[arg-type]
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[1]["body"] == b'{"id": "o1"}'
+    claimed = asyncio.run(store.claim(("acc_a", "k"), "probe"))
+    assert claimed is not None
+    assert not claimed.done  # in use: a resend is refused, not run again
+
+
 def test_overlong_idempotency_key_is_400(counting: tuple[TestClient, list[int]]) -> None:
     client, calls = counting
     response = client.post(
