@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +35,8 @@ import anyio
 import websockets
 from anyio.abc import TaskGroup
 from litestar import WebSocket
+
+log = logging.getLogger(__name__)
 
 OwnerOf = Callable[[str], str | None]
 """The base URL of the live process holding a product's books (None: no live holder)."""
@@ -169,7 +172,10 @@ class Mirror:
                     if channel not in self.channels or message.get("type") == "subscribed":
                         continue
                     if channel in REFRESHED:
-                        await self._refresh(channel)
+                        try:
+                            await self._refresh(channel)
+                        except Exception:  # e.g. the database is busy: the next change reads it all again
+                            log.exception("reading %s afresh for a shard's change failed", channel)
                         continue
                     if channel == MERGED and "seq" in message:
                         known = self._chains.get((owner, channel))
