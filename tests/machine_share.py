@@ -9,6 +9,11 @@ worker's current test to finish, and that worker waits, before its next test, fo
 A plain shared/exclusive ``flock`` lets a stream of shared holders starve the exclusive one, so a
 second lock acts as a turnstile: a benchmark takes it first and keeps it, and every test passes
 through it before taking its shared lock. Without xdist (one process) nothing is locked.
+
+The lock spans a test's function-scoped fixtures and body, not the other worker's module- or
+session-scoped fixtures (a live server or a browser starting), nor processes a finished test left
+to exit. So a benchmark also times its baseline in the same rounds as its subject, and a burst of
+such load slows both sides of the ratio (tests/benchmarks/test_engine_bench.py).
 """
 
 from __future__ import annotations
