@@ -7,6 +7,12 @@ import click
 from api.cli import UserError
 from api.cli._options import database_option, resolve_database_url
 
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle keep-alive connection stays open: longer than clients keep idle connections
+(httpx, and so ``api.client``, 5 s; browsers about 60 s), so the client closes first. With uvicorn's
+default of 5 s a request sent as the server closed the connection failed with "server disconnected
+without sending a response" (seen in the browser tests)."""
+
 
 @click.command(name="serve")
 @click.option("--host", default=None, help="Address to bind (default: $FLOPEX_HOST or 127.0.0.1).")
@@ -101,6 +107,12 @@ def command(
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"flopex on {base} (web interface: {base}/, API docs: {base}/schema)")
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
     finally:
         writer.release()

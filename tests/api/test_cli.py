@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -130,6 +132,24 @@ def test_serve_says_where_it_serves_on_stdout(tmp_path: Path) -> None:
     banner = f"flopex on http://127.0.0.1:{port} (web interface: http://127.0.0.1:{port}/, API docs:"
     assert banner in out
     assert "flopex on" not in err
+
+
+def test_serve_keeps_an_idle_connection_longer_than_clients_do(tmp_path: Path) -> None:
+    """A keep-alive connection idle for longer than httpx keeps one (5 s) still serves the next
+    request: the client closes first, so no request meets a connection the server just closed."""
+    from tests.api.live_server import serving
+
+    with serving(f"sqlite:///{tmp_path / 'serve.db'}") as (client, _):
+        assert client.get("/health").status_code == 200
+        connection = http.client.HTTPConnection(client.base_url.host, client.base_url.port, timeout=10)
+        try:
+            for pause in (0.0, 5.5):  # the second request reuses the connection after the pause
+                time.sleep(pause)
+                connection.request("GET", "/health")
+                response = connection.getresponse()  # RemoteDisconnected had the server closed it
+                assert (response.status, response.read()[:15]) == (200, b'{"status":"ok",')
+        finally:
+            connection.close()
 
 
 def test_serve_refuses_shards_on_sqlite(tmp_path: Path) -> None:
