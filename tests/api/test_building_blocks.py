@@ -303,6 +303,24 @@ def test_only_completed_outcomes_are_stored(counting: tuple[TestClient, list[int
     assert len(calls) == 4
 
 
+def _post_once(answer: Any, store: IdempotencyStore, client: Any) -> None:
+    """One ``POST /orders`` with key ``k`` of account ``acc_a`` through the idempotency middleware in
+    front of ``answer``; ``client`` receives what goes out."""
+
+    async def request() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    middleware = IdempotencyMiddleware(
+        answer,
+        store=store,
+        authenticator=Authenticator(lambda key: Principal("acc_a", frozenset())),
+        max_body=64,
+    )
+    headers = [(b"authorization", b"Bearer a"), (b"idempotency-key", b"k")]
+    scope = {"type": "http", "method": "POST", "path": "/orders", "headers": headers}
+    asyncio.run(middleware(scope, request, client))  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("status", "kept"), [(421, False), (429, False), (201, True)])
 def test_the_key_is_settled_before_the_client_reads_the_answer(status: int, kept: bool) -> None:
     """Audit: a 421's client resent the request with its key to the process named at once and got
@@ -318,18 +336,7 @@ def test_the_key_is_settled_before_the_client_reads_the_answer(status: int, kept
         if message["type"] == "http.response.body":
             seen.append(await store.claim(("acc_a", "k"), "probe"))
 
-    async def request() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"{}", "more_body": False}
-
-    middleware = IdempotencyMiddleware(
-        answer,
-        store=store,
-        authenticator=Authenticator(lambda key: Principal("acc_a", frozenset())),
-        max_body=64,
-    )
-    headers = [(b"authorization", b"Bearer a"), (b"idempotency-key", b"k")]
-    scope = {"type": "http", "method": "POST", "path": "/orders", "headers": headers}
-    asyncio.run(middleware(scope, request, client))  # type: ignore[arg-type]
+    _post_once(answer, store, client)
     [stored] = seen
     if kept:
         assert stored is not None
@@ -356,18 +363,7 @@ def test_a_store_failing_to_keep_the_answer_does_not_withhold_it() -> None:
     async def client(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    async def request() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"{}", "more_body": False}
-
-    middleware = IdempotencyMiddleware(
-        answer,
-        store=store,
-        authenticator=Authenticator(lambda key: Principal("acc_a", frozenset())),
-        max_body=64,
-    )
-    headers = [(b"authorization", b"Bearer a"), (b"idempotency-key", b"k")]
-    scope = {"type": "http", "method": "POST", "path": "/orders", "headers": headers}
-    asyncio.run(middleware(scope, request, client))  # type: ignore[arg-type]
+    _post_once(answer, store, client)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert sent[1]["body"] == b'{"id": "o1"}'
     claimed = asyncio.run(store.claim(("acc_a", "k"), "probe"))
