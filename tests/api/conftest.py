@@ -134,6 +134,19 @@ def _seeded_market(url: str, admin_key: str) -> Iterator[Market]:
         yield m
 
 
+def open_provider_and_trader(server: Any, auth: dict[str, str]) -> dict[str, str]:
+    """Open a provider ``p`` and a trader ``t`` (with USD 1,000,000) over HTTP with the admin's
+    ``auth``; their API keys by name."""
+    keys = {}
+    for name, role in (("p", "provider"), ("t", "trader")):
+        created = server.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=auth).json()
+        keys[name] = created["api_key"]
+        if name == "t":
+            path = f"/v1/accounts/{created['account']['id']}/deposits"
+            server.post(path, json={"amount": "1000000"}, headers=auth)
+    return keys
+
+
 def seed_forward(shard: Any, auth: dict[str, str], product: str, provider: dict[str, str]) -> str:
     """List ``product`` and next month's forward of it on the shard holding it, and 50 GPUs of the
     provider's capacity there; the forward's symbol."""

@@ -21,7 +21,7 @@ import pytest
 from websockets.sync.client import connect
 
 from api.client import Client, FlopexError
-from tests.api.conftest import API_NOW, _admin_key, seed_forward
+from tests.api.conftest import API_NOW, _admin_key, open_provider_and_trader, seed_forward
 from tests.api.live_server import CHECKOUT, FLOPEX, serving_shard
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -57,16 +57,7 @@ def test_a_move_under_load_keeps_every_order_and_private_channels_follow_trades(
         serving_shard(postgres_url, "A100", ENV) as (two, _, second),
     ):
         urls = [first, second]
-        keys = {}
-        for name, role in (("p", "provider"), ("t", "trader")):
-            created = one.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=auth).json()
-            keys[name] = created["api_key"]
-            if name == "t":
-                one.post(
-                    f"/v1/accounts/{created['account']['id']}/deposits",
-                    json={"amount": "1000000"},
-                    headers=auth,
-                )
+        keys = open_provider_and_trader(one, auth)
         h200 = seed_forward(one, auth, "H200", {"Authorization": f"Bearer {keys['p']}"})
         deadline = time.monotonic() + 15  # each learns the other at its next heartbeat
         while {i["owner"] for i in two.get("/v1/instruments").json()["items"]} != {urls[0]}:

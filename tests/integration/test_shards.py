@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from api.client import Client
-from tests.api.conftest import API_NOW, _admin_key, seed_forward
+from tests.api.conftest import API_NOW, _admin_key, open_provider_and_trader, seed_forward
 from tests.api.live_server import FLOPEX, drain, serving_shard, until_placed
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -58,13 +58,7 @@ def test_two_shards_serve_both_books_and_one_takes_over_the_other(postgres_url: 
         serving_shard(postgres_url, "H200", ENV) as (two, doomed, second),
     ):
         urls = [first, second]
-        keys = {}
-        for name, role in (("p", "provider"), ("t", "trader")):
-            created = one.post("/v1/accounts", json={"name": name, "roles": [role]}, headers=auth).json()
-            keys[name] = created["api_key"]
-            if name == "t":
-                path = f"/v1/accounts/{created['account']['id']}/deposits"
-                one.post(path, json={"amount": "1000000"}, headers=auth)
+        keys = open_provider_and_trader(one, auth)
         provider = {"Authorization": f"Bearer {keys['p']}"}
         h100, h200 = seed_forward(one, auth, "H100", provider), seed_forward(two, auth, "H200", provider)
         deadline = time.monotonic() + 15  # each learns the other's books at its next heartbeat
